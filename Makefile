@@ -1,0 +1,43 @@
+# Thin wrapper over CMake. `make test` is what CI runs (.ci/run).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: all build demo demo-prometheus test test-release test-asan test-tsan bench fuzz install clean format
+
+all: build
+
+build:
+	@sh scripts/deps.sh build
+	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/release -j$(JOBS)
+
+demo:
+	@sh scripts/deps.sh demo
+	@sh scripts/demo.sh
+
+demo-prometheus:
+	@sh scripts/deps.sh demo
+	@DEMO_PROMETHEUS=1 sh scripts/demo.sh
+
+# Three builds: release (every test), ASan+UBSan under clang (every test,
+# plus bounded libFuzzer runs), TSan (the concurrency tests, label
+# "threads"). scripts/test.sh prints one closing line over all three.
+test:
+	@sh scripts/deps.sh test
+	@sh scripts/test.sh
+
+bench:
+	@sh scripts/deps.sh bench
+	cmake -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DLUMEN_BENCH=ON -DLUMEN_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/bench -j$(JOBS)
+	@sh bench/run.sh $(BUILD)/bench
+
+install: build
+	cmake --install $(BUILD)/release
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,144 @@
+/*
+ * lumen/common.h: what every part of lumen shares: the export macro, status
+ * codes, the allocator hook, the diagnostics hook and the version.
+ */
+#ifndef LUMEN_COMMON_H
+#define LUMEN_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lumen/version.h"
+
+#if defined(LUMEN_STATIC)
+#  define LUMEN_API
+#elif defined(_WIN32)
+#  if defined(LUMEN_BUILDING)
+#    define LUMEN_API __declspec(dllexport)
+#  else
+#    define LUMEN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define LUMEN_API __attribute__((visibility("default")))
+#else
+#  define LUMEN_API
+#endif
+
+#if defined(__GNUC__)
+#  define LUMEN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define LUMEN_PRINTF(f, a)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Status codes. Functions that can fail return LUMEN_OK (0) or one of these
+ * negative values. The list is append-only: a value, once published, keeps its
+ * number forever.
+ */
+typedef enum lumen_status {
+    LUMEN_OK = 0,
+    LUMEN_ENOMEM = -1,         /**< an allocation failed */
+    LUMEN_EINVAL = -2,         /**< an argument is invalid (NULL, out of range) */
+    LUMEN_EEXIST = -3,         /**< the name is already registered */
+    LUMEN_ENOENT = -4,         /**< no such object */
+    LUMEN_EBADNAME = -5,       /**< metric name does not match [a-zA-Z_:][a-zA-Z0-9_:]* */
+    LUMEN_EBADLABEL = -6,      /**< label name does not match [a-zA-Z_][a-zA-Z0-9_]* */
+    LUMEN_ERESERVED = -7,      /**< a reserved name: the "__" prefix, "le" on histograms, "quantile" on summaries */
+    LUMEN_ELABELCOUNT = -8,    /**< wrong number of label values */
+    LUMEN_ELIMIT = -9,         /**< a configured limit was reached */
+    LUMEN_ETYPE = -10,         /**< the object is of another type */
+    LUMEN_ERANGE = -11,        /**< a value is out of range (a negative counter add, unsorted buckets) */
+    LUMEN_EIO = -12,           /**< an I/O error */
+    LUMEN_ETIMEDOUT = -13,     /**< a deadline passed */
+    LUMEN_ECONNREFUSED = -14,  /**< the peer refused the connection */
+    LUMEN_EHTTP = -15,         /**< the peer answered with a non-2xx status */
+    LUMEN_EPARSE = -16,        /**< malformed input */
+    LUMEN_EBUSY = -17,         /**< the object is in use */
+    LUMEN_ESTATE = -18,        /**< the call is not valid in the object's current state */
+    LUMEN_EFULL = -19,         /**< a bounded queue or buffer is full */
+    LUMEN_ESYS = -20,          /**< a system call failed (see errno) */
+    LUMEN_ENOTSUP = -21,       /**< not supported in this build */
+    LUMEN_ECONNECT = -22,      /**< the connection could not be established (DNS, unreachable) */
+    LUMEN_EAUTH = -23,         /**< authentication failed */
+    LUMEN_ETLS = -24,          /**< a TLS error */
+    LUMEN_ECONFIG = -25,       /**< invalid configuration (environment or options) */
+    LUMEN_ETOOBIG = -26,       /**< the input or output exceeds a size limit */
+    LUMEN_ESHUTDOWN = -27      /**< the object has been shut down */
+} lumen_status;
+
+/**
+ * A static, human-readable description of a status code ("unknown status"
+ * for a value not in lumen_status). Never NULL. Thread-safe.
+ */
+LUMEN_API const char *lumen_strerror(int status);
+
+/**
+ * The symbolic name of a status code ("LUMEN_EINVAL"), or "LUMEN_UNKNOWN".
+ * Never NULL. Thread-safe.
+ */
+LUMEN_API const char *lumen_status_name(int status);
+
+/** The runtime library version as "MAJOR.MINOR.PATCH". Thread-safe. */
+LUMEN_API const char *lumen_version(void);
+
+/** The runtime library version as LUMEN_VERSION_NUMBER computes it. Thread-safe. */
+LUMEN_API int lumen_version_number(void);
+
+/**
+ * An allocator. realloc and free receive the old size where lumen knows it
+ * (0 otherwise) so that pool allocators can use it.
+ */
+typedef struct lumen_allocator {
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*realloc)(void *ctx, void *ptr, size_t old_size, size_t new_size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} lumen_allocator;
+
+/**
+ * Route every allocation lumen makes through `a` (copied); NULL restores
+ * libc's malloc, realloc and free. Call it before creating any lumen object:
+ * memory must be freed by the allocator that allocated it.
+ * Not thread-safe. Returns LUMEN_OK, or LUMEN_EINVAL if a function is missing.
+ */
+LUMEN_API int lumen_set_allocator(const lumen_allocator *a);
+
+/** Free memory that a lumen function returned to the caller (a rendered
+ * string, for example). NULL is a no-op. Thread-safe. */
+LUMEN_API void lumen_free(void *ptr);
+
+/** Severity of an internal diagnostic message. */
+typedef enum lumen_diag_level {
+    LUMEN_DIAG_DEBUG = 0,
+    LUMEN_DIAG_INFO = 1,
+    LUMEN_DIAG_WARN = 2,
+    LUMEN_DIAG_ERROR = 3
+} lumen_diag_level;
+
+/**
+ * Receives lumen's own diagnostics (a dropped span, a refused negative counter
+ * add, a failed export). `msg` is borrowed for the duration of the call. The
+ * hook may be called from any thread, including lumen's background threads,
+ * and must not call back into lumen.
+ */
+typedef void (*lumen_diag_fn)(lumen_diag_level level, const char *msg, void *ud);
+
+/**
+ * Install the diagnostics hook (NULL: silent, the default). Messages below
+ * `min_level` are discarded before they are formatted. Each distinct call
+ * site reports at most a few messages per second. Thread-safe.
+ */
+LUMEN_API void lumen_set_diag_hook(lumen_diag_fn fn, void *ud, lumen_diag_level min_level);
+
+/** Wall-clock time in nanoseconds since the Unix epoch. Thread-safe. */
+LUMEN_API int64_t lumen_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LUMEN_COMMON_H */

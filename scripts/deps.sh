@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install the Debian packages that lumen's build, tests, demo and
+# benchmarks need, when they are missing. Usage: deps.sh [build|test|demo|bench]
+# Runs apt-get only if something is missing; needs root for that.
+set -eu
+what=${1:-test}
+pkgs="cmake pkg-config make gcc g++ libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev"
+case $what in
+  build) ;;
+  demo) pkgs="$pkgs libsqlite3-dev prometheus" ;;
+  test) pkgs="$pkgs clang libclang-rt-14-dev prometheus prometheus-pushgateway python3
+              python3-prometheus-client protobuf-compiler libsqlite3-dev wrk curl
+              nodejs npm chromium binutils" ;;
+  bench) pkgs="$pkgs prometheus-cpp-dev libspdlog-dev python3-prometheus-client wrk libsqlite3-dev" ;;
+  *) echo "usage: $0 [build|test|demo|bench]" >&2; exit 2 ;;
+esac
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# A node/npm from outside Debian (nvm, nodesource) also serves.
+case " $missing " in *" nodejs "*|*" npm "*)
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    missing=$(echo "$missing" | sed 's/ nodejs//; s/ npm//')
+  fi ;;
+esac
+[ -z "$(echo $missing)" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing

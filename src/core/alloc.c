@@ -1,0 +1,100 @@
+/*
+ * core/alloc.c: the allocator hook. The table is read on every allocation
+ * without a lock; lumen_set_allocator is documented as not thread-safe and
+ * must run before any object exists.
+ */
+#include "core/alloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *libc_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n);
+}
+
+static void *libc_realloc(void *ctx, void *p, size_t old, size_t n)
+{
+    (void)ctx;
+    (void)old;
+    return realloc(p, n);
+}
+
+static void libc_free(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    (void)n;
+    free(p);
+}
+
+static lumen_allocator g_alloc = {libc_malloc, libc_realloc, libc_free, NULL};
+
+int lumen_set_allocator(const lumen_allocator *a)
+{
+    if (a == NULL) {
+        g_alloc = (lumen_allocator){libc_malloc, libc_realloc, libc_free, NULL};
+        return LUMEN_OK;
+    }
+    if (a->malloc == NULL || a->realloc == NULL || a->free == NULL)
+        return LUMEN_EINVAL;
+    g_alloc = *a;
+    return LUMEN_OK;
+}
+
+void *lumen__malloc(size_t size)
+{
+    return g_alloc.malloc(g_alloc.ctx, size ? size : 1);
+}
+
+void *lumen__calloc(size_t count, size_t size)
+{
+    if (size != 0 && count > SIZE_MAX / size)
+        return NULL;
+    size_t n = count * size;
+    void *p = g_alloc.malloc(g_alloc.ctx, n ? n : 1);
+    if (p != NULL)
+        memset(p, 0, n);
+    return p;
+}
+
+void *lumen__realloc(void *p, size_t old_size, size_t new_size)
+{
+    if (p == NULL)
+        return lumen__malloc(new_size);
+    return g_alloc.realloc(g_alloc.ctx, p, old_size, new_size ? new_size : 1);
+}
+
+void lumen__free(void *p, size_t size)
+{
+    if (p == NULL)
+        return;
+    /* A free that changes errno would break callers that report a failed
+     * system call after cleaning up (libuv's uv__free does the same). */
+    int saved = errno;
+    g_alloc.free(g_alloc.ctx, p, size);
+    errno = saved;
+}
+
+void lumen_free(void *ptr)
+{
+    lumen__free(ptr, 0);
+}
+
+char *lumen__strndup(const char *s, size_t n)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = lumen__malloc(n + 1);
+    if (d == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *lumen__strdup(const char *s)
+{
+    return s ? lumen__strndup(s, strlen(s)) : NULL;
+}

@@ -1,0 +1,36 @@
+/*
+ * core/common.h: the macros every internal file uses. Included first by
+ * every .c file of liblumen and liblumen-http.
+ */
+#ifndef LUMEN_CORE_COMMON_H
+#define LUMEN_CORE_COMMON_H
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lumen/common.h"
+
+#define LUMEN_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LUMEN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Thread-local storage in the initial-exec model: one instruction to reach
+ * it, where the default global-dynamic model of a shared library calls
+ * __tls_get_addr on every access. glibc reserves static TLS room for a
+ * library loaded later with dlopen, and lumen's thread-locals are small.
+ */
+#define LUMEN_TLS __thread __attribute__((tls_model("initial-exec")))
+
+#define LUMEN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define LUMEN_CACHELINE 64
+
+#ifdef NDEBUG
+#  define LUMEN_ASSERT(x) ((void)0)
+#else
+#  define LUMEN_ASSERT(x) assert(x)
+#endif
+
+#endif

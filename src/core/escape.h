@@ -1,0 +1,52 @@
+/*
+ * core/escape.h: escaping of untrusted strings for each output syntax.
+ * Every function appends to a buffer, never fails except by the buffer's
+ * sticky oom flag, and turns invalid UTF-8 into U+FFFD so that output is
+ * always valid UTF-8 whatever bytes arrive.
+ */
+#ifndef LUMEN_CORE_ESCAPE_H
+#define LUMEN_CORE_ESCAPE_H
+
+#include "core/buf.h"
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is invalid
+ * (overlong, surrogate, above U+10FFFF, truncated). n must be > 0. */
+size_t lumen__utf8_seq(const unsigned char *s, size_t n);
+
+/* Number of code points in s[0..n), counting each invalid byte as one. */
+size_t lumen__utf8_count(const char *s, size_t n);
+
+/* Largest m <= max such that s[0..m) does not end inside a UTF-8 sequence. */
+size_t lumen__utf8_cut(const char *s, size_t n, size_t max);
+
+/* Prometheus and OpenMetrics label value: \ " and line feed escaped. */
+void lumen__esc_label_value(lumen__buf *b, const char *s, size_t n);
+
+/* HELP text. Text 0.0.4 escapes \ and line feed; OpenMetrics also ". */
+void lumen__esc_help(lumen__buf *b, const char *s, size_t n, bool openmetrics);
+
+enum {
+    /* Also escape < > & as \u003c \u003e \u0026, so that JSON embedded in
+     * an HTML page cannot close a <script> element. */
+    LUMEN__JSON_HTML_SAFE = 1u << 0
+};
+
+/* The inside of a JSON string (no quotes): " \ and control characters
+ * escaped, U+2028 and U+2029 escaped for JavaScript consumers. */
+void lumen__esc_json(lumen__buf *b, const char *s, size_t n, unsigned flags);
+
+/* A JSON string with its quotes. */
+void lumen__json_str(lumen__buf *b, const char *s, size_t n);
+
+/* A logfmt value: bare when it has no space, '=', '"', control character or
+ * non-ASCII byte and is not empty; otherwise quoted with \ " \n \r \t and
+ * \u00XX escapes. */
+void lumen__esc_logfmt(lumen__buf *b, const char *s, size_t n);
+
+/* HTML text or attribute value: & < > " ' escaped. */
+void lumen__esc_html(lumen__buf *b, const char *s, size_t n);
+
+/* Lowercase hex of n bytes. */
+void lumen__buf_hex(lumen__buf *b, const void *data, size_t n);
+
+#endif

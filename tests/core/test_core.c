@@ -1,0 +1,283 @@
+/* tests/core/test_core.c: status codes, buffers, escaping, numbers, clock,
+ * random ids, environment parsing and the diagnostics hook. */
+#include "support/support.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/diag.h"
+#include "core/env.h"
+#include "core/escape.h"
+#include "core/rand.h"
+
+static void test_core_status__names_and_messages(void **state)
+{
+    (void)state;
+    assert_string_equal(lumen_status_name(LUMEN_EINVAL), "LUMEN_EINVAL");
+    assert_string_equal(lumen_strerror(LUMEN_OK), "success");
+    assert_string_equal(lumen_strerror(12345), "unknown status");
+    assert_string_equal(lumen_status_name(-999), "LUMEN_UNKNOWN");
+    for (int s = 0; s >= LUMEN_ESHUTDOWN; s--)
+        assert_string_not_equal(lumen_status_name(s), "LUMEN_UNKNOWN");
+}
+
+static void test_core_version__matches_macros(void **state)
+{
+    (void)state;
+    assert_string_equal(lumen_version(), LUMEN_VERSION_STRING);
+    assert_int_equal(lumen_version_number(), LUMEN_VERSION_NUMBER);
+}
+
+static char *fmt(double v)
+{
+    static char out[LUMEN__DBL_MAX];
+    lumen__fmt_double(out, v);
+    return out;
+}
+
+static void test_core_buf__doubles_shortest_roundtrip(void **state)
+{
+    (void)state;
+    assert_string_equal(fmt(0), "0");
+    assert_string_equal(fmt(-0.0), "-0");
+    assert_string_equal(fmt(1), "1");
+    assert_string_equal(fmt(-17), "-17");
+    assert_string_equal(fmt(0.1), "0.1");
+    assert_string_equal(fmt(1.5), "1.5");
+    assert_string_equal(fmt(1e-5), "1e-05");
+    assert_string_equal(fmt(NAN), "NaN");
+    assert_string_equal(fmt(INFINITY), "+Inf");
+    assert_string_equal(fmt(-INFINITY), "-Inf");
+    assert_string_equal(fmt(0.1 + 0.2), "0.30000000000000004");
+    assert_string_equal(fmt(9007199254740993.0), "9007199254740992");
+    /* Every value reads back exactly. */
+    for (int i = 0; i < 100000; i++) {
+        uint64_t bits = lumen__rand64();
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        if (isnan(v))
+            continue;
+        char out[LUMEN__DBL_MAX];
+        lumen__fmt_double(out, v);
+        double back;
+        assert_true(lumen__parse_double(isinf(v) ? (v > 0 ? "inf" : "-inf") : out, &back));
+        assert_memory_equal(&back, &v, sizeof v);
+    }
+}
+
+static void test_core_buf__doubles_ignore_locale(void **state)
+{
+    (void)state;
+    /* de_DE may not be installed; any locale with a comma works. */
+    const char *locs[] = {"de_DE.UTF-8", "fr_FR.UTF-8", "C.UTF-8"};
+    for (size_t i = 0; i < 3; i++)
+        if (setlocale(LC_NUMERIC, locs[i]))
+            break;
+    assert_string_equal(fmt(1.5), "1.5");
+    char out[LUMEN__DBL_MAX];
+    lumen__fmt_double_canonical(out, 1);
+    assert_string_equal(out, "1.0");
+    lumen__fmt_double_canonical(out, 0.25);
+    assert_string_equal(out, "0.25");
+    lumen__fmt_double_canonical(out, 1e6);
+    assert_string_equal(out, "1e+06");
+    lumen__fmt_double_canonical(out, 100000);
+    assert_string_equal(out, "100000.0");
+    lumen__fmt_double_canonical(out, 1e-5);
+    assert_string_equal(out, "1e-05");
+    lumen__fmt_double_canonical(out, 0.0001);
+    assert_string_equal(out, "0.0001");
+    lumen__fmt_double_go(out, 1234567);
+    assert_string_equal(out, "1.234567e+06");
+    lumen__fmt_double_go(out, 2.5);
+    assert_string_equal(out, "2.5");
+    lumen__fmt_double_canonical(out, INFINITY);
+    assert_string_equal(out, "+Inf");
+    setlocale(LC_NUMERIC, "C");
+}
+
+static void test_core_buf__grows_and_sticky_oom(void **state)
+{
+    (void)state;
+    lumen__buf b = LUMEN__BUF_INIT;
+    for (int i = 0; i < 10000; i++)
+        lumen__buf_puts(&b, "abc");
+    assert_int_equal(b.len, 30000);
+    assert_false(b.oom);
+    lumen__buf_free(&b);
+
+    char mem[8];
+    lumen__buf_fixed(&b, mem, sizeof mem);
+    lumen__buf_puts(&b, "1234567");
+    assert_false(b.oom);
+    lumen__buf_puts(&b, "8");
+    assert_true(b.oom);
+    assert_string_equal(mem, "1234567");
+}
+
+static char *esc(void (*f)(lumen__buf *, const char *, size_t), const char *s, size_t n)
+{
+    static lumen__buf b = LUMEN__BUF_INIT;
+    b.len = 0;
+    f(&b, s, n);
+    lumen__buf_putc(&b, '\0');
+    return b.p;
+}
+
+static void label(lumen__buf *b, const char *s, size_t n)
+{
+    lumen__esc_label_value(b, s, n);
+}
+static void json(lumen__buf *b, const char *s, size_t n)
+{
+    lumen__esc_json(b, s, n, 0);
+}
+static void json_html(lumen__buf *b, const char *s, size_t n)
+{
+    lumen__esc_json(b, s, n, LUMEN__JSON_HTML_SAFE);
+}
+static void html(lumen__buf *b, const char *s, size_t n)
+{
+    lumen__esc_html(b, s, n);
+}
+static void logfmt(lumen__buf *b, const char *s, size_t n)
+{
+    lumen__esc_logfmt(b, s, n);
+}
+
+static void test_core_escape__each_syntax(void **state)
+{
+    (void)state;
+    assert_string_equal(esc(label, "a\"b\\c\nd\te", 10), "a\\\"b\\\\c\\nd\te");
+    assert_string_equal(esc(json, "a\"b\\c\nd\x01", 8), "a\\\"b\\\\c\\nd\\u0001");
+    assert_string_equal(esc(json, "\xe2\x80\xa8", 3), "\\u2028");
+    assert_string_equal(esc(json_html, "</script>", 9), "\\u003c/script\\u003e");
+    assert_string_equal(esc(html, "<a href='x'>&\"", 14), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
+    assert_string_equal(esc(logfmt, "plain", 5), "plain");
+    assert_string_equal(esc(logfmt, "", 0), "\"\"");
+    assert_string_equal(esc(logfmt, "a b=c\n", 6), "\"a b=c\\n\"");
+}
+
+static void test_core_escape__invalid_utf8_replaced(void **state)
+{
+    (void)state;
+    /* Lone continuation, overlong, surrogate, truncated, above U+10FFFF. */
+    assert_string_equal(esc(label, "a\x80z", 3), "a\xef\xbf\xbdz");
+    assert_string_equal(esc(json, "\xc0\xaf", 2), "\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(esc(json, "\xed\xa0\x80", 3), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(esc(json, "\xe2\x82", 2), "\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(esc(json, "\xf4\x90\x80\x80", 4),
+                        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(esc(json, "\xe2\x82\xac", 3), "\xe2\x82\xac");
+    assert_int_equal(lumen__utf8_count("\xe2\x82\xac" "a\x80", 5), 3);
+    assert_int_equal(lumen__utf8_cut("ab\xe2\x82\xac", 5, 4), 2);
+}
+
+static void test_core_clock__rfc3339(void **state)
+{
+    (void)state;
+    char out[28];
+    assert_int_equal(lumen__rfc3339_us(out, 1700000000123456789LL), 27);
+    assert_string_equal(out, "2023-11-14T22:13:20.123456Z");
+    lumen__rfc3339_us(out, 0);
+    assert_string_equal(out, "1970-01-01T00:00:00.000000Z");
+    int64_t a = lumen__mono_ns(), b = lumen__mono_ns();
+    assert_true(b >= a);
+    assert_true(lumen_now_ns() > 1700000000000000000LL);
+}
+
+static void test_core_rand__distinct_nonzero(void **state)
+{
+    (void)state;
+    uint8_t id[16], prev[16] = {0};
+    for (int i = 0; i < 1000; i++) {
+        lumen__rand_bytes(id, sizeof id);
+        uint8_t zero[16] = {0};
+        assert_memory_not_equal(id, zero, 16);
+        assert_memory_not_equal(id, prev, 16);
+        memcpy(prev, id, 16);
+    }
+}
+
+static void test_core_env__parsing(void **state)
+{
+    (void)state;
+    setenv("LUMEN_T_INT", "42", 1);
+    setenv("LUMEN_T_BAD", "4x", 1);
+    setenv("LUMEN_T_EMPTY", "", 1);
+    setenv("LUMEN_T_BOOL", " TRUE ", 1);
+    assert_int_equal(lumen__env_int("LUMEN_T_INT", 7), 42);
+    assert_int_equal(lumen__env_int("LUMEN_T_BAD", 7), 7);
+    assert_int_equal(lumen__env_int("LUMEN_T_EMPTY", 7), 7);
+    assert_null(lumen__env("LUMEN_T_EMPTY"));
+    assert_true(lumen__env_bool("LUMEN_T_BOOL", false));
+    assert_true(lumen__env_double("LUMEN_T_INT", 0.5) == 42.0);
+}
+
+static int diag_calls;
+static char diag_last[256];
+static void diag_hook(lumen_diag_level level, const char *msg, void *ud)
+{
+    (void)level;
+    (void)ud;
+    diag_calls++;
+    snprintf(diag_last, sizeof diag_last, "%s", msg);
+}
+
+static void test_core_diag__hook_filters_and_limits(void **state)
+{
+    (void)state;
+    lumen__diag(LUMEN_DIAG_ERROR, "silent by default");
+    assert_int_equal(diag_calls, 0);
+    lumen_set_diag_hook(diag_hook, NULL, LUMEN_DIAG_WARN);
+    lumen__diag(LUMEN_DIAG_INFO, "below level");
+    assert_int_equal(diag_calls, 0);
+    lumen__diag(LUMEN_DIAG_WARN, "value %d", 5);
+    assert_int_equal(diag_calls, 1);
+    assert_string_equal(diag_last, "value 5");
+    for (int i = 0; i < 1000; i++)
+        lumen__diag(LUMEN_DIAG_ERROR, "flood");
+    assert_true(diag_calls < 40);
+    assert_true(lumen__diag_suppressed() > 900);
+    lumen_set_diag_hook(NULL, NULL, LUMEN_DIAG_DEBUG);
+}
+
+static void test_core_alloc__hook_and_failure(void **state)
+{
+    (void)state;
+    lt_failalloc_install();
+    lt_failalloc_arm(0);
+    lumen__buf b = LUMEN__BUF_INIT;
+    lumen__buf_puts(&b, "x");
+    assert_true(b.oom);
+    assert_true(lt_failalloc_triggered());
+    lt_failalloc_disarm();
+    lumen__buf_free(&b);
+    assert_int_equal(lt_failalloc_live(), 0);
+    lt_failalloc_uninstall();
+    lumen_allocator bad = {0};
+    assert_int_equal(lumen_set_allocator(&bad), LUMEN_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_core_status__names_and_messages),
+        cmocka_unit_test(test_core_version__matches_macros),
+        cmocka_unit_test(test_core_buf__doubles_shortest_roundtrip),
+        cmocka_unit_test(test_core_buf__doubles_ignore_locale),
+        cmocka_unit_test(test_core_buf__grows_and_sticky_oom),
+        cmocka_unit_test(test_core_escape__each_syntax),
+        cmocka_unit_test(test_core_escape__invalid_utf8_replaced),
+        cmocka_unit_test(test_core_clock__rfc3339),
+        cmocka_unit_test(test_core_rand__distinct_nonzero),
+        cmocka_unit_test(test_core_env__parsing),
+        cmocka_unit_test(test_core_diag__hook_filters_and_limits),
+        cmocka_unit_test(test_core_alloc__hook_and_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

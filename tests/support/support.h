@@ -1,0 +1,55 @@
+/*
+ * tests/support/support.h: helpers shared by the tests: running a real peer
+ * program (promtool, python3 parsers) on data, temporary files, a
+ * failing allocator for out-of-memory loops.
+ */
+#ifndef LUMEN_TEST_SUPPORT_H
+#define LUMEN_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lumen/lumen.h"
+
+/*
+ * Run `cmd` through /bin/sh with `in[0..inlen)` on its standard input.
+ * Its standard output and error (merged) go to *out (malloc'd, NUL
+ * terminated; free with free()) when out is not NULL. Returns the exit
+ * status (0..255), or -1 when the command could not run or was killed.
+ */
+int lt_run(const char *cmd, const char *in, size_t inlen, char **out);
+
+/* True when `prog` is found on PATH. */
+int lt_have(const char *prog);
+
+/* Python 3 that sees Debian's packages (python3-prometheus-client). */
+const char *lt_python(void);
+
+/* The source tree, for fixtures. */
+const char *lt_source_dir(void);
+
+/*
+ * The failing allocator: after lt_failalloc_arm(n), allocation number n
+ * (0-based, counted from arming) and all later ones fail until
+ * lt_failalloc_disarm(). lt_failalloc_install() sets it as lumen's
+ * allocator. lt_failalloc_live() is the number of blocks currently
+ * allocated through it (to check that cleanup freed everything).
+ */
+void lt_failalloc_install(void);
+void lt_failalloc_uninstall(void);
+void lt_failalloc_arm(long n);
+void lt_failalloc_disarm(void);
+long lt_failalloc_live(void);
+/* Whether any allocation failed since the last arm. */
+int lt_failalloc_triggered(void);
+
+/* Read a whole file into a malloc'd string; NULL on error. */
+char *lt_read_file(const char *path, size_t *len);
+
+/* A fresh temporary directory (malloc'd path). */
+char *lt_tempdir(void);
+
+#endif
