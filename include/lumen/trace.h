@@ -488,7 +488,7 @@ enum {
     LUMEN_PROPAGATE_BAGGAGE = 1u << 1,      /**< baggage */
     LUMEN_PROPAGATE_B3 = 1u << 2,           /**< b3 single header */
     LUMEN_PROPAGATE_B3MULTI = 1u << 3,      /**< X-B3-* headers */
-    LUMEN_PROPAGATE_DEFAULT = 1u << 31      /**< OTEL_PROPAGATORS, else tracecontext,baggage */
+    LUMEN_PROPAGATE_DEFAULT = 1u << 30      /**< OTEL_PROPAGATORS, else tracecontext,baggage */
 };
 
 /** The propagators OTEL_PROPAGATORS selects (tracecontext|baggage when unset;
