@@ -13,6 +13,23 @@ void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n)
     atomic_fetch_add_explicit(&g_counts[m], n, memory_order_relaxed);
 }
 
+/* Started and ended spans are counted per thread and published every
+ * LUMEN__TM_BATCH spans (and when the thread exits), so that the hot path
+ * pays a plain increment instead of a locked add. */
+LUMEN_TLS uint32_t lumen__tm_local[2];
+
+void lumen__trace_metric_publish(unsigned which)
+{
+    atomic_fetch_add_explicit(&g_counts[which], lumen__tm_local[which], memory_order_relaxed);
+    lumen__tm_local[which] = 0;
+}
+
+void lumen__trace_metric_flush_thread(void)
+{
+    lumen__trace_metric_publish(LUMEN__TM_STARTED);
+    lumen__trace_metric_publish(LUMEN__TM_ENDED);
+}
+
 uint64_t lumen__trace_metric_get(lumen__trace_metric m)
 {
     return atomic_load_explicit(&g_counts[m], memory_order_relaxed);

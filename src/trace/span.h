@@ -181,6 +181,16 @@ typedef enum {
     LUMEN__TM_COUNT
 } lumen__trace_metric;
 void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
+#define LUMEN__TM_BATCH 64
+extern LUMEN_TLS uint32_t lumen__tm_local[2]; /* STARTED, ENDED */
+void lumen__trace_metric_publish(unsigned which);
+void lumen__trace_metric_flush_thread(void);
+/* Count a started or ended span (which: LUMEN__TM_STARTED or _ENDED). */
+static inline void lumen__trace_metric_inc_local(unsigned which)
+{
+    if (LUMEN_UNLIKELY(++lumen__tm_local[which] >= LUMEN__TM_BATCH))
+        lumen__trace_metric_publish(which);
+}
 uint64_t lumen__trace_metric_get(lumen__trace_metric m);
 
 /* Milliseconds to an absolute deadline on the lumen_now_ns clock (0: none). */
