@@ -54,7 +54,7 @@ struct lumen_span_exporter {
     lumen_span_exporter_ops ops;
     void *ud;
     int kind; /* LUMEN__EXP_* */
-    bool shut;
+    atomic_bool shut; /* set by shutdown while the worker may be exporting */
 };
 enum { LUMEN__EXP_USER = 0, LUMEN__EXP_MEMORY = 1, LUMEN__EXP_CONSOLE = 2 };
 
