@@ -41,7 +41,7 @@ int lumen__http_self_init(lumen_http_server *srv)
     o.label_names = code;
     o.label_count = 1;
     if ((rc = lumen_family_new(&s->scrapes, s->reg, LUMEN_METRIC_COUNTER,
-                               "lumen_http_scrapes_total", &o)) != LUMEN_OK ||
+                               "lumen_http_scrapes", &o)) != LUMEN_OK ||
         (rc = labelled(s->scrapes, "200", &s->code_200)) != LUMEN_OK ||
         (rc = labelled(s->scrapes, "401", &s->code_401)) != LUMEN_OK ||
         (rc = labelled(s->scrapes, "429", &s->code_429)) != LUMEN_OK ||
@@ -57,7 +57,7 @@ int lumen__http_self_init(lumen_http_server *srv)
     e.label_names = cause;
     e.label_count = 1;
     if ((rc = lumen_family_new(&s->errors, s->reg, LUMEN_METRIC_COUNTER,
-                               "lumen_http_scrape_errors_total", &e)) != LUMEN_OK ||
+                               "lumen_http_scrape_errors", &e)) != LUMEN_OK ||
         (rc = labelled(s->errors, "render", &s->err_render)) != LUMEN_OK ||
         (rc = labelled(s->errors, "timeout", &s->err_timeout)) != LUMEN_OK ||
         (rc = labelled(s->errors, "overload", &s->err_overload)) != LUMEN_OK ||
