@@ -94,6 +94,7 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     }
     h->color = h->format == LUMEN_LOG_FORMAT_TEXT && !(o->flags & LUMEN_LOG_NO_COLOR) &&
                ((o->flags & LUMEN_LOG_COLOR) || (h->sink->is_tty && getenv("NO_COLOR") == NULL));
+    lumen__log_frags(h);
     h->max_value = o->max_value_bytes > 0 ? o->max_value_bytes : (size_t)1 << 20;
     h->flush_interval_ns = (o->flush_interval_ms > 0 ? o->flush_interval_ms : 100) * 1000000;
     /* A terminal gets every line at once; batching is for pipes and files. */

@@ -72,7 +72,11 @@ static size_t fmt_float(char *out, double v)
             double m = a * POW10[k];
             if (m >= 9007199254740992.0)
                 break;
-            double r = nearbyint(m);
+            double r = (double)(int64_t)(m + 0.5); /* m >= 0, below 2^53 */
+            /* Cheap filter before the division: m must be within a few
+             * ulps of an integer for k to be a candidate. */
+            if (fabs(m - r) > m * 0x1p-49)
+                continue;
             if (r / POW10[k] == a) {
                 uint64_t u = (uint64_t)r;
                 char dig[24];
@@ -103,6 +107,51 @@ static size_t fmt_float(char *out, double v)
     return lumen__fmt_double(out, v);
 }
 
+/* Decimal digits straight into reserved room. */
+static inline void put_u64(lumen__buf *b, uint64_t v, bool neg)
+{
+    if (!lumen__buf_reserve(b, 21))
+        return;
+    char tmp[24];
+    char *e = tmp + sizeof tmp, *d = e;
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (neg)
+        *--d = '-';
+    /* Copy a fixed 24 bytes (one or two vector moves) and keep what
+     * counts; the room was reserved above. */
+    char *o = b->p + b->len;
+    size_t n = (size_t)(e - d);
+    for (size_t i = 0; i < n; i++)
+        o[i] = d[i];
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static inline void put_i64(lumen__buf *b, int64_t v)
+{
+    if (v < 0)
+        put_u64(b, (uint64_t)0 - (uint64_t)v, true);
+    else
+        put_u64(b, (uint64_t)v, false);
+}
+
+/* A fragment of at most 63 bytes stored in a 64-byte (or 32-byte) array:
+ * copied with a fixed-size move into reserved room. */
+static inline void put_frag(lumen__buf *b, const char *frag, size_t n, size_t size)
+{
+    if (!lumen__buf_reserve(b, 64))
+        return;
+    if (size == 32)
+        memcpy(b->p + b->len, frag, 32);
+    else
+        memcpy(b->p + b->len, frag, 64);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
 /* ---- strings -------------------------------------------------------------------- */
 
 /* Bytes of s kept under the limit, on a UTF-8 boundary. */
@@ -118,9 +167,46 @@ static void put_marker(lumen__buf *b, size_t dropped)
     LIT(b, " bytes]");
 }
 
+/* Bytes that end the fast copy: controls, '"', '\\', DEL and non-ASCII
+ * (which must be checked as UTF-8). NUL is among them, which lets the key
+ * loop find the end of a C string in the same pass. */
+static const unsigned char SLOW[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* The common case of a short printable-ASCII string, copied byte by byte
+ * straight into reserved room with its quotes: no call per piece. Returns
+ * false (having written nothing) when the string needs the full escaper. */
+static inline bool json_str_fast(lumen__buf *b, const char *s, size_t n)
+{
+    if (n > 256 || !lumen__buf_reserve(b, n + 2))
+        return false;
+    char *o = b->p + b->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (LUMEN_UNLIKELY(SLOW[c]))
+            return false;
+        o[i + 1] = (char)c;
+    }
+    o[0] = '"';
+    o[n + 1] = '"';
+    b->len += n + 2;
+    b->p[b->len] = '\0';
+    return true;
+}
+
 /* A JSON string value with quotes, cut and marked when too long. */
 static void json_val(lumen__buf *b, const char *s, size_t n, size_t max)
 {
+    if (LUMEN_LIKELY(n <= max) && json_str_fast(b, s, n))
+        return;
     size_t k = cut_len(s, n, max);
     lumen__buf_putc(b, '"');
     lumen__esc_json(b, s, k, 0);
@@ -190,10 +276,10 @@ static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
             logfmt_val(b, f->v.s, f->len, max);
         return;
     case LUMEN_FIELD_INT:
-        lumen__buf_i64(b, f->v.i);
+        put_i64(b, f->v.i);
         return;
     case LUMEN_FIELD_UINT:
-        lumen__buf_u64(b, f->v.u);
+        put_u64(b, f->v.u, false);
         return;
     case LUMEN_FIELD_FLOAT: {
         size_t n = fmt_float(tmp, f->v.d);
@@ -249,6 +335,26 @@ static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
 
 static void json_key(lumen__buf *b, const char *k)
 {
+    /* Fast path: a short clean key, its length found in the same pass. */
+    if (LUMEN_LIKELY(lumen__buf_reserve(b, 64 + 4))) {
+        char *o = b->p + b->len;
+        o[0] = ',';
+        o[1] = '"';
+        size_t i = 0;
+        for (; i < 64; i++) {
+            unsigned char c = (unsigned char)k[i];
+            if (SLOW[c])
+                break;
+            o[i + 2] = (char)c;
+        }
+        if (k[i] == '\0') {
+            o[i + 2] = '"';
+            o[i + 3] = ':';
+            b->len += i + 4;
+            b->p[b->len] = '\0';
+            return;
+        }
+    }
     LIT(b, ",\"");
     lumen__esc_json(b, k, strlen(k), 0);
     LIT(b, "\":");
@@ -262,40 +368,74 @@ static void json_fields(lumen__buf *b, const lumen_field *f, size_t n, size_t ma
     }
 }
 
+static void frag(char *dst, size_t size, uint8_t *len, lumen__buf *tmp)
+{
+    size_t n = tmp->len < size ? tmp->len : size - 1;
+    memset(dst, 0, size);
+    memcpy(dst, tmp->p, n);
+    *len = (uint8_t)n;
+    tmp->len = 0;
+}
+
+void lumen__log_frags(lumen_log_handler *h)
+{
+    const preset *p = &PRESETS[h->preset];
+    char mem[128];
+    lumen__buf t;
+    lumen__buf_fixed(&t, mem, sizeof mem);
+    LIT(&t, "{\"");
+    lumen__buf_puts(&t, p->ts);
+    LIT(&t, "\":\"");
+    frag(h->frag_head, sizeof h->frag_head, &h->frag_head_len, &t);
+    for (int i = 0; i < 6; i++) {
+        int level = i * 4 + 1;
+        LIT(&t, "\",\"");
+        lumen__buf_puts(&t, p->level);
+        LIT(&t, "\":\"");
+        lumen__buf_puts(&t, p->upper ? lumen__log_level_upper(level)
+                                     : lumen_log_level_name((lumen_log_level)level));
+        lumen__buf_putc(&t, '"');
+        if (p->sevnum != NULL) {
+            LIT(&t, ",\"");
+            lumen__buf_puts(&t, p->sevnum);
+            LIT(&t, "\":");
+            lumen__buf_i64(&t, level);
+        }
+        frag(h->frag_level[i], sizeof h->frag_level[i], &h->frag_level_len[i], &t);
+    }
+    LIT(&t, ",\"");
+    lumen__buf_puts(&t, p->logger);
+    LIT(&t, "\":");
+    frag(h->frag_logger, sizeof h->frag_logger, &h->frag_logger_len, &t);
+    LIT(&t, ",\"");
+    lumen__buf_puts(&t, p->msg);
+    LIT(&t, "\":");
+    frag(h->frag_msg, sizeof h->frag_msg, &h->frag_msg_len, &t);
+}
+
 static void format_json(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
 {
     const preset *p = &PRESETS[h->preset];
-    char ts[32];
-    lumen__rfc3339_us(ts, r->ts_ns);
-    if (!lumen__buf_reserve(b, 256))
+    if (!lumen__buf_reserve(b, 512))
         return;
-    LIT(b, "{\"");
-    lumen__buf_puts(b, p->ts);
-    LIT(b, "\":\"");
-    lumen__buf_add(b, ts, 27);
-    LIT(b, "\",\"");
-    lumen__buf_puts(b, p->level);
-    LIT(b, "\":\"");
-    lumen__buf_puts(b, p->upper ? lumen__log_level_upper(r->level)
-                                : lumen_log_level_name((lumen_log_level)r->level));
-    lumen__buf_putc(b, '"');
+    put_frag(b, h->frag_head, h->frag_head_len, 32);
+    lumen__rfc3339_us(b->p + b->len, r->ts_ns);
+    b->len += 27;
+    int idx = (r->level - 1) / 4;
+    put_frag(b, h->frag_level[idx], h->frag_level_len[idx], 64);
     if (h->preset == LUMEN_LOG_PRESET_ECS) {
         /* ECS wants @timestamp, log.level, message first. */
-        LIT(b, ",\"message\":");
+        put_frag(b, h->frag_msg, h->frag_msg_len, 32);
         json_val(b, r->msg, r->msg_len, h->max_value);
         lumen__buf_putc(b, ',');
         lumen__buf_puts(b, p->prefix);
     }
-    if (p->sevnum != NULL) {
-        json_key(b, p->sevnum);
-        lumen__buf_i64(b, r->level);
-    }
     if (r->lg->name_len > 0) {
-        json_key(b, p->logger);
-        json_val(b, r->lg->name, r->lg->name_len, LUMEN__LOG_NAME_MAX);
+        put_frag(b, h->frag_logger, h->frag_logger_len, 32);
+        lumen__buf_add(b, r->lg->name_json, r->lg->name_json_len);
     }
     if (h->preset != LUMEN_LOG_PRESET_ECS) {
-        json_key(b, p->msg);
+        put_frag(b, h->frag_msg, h->frag_msg_len, 32);
         json_val(b, r->msg, r->msg_len, h->max_value);
     }
     const lumen__tctx *c = r->ctx;

@@ -54,6 +54,13 @@ struct lumen_log_handler {
     size_t max_value;
     lumen__log_sink *sink;
     lumen__log_async *async; /* NULL in sync mode */
+    /* JSON fragments built once from the preset (format.c), padded so that
+     * the formatter copies them with fixed-size moves. */
+    char frag_head[32];       /* {"ts":" */
+    char frag_level[6][64];   /* ","level":"info"  (+ severity number) */
+    char frag_logger[32];     /* ,"logger": */
+    char frag_msg[32];        /* ,"msg": */
+    uint8_t frag_head_len, frag_level_len[6], frag_logger_len, frag_msg_len;
     struct lumen_log_handler *next_all;
 };
 
@@ -74,6 +81,8 @@ struct lumen_logger {
     lumen__logger_head head;       /* must stay first: read by the macros */
     char *name;
     size_t name_len;
+    char *name_json;               /* the name as a JSON string with quotes */
+    size_t name_json_len;
     struct lumen_logger *parent;   /* named parent, or for a child the logger it came from */
     bool is_child;                 /* made by lumen_logger_with */
     int own_level;                 /* LUMEN_LOG_INHERIT or a level */
@@ -114,6 +123,7 @@ extern _Atomic int lumen__log_shut;   /* after lumen_log_shutdown */
 
 /* format.c */
 void lumen__log_format(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);
+void lumen__log_frags(lumen_log_handler *h);
 const char *lumen__log_level_upper(int level);
 
 /* sink.c */

@@ -20,6 +20,7 @@
 #include "core/alloc.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "core/escape.h"
 #include "core/clock.h"
 
 pthread_mutex_t lumen__log_cfg_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -28,9 +29,12 @@ _Atomic int lumen__log_shut;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static char root_name[1] = "";
+static char root_json[3] = "\"\"";
 static struct lumen_logger root = {
     .head = {LUMEN_LOG_OFF},
     .name = root_name,
+    .name_json = root_json,
+    .name_json_len = 2,
     .own_level = LUMEN_LOG_INFO,
 };
 static lumen_logger *all_head = &root;
@@ -152,6 +156,15 @@ static lumen_logger *get_locked(const char *name, size_t n)
         return NULL;
     }
     lg->name_len = n;
+    lumen__buf j = LUMEN__BUF_INIT;
+    lumen__json_str(&j, name, n);
+    if (j.oom) {
+        lumen__buf_free(&j);
+        lumen__free(lg->name, n + 1);
+        lumen__free(lg, sizeof *lg);
+        return NULL;
+    }
+    lg->name_json = lumen__buf_steal(&j, &lg->name_json_len);
     lg->parent = parent;
     lg->own_level = LUMEN_LOG_INHERIT;
     lg->head.min_level = LUMEN_LOG_OFF;
@@ -246,6 +259,8 @@ int lumen_logger_with(lumen_logger *parent, const lumen_field *fields, size_t n,
     }
     lg->name = parent->name;
     lg->name_len = parent->name_len;
+    lg->name_json = parent->name_json;
+    lg->name_json_len = parent->name_json_len;
     lg->parent = parent;
     lg->is_child = true;
     lg->own_level = LUMEN_LOG_INHERIT;
