@@ -400,6 +400,10 @@ int lumen_log_set_levels(const char *spec)
 static void at_exit(void)
 {
     lumen__log_batch_flush_all();
+    /* After lumen_log_shutdown the queues are stopped (a writer may be
+     * stuck on a full pipe): do not wait for them again. */
+    if (atomic_load(&lumen__log_shut))
+        return;
     lumen__log_async_drain(lumen__mono_ns() + 2000000000LL);
     lumen__log_batch_flush_all();
 }
