@@ -336,7 +336,7 @@ static void test_http_hostile__tls(void **state)
         skip();
     }
     char *dir = lt_tempdir();
-    char cmd[1024], cert[512], key[512];
+    char cmd[2048], cert[512], key[512];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
     snprintf(cmd, sizeof cmd,
