@@ -62,6 +62,7 @@ bool lumen__buf_grow(lumen__buf *b, size_t extra)
         goto fail;
     b->p = p;
     b->cap = cap;
+    p[b->len] = '\0'; /* keep the invariant for a first, still empty, allocation */
     return true;
 fail:
     b->oom = true;

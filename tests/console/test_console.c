@@ -128,15 +128,15 @@ static void test_console_history__series_json(void **state)
     assert_int_equal(st, 200);
     char *out = py("import json,sys; d=json.load(sys.stdin); "
                    "print(sorted((f[\"name\"],f[\"type\"],f[\"series\"]) for f in d[\"families\"])); "
-                   "print([f[\"help\"] for f in d[\"families\"] if f[\"name\"]==\"http_requests\"][0])",
+                   "print([f[\"help\"] for f in d[\"families\"] if f[\"name\"]==\"http_requests_total\"][0])",
                    s);
-    assert_non_null(strstr(out, "('http_requests', 'counter', "));
+    assert_non_null(strstr(out, "('http_requests_total', 'counter', 2)"));
     assert_non_null(strstr(out, "('latency_seconds', 'histogram', "));
     assert_non_null(strstr(out, "Requests \"served\" <b>"));
     free(out);
     free(s);
 
-    s = get(c, "/api/metrics/series", "family=http_requests", &st, NULL);
+    s = get(c, "/api/metrics/series", "family=http_requests_total", &st, NULL);
     assert_int_equal(st, 200);
     /* Escaped so that no program string can close a script element. */
     assert_null(strstr(s, "</script>"));

@@ -2,7 +2,7 @@
 // this script: no inline code, no external assets. Every string that comes
 // from the program (metric names, label values, span names, attributes, log
 // fields) reaches the page through textContent or setAttribute, never
-// innerHTML, so it is always shown as text.
+// through markup parsing, so it is always shown as text.
 'use strict';
 
 const PALETTE = ['#5fb3f9', '#7fd17f', '#f2c14e', '#f26d6d', '#c792ea', '#4dd0c8', '#ff9e64', '#a0a8b8'];
