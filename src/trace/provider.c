@@ -187,6 +187,7 @@ int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts, lumen_t
     if (tp == NULL || mu == NULL)
         goto fail;
     lumen__tclock_init();
+    lumen__trace_metrics_register();
     pthread_mutex_init(mu, NULL);
     tp->lock = mu;
     mu = NULL;

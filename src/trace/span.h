@@ -54,6 +54,7 @@ struct lumen_span_exporter {
     lumen_span_exporter_ops ops;
     void *ud;
     int kind; /* LUMEN__EXP_* */
+    bool counts_failures; /* the exporter counts its failures by reason itself */
     atomic_bool shut; /* set by shutdown while the worker may be exporting */
 };
 enum { LUMEN__EXP_USER = 0, LUMEN__EXP_MEMORY = 1, LUMEN__EXP_CONSOLE = 2 };
@@ -192,6 +193,8 @@ static inline void lumen__trace_metric_inc_local(unsigned which)
         lumen__trace_metric_publish(which);
 }
 uint64_t lumen__trace_metric_get(lumen__trace_metric m);
+/* Publish the counters in the default metrics registry (once). */
+void lumen__trace_metrics_register(void);
 
 /* Milliseconds to an absolute deadline on the lumen_now_ns clock (0: none). */
 static inline int64_t lumen__deadline(uint32_t timeout_ms, int64_t now)
