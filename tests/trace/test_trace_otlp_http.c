@@ -5,6 +5,7 @@
  * collector is down. */
 #include "support/support.h"
 
+#include <pthread.h>
 #include <time.h>
 
 #include "http/otlp_retry.h"
@@ -213,6 +214,60 @@ static void test_trace_otlp_http__partial_success_not_retried(void **state)
     teardown(&f);
 }
 
+static void test_trace_otlp_http__response_body_capped(void **state)
+{
+    fixture f;
+    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    o.max_response_bytes = 1024;
+    setup(&f, "big,big", &o);
+    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS); /* the status decides */
+    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS); /* and the handle still works */
+    lumen_otlp_http_stats s = stats(&f);
+    assert_int_equal(s.requests, 2);
+    assert_int_equal(s.exported_spans, 6);
+    teardown(&f);
+}
+
+typedef struct export_thread {
+    fixture *f;
+    lumen_export_result r;
+    int64_t took;
+} export_thread;
+
+static void *export_in_thread(void *arg)
+{
+    export_thread *x = arg;
+    int64_t t0 = mono_ms();
+    x->r = run(x->f);
+    x->took = mono_ms() - t0;
+    return NULL;
+}
+
+/* Shutdown interrupts a retry wait and a hung request: it never waits for
+ * the collector. */
+static void test_trace_otlp_http__shutdown_interrupts(void **state)
+{
+    static const char *scripts[] = {"429:ra=20,200", "hang"};
+    for (int i = 0; i < 2; i++) {
+        fixture f;
+        lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+        o.timeout_ms = 30000;
+        setup(&f, scripts[i], &o);
+        export_thread x = {&f, LUMEN_EXPORT_SUCCESS, 0};
+        pthread_t t;
+        pthread_create(&t, NULL, export_in_thread, &x);
+        usleep(300000);
+        lumen__exporter_shutdown(f.exp, 0);
+        pthread_join(t, NULL);
+        assert_int_equal(x.r, LUMEN_EXPORT_FAILURE);
+        if (x.took > 2500)
+            fail_msg("script %s: export took %lld ms after shutdown", scripts[i], (long long)x.took);
+        /* After shutdown, exports fail at once. */
+        assert_int_equal(run(&f), LUMEN_EXPORT_FAILURE);
+        teardown(&f);
+    }
+}
+
 static void test_trace_otlp_http__gzip_and_json(void **state)
 {
     fixture f;
@@ -392,6 +447,8 @@ int main(void)
         cmocka_unit_test(test_trace_otlp_http__hang_spends_budget_once),
         cmocka_unit_test(test_trace_otlp_http__reset_and_down_are_retried),
         cmocka_unit_test(test_trace_otlp_http__partial_success_not_retried),
+        cmocka_unit_test(test_trace_otlp_http__response_body_capped),
+        cmocka_unit_test(test_trace_otlp_http__shutdown_interrupts),
         cmocka_unit_test(test_trace_otlp_http__gzip_and_json),
         cmocka_unit_test(test_trace_otlp_http__config_from_env),
         cmocka_unit_test(test_trace_otlp_http__collector_down_conservation),
