@@ -295,7 +295,7 @@ typedef struct lumen_tracer_provider_options {
  * Create a provider. Its resource has service.name (options, then
  * OTEL_SERVICE_NAME, then service.name of OTEL_RESOURCE_ATTRIBUTES, then
  * "unknown_service:<program>"), the resource attributes and telemetry.sdk.*.
- * Invalid environment values are reported through the diagnostics hook and
+ * With OTEL_SDK_DISABLED=true its tracers do nothing. Invalid environment values are reported through the diagnostics hook and
  * ignored. Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM.
  */
 LUMEN_API int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts,

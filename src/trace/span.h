@@ -75,6 +75,7 @@ struct lumen_tracer_provider {
     lumen_span_processor *procs[LUMEN__MAX_PROCESSORS];
     _Atomic int nprocs;
     atomic_bool shut;
+    bool disabled;                /* OTEL_SDK_DISABLED: every tracer is a no-op */
     struct lumen_tracer *tracers; /* guarded by lock */
     void *lock;                   /* pthread_mutex_t * */
 };

@@ -422,6 +422,18 @@ static void test_trace_span__resource(void **state)
     lumen_tracer_provider_free(tp);
 }
 
+static void test_trace_span__sdk_disabled(void **state)
+{
+    setenv("OTEL_SDK_DISABLED", "TRUE", 1);
+    lumen_tracer_provider *tp;
+    assert_int_equal(lumen_tracer_provider_new(NULL, &tp), LUMEN_OK);
+    lumen_span *s = lumen_span_start(lumen_tracer_provider_get_tracer(tp, "t", NULL), "x", NULL);
+    assert_false(lumen_span_is_recording(s));
+    lumen_span_end(s);
+    lumen_tracer_provider_free(tp);
+    unsetenv("OTEL_SDK_DISABLED");
+}
+
 static void test_trace_span__shutdown_and_noop(void **state)
 {
     th_env e;
@@ -541,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_trace_span__ids_unique_and_fork_reseeds),
         cmocka_unit_test(test_trace_span__resource),
         cmocka_unit_test(test_trace_span__shutdown_and_noop),
+        cmocka_unit_test(test_trace_span__sdk_disabled),
         cmocka_unit_test(test_trace_span__self_metrics),
         cmocka_unit_test(test_trace_span__provider_oom),
     };
