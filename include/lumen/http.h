@@ -53,7 +53,13 @@ enum {
     LUMEN_HTTP_NO_GZIP = 1u << 1,
     /** Require credentials for /healthz too (by default it is open so that
      * liveness probes need none). */
-    LUMEN_HTTP_AUTH_HEALTHZ = 1u << 2
+    LUMEN_HTTP_AUTH_HEALTHZ = 1u << 2,
+    /** Serve the live console beside /metrics: pages at `/`, `/traces` and
+     * `/logs`, their JSON under `/api/` (see lumen/http_console.h). The
+     * console samples the served registries every two seconds for its
+     * charts. It answers GET and HEAD only, behind the same credentials as
+     * /metrics, with a strict Content-Security-Policy. */
+    LUMEN_HTTP_CONSOLE = 1u << 3
 };
 
 /**

@@ -23,6 +23,8 @@
 #include "core/alloc.h"
 #include "core/diag.h"
 #include "http/addr.h"
+#include "http/console.h"
+#include "http/console_store.h"
 #include "http/server.h"
 
 /* ---- small responses --------------------------------------------------------- */
@@ -60,6 +62,68 @@ static enum MHD_Result reply_unauthorized(struct MHD_Connection *c)
     return ret;
 }
 
+/* ---- the console ------------------------------------------------------------------ */
+
+/* Rebuild the query string from libmicrohttpd's decoded arguments, encoded
+ * again, since the console parses query strings itself. */
+typedef struct query_walk {
+    lumen__buf *b;
+} query_walk;
+
+static void put_encoded(lumen__buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            lumen__buf_putc(b, (char)ch);
+        } else {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            lumen__buf_add(b, e, 3);
+        }
+    }
+}
+
+static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                              const char *value)
+{
+    (void)kind;
+    query_walk *w = cls;
+    if (w->b->len)
+        lumen__buf_putc(w->b, '&');
+    put_encoded(w->b, key);
+    if (value != NULL) {
+        lumen__buf_putc(w->b, '=');
+        put_encoded(w->b, value);
+    }
+    return w->b->len > 8192 ? MHD_NO : MHD_YES;
+}
+
+static enum MHD_Result serve_console(lumen_http_server *srv, struct MHD_Connection *c,
+                                     const lumen__console_resp *cr)
+{
+    struct MHD_Response *r;
+    if (cr->static_body)
+        r = MHD_create_response_from_buffer(cr->static_len, (void *)(uintptr_t)cr->static_body,
+                                            MHD_RESPMEM_PERSISTENT);
+    else
+        r = MHD_create_response_from_buffer(cr->body.len, cr->body.p, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    (void)srv;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, cr->content_type);
+    MHD_add_response_header(r, "Content-Security-Policy", LUMEN__CONSOLE_CSP);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            cr->cache ? "public, max-age=300" : "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)cr->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* ---- routing ------------------------------------------------------------------- */
 
 /* LUMEN__AUTH_OK when the request may proceed. */
@@ -87,15 +151,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     bool metrics = strcmp(url, "/metrics") == 0;
     bool healthz = strcmp(url, "/healthz") == 0;
-    if (!metrics && !healthz)
+    lumen__console_resp cr;
+    bool console = false;
+    if (!metrics && !healthz && srv->console != NULL) {
+        lumen__buf q = LUMEN__BUF_INIT;
+        query_walk w = {&q};
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, &w);
+        console = lumen__console_handle(srv->console, url, q.p, &cr);
+        lumen__buf_free(&q);
+    }
+    if (!metrics && !healthz && !console)
         return lumen__http_reply(c, MHD_HTTP_NOT_FOUND, "Not found. Try /metrics.\n", NULL);
     /* We never read a request body: answering before it arrives makes
      * libmicrohttpd close the connection after the response instead. */
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        if (console)
+            lumen__buf_free(&cr.body);
         return lumen__http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed.\n",
                                  "GET, HEAD");
+    }
 
-    if (srv->auth != NULL && (metrics || (srv->flags & LUMEN_HTTP_AUTH_HEALTHZ))) {
+    if (srv->auth != NULL && (metrics || console || (srv->flags & LUMEN_HTTP_AUTH_HEALTHZ))) {
         int a = authenticate(srv, c);
         if (a != LUMEN__AUTH_OK) {
             if (metrics) {
@@ -103,6 +179,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                                         : srv->self.code_401);
                 lumen_counter_inc(srv->self.err_auth);
             }
+            if (console)
+                lumen__buf_free(&cr.body);
             if (a == LUMEN__AUTH_BUSY)
                 return lumen__http_reply(c, MHD_HTTP_TOO_MANY_REQUESTS,
                                          "Too many authentication attempts at once.\n", NULL);
@@ -111,6 +189,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (healthz)
         return lumen__http_reply(c, MHD_HTTP_OK, "ok\n", NULL);
+    if (console) {
+        enum MHD_Result ret = serve_console(srv, c, &cr);
+        lumen__buf_free(&cr.body);
+        return ret;
+    }
     return lumen__http_scrape(srv, c);
 }
 
@@ -200,6 +283,8 @@ static int setup_tls(lumen_http_server *srv, const lumen_http_server_opts *o)
 
 static void server_free(lumen_http_server *srv)
 {
+    /* First: its sampler thread renders the registries freed below. */
+    lumen__console_free(srv->console);
     lumen__http_auth_free(srv->auth);
     lumen__http_self_free(srv);
     lumen__free(srv->regs, srv->nregs * sizeof *srv->regs);
@@ -257,6 +342,15 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
         goto fail;
     if ((rc = setup_tls(srv, o)) != LUMEN_OK)
         goto fail;
+    if (o->flags & LUMEN_HTTP_CONSOLE) {
+        lumen__console_opts co = {0};
+        co.registries = srv->regs;
+        co.registry_count = srv->nregs;
+        if ((rc = lumen__console_new(&srv->console, &co)) != LUMEN_OK)
+            goto fail;
+        lumen__console_set_traces(srv->console, lumen__console_traces_json, NULL);
+        lumen__console_set_logs(srv->console, lumen__console_logs_json, NULL);
+    }
 
     unsigned threads = PICK(o->threads, LUMEN_HTTP_DEFAULT_THREADS);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;

@@ -39,6 +39,7 @@ struct lumen_http_server {
     atomic_uint scrapes_now;
     /* The size of the last render, to reserve the next buffer at once. */
     atomic_size_t last_size;
+    struct lumen__console *console; /* NULL unless LUMEN_HTTP_CONSOLE */
 };
 
 /* Create the server's own metrics (when not disabled). */
