@@ -23,6 +23,9 @@ static struct {
     lumen_http_server *server;
 } g;
 
+/* The request this thread is serving, for the X-Request-Id of its calls. */
+static __thread char tls_request_id[65];
+
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -204,6 +207,7 @@ void obs_request_begin(obs_request *r, const char *method, const char *route,
     lumen_span_set_str(r->span, "http.request.method", method);
     lumen_span_set_str(r->span, "http.route", route);
     lumen_log_set_request_id(request_id);
+    snprintf(tls_request_id, sizeof tls_request_id, "%s", request_id);
     lumen_gauge_inc(g.in_flight);
 }
 
@@ -230,6 +234,7 @@ void obs_request_end(obs_request *r, int status)
               LUMEN_STR("method", r->method), LUMEN_STR("route", r->route),
               LUMEN_INT("status", status), LUMEN_FLOAT("duration_s", seconds));
     lumen_log_clear_request_id();
+    tls_request_id[0] = '\0';
     lumen_gauge_dec(g.in_flight);
     lumen_span_end(r->span);
 }
@@ -258,6 +263,8 @@ struct curl_slist *obs_client_begin(obs_client_call *c, const char *method, cons
     lumen_span_get_context(c->span, &sc);
     lumen_carrier carrier = {NULL, set_header, &headers};
     lumen_propagation_inject(lumen_propagators_from_env(), &sc, NULL, &carrier);
+    if (tls_request_id[0])
+        set_header(&headers, "X-Request-Id", tls_request_id);
     return headers;
 }
 

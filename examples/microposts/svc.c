@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,27 @@ static void dispatch(svc *s, svc_req *req, svc_resp *resp)
     obs_request_end(&obs, resp->status);
 }
 
+/* The caller's X-Request-Id when it sent a sane one (so that one request
+ * keeps one id across services), else a new random one. */
+static void request_id(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const char *in = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    size_t n = in ? strlen(in) : 0;
+    int ok = n > 0 && n < cap;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (in[i] >= '0' && in[i] <= '9') || (in[i] >= 'a' && in[i] <= 'z') ||
+             (in[i] >= 'A' && in[i] <= 'Z') || in[i] == '-' || in[i] == '_';
+    if (ok) {
+        memcpy(out, in, n + 1);
+        return;
+    }
+    unsigned char r[8];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        memset(r, 0, sizeof r);
+    for (size_t i = 0; i < sizeof r && 2 * i + 2 < cap; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
@@ -177,7 +199,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = method;
         req->url = url;
         clock_gettime(CLOCK_MONOTONIC, &req->start);
-        snprintf(req->id, sizeof req->id, "%08x%08x", (unsigned)random(), (unsigned)random());
+        request_id(conn, req->id, sizeof req->id);
         *con_cls = req;
         return MHD_YES;
     }
