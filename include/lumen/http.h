@@ -54,11 +54,12 @@ enum {
     /** Require credentials for /healthz too (by default it is open so that
      * liveness probes need none). */
     LUMEN_HTTP_AUTH_HEALTHZ = 1u << 2,
-    /** Serve the live console beside /metrics: pages at `/`, `/traces` and
-     * `/logs`, their JSON under `/api/` (see lumen/http_console.h). The
-     * console samples the served registries every two seconds for its
-     * charts. It answers GET and HEAD only, behind the same credentials as
-     * /metrics, with a strict Content-Security-Policy. */
+    /** Also serve the live console: pages at /, /traces and /logs (assets
+     * under /console/, data under /api/) that chart the registries' recent
+     * values and show recent traces and logs (see lumen/http_console.h for
+     * feeding them). Read-only, GET and HEAD only; behind the same basic
+     * auth as /metrics; a strict Content-Security-Policy. Costs one render
+     * of the registries every two seconds. */
     LUMEN_HTTP_CONSOLE = 1u << 3
 };
 

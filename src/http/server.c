@@ -23,7 +23,6 @@
 #include "core/alloc.h"
 #include "core/diag.h"
 #include "http/addr.h"
-#include "http/console.h"
 #include "http/console_store.h"
 #include "http/server.h"
 
@@ -62,65 +61,72 @@ static enum MHD_Result reply_unauthorized(struct MHD_Connection *c)
     return ret;
 }
 
-/* ---- the console ------------------------------------------------------------------ */
+/* ---- the console ----------------------------------------------------------------- */
 
-/* Rebuild the query string from libmicrohttpd's decoded arguments, encoded
- * again, since the console parses query strings itself. */
-typedef struct query_walk {
-    lumen__buf *b;
-} query_walk;
-
-static void put_encoded(lumen__buf *b, const char *s)
+/* The raw query string of a request, kept from libmicrohttpd's URI log
+ * callback (which runs before the URI is split) for the console's
+ * parameter parser; it becomes the request's closure. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-            lumen__buf_putc(b, (char)ch);
-        } else {
-            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            lumen__buf_add(b, e, 3);
-        }
-    }
+    (void)cls, (void)c;
+    const char *q = strchr(uri, '?');
+    return q != NULL ? lumen__strdup(q + 1) : NULL;
 }
 
-static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                              const char *value)
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode code)
 {
-    (void)kind;
-    query_walk *w = cls;
-    if (w->b->len)
-        lumen__buf_putc(w->b, '&');
-    put_encoded(w->b, key);
-    if (value != NULL) {
-        lumen__buf_putc(w->b, '=');
-        put_encoded(w->b, value);
-    }
-    return w->b->len > 8192 ? MHD_NO : MHD_YES;
+    (void)cls, (void)c, (void)code;
+    char *q = *req_cls;
+    if (q != NULL)
+        lumen__free(q, strlen(q) + 1);
+    *req_cls = NULL;
+}
+
+static void free_buf_body(void *cls)
+{
+    lumen__buf *b = cls;
+    lumen__buf_free(b);
+    lumen__free(b, sizeof *b);
 }
 
 static enum MHD_Result serve_console(lumen_http_server *srv, struct MHD_Connection *c,
-                                     const lumen__console_resp *cr)
+                                     const char *url, const char *query)
 {
-    struct MHD_Response *r;
-    if (cr->static_body)
-        r = MHD_create_response_from_buffer(cr->static_len, (void *)(uintptr_t)cr->static_body,
-                                            MHD_RESPMEM_PERSISTENT);
-    else
-        r = MHD_create_response_from_buffer(cr->body.len, cr->body.p, MHD_RESPMEM_MUST_COPY);
-    if (r == NULL)
+    lumen__console_resp r;
+    if (!lumen__console_handle(srv->console, url, query, &r)) {
+        lumen__buf_free(&r.body);
+        return lumen__http_reply(c, MHD_HTTP_NOT_FOUND, "Not found.\n", NULL);
+    }
+    struct MHD_Response *resp = NULL;
+    if (r.static_body != NULL) {
+        resp = MHD_create_response_from_buffer(r.static_len, (void *)(uintptr_t)r.static_body,
+                                               MHD_RESPMEM_PERSISTENT);
+        lumen__buf_free(&r.body);
+    } else {
+        lumen__buf *b = lumen__malloc(sizeof *b);
+        if (b == NULL) {
+            lumen__buf_free(&r.body);
+            return MHD_NO;
+        }
+        *b = r.body;
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p,
+                                                                      free_buf_body, b);
+        if (resp == NULL)
+            free_buf_body(b);
+    }
+    if (resp == NULL)
         return MHD_NO;
-    (void)srv;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, cr->content_type);
-    MHD_add_response_header(r, "Content-Security-Policy", LUMEN__CONSOLE_CSP);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-                            cr->cache ? "public, max-age=300" : "no-store");
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)cr->status, r);
-    MHD_destroy_response(r);
+    if (r.content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type);
+    MHD_add_response_header(resp, "Content-Security-Policy", LUMEN__CONSOLE_CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            r.cache ? "max-age=3600" : "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r.status, resp);
+    MHD_destroy_response(resp);
     return ret;
 }
 
@@ -151,27 +157,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     bool metrics = strcmp(url, "/metrics") == 0;
     bool healthz = strcmp(url, "/healthz") == 0;
-    lumen__console_resp cr;
-    bool console = false;
-    if (!metrics && !healthz && srv->console != NULL) {
-        lumen__buf q = LUMEN__BUF_INIT;
-        query_walk w = {&q};
-        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, &w);
-        console = lumen__console_handle(srv->console, url, q.p, &cr);
-        lumen__buf_free(&q);
-    }
-    if (!metrics && !healthz && !console)
+    if (!metrics && !healthz && srv->console == NULL)
         return lumen__http_reply(c, MHD_HTTP_NOT_FOUND, "Not found. Try /metrics.\n", NULL);
     /* We never read a request body: answering before it arrives makes
      * libmicrohttpd close the connection after the response instead. */
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        if (console)
-            lumen__buf_free(&cr.body);
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return lumen__http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed.\n",
                                  "GET, HEAD");
-    }
 
-    if (srv->auth != NULL && (metrics || console || (srv->flags & LUMEN_HTTP_AUTH_HEALTHZ))) {
+    if (srv->auth != NULL && (!healthz || (srv->flags & LUMEN_HTTP_AUTH_HEALTHZ))) {
         int a = authenticate(srv, c);
         if (a != LUMEN__AUTH_OK) {
             if (metrics) {
@@ -179,8 +173,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                                         : srv->self.code_401);
                 lumen_counter_inc(srv->self.err_auth);
             }
-            if (console)
-                lumen__buf_free(&cr.body);
             if (a == LUMEN__AUTH_BUSY)
                 return lumen__http_reply(c, MHD_HTTP_TOO_MANY_REQUESTS,
                                          "Too many authentication attempts at once.\n", NULL);
@@ -189,12 +181,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (healthz)
         return lumen__http_reply(c, MHD_HTTP_OK, "ok\n", NULL);
-    if (console) {
-        enum MHD_Result ret = serve_console(srv, c, &cr);
-        lumen__buf_free(&cr.body);
-        return ret;
-    }
-    return lumen__http_scrape(srv, c);
+    if (metrics)
+        return lumen__http_scrape(srv, c);
+    return serve_console(srv, c, url, *req_cls);
 }
 
 /* libmicrohttpd's own messages go to the diagnostics hook, never stderr. */
@@ -283,7 +272,6 @@ static int setup_tls(lumen_http_server *srv, const lumen_http_server_opts *o)
 
 static void server_free(lumen_http_server *srv)
 {
-    /* First: its sampler thread renders the registries freed below. */
     lumen__console_free(srv->console);
     lumen__http_auth_free(srv->auth);
     lumen__http_self_free(srv);
@@ -344,8 +332,8 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
         goto fail;
     if (o->flags & LUMEN_HTTP_CONSOLE) {
         lumen__console_opts co = {0};
-        co.registries = srv->regs;
-        co.registry_count = srv->nregs;
+        co.registries = o->registries;
+        co.registry_count = o->registry_count;
         if ((rc = lumen__console_new(&srv->console, &co)) != LUMEN_OK)
             goto fail;
         lumen__console_set_traces(srv->console, lumen__console_traces_json, NULL);
@@ -383,6 +371,11 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
     if (threads > 1)
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (srv->console != NULL) {
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL};
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed,
+                                          NULL};
+    }
     if (srv->tls_cert != NULL) {
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};

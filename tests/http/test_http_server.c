@@ -397,6 +397,47 @@ static void test_http_server__default_registry(void **state)
     lumen_http_server_stop(srv);
 }
 
+static void test_http_server__console_pages(void **state)
+{
+    (void)state;
+    fixture f;
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.flags = LUMEN_HTTP_CONSOLE;
+    assert_int_equal(start(&f, &o), LUMEN_OK);
+    th_resp r;
+    char v[512];
+    assert_int_equal(th_http("GET", url(&f, "/"), NULL, NULL, NULL, 5000, &r), 200);
+    assert_true(th_header(r.headers, "Content-Type", v, sizeof v));
+    assert_non_null(strstr(v, "text/html"));
+    assert_true(th_header(r.headers, "Content-Security-Policy", v, sizeof v));
+    assert_non_null(strstr(v, "default-src 'none'"));
+    assert_true(th_header(r.headers, "X-Frame-Options", v, sizeof v));
+    assert_non_null(strstr(r.body, "<html"));
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", url(&f, "/api/metrics/families"), NULL, NULL, NULL, 5000, &r),
+                     200);
+    assert_true(th_header(r.headers, "Content-Type", v, sizeof v));
+    assert_non_null(strstr(v, "json"));
+    th_resp_free(&r);
+    /* The query string reaches the console: with the family named, 200;
+     * without, its own 400. */
+    assert_int_equal(th_http("GET", url(&f, "/api/metrics/series?family=test_requests"),
+                             NULL, NULL, NULL, 5000, &r),
+                     200);
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", url(&f, "/api/metrics/series?x=1"), NULL, NULL, NULL, 5000,
+                             &r),
+                     400);
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", url(&f, "/nothing/here"), NULL, NULL, NULL, 5000, &r), 404);
+    th_resp_free(&r);
+    assert_int_equal(th_http("POST", url(&f, "/"), NULL, NULL, "x", 5000, &r), 405);
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", url(&f, "/metrics"), NULL, NULL, NULL, 5000, &r), 200);
+    th_resp_free(&r);
+    stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_http_server__scrape_limit_answers_503),
         cmocka_unit_test(test_http_server__scrape_timeout_answers_503),
         cmocka_unit_test(test_http_server__default_registry),
+        cmocka_unit_test(test_http_server__console_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
