@@ -189,7 +189,7 @@ size_t lumen__fmt_double(char *out, double v)
         return 4;
     }
     /* Integral values, the common case for counters, skip snprintf. */
-    if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0) {
+    if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
         if (v == 0 && signbit(v)) {
             memcpy(out, "-0", 3);
             return 2;

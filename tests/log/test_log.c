@@ -5,6 +5,7 @@
 #include "log_test.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
@@ -439,6 +440,86 @@ static void test_log_sink__file_reopen_after_rotation(void **state)
     o.path = "/nonexistent-dir/x.log";
     assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_ESYS);
     signal(SIGHUP, SIG_DFL);
+    unlink(moved);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+
+/* ---- batching: when lines leave ------------------------------------------------------- */
+
+static size_t file_size(const char *path)
+{
+    size_t n = 0;
+    char *s = lt_read_file(path, &n);
+    free(s);
+    return n;
+}
+
+static lt_cap *sig_cap;
+static void on_usr1_flush(int sig)
+{
+    (void)sig;
+    lumen_log_flush_from_signal();
+}
+
+static void *one_line_thread(void *arg)
+{
+    LUMEN_LOG_INFO((lumen_logger *)arg, "from a thread that exits");
+    return NULL;
+}
+
+static void test_log_batch__lines_leave_in_bounded_time(void **state)
+{
+    (void)state;
+    lt_cap c;
+    lumen_logger *lg = lt_cap_open(&c, "t.batch", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
+    /* An info line waits in the thread's batch (flush interval 100 ms)... */
+    LUMEN_LOG_INFO(lg, "batched");
+    assert_int_equal(file_size(c.path), 0);
+    /* ...and leaves on its own, without a flush call. */
+    int waited = 0;
+    while (file_size(c.path) == 0 && waited < 2000) {
+        usleep(10000);
+        waited += 10;
+    }
+    assert_true(file_size(c.path) > 0);
+    assert_true(waited >= 50);
+    /* warn and above leave at once, with what was batched before them. */
+    LUMEN_LOG_INFO(lg, "before warn");
+    LUMEN_LOG_WARN(lg, "warn");
+    size_t n = 0;
+    char *s = lt_read_file(c.path, &n);
+    assert_non_null(strstr(s, "\"before warn\""));
+    assert_non_null(strstr(s, "\"warn\""));
+    free(s);
+    /* fatal flushes every handler. */
+    LUMEN_LOG_INFO(lg, "before fatal");
+    LUMEN_LOG_FATAL(lg, "fatal");
+    s = lt_read_file(c.path, &n);
+    assert_non_null(strstr(s, "\"before fatal\""));
+    assert_non_null(strstr(s, "\"level\":\"fatal\""));
+    free(s);
+    /* The crash path writes what threads have batched. */
+    LUMEN_LOG_INFO(lg, "before crash");
+    sig_cap = &c;
+    signal(SIGUSR1, on_usr1_flush);
+    raise(SIGUSR1);
+    signal(SIGUSR1, SIG_DFL);
+    s = lt_read_file(c.path, &n);
+    assert_non_null(strstr(s, "\"before crash\""));
+    free(s);
+    /* A thread's batch is written when the thread exits. */
+    pthread_t t;
+    pthread_create(&t, NULL, one_line_thread, lg);
+    pthread_join(t, NULL);
+    s = lt_read_file(c.path, &n);
+    assert_non_null(strstr(s, "\"from a thread that exits\""));
+    free(s);
+    s = lt_cap_read(&c, &n);
+    lt_py_check("assert len(recs) == 7, len(recs)\n", s, n, 1);
+    free(s);
 }
 
 /* ---- raw path ---------------------------------------------------------------------- */
@@ -546,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_log_limit__every_first_interval),
         cmocka_unit_test(test_log_sink__callback_gets_each_line),
         cmocka_unit_test(test_log_sink__file_reopen_after_rotation),
+        cmocka_unit_test(test_log_batch__lines_leave_in_bounded_time),
         cmocka_unit_test(test_log_raw__signal_handler_line_is_json),
         cmocka_unit_test(test_log_misc__names_and_dropped),
         cmocka_unit_test(test_log_oom__constructors_clean_up),
