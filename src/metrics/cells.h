@@ -1,0 +1,142 @@
+/*
+ * metrics/cells.h: per-thread value cells, the storage behind counters and
+ * histograms.
+ *
+ * Every series owns a small range of cell ids. Each thread that updates a
+ * series writes only its own copy of the series' cells, so an update is a
+ * relaxed load and a relaxed store to memory no other thread writes: no
+ * `lock` prefix, no shared cache line (the idea of Linux per-CPU counters).
+ * A reader sums one cell over every live thread plus a "retired" store into
+ * which a thread's cells are folded when it exits.
+ *
+ * Layout: a thread state holds a fixed top array of LUMEN__CELL_TOP pointers
+ * to "mid" arrays of LUMEN__CELL_MID page pointers; a page holds
+ * LUMEN__CELL_PAGE 8-byte cells. Mids and pages are allocated on a thread's
+ * first touch of them and published with release stores, so a reader that
+ * loads the pointer with acquire sees zeroed memory at least. Cell ids are
+ * below LUMEN__CELL_MAX (64M).
+ *
+ * Kinds: a cell holds either an unsigned 64-bit count or the bits of a
+ * double. The kind of each id is fixed when the range is allocated and kept
+ * in a global bitmap, because folding an exiting thread's cells must add
+ * doubles as doubles and counts as integers. A range never crosses a page.
+ *
+ * Invariants: (1) only the owning thread stores to its cells, except that
+ * lumen__cells_release zeroes the cells of released ids in every state
+ * under g_cells.mu; (2) thread registration, exit folding, range
+ * allocation and release, and every sum run under g_cells.mu, so a sum
+ * never sees a thread's cells both folded and live (no dip, no double
+ * count).
+ */
+#ifndef LUMEN_METRICS_CELLS_H
+#define LUMEN_METRICS_CELLS_H
+
+#include <string.h>
+
+#include "core/common.h"
+
+#define LUMEN__CELL_PAGE_SHIFT 10
+#define LUMEN__CELL_PAGE (1u << LUMEN__CELL_PAGE_SHIFT)
+#define LUMEN__CELL_MID_SHIFT 10
+#define LUMEN__CELL_MID (1u << LUMEN__CELL_MID_SHIFT)
+#define LUMEN__CELL_TOP 64
+#define LUMEN__CELL_MAX ((uint32_t)LUMEN__CELL_TOP * LUMEN__CELL_MID * LUMEN__CELL_PAGE)
+
+typedef struct lumen__cell_page {
+    _Atomic uint64_t c[LUMEN__CELL_PAGE];
+} lumen__cell_page;
+
+typedef struct lumen__cell_mid {
+    _Atomic(lumen__cell_page *) page[LUMEN__CELL_MID];
+} lumen__cell_mid;
+
+typedef struct lumen__tstate {
+    _Atomic(lumen__cell_mid *) top[LUMEN__CELL_TOP];
+    struct lumen__tstate *next, *prev; /* g_cells.threads, under g_cells.mu */
+} lumen__tstate;
+
+extern LUMEN_TLS lumen__tstate *lumen__tstate_tls;
+
+/* The slow path of lumen__cell: registers the thread and allocates the
+ * mid and page. On allocation failure returns a shared scratch cell, so
+ * the update is lost (and counted) but memory stays sound. */
+_Atomic uint64_t *lumen__cell_slow(uint32_t id);
+
+/* The calling thread's cell `id`. Lock-free; allocates only on a thread's
+ * first touch of a page. */
+static inline _Atomic uint64_t *lumen__cell(uint32_t id)
+{
+    lumen__tstate *t = lumen__tstate_tls;
+    if (LUMEN_LIKELY(t != NULL)) {
+        lumen__cell_mid *m = atomic_load_explicit(&t->top[id >> 20], memory_order_relaxed);
+        if (LUMEN_LIKELY(m != NULL)) {
+            lumen__cell_page *p = atomic_load_explicit(
+                &m->page[(id >> LUMEN__CELL_PAGE_SHIFT) & (LUMEN__CELL_MID - 1)],
+                memory_order_relaxed);
+            if (LUMEN_LIKELY(p != NULL))
+                return &p->c[id & (LUMEN__CELL_PAGE - 1)];
+        }
+    }
+    return lumen__cell_slow(id);
+}
+
+/* Single-writer updates: a relaxed load and store, never a locked RMW.
+ * The owning thread is the only writer, so no increment is lost. */
+static inline void lumen__cell_add_u64(uint32_t id, uint64_t v)
+{
+    _Atomic uint64_t *c = lumen__cell(id);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+static inline double lumen__bits_f64(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static inline uint64_t lumen__f64_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static inline void lumen__cell_add_f64(uint32_t id, double v)
+{
+    _Atomic uint64_t *c = lumen__cell(id);
+    double d = lumen__bits_f64(atomic_load_explicit(c, memory_order_relaxed)) + v;
+    atomic_store_explicit(c, lumen__f64_bits(d), memory_order_relaxed);
+}
+
+/*
+ * Allocate `n_u64 + n_f64` consecutive ids (the counts first, then the
+ * doubles), all in one page, into *first. Returns LUMEN_OK, LUMEN_EINVAL
+ * (more than a page) or LUMEN_ENOMEM / LUMEN_ELIMIT. The cells read zero.
+ */
+int lumen__cells_alloc(uint32_t n_u64, uint32_t n_f64, uint32_t *first);
+
+/* Zero the range in every thread and in the retired store, and recycle
+ * the ids. A racing stale writer may leave a stray value: documented as a
+ * caller bug (a handle used after its series is removed). */
+void lumen__cells_release(uint32_t first, uint32_t n);
+
+/* Readers: hold the lock across the sums of one snapshot. */
+void lumen__cells_lock(void);
+void lumen__cells_unlock(void);
+
+/* With the lock held: the sum over all threads of `n` cells from `first`,
+ * into out[0..n) as doubles (counts converted exactly below 2^53). */
+void lumen__cells_sum(uint32_t first, uint32_t n, double *out);
+/* With the lock held: sums as counts (for histogram buckets). */
+void lumen__cells_sum_u64(uint32_t first, uint32_t n, uint64_t *out);
+
+/* Updates lost because a thread's cell page could not be allocated. */
+uint64_t lumen__cells_lost(void);
+
+/* Fold the calling thread's cells into the retired store now and forget
+ * its state (what thread exit does). For tests. */
+void lumen__cells_thread_exit(void);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * metrics/collect.h: the sink that custom collectors write into at scrape
+ * time. What a collector writes is validated as it arrives and kept in a
+ * compact form (strings in one arena) until the render lays it out in
+ * either format.
+ */
+#ifndef LUMEN_METRICS_COLLECT_H
+#define LUMEN_METRICS_COLLECT_H
+
+#include "metrics/internal.h"
+
+enum { SFX_NONE, SFX_TOTAL, SFX_CREATED, SFX_BUCKET, SFX_SUM, SFX_COUNT, SFX_INFO };
+
+typedef struct lumen__csample {
+    uint8_t suffix;
+    uint8_t nlabels;
+    size_t labels;  /* arena offset: name\0value\0 pairs */
+    double value;
+} lumen__csample;
+
+typedef struct lumen__cfam {
+    lumen_metric_type type;
+    size_t name, help, unit;  /* arena offsets; SIZE_MAX: none */
+    size_t first, n;          /* samples */
+} lumen__cfam;
+
+struct lumen_collect_sink {
+    lumen_registry *reg;       /* the registry whose collectors run */
+    lumen__buf arena;
+    lumen__cfam *fams;
+    size_t nfams, cap;
+    lumen__csample *samples;
+    size_t nsamples, scap;
+    bool open;                 /* a family is begun and accepts samples */
+    bool oom;
+};
+
+void lumen__sink_init(lumen_collect_sink *s);
+void lumen__sink_free(lumen_collect_sink *s);
+static inline const char *lumen__sink_str(const lumen_collect_sink *s, size_t off)
+{
+    return off == SIZE_MAX ? NULL : s->arena.p + off;
+}
+/* The suffix text for SFX_*. */
+const char *lumen__sfx_text(int sfx);
+/* Run the registry's collectors into the sink. */
+void lumen__sink_collect(lumen_collect_sink *s, lumen_registry *r);
+
+#endif

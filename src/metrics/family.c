@@ -1,0 +1,814 @@
+/*
+ * metrics/family.c: families and their children.
+ *
+ * A family keeps its children in a lock-free open-addressing table
+ * (internal.h). Lookups of an existing child read the table without a
+ * lock and allocate nothing; creating, removing and clearing take the
+ * family mutex. A replaced table, and a removed child, are not freed at
+ * once: a lock-free reader may still be looking at them. They are kept as
+ * garbage and freed when the family is freed, or when much garbage has
+ * accumulated and no render holds a snapshot (a reader would have to stall
+ * inside one lookup across thousands of removals to see freed memory; the
+ * documented rule is that a handle is not used after its removal).
+ *
+ * Renders take a snapshot: an immutable array of the children in label
+ * order, rebuilt only when the set of children changed, reference counted
+ * so that a render reads it without the lock while children come and go.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/diag.h"
+#include "core/hash.h"
+#include "metrics/internal.h"
+
+/* Free the garbage once this many removed children wait for it. */
+#define GARBAGE_CHILDREN 1024
+
+typedef struct snap {
+    long refs;
+    size_t n;
+    lumen__child *c[];
+} snap;
+
+static snap **fam_snap(lumen_family *f)
+{
+    return (snap **)&f->snap;
+}
+
+/* ---- values ---------------------------------------------------------- */
+
+static uint64_t hash_values(const char *const *values, size_t n)
+{
+    uint64_t h = 0x5eed;
+    for (size_t i = 0; i < n; i++)
+        h = lumen__hash(values[i], strlen(values[i]), h);
+    return h;
+}
+
+static bool values_eq(const lumen__child *c, const char *const *values, size_t n)
+{
+    const char *p = c->values;
+    for (size_t i = 0; i < n; i++) {
+        const char *a = values[i];
+        while (*a != '\0' && *a == *p) {
+            a++;
+            p++;
+        }
+        if (*a != *p)
+            return false;
+        p++;
+    }
+    return true;
+}
+
+const char *lumen__child_value(const lumen__child *c, size_t i)
+{
+    const char *p = c->values;
+    while (i-- > 0)
+        p += strlen(p) + 1;
+    return p;
+}
+
+static size_t child_values_len(const lumen__child *c, size_t n)
+{
+    const char *p = c->values;
+    for (size_t i = 0; i < n; i++)
+        p += strlen(p) + 1;
+    return (size_t)(p - c->values);
+}
+
+/* ---- table ----------------------------------------------------------- */
+
+static lumen__table *table_new(size_t cap)
+{
+    lumen__table *t = lumen__calloc(1, sizeof *t + cap * sizeof t->slot[0]);
+    if (t != NULL)
+        t->cap = cap;
+    return t;
+}
+
+static size_t table_bytes(const lumen__table *t)
+{
+    return sizeof *t + t->cap * sizeof t->slot[0];
+}
+
+static lumen__child *table_find(lumen_family *f, uint64_t h, const char *const *values, size_t n)
+{
+    /* Acquire pairs with the release that published the table and each
+     * slot: a child seen here is fully initialised. */
+    lumen__table *t = atomic_load_explicit(&f->table, memory_order_acquire);
+    size_t mask = t->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_acquire);
+        if (c == NULL)
+            return NULL;
+        if (c != LUMEN__TOMB && c->hash == h && values_eq(c, values, n))
+            return c;
+    }
+}
+
+static void table_put(lumen__table *t, lumen__child *c, bool *used_tomb)
+{
+    size_t mask = t->cap - 1;
+    for (size_t i = c->hash & mask;; i = (i + 1) & mask) {
+        lumen__child *s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+        if (s == NULL || s == LUMEN__TOMB) {
+            if (used_tomb)
+                *used_tomb = s == LUMEN__TOMB;
+            atomic_store_explicit(&t->slot[i], c, memory_order_release);
+            return;
+        }
+    }
+}
+
+/* Make room for one more child (under f->mu). */
+static int table_reserve(lumen_family *f)
+{
+    lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    if ((f->count + f->tombs + 1) * 4 <= t->cap * 3)
+        return LUMEN_OK;
+    size_t cap = 8;
+    while ((f->count + 1) * 2 > cap)
+        cap *= 2;
+    lumen__table *nt = table_new(cap);
+    if (nt == NULL)
+        return LUMEN_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+        if (c != NULL && c != LUMEN__TOMB)
+            table_put(nt, c, NULL);
+    }
+    atomic_store_explicit(&f->table, nt, memory_order_release);
+    t->next_garbage = f->garbage_tables;
+    f->garbage_tables = t;
+    f->tombs = 0;
+    return LUMEN_OK;
+}
+
+/* ---- garbage --------------------------------------------------------- */
+
+static void free_garbage(lumen_family *f)
+{
+    for (size_t i = 0; i < f->nretired; i++)
+        lumen__child_free(f->retired[i]);
+    f->nretired = 0;
+    while (f->garbage_tables) {
+        lumen__table *t = f->garbage_tables;
+        f->garbage_tables = t->next_garbage;
+        lumen__free(t, table_bytes(t));
+    }
+}
+
+/* Under f->mu. */
+static void retire(lumen_family *f, lumen__child *c)
+{
+    if (f->nretired == f->retired_cap) {
+        size_t cap = f->retired_cap ? f->retired_cap * 2 : 16;
+        lumen__child **r = lumen__realloc(f->retired, f->retired_cap * sizeof *r, cap * sizeof *r);
+        if (r == NULL) {
+            /* Cannot defer: keep the child allocated for the family's life
+             * rather than risk a reader on freed memory. Its cells are
+             * released now so that the ids are reused. */
+            lumen__diag(LUMEN_DIAG_WARN, "metrics: out of memory retiring a series of %s",
+                        f->name);
+            return;
+        }
+        f->retired = r;
+        f->retired_cap = cap;
+    }
+    f->retired[f->nretired++] = c;
+    if (f->renders == 0 && f->nretired >= GARBAGE_CHILDREN)
+        free_garbage(f);
+}
+
+/* ---- snapshots ------------------------------------------------------- */
+
+static int cmp_child(const void *pa, const void *pb)
+{
+    const lumen__child *a = *(lumen__child *const *)pa, *b = *(lumen__child *const *)pb;
+    size_t n = a->fam->nlabels;
+    const char *x = a->values, *y = b->values;
+    for (size_t i = 0; i < n; i++) {
+        int r = strcmp(x, y);
+        if (r != 0)
+            return r;
+        x += strlen(x) + 1;
+        y += strlen(y) + 1;
+    }
+    return 0;
+}
+
+static void snap_drop(snap *s)
+{
+    if (s != NULL && --s->refs == 0)
+        lumen__free(s, sizeof *s + s->n * sizeof s->c[0]);
+}
+
+lumen__child **lumen__family_snapshot(lumen_family *f, size_t *n)
+{
+    pthread_mutex_lock(&f->mu);
+    snap *s = *fam_snap(f);
+    if (s == NULL || f->dirty) {
+        snap *ns = lumen__malloc(sizeof *ns + f->count * sizeof ns->c[0]);
+        if (ns == NULL) {
+            pthread_mutex_unlock(&f->mu);
+            return NULL;
+        }
+        ns->refs = 1;
+        ns->n = 0;
+        lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+        for (size_t i = 0; i < t->cap; i++) {
+            lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+            if (c != NULL && c != LUMEN__TOMB)
+                ns->c[ns->n++] = c;
+        }
+        if (f->nlabels > 0)
+            qsort(ns->c, ns->n, sizeof ns->c[0], cmp_child);
+        snap_drop(s);
+        *fam_snap(f) = s = ns;
+        f->dirty = false;
+    }
+    s->refs++;
+    f->renders++;
+    pthread_mutex_unlock(&f->mu);
+    *n = s->n;
+    return s->c;
+}
+
+void lumen__family_snapshot_end(lumen_family *f, lumen__child **c)
+{
+    pthread_mutex_lock(&f->mu);
+    snap_drop((snap *)((char *)c - offsetof(snap, c)));
+    f->renders--;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* ---- children -------------------------------------------------------- */
+
+static lumen__child *child_new(lumen_family *f, uint64_t h, const char *const *values, size_t n,
+                               uint32_t flags, int *rc)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(values[i]) + 1;
+    lumen__child *c = lumen__calloc(1, sizeof *c + len + 1);
+    if (c == NULL) {
+        *rc = LUMEN_ENOMEM;
+        return NULL;
+    }
+    c->fam = f;
+    c->hash = h;
+    c->flags = flags;
+    if (f->flags & LUMEN_METRIC_EXEMPLARS_FROM_TRACE)
+        c->flags |= LUMEN__CF_EXEMPLARS_FROM_TRACE;
+    c->created_ns = lumen__wall_ns();
+    char *p = c->values;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(values[i]);
+        memcpy(p, values[i], k + 1);
+        p += k + 1;
+    }
+    *rc = lumen__child_init_storage(c, f);
+    if (*rc != LUMEN_OK) {
+        lumen__free(c, sizeof *c + len + 1);
+        return NULL;
+    }
+    return c;
+}
+
+size_t lumen__child_size(const lumen__child *c)
+{
+    return sizeof *c + child_values_len(c, c->fam->nlabels) + 1;
+}
+
+/* Under f->mu: create and publish a child. */
+static int insert_child(lumen_family *f, uint64_t h, const char *const *values, size_t n,
+                        uint32_t flags, lumen__child **out)
+{
+    int rc = table_reserve(f);
+    if (rc != LUMEN_OK)
+        return rc;
+    lumen__child *c = child_new(f, h, values, n, flags, &rc);
+    if (c == NULL)
+        return rc;
+    bool tomb = false;
+    table_put(atomic_load_explicit(&f->table, memory_order_relaxed), c, &tomb);
+    if (tomb)
+        f->tombs--;
+    f->count++;
+    f->dirty = true;
+    *out = c;
+    return LUMEN_OK;
+}
+
+/* Under f->mu: the overflow series, created on first need; it does not
+ * count against the limit. */
+static int overflow_child(lumen_family *f, lumen__child **out)
+{
+    const char *vals[LUMEN__MAX_LABELS];
+    for (size_t i = 0; i < f->nlabels; i++)
+        vals[i] = LUMEN__OVERFLOW_VALUE;
+    uint64_t h = hash_values(vals, f->nlabels);
+    lumen__child *c = table_find(f, h, vals, f->nlabels);
+    if (c != NULL) {
+        *out = c;
+        return LUMEN_OK;
+    }
+    return insert_child(f, h, vals, f->nlabels, LUMEN__CF_OVERFLOW, out);
+}
+
+/* Replace invalid UTF-8 in values; *fixed (allocated) is NULL when every
+ * value is valid. */
+static int repair_values(const char *const *values, size_t n, char ***fixed)
+{
+    *fixed = NULL;
+    char **r = NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool oom = false;
+        char *v = lumen__utf8_repair(values[i], &oom);
+        if (oom)
+            goto fail;
+        if (v == NULL)
+            continue;
+        if (r == NULL && (r = lumen__calloc(n, sizeof *r)) == NULL) {
+            lumen__free(v, strlen(v) + 1);
+            goto fail;
+        }
+        r[i] = v;
+    }
+    if (r != NULL)
+        for (size_t i = 0; i < n; i++)
+            if (r[i] == NULL && (r[i] = lumen__strdup(values[i])) == NULL)
+                goto fail;
+    *fixed = r;
+    return LUMEN_OK;
+fail:
+    if (r != NULL) {
+        for (size_t i = 0; i < n; i++)
+            lumen__free(r[i], r[i] ? strlen(r[i]) + 1 : 0);
+        lumen__free(r, n * sizeof *r);
+    }
+    return LUMEN_ENOMEM;
+}
+
+static void free_values(char **v, size_t n)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        lumen__free(v[i], strlen(v[i]) + 1);
+    lumen__free(v, n * sizeof *v);
+}
+
+int lumen__family_child(lumen_family *f, lumen_metric_type type, const char *const *values,
+                        size_t n, lumen__child **out)
+{
+    if (f == NULL || out == NULL || (n > 0 && values == NULL))
+        return LUMEN_EINVAL;
+    if (f->type != type || f->fn != NULL)
+        return LUMEN_ETYPE;
+    if (n != f->nlabels)
+        return LUMEN_ELABELCOUNT;
+    for (size_t i = 0; i < n; i++)
+        if (values[i] == NULL)
+            return LUMEN_EINVAL;
+    uint64_t h = hash_values(values, n);
+    lumen__child *c = table_find(f, h, values, n);
+    if (LUMEN_LIKELY(c != NULL)) {
+        *out = c;
+        return LUMEN_OK;
+    }
+    /* Slow path: store values as valid UTF-8, so that distinct stored
+     * values never render alike. */
+    char **fixed;
+    int rc = repair_values(values, n, &fixed);
+    if (rc != LUMEN_OK)
+        return rc;
+    if (fixed != NULL) {
+        values = (const char *const *)fixed;
+        h = hash_values(values, n);
+    }
+    pthread_mutex_lock(&f->mu);
+    c = table_find(f, h, values, n);
+    if (c == NULL) {
+        size_t limit = atomic_load_explicit(&f->limit, memory_order_relaxed);
+        if (f->count >= limit && n > 0) {
+            atomic_fetch_add_explicit(&f->overflows, 1, memory_order_relaxed);
+            rc = overflow_child(f, &c);
+        } else {
+            rc = insert_child(f, h, values, n, 0, &c);
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
+    free_values(fixed, n);
+    if (rc == LUMEN_OK)
+        *out = c;
+    return rc;
+}
+
+LUMEN_API int lumen_family_remove(lumen_family *f, const char *const *values, size_t n)
+{
+    if (f == NULL || (n > 0 && values == NULL))
+        return LUMEN_EINVAL;
+    if (n != f->nlabels)
+        return LUMEN_ELABELCOUNT;
+    for (size_t i = 0; i < n; i++)
+        if (values[i] == NULL)
+            return LUMEN_EINVAL;
+    char **fixed;
+    int rc = repair_values(values, n, &fixed);
+    if (rc != LUMEN_OK)
+        return rc;
+    if (fixed != NULL)
+        values = (const char *const *)fixed;
+    uint64_t h = hash_values(values, n);
+    rc = LUMEN_ENOENT;
+    pthread_mutex_lock(&f->mu);
+    lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    size_t mask = t->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+        if (c == NULL)
+            break;
+        if (c != LUMEN__TOMB && c->hash == h && values_eq(c, values, n)) {
+            atomic_store_explicit(&t->slot[i], LUMEN__TOMB, memory_order_release);
+            f->count--;
+            f->tombs++;
+            f->dirty = true;
+            if (f->only == c)
+                f->only = NULL;
+            retire(f, c);
+            rc = LUMEN_OK;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
+    free_values(fixed, n);
+    return rc;
+}
+
+LUMEN_API void lumen_family_clear(lumen_family *f)
+{
+    if (f == NULL)
+        return;
+    pthread_mutex_lock(&f->mu);
+    lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    for (size_t i = 0; i < t->cap; i++) {
+        lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+        if (c != NULL && c != LUMEN__TOMB) {
+            atomic_store_explicit(&t->slot[i], LUMEN__TOMB, memory_order_release);
+            retire(f, c);
+            f->tombs++;
+        }
+    }
+    f->count = 0;
+    f->only = NULL;
+    f->dirty = true;
+    pthread_mutex_unlock(&f->mu);
+}
+
+LUMEN_API void lumen_family_set_series_limit(lumen_family *f, size_t limit)
+{
+    if (f != NULL)
+        atomic_store_explicit(&f->limit, limit ? limit : LUMEN_DEFAULT_SERIES_LIMIT,
+                              memory_order_relaxed);
+}
+
+LUMEN_API uint64_t lumen_family_overflows(const lumen_family *f)
+{
+    return f ? atomic_load_explicit(&((lumen_family *)f)->overflows, memory_order_relaxed) : 0;
+}
+
+LUMEN_API const char *lumen_family_name(const lumen_family *f)
+{
+    return f ? f->name : NULL;
+}
+
+LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *f)
+{
+    return f ? f->type : (lumen_metric_type)0;
+}
+
+/* ---- families -------------------------------------------------------- */
+
+static const double g_default_buckets[] = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
+
+LUMEN_API const double *lumen_buckets_default(size_t *count)
+{
+    if (count != NULL)
+        *count = LUMEN_ARRAY_LEN(g_default_buckets);
+    return g_default_buckets;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        lumen__free(v[i], v[i] ? strlen(v[i]) + 1 : 0);
+    lumen__free(v, n * sizeof *v);
+}
+
+static void family_free(lumen_family *f)
+{
+    if (f->table != NULL) {
+        lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+        for (size_t i = 0; i < t->cap; i++) {
+            lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+            if (c != NULL && c != LUMEN__TOMB)
+                lumen__child_free(c);
+        }
+        lumen__free(t, table_bytes(t));
+    }
+    free_garbage(f);
+    lumen__free(f->retired, f->retired_cap * sizeof *f->retired);
+    snap_drop(*fam_snap(f));
+    lumen__free(f->name, f->name ? strlen(f->name) + 1 : 0);
+    lumen__free(f->help, f->help ? strlen(f->help) + 1 : 0);
+    lumen__free(f->unit, f->unit ? strlen(f->unit) + 1 : 0);
+    free_strv(f->label_names, f->nlabels);
+    free_strv(f->const_names, f->nconst);
+    free_strv(f->const_values, f->nconst);
+    lumen__free(f->buckets, f->nbuckets * sizeof(double));
+    lumen__free(f->quantiles, f->nquantiles * sizeof(double));
+    pthread_mutex_destroy(&f->mu);
+    lumen__free(f, sizeof *f);
+}
+
+void lumen__family_ref(lumen_family *f)
+{
+    atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+}
+
+void lumen__family_unref(lumen_family *f)
+{
+    if (f != NULL && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+        family_free(f);
+}
+
+size_t lumen__family_base_len(lumen_metric_type type, const char *name)
+{
+    size_t n = strlen(name);
+    const char *suf = type == LUMEN_METRIC_COUNTER ? "_total"
+                      : type == LUMEN_METRIC_INFO  ? "_info"
+                                                   : NULL;
+    if (suf != NULL) {
+        size_t k = strlen(suf);
+        if (n > k && memcmp(name + n - k, suf, k) == 0)
+            return n - k;
+    }
+    return n;
+}
+
+size_t lumen__family_sample_names(lumen_metric_type type, const char *base, char out[][256])
+{
+    static const char *const counter[] = {"", "_total", "_created", NULL};
+    static const char *const plain[] = {"", NULL};
+    static const char *const histogram[] = {"", "_bucket", "_sum", "_count", "_created", NULL};
+    static const char *const summary[] = {"", "_sum", "_count", "_created", NULL};
+    static const char *const info[] = {"", "_info", NULL};
+    const char *const *s = type == LUMEN_METRIC_COUNTER     ? counter
+                           : type == LUMEN_METRIC_HISTOGRAM ? histogram
+                           : type == LUMEN_METRIC_SUMMARY   ? summary
+                           : type == LUMEN_METRIC_INFO      ? info
+                                                            : plain;
+    size_t k = 0;
+    for (; s[k] != NULL; k++)
+        snprintf(out[k], 256, "%s%s", base, s[k]);
+    return k;
+}
+
+static char *dup_or_null(const char *s, int *rc)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = lumen__strdup(s);
+    if (d == NULL)
+        *rc = LUMEN_ENOMEM;
+    return d;
+}
+
+static int check_label(lumen_metric_type type, const char *name)
+{
+    int rc = lumen_label_name_check(name);
+    if (rc != LUMEN_OK)
+        return rc;
+    if ((type == LUMEN_METRIC_HISTOGRAM && strcmp(name, "le") == 0) ||
+        (type == LUMEN_METRIC_SUMMARY && strcmp(name, "quantile") == 0))
+        return LUMEN_ERESERVED;
+    return LUMEN_OK;
+}
+
+/* Validate everything before allocating anything. */
+static int check_opts(lumen_metric_type type, const char *name, size_t base_len,
+                      const lumen_metric_opts *o)
+{
+    int rc = lumen_metric_name_check(name);
+    if (rc != LUMEN_OK)
+        return rc;
+    if (base_len >= 200)
+        return LUMEN_EBADNAME; /* leaves room for suffixes in fixed buffers */
+    if ((o->label_count > 0 && o->label_names == NULL) || o->label_count > LUMEN__MAX_LABELS ||
+        (o->const_label_count > 0 && o->const_labels == NULL) ||
+        o->label_count + o->const_label_count > LUMEN__MAX_LABELS)
+        return LUMEN_EINVAL;
+    for (size_t i = 0; i < o->label_count + o->const_label_count; i++) {
+        const char *ln = i < o->label_count ? o->label_names[i]
+                                            : o->const_labels[i - o->label_count].name;
+        if (i >= o->label_count && o->const_labels[i - o->label_count].value == NULL)
+            return LUMEN_EINVAL;
+        if ((rc = check_label(type, ln)) != LUMEN_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++) {
+            const char *pn = j < o->label_count ? o->label_names[j]
+                                                : o->const_labels[j - o->label_count].name;
+            if (strcmp(pn, ln) == 0)
+                return LUMEN_EBADLABEL;
+        }
+    }
+    if (o->unit != NULL && o->unit[0] != '\0') {
+        size_t u = strlen(o->unit);
+        if (!lumen__valid_metric_name(o->unit, u) || u + 1 > base_len ||
+            name[base_len - u - 1] != '_' || memcmp(name + base_len - u, o->unit, u) != 0)
+            return LUMEN_EINVAL;
+    }
+    if (type == LUMEN_METRIC_HISTOGRAM && o->buckets != NULL) {
+        size_t nb = o->bucket_count;
+        if (nb > 0 && o->buckets[nb - 1] == INFINITY)
+            nb--; /* +Inf is implied; accept it spelled out */
+        if (nb > LUMEN__MAX_BUCKETS)
+            return LUMEN_ERANGE;
+        for (size_t i = 0; i < nb; i++)
+            if (o->buckets[i] != o->buckets[i] || o->buckets[i] == INFINITY ||
+                (i > 0 && !(o->buckets[i] > o->buckets[i - 1])))
+                return LUMEN_ERANGE;
+    }
+    if (type == LUMEN_METRIC_SUMMARY) {
+        if ((o->quantile_count > 0 && o->quantiles == NULL) ||
+            o->quantile_count > LUMEN__MAX_QUANTILES)
+            return LUMEN_EINVAL;
+        for (size_t i = 0; i < o->quantile_count; i++)
+            if (!(o->quantiles[i] >= 0 && o->quantiles[i] <= 1) ||
+                (i > 0 && !(o->quantiles[i] > o->quantiles[i - 1])))
+                return LUMEN_ERANGE;
+        if (o->max_age_seconds < 0 || o->max_age_seconds != o->max_age_seconds ||
+            o->age_buckets > 60)
+            return LUMEN_ERANGE;
+    }
+    return LUMEN_OK;
+}
+
+static int copy_doubles(double **dst, const double *src, size_t n)
+{
+    if (n == 0)
+        return LUMEN_OK;
+    if ((*dst = lumen__malloc(n * sizeof **dst)) == NULL)
+        return LUMEN_ENOMEM;
+    memcpy(*dst, src, n * sizeof **dst);
+    return LUMEN_OK;
+}
+
+/* Build (not register) a family. Info families are built here too. */
+int lumen__family_build(lumen_family **out, lumen_metric_type type, const char *name,
+                        const lumen_metric_opts *o)
+{
+    static const lumen_metric_opts none = LUMEN_METRIC_OPTS_INIT;
+    if (o == NULL)
+        o = &none;
+    size_t base = lumen__family_base_len(type, name);
+    int rc = check_opts(type, name, base, o);
+    if (rc != LUMEN_OK)
+        return rc;
+    lumen_family *f = lumen__calloc(1, sizeof *f);
+    if (f == NULL)
+        return LUMEN_ENOMEM;
+    pthread_mutex_init(&f->mu, NULL);
+    atomic_init(&f->refs, 1);
+    f->type = type;
+    f->flags = o->flags;
+    atomic_init(&f->limit, o->series_limit ? o->series_limit : LUMEN_DEFAULT_SERIES_LIMIT);
+    if ((f->name = lumen__strndup(name, base)) == NULL)
+        goto nomem;
+    rc = LUMEN_OK;
+    f->help = dup_or_null(o->help, &rc);
+    f->unit = o->unit && o->unit[0] ? dup_or_null(o->unit, &rc) : NULL;
+    if (rc != LUMEN_OK)
+        goto fail;
+    if (o->label_count > 0) {
+        if ((f->label_names = lumen__calloc(o->label_count, sizeof(char *))) == NULL)
+            goto nomem;
+        f->nlabels = o->label_count;
+        for (size_t i = 0; i < o->label_count; i++)
+            if ((f->label_names[i] = lumen__strdup(o->label_names[i])) == NULL)
+                goto nomem;
+    }
+    if (o->const_label_count > 0) {
+        size_t n = o->const_label_count;
+        f->const_names = lumen__calloc(n, sizeof(char *));
+        f->const_values = lumen__calloc(n, sizeof(char *));
+        if (f->const_names == NULL || f->const_values == NULL) {
+            lumen__free(f->const_names, n * sizeof(char *));
+            lumen__free(f->const_values, n * sizeof(char *));
+            f->const_names = f->const_values = NULL;
+            goto nomem;
+        }
+        f->nconst = n;
+        for (size_t i = 0; i < n; i++) {
+            bool oom = false;
+            if ((f->const_names[i] = lumen__strdup(o->const_labels[i].name)) == NULL)
+                goto nomem;
+            f->const_values[i] = lumen__utf8_repair(o->const_labels[i].value, &oom);
+            if (oom || (f->const_values[i] == NULL &&
+                        (f->const_values[i] = lumen__strdup(o->const_labels[i].value)) == NULL))
+                goto nomem;
+        }
+    }
+    if (type == LUMEN_METRIC_HISTOGRAM) {
+        const double *b = o->buckets;
+        size_t nb = o->bucket_count;
+        if (b == NULL)
+            b = lumen_buckets_default(&nb);
+        else if (nb > 0 && b[nb - 1] == INFINITY)
+            nb--;
+        if ((rc = copy_doubles(&f->buckets, b, nb)) != LUMEN_OK)
+            goto fail;
+        f->nbuckets = nb;
+    }
+    if (type == LUMEN_METRIC_SUMMARY) {
+        if ((rc = copy_doubles(&f->quantiles, o->quantiles, o->quantile_count)) != LUMEN_OK)
+            goto fail;
+        f->nquantiles = o->quantile_count;
+        f->max_age_s = o->max_age_seconds > 0 ? o->max_age_seconds : 600;
+        f->age_buckets = o->age_buckets ? o->age_buckets : 5;
+    }
+    lumen__table *t = table_new(8);
+    if (t == NULL)
+        goto nomem;
+    atomic_init(&f->table, t);
+    *out = f;
+    return LUMEN_OK;
+nomem:
+    rc = LUMEN_ENOMEM;
+fail:
+    family_free(f);
+    return rc;
+}
+
+/* Destroy a family that was never registered. */
+void lumen__family_destroy(lumen_family *f)
+{
+    if (f != NULL)
+        family_free(f);
+}
+
+LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
+                               const char *name, const lumen_metric_opts *opts)
+{
+    if (out == NULL || name == NULL)
+        return LUMEN_EINVAL;
+    if (type != LUMEN_METRIC_COUNTER && type != LUMEN_METRIC_GAUGE &&
+        type != LUMEN_METRIC_HISTOGRAM && type != LUMEN_METRIC_SUMMARY)
+        return LUMEN_EINVAL;
+    if (reg == NULL && (reg = lumen_registry_default()) == NULL)
+        return LUMEN_ENOMEM;
+    lumen_family *f;
+    int rc = lumen__family_build(&f, type, name, opts);
+    if (rc != LUMEN_OK)
+        return rc;
+    if (f->nlabels == 0) {
+        /* The only series exists from the start, so it renders as 0. */
+        pthread_mutex_lock(&f->mu);
+        rc = insert_child(f, hash_values(NULL, 0), NULL, 0, 0, &f->only);
+        pthread_mutex_unlock(&f->mu);
+        if (rc != LUMEN_OK)
+            goto fail;
+    }
+    if ((rc = lumen__registry_add(reg, f)) != LUMEN_OK)
+        goto fail;
+    *out = f;
+    return LUMEN_OK;
+fail:
+    family_free(f);
+    return rc;
+}
+
+/* Under no lock: create the only child of an info family. */
+int lumen__family_add_fixed_child(lumen_family *f, const char *const *values, size_t n)
+{
+    char **fixed;
+    int rc = repair_values(values, n, &fixed);
+    if (rc != LUMEN_OK)
+        return rc;
+    if (fixed != NULL)
+        values = (const char *const *)fixed;
+    pthread_mutex_lock(&f->mu);
+    rc = insert_child(f, hash_values(values, n), values, n, 0, &f->only);
+    pthread_mutex_unlock(&f->mu);
+    free_values(fixed, n);
+    return rc;
+}

@@ -1,0 +1,196 @@
+/*
+ * metrics/internal.h: the structures shared by the metrics files:
+ * registries, families, children (series), the child table, exemplar
+ * slots and the collected-family form used by collectors and rendering.
+ *
+ * Ownership: a registry owns its families (through a reference count, so
+ * that a render in progress keeps an unregistered family alive); a family
+ * owns its children, its tables and its retired garbage. Public handles
+ * (lumen_counter, lumen_gauge, lumen_histogram, lumen_summary) are
+ * pointers to lumen__child.
+ */
+#ifndef LUMEN_METRICS_INTERNAL_H
+#define LUMEN_METRICS_INTERNAL_H
+
+#include <pthread.h>
+
+#include "core/buf.h"
+#include "core/common.h"
+#include "lumen/metrics.h"
+#include "metrics/cells.h"
+
+/* A histogram may have at most this many finite buckets: its buckets,
+ * +Inf and its sum must fit in one cell page. */
+#define LUMEN__MAX_BUCKETS 1000
+#define LUMEN__MAX_LABELS 64
+#define LUMEN__MAX_QUANTILES 32
+#define LUMEN__OVERFLOW_VALUE "__overflow__"
+/* The family that reports overflowing families, rendered when non-zero. */
+#define LUMEN__OVERFLOW_FAMILY "lumen_series_overflow"
+/* Exemplar label text: 128 code points of names and values, escaped,
+ * with their punctuation. */
+#define LUMEN__EXEMPLAR_RUNES 128
+#define LUMEN__EXEMPLAR_BYTES 1100
+
+enum {
+    LUMEN__CF_EXEMPLARS_FROM_TRACE = 1u << 0, /* child flag mirrors the family flag */
+    LUMEN__CF_OVERFLOW = 1u << 1              /* the overflow series */
+};
+
+/* One exemplar, pre-rendered as OpenMetrics label text. Guarded by `lock`:
+ * a writer that finds it taken skips the exemplar (never waits); a render
+ * spins briefly. */
+typedef struct lumen__exemplar {
+    _Atomic int lock;
+    bool set;
+    uint16_t len;
+    double value;
+    int64_t ts_ns;
+    char labels[LUMEN__EXEMPLAR_BYTES];
+} lumen__exemplar;
+
+typedef struct lumen__summary_state lumen__summary_state;
+
+typedef struct lumen__child {
+    struct lumen_family *fam;
+    uint64_t hash;
+    int64_t created_ns;
+    uint32_t cell;   /* first cell id (counters, histograms) */
+    uint32_t flags;  /* LUMEN__CF_* */
+    union {
+        _Atomic uint64_t gauge;                     /* gauges: double bits */
+        _Atomic(lumen__exemplar *) ex;              /* counters: one slot, lazily */
+        _Atomic(_Atomic(lumen__exemplar *) *) hex;  /* histograms: a slot per bucket, lazily */
+        lumen__summary_state *sum;                  /* summaries */
+    } u;
+    /* The label values, each NUL-terminated, back to back. */
+    char values[];
+} lumen__child;
+
+/* The lock-free child table: open addressing with linear probing over
+ * child pointers. A slot goes NULL -> child -> TOMB and never back, so a
+ * reader that finds NULL knows the key is absent. Tables are replaced, not
+ * resized in place; the old one is kept as garbage. */
+typedef struct lumen__table {
+    size_t cap;  /* power of two */
+    struct lumen__table *next_garbage;
+    _Atomic(lumen__child *) slot[];
+} lumen__table;
+
+#define LUMEN__TOMB ((lumen__child *)(uintptr_t)1)
+
+typedef struct lumen_family {
+    _Atomic long refs;
+    struct lumen_registry *reg;
+    lumen_metric_type type;
+    unsigned flags;
+    char *name;   /* base name: counters without _total, info without _info */
+    char *help;
+    char *unit;
+    size_t nlabels;
+    char **label_names;
+    size_t nconst;
+    char **const_names;
+    char **const_values;
+    double *buckets;  /* finite upper bounds */
+    size_t nbuckets;
+    double *quantiles;
+    size_t nquantiles;
+    double max_age_s;
+    unsigned age_buckets;
+    double (*fn)(void *);  /* gauge_func */
+    void *fn_ud;
+
+    pthread_mutex_t mu;  /* guards everything below except the atomics */
+    _Atomic(lumen__table *) table;
+    size_t count;      /* live children in the table */
+    size_t tombs;
+    _Atomic size_t limit;
+    _Atomic uint64_t overflows;
+    _Atomic uint64_t rejected;  /* refused updates (negative adds, NaN) */
+    void *snap;                 /* children in label order, for renders (family.c) */
+    bool dirty;                 /* the set of children changed since `snap` */
+    int renders;                /* renders holding a copy of `sorted` */
+    lumen__table *garbage_tables;
+    lumen__child **retired;     /* removed children awaiting free */
+    size_t nretired, retired_cap;
+    lumen__child *only;         /* the child of an unlabelled family */
+} lumen_family;
+
+typedef struct lumen_collector {
+    lumen_collect_fn fn;
+    void *ud;
+    struct lumen_collector *next;
+} lumen_collector;
+
+typedef struct lumen_registry {
+    pthread_mutex_t mu;          /* families, collectors list */
+    pthread_mutex_t collect_mu;  /* held while collectors run */
+    lumen_family **fams;         /* sorted by name */
+    size_t nfams, cap;
+    lumen_collector *collectors;
+    bool is_default;
+} lumen_registry;
+
+/* ---- validate.c ---- */
+bool lumen__valid_metric_name(const char *s, size_t n);
+bool lumen__valid_label_name(const char *s, size_t n);
+/* Copy `s` replacing invalid UTF-8 with U+FFFD; NULL when `s` is valid
+ * (nothing to do) or on allocation failure (*oom set). */
+char *lumen__utf8_repair(const char *s, bool *oom);
+
+/* ---- family.c ---- */
+void lumen__family_ref(lumen_family *f);
+void lumen__family_unref(lumen_family *f);
+/* Lookup-create for any type. */
+int lumen__family_child(lumen_family *f, lumen_metric_type type, const char *const *values,
+                        size_t n, lumen__child **out);
+/* Snapshot of the children in label order; release with _end. */
+lumen__child **lumen__family_snapshot(lumen_family *f, size_t *n);
+void lumen__family_snapshot_end(lumen_family *f, lumen__child **c);
+/* The i-th label value of a child. */
+const char *lumen__child_value(const lumen__child *c, size_t i);
+/* Names a family of this type and base name produces; returns count. */
+size_t lumen__family_sample_names(lumen_metric_type type, const char *base, char out[][256]);
+/* Family name after removing a type's implied suffix (_total, _info). */
+size_t lumen__family_base_len(lumen_metric_type type, const char *name);
+
+/* Build (validate and allocate) a family without registering it. */
+int lumen__family_build(lumen_family **out, lumen_metric_type type, const char *name,
+                        const lumen_metric_opts *o);
+/* Free a family that was never registered. */
+void lumen__family_destroy(lumen_family *f);
+/* Create the family's only child with these values (info metrics). */
+int lumen__family_add_fixed_child(lumen_family *f, const char *const *values, size_t n);
+/* Bytes of a child's allocation. */
+size_t lumen__child_size(const lumen__child *c);
+
+/* ---- registry.c ---- */
+/* Insert a fully built family; refuses clashing names (LUMEN_EEXIST). */
+int lumen__registry_add(lumen_registry *reg, lumen_family *f);
+/* Referenced copies of the registry's families (unref each, free the
+ * array); NULL on allocation failure. */
+lumen_family **lumen__registry_families(lumen_registry *r, size_t *n);
+/* Does a registered family expose this family or sample name? */
+bool lumen__registry_exposes(lumen_registry *r, const char *name);
+
+/* ---- exemplar.c ---- */
+void lumen__exemplar_record(_Atomic(lumen__exemplar *) *slot, double v,
+                            const lumen_label *labels, size_t n);
+void lumen__exemplar_from_trace(_Atomic(lumen__exemplar *) *slot, double v);
+/* Copy the exemplar out under its lock; false when none. */
+bool lumen__exemplar_read(_Atomic(lumen__exemplar *) *slot, lumen__exemplar *out);
+void lumen__exemplar_free(_Atomic(lumen__exemplar *) *slot);
+
+/* ---- summary.c ---- */
+int lumen__summary_state_new(lumen_family *f, lumen__summary_state **out);
+void lumen__summary_state_free(lumen__summary_state *s);
+/* count, sum, and the family's quantile estimates into q[nquantiles]. */
+void lumen__summary_read(lumen__summary_state *s, const lumen_family *f, uint64_t *count,
+                         double *sum, double *q);
+
+/* ---- types.c ---- */
+void lumen__child_free(lumen__child *c);
+int lumen__child_init_storage(lumen__child *c, lumen_family *f);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * metrics/registry.c: registries: the sorted list of families, the
+ * refusal of clashing names, and the list of collectors.
+ *
+ * Families are kept sorted by name so that a render walks them in order.
+ * Every family holds a reference from the registry; a render takes its own
+ * reference to each family, so unregistering during a render is safe.
+ * Two families clash when one would expose a sample name the other
+ * exposes (a counter `a` exposes a, a_total and a_created, so a gauge
+ * `a_total` is refused).
+ */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "metrics/internal.h"
+
+static lumen_registry g_default = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .collect_mu = PTHREAD_MUTEX_INITIALIZER,
+    .is_default = true,
+};
+
+LUMEN_API lumen_registry *lumen_registry_default(void)
+{
+    return &g_default;
+}
+
+LUMEN_API int lumen_registry_new(lumen_registry **out)
+{
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    lumen_registry *r = lumen__calloc(1, sizeof *r);
+    if (r == NULL)
+        return LUMEN_ENOMEM;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->collect_mu, NULL);
+    *out = r;
+    return LUMEN_OK;
+}
+
+LUMEN_API void lumen_registry_free(lumen_registry *r)
+{
+    if (r == NULL || r->is_default)
+        return;
+    for (size_t i = 0; i < r->nfams; i++)
+        lumen__family_unref(r->fams[i]);
+    lumen__free(r->fams, r->cap * sizeof *r->fams);
+    while (r->collectors) {
+        lumen_collector *c = r->collectors;
+        r->collectors = c->next;
+        lumen__free(c, sizeof *c);
+    }
+    pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->collect_mu);
+    lumen__free(r, sizeof *r);
+}
+
+/* Index of the first family whose name is >= name. */
+static size_t lower_bound(const lumen_registry *r, const char *name)
+{
+    size_t lo = 0, hi = r->nfams;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(r->fams[mid]->name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static lumen_family *find(const lumen_registry *r, const char *name)
+{
+    size_t i = lower_bound(r, name);
+    return i < r->nfams && strcmp(r->fams[i]->name, name) == 0 ? r->fams[i] : NULL;
+}
+
+/* Does family g expose the sample or family name `s`? */
+static bool exposes(const lumen_family *g, const char *s)
+{
+    char names[8][256];
+    size_t k = lumen__family_sample_names(g->type, g->name, names);
+    for (size_t i = 0; i < k; i++)
+        if (strcmp(names[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Under r->mu: would `f` clash with a registered family? Each name f
+ * exposes is split at every suffix a family may add, and the base looked
+ * up: O(names x suffixes x log families). */
+static bool clashes(const lumen_registry *r, const lumen_family *f)
+{
+    static const char *const suffixes[] = {"", "_total", "_created", "_bucket",
+                                           "_sum", "_count", "_info"};
+    char names[8][256];
+    size_t k = lumen__family_sample_names(f->type, f->name, names);
+    for (size_t i = 0; i < k; i++) {
+        size_t n = strlen(names[i]);
+        for (size_t j = 0; j < LUMEN_ARRAY_LEN(suffixes); j++) {
+            size_t sl = strlen(suffixes[j]);
+            if (n <= sl || memcmp(names[i] + n - sl, suffixes[j], sl) != 0)
+                continue;
+            char base[256];
+            memcpy(base, names[i], n - sl);
+            base[n - sl] = '\0';
+            const lumen_family *g = find(r, base);
+            if (g != NULL && exposes(g, names[i]))
+                return true;
+        }
+    }
+    return false;
+}
+
+int lumen__registry_add(lumen_registry *r, lumen_family *f)
+{
+    int rc = LUMEN_OK;
+    pthread_mutex_lock(&r->mu);
+    if (clashes(r, f)) {
+        rc = LUMEN_EEXIST;
+        goto out;
+    }
+    if (r->nfams == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        lumen_family **v = lumen__realloc(r->fams, r->cap * sizeof *v, cap * sizeof *v);
+        if (v == NULL) {
+            rc = LUMEN_ENOMEM;
+            goto out;
+        }
+        r->fams = v;
+        r->cap = cap;
+    }
+    size_t i = lower_bound(r, f->name);
+    memmove(r->fams + i + 1, r->fams + i, (r->nfams - i) * sizeof *r->fams);
+    r->fams[i] = f;
+    r->nfams++;
+    f->reg = r;
+out:
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+LUMEN_API int lumen_registry_unregister(lumen_registry *r, const char *name)
+{
+    if (name == NULL)
+        return LUMEN_EINVAL;
+    if (r == NULL)
+        r = lumen_registry_default();
+    lumen_family *f = NULL;
+    pthread_mutex_lock(&r->mu);
+    /* Accept the name as given at creation (a counter's "x_total"). */
+    for (int pass = 0; pass < 2 && f == NULL; pass++) {
+        size_t n = strlen(name);
+        size_t i = lower_bound(r, name);
+        if (i < r->nfams && strcmp(r->fams[i]->name, name) == 0) {
+            f = r->fams[i];
+            memmove(r->fams + i, r->fams + i + 1, (r->nfams - i - 1) * sizeof *r->fams);
+            r->nfams--;
+        } else if (pass == 0) {
+            static const char *const sufs[] = {"_total", "_info"};
+            for (size_t s = 0; s < 2 && f == NULL; s++) {
+                size_t sl = strlen(sufs[s]);
+                if (n > sl && n - sl < 256 && memcmp(name + n - sl, sufs[s], sl) == 0) {
+                    char base[256];
+                    memcpy(base, name, n - sl);
+                    base[n - sl] = '\0';
+                    size_t j = lower_bound(r, base);
+                    if (j < r->nfams && strcmp(r->fams[j]->name, base) == 0 &&
+                        r->fams[j]->type == (s == 0 ? LUMEN_METRIC_COUNTER : LUMEN_METRIC_INFO)) {
+                        f = r->fams[j];
+                        memmove(r->fams + j, r->fams + j + 1,
+                                (r->nfams - j - 1) * sizeof *r->fams);
+                        r->nfams--;
+                    }
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (f == NULL)
+        return LUMEN_ENOENT;
+    lumen__family_unref(f);
+    return LUMEN_OK;
+}
+
+LUMEN_API int lumen_registry_add_collector(lumen_registry *r, lumen_collect_fn fn, void *ud,
+                                           lumen_collector **out)
+{
+    if (fn == NULL)
+        return LUMEN_EINVAL;
+    if (r == NULL)
+        r = lumen_registry_default();
+    lumen_collector *c = lumen__calloc(1, sizeof *c);
+    if (c == NULL)
+        return LUMEN_ENOMEM;
+    c->fn = fn;
+    c->ud = ud;
+    pthread_mutex_lock(&r->collect_mu);
+    /* Append, so collectors run in registration order. */
+    lumen_collector **p = &r->collectors;
+    while (*p)
+        p = &(*p)->next;
+    *p = c;
+    pthread_mutex_unlock(&r->collect_mu);
+    if (out != NULL)
+        *out = c;
+    return LUMEN_OK;
+}
+
+LUMEN_API int lumen_registry_remove_collector(lumen_registry *r, lumen_collector *col)
+{
+    if (col == NULL)
+        return LUMEN_EINVAL;
+    if (r == NULL)
+        r = lumen_registry_default();
+    int rc = LUMEN_ENOENT;
+    pthread_mutex_lock(&r->collect_mu);
+    for (lumen_collector **p = &r->collectors; *p; p = &(*p)->next) {
+        if (*p == col) {
+            *p = col->next;
+            lumen__free(col, sizeof *col);
+            rc = LUMEN_OK;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->collect_mu);
+    return rc;
+}
+
+lumen_family **lumen__registry_families(lumen_registry *r, size_t *n)
+{
+    pthread_mutex_lock(&r->mu);
+    lumen_family **v = lumen__malloc((r->nfams ? r->nfams : 1) * sizeof *v);
+    if (v != NULL) {
+        for (size_t i = 0; i < r->nfams; i++) {
+            v[i] = r->fams[i];
+            lumen__family_ref(v[i]);
+        }
+        *n = r->nfams;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return v;
+}
+
+bool lumen__registry_exposes(lumen_registry *r, const char *name)
+{
+    static const char *const suffixes[] = {"", "_total", "_created", "_bucket",
+                                           "_sum", "_count", "_info"};
+    size_t n = strlen(name);
+    bool found = false;
+    pthread_mutex_lock(&r->mu);
+    for (size_t j = 0; j < LUMEN_ARRAY_LEN(suffixes) && !found; j++) {
+        size_t sl = strlen(suffixes[j]);
+        if (n <= sl || n - sl >= 256 || memcmp(name + n - sl, suffixes[j], sl) != 0)
+            continue;
+        char base[256];
+        memcpy(base, name, n - sl);
+        base[n - sl] = '\0';
+        const lumen_family *g = find(r, base);
+        found = g != NULL && exposes(g, name);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return found;
+}

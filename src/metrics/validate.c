@@ -1,0 +1,108 @@
+/*
+ * metrics/validate.c: the name grammar of the Prometheus data model and
+ * UTF-8 repair of label values.
+ *
+ * Metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
+ * [a-zA-Z_][a-zA-Z0-9_]*; names beginning with "__" are reserved for
+ * Prometheus' internal use. Label values may hold any bytes: they are
+ * stored with invalid UTF-8 replaced by U+FFFD, so that two distinct
+ * stored values never render alike.
+ */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/escape.h"
+#include "metrics/internal.h"
+
+static inline bool is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool lumen__valid_metric_name(const char *s, size_t n)
+{
+    if (n == 0 || !(is_alpha((unsigned char)s[0]) || s[0] == ':'))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alpha(c) && !is_digit(c) && c != ':')
+            return false;
+    }
+    return true;
+}
+
+bool lumen__valid_label_name(const char *s, size_t n)
+{
+    if (n == 0 || !is_alpha((unsigned char)s[0]))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alpha(c) && !is_digit(c))
+            return false;
+    }
+    return true;
+}
+
+LUMEN_API int lumen_metric_name_check(const char *name)
+{
+    if (name == NULL || !lumen__valid_metric_name(name, strlen(name)))
+        return LUMEN_EBADNAME;
+    if (name[0] == '_' && name[1] == '_')
+        return LUMEN_ERESERVED;
+    return LUMEN_OK;
+}
+
+LUMEN_API int lumen_label_name_check(const char *name)
+{
+    if (name == NULL || !lumen__valid_label_name(name, strlen(name)))
+        return LUMEN_EBADLABEL;
+    if (name[0] == '_' && name[1] == '_')
+        return LUMEN_ERESERVED;
+    return LUMEN_OK;
+}
+
+char *lumen__utf8_repair(const char *s, bool *oom)
+{
+    size_t n = strlen(s), i = 0, bad = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    while (i < n) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = lumen__utf8_seq(u + i, n - i);
+        if (k == 0) {
+            bad++;
+            i++;
+        } else {
+            i += k;
+        }
+    }
+    if (bad == 0)
+        return NULL;
+    char *out = lumen__malloc(n + 2 * bad + 1);
+    if (out == NULL) {
+        *oom = true;
+        return NULL;
+    }
+    size_t o = 0;
+    for (i = 0; i < n;) {
+        size_t k = u[i] < 0x80 ? 1 : lumen__utf8_seq(u + i, n - i);
+        if (k == 0) {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

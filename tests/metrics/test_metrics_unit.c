@@ -1,0 +1,715 @@
+/* tests/metrics/test_metrics_unit.c: the metric types, labels, limits,
+ * validation and registries, asserted through their values and through
+ * what the exposition shows. */
+#include "support/support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lumen/metrics.h"
+
+static char *render(lumen_registry *r, lumen_format f)
+{
+    char *s = NULL;
+    assert_int_equal(lumen_registry_render_string(r, f, &s, NULL), LUMEN_OK);
+    return s;
+}
+
+static int contains(const char *hay, const char *needle)
+{
+    return strstr(hay, needle) != NULL;
+}
+
+static void test_metrics_validate__metric_names(void **state)
+{
+    (void)state;
+    assert_int_equal(lumen_metric_name_check("http_requests"), LUMEN_OK);
+    assert_int_equal(lumen_metric_name_check("a:b_c9"), LUMEN_OK);
+    assert_int_equal(lumen_metric_name_check(":x"), LUMEN_OK);
+    assert_int_equal(lumen_metric_name_check("_x"), LUMEN_OK);
+    assert_int_equal(lumen_metric_name_check(""), LUMEN_EBADNAME);
+    assert_int_equal(lumen_metric_name_check("9x"), LUMEN_EBADNAME);
+    assert_int_equal(lumen_metric_name_check("a-b"), LUMEN_EBADNAME);
+    assert_int_equal(lumen_metric_name_check("a b"), LUMEN_EBADNAME);
+    assert_int_equal(lumen_metric_name_check("a.b"), LUMEN_EBADNAME);
+    assert_int_equal(lumen_metric_name_check("caf\xc3\xa9"), LUMEN_EBADNAME);
+    assert_int_equal(lumen_metric_name_check(NULL), LUMEN_EBADNAME);
+    assert_int_equal(lumen_metric_name_check("__x"), LUMEN_ERESERVED);
+}
+
+static void test_metrics_validate__label_names(void **state)
+{
+    (void)state;
+    assert_int_equal(lumen_label_name_check("code"), LUMEN_OK);
+    assert_int_equal(lumen_label_name_check("_a1"), LUMEN_OK);
+    assert_int_equal(lumen_label_name_check("a:b"), LUMEN_EBADLABEL);
+    assert_int_equal(lumen_label_name_check("1a"), LUMEN_EBADLABEL);
+    assert_int_equal(lumen_label_name_check(""), LUMEN_EBADLABEL);
+    assert_int_equal(lumen_label_name_check("__name__"), LUMEN_ERESERVED);
+}
+
+static void test_metrics_validate__family_options(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_family *f;
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    const char *le[] = {"le"};
+    o.label_names = le;
+    o.label_count = 1;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_HISTOGRAM, "h", &o), LUMEN_ERESERVED);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "c_le", &o), LUMEN_OK);
+    const char *q[] = {"quantile"};
+    o.label_names = q;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_SUMMARY, "s", &o), LUMEN_ERESERVED);
+    const char *res[] = {"__x"};
+    o.label_names = res;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "g", &o), LUMEN_ERESERVED);
+    const char *bad[] = {"a-b"};
+    o.label_names = bad;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "g", &o), LUMEN_EBADLABEL);
+    const char *dup[] = {"a", "a"};
+    o.label_names = dup;
+    o.label_count = 2;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "g", &o), LUMEN_EBADLABEL);
+    lumen_metric_opts b = LUMEN_METRIC_OPTS_INIT;
+    double unsorted[] = {1, 0.5};
+    b.buckets = unsorted;
+    b.bucket_count = 2;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_HISTOGRAM, "h", &b), LUMEN_ERANGE);
+    double nan[] = {NAN};
+    b.buckets = nan;
+    b.bucket_count = 1;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_HISTOGRAM, "h", &b), LUMEN_ERANGE);
+    lumen_metric_opts s = LUMEN_METRIC_OPTS_INIT;
+    double qs[] = {0.5, 1.5};
+    s.quantiles = qs;
+    s.quantile_count = 2;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_SUMMARY, "s", &s), LUMEN_ERANGE);
+    lumen_metric_opts u = LUMEN_METRIC_OPTS_INIT;
+    u.unit = "seconds";
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "latency_ms", &u), LUMEN_EINVAL);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "latency_seconds", &u), LUMEN_OK);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "9bad", NULL), LUMEN_EBADNAME);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "__bad", NULL), LUMEN_ERESERVED);
+    assert_int_equal(lumen_family_new(NULL, r, LUMEN_METRIC_COUNTER, "x", NULL), LUMEN_EINVAL);
+    assert_int_equal(lumen_family_new(&f, r, (lumen_metric_type)99, "x", NULL), LUMEN_EINVAL);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_registry__duplicates_refused(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_counter *c;
+    lumen_gauge *g;
+    lumen_histogram *h;
+    assert_int_equal(lumen_counter_new(&c, r, "jobs_total", "Jobs."), LUMEN_OK);
+    assert_int_equal(lumen_counter_new(&c, r, "jobs_total", "Jobs."), LUMEN_EEXIST);
+    assert_int_equal(lumen_counter_new(&c, r, "jobs", "Jobs."), LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_new(&g, r, "jobs", "x"), LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_new(&g, r, "jobs_total", "x"), LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_new(&g, r, "jobs_created", "x"), LUMEN_EEXIST);
+    assert_int_equal(lumen_histogram_new(&h, r, "lat", "x", NULL, 0), LUMEN_OK);
+    assert_int_equal(lumen_gauge_new(&g, r, "lat_bucket", "x"), LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_new(&g, r, "lat_count", "x"), LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_new(&g, r, "lat_sum", "x"), LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_new(&g, r, "lat_seconds", "x"), LUMEN_OK);
+    /* A gauge "x_count" first, then a histogram "x" is refused too. */
+    assert_int_equal(lumen_gauge_new(&g, r, "q_count", "x"), LUMEN_OK);
+    assert_int_equal(lumen_histogram_new(&h, r, "q", "x", NULL, 0), LUMEN_EEXIST);
+    /* Unregister frees the names. */
+    assert_int_equal(lumen_registry_unregister(r, "jobs_total"), LUMEN_OK);
+    assert_int_equal(lumen_registry_unregister(r, "jobs_total"), LUMEN_ENOENT);
+    assert_int_equal(lumen_gauge_new(&g, r, "jobs", "x"), LUMEN_OK);
+    assert_int_equal(lumen_registry_unregister(r, "jobs"), LUMEN_OK);
+    /* Another registry is independent. */
+    lumen_registry *r2;
+    assert_int_equal(lumen_registry_new(&r2), LUMEN_OK);
+    assert_int_equal(lumen_histogram_new(&h, r2, "lat", "x", NULL, 0), LUMEN_OK);
+    lumen_registry_free(r2);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_counter__inc_add_and_refusals(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_counter *c;
+    assert_int_equal(lumen_counter_new(&c, r, "ops_total", "Operations."), LUMEN_OK);
+    assert_true(lumen_counter_value(c) == 0);
+    lumen_counter_inc(c);
+    lumen_counter_add(c, 2);
+    lumen_counter_add(c, 0.5);
+    lumen_counter_add(c, -1);
+    lumen_counter_add(c, NAN);
+    lumen_counter_inc(NULL);
+    assert_true(lumen_counter_value(c) == 3.5);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(s, "# HELP ops_total Operations.\n# TYPE ops_total counter\nops_total 3.5\n");
+    lumen_free(s);
+    lumen_counter_add(c, 1e300);
+    assert_true(lumen_counter_value(c) == 1e300 + 3.5);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_gauge__operations(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_gauge *g;
+    assert_int_equal(lumen_gauge_new(&g, r, "temp", "T."), LUMEN_OK);
+    lumen_gauge_set(g, 10);
+    lumen_gauge_inc(g);
+    lumen_gauge_dec(g);
+    lumen_gauge_dec(g);
+    lumen_gauge_add(g, 2.5);
+    lumen_gauge_sub(g, 0.5);
+    assert_true(lumen_gauge_value(g) == 11);
+    lumen_gauge_set(g, -INFINITY);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(s, "\ntemp -Inf\n"));
+    lumen_free(s);
+    lumen_gauge_set(g, NAN);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "\ntemp NaN\n"));
+    lumen_free(s);
+    int64_t before = lumen_now_ns();
+    lumen_gauge_set_to_current_time(g);
+    double v = lumen_gauge_value(g);
+    assert_true(v >= (double)before / 1e9 - 1 && v <= (double)lumen_now_ns() / 1e9 + 1);
+    lumen_registry_free(r);
+}
+
+static double answer(void *ud)
+{
+    return *(double *)ud;
+}
+
+static void test_metrics_gauge__func(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    double v = 42;
+    assert_int_equal(lumen_gauge_func_new(r, "answer", "The answer.", answer, &v), LUMEN_OK);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(s, "# HELP answer The answer.\n# TYPE answer gauge\nanswer 42\n");
+    lumen_free(s);
+    v = 0.25;
+    s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(s, "answer 0.25\n"));
+    lumen_free(s);
+    assert_int_equal(lumen_gauge_func_new(r, "answer", "x", answer, &v), LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_func_new(r, "f", "x", NULL, &v), LUMEN_EINVAL);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_histogram__buckets_cumulative(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_histogram *h;
+    double b[] = {1, 2, 5};
+    assert_int_equal(lumen_histogram_new(&h, r, "size", "Sizes.", b, 3), LUMEN_OK);
+    double obs[] = {0.5, 1, 1.5, 2, 3, 100, -1, NAN};
+    for (size_t i = 0; i < 8; i++)
+        lumen_histogram_observe(h, obs[i]);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(s, "# HELP size Sizes.\n# TYPE size histogram\n"
+                           "size_bucket{le=\"1\"} 3\n"
+                           "size_bucket{le=\"2\"} 5\n"
+                           "size_bucket{le=\"5\"} 6\n"
+                           "size_bucket{le=\"+Inf\"} 7\n"
+                           "size_sum 107\n"
+                           "size_count 7\n");
+    lumen_free(s);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "size_bucket{le=\"1.0\"} 3\nsize_bucket{le=\"2.0\"} 5\n"
+                            "size_bucket{le=\"5.0\"} 6\nsize_bucket{le=\"+Inf\"} 7\n"));
+    assert_true(contains(s, "size_created "));
+    lumen_free(s);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_histogram__default_and_helper_buckets(void **state)
+{
+    (void)state;
+    size_t n;
+    const double *d = lumen_buckets_default(&n);
+    assert_int_equal(n, 11);
+    assert_true(d[0] == 0.005 && d[10] == 10);
+    double out[4];
+    assert_int_equal(lumen_buckets_linear(out, 1, 0.5, 4), LUMEN_OK);
+    assert_true(out[0] == 1 && out[3] == 2.5);
+    assert_int_equal(lumen_buckets_exponential(out, 1, 10, 4), LUMEN_OK);
+    assert_true(out[0] == 1 && out[3] == 1000);
+    assert_int_equal(lumen_buckets_linear(out, 1, 0, 4), LUMEN_EINVAL);
+    assert_int_equal(lumen_buckets_linear(out, 1, 1, 0), LUMEN_EINVAL);
+    assert_int_equal(lumen_buckets_exponential(out, 0, 2, 4), LUMEN_EINVAL);
+    assert_int_equal(lumen_buckets_exponential(out, 1, 1, 4), LUMEN_EINVAL);
+    /* Many buckets: the binary-search path agrees with the definition. */
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    double lin[100];
+    lumen_buckets_linear(lin, 1, 1, 100);
+    lumen_histogram *h;
+    assert_int_equal(lumen_histogram_new(&h, r, "many", "x", lin, 100), LUMEN_OK);
+    lumen_histogram_observe(h, 50);
+    lumen_histogram_observe(h, 50.5);
+    lumen_histogram_observe(h, 0);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(s, "many_bucket{le=\"1\"} 1\n"));
+    assert_true(contains(s, "many_bucket{le=\"49\"} 1\n"));
+    assert_true(contains(s, "many_bucket{le=\"50\"} 2\n"));
+    assert_true(contains(s, "many_bucket{le=\"51\"} 3\n"));
+    lumen_free(s);
+    double big[1001];
+    lumen_buckets_linear(big, 1, 1, 1001);
+    assert_int_equal(lumen_histogram_new(&h, r, "big", "x", big, 1001), LUMEN_ERANGE);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_labels__stable_handles(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    const char *names[] = {"method", "code"};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Requests.";
+    o.label_names = names;
+    o.label_count = 2;
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "req_total", &o), LUMEN_OK);
+    assert_string_equal(lumen_family_name(f), "req");
+    assert_int_equal(lumen_family_type(f), LUMEN_METRIC_COUNTER);
+    const char *a[] = {"GET", "200"}, *b[] = {"POST", "200"}, *c1[] = {"GE", "T200"};
+    lumen_counter *x, *y, *z, *w;
+    assert_int_equal(lumen_family_counter(f, a, 2, &x), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(f, b, 2, &y), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(f, a, 2, &z), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(f, c1, 2, &w), LUMEN_OK);
+    assert_ptr_equal(x, z);
+    assert_ptr_not_equal(x, y);
+    assert_ptr_not_equal(x, w);
+    assert_int_equal(lumen_family_counter(f, a, 1, &z), LUMEN_ELABELCOUNT);
+    lumen_gauge *g;
+    assert_int_equal(lumen_family_gauge(f, a, 2, &g), LUMEN_ETYPE);
+    const char *nul[] = {"GET", NULL};
+    assert_int_equal(lumen_family_counter(f, nul, 2, &z), LUMEN_EINVAL);
+    lumen_counter_inc(x);
+    lumen_counter_add(y, 2);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(s, "# HELP req_total Requests.\n# TYPE req_total counter\n"
+                           "req_total{method=\"GE\",code=\"T200\"} 0\n"
+                           "req_total{method=\"GET\",code=\"200\"} 1\n"
+                           "req_total{method=\"POST\",code=\"200\"} 2\n");
+    lumen_free(s);
+    /* Remove one, clear all. */
+    assert_int_equal(lumen_family_remove(f, a, 2), LUMEN_OK);
+    assert_int_equal(lumen_family_remove(f, a, 2), LUMEN_ENOENT);
+    s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_false(contains(s, "GET"));
+    lumen_free(s);
+    assert_int_equal(lumen_family_counter(f, a, 2, &x), LUMEN_OK);
+    assert_true(lumen_counter_value(x) == 0);
+    lumen_family_clear(f);
+    s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(s, "# HELP req_total Requests.\n# TYPE req_total counter\n");
+    lumen_free(s);
+    /* Many children: the table grows, handles stay valid. */
+    lumen_counter *hs[3000];
+    for (int i = 0; i < 3000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        const char *vals[] = {v, "x"};
+        assert_int_equal(lumen_family_counter(f, vals, 2, &hs[i]), LUMEN_OK);
+        lumen_counter_add(hs[i], i);
+    }
+    for (int i = 0; i < 3000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        const char *vals[] = {v, "x"};
+        lumen_counter *again;
+        assert_int_equal(lumen_family_counter(f, vals, 2, &again), LUMEN_OK);
+        assert_ptr_equal(again, hs[i]);
+        assert_true(lumen_counter_value(again) == i);
+    }
+    /* Remove half and re-add: values start from zero. */
+    for (int i = 0; i < 3000; i += 2) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        const char *vals[] = {v, "x"};
+        assert_int_equal(lumen_family_remove(f, vals, 2), LUMEN_OK);
+    }
+    for (int i = 0; i < 3000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        const char *vals[] = {v, "x"};
+        lumen_counter *again;
+        assert_int_equal(lumen_family_counter(f, vals, 2, &again), LUMEN_OK);
+        assert_true(lumen_counter_value(again) == (i % 2 ? i : 0));
+    }
+    lumen_registry_free(r);
+}
+
+static void test_metrics_labels__const_labels_and_invalid_utf8(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    const char *names[] = {"path"};
+    lumen_label cl[] = {{"service", "api"}};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Hits.";
+    o.label_names = names;
+    o.label_count = 1;
+    o.const_labels = cl;
+    o.const_label_count = 1;
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "hits", &o), LUMEN_OK);
+    const char *bad1[] = {"a\xff"}, *bad2[] = {"a\xfe"}, *fixed[] = {"a\xef\xbf\xbd"};
+    lumen_gauge *g1, *g2, *g3;
+    assert_int_equal(lumen_family_gauge(f, bad1, 1, &g1), LUMEN_OK);
+    assert_int_equal(lumen_family_gauge(f, bad2, 1, &g2), LUMEN_OK);
+    assert_int_equal(lumen_family_gauge(f, fixed, 1, &g3), LUMEN_OK);
+    /* Values that render alike are one series. */
+    assert_ptr_equal(g1, g2);
+    assert_ptr_equal(g1, g3);
+    lumen_gauge_set(g1, 1);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(s, "# HELP hits Hits.\n# TYPE hits gauge\n"
+                           "hits{service=\"api\",path=\"a\xef\xbf\xbd\"} 1\n");
+    lumen_free(s);
+    const char *dupc[] = {"service"};
+    o.label_names = dupc;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "hits2", &o), LUMEN_EBADLABEL);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_labels__series_limit_overflow(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    const char *names[] = {"user"};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Logins.";
+    o.label_names = names;
+    o.label_count = 1;
+    o.series_limit = 3;
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "logins_total", &o), LUMEN_OK);
+    lumen_counter *c[10];
+    for (int i = 0; i < 10; i++) {
+        char v[8];
+        snprintf(v, sizeof v, "u%d", i);
+        const char *vals[] = {v};
+        assert_int_equal(lumen_family_counter(f, vals, 1, &c[i]), LUMEN_OK);
+        lumen_counter_inc(c[i]);
+    }
+    assert_ptr_equal(c[3], c[9]);
+    assert_int_equal(lumen_family_overflows(f), 7);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(s, "logins_total{user=\"__overflow__\"} 7\n"));
+    assert_true(contains(s, "logins_total{user=\"u2\"} 1\n"));
+    assert_false(contains(s, "u3"));
+    assert_true(contains(s, "# TYPE lumen_series_overflow_total counter\n"
+                            "lumen_series_overflow_total{family=\"logins\"} 7\n"));
+    lumen_free(s);
+    lumen_family_set_series_limit(f, 100);
+    const char *v3[] = {"u3"};
+    lumen_counter *n3;
+    assert_int_equal(lumen_family_counter(f, v3, 1, &n3), LUMEN_OK);
+    assert_ptr_not_equal(n3, c[3]);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_info__rendered_per_format(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_label l[] = {{"version", "1.2.3"}};
+    assert_int_equal(lumen_info_new(r, "app_info", "App.", l, 1), LUMEN_OK);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(s, "# HELP app_info App.\n# TYPE app_info gauge\napp_info{version=\"1.2.3\"} 1\n");
+    lumen_free(s);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_string_equal(s, "# TYPE app info\n# HELP app App.\napp_info{version=\"1.2.3\"} 1\n# EOF\n");
+    lumen_free(s);
+    assert_int_equal(lumen_info_new(r, "app", "App.", l, 1), LUMEN_EEXIST);
+    lumen_label bad[] = {{"__v", "x"}};
+    assert_int_equal(lumen_info_new(r, "b", "B.", bad, 1), LUMEN_ERESERVED);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_summary__count_sum_quantiles(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_summary *s0;
+    assert_int_equal(lumen_summary_new(&s0, r, "plain", "P."), LUMEN_OK);
+    lumen_summary_observe(s0, 1);
+    lumen_summary_observe(s0, 2.5);
+    double q[] = {0.5, 0.9, 0.99};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Q.";
+    o.quantiles = q;
+    o.quantile_count = 3;
+    o.max_age_seconds = 60;
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_SUMMARY, "lat", &o), LUMEN_OK);
+    lumen_summary *s;
+    assert_int_equal(lumen_family_summary(f, NULL, 0, &s), LUMEN_OK);
+    char *out = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(out, "lat{quantile=\"0.5\"} NaN\n"));
+    lumen_free(out);
+    for (int i = 1; i <= 100; i++)
+        lumen_summary_observe(s, i);
+    out = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(out, "lat{quantile=\"0.5\"} 50\n"));
+    assert_true(contains(out, "lat{quantile=\"0.9\"} 90\n"));
+    assert_true(contains(out, "lat{quantile=\"0.99\"} 99\n"));
+    assert_true(contains(out, "lat_sum 5050\nlat_count 100\n"));
+    assert_true(contains(out, "plain_sum 3.5\nplain_count 2\n"));
+    lumen_free(out);
+    /* Many observations: memory stays bounded, estimates stay close. */
+    for (int i = 0; i < 200000; i++)
+        lumen_summary_observe(s, (double)(i % 1000));
+    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &out, NULL), LUMEN_OK);
+    static const char key[] = "lat{quantile=\"0.5\"} ";
+    size_t at = (size_t)(strstr(out, key) - out);
+    assert_true(at < strlen(out));
+    double med = strtod(out + at + strlen(key), NULL);
+    assert_true(med > 400 && med < 600);
+    lumen_free(out);
+    lumen_registry_free(r);
+}
+
+static int collect(lumen_collect_sink *s, void *ud)
+{
+    (void)ud;
+    int rc = lumen_collect_family(s, LUMEN_METRIC_GAUGE, "coll_temp_celsius", "Temp.", "celsius");
+    if (rc != LUMEN_OK)
+        return rc;
+    lumen_label l[] = {{"room", "a\"b"}};
+    lumen_collect_sample(s, "", l, 1, 21.5);
+    lumen_collect_family(s, LUMEN_METRIC_COUNTER, "coll_events_total", "Events.", NULL);
+    lumen_collect_sample(s, "", NULL, 0, 3);
+    assert_int_equal(lumen_collect_sample(s, "_bucket", NULL, 0, 3), LUMEN_EINVAL);
+    lumen_label bad[] = {{"a-b", "x"}};
+    assert_int_equal(lumen_collect_sample(s, "", bad, 1, 3), LUMEN_EBADLABEL);
+    /* Clashes with a registered family and with itself are refused. */
+    assert_int_equal(lumen_collect_family(s, LUMEN_METRIC_GAUGE, "reg", NULL, NULL), LUMEN_EEXIST);
+    assert_int_equal(lumen_collect_sample(s, "", NULL, 0, 1), LUMEN_ESTATE);
+    assert_int_equal(lumen_collect_family(s, LUMEN_METRIC_GAUGE, "coll_events_total", NULL, NULL),
+                     LUMEN_EEXIST);
+    lumen_collect_family(s, LUMEN_METRIC_HISTOGRAM, "coll_h", "H.", NULL);
+    lumen_label le1[] = {{"le", "1"}}, leinf[] = {{"le", "+Inf"}};
+    lumen_collect_sample(s, "_bucket", le1, 1, 1);
+    lumen_collect_sample(s, "_bucket", leinf, 1, 2);
+    lumen_collect_sample(s, "_sum", NULL, 0, 2.5);
+    lumen_collect_sample(s, "_count", NULL, 0, 2);
+    return LUMEN_OK;
+}
+
+static void test_metrics_collector__merged_in_order(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_gauge *g;
+    assert_int_equal(lumen_gauge_new(&g, r, "reg", "Registered."), LUMEN_OK);
+    assert_int_equal(lumen_gauge_new(&g, r, "zzz", "Last."), LUMEN_OK);
+    lumen_collector *col;
+    assert_int_equal(lumen_registry_add_collector(r, collect, NULL, &col), LUMEN_OK);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(s, "# HELP coll_events_total Events.\n# TYPE coll_events_total counter\n"
+                           "coll_events_total 3\n"
+                           "# HELP coll_h H.\n# TYPE coll_h histogram\n"
+                           "coll_h_bucket{le=\"1\"} 1\ncoll_h_bucket{le=\"+Inf\"} 2\n"
+                           "coll_h_sum 2.5\ncoll_h_count 2\n"
+                           "# HELP coll_temp_celsius Temp.\n# TYPE coll_temp_celsius gauge\n"
+                           "coll_temp_celsius{room=\"a\\\"b\"} 21.5\n"
+                           "# HELP reg Registered.\n# TYPE reg gauge\nreg 0\n"
+                           "# HELP zzz Last.\n# TYPE zzz gauge\nzzz 0\n");
+    lumen_free(s);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "# TYPE coll_temp_celsius gauge\n# UNIT coll_temp_celsius celsius\n"));
+    assert_true(contains(s, "coll_h_bucket{le=\"1.0\"} 1\n"));
+    lumen_free(s);
+    assert_int_equal(lumen_registry_remove_collector(r, col), LUMEN_OK);
+    s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_false(contains(s, "coll_"));
+    lumen_free(s);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_exemplars__openmetrics_only(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_counter *c;
+    assert_int_equal(lumen_counter_new(&c, r, "ex_total", "E."), LUMEN_OK);
+    lumen_label l[] = {{"trace_id", "abc"}};
+    lumen_counter_add_exemplar(c, 2, l, 1);
+    char *s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "ex_total 2 # {trace_id=\"abc\"} 2 "));
+    lumen_free(s);
+    s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_false(contains(s, "#  {"));
+    assert_false(contains(s, "trace_id"));
+    lumen_free(s);
+    /* Over 128 code points: dropped, the add still counts. */
+    char longv[200];
+    memset(longv, 'x', 125);
+    longv[125] = '\0';
+    lumen_label l2[] = {{"trace_id", longv}};
+    lumen_counter_add_exemplar(c, 1, l2, 1);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "ex_total 3 # {trace_id=\"abc\"} 2 "));
+    lumen_free(s);
+    lumen_histogram *h;
+    double b[] = {1, 2};
+    assert_int_equal(lumen_histogram_new(&h, r, "exh", "H.", b, 2), LUMEN_OK);
+    lumen_histogram_observe_exemplar(h, 1.5, l, 1);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "exh_bucket{le=\"2.0\"} 1 # {trace_id=\"abc\"} 1.5 "));
+    lumen_free(s);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_format__negotiation(void **state)
+{
+    (void)state;
+    const char *ct;
+    assert_int_equal(lumen_format_negotiate(NULL, &ct), LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(ct, "text/plain; version=0.0.4; charset=utf-8");
+    assert_int_equal(lumen_format_negotiate("", NULL), LUMEN_FORMAT_PROMETHEUS);
+    assert_int_equal(lumen_format_negotiate("text/plain", NULL), LUMEN_FORMAT_PROMETHEUS);
+    assert_int_equal(
+        lumen_format_negotiate("application/openmetrics-text;version=1.0.0,application/"
+                               "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;"
+                               "q=0.5,*/*;q=0.1",
+                               &ct),
+        LUMEN_FORMAT_OPENMETRICS);
+    assert_string_equal(ct, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert_int_equal(lumen_format_negotiate("text/plain;q=1, Application/OpenMetrics-Text ; q=0.2",
+                                            NULL),
+                     LUMEN_FORMAT_OPENMETRICS);
+    assert_int_equal(lumen_format_negotiate("application/openmetrics-text;q=0", NULL),
+                     LUMEN_FORMAT_PROMETHEUS);
+    assert_string_equal(lumen_format_content_type(LUMEN_FORMAT_OPENMETRICS),
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8");
+}
+
+static void test_metrics_registry__default_registry(void **state)
+{
+    (void)state;
+    lumen_registry *d = lumen_registry_default();
+    assert_non_null(d);
+    assert_ptr_equal(d, lumen_registry_default());
+    lumen_counter *c;
+    assert_int_equal(lumen_counter_new(&c, NULL, "unit_default_total", "D."), LUMEN_OK);
+    lumen_counter_inc(c);
+    char *s = render(NULL, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(s, "unit_default_total 1\n"));
+    lumen_free(s);
+    lumen_registry_free(d); /* no-op */
+    assert_int_equal(lumen_registry_unregister(NULL, "unit_default_total"), LUMEN_OK);
+}
+
+static int sink_count(void *ud, const char *data, size_t len)
+{
+    (void)data;
+    *(size_t *)ud += len;
+    return 0;
+}
+
+static int sink_fail(void *ud, const char *data, size_t len)
+{
+    (void)ud;
+    (void)data;
+    (void)len;
+    return 1;
+}
+
+static void test_metrics_render__callback_chunks(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    const char *names[] = {"i"};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Many.";
+    o.label_names = names;
+    o.label_count = 1;
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "many", &o), LUMEN_OK);
+    for (int i = 0; i < 5000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%05d", i);
+        const char *vals[] = {v};
+        lumen_gauge *g;
+        assert_int_equal(lumen_family_gauge(f, vals, 1, &g), LUMEN_OK);
+    }
+    size_t total = 0, len = 0;
+    char *s;
+    assert_int_equal(lumen_registry_render(r, LUMEN_FORMAT_PROMETHEUS, sink_count, &total), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, &len), LUMEN_OK);
+    assert_int_equal(total, len);
+    assert_int_equal(strlen(s), len);
+    lumen_free(s);
+    assert_int_equal(lumen_registry_render(r, LUMEN_FORMAT_PROMETHEUS, sink_fail, NULL), LUMEN_EIO);
+    assert_int_equal(lumen_registry_render(r, (lumen_format)7, sink_count, &total), LUMEN_EINVAL);
+    /* Two registries: one exposition, first registry wins a shared name. */
+    lumen_registry *r2;
+    assert_int_equal(lumen_registry_new(&r2), LUMEN_OK);
+    lumen_gauge *g;
+    assert_int_equal(lumen_gauge_new(&g, r2, "many", "Other."), LUMEN_OK);
+    assert_int_equal(lumen_gauge_new(&g, r2, "aaa", "First."), LUMEN_OK);
+    lumen_registry *both[] = {r, r2};
+    total = 0;
+    assert_int_equal(lumen_registries_render(both, 2, LUMEN_FORMAT_OPENMETRICS, sink_count, &total),
+                     LUMEN_OK);
+    assert_true(total > len);
+    lumen_registry_free(r2);
+    lumen_registry_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metrics_validate__metric_names),
+        cmocka_unit_test(test_metrics_validate__label_names),
+        cmocka_unit_test(test_metrics_validate__family_options),
+        cmocka_unit_test(test_metrics_registry__duplicates_refused),
+        cmocka_unit_test(test_metrics_counter__inc_add_and_refusals),
+        cmocka_unit_test(test_metrics_gauge__operations),
+        cmocka_unit_test(test_metrics_gauge__func),
+        cmocka_unit_test(test_metrics_histogram__buckets_cumulative),
+        cmocka_unit_test(test_metrics_histogram__default_and_helper_buckets),
+        cmocka_unit_test(test_metrics_labels__stable_handles),
+        cmocka_unit_test(test_metrics_labels__const_labels_and_invalid_utf8),
+        cmocka_unit_test(test_metrics_labels__series_limit_overflow),
+        cmocka_unit_test(test_metrics_info__rendered_per_format),
+        cmocka_unit_test(test_metrics_summary__count_sum_quantiles),
+        cmocka_unit_test(test_metrics_collector__merged_in_order),
+        cmocka_unit_test(test_metrics_exemplars__openmetrics_only),
+        cmocka_unit_test(test_metrics_format__negotiation),
+        cmocka_unit_test(test_metrics_registry__default_registry),
+        cmocka_unit_test(test_metrics_render__callback_chunks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
