@@ -588,6 +588,58 @@ static void test_log_misc__names_and_dropped(void **state)
     (void)lumen_log_dropped();
 }
 
+
+/* ---- metrics in the default registry ------------------------------------------------------ */
+
+static void test_log_metrics__events_by_level_and_drops(void **state)
+{
+    (void)state;
+    lt_cap c;
+    lumen_logger *lg = lt_cap_open(&c, "t.metrics", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
+    LUMEN_LOG_ERROR(lg, "count me"); /* makes sure the family exists */
+    char *before = NULL;
+    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &before, NULL),
+                     LUMEN_OK);
+    for (int i = 0; i < 3; i++)
+        LUMEN_LOG_ERROR(lg, "count me");
+    LUMEN_LOG_DEBUG(lg, "and me");
+    /* A sink that fails: the line is dropped and counted. */
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = 987; /* not open: EBADF */
+    o.flags = LUMEN_LOG_UNBUFFERED;
+    lumen_log_handler *h;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    lumen_logger *bad = lumen_logger_get("t.metrics.bad");
+    assert_int_equal(lumen_logger_set_handlers(bad, &h, 1), LUMEN_OK);
+    uint64_t d0 = lumen_log_dropped();
+    LUMEN_LOG_ERROR(bad, "lost");
+    assert_int_equal(lumen_log_dropped(), d0 + 1);
+    char *after = NULL;
+    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &after, NULL),
+                     LUMEN_OK);
+    /* Hand both renderings to the real parser and compare the deltas. */
+    size_t lb = strlen(before), la = strlen(after);
+    char *both = malloc(lb + la + 2);
+    memcpy(both, before, lb);
+    both[lb] = '\0';
+    memcpy(both + lb + 1, after, la + 1);
+    lt_py_check("from prometheus_client.parser import text_string_to_metric_families as p\n"
+                "a, b = data.split(b'\\0')\n"
+                "def vals(t):\n"
+                "    return {(s.name, s.labels.get('level')): s.value for f in p(t.decode()) for s in f.samples}\n"
+                "x, y = vals(a), vals(b)\n"
+                "d = lambda k: y.get(k, 0) - x.get(k, 0)\n"
+                "assert d(('lumen_log_events_total', 'error')) == 4, (x, y)\n"
+                "assert d(('lumen_log_events_total', 'debug')) == 1\n"
+                "assert d(('lumen_log_dropped_total', None)) == 1\n",
+                both, lb + la + 1, 0);
+    free(both);
+    lumen_free(before);
+    lumen_free(after);
+    free(lt_cap_read(&c, &lb));
+}
+
 /* ---- out of memory ------------------------------------------------------------------------ */
 
 static void test_log_oom__constructors_clean_up(void **state)
@@ -630,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_log_batch__lines_leave_in_bounded_time),
         cmocka_unit_test(test_log_raw__signal_handler_line_is_json),
         cmocka_unit_test(test_log_misc__names_and_dropped),
+        cmocka_unit_test(test_log_metrics__events_by_level_and_drops),
         cmocka_unit_test(test_log_oom__constructors_clean_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
