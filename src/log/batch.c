@@ -37,7 +37,7 @@ typedef struct tbuf {
     _Atomic bool live;        /* owned by a running thread */
     struct tbuf *next;        /* the global list; append-only */
     lumen__buf scratch;       /* the owner's formatting buffer (no lock) */
-    char data[LUMEN__LOG_BATCH];
+    char data[LUMEN__LOG_BATCH + 1]; /* + the NUL a lumen__buf keeps */
 } tbuf;
 
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -236,6 +236,45 @@ void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, siz
         if (atomic_load(&fl_state) != RUN)
             wake_flusher();
     }
+}
+
+bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r)
+{
+    tbuf *t = get_tbuf();
+    if (LUMEN_UNLIKELY(t == NULL))
+        return false;
+    pthread_mutex_lock(&t->mu);
+    /* Leave room for a typical line so that formatting in place rarely
+     * fails; a line that does not fit is formatted again by the caller
+     * into its scratch buffer. */
+    if (t->len > 0 && (t->sink != h->sink || LUMEN__LOG_BATCH - t->len < 1024))
+        flush_locked(t);
+    lumen__buf b;
+    lumen__buf_fixed(&b, t->data + t->len, LUMEN__LOG_BATCH + 1 - t->len);
+    lumen__log_format(h, r, &b);
+    if (LUMEN_UNLIKELY(b.oom)) {
+        pthread_mutex_unlock(&t->mu);
+        return false;
+    }
+    bool first = t->len == 0;
+    if (first) {
+        t->first_ns = lumen__mono_ns();
+        t->sink = h->sink;
+        t->interval_ns = h->flush_interval_ns;
+    }
+    t->len += b.len;
+    t->lines++;
+    if (r->level >= LUMEN_LOG_WARN) {
+        flush_locked(t);
+        first = false;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (first) {
+        atomic_fetch_add(&fl_seq, 1);
+        if (atomic_load(&fl_state) != RUN)
+            wake_flusher();
+    }
+    return true;
 }
 
 void lumen__log_batch_flush_all(void)

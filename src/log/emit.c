@@ -168,6 +168,11 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         lumen_log_handler *h = set->h[i];
         if (lvl < h->level)
             continue;
+        /* The common case, a batched sync handler: format in place. */
+        if (h->batch && h->async == NULL && h->sink->cb == NULL &&
+            !atomic_load_explicit(&lumen__log_shut, memory_order_relaxed) &&
+            lumen__log_batch_format(h, &r))
+            continue;
         b->len = 0;
         b->oom = false;
         lumen__log_format(h, &r, b);

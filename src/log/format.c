@@ -63,11 +63,12 @@ static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8
  * exact integers and exact powers of ten below 2^53 and 1e22, so the
  * division is correctly rounded: the printed digits parse back to v. This
  * avoids snprintf("%.17g") (hundreds of ns) for the usual measured values;
- * anything else falls back to the core's shortest formatting. */
+ * anything else falls back to the core's shortest formatting. `out` needs
+ * 32 bytes. */
 static size_t fmt_float(char *out, double v)
 {
     double a = fabs(v);
-    if (a < 1e15 && a >= 1e-6 && isfinite(v)) {
+    if (a < 1e15 && a >= 1e-6) {
         for (int k = 1; k <= 17; k++) {
             double m = a * POW10[k];
             if (m >= 9007199254740992.0)
@@ -77,31 +78,27 @@ static size_t fmt_float(char *out, double v)
              * ulps of an integer for k to be a candidate. */
             if (fabs(m - r) > m * 0x1p-49)
                 continue;
-            if (r / POW10[k] == a) {
-                uint64_t u = (uint64_t)r;
-                char dig[24];
-                size_t nd = lumen__fmt_u64(dig, u);
-                size_t o = 0;
-                if (v < 0)
-                    out[o++] = '-';
-                if (nd <= (size_t)k) {
-                    out[o++] = '0';
-                    out[o++] = '.';
-                    for (size_t z = nd; z < (size_t)k; z++)
-                        out[o++] = '0';
-                    memcpy(out + o, dig, nd);
-                    o += nd;
-                } else {
-                    memcpy(out + o, dig, nd - (size_t)k);
-                    o += nd - (size_t)k;
-                    out[o++] = '.';
-                    memcpy(out + o, dig + nd - (size_t)k, (size_t)k);
-                    o += (size_t)k;
-                }
-                /* Drop trailing zeros of the fraction (k is minimal, so
-                 * there are none unless the value is integral). */
-                return o;
-            }
+            if (r / POW10[k] != a)
+                continue;
+            /* Digits right to left, the point after k of them, a leading
+             * "0" for values below 1; at most 1 + 17 + 2 + 1 bytes. */
+            char tmp[64];
+            char *d = tmp + 32;
+            uint64_t u = (uint64_t)r;
+            int digits = 0;
+            do {
+                *--d = (char)('0' + u % 10);
+                u /= 10;
+                if (++digits == k)
+                    *--d = '.';
+            } while (u != 0 || digits < k);
+            if (*d == '.')
+                *--d = '0';
+            if (v < 0)
+                *--d = '-';
+            size_t n = (size_t)(tmp + 32 - d);
+            memcpy(out, d, 32); /* fixed size: one or two moves; n <= 21 */
+            return n;
         }
     }
     return lumen__fmt_double(out, v);
@@ -282,9 +279,16 @@ static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
         put_u64(b, f->v.u, false);
         return;
     case LUMEN_FIELD_FLOAT: {
-        size_t n = fmt_float(tmp, f->v.d);
+        if (LUMEN_LIKELY(isfinite(f->v.d))) {
+            if (!lumen__buf_reserve(b, 40))
+                return;
+            b->len += fmt_float(b->p + b->len, f->v.d);
+            b->p[b->len] = '\0';
+            return;
+        }
         /* JSON has no NaN or infinities: write them as strings. */
-        bool q = fmt == F_JSON && !isfinite(f->v.d);
+        size_t n = lumen__fmt_double(tmp, f->v.d);
+        bool q = fmt == F_JSON;
         if (q)
             lumen__buf_putc(b, '"');
         lumen__buf_add(b, tmp, n);

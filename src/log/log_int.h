@@ -140,6 +140,9 @@ void lumen__log_sink_atfork_child(void);
 
 /* batch.c: per-thread batches for sync handlers */
 void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, size_t n);
+/* Format the record straight into the thread's batch; false (nothing
+ * changed) when it does not fit, and the caller takes the scratch path. */
+bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r);
 void lumen__log_batch_flush_all(void);
 void lumen__log_batch_stop(void);
 void lumen__log_batch_atfork_prepare(void);
