@@ -23,6 +23,7 @@
 #include "log/log_int.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -78,6 +79,10 @@ static void thread_exit(void *p)
     flush_locked(t);
     pthread_mutex_unlock(&t->mu);
     lumen__buf_free(&t->scratch);
+    /* A later TLS destructor that logs gets a fresh batch (and this
+     * destructor runs again for it) rather than one another thread may
+     * already be reusing. */
+    mine = NULL;
     atomic_store(&t->live, false);
 }
 
@@ -286,7 +291,7 @@ void lumen__log_batch_flush_all(void)
     }
 }
 
-void lumen__log_batch_stop(void)
+void lumen__log_batch_stop(int64_t deadline_ns)
 {
     pthread_mutex_lock(&fl_mu);
     bool join = fl_joinable;
@@ -295,9 +300,20 @@ void lumen__log_batch_stop(void)
     pthread_cond_broadcast(&fl_cv);
     fl_joinable = false;
     pthread_mutex_unlock(&fl_mu);
-    if (join)
-        pthread_join(fl_thread, NULL);
-    atomic_store(&fl_state, DOWN);
+    if (join) {
+        /* The flusher may be stuck writing into a full pipe: past the
+         * deadline it is left to finish on its own. */
+        int64_t left = deadline_ns - lumen__mono_ns();
+        if (left < 0)
+            left = 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = (int64_t)ts.tv_nsec + left;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        if (pthread_timedjoin_np(fl_thread, NULL, &ts) != 0)
+            pthread_detach(fl_thread);
+    }
 }
 
 void lumen_log_flush_from_signal(void)

@@ -69,7 +69,7 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     const lumen_log_handler_opts *o = opts != NULL ? opts : &defaults;
     if (out == NULL || o->format < LUMEN_LOG_FORMAT_AUTO || o->format > LUMEN_LOG_FORMAT_TEXT ||
         o->preset < LUMEN_LOG_PRESET_LUMEN || o->preset > LUMEN_LOG_PRESET_ECS ||
-        o->sink < LUMEN_LOG_SINK_STDOUT || o->sink > LUMEN_LOG_SINK_CALLBACK ||
+        o->sink < LUMEN_LOG_SINK_STDOUT || o->sink > LUMEN_LOG_SINK_SYSLOG ||
         (o->sink == LUMEN_LOG_SINK_FD && o->fd < 0) ||
         (o->sink == LUMEN_LOG_SINK_FILE && o->path == NULL) ||
         (o->sink == LUMEN_LOG_SINK_CALLBACK && o->callback == NULL) ||
@@ -207,7 +207,7 @@ int lumen_log_shutdown(int64_t deadline_ms)
     /* From here on every line is written synchronously by its caller. */
     atomic_store(&lumen__log_shut, 1);
     lumen__log_async_stop(deadline);
-    lumen__log_batch_stop();
+    lumen__log_batch_stop(deadline + 100000000);
     lumen__log_batch_flush_all();
     return drained ? LUMEN_OK : LUMEN_ETIMEDOUT;
 }

@@ -144,7 +144,7 @@ void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, siz
  * changed) when it does not fit, and the caller takes the scratch path. */
 bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r);
 void lumen__log_batch_flush_all(void);
-void lumen__log_batch_stop(void);
+void lumen__log_batch_stop(int64_t deadline_ns);
 void lumen__log_batch_atfork_prepare(void);
 void lumen__log_batch_atfork_parent(void);
 void lumen__log_batch_atfork_child(void);

@@ -396,6 +396,15 @@ static void test_log_sink__callback_gets_each_line(void **state)
     assert_non_null(strstr(cb_last, "level=error logger=t.cb msg=yes k=1\n"));
     o.callback = NULL;
     assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_EINVAL);
+    /* syslog: accepted, and a line goes through (to whatever syslogd the
+     * machine has, or nowhere) without a crash. */
+    o.sink = LUMEN_LOG_SINK_SYSLOG;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    lumen_logger *sl = lumen_logger_get("t.syslog");
+    assert_int_equal(lumen_logger_set_handlers(sl, &h, 1), LUMEN_OK);
+    LUMEN_LOG_ERROR(sl, "lumen test: %s%n is data", LUMEN_STR("k", "%n"));
+    o.sink = (lumen_log_sink)6;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_EINVAL);
     assert_int_equal(lumen_log_handler_new(NULL, NULL), LUMEN_EINVAL);
 }
 
