@@ -180,7 +180,7 @@ static void test_log_logfmt__one_record_per_line(void **state)
     lt_cap c;
     lumen_logger *lg =
         lt_cap_open(&c, "t.logfmt", LUMEN_LOG_FORMAT_LOGFMT, LUMEN_LOG_PRESET_LUMEN, 0);
-    LUMEN_LOG_INFO(lg, "two\nlines", LUMEN_STR("a b", "x=y \"q\"\r\n"), LUMEN_STR("bare", "ok"),
+    LUMEN_LOG_INFO(lg, "two\nlines %s%n%x", LUMEN_STR("a b", "x=y \"q\"\r\n"), LUMEN_STR("bare", "ok"),
                    LUMEN_STR("empty", ""), LUMEN_STR("bad", "\xff\x01"), LUMEN_STR("", "nokey"),
                    LUMEN_STR("null", "null"), LUMEN_INT("n", -3), LUMEN_FLOAT("d", 0.5));
     LUMEN_LOG_ERROR(lg, "second");
@@ -192,7 +192,7 @@ static void test_log_logfmt__one_record_per_line(void **state)
              "%s"
              "assert len(recs) == 2, lines\n"
              "r = recs[0]\n"
-             "assert r['msg'] == 'two\\nlines' and r['level'] == 'info' and r['logger'] == 't.logfmt'\n"
+             "assert r['msg'] == 'two\\nlines %%s%%n%%x' and r['level'] == 'info' and r['logger'] == 't.logfmt'\n"
              "assert r['ab'] == 'x=y \"q\"\\r\\n' and r['bare'] == 'ok' and r['empty'] == ''\n"
              "assert r['bad'] == '\\ufffd\\x01' and r['_'] == 'nokey' and r['n'] == '-3' and r['d'] == '0.5'\n"
              "assert 'bare=ok' in lines[0] and 'empty=\"\"' in lines[0]\n"
