@@ -80,25 +80,29 @@ static size_t fmt_float(char *out, double v)
                 continue;
             if (r / POW10[k] != a)
                 continue;
-            /* Digits right to left, the point after k of them, a leading
-             * "0" for values below 1; at most 1 + 17 + 2 + 1 bytes. */
-            char tmp[64];
-            char *d = tmp + 32;
+            /* Written right to left straight into out (a bounce through
+             * a local would stall on store forwarding): the digits of r,
+             * the point after k of them, "0" before the point for values
+             * below 1. */
             uint64_t u = (uint64_t)r;
-            int digits = 0;
+            size_t nd = 1;
+            for (uint64_t p10 = 10; nd < 17 && u >= p10; p10 *= 10)
+                nd++;
+            size_t intd = nd > (size_t)k ? nd - (size_t)k : 1;
+            size_t len = (v < 0) + intd + 1 + (size_t)k;
+            char *d = out + len;
+            for (int i = 0; i < k; i++) {
+                *--d = (char)('0' + u % 10);
+                u /= 10;
+            }
+            *--d = '.';
             do {
                 *--d = (char)('0' + u % 10);
                 u /= 10;
-                if (++digits == k)
-                    *--d = '.';
-            } while (u != 0 || digits < k);
-            if (*d == '.')
-                *--d = '0';
+            } while (u != 0);
             if (v < 0)
                 *--d = '-';
-            size_t n = (size_t)(tmp + 32 - d);
-            memcpy(out, d, 32); /* fixed size: one or two moves; n <= 21 */
-            return n;
+            return len;
         }
     }
     return lumen__fmt_double(out, v);
@@ -178,20 +182,51 @@ static const unsigned char SLOW[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* The common case of a short printable-ASCII string, copied byte by byte
- * straight into reserved room with its quotes: no call per piece. Returns
- * false (having written nothing) when the string needs the full escaper. */
+/* Whether any of the 8 bytes in x needs the full escaper: a control
+ * character (< 0x20), '"', '\\', DEL or a non-ASCII byte. The classic
+ * "has a zero byte" test, applied to x itself and to x XOR each special
+ * byte. */
+static inline bool slow8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+#define HASZERO(v) (((v) - ones) & ~(v) & high)
+    uint64_t ctl = (x - ones * 0x20) & ~x & high; /* a byte below 0x20 */
+    return ((x & high) | ctl | HASZERO(x ^ (ones * '"')) | HASZERO(x ^ (ones * '\\')) |
+            HASZERO(x ^ (ones * 0x7F))) != 0;
+#undef HASZERO
+}
+
+/* Copy s[0..n) to o if no byte needs escaping, 8 bytes at a time; returns
+ * false at the first word (or byte) that does. */
+static inline bool copy_clean(char *o, const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (LUMEN_UNLIKELY(slow8(x)))
+            return false;
+        memcpy(o + i, &x, 8);
+    }
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (LUMEN_UNLIKELY(SLOW[c]))
+            return false;
+        o[i] = (char)c;
+    }
+    return true;
+}
+
+/* The common case of a short printable-ASCII string, copied straight into
+ * reserved room with its quotes: no call per piece. Returns false (having
+ * written nothing that counts) when the string needs the full escaper. */
 static inline bool json_str_fast(lumen__buf *b, const char *s, size_t n)
 {
     if (n > 256 || !lumen__buf_reserve(b, n + 2))
         return false;
     char *o = b->p + b->len;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (LUMEN_UNLIKELY(SLOW[c]))
-            return false;
-        o[i + 1] = (char)c;
-    }
+    if (!copy_clean(o + 1, s, n))
+        return false;
     o[0] = '"';
     o[n + 1] = '"';
     b->len += n + 2;
@@ -339,28 +374,22 @@ static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
 
 static void json_key(lumen__buf *b, const char *k)
 {
-    /* Fast path: a short clean key, its length found in the same pass. */
-    if (LUMEN_LIKELY(lumen__buf_reserve(b, 64 + 4))) {
+    /* Fast path: a short clean key copied in words. */
+    size_t n = strlen(k);
+    if (LUMEN_LIKELY(n <= 64) && lumen__buf_reserve(b, n + 4)) {
         char *o = b->p + b->len;
-        o[0] = ',';
-        o[1] = '"';
-        size_t i = 0;
-        for (; i < 64; i++) {
-            unsigned char c = (unsigned char)k[i];
-            if (SLOW[c])
-                break;
-            o[i + 2] = (char)c;
-        }
-        if (k[i] == '\0') {
-            o[i + 2] = '"';
-            o[i + 3] = ':';
-            b->len += i + 4;
+        if (copy_clean(o + 2, k, n)) {
+            o[0] = ',';
+            o[1] = '"';
+            o[n + 2] = '"';
+            o[n + 3] = ':';
+            b->len += n + 4;
             b->p[b->len] = '\0';
             return;
         }
     }
     LIT(b, ",\"");
-    lumen__esc_json(b, k, strlen(k), 0);
+    lumen__esc_json(b, k, n, 0);
     LIT(b, "\":");
 }
 

@@ -84,10 +84,33 @@ static void test_log_json__float_text_reads_back(void **state)
                            1e-7,   1e300, 123456.789, 0.1 + 0.2, 3.141592653589793, 0};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
         LUMEN_LOG_INFO(lg, "f", LUMEN_FLOAT("v", vals[i]));
+    /* Random values of every magnitude, and short decimals (the fast
+     * path): each must read back to the same bits. */
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 3000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        if (i % 2 == 0) {
+            memcpy(&d, &x, sizeof d);
+            if (d != d || d - d != 0)
+                continue;
+        } else {
+            d = (double)(int64_t)(x % 2000000001 - 1000000000) / 1e6 * ((i % 7) ? 1 : 1e-9);
+        }
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        LUMEN_LOG_INFO(lg, "r", LUMEN_FLOAT("v", d), LUMEN_UINT("bits", bits));
+    }
     size_t n;
     char *out = lt_cap_read(&c, &n);
-    lt_py_check("want = [0.0123, 0.1, 0.3, 1.5, 2.0, -0.001, 1e-7, 1e300, 123456.789, 0.1+0.2, 3.141592653589793, 0]\n"
-                "got = [r['v'] for r in recs]\n"
+    lt_py_check("import struct\n"
+                "for r in recs[12:]:\n"
+                "    assert struct.pack('<d', r['v']) == struct.pack('<Q', r['bits']), r\n"
+                "assert len(recs) > 1500\n"
+                "want = [0.0123, 0.1, 0.3, 1.5, 2.0, -0.001, 1e-7, 1e300, 123456.789, 0.1+0.2, 3.141592653589793, 0]\n"
+                "got = [r['v'] for r in recs[:12]]\n"
                 "assert got == want, got\n"
                 "assert '\"v\":0.0123}' in lines[0], lines[0]\n",
                 out, n, 1);
