@@ -79,8 +79,15 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     lumen_log_handler *h = lumen__calloc(1, sizeof *h);
     if (h == NULL)
         return LUMEN_ENOMEM;
-    int rc = lumen__log_sink_open(&h->sink, o);
+    int rc = LUMEN_OK;
+    if (o->flags & LUMEN_LOG_ASYNC)
+        rc = lumen__log_async_new(&h->async, h, o);
+    /* The sink comes last: once open, a file sink is on the reopen list
+     * for good. */
+    if (rc == LUMEN_OK)
+        rc = lumen__log_sink_open(&h->sink, o);
     if (rc != LUMEN_OK) {
+        lumen__log_async_free(h->async);
         lumen__free(h, sizeof *h);
         return rc;
     }
@@ -99,11 +106,8 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     h->flush_interval_ns = (o->flush_interval_ms > 0 ? o->flush_interval_ms : 100) * 1000000;
     /* A terminal gets every line at once; batching is for pipes and files. */
     h->batch = !(o->flags & LUMEN_LOG_UNBUFFERED) && h->sink->cb == NULL && !h->sink->is_tty;
-    if (o->flags & LUMEN_LOG_ASYNC) {
-        rc = lumen__log_async_new(&h->async, h, o);
-        if (rc != LUMEN_OK)
-            return rc; /* the sink stays allocated: sinks live for the process */
-    }
+    if (h->async != NULL)
+        lumen__log_async_publish(h->async);
     /* Publish last, so that fork handlers see complete handlers only. */
     lumen_log_handler *head = atomic_load(&handlers_all);
     do {

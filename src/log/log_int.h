@@ -153,6 +153,10 @@ lumen__buf *lumen__log_scratch(void);
 /* async.c */
 int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
                          const lumen_log_handler_opts *o);
+/* Make a new queue visible to flush, shutdown and fork (after the
+ * handler is complete); a queue never published can be freed. */
+void lumen__log_async_publish(lumen__log_async *q);
+void lumen__log_async_free(lumen__log_async *q);
 void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size_t n);
 /* Wait until every queue is empty or the deadline (monotonic ns) passes;
  * true when all are empty. */

@@ -694,6 +694,22 @@ static void test_log_oom__constructors_clean_up(void **state)
         assert_int_equal(rc, LUMEN_ENOMEM);
         assert_int_equal(lt_failalloc_live(), live);
     }
+    /* A handler (async, so the queue is allocated too) either comes
+     * back whole or leaves nothing behind. */
+    for (long i = 0; i < 20; i++) {
+        long live = lt_failalloc_live();
+        lt_failalloc_arm(i);
+        lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+        o.sink = LUMEN_LOG_SINK_STDERR;
+        o.flags = LUMEN_LOG_ASYNC;
+        lumen_log_handler *h = NULL;
+        int rc = lumen_log_handler_new(&h, &o);
+        lt_failalloc_disarm();
+        if (rc == LUMEN_OK)
+            break; /* handlers live for the process */
+        assert_int_equal(rc, LUMEN_ENOMEM);
+        assert_int_equal(lt_failalloc_live(), live);
+    }
     lt_failalloc_uninstall();
 }
 
