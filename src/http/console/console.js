@@ -405,6 +405,8 @@ async function refreshLogs() {
   const text = (document.getElementById('text').value || '').toLowerCase();
   const data = await getJSON('/api/logs?' + params);
   const tbody = document.querySelector('#logs tbody');
+  // Lines from peer consoles (for one trace) arrive after the local ones.
+  data.logs.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
   const rows = data.logs.filter(l => !text || JSON.stringify(l).toLowerCase().includes(text));
   tbody.replaceChildren(...rows.reverse().map(l => {
     const fields = Object.entries(l).filter(([k]) => !RECORD_KEYS.has(k))
