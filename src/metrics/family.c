@@ -738,6 +738,8 @@ int lumen__family_build(lumen_family **out, lumen_metric_type type, const char *
         if ((rc = copy_doubles(&f->buckets, b, nb)) != LUMEN_OK)
             goto fail;
         f->nbuckets = nb;
+        for (size_t i = 0; i < LUMEN__SMALL_BUCKETS; i++)
+            f->small_bounds[i] = i < nb ? b[i] : INFINITY;
     }
     if (type == LUMEN_METRIC_SUMMARY) {
         if ((rc = copy_doubles(&f->quantiles, o->quantiles, o->quantile_count)) != LUMEN_OK)
