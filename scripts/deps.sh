@@ -4,13 +4,14 @@
 # Runs apt-get only if something is missing; needs root for that.
 set -eu
 what=${1:-test}
-pkgs="cmake pkg-config make gcc g++ libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev"
+pkgs="cmake pkg-config make gcc g++ libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev
+      libcrypt-dev"
 case $what in
   build) ;;
-  demo) pkgs="$pkgs libsqlite3-dev prometheus" ;;
+  demo) pkgs="$pkgs libsqlite3-dev python3 prometheus" ;;
   test) pkgs="$pkgs clang libclang-rt-14-dev prometheus prometheus-pushgateway python3
               python3-prometheus-client protobuf-compiler libsqlite3-dev wrk curl
-              nodejs npm chromium binutils" ;;
+              nodejs npm chromium binutils openssl" ;;
   bench) pkgs="$pkgs prometheus-cpp-dev libspdlog-dev python3-prometheus-client wrk libsqlite3-dev" ;;
   *) echo "usage: $0 [build|test|demo|bench]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,204 @@
-/* lumen/http.h: placeholder until liblumen-http lands. */
+/*
+ * lumen/http.h: liblumen-http's metrics side: the built-in /metrics
+ * endpoint (libmicrohttpd) and the Pushgateway client (libcurl).
+ *
+ * One call serves the default registry to Prometheus:
+ *
+ *     lumen_http_server *srv;
+ *     lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+ *     lumen_http_server_opts_env(&o);          // optional: LUMEN_METRICS_*
+ *     if (lumen_http_server_start(&srv, &o) == LUMEN_OK) ...
+ *     lumen_http_server_stop(srv);
+ *
+ * and one call pushes it to a Pushgateway:
+ *
+ *     lumen_push_opts p = LUMEN_PUSH_OPTS_INIT;
+ *     p.url = "http://127.0.0.1:9091"; p.job = "nightly_backup";
+ *     int rc = lumen_push(&p, NULL);
+ *
+ * Link with liblumen-http (pkg-config lumen-http, CMake lumen::http).
+ */
 #ifndef LUMEN_HTTP_H
 #define LUMEN_HTTP_H
+
+#include "lumen/common.h"
 #include "lumen/metrics.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/* ---- the /metrics server ------------------------------------------------- */
+
+typedef struct lumen_http_server lumen_http_server;
+
+/** The address the server binds when none is given: loopback only, so that
+ * exposing metrics beyond the machine is an explicit choice. */
+#define LUMEN_HTTP_DEFAULT_ADDR "127.0.0.1:9464"
+
+/* The defaults of the limits (each used when its field is 0). */
+#define LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS 128      /**< open connections in total */
+#define LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT 16        /**< open connections from one IP address */
+#define LUMEN_HTTP_DEFAULT_CONNECTION_TIMEOUT_S 10  /**< seconds a connection may stay idle */
+#define LUMEN_HTTP_DEFAULT_MAX_HEADER_BYTES 16384   /**< bytes of request line and headers */
+#define LUMEN_HTTP_DEFAULT_MAX_SCRAPES 2            /**< /metrics renders at once; 503 beyond */
+#define LUMEN_HTTP_DEFAULT_SCRAPE_TIMEOUT_MS 10000  /**< a render taking longer answers 503 */
+#define LUMEN_HTTP_DEFAULT_THREADS 4                /**< server threads */
+
+/** Flags for lumen_http_server_opts.flags. */
+enum {
+    /** Do not expose the server's own lumen_http_* metrics. */
+    LUMEN_HTTP_NO_SELF_METRICS = 1u << 0,
+    /** Never compress responses, whatever Accept-Encoding says. */
+    LUMEN_HTTP_NO_GZIP = 1u << 1,
+    /** Require credentials for /healthz too (by default it is open so that
+     * liveness probes need none). */
+    LUMEN_HTTP_AUTH_HEALTHZ = 1u << 2,
+    /** Also serve the live console: pages at /, /traces and /logs (assets
+     * under /console/, data under /api/) that chart the registries' recent
+     * values and show recent traces and logs (see lumen/http_console.h for
+     * feeding them). Read-only, GET and HEAD only; behind the same basic
+     * auth as /metrics; a strict Content-Security-Policy. Costs one render
+     * of the registries every two seconds. */
+    LUMEN_HTTP_CONSOLE = 1u << 3
+};
+
+/**
+ * Options of the /metrics server. Start from LUMEN_HTTP_SERVER_OPTS_INIT
+ * (every field zero: its default); fields will only ever be appended.
+ * Strings are read during lumen_http_server_start and not kept.
+ */
+typedef struct lumen_http_server_opts {
+    /** "host:port", "[v6addr]:port" or ":port" (every interface, IPv6 and
+     * IPv4). Port 0 picks a free port (see lumen_http_server_port). NULL:
+     * LUMEN_HTTP_DEFAULT_ADDR. Host names are resolved once, at start. */
+    const char *addr;
+    /** The registries to expose, in order (a family name found in two is
+     * served from the first). NULL: the default registry. Not copied
+     * deeply: the registries must outlive the server. */
+    lumen_registry *const *registries;
+    size_t registry_count;
+    unsigned flags;                   /**< LUMEN_HTTP_* flags */
+    unsigned max_connections;         /**< 0: LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS */
+    unsigned max_connections_per_client; /**< 0: LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT */
+    unsigned connection_timeout_s;    /**< 0: LUMEN_HTTP_DEFAULT_CONNECTION_TIMEOUT_S */
+    size_t max_header_bytes;          /**< 0: LUMEN_HTTP_DEFAULT_MAX_HEADER_BYTES; at least 1024 */
+    unsigned max_concurrent_scrapes;  /**< 0: LUMEN_HTTP_DEFAULT_MAX_SCRAPES */
+    unsigned scrape_timeout_ms;       /**< 0: LUMEN_HTTP_DEFAULT_SCRAPE_TIMEOUT_MS */
+    unsigned threads;                 /**< 0: LUMEN_HTTP_DEFAULT_THREADS */
+    /** Basic auth users, htpasswd style: "user:bcrypt-hash" entries separated
+     * by newlines or commas ("$2a$", "$2b$" or "$2y$" hashes, as
+     * `htpasswd -nbB` prints them). NULL: no authentication unless
+     * basic_auth_file is set. */
+    const char *basic_auth_users;
+    /** A file of "user:bcrypt-hash" lines (read once, at start). */
+    const char *basic_auth_file;
+    /** TLS: the server certificate chain and its private key, as PEM text
+     * (tls_cert_pem/tls_key_pem) or as files. Both or neither. TLS 1.2 and
+     * 1.3 only. */
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+} lumen_http_server_opts;
+
+#define LUMEN_HTTP_SERVER_OPTS_INIT {0}
+
+/**
+ * Override `opts` from the environment, for twelve-factor programs. Each
+ * variable that is set and non-empty replaces its field:
+ *   LUMEN_METRICS_ADDR, LUMEN_METRICS_MAX_CONNECTIONS,
+ *   LUMEN_METRICS_MAX_CONNECTIONS_PER_CLIENT, LUMEN_METRICS_CONNECTION_TIMEOUT
+ *   (seconds), LUMEN_METRICS_MAX_HEADER_BYTES, LUMEN_METRICS_MAX_SCRAPES,
+ *   LUMEN_METRICS_SCRAPE_TIMEOUT (seconds, may be fractional),
+ *   LUMEN_METRICS_THREADS, LUMEN_METRICS_BASIC_AUTH_FILE,
+ *   LUMEN_METRICS_TLS_CERT_FILE, LUMEN_METRICS_TLS_KEY_FILE,
+ *   LUMEN_METRICS_GZIP (false disables compression).
+ * String fields then point into the environment: start the server before
+ * changing it. Returns LUMEN_OK, LUMEN_EINVAL (opts NULL) or LUMEN_ECONFIG
+ * when a value is invalid (that field is left unchanged, the others are
+ * applied, and the problem is reported through the diagnostics hook).
+ * Not thread-safe with respect to setenv().
+ */
+LUMEN_API int lumen_http_server_opts_env(lumen_http_server_opts *opts);
+
+/**
+ * Start serving `GET`/`HEAD /metrics` (content negotiation between
+ * OpenMetrics and text 0.0.4, gzip when the client accepts it) and
+ * `/healthz` on the server's own threads. `opts` NULL: every default.
+ * *out is the caller's; stop it with lumen_http_server_stop.
+ * Errors: LUMEN_EINVAL (out NULL, inconsistent options), LUMEN_ECONFIG (a
+ * bad address, users list, hash or TLS file), LUMEN_ENOTSUP (TLS or bcrypt
+ * not available in this build), LUMEN_ESYS (the address could not be
+ * bound: in use, no permission), LUMEN_ENOMEM. Thread-safe.
+ */
+LUMEN_API int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opts *opts);
+
+/** The port the server listens on (the chosen one when 0 was asked for).
+ * Thread-safe. */
+LUMEN_API uint16_t lumen_http_server_port(const lumen_http_server *srv);
+
+/**
+ * Stop the server: close the listening socket and every connection, wait
+ * for renders in progress and the server's threads, free everything.
+ * NULL is a no-op. Not thread-safe on the same server; must not be called
+ * from a collector that the server itself is running.
+ */
+LUMEN_API void lumen_http_server_stop(lumen_http_server *srv);
+
+/* ---- the Pushgateway client ------------------------------------------------ */
+
+/** Options of a push. Start from LUMEN_PUSH_OPTS_INIT. Strings are borrowed
+ * for the duration of the call. */
+typedef struct lumen_push_opts {
+    /** The gateway's base URL ("http://host:9091", a path prefix allowed).
+     * NULL: the environment variable LUMEN_PUSHGATEWAY_URL. */
+    const char *url;
+    /** The job name (required, any UTF-8; sent in @base64 form when needed). */
+    const char *job;
+    /** The grouping key besides job: label names must be valid label names,
+     * values any UTF-8 (an empty value or one with '/' is sent base64). */
+    const lumen_label *grouping;
+    size_t grouping_count;
+    /** The registries to push (as for the server). NULL: the default. */
+    lumen_registry *const *registries;
+    size_t registry_count;
+    unsigned timeout_ms;   /**< whole request; 0: 10000 */
+    const char *username;  /**< basic auth; NULL: none */
+    const char *password;
+} lumen_push_opts;
+
+#define LUMEN_PUSH_OPTS_INIT {0}
+
+/** What the gateway answered, for the caller who wants more than a code. */
+typedef struct lumen_push_result {
+    long http_status;   /**< the HTTP status, 0 when there was no answer */
+    /** The start of the gateway's answer body (NUL-terminated, truncated)
+     * for a non-2xx status, else the transport error's text. */
+    char message[512];
+} lumen_push_result;
+
+/**
+ * Replace the whole group (job + grouping key) with the metrics of the
+ * registries (HTTP PUT). `result` may be NULL.
+ * Errors: LUMEN_EINVAL (missing url or job, bad label name),
+ * LUMEN_ECONNREFUSED (nothing listens there), LUMEN_ECONNECT (the host
+ * could not be resolved or reached), LUMEN_ETIMEDOUT (timeout_ms passed),
+ * LUMEN_EHTTP (a non-2xx answer: see result), LUMEN_ETLS, LUMEN_EIO,
+ * LUMEN_ENOMEM. Thread-safe.
+ */
+LUMEN_API int lumen_push(const lumen_push_opts *opts, lumen_push_result *result);
+
+/** As lumen_push, but replace only the metrics with the same names in the
+ * group (HTTP POST). */
+LUMEN_API int lumen_push_add(const lumen_push_opts *opts, lumen_push_result *result);
+
+/** Delete the whole group from the gateway (HTTP DELETE); the registries
+ * are not used. Errors as lumen_push. */
+LUMEN_API int lumen_push_delete(const lumen_push_opts *opts, lumen_push_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LUMEN_HTTP_H */

@@ -1,5 +1,522 @@
-/* lumen/log.h: placeholder until the log layer lands. */
+/*
+ * lumen/log.h: structured logging. Events (a constant message plus typed
+ * fields) at levels, written as one line each to stdout by default: JSON
+ * lines when stdout is not a terminal, readable coloured text when it is,
+ * or logfmt. Every line carries the current trace_id/span_id (set by the
+ * tracing layer) and request id, so one request's lines can be found
+ * together.
+ *
+ * The model: loggers are named in a hierarchy ("app.db" is a child of
+ * "app", "" is the root); a logger without its own level or handlers
+ * inherits them from its nearest ancestor. A logger hands each record to
+ * its handlers; each handler has a minimum level, a formatter (JSON,
+ * logfmt, text, with a field-name preset) and a sink (stdout, stderr, an
+ * fd, a file, a callback), and runs synchronously or through a bounded
+ * queue and a writer thread.
+ *
+ * Speed and safety: a call below the level costs one load and a branch and
+ * evaluates none of its arguments (the LUMEN_LOG_* macros test the level
+ * first). Messages and field values are data, never formats: every string
+ * is escaped for the output syntax, invalid UTF-8 becomes U+FFFD, and
+ * values longer than the handler's limit (1 MiB by default) are cut with a
+ * marker, so no input can break or forge a line. Lines are never split or
+ * interleaved: each write(2) carries whole lines.
+ */
 #ifndef LUMEN_LOG_H
 #define LUMEN_LOG_H
+
 #include "lumen/common.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/**
+ * Levels, numbered as OpenTelemetry SeverityNumber (the first number of
+ * each range), so that a level is also its severity number.
+ */
+typedef enum lumen_log_level {
+    LUMEN_LOG_INHERIT = 0, /**< for lumen_logger_set_level: use the parent's level */
+    LUMEN_LOG_TRACE = 1,
+    LUMEN_LOG_DEBUG = 5,
+    LUMEN_LOG_INFO = 9,
+    LUMEN_LOG_WARN = 13,
+    LUMEN_LOG_ERROR = 17,
+    LUMEN_LOG_FATAL = 21,
+    LUMEN_LOG_OFF = 100 /**< as a level threshold: nothing passes */
+} lumen_log_level;
+
+/** A logger. Named loggers live until lumen_log_shutdown(); child loggers
+ * made by lumen_logger_with() are freed with lumen_logger_free(). */
+typedef struct lumen_logger lumen_logger;
+/** A handler: level + formatter + sink. Owned by the library. */
+typedef struct lumen_log_handler lumen_log_handler;
+
+/* ---- fields ---------------------------------------------------------------- */
+
+/** The type of a field's value. */
+typedef enum lumen_field_type {
+    LUMEN_FIELD_STR = 1,    /**< UTF-8 text (invalid bytes become U+FFFD) */
+    LUMEN_FIELD_INT = 2,    /**< int64_t */
+    LUMEN_FIELD_UINT = 3,   /**< uint64_t */
+    LUMEN_FIELD_FLOAT = 4,  /**< double; NaN and infinities are written as strings in JSON */
+    LUMEN_FIELD_BOOL = 5,
+    LUMEN_FIELD_BYTES = 6,  /**< raw bytes, written as lowercase hex */
+    LUMEN_FIELD_STATUS = 7  /**< a lumen status code, written as its symbolic name */
+} lumen_field_type;
+
+/**
+ * A key and a typed value. Keys and string/byte values are borrowed for the
+ * duration of the call that receives the field (lumen_logger_with copies
+ * them). Build fields with the constructors below rather than by hand.
+ */
+typedef struct lumen_field {
+    const char *key;
+    int type;   /**< a lumen_field_type */
+    size_t len; /**< STR and BYTES: length in bytes */
+    union {
+        const char *s;
+        const void *p;
+        int64_t i;
+        uint64_t u;
+        double d;
+        int b;
+    } v;
+} lumen_field;
+
+/** A string field; a NULL value is written as an empty string. */
+static inline lumen_field lumen_field_str(const char *key, const char *value)
+{
+    lumen_field f;
+    size_t n = 0;
+    if (value != NULL)
+        while (value[n] != '\0')
+            n++;
+    f.key = key;
+    f.type = LUMEN_FIELD_STR;
+    f.len = n;
+    f.v.s = value != NULL ? value : "";
+    return f;
+}
+/** A string field of `len` bytes (may contain NUL bytes, escaped on output). */
+static inline lumen_field lumen_field_strn(const char *key, const char *value, size_t len)
+{
+    lumen_field f;
+    f.key = key;
+    f.type = LUMEN_FIELD_STR;
+    f.len = value != NULL ? len : 0;
+    f.v.s = value != NULL ? value : "";
+    return f;
+}
+/** A signed integer field. */
+static inline lumen_field lumen_field_int(const char *key, int64_t value)
+{
+    lumen_field f;
+    f.key = key;
+    f.type = LUMEN_FIELD_INT;
+    f.len = 0;
+    f.v.i = value;
+    return f;
+}
+/** An unsigned integer field. */
+static inline lumen_field lumen_field_uint(const char *key, uint64_t value)
+{
+    lumen_field f;
+    f.key = key;
+    f.type = LUMEN_FIELD_UINT;
+    f.len = 0;
+    f.v.u = value;
+    return f;
+}
+/** A floating-point field (shortest text that reads back exactly). */
+static inline lumen_field lumen_field_float(const char *key, double value)
+{
+    lumen_field f;
+    f.key = key;
+    f.type = LUMEN_FIELD_FLOAT;
+    f.len = 0;
+    f.v.d = value;
+    return f;
+}
+/** A boolean field. */
+static inline lumen_field lumen_field_bool(const char *key, int value)
+{
+    lumen_field f;
+    f.key = key;
+    f.type = LUMEN_FIELD_BOOL;
+    f.len = 0;
+    f.v.b = value != 0;
+    return f;
+}
+/** A bytes field, written as lowercase hex. */
+static inline lumen_field lumen_field_bytes(const char *key, const void *data, size_t len)
+{
+    lumen_field f;
+    f.key = key;
+    f.type = LUMEN_FIELD_BYTES;
+    f.len = data != NULL ? len : 0;
+    f.v.p = data != NULL ? data : "";
+    return f;
+}
+/** A lumen status code, written as its name ("LUMEN_EINVAL"). */
+static inline lumen_field lumen_field_status(const char *key, int status)
+{
+    lumen_field f;
+    f.key = key;
+    f.type = LUMEN_FIELD_STATUS;
+    f.len = 0;
+    f.v.i = status;
+    return f;
+}
+
+/** Short constructors for the macros: LUMEN_STR("path", p), LUMEN_INT("status", 200). */
+#define LUMEN_STR(k, v) lumen_field_str((k), (v))
+#define LUMEN_STRN(k, v, n) lumen_field_strn((k), (v), (n))
+#define LUMEN_INT(k, v) lumen_field_int((k), (int64_t)(v))
+#define LUMEN_UINT(k, v) lumen_field_uint((k), (uint64_t)(v))
+#define LUMEN_FLOAT(k, v) lumen_field_float((k), (double)(v))
+#define LUMEN_BOOL(k, v) lumen_field_bool((k), (v))
+#define LUMEN_BYTES(k, p, n) lumen_field_bytes((k), (p), (n))
+#define LUMEN_STATUS(k, v) lumen_field_status((k), (v))
+
+/* ---- loggers ------------------------------------------------------------- */
+
+/**
+ * The logger named `name` ("app.db"; NULL or "" is the root), created on
+ * first use. The same name always gives the same logger; it lives until
+ * lumen_log_shutdown(). Names are data: any bytes, escaped on output, at
+ * most 255 bytes. Never NULL: when the name is too long or memory runs out
+ * the root logger is returned and the problem reported through the
+ * diagnostics hook. Thread-safe.
+ */
+LUMEN_API lumen_logger *lumen_logger_get(const char *name);
+
+/**
+ * A child of `parent` that adds `fields` (copied) to every record it logs,
+ * for request-scoped data. It has the parent's name, level and handlers
+ * (following later changes). Free it with lumen_logger_free() once no
+ * thread uses it. Returns LUMEN_OK, LUMEN_EINVAL (NULL parent/out, or
+ * fields NULL with n > 0) or LUMEN_ENOMEM. Thread-safe.
+ */
+LUMEN_API int lumen_logger_with(lumen_logger *parent, const lumen_field *fields, size_t n,
+                                lumen_logger **out);
+
+/**
+ * Free a child logger made by lumen_logger_with(). NULL and named loggers
+ * are no-ops. The caller must ensure no thread still logs through it.
+ */
+LUMEN_API void lumen_logger_free(lumen_logger *child);
+
+/**
+ * Set the logger's own level; LUMEN_LOG_INHERIT follows the nearest
+ * ancestor with a level (the root defaults to INFO, or LUMEN_LOG_LEVEL).
+ * Descendants that inherit follow at once. Returns LUMEN_OK or
+ * LUMEN_EINVAL (NULL logger, unknown level). Thread-safe.
+ */
+LUMEN_API int lumen_logger_set_level(lumen_logger *lg, lumen_log_level level);
+
+/** The logger's effective level (after inheritance). Thread-safe. */
+LUMEN_API lumen_log_level lumen_logger_level(const lumen_logger *lg);
+
+/** The logger's name, borrowed for the logger's life ("" for the root). */
+LUMEN_API const char *lumen_logger_name(const lumen_logger *lg);
+
+/**
+ * Levels for many loggers from a spec such as "info,app.db=debug": an
+ * entry without '=' sets the root, "name=level" sets that logger.
+ * Level names are case-insensitive (trace debug info warn warning error
+ * fatal off). The whole spec is checked before anything changes.
+ * Returns LUMEN_OK, LUMEN_EINVAL (NULL) or LUMEN_ECONFIG. Thread-safe.
+ */
+LUMEN_API int lumen_log_set_levels(const char *spec);
+
+/** The lowercase name of a level ("info"), "unknown" otherwise. Thread-safe. */
+LUMEN_API const char *lumen_log_level_name(lumen_log_level level);
+
+/**
+ * Parse a level name (case-insensitive, "warning" accepted) into *out.
+ * Returns LUMEN_OK or LUMEN_EINVAL. Thread-safe.
+ */
+LUMEN_API int lumen_log_level_parse(const char *name, lumen_log_level *out);
+
+/* ---- handlers ------------------------------------------------------------ */
+
+/** Output syntax of a handler. */
+typedef enum lumen_log_format {
+    LUMEN_LOG_FORMAT_AUTO = 0, /**< text on a terminal, JSON otherwise (or LUMEN_LOG_FORMAT) */
+    LUMEN_LOG_FORMAT_JSON = 1, /**< one JSON object per line */
+    LUMEN_LOG_FORMAT_LOGFMT = 2,
+    LUMEN_LOG_FORMAT_TEXT = 3  /**< readable: time, level, logger, message, key=value */
+} lumen_log_format;
+
+/** Names of the record's own fields. */
+typedef enum lumen_log_preset {
+    /** ts, level, logger, msg, trace_id, span_id, trace_flags, request_id, src */
+    LUMEN_LOG_PRESET_LUMEN = 0,
+    /** OpenTelemetry flat names: timestamp, severity_text, severity_number,
+     * scope, body, trace_id, span_id, trace_flags, request_id, code.* */
+    LUMEN_LOG_PRESET_OTEL = 1,
+    /** Elastic Common Schema: @timestamp, log.level, message, ecs.version,
+     * log.logger, trace.id, span.id, http.request.id, log.origin.* */
+    LUMEN_LOG_PRESET_ECS = 2
+} lumen_log_preset;
+
+/** Where a handler writes. */
+typedef enum lumen_log_sink {
+    LUMEN_LOG_SINK_STDOUT = 0,
+    LUMEN_LOG_SINK_STDERR = 1,
+    LUMEN_LOG_SINK_FD = 2,       /**< opts.fd, not closed by lumen */
+    LUMEN_LOG_SINK_FILE = 3,     /**< opts.path, appended to, reopened by lumen_log_reopen() */
+    LUMEN_LOG_SINK_CALLBACK = 4, /**< opts.callback, one call per line */
+    /** syslog(3), one call per line (without its newline) at the priority
+     * of its level; the program may call openlog() itself. Not batched. */
+    LUMEN_LOG_SINK_SYSLOG = 5
+} lumen_log_sink;
+
+/** What an asynchronous handler does when its queue is full. */
+typedef enum lumen_log_overflow {
+    LUMEN_LOG_OVERFLOW_DROP = 0, /**< drop the line and count it (lumen_log_dropped) */
+    LUMEN_LOG_OVERFLOW_BLOCK = 1 /**< wait for room, at most block_timeout_ms, then drop */
+} lumen_log_overflow;
+
+/**
+ * Receives each formatted line (with its final '\n') of a callback sink.
+ * `line` is borrowed for the call. Called from the logging thread (or the
+ * writer thread in async mode), possibly from several threads at once; it
+ * must not log through lumen.
+ */
+typedef void (*lumen_log_line_fn)(lumen_log_level level, const char *line, size_t len,
+                                  void *ud);
+
+/** Flags for lumen_log_handler_opts.flags. */
+enum {
+    LUMEN_LOG_SOURCE = 1u << 0,     /**< add the source location (file:line, function) */
+    LUMEN_LOG_COLOR = 1u << 1,      /**< text format: colours even when not a terminal */
+    LUMEN_LOG_NO_COLOR = 1u << 2,   /**< text format: never colours */
+    LUMEN_LOG_UNBUFFERED = 1u << 3, /**< sync mode: one write(2) per line, no batching */
+    LUMEN_LOG_ASYNC = 1u << 4       /**< queue lines to a writer thread */
+};
+
+/**
+ * Options of a handler. Start from LUMEN_LOG_HANDLER_OPTS_INIT; fields will
+ * only ever be appended. Strings are copied.
+ */
+typedef struct lumen_log_handler_opts {
+    lumen_log_level level;      /**< minimum level of this handler (INHERIT: every level) */
+    lumen_log_format format;
+    lumen_log_preset preset;
+    lumen_log_sink sink;
+    int fd;                     /**< LUMEN_LOG_SINK_FD */
+    const char *path;           /**< LUMEN_LOG_SINK_FILE */
+    lumen_log_line_fn callback; /**< LUMEN_LOG_SINK_CALLBACK */
+    void *callback_ud;
+    unsigned flags;             /**< LUMEN_LOG_* flags */
+    int64_t flush_interval_ms;  /**< sync: a batched line waits at most this long; 0: 100 */
+    size_t max_value_bytes;     /**< longer strings are cut with a marker; 0: 1 MiB */
+    lumen_log_overflow overflow;/**< async: policy when the queue is full */
+    size_t queue_bytes;         /**< async: queue capacity in bytes; 0: 1 MiB */
+    int64_t block_timeout_ms;   /**< async BLOCK: longest wait; 0: 1000; negative: forever */
+} lumen_log_handler_opts;
+
+#define LUMEN_LOG_HANDLER_OPTS_INIT                                                        \
+    { LUMEN_LOG_INHERIT, LUMEN_LOG_FORMAT_AUTO, LUMEN_LOG_PRESET_LUMEN, LUMEN_LOG_SINK_STDOUT, \
+      -1, NULL, NULL, NULL, 0u, 0, 0, LUMEN_LOG_OVERFLOW_DROP, 0, 0 }
+
+/**
+ * Create a handler into *out. NULL opts: JSON/text to stdout as
+ * LUMEN_LOG_FORMAT says. Handlers are owned by the library and live until
+ * lumen_log_shutdown(). Returns LUMEN_OK, LUMEN_EINVAL (bad opts),
+ * LUMEN_ESYS (the file cannot be opened; errno says why) or LUMEN_ENOMEM.
+ * Thread-safe.
+ */
+LUMEN_API int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts *opts);
+
+/**
+ * Make `handlers` the logger's own handlers (replacing any it had); n == 0
+ * makes it inherit its parent's again. The root starts with one handler to
+ * stdout. A record goes to every handler whose level it reaches. Returns
+ * LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM. Thread-safe; a record being
+ * logged at that moment goes to the old or the new set.
+ */
+LUMEN_API int lumen_logger_set_handlers(lumen_logger *lg, lumen_log_handler *const *handlers,
+                                        size_t n);
+
+/* ---- logging ------------------------------------------------------------- */
+
+/** A call site (static storage, filled by the macros). */
+typedef struct lumen_log_src {
+    const char *file;
+    int line;
+    const char *func;
+} lumen_log_src;
+
+/**
+ * Log a record: `msg` is a constant message (escaped, never a format),
+ * fields[0..n) its data, `src` the call site or NULL, `suppressed` how many
+ * earlier records a rate limit dropped at this site (0: none; otherwise
+ * written as a "suppressed" field). Checks the level itself. NULL logger is
+ * a no-op. Thread-safe. Prefer the LUMEN_LOG_* macros, which skip building
+ * arguments below the level.
+ */
+LUMEN_API void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_src *src,
+                               const char *msg, const lumen_field *fields, size_t n,
+                               uint64_t suppressed);
+
+/* Not API: the first member of every logger, read inline by the macros so
+ * that a call below the level costs a load and a branch. */
+typedef struct lumen__logger_head {
+    int min_level; /* lowest level any of its handlers would take */
+} lumen__logger_head;
+
+#if defined(__GNUC__)
+#  define LUMEN__LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#  define LUMEN__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#  define LUMEN__LOAD_RELAXED(p) (*(volatile const int *)(p))
+#  define LUMEN__UNLIKELY(x) (x)
+#endif
+
+/** True when a record at `lvl` on `lg` would be written by some handler. */
+#define LUMEN_LOG_ENABLED(lg, lvl) \
+    ((int)(lvl) >= LUMEN__LOAD_RELAXED(&((const lumen__logger_head *)(const void *)(lg))->min_level))
+
+/**
+ * Log at `lvl` with a constant message and typed fields:
+ *   LUMEN_LOG(lg, LUMEN_LOG_INFO, "request served", LUMEN_STR("path", p), LUMEN_INT("status", 200));
+ * Below the level no argument after `lvl` is evaluated. C only (it builds
+ * the field array with an initializer list); C++ callers use
+ * lumen_log_write.
+ */
+#define LUMEN_LOG(lg, lvl, msg, ...) LUMEN__LOG_SUPP(lg, lvl, 0, msg, __VA_ARGS__)
+
+#define LUMEN__LOG_SUPP(lg, lvl, supp, msg, ...)                                          \
+    do {                                                                                   \
+        lumen_logger *lumen__lg = (lg);                                                    \
+        if (LUMEN__UNLIKELY(LUMEN_LOG_ENABLED(lumen__lg, lvl))) {                          \
+            static const lumen_log_src lumen__src = {__FILE__, __LINE__, __func__};        \
+            const lumen_field lumen__f[] = {{0, 0, 0, {0}}, __VA_ARGS__};                  \
+            lumen_log_write(lumen__lg, (lvl), &lumen__src, (msg), lumen__f + 1,            \
+                            sizeof lumen__f / sizeof lumen__f[0] - 1, (supp));             \
+        }                                                                                  \
+    } while (0)
+
+#define LUMEN_LOG_TRACE(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_TRACE, msg, __VA_ARGS__)
+#define LUMEN_LOG_DEBUG(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_DEBUG, msg, __VA_ARGS__)
+#define LUMEN_LOG_INFO(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_INFO, msg, __VA_ARGS__)
+#define LUMEN_LOG_WARN(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_WARN, msg, __VA_ARGS__)
+#define LUMEN_LOG_ERROR(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_ERROR, msg, __VA_ARGS__)
+/** Fatal: logs, then flushes every handler (lumen_log_flush). It does not
+ * abort: the program decides what happens next. */
+#define LUMEN_LOG_FATAL(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_FATAL, msg, __VA_ARGS__)
+
+/* ---- rate limiting at the call site -------------------------------------- */
+
+/** Per-call-site state of the rate-limiting macros (static, zeroed). */
+typedef struct lumen_log_limit {
+    uint64_t count;      /* calls seen (lossy under contention, by design) */
+    uint64_t suppressed; /* calls dropped since the last emitted one */
+    int64_t next_ns;     /* EVERY_SEC: monotonic time of the next allowed line */
+} lumen_log_limit;
+
+/** Kinds for lumen_log_limit_check. */
+enum { LUMEN_LOG_LIMIT_EVERY_N = 1, LUMEN_LOG_LIMIT_FIRST_N = 2, LUMEN_LOG_LIMIT_EVERY_MS = 3 };
+
+/**
+ * Decide whether this call of a rate-limited site is emitted: EVERY_N
+ * emits calls 1, N+1, 2N+1...; FIRST_N the first N; EVERY_MS at most one
+ * per `arg` milliseconds. When it returns nonzero, *suppressed receives the
+ * number of calls dropped since the last emitted one. Lock-free; counts may
+ * be off by a few under contention. Thread-safe.
+ */
+LUMEN_API int lumen_log_limit_check(lumen_log_limit *lim, int kind, uint64_t arg,
+                                    uint64_t *suppressed);
+
+#define LUMEN__LOG_LIMITED(lg, lvl, kind, arg, msg, ...)                                  \
+    do {                                                                                   \
+        lumen_logger *lumen__llg = (lg);                                                   \
+        if (LUMEN__UNLIKELY(LUMEN_LOG_ENABLED(lumen__llg, lvl))) {                         \
+            static lumen_log_limit lumen__lim;                                             \
+            uint64_t lumen__supp = 0;                                                      \
+            if (lumen_log_limit_check(&lumen__lim, (kind), (arg), &lumen__supp))           \
+                LUMEN__LOG_SUPP(lumen__llg, lvl, lumen__supp, msg, __VA_ARGS__);           \
+        }                                                                                  \
+    } while (0)
+
+/** Log the 1st, (n+1)th, (2n+1)th... call of this site. */
+#define LUMEN_LOG_EVERY_N(lg, lvl, n, msg, ...) \
+    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_EVERY_N, (n), msg, __VA_ARGS__)
+/** Log the first n calls of this site. */
+#define LUMEN_LOG_FIRST_N(lg, lvl, n, msg, ...) \
+    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_FIRST_N, (n), msg, __VA_ARGS__)
+/** Log at most once every `ms` milliseconds from this site. */
+#define LUMEN_LOG_EVERY_MS(lg, lvl, ms, msg, ...) \
+    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_EVERY_MS, (ms), msg, __VA_ARGS__)
+
+/* ---- correlation ---------------------------------------------------------- */
+
+/**
+ * Set the calling thread's request id (copied), stamped on every line the
+ * thread logs until cleared; NULL clears it. Returns LUMEN_OK or
+ * LUMEN_ETOOBIG (longer than 64 bytes; the id is then cleared).
+ * Affects only the calling thread.
+ */
+LUMEN_API int lumen_log_set_request_id(const char *id);
+
+/** Clear the calling thread's request id. */
+LUMEN_API void lumen_log_clear_request_id(void);
+
+/* ---- flushing, files, shutdown -------------------------------------------- */
+
+/**
+ * Write out every buffered line of every thread and wait until the
+ * asynchronous queues are empty (at most 5 s). Thread-safe.
+ */
+LUMEN_API void lumen_log_flush(void);
+
+/**
+ * Reopen every file sink (after logrotate moved the file). Returns LUMEN_OK
+ * or LUMEN_ESYS if a file could not be reopened (it keeps its old fd).
+ * Thread-safe.
+ */
+LUMEN_API int lumen_log_reopen(void);
+
+/**
+ * Install a SIGHUP handler that makes lumen reopen its file sinks (the
+ * handler only sets a flag; the reopen happens on the next write or flush
+ * tick). Returns LUMEN_OK or LUMEN_ESYS. Not thread-safe with other
+ * sigaction calls for SIGHUP.
+ */
+LUMEN_API int lumen_log_install_sighup(void);
+
+/**
+ * Flush, drain the asynchronous queues until `deadline_ms` from now
+ * (lines still queued then are dropped and counted), and stop the writer
+ * and flusher threads. Logging after shutdown still works, synchronously
+ * and unbatched. Returns LUMEN_OK or LUMEN_ETIMEDOUT. Thread-safe.
+ */
+LUMEN_API int lumen_log_shutdown(int64_t deadline_ms);
+
+/** Lines dropped since the start (queue full, sink errors). Thread-safe. */
+LUMEN_API uint64_t lumen_log_dropped(void);
+
+/* ---- signal and crash handlers -------------------------------------------- */
+
+/**
+ * Write one JSON line {"ts","level","logger":"raw","msg"} to `fd` (negative:
+ * standard output) using only write(2): no lock, no allocation, no stdio.
+ * `msg` is escaped; lines are cut at 1 KiB. Async-signal-safe.
+ */
+LUMEN_API void lumen_log_raw(int fd, lumen_log_level level, const char *msg);
+
+/**
+ * Best effort from a crash handler: write out the lines batched by every
+ * thread whose buffer is not busy at that moment (try-locks only, no
+ * allocation). Async-signal-safe as far as write(2) and try-locks go.
+ */
+LUMEN_API void lumen_log_flush_from_signal(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LUMEN_LOG_H */

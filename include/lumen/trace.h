@@ -1,5 +1,558 @@
-/* lumen/trace.h: placeholder until the trace layer lands. */
+/*
+ * lumen/trace.h: distributed tracing. Spans with attributes, events, links
+ * and status; a current span per thread; W3C Trace Context, W3C Baggage and
+ * B3 propagation through header callbacks; samplers; simple and batching
+ * processors; the exporter interface with in-memory and console exporters;
+ * the OTLP protobuf and JSON encoders. The OTLP/HTTP transport lives in
+ * liblumen-http (lumen/http_otlp.h).
+ *
+ * Quick start:
+ *
+ *     lumen_tracer_provider *tp;
+ *     lumen_tracer_provider_new(NULL, &tp);          // reads OTEL_* variables
+ *     lumen_span_exporter *exp;
+ *     lumen_console_exporter_new(NULL, &exp);
+ *     lumen_span_processor *bp;
+ *     lumen_batch_processor_new(exp, NULL, &bp);     // takes exp
+ *     lumen_tracer_provider_add_processor(tp, bp);   // takes bp
+ *     lumen_tracer *tr = lumen_tracer_provider_get_tracer(tp, "my.lib", "1.0");
+ *
+ *     lumen_span *s = lumen_span_start(tr, "GET /items", NULL);
+ *     lumen_span_enter(s);                           // current on this thread
+ *     lumen_span_set_int(s, "http.status_code", 200);
+ *     lumen_span_leave(s);
+ *     lumen_span_end(s);
+ *
+ *     lumen_tracer_provider_shutdown(tp, 5000);
+ *     lumen_tracer_provider_free(tp);
+ */
 #ifndef LUMEN_TRACE_H
 #define LUMEN_TRACE_H
+
+#include <stdbool.h>
+
 #include "lumen/common.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/* ---- span context -------------------------------------------------------- */
+
+/** The longest tracestate lumen keeps and sends (the W3C minimum a vendor
+ * must propagate). Longer incoming lists are cut by whole members. */
+#define LUMEN_TRACESTATE_MAX 512
+
+/** W3C trace-flags bit 0: the caller may have recorded the trace. */
+#define LUMEN_TRACE_FLAG_SAMPLED 0x01
+
+/**
+ * The part of a span that crosses process boundaries. A plain value: copy it
+ * freely. A context is valid when neither id is all zero.
+ */
+typedef struct lumen_span_context {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t trace_flags;      /**< LUMEN_TRACE_FLAG_SAMPLED and reserved bits */
+    uint8_t is_remote;        /**< 1 when extracted from a carrier */
+    uint16_t trace_state_len; /**< bytes in trace_state, without the NUL */
+    char trace_state[LUMEN_TRACESTATE_MAX + 1]; /**< W3C tracestate list, NUL-terminated */
+} lumen_span_context;
+
+/** True when neither id of `sc` is all zero. NULL is invalid. Thread-safe. */
+LUMEN_API bool lumen_span_context_is_valid(const lumen_span_context *sc);
+
+/* ---- attributes ---------------------------------------------------------- */
+
+/** Type of an attribute value. */
+typedef enum lumen_attr_type {
+    LUMEN_ATTR_STRING = 1,
+    LUMEN_ATTR_BOOL = 2,
+    LUMEN_ATTR_INT = 3,
+    LUMEN_ATTR_DOUBLE = 4,
+    LUMEN_ATTR_STRING_ARRAY = 5,
+    LUMEN_ATTR_BOOL_ARRAY = 6,
+    LUMEN_ATTR_INT_ARRAY = 7,
+    LUMEN_ATTR_DOUBLE_ARRAY = 8
+} lumen_attr_type;
+
+/**
+ * One attribute, for the calls that take several at once (events, links,
+ * lumen_span_set_attrs). Strings and arrays are borrowed for the call and
+ * copied. Build them with the LUMEN_ATTR_* macros below or by hand.
+ */
+typedef struct lumen_attr {
+    const char *key;
+    lumen_attr_type type;
+    size_t len; /**< arrays: element count; strings: byte length or (size_t)-1 for strlen */
+    union {
+        const char *s;
+        bool b;
+        int64_t i;
+        double d;
+        const char *const *sa;
+        const bool *ba;
+        const int64_t *ia;
+        const double *da;
+    } v;
+} lumen_attr;
+
+#define LUMEN_ATTR_STR(k, val) {(k), LUMEN_ATTR_STRING, (size_t)-1, {.s = (val)}}
+#define LUMEN_ATTR_INT(k, val) {(k), LUMEN_ATTR_INT, 0, {.i = (val)}}
+
+/* ---- samplers ------------------------------------------------------------ */
+
+/** A sampling decision (OpenTelemetry SamplingResult). */
+typedef enum lumen_sampling_decision {
+    LUMEN_SAMPLING_DROP = 0,             /**< not recorded, sampled flag clear */
+    LUMEN_SAMPLING_RECORD_ONLY = 1,      /**< recorded for processors, not exported */
+    LUMEN_SAMPLING_RECORD_AND_SAMPLE = 2 /**< recorded and exported */
+} lumen_sampling_decision;
+
+/** The built-in samplers, named as OTEL_TRACES_SAMPLER names them. */
+typedef enum lumen_sampler_kind {
+    LUMEN_SAMPLER_DEFAULT = 0, /**< OTEL_TRACES_SAMPLER, else parentbased_always_on */
+    LUMEN_SAMPLER_ALWAYS_ON,
+    LUMEN_SAMPLER_ALWAYS_OFF,
+    LUMEN_SAMPLER_TRACEIDRATIO,
+    LUMEN_SAMPLER_PARENTBASED_ALWAYS_ON,
+    LUMEN_SAMPLER_PARENTBASED_ALWAYS_OFF,
+    LUMEN_SAMPLER_PARENTBASED_TRACEIDRATIO,
+    LUMEN_SAMPLER_CUSTOM /**< calls lumen_sampler.fn */
+} lumen_sampler_kind;
+
+/** Span kind, with the OTLP numbers. */
+typedef enum lumen_span_kind {
+    LUMEN_SPAN_INTERNAL = 1,
+    LUMEN_SPAN_SERVER = 2,
+    LUMEN_SPAN_CLIENT = 3,
+    LUMEN_SPAN_PRODUCER = 4,
+    LUMEN_SPAN_CONSUMER = 5
+} lumen_span_kind;
+
+/**
+ * A custom sampler. `parent` is NULL for a root span, else the parent's
+ * context. Called on the thread starting the span: it must be fast and must
+ * not call into lumen's tracing.
+ */
+typedef lumen_sampling_decision (*lumen_sample_fn)(void *ud, const lumen_span_context *parent,
+                                                   const uint8_t trace_id[16], const char *name,
+                                                   lumen_span_kind kind);
+
+/** Sampler configuration. traceidratio samples a trace when the big-endian
+ * value of the trace id's last 8 bytes, shifted right by one, is below
+ * ratio * 2^63, as the OpenTelemetry Go SDK does, so that both keep the
+ * same traces. */
+typedef struct lumen_sampler {
+    lumen_sampler_kind kind;
+    double ratio;      /**< for the traceidratio kinds, in [0, 1] */
+    lumen_sample_fn fn; /**< for LUMEN_SAMPLER_CUSTOM */
+    void *ud;
+} lumen_sampler;
+
+/* ---- exporters ----------------------------------------------------------- */
+
+typedef struct lumen_span lumen_span;
+typedef struct lumen_span_exporter lumen_span_exporter;
+
+/** Result of an export call. */
+typedef enum lumen_export_result {
+    LUMEN_EXPORT_SUCCESS = 0,
+    LUMEN_EXPORT_FAILURE = 1
+} lumen_export_result;
+
+/**
+ * An exporter implemented by the user. `export_spans` receives ended,
+ * sampled spans, borrowed for the call (read them with the lumen_span_get_*
+ * accessors or encode them with lumen_otlp_encode); it must return within
+ * `deadline_ns` (lumen_now_ns clock; 0: none). Calls are never concurrent.
+ * `shutdown` and `destroy` may be NULL.
+ */
+typedef struct lumen_span_exporter_ops {
+    lumen_export_result (*export_spans)(void *ud, const lumen_span *const *spans, size_t n,
+                                        int64_t deadline_ns);
+    int (*force_flush)(void *ud, int64_t deadline_ns);
+    int (*shutdown)(void *ud, int64_t deadline_ns);
+    void (*destroy)(void *ud);
+} lumen_span_exporter_ops;
+
+/**
+ * Wrap user callbacks (`ops` copied; `ud` handed to them) as an exporter.
+ * Returns LUMEN_OK, LUMEN_EINVAL (no export_spans) or LUMEN_ENOMEM.
+ * *out is freed by the processor that takes it, or by lumen_span_exporter_free.
+ */
+LUMEN_API int lumen_span_exporter_new(const lumen_span_exporter_ops *ops, void *ud,
+                                      lumen_span_exporter **out);
+
+/** Free an exporter no processor took (calls ops.destroy). NULL is a no-op. */
+LUMEN_API void lumen_span_exporter_free(lumen_span_exporter *exp);
+
+/** Console exporter options. */
+typedef struct lumen_console_exporter_options {
+    int fd; /**< file descriptor to write to; -1 means 1 (stdout) */
+} lumen_console_exporter_options;
+#define LUMEN_CONSOLE_EXPORTER_OPTIONS_INIT {-1}
+
+/**
+ * An exporter that writes one JSON object per span per line (the OTLP/JSON
+ * span form plus "service.name" and "scope"). NULL options: stdout.
+ * Returns LUMEN_OK or LUMEN_ENOMEM. Thread-safe through its processor.
+ */
+LUMEN_API int lumen_console_exporter_new(const lumen_console_exporter_options *opts,
+                                         lumen_span_exporter **out);
+
+/**
+ * An exporter that keeps every span in memory, for tests. The spans stay
+ * readable until lumen_memory_exporter_reset or the exporter is freed.
+ * Returns LUMEN_OK or LUMEN_ENOMEM.
+ */
+LUMEN_API int lumen_memory_exporter_new(lumen_span_exporter **out);
+/** Number of spans held. Thread-safe. */
+LUMEN_API size_t lumen_memory_exporter_count(lumen_span_exporter *exp);
+/** The i-th span held (export order), borrowed until reset; NULL when out of
+ * range or `exp` is not a memory exporter. Thread-safe with exports. */
+LUMEN_API const lumen_span *lumen_memory_exporter_get(lumen_span_exporter *exp, size_t i);
+/** Drop every span held. Thread-safe; spans returned by _get become invalid. */
+LUMEN_API void lumen_memory_exporter_reset(lumen_span_exporter *exp);
+
+/* ---- processors ---------------------------------------------------------- */
+
+typedef struct lumen_span_processor lumen_span_processor;
+
+/**
+ * A processor that exports each span as it ends, on the ending thread,
+ * one export at a time. It takes ownership of `exp` (even on error).
+ * Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM.
+ */
+LUMEN_API int lumen_simple_processor_new(lumen_span_exporter *exp, lumen_span_processor **out);
+
+/** Batch processor options. Zero fields take OTEL_BSP_* or the defaults. */
+typedef struct lumen_batch_options {
+    uint32_t max_queue_size;        /**< OTEL_BSP_MAX_QUEUE_SIZE, 2048 */
+    uint32_t max_export_batch_size; /**< OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512 (capped at the queue size) */
+    uint32_t schedule_delay_ms;     /**< OTEL_BSP_SCHEDULE_DELAY, 5000 */
+    uint32_t export_timeout_ms;     /**< OTEL_BSP_EXPORT_TIMEOUT, 30000 */
+} lumen_batch_options;
+#define LUMEN_BATCH_OPTIONS_INIT {0, 0, 0, 0}
+
+/**
+ * A processor that queues ended spans in a bounded lock-free queue and
+ * exports them in batches from its own thread. Ending a span never blocks:
+ * when the queue is full the span is dropped and counted. Takes ownership
+ * of `exp` (even on error). NULL options: defaults.
+ * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOMEM or LUMEN_ESYS (no thread).
+ */
+LUMEN_API int lumen_batch_processor_new(lumen_span_exporter *exp, const lumen_batch_options *opts,
+                                        lumen_span_processor **out);
+
+/** What a processor has done with the sampled spans handed to it. Every
+ * span is counted once: ended == exported + dropped + failed + queued. */
+typedef struct lumen_processor_stats {
+    uint64_t ended;    /**< sampled spans handed to the processor */
+    uint64_t exported; /**< spans in successful exports */
+    uint64_t dropped;  /**< spans dropped because the queue was full or shut down */
+    uint64_t failed;   /**< spans in failed exports */
+    uint64_t queued;   /**< spans waiting in the queue now */
+} lumen_processor_stats;
+
+/** Fill *out. Thread-safe. Returns LUMEN_OK or LUMEN_EINVAL. */
+LUMEN_API int lumen_span_processor_stats(lumen_span_processor *p, lumen_processor_stats *out);
+
+/**
+ * Export everything ended before the call, then flush the exporter, giving
+ * up after `timeout_ms` (0: wait without limit). Returns LUMEN_OK,
+ * LUMEN_ETIMEDOUT, LUMEN_EIO (an export failed) or LUMEN_ESHUTDOWN.
+ * Thread-safe.
+ */
+LUMEN_API int lumen_span_processor_force_flush(lumen_span_processor *p, uint32_t timeout_ms);
+
+/** Free a processor no provider took (shuts it down first, 5 s budget). NULL is a no-op. */
+LUMEN_API void lumen_span_processor_free(lumen_span_processor *p);
+
+/* ---- provider and tracers ------------------------------------------------ */
+
+typedef struct lumen_tracer_provider lumen_tracer_provider;
+typedef struct lumen_tracer lumen_tracer;
+
+/** Tracer provider options. Zero or NULL fields take the environment
+ * (unless ignore_env) or the OpenTelemetry defaults. */
+typedef struct lumen_tracer_provider_options {
+    bool ignore_env;                 /**< do not read OTEL_* variables */
+    const char *service_name;        /**< beats OTEL_SERVICE_NAME */
+    const char *resource_attributes; /**< "k=v,k2=v2", percent-encoded as OTEL_RESOURCE_ATTRIBUTES */
+    lumen_sampler sampler;           /**< kind LUMEN_SAMPLER_DEFAULT: OTEL_TRACES_SAMPLER(_ARG) */
+    uint32_t attribute_count_limit;  /**< OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, 128 */
+    uint32_t attribute_value_length_limit; /**< OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, unlimited */
+    uint32_t event_count_limit;      /**< OTEL_SPAN_EVENT_COUNT_LIMIT, 128 */
+    uint32_t link_count_limit;       /**< OTEL_SPAN_LINK_COUNT_LIMIT, 128 */
+    uint32_t attribute_per_event_limit; /**< OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, 128 */
+    uint32_t attribute_per_link_limit;  /**< OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, 128 */
+} lumen_tracer_provider_options;
+#define LUMEN_TRACER_PROVIDER_OPTIONS_INIT {false, NULL, NULL, {LUMEN_SAMPLER_DEFAULT, 1.0, NULL, NULL}, 0, 0, 0, 0, 0, 0}
+
+/**
+ * Create a provider. Its resource has service.name (options, then
+ * OTEL_SERVICE_NAME, then service.name of OTEL_RESOURCE_ATTRIBUTES, then
+ * "unknown_service:<program>"), the resource attributes and telemetry.sdk.*.
+ * Invalid environment values are reported through the diagnostics hook and
+ * ignored. Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM.
+ */
+LUMEN_API int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts,
+                                        lumen_tracer_provider **out);
+
+/**
+ * Add a processor (the provider takes ownership, even on error). Spans
+ * started after the call reach it. Up to 8 processors.
+ * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ELIMIT or LUMEN_ESHUTDOWN.
+ * Not thread-safe with span starts: add processors before tracing.
+ */
+LUMEN_API int lumen_tracer_provider_add_processor(lumen_tracer_provider *tp, lumen_span_processor *p);
+
+/**
+ * The tracer for an instrumentation scope (name, version may be NULL),
+ * created on first use and owned by the provider. Never NULL: on error or
+ * after shutdown, a tracer whose spans do nothing. Thread-safe.
+ */
+LUMEN_API lumen_tracer *lumen_tracer_provider_get_tracer(lumen_tracer_provider *tp, const char *name,
+                                                          const char *version);
+
+/** Force-flush every processor within `timeout_ms` (0: no limit).
+ * Returns LUMEN_OK or the first error. Thread-safe. */
+LUMEN_API int lumen_tracer_provider_force_flush(lumen_tracer_provider *tp, uint32_t timeout_ms);
+
+/**
+ * Flush and shut down every processor within `timeout_ms` (0: no limit).
+ * After it spans are not recorded. The second call returns LUMEN_ESHUTDOWN.
+ * Returns LUMEN_OK, LUMEN_ETIMEDOUT or LUMEN_EIO. Thread-safe.
+ */
+LUMEN_API int lumen_tracer_provider_shutdown(lumen_tracer_provider *tp, uint32_t timeout_ms);
+
+/** Shut down (5 s budget) if not done, then free the provider, its tracers
+ * and processors. No span of it may be used afterwards. NULL is a no-op. */
+LUMEN_API void lumen_tracer_provider_free(lumen_tracer_provider *tp);
+
+/** Install `tp` (borrowed; may be NULL) as the process-wide provider that
+ * lumen_tracer_get uses. Thread-safe. */
+LUMEN_API void lumen_tracer_provider_set_global(lumen_tracer_provider *tp);
+
+/** A tracer of the global provider (a tracer that does nothing when none is
+ * set). Thread-safe. */
+LUMEN_API lumen_tracer *lumen_tracer_get(const char *name, const char *version);
+
+/* ---- spans --------------------------------------------------------------- */
+
+/** Options for lumen_span_start. */
+typedef struct lumen_span_options {
+    lumen_span_kind kind;              /**< 0 means LUMEN_SPAN_INTERNAL */
+    const lumen_span *parent;          /**< explicit parent span (asynchronous code) */
+    const lumen_span_context *parent_context; /**< or a parent extracted from a carrier */
+    bool root;                         /**< ignore the thread's current span */
+    int64_t start_ns;                  /**< 0: now */
+    const lumen_attr *attrs;           /**< initial attributes */
+    size_t attr_count;
+} lumen_span_options;
+#define LUMEN_SPAN_OPTIONS_INIT {LUMEN_SPAN_INTERNAL, NULL, NULL, false, 0, NULL, 0}
+
+/**
+ * Start a span. Its parent is opts->parent, else opts->parent_context, else
+ * (unless opts->root) the span current on this thread; none makes a root
+ * span with a new trace id. NULL opts: an internal span under the current
+ * span. Never NULL and never fails: an unsampled span records nothing and
+ * allocates nothing but still carries its context for propagation. The name
+ * is copied. Thread-safe. The span must be ended exactly once.
+ */
+LUMEN_API lumen_span *lumen_span_start(lumen_tracer *t, const char *name,
+                                       const lumen_span_options *opts);
+
+/** End the span now (or at `end_ns`, lumen_now_ns clock) and hand it to the
+ * processors; the handle is invalid afterwards. If the span is current on
+ * the calling thread it is left first. NULL is a no-op. Safe on distinct spans. */
+LUMEN_API void lumen_span_end(lumen_span *s);
+LUMEN_API void lumen_span_end_at(lumen_span *s, int64_t end_ns);
+
+/** Whether the span records (its setters do something). NULL: false. */
+LUMEN_API bool lumen_span_is_recording(const lumen_span *s);
+
+/**
+ * Setters. Keys and values are copied; a key already set is overwritten.
+ * Over the attribute count limit the attribute is dropped and counted;
+ * strings longer than the value length limit are cut at a UTF-8 boundary.
+ * No-ops on non-recording or ended spans and NULL. Safe on distinct spans
+ * (one thread at a time per span).
+ */
+LUMEN_API void lumen_span_set_str(lumen_span *s, const char *key, const char *value);
+LUMEN_API void lumen_span_set_strn(lumen_span *s, const char *key, const char *value, size_t len);
+LUMEN_API void lumen_span_set_int(lumen_span *s, const char *key, int64_t value);
+LUMEN_API void lumen_span_set_double(lumen_span *s, const char *key, double value);
+LUMEN_API void lumen_span_set_bool(lumen_span *s, const char *key, bool value);
+/** Set several attributes, arrays included. */
+LUMEN_API void lumen_span_set_attrs(lumen_span *s, const lumen_attr *attrs, size_t n);
+
+/** Add an event (time 0: now) with attributes (copied). Over the event limit
+ * it is dropped and counted. */
+LUMEN_API void lumen_span_add_event(lumen_span *s, const char *name, int64_t time_ns,
+                                    const lumen_attr *attrs, size_t n);
+
+/** Add a link to another span context (copied, with attributes). Invalid
+ * contexts are ignored; over the link limit it is dropped and counted. */
+LUMEN_API void lumen_span_add_link(lumen_span *s, const lumen_span_context *ctx,
+                                   const lumen_attr *attrs, size_t n);
+
+/** Span status codes, with the OTLP numbers. */
+typedef enum lumen_status_code {
+    LUMEN_STATUS_UNSET = 0,
+    LUMEN_STATUS_OK = 1,
+    LUMEN_STATUS_ERROR = 2
+} lumen_status_code;
+
+/** Set the status. OK is final; the description is kept only for ERROR;
+ * UNSET is ignored. */
+LUMEN_API void lumen_span_set_status(lumen_span *s, lumen_status_code code, const char *description);
+
+/** Rename the span. */
+LUMEN_API void lumen_span_update_name(lumen_span *s, const char *name);
+
+/** Copy the span's context into *out (all zero for NULL). */
+LUMEN_API void lumen_span_get_context(const lumen_span *s, lumen_span_context *out);
+
+/* ---- the current span ---------------------------------------------------- */
+
+/**
+ * Make `s` the current span of the calling thread: spans started without a
+ * parent become its children, and log lines and exemplars carry its ids.
+ * Enter and leave nest, on the same thread, in LIFO order; a span is
+ * current on at most one thread at a time. NULL is a no-op.
+ */
+LUMEN_API void lumen_span_enter(lumen_span *s);
+/** Restore what was current before the matching lumen_span_enter. */
+LUMEN_API void lumen_span_leave(lumen_span *s);
+/** The calling thread's current span (borrowed) or NULL. */
+LUMEN_API lumen_span *lumen_span_current(void);
+
+/* ---- reading ended spans (exporters) -------------------------------------- */
+
+/** Accessors for exporters. Borrowed pointers live as long as the span. */
+LUMEN_API const char *lumen_span_get_name(const lumen_span *s);
+LUMEN_API lumen_span_kind lumen_span_get_kind(const lumen_span *s);
+/** Parent span id into out[8]; false (out zeroed) for a root span. */
+LUMEN_API bool lumen_span_get_parent_id(const lumen_span *s, uint8_t out[8]);
+LUMEN_API int64_t lumen_span_get_start_ns(const lumen_span *s);
+LUMEN_API int64_t lumen_span_get_end_ns(const lumen_span *s);
+LUMEN_API lumen_status_code lumen_span_get_status(const lumen_span *s, const char **description);
+/** Number of attributes kept, and the i-th as a lumen_attr (borrowed). */
+LUMEN_API size_t lumen_span_get_attr_count(const lumen_span *s);
+LUMEN_API bool lumen_span_get_attr(const lumen_span *s, size_t i, lumen_attr *out);
+/** Find an attribute by key. */
+LUMEN_API bool lumen_span_find_attr(const lumen_span *s, const char *key, lumen_attr *out);
+/** Events kept, links kept, and what the limits dropped. */
+LUMEN_API size_t lumen_span_get_event_count(const lumen_span *s);
+LUMEN_API const char *lumen_span_get_event_name(const lumen_span *s, size_t i);
+LUMEN_API size_t lumen_span_get_link_count(const lumen_span *s);
+LUMEN_API void lumen_span_get_dropped(const lumen_span *s, uint32_t *attrs, uint32_t *events,
+                                      uint32_t *links);
+
+/* ---- OTLP encoding ------------------------------------------------------- */
+
+/** OTLP encodings. */
+typedef enum lumen_otlp_format {
+    LUMEN_OTLP_PROTOBUF = 0, /**< application/x-protobuf */
+    LUMEN_OTLP_JSON = 1      /**< application/json, OTLP/JSON rules */
+} lumen_otlp_format;
+
+/**
+ * Encode ended spans as an ExportTraceServiceRequest. Spans are grouped by
+ * provider (resource) and tracer (scope). *out (caller frees with
+ * lumen_free) and *len receive the body. Returns LUMEN_OK, LUMEN_EINVAL
+ * or LUMEN_ENOMEM. Thread-safe.
+ */
+LUMEN_API int lumen_otlp_encode(lumen_otlp_format fmt, const lumen_span *const *spans, size_t n,
+                                char **out, size_t *len);
+
+/* ---- propagation --------------------------------------------------------- */
+
+/**
+ * Carrier callbacks. `get` returns the value of every header line named
+ * `name` (case-insensitive), calling `emit(ctx, value, len)` once per line
+ * in order. `set` stores a header. Both are called on the caller's thread.
+ */
+typedef void (*lumen_carrier_emit_fn)(void *ctx, const char *value, size_t len);
+typedef struct lumen_carrier {
+    void (*get)(void *carrier, const char *name, lumen_carrier_emit_fn emit, void *ctx);
+    void (*set)(void *carrier, const char *name, const char *value);
+    void *carrier;
+} lumen_carrier;
+
+/** Propagator bits, as OTEL_PROPAGATORS names them. */
+enum {
+    LUMEN_PROPAGATE_TRACECONTEXT = 1u << 0, /**< traceparent + tracestate */
+    LUMEN_PROPAGATE_BAGGAGE = 1u << 1,      /**< baggage */
+    LUMEN_PROPAGATE_B3 = 1u << 2,           /**< b3 single header */
+    LUMEN_PROPAGATE_B3MULTI = 1u << 3,      /**< X-B3-* headers */
+    LUMEN_PROPAGATE_DEFAULT = 1u << 30      /**< OTEL_PROPAGATORS, else tracecontext,baggage */
+};
+
+/** The propagators OTEL_PROPAGATORS selects (tracecontext|baggage when unset;
+ * unknown names reported and ignored; "none" gives 0). Thread-safe. */
+LUMEN_API unsigned lumen_propagators_from_env(void);
+
+typedef struct lumen_baggage lumen_baggage;
+
+/**
+ * Extract a remote parent from a carrier with the propagators `which`
+ * (LUMEN_PROPAGATE_* bits), in the order tracecontext, b3, b3multi; the first
+ * valid one wins. *out is zeroed when none is valid. With a non-NULL
+ * `baggage`, baggage entries are added to it. Returns LUMEN_OK when a valid
+ * context was found, LUMEN_ENOENT when none, LUMEN_EINVAL on NULL
+ * arguments. Thread-safe.
+ */
+LUMEN_API int lumen_propagation_extract(unsigned which, const lumen_carrier *c,
+                                        lumen_span_context *out, lumen_baggage *baggage);
+
+/**
+ * Inject `sc` (and `baggage`, may be NULL) into a carrier with the
+ * propagators `which`. An invalid context injects nothing for the trace
+ * propagators. Returns LUMEN_OK or LUMEN_EINVAL. Thread-safe.
+ */
+LUMEN_API int lumen_propagation_inject(unsigned which, const lumen_span_context *sc,
+                                       const lumen_baggage *baggage, const lumen_carrier *c);
+
+/**
+ * Parse one traceparent value and the tracestate header lines (may be
+ * NULL/0) into *out, with every W3C rule (future versions included).
+ * Returns LUMEN_OK, or LUMEN_EPARSE when the traceparent is invalid (then
+ * *out is zeroed). An invalid tracestate leaves trace_state empty.
+ */
+LUMEN_API int lumen_traceparent_parse(const char *traceparent, size_t len,
+                                      const char *const *tracestate, const size_t *tracestate_len,
+                                      size_t tracestate_lines, lumen_span_context *out);
+
+/** Write the version-00 traceparent of `sc` into out[56] (55 chars + NUL).
+ * Returns LUMEN_OK or LUMEN_EINVAL (invalid context). */
+LUMEN_API int lumen_traceparent_format(const lumen_span_context *sc, char out[56]);
+
+/** A new empty baggage (*out freed with lumen_baggage_free). Returns
+ * LUMEN_OK or LUMEN_ENOMEM. Safe on distinct objects. */
+LUMEN_API int lumen_baggage_new(lumen_baggage **out);
+LUMEN_API void lumen_baggage_free(lumen_baggage *b);
+/** Set (replace) an entry; `value` is the decoded value, `metadata` the raw
+ * property string or NULL. Returns LUMEN_OK, LUMEN_EINVAL (key not a token),
+ * LUMEN_ELIMIT (180 entries or 8192 bytes) or LUMEN_ENOMEM. */
+LUMEN_API int lumen_baggage_set(lumen_baggage *b, const char *key, const char *value,
+                                const char *metadata);
+/** The decoded value of `key` (borrowed until the entry changes) or NULL. */
+LUMEN_API const char *lumen_baggage_get(const lumen_baggage *b, const char *key);
+/** Number of entries. */
+LUMEN_API size_t lumen_baggage_count(const lumen_baggage *b);
+/** Parse one baggage header line into `b` (entries added or replaced).
+ * Invalid members are skipped and counted in the return value's absence:
+ * returns LUMEN_OK, LUMEN_EPARSE when any member was invalid, LUMEN_ELIMIT. */
+LUMEN_API int lumen_baggage_parse(lumen_baggage *b, const char *header, size_t len);
+/** Format `b` as a header value (*out freed with lumen_free). Returns
+ * LUMEN_OK or LUMEN_ENOMEM. */
+LUMEN_API int lumen_baggage_format(const lumen_baggage *b, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LUMEN_TRACE_H */

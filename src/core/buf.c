@@ -62,6 +62,7 @@ bool lumen__buf_grow(lumen__buf *b, size_t extra)
         goto fail;
     b->p = p;
     b->cap = cap;
+    p[b->len] = '\0'; /* keep the invariant for a first, still empty, allocation */
     return true;
 fail:
     b->oom = true;
@@ -189,7 +190,9 @@ size_t lumen__fmt_double(char *out, double v)
         return 4;
     }
     /* Integral values, the common case for counters, skip snprintf. */
-    if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0) {
+    /* The range check comes first: converting an out-of-range double to an
+     * integer is undefined behaviour. */
+    if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
         if (v == 0 && signbit(v)) {
             memcpy(out, "-0", 3);
             return 2;

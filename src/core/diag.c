@@ -2,8 +2,9 @@
  * core/diag.c: the diagnostics hook. The hook and its argument are
  * published together as one immutable record swapped atomically, so a
  * reader never sees one hook with another's argument. Old records are
- * never freed (there are as many as calls to lumen_set_diag_hook, which a
- * program makes a handful of times).
+ * never freed, because a thread may still be calling through one; they stay
+ * reachable from g_records (there are as many as calls to
+ * lumen_set_diag_hook, which a program makes a handful of times).
  */
 #include "core/diag.h"
 
@@ -17,7 +18,10 @@ typedef struct hook_rec {
     lumen_diag_fn fn;
     void *ud;
     lumen_diag_level min;
+    struct hook_rec *older;
 } hook_rec;
+
+static _Atomic(hook_rec *) g_records;
 
 static _Atomic(hook_rec *) g_hook;
 static atomic_int_fast64_t g_tokens_ms; /* next time (ms) a token is free */
@@ -34,6 +38,11 @@ void lumen_set_diag_hook(lumen_diag_fn fn, void *ud, lumen_diag_level min_level)
         r->fn = fn;
         r->ud = ud;
         r->min = min_level;
+        r->older = atomic_load_explicit(&g_records, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(&g_records, &r->older, r,
+                                                      memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+        }
     }
     atomic_store_explicit(&g_hook, r, memory_order_release);
 }

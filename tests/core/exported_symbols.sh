@@ -9,7 +9,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 declared() {
   # Declarations may span lines: join each header, then take the
   # identifier just before the first '(' after LUMEN_API.
-  for h in "$@"; do tr '\n' ' ' < "$h"; echo; done |
+  for h in "$@"; do grep -v "^[[:space:]]*#" "$h" | tr "\n" " "; echo; done |
     grep -o 'LUMEN_API[^;(]*(' | sed 's/($//; s/.*[ *]\([A-Za-z_][A-Za-z0-9_]*\)$/\1/' | sort -u
 }
 exported() {

@@ -1,0 +1,225 @@
+/*
+ * examples/microposts/api.c: microposts-api, the demo's public JSON REST
+ * API. Every operation is a call to microposts-store over HTTP, carrying
+ * the trace context, so one request shows up as one trace across both
+ * services.
+ *
+ *   microposts-api --store URL [--port N] [--ready-file PATH]
+ *
+ *   POST /api/users               {"name": "..."}
+ *   POST /api/users/:id/posts     {"text": "..."}
+ *   GET  /api/users/:id/posts     ?limit=N
+ *   GET  /api/posts/:id
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "obs.h"
+#include "svc.h"
+
+typedef struct api {
+    const char *store;
+} api;
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+typedef struct body {
+    char *p;
+    size_t len;
+} body;
+
+static size_t on_data(char *data, size_t size, size_t n, void *ud)
+{
+    body *b = ud;
+    size_t add = size * n;
+    if (b->len + add > 1 << 20)
+        return 0; /* a store answer over 1 MiB is an error */
+    char *p = realloc(b->p, b->len + add + 1);
+    if (p == NULL)
+        return 0;
+    memcpy(p + b->len, data, add);
+    b->p = p;
+    b->len += add;
+    p[b->len] = '\0';
+    return add;
+}
+
+/* One keep-alive connection per server thread. */
+static __thread CURL *tls_curl;
+
+/* Call the store and relay its answer. */
+static void call_store(api *a, const char *method, const char *path, const char *req_body,
+                       svc_resp *resp)
+{
+    if (tls_curl == NULL)
+        tls_curl = curl_easy_init();
+    CURL *c = tls_curl;
+    curl_easy_reset(c);
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", a->store, path);
+    body b = {NULL, 0};
+    obs_client_call call;
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    headers = obs_client_begin(&call, method, url, headers);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (req_body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req_body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req_body));
+    }
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    obs_client_end(&call, (int)status, rc == CURLE_OK ? NULL : curl_easy_strerror(rc));
+    curl_slist_free_all(headers);
+    if (rc != CURLE_OK) {
+        svc_error(resp, 502, "store unavailable");
+    } else if (status >= 500) {
+        /* The store's failure is ours too, but its details stay inside. */
+        svc_error(resp, 502, "store error");
+    } else {
+        resp->status = (int)status;
+        resp->body = b.p;
+        b.p = NULL;
+    }
+    free(b.p);
+}
+
+static void create_user(svc_req *req, const char *const *p, size_t np, svc_resp *resp, void *ud)
+{
+    (void)p;
+    (void)np;
+    size_t len;
+    const char *b = svc_req_body(req, &len);
+    char name[256];
+    if (!json_get_string(b, len, "name", name, sizeof name) || name[0] == '\0') {
+        svc_error(resp, 400, "body must be {\"name\": \"...\"}");
+        return;
+    }
+    char *n = json_escape(name);
+    char *out;
+    if (asprintf(&out, "{\"name\":%s}", n) < 0)
+        out = NULL;
+    free(n);
+    call_store(ud, "POST", "/users", out, resp);
+    free(out);
+}
+
+static int valid_id(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 18)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+static void create_post(svc_req *req, const char *const *p, size_t np, svc_resp *resp, void *ud)
+{
+    (void)np;
+    if (!valid_id(p[0])) {
+        svc_error(resp, 400, "user id must be a number");
+        return;
+    }
+    size_t len;
+    const char *b = svc_req_body(req, &len);
+    char text[1024];
+    if (!json_get_string(b, len, "text", text, sizeof text) || text[0] == '\0') {
+        svc_error(resp, 400, "body must be {\"text\": \"...\"}");
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/users/%s/posts", p[0]);
+    char *t = json_escape(text);
+    char *out;
+    if (asprintf(&out, "{\"text\":%s}", t) < 0)
+        out = NULL;
+    free(t);
+    call_store(ud, "POST", path, out, resp);
+    free(out);
+}
+
+static void list_posts(svc_req *req, const char *const *p, size_t np, svc_resp *resp, void *ud)
+{
+    (void)np;
+    if (!valid_id(p[0])) {
+        svc_error(resp, 400, "user id must be a number");
+        return;
+    }
+    const char *lim = svc_req_query(req, "limit");
+    char path[96];
+    snprintf(path, sizeof path, "/users/%s/posts?limit=%d", p[0], lim ? atoi(lim) : 20);
+    call_store(ud, "GET", path, NULL, resp);
+}
+
+static void get_post(svc_req *req, const char *const *p, size_t np, svc_resp *resp, void *ud)
+{
+    (void)req;
+    (void)np;
+    if (!valid_id(p[0])) {
+        svc_error(resp, 400, "post id must be a number");
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/posts/%s", p[0]);
+    call_store(ud, "GET", path, NULL, resp);
+}
+
+static const svc_route routes[] = {
+    {"POST", "/api/users", "/api/users", create_user},
+    {"POST", "/api/users/:id/posts", "/api/users/:id/posts", create_post},
+    {"GET", "/api/users/:id/posts", "/api/users/:id/posts", list_posts},
+    {"GET", "/api/posts/:id", "/api/posts/:id", get_post},
+};
+
+int main(int argc, char **argv)
+{
+    api a = {NULL};
+    const char *ready = NULL;
+    int port = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--store") == 0)
+            a.store = argv[i + 1];
+        else if (strcmp(argv[i], "--port") == 0)
+            port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--ready-file") == 0)
+            ready = argv[i + 1];
+    }
+    if (a.store == NULL) {
+        fprintf(stderr, "usage: microposts-api --store URL [--port N] [--ready-file PATH]\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (obs_init("microposts-api") != 0)
+        return 1;
+    svc *s = svc_start("microposts-api", port, routes, sizeof routes / sizeof routes[0], &a);
+    if (s == NULL) {
+        obs_fatal("cannot listen", "127.0.0.1");
+        return 1;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    obs_ready(svc_port(s), ready);
+    while (!stop)
+        pause();
+    svc_stop(s);
+    obs_shutdown();
+    curl_global_cleanup();
+    return 0;
+}

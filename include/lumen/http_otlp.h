@@ -1,0 +1,91 @@
+/*
+ * lumen/http_otlp.h: the OTLP/HTTP trace exporter (liblumen-http). It
+ * encodes spans with lumen_otlp_encode, posts them to a collector with
+ * libcurl (keep-alive, optional gzip) and retries only what the OTLP
+ * specification calls transient.
+ */
+#ifndef LUMEN_HTTP_OTLP_H
+#define LUMEN_HTTP_OTLP_H
+
+#include "lumen/trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * OTLP/HTTP exporter options. NULL or zero fields take the environment
+ * (unless ignore_env) and then the specification's defaults:
+ * - endpoint: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT used as is, else
+ *   OTEL_EXPORTER_OTLP_ENDPOINT with "/v1/traces" appended, else
+ *   "http://localhost:4318/v1/traces";
+ * - headers: "k=v,k2=v2" (values percent-decoded), from
+ *   OTEL_EXPORTER_OTLP_TRACES_HEADERS or OTEL_EXPORTER_OTLP_HEADERS;
+ * - protocol: "http/protobuf" (default) or "http/json", from
+ *   OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL;
+ * - compression: "gzip" or "none" (default), from
+ *   OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION;
+ * - timeout_ms: the budget of one export, retries included, from
+ *   OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT, default 10000.
+ * Retries: only on HTTP 429, 502, 503, 504 and on connection failures, up to
+ * max_attempts (default 5) attempts, waiting Retry-After (seconds or an HTTP
+ * date) when the collector sends it, else an exponential backoff from
+ * initial_backoff_ms (default 1000) doubling up to max_backoff_ms (default
+ * 30000) with random jitter (0.5x to 1.5x). A wait that would pass the
+ * export's deadline is not started: the export fails at once.
+ */
+typedef struct lumen_otlp_http_options {
+    bool ignore_env;
+    const char *endpoint;
+    const char *headers;
+    const char *protocol;
+    const char *compression;
+    uint32_t timeout_ms;
+    uint32_t max_attempts;
+    uint32_t initial_backoff_ms;
+    uint32_t max_backoff_ms;
+    uint32_t max_response_bytes; /**< response bodies are read up to this (default 65536) */
+} lumen_otlp_http_options;
+#define LUMEN_OTLP_HTTP_OPTIONS_INIT {false, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0}
+
+/**
+ * Create the exporter. Give it to a processor (normally
+ * lumen_batch_processor_new), which then owns it. Returns LUMEN_OK,
+ * LUMEN_ECONFIG (bad endpoint, protocol or compression), LUMEN_ENOMEM or
+ * LUMEN_EIO (libcurl could not start).
+ */
+LUMEN_API int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts,
+                                           lumen_span_exporter **out);
+
+/** What an OTLP/HTTP exporter has done. */
+typedef struct lumen_otlp_http_stats {
+    uint64_t requests;         /**< HTTP requests sent (attempts) */
+    uint64_t retries;          /**< attempts after the first of an export */
+    uint64_t exported_spans;   /**< spans the collector accepted */
+    uint64_t rejected_spans;   /**< spans a partial-success answer rejected */
+    uint64_t failed_exports;   /**< exports that failed, all reasons */
+    uint64_t fail_http;        /**< ... on a non-retryable HTTP status */
+    uint64_t fail_connect;     /**< ... because the collector could not be reached */
+    uint64_t fail_timeout;     /**< ... because the deadline passed */
+    uint64_t fail_other;       /**< ... for another reason (encoding, memory) */
+    int last_status;           /**< the last HTTP status, 0 if none */
+} lumen_otlp_http_stats;
+
+/** Fill *out for an exporter made by lumen_otlp_http_exporter_new.
+ * Returns LUMEN_OK or LUMEN_EINVAL. Thread-safe. */
+LUMEN_API int lumen_otlp_http_exporter_stats(lumen_span_exporter *exp, lumen_otlp_http_stats *out);
+
+/**
+ * Set up tracing from the environment alone: a provider (resource, sampler,
+ * limits from OTEL_*), a batch processor (OTEL_BSP_*) and the exporter
+ * OTEL_TRACES_EXPORTER names: "otlp" (default, OTLP/HTTP), "console" or
+ * "none". The provider is also installed as the global one. Free it with
+ * lumen_tracer_provider_free. Returns LUMEN_OK, LUMEN_ECONFIG or LUMEN_ENOMEM.
+ */
+LUMEN_API int lumen_otlp_tracing_init(lumen_tracer_provider **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LUMEN_HTTP_OTLP_H */

@@ -1,0 +1,308 @@
+/*
+ * http/auth.c: basic auth against bcrypt hashes (libxcrypt's crypt_rn).
+ *
+ * What it guarantees, after exporter-toolkit's handler and its CVE-2022-46146:
+ * - Timing does not tell known from unknown users: the user name is matched
+ *   against every entry without an early exit, and an unknown user's
+ *   password is hashed against a decoy (the first user's hash, so the cost
+ *   is the same) whose result is ignored.
+ * - bcrypt is slow on purpose, so at most one hash runs at a time: a flood
+ *   of bad logins costs one core at most, and a check that cannot get the
+ *   slot within a second is answered "busy" (429) instead of piling up
+ *   server threads.
+ * - A successful check is remembered for CACHE_NS so that a scraper does not
+ *   pay a bcrypt per scrape. The cache holds, per user, the exact password
+ *   bytes that verified (compared in constant time over a fixed width, with
+ *   the length folded in): no concatenated key that two different inputs
+ *   could share. Failures are never cached, and only passwords up to
+ *   CACHE_PW bytes are. The cached bytes are wiped when the server stops.
+ */
+#include "core/common.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef LUMEN_HAVE_XCRYPT
+#  include <crypt.h>
+#endif
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/diag.h"
+#include "http/auth.h"
+
+#define HASH_LEN 60                     /* "$2b$10$" + 22 salt + 31 hash */
+#define CACHE_PW 128                    /* longest password cached */
+#define CACHE_NS (300 * 1000000000LL)   /* a success is trusted for 5 min */
+#define BUSY_WAIT_NS (1000 * 1000000LL) /* wait this long for the hash slot */
+
+typedef struct user {
+    char *name;
+    size_t name_len;
+    char hash[HASH_LEN + 1];
+    /* guarded by lumen__http_auth.cache_mu */
+    unsigned char cached_pw[CACHE_PW];
+    size_t cached_len;
+    int64_t cached_until; /* 0: nothing cached */
+} user;
+
+struct lumen__http_auth {
+    user *users;
+    size_t n;
+    pthread_mutex_t cache_mu;
+    sem_t slot;
+    bool sync_ready;
+};
+
+/* Equal in time that depends on the lengths only through n. */
+static unsigned ct_diff(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    unsigned d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (unsigned)(a[i] ^ b[i]);
+    return d;
+}
+
+static bool is_b64(char c)
+{
+    return c == '.' || c == '/' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9');
+}
+
+/* "$2a$NN$" / "$2b$" / "$2y$", cost 04..31, then 53 characters of bcrypt's
+ * base64. */
+static bool is_bcrypt(const char *h, size_t n)
+{
+    if (n != HASH_LEN || h[0] != '$' || h[1] != '2' ||
+        (h[2] != 'a' && h[2] != 'b' && h[2] != 'y') || h[3] != '$' || h[6] != '$')
+        return false;
+    if (h[4] < '0' || h[4] > '3' || h[5] < '0' || h[5] > '9')
+        return false;
+    int cost = (h[4] - '0') * 10 + (h[5] - '0');
+    if (cost < 4 || cost > 31)
+        return false;
+    for (size_t i = 7; i < n; i++)
+        if (!is_b64(h[i]))
+            return false;
+    return true;
+}
+
+static int add_entry(lumen__http_auth *a, size_t *cap, const char *s, size_t n)
+{
+    while (n > 0 && (s[0] == ' ' || s[0] == '\t'))
+        s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    if (n == 0 || s[0] == '#')
+        return LUMEN_OK;
+    const char *colon = memchr(s, ':', n);
+    if (colon == NULL || colon == s) {
+        lumen__diag(LUMEN_DIAG_ERROR, "http: basic auth entry without 'user:'");
+        return LUMEN_ECONFIG;
+    }
+    size_t name_len = (size_t)(colon - s), hash_len = n - name_len - 1;
+    if (!is_bcrypt(colon + 1, hash_len)) {
+        lumen__diag(LUMEN_DIAG_ERROR, "http: basic auth user '%.*s': not a bcrypt hash",
+                    (int)name_len, s);
+        return LUMEN_ECONFIG;
+    }
+    if (a->n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 4;
+        user *u = lumen__realloc(a->users, *cap * sizeof *u, nc * sizeof *u);
+        if (u == NULL)
+            return LUMEN_ENOMEM;
+        a->users = u;
+        *cap = nc;
+    }
+    user *u = &a->users[a->n];
+    memset(u, 0, sizeof *u);
+    u->name = lumen__strndup(s, name_len);
+    if (u->name == NULL)
+        return LUMEN_ENOMEM;
+    u->name_len = name_len;
+    memcpy(u->hash, colon + 1, HASH_LEN);
+    a->n++;
+    return LUMEN_OK;
+}
+
+static int add_text(lumen__http_auth *a, size_t *cap, const char *text, bool commas)
+{
+    while (*text) {
+        size_t n = commas ? strcspn(text, "\n,") : strcspn(text, "\n");
+        int rc = add_entry(a, cap, text, n);
+        if (rc != LUMEN_OK)
+            return rc;
+        text += n;
+        if (*text)
+            text++;
+    }
+    return LUMEN_OK;
+}
+
+static int add_file(lumen__http_auth *a, size_t *cap, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        lumen__diag(LUMEN_DIAG_ERROR, "http: cannot open basic auth file '%s'", path);
+        return LUMEN_ECONFIG;
+    }
+    char line[1024];
+    int rc = LUMEN_OK;
+    while (rc == LUMEN_OK && fgets(line, sizeof line, f) != NULL) {
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+            rc = LUMEN_ECONFIG; /* a line this long is no htpasswd line */
+            break;
+        }
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        rc = add_entry(a, cap, line, n);
+    }
+    fclose(f);
+    return rc;
+}
+
+int lumen__http_auth_new(lumen__http_auth **out, const char *users, const char *file)
+{
+    *out = NULL;
+    if (users == NULL && file == NULL)
+        return LUMEN_OK;
+#ifndef LUMEN_HAVE_XCRYPT
+    lumen__diag(LUMEN_DIAG_ERROR, "http: basic auth needs libxcrypt, absent from this build");
+    return LUMEN_ENOTSUP;
+#else
+    size_t cap = 0;
+    int rc = LUMEN_ENOMEM;
+    lumen__http_auth *a = lumen__calloc(1, sizeof *a);
+    if (a == NULL)
+        return LUMEN_ENOMEM;
+    if (users != NULL && (rc = add_text(a, &cap, users, true)) != LUMEN_OK)
+        goto fail;
+    if (file != NULL && (rc = add_file(a, &cap, file)) != LUMEN_OK)
+        goto fail;
+    rc = LUMEN_ECONFIG;
+    if (a->n == 0) {
+        lumen__diag(LUMEN_DIAG_ERROR, "http: basic auth configured without any user");
+        goto fail;
+    }
+    rc = LUMEN_ESYS;
+    if (pthread_mutex_init(&a->cache_mu, NULL) != 0)
+        goto fail;
+    if (sem_init(&a->slot, 0, 1) != 0) {
+        pthread_mutex_destroy(&a->cache_mu);
+        goto fail;
+    }
+    a->sync_ready = true;
+    *out = a;
+    return LUMEN_OK;
+fail:
+    lumen__http_auth_free(a);
+    return rc;
+#endif
+}
+
+void lumen__http_auth_free(lumen__http_auth *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->n; i++) {
+        lumen__free(a->users[i].name, a->users[i].name_len + 1);
+        explicit_bzero(a->users[i].cached_pw, sizeof a->users[i].cached_pw);
+    }
+    lumen__free(a->users, a->n * sizeof *a->users);
+    if (a->sync_ready) {
+        pthread_mutex_destroy(&a->cache_mu);
+        sem_destroy(&a->slot);
+    }
+    lumen__free(a, sizeof *a);
+}
+
+#ifdef LUMEN_HAVE_XCRYPT
+/* bcrypt `password` with `hash`'s salt and cost; true when it reproduces
+ * the hash. */
+static bool bcrypt_matches(const char *password, const char *hash)
+{
+    struct crypt_data *cd = lumen__calloc(1, sizeof *cd);
+    if (cd == NULL)
+        return false;
+    const char *r = crypt_rn(password, hash, cd, (int)sizeof *cd);
+    bool ok = r != NULL && strlen(r) == HASH_LEN &&
+              ct_diff((const unsigned char *)r, (const unsigned char *)hash, HASH_LEN) == 0;
+    explicit_bzero(cd, sizeof *cd);
+    lumen__free(cd, sizeof *cd);
+    return ok;
+}
+
+static bool take_slot(lumen__http_auth *a)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + BUSY_WAIT_NS;
+    ts.tv_sec += ns / 1000000000LL;
+    ts.tv_nsec = ns % 1000000000LL;
+    while (sem_timedwait(&a->slot, &ts) != 0)
+        if (errno != EINTR)
+            return false;
+    return true;
+}
+#endif
+
+int lumen__http_auth_check(lumen__http_auth *a, const char *name, const char *password)
+{
+#ifndef LUMEN_HAVE_XCRYPT
+    (void)a, (void)name, (void)password;
+    return LUMEN__AUTH_DENIED;
+#else
+    if (name == NULL)
+        name = "";
+    if (password == NULL)
+        password = "";
+    size_t nlen = strlen(name), plen = strlen(password);
+
+    /* Visit every entry; remember the match without branching on it early. */
+    user *found = NULL;
+    for (size_t i = 0; i < a->n; i++) {
+        user *u = &a->users[i];
+        size_t m = u->name_len < nlen ? u->name_len : nlen;
+        unsigned d = ct_diff((const unsigned char *)u->name, (const unsigned char *)name, m);
+        d |= (unsigned)(u->name_len != nlen);
+        if (d == 0 && found == NULL)
+            found = u;
+    }
+
+    if (found != NULL && plen <= CACHE_PW) {
+        unsigned char pw[CACHE_PW] = {0};
+        memcpy(pw, password, plen);
+        int64_t now = lumen__mono_ns();
+        pthread_mutex_lock(&a->cache_mu);
+        unsigned d = ct_diff(found->cached_pw, pw, CACHE_PW);
+        d |= (unsigned)(found->cached_len != plen);
+        bool hit = found->cached_until > now && d == 0;
+        pthread_mutex_unlock(&a->cache_mu);
+        explicit_bzero(pw, sizeof pw);
+        if (hit)
+            return LUMEN__AUTH_OK;
+    }
+
+    if (!take_slot(a))
+        return LUMEN__AUTH_BUSY;
+    bool ok = bcrypt_matches(password, found ? found->hash : a->users[0].hash);
+    sem_post(&a->slot);
+    if (found == NULL || !ok)
+        return LUMEN__AUTH_DENIED;
+
+    if (plen <= CACHE_PW) {
+        pthread_mutex_lock(&a->cache_mu);
+        memset(found->cached_pw, 0, CACHE_PW);
+        memcpy(found->cached_pw, password, plen);
+        found->cached_len = plen;
+        found->cached_until = lumen__mono_ns() + CACHE_NS;
+        pthread_mutex_unlock(&a->cache_mu);
+    }
+    return LUMEN__AUTH_OK;
+#endif
+}

@@ -1,0 +1,312 @@
+/*
+ * http/console.c: see console.h. The sampler thread renders the registries
+ * every interval into a reused buffer and feeds the history; rendering
+ * takes no lock that the program's hot paths take, so a console costs the
+ * program one render per interval.
+ */
+#include "http/console.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "http/console_assets.h"
+#include "http/console_hist.h"
+
+struct lumen__console {
+    lumen_registry **regs;
+    size_t nregs;
+    int interval_ms;
+    lumen__mhist *hist;
+    lumen__buf scratch; /* sampler's render buffer, reused */
+    pthread_mutex_t mu; /* guards providers and the stop flag */
+    pthread_cond_t cv;
+    bool stop, thread_started;
+    pthread_t thread;
+    lumen__console_provider traces, logs;
+    void *traces_ud, *logs_ud;
+};
+
+static int to_buf(void *ud, const char *data, size_t len)
+{
+    lumen__buf *b = ud;
+    lumen__buf_add(b, data, len);
+    return b->oom ? -1 : 0;
+}
+
+void lumen__console_tick(lumen__console *c)
+{
+    c->scratch.len = 0;
+    c->scratch.oom = false;
+    lumen_registry *def = NULL;
+    lumen_registry *const *regs = c->regs;
+    size_t n = c->nregs;
+    if (n == 0) {
+        def = lumen_registry_default();
+        regs = &def;
+        n = 1;
+    }
+    if (lumen_registries_render(regs, n, LUMEN_FORMAT_PROMETHEUS, to_buf, &c->scratch) ==
+        LUMEN_OK)
+        lumen__mhist_add(c->hist, lumen__wall_ns() / 1000000, c->scratch.p, c->scratch.len);
+}
+
+static void *sampler(void *arg)
+{
+    lumen__console *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        pthread_mutex_unlock(&c->mu);
+        lumen__console_tick(c);
+        pthread_mutex_lock(&c->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += c->interval_ms / 1000;
+        ts.tv_nsec += (long)(c->interval_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        while (!c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int lumen__console_new(lumen__console **out, const lumen__console_opts *opts)
+{
+    lumen__console_opts o = {0};
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    if (opts)
+        o = *opts;
+    lumen__console *c = lumen__calloc(1, sizeof *c);
+    if (c == NULL)
+        return LUMEN_ENOMEM;
+    int rc = LUMEN_ENOMEM;
+    c->interval_ms = o.interval_ms > 0 ? o.interval_ms : 2000;
+    if (o.registry_count) {
+        c->regs = lumen__calloc(o.registry_count, sizeof *c->regs);
+        if (c->regs == NULL)
+            goto fail;
+        memcpy(c->regs, o.registries, o.registry_count * sizeof *c->regs);
+        c->nregs = o.registry_count;
+    }
+    rc = lumen__mhist_new(&c->hist, o.max_series ? o.max_series : 5000,
+                          o.points ? o.points : 180);
+    if (rc != LUMEN_OK)
+        goto fail;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (!o.no_thread) {
+        if (pthread_create(&c->thread, NULL, sampler, c) != 0) {
+            rc = LUMEN_ESYS;
+            pthread_cond_destroy(&c->cv);
+            pthread_mutex_destroy(&c->mu);
+            goto fail;
+        }
+        c->thread_started = true;
+    }
+    *out = c;
+    return LUMEN_OK;
+fail:
+    lumen__mhist_free(c->hist);
+    lumen__free(c->regs, 0);
+    lumen__free(c, sizeof *c);
+    return rc;
+}
+
+void lumen__console_free(lumen__console *c)
+{
+    if (c == NULL)
+        return;
+    if (c->thread_started) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = true;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+    }
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    lumen__mhist_free(c->hist);
+    lumen__buf_free(&c->scratch);
+    lumen__free(c->regs, 0);
+    lumen__free(c, sizeof *c);
+}
+
+void lumen__console_set_traces(lumen__console *c, lumen__console_provider fn, void *ud)
+{
+    pthread_mutex_lock(&c->mu);
+    c->traces = fn;
+    c->traces_ud = ud;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void lumen__console_set_logs(lumen__console *c, lumen__console_provider fn, void *ud)
+{
+    pthread_mutex_lock(&c->mu);
+    c->logs = fn;
+    c->logs_ud = ud;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- query strings ------------------------------------------------------- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+const char *lumen__query_param(const char *query, const char *name, char *out, size_t cap,
+                               const char *from)
+{
+    if (query == NULL || cap == 0)
+        return NULL;
+    size_t nl = strlen(name);
+    const char *p = from ? from : query;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        const char *end = amp ? amp : p + strlen(p);
+        if ((size_t)(end - p) >= nl && memcmp(p, name, nl) == 0 &&
+            (p[nl] == '=' || p + nl == end)) {
+            const char *v = p[nl] == '=' ? p + nl + 1 : end;
+            size_t o = 0;
+            while (v < end && o + 1 < cap) {
+                int h1, h2;
+                if (*v == '%' && end - v >= 3 && (h1 = hexval(v[1])) >= 0 &&
+                    (h2 = hexval(v[2])) >= 0) {
+                    out[o++] = (char)(h1 * 16 + h2);
+                    v += 3;
+                } else {
+                    out[o++] = *v == '+' ? ' ' : *v;
+                    v++;
+                }
+            }
+            out[o] = '\0';
+            return amp ? amp + 1 : end;
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return NULL;
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+static bool serve_asset(const char *name, lumen__console_resp *r)
+{
+    for (const lumen__asset *a = lumen__console_assets; a->name; a++) {
+        if (strcmp(a->name, name) == 0) {
+            r->status = 200;
+            r->content_type = a->content_type;
+            r->static_body = a->data;
+            r->static_len = a->len;
+            r->cache = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void json_resp(lumen__console_resp *r, int status)
+{
+    r->status = r->body.oom ? 500 : status;
+    r->content_type = "application/json";
+}
+
+#define MAX_FAMILY_PARAMS 64
+
+static void series_endpoint(lumen__console *c, const char *query, lumen__console_resp *r)
+{
+    char names[MAX_FAMILY_PARAMS][256];
+    const char *ptrs[MAX_FAMILY_PARAMS];
+    size_t n = 0;
+    const char *pos = NULL;
+    while (n < MAX_FAMILY_PARAMS &&
+           (pos = lumen__query_param(query, "family", names[n], sizeof names[n], pos)) != NULL) {
+        ptrs[n] = names[n];
+        n++;
+    }
+    char lim[16];
+    size_t limit = 2000;
+    if (lumen__query_param(query, "limit", lim, sizeof lim, NULL)) {
+        long v = strtol(lim, NULL, 10);
+        if (v > 0 && v < 100000)
+            limit = (size_t)v;
+    }
+    if (n == 0) {
+        /* Without a filter the answer could be every series: refuse, the
+         * pages always name the families they chart. */
+        lumen__buf_puts(&r->body, "{\"error\":\"name at least one family parameter\"}");
+        json_resp(r, 400);
+        return;
+    }
+    lumen__mhist_series_json(c->hist, ptrs, n, limit, &r->body);
+    json_resp(r, 200);
+}
+
+static bool call_provider(lumen__console *c, bool traces, const char *arg, const char *query,
+                          lumen__console_resp *r)
+{
+    pthread_mutex_lock(&c->mu);
+    lumen__console_provider fn = traces ? c->traces : c->logs;
+    void *ud = traces ? c->traces_ud : c->logs_ud;
+    pthread_mutex_unlock(&c->mu);
+    if (fn == NULL) {
+        if (arg != NULL) {
+            lumen__buf_puts(&r->body, "{\"error\":\"not found\"}");
+            json_resp(r, 404);
+        } else {
+            lumen__buf_puts(&r->body, traces ? "{\"traces\":[]}" : "{\"logs\":[]}");
+            json_resp(r, 200);
+        }
+        return true;
+    }
+    int status = fn(ud, arg, query, &r->body);
+    json_resp(r, status);
+    return true;
+}
+
+bool lumen__console_handle(lumen__console *c, const char *path, const char *query,
+                           lumen__console_resp *r)
+{
+    memset(r, 0, sizeof *r);
+    if (strcmp(path, "/") == 0 || strcmp(path, "/console") == 0)
+        return serve_asset("index.html", r);
+    if (strcmp(path, "/traces") == 0)
+        return serve_asset("traces.html", r);
+    if (strcmp(path, "/logs") == 0)
+        return serve_asset("logs.html", r);
+    if (strncmp(path, "/console/", 9) == 0)
+        return serve_asset(path + 9, r);
+    if (strcmp(path, "/api/metrics/families") == 0) {
+        lumen__mhist_families_json(c->hist, &r->body);
+        json_resp(r, 200);
+        return true;
+    }
+    if (strcmp(path, "/api/metrics/series") == 0) {
+        series_endpoint(c, query, r);
+        return true;
+    }
+    if (strcmp(path, "/api/traces") == 0)
+        return call_provider(c, true, NULL, query, r);
+    if (strncmp(path, "/api/traces/", 12) == 0)
+        return call_provider(c, true, path + 12, query, r);
+    if (strcmp(path, "/api/logs") == 0)
+        return call_provider(c, false, NULL, query, r);
+    return false;
+}

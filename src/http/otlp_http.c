@@ -1,0 +1,378 @@
+/*
+ * http/otlp_http.c: the OTLP/HTTP trace exporter.
+ *
+ * One libcurl easy handle per exporter, reused so that the connection to
+ * the collector stays alive. The batch processor calls export from its
+ * single worker thread, so the handle is never used concurrently; shutdown
+ * (another thread) only raises a flag, which the progress callback and the
+ * backoff wait both watch, so a hung collector cannot hold shutdown past
+ * its deadline.
+ *
+ * The budget of one export (OTEL_EXPORTER_OTLP_TIMEOUT, and the caller's
+ * deadline) covers every attempt and every wait: a request that hangs
+ * spends the budget and is not retried; a wait that would pass the
+ * deadline is not started.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/diag.h"
+#include "core/rand.h"
+#include "http/otlp_retry.h"
+#include "lumen/http_otlp.h"
+#include "trace/span.h"
+
+enum { LAST_NONE, LAST_HTTP, LAST_CONNECT, LAST_TIMEOUT, LAST_OTHER };
+
+typedef struct otlp_exp {
+    CURL *curl;
+    struct curl_slist *hdrs;
+    char *url;
+    bool json, gzip;
+    uint32_t timeout_ms, max_attempts, initial_ms, max_ms, max_resp;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_bool stopping;
+
+    lumen__buf resp;
+    bool resp_truncated;
+    char retry_after[128];
+
+    atomic_uint_fast64_t requests, retries, exported, rejected, failed, f_http, f_connect, f_timeout,
+        f_other;
+    atomic_int last_status;
+} otlp_exp;
+
+static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
+static CURLcode g_curl_init = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    g_curl_init = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    otlp_exp *e = ud;
+    size_t n = size * nmemb;
+    if (e->resp.len + n > e->max_resp) {
+        /* Capped: stop reading. The status line is already known. */
+        e->resp_truncated = true;
+        return 0;
+    }
+    lumen__buf_add(&e->resp, p, n);
+    return n;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+    otlp_exp *e = ud;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    if (n > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
+        size_t vl = n - (sizeof name - 1);
+        if (vl >= sizeof e->retry_after)
+            vl = sizeof e->retry_after - 1;
+        memcpy(e->retry_after, p + sizeof name - 1, vl);
+        e->retry_after[vl] = '\0';
+        /* Strip the line ending. */
+        for (size_t i = 0; i < vl; i++)
+            if (e->retry_after[i] == '\r' || e->retry_after[i] == '\n')
+                e->retry_after[i] = '\0';
+    }
+    return n;
+}
+
+static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    otlp_exp *e = ud;
+    (void)a, (void)b, (void)c, (void)d;
+    return atomic_load_explicit(&e->stopping, memory_order_relaxed) ? 1 : 0;
+}
+
+static bool gzip_body(const char *in, size_t n, char **out, size_t *outn)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return false;
+    size_t cap = deflateBound(&zs, (uLong)n) + 32;
+    char *o = lumen__malloc(cap);
+    if (o == NULL) {
+        deflateEnd(&zs);
+        return false;
+    }
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = (Bytef *)o;
+    zs.avail_out = (uInt)cap;
+    int r = deflate(&zs, Z_FINISH);
+    *outn = cap - zs.avail_out;
+    deflateEnd(&zs);
+    if (r != Z_STREAM_END) {
+        lumen__free(o, cap);
+        return false;
+    }
+    *out = o;
+    return true;
+}
+
+/* Wait ms unless shutdown starts; false if it did. */
+static bool wait_ms(otlp_exp *e, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + ms * 1000000;
+    ts.tv_sec = (time_t)(t / 1000000000);
+    ts.tv_nsec = (long)(t % 1000000000);
+    pthread_mutex_lock(&e->mu);
+    while (!atomic_load(&e->stopping))
+        if (pthread_cond_timedwait(&e->cv, &e->mu, &ts) != 0)
+            break;
+    bool ok = !atomic_load(&e->stopping);
+    pthread_mutex_unlock(&e->mu);
+    return ok;
+}
+
+static void count_failure(otlp_exp *e, int last)
+{
+    atomic_fetch_add(&e->failed, 1);
+    switch (last) {
+    case LAST_HTTP:
+        atomic_fetch_add(&e->f_http, 1);
+        lumen__trace_metric_add(LUMEN__TM_FAIL_HTTP, 1);
+        break;
+    case LAST_CONNECT:
+        atomic_fetch_add(&e->f_connect, 1);
+        lumen__trace_metric_add(LUMEN__TM_FAIL_CONNECT, 1);
+        break;
+    case LAST_TIMEOUT:
+        atomic_fetch_add(&e->f_timeout, 1);
+        lumen__trace_metric_add(LUMEN__TM_FAIL_TIMEOUT, 1);
+        break;
+    default:
+        atomic_fetch_add(&e->f_other, 1);
+        lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
+    }
+}
+
+static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, size_t nspans,
+                                     int64_t dl)
+{
+    int last = LAST_NONE;
+    for (unsigned attempt = 1; attempt <= e->max_attempts; attempt++) {
+        int64_t remaining_ms = (dl - lumen__wall_ns()) / 1000000;
+        if (remaining_ms <= 0) {
+            last = LAST_TIMEOUT;
+            break;
+        }
+        if (attempt > 1)
+            atomic_fetch_add(&e->retries, 1);
+        e->resp.len = 0;
+        e->resp.oom = false;
+        e->resp_truncated = false;
+        e->retry_after[0] = '\0';
+        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)remaining_ms);
+        CURLcode rc = curl_easy_perform(e->curl);
+        atomic_fetch_add(&e->requests, 1);
+        long status = 0;
+        curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+        atomic_store(&e->last_status, (int)status);
+        int64_t wait = -1;
+        if (rc == CURLE_ABORTED_BY_CALLBACK) {
+            last = LAST_OTHER;
+            break;
+        } else if (status != 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)) {
+            if (status >= 200 && status < 300) {
+                char msg[256];
+                int64_t rej = lumen__otlp_partial_success(e->resp.p, e->resp.len, e->json, msg, sizeof msg);
+                if (rej > 0 || msg[0] != '\0') {
+                    /* Partial success: reported, never retried. */
+                    lumen__diag(LUMEN_DIAG_WARN, "OTLP partial success: %lld spans rejected: %s",
+                                (long long)rej, msg);
+                }
+                if (rej > (int64_t)nspans)
+                    rej = (int64_t)nspans;
+                atomic_fetch_add(&e->rejected, (uint64_t)rej);
+                atomic_fetch_add(&e->exported, nspans - (uint64_t)rej);
+                return LUMEN_EXPORT_SUCCESS;
+            }
+            last = LAST_HTTP;
+            if (!lumen__otlp_retryable_status(status)) {
+                lumen__diag(LUMEN_DIAG_WARN, "OTLP export refused with HTTP %ld (not retried)", status);
+                break;
+            }
+            wait = lumen__otlp_retry_after_ms(e->retry_after[0] ? e->retry_after : NULL,
+                                              (int64_t)time(NULL), 3600000);
+        } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+            last = LAST_TIMEOUT; /* the whole budget is spent */
+            break;
+        } else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                   rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SEND_ERROR ||
+                   rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+                   rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM) {
+            last = LAST_CONNECT;
+        } else {
+            lumen__diag(LUMEN_DIAG_WARN, "OTLP export failed: %s", curl_easy_strerror(rc));
+            last = LAST_OTHER;
+            break;
+        }
+        if (attempt == e->max_attempts)
+            break;
+        if (wait < 0)
+            wait = lumen__otlp_backoff_ms(attempt + 1, e->initial_ms, e->max_ms, lumen__rand64());
+        if (lumen__wall_ns() + wait * 1000000 >= dl) {
+            lumen__diag(LUMEN_DIAG_WARN, "OTLP export: retry wait of %lld ms would pass the deadline",
+                        (long long)wait);
+            break;
+        }
+        if (!wait_ms(e, wait)) {
+            last = LAST_OTHER;
+            break;
+        }
+    }
+    count_failure(e, last);
+    return LUMEN_EXPORT_FAILURE;
+}
+
+static lumen_export_result ex_export(void *ud, const lumen_span *const *spans, size_t n, int64_t deadline)
+{
+    otlp_exp *e = ud;
+    if (n == 0)
+        return LUMEN_EXPORT_SUCCESS; /* no empty envelopes */
+    if (atomic_load(&e->stopping)) {
+        count_failure(e, LAST_OTHER);
+        return LUMEN_EXPORT_FAILURE;
+    }
+    char *body = NULL, *gz = NULL;
+    size_t len = 0, gzlen = 0;
+    if (lumen_otlp_encode(e->json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, spans, n, &body, &len) != LUMEN_OK) {
+        count_failure(e, LAST_OTHER);
+        return LUMEN_EXPORT_FAILURE;
+    }
+    if (e->gzip && !gzip_body(body, len, &gz, &gzlen)) {
+        lumen_free(body);
+        count_failure(e, LAST_OTHER);
+        return LUMEN_EXPORT_FAILURE;
+    }
+    int64_t dl = lumen__wall_ns() + (int64_t)e->timeout_ms * 1000000;
+    if (deadline != 0 && deadline < dl)
+        dl = deadline;
+    lumen_export_result r = gz ? send_body(e, gz, gzlen, n, dl) : send_body(e, body, len, n, dl);
+    lumen__free(gz, 0);
+    lumen_free(body);
+    return r;
+}
+
+static int ex_shutdown(void *ud, int64_t dl)
+{
+    otlp_exp *e = ud;
+    (void)dl;
+    pthread_mutex_lock(&e->mu);
+    atomic_store(&e->stopping, true);
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    return LUMEN_OK;
+}
+
+static void ex_destroy(void *ud)
+{
+    otlp_exp *e = ud;
+    if (e->curl)
+        curl_easy_cleanup(e->curl);
+    curl_slist_free_all(e->hdrs);
+    lumen__free(e->url, 0);
+    lumen__buf_free(&e->resp);
+    pthread_cond_destroy(&e->cv);
+    pthread_mutex_destroy(&e->mu);
+    lumen__free(e, sizeof *e);
+}
+
+/* otlp_config.c */
+int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
+                            bool *json, bool *gzip, uint32_t *timeout_ms);
+
+static const lumen_span_exporter_ops g_ops = {ex_export, NULL, ex_shutdown, ex_destroy};
+
+int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span_exporter **out)
+{
+    static const lumen_otlp_http_options defaults = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    const lumen_otlp_http_options *o = opts ? opts : &defaults;
+    pthread_once(&g_curl_once, curl_init_once);
+    if (g_curl_init != CURLE_OK)
+        return LUMEN_EIO;
+    otlp_exp *e = lumen__calloc(1, sizeof *e);
+    if (e == NULL)
+        return LUMEN_ENOMEM;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    e->resp = (lumen__buf)LUMEN__BUF_INIT;
+    int rc = lumen__otlp_http_config(o, &e->url, &e->hdrs, &e->json, &e->gzip, &e->timeout_ms);
+    if (rc != LUMEN_OK)
+        goto fail;
+    e->max_attempts = o->max_attempts ? o->max_attempts : 5;
+    e->initial_ms = o->initial_backoff_ms ? o->initial_backoff_ms : 1000;
+    e->max_ms = o->max_backoff_ms ? o->max_backoff_ms : 30000;
+    e->max_resp = o->max_response_bytes ? o->max_response_bytes : 65536;
+    rc = LUMEN_EIO;
+    e->curl = curl_easy_init();
+    if (e->curl == NULL)
+        goto fail;
+    CURL *c = e->curl;
+    curl_easy_setopt(c, CURLOPT_URL, e->url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, e->hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, e);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, e);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, e);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    char ua[64];
+    snprintf(ua, sizeof ua, "OTel-OTLP-Exporter-C/%s", lumen_version());
+    curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
+    rc = lumen_span_exporter_new(&g_ops, e, out);
+    if (rc != LUMEN_OK)
+        goto fail;
+    (*out)->counts_failures = true;
+    return LUMEN_OK;
+fail:
+    ex_destroy(e);
+    return rc;
+}
+
+int lumen_otlp_http_exporter_stats(lumen_span_exporter *exp, lumen_otlp_http_stats *out)
+{
+    if (exp == NULL || out == NULL || exp->ops.export_spans != ex_export)
+        return LUMEN_EINVAL;
+    otlp_exp *e = exp->ud;
+    out->requests = atomic_load(&e->requests);
+    out->retries = atomic_load(&e->retries);
+    out->exported_spans = atomic_load(&e->exported);
+    out->rejected_spans = atomic_load(&e->rejected);
+    out->failed_exports = atomic_load(&e->failed);
+    out->fail_http = atomic_load(&e->f_http);
+    out->fail_connect = atomic_load(&e->f_connect);
+    out->fail_timeout = atomic_load(&e->f_timeout);
+    out->fail_other = atomic_load(&e->f_other);
+    out->last_status = atomic_load(&e->last_status);
+    return LUMEN_OK;
+}

@@ -1,0 +1,416 @@
+/*
+ * http/server.c: the /metrics server's life cycle and request routing on
+ * libmicrohttpd.
+ *
+ * Threads: a pool of `threads` libmicrohttpd threads, each running its own
+ * epoll loop; an idle or slow connection costs a socket and a small memory
+ * pool, never a thread, so slow clients cannot starve the scrapers (the
+ * Slowloris failure of thread-per-connection servers). A render runs on the
+ * pool thread that received the request; the scrape limit keeps renders
+ * from taking every thread, so /healthz and refusals stay quick.
+ *
+ * Limits, each set explicitly rather than inherited from the library:
+ * connections in total and per client IP, idle timeout, and the
+ * per-connection memory pool, which bounds the request line and headers
+ * (libmicrohttpd answers 431 or 414 when they do not fit).
+ */
+#include "core/common.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/diag.h"
+#include "http/addr.h"
+#include "http/console_store.h"
+#include "http/server.h"
+
+/* ---- small responses --------------------------------------------------------- */
+
+enum MHD_Result lumen__http_reply(struct MHD_Connection *c, unsigned status, const char *body,
+                                  const char *allow)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
+                                        MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    if (allow != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS || status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result reply_unauthorized(struct MHD_Connection *c)
+{
+    static const char msg[] = "Unauthorized.\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        sizeof msg - 1, (void *)(uintptr_t)msg, MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                            "Basic realm=\"metrics\", charset=\"UTF-8\"");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- the console ----------------------------------------------------------------- */
+
+/* The raw query string of a request, kept from libmicrohttpd's URI log
+ * callback (which runs before the URI is split) for the console's
+ * parameter parser; it becomes the request's closure. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    const char *q = strchr(uri, '?');
+    return q != NULL ? lumen__strdup(q + 1) : NULL;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)cls, (void)c, (void)code;
+    char *q = *req_cls;
+    if (q != NULL)
+        lumen__free(q, strlen(q) + 1);
+    *req_cls = NULL;
+}
+
+static void free_buf_body(void *cls)
+{
+    lumen__buf *b = cls;
+    lumen__buf_free(b);
+    lumen__free(b, sizeof *b);
+}
+
+static enum MHD_Result serve_console(lumen_http_server *srv, struct MHD_Connection *c,
+                                     const char *url, const char *query)
+{
+    lumen__console_resp r;
+    if (!lumen__console_handle(srv->console, url, query, &r)) {
+        lumen__buf_free(&r.body);
+        return lumen__http_reply(c, MHD_HTTP_NOT_FOUND, "Not found.\n", NULL);
+    }
+    struct MHD_Response *resp = NULL;
+    if (r.static_body != NULL) {
+        resp = MHD_create_response_from_buffer(r.static_len, (void *)(uintptr_t)r.static_body,
+                                               MHD_RESPMEM_PERSISTENT);
+        lumen__buf_free(&r.body);
+    } else {
+        lumen__buf *b = lumen__malloc(sizeof *b);
+        if (b == NULL) {
+            lumen__buf_free(&r.body);
+            return MHD_NO;
+        }
+        *b = r.body;
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p,
+                                                                      free_buf_body, b);
+        if (resp == NULL)
+            free_buf_body(b);
+    }
+    if (resp == NULL)
+        return MHD_NO;
+    if (r.content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type);
+    MHD_add_response_header(resp, "Content-Security-Policy", LUMEN__CONSOLE_CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            r.cache ? "max-age=3600" : "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r.status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* ---- routing ------------------------------------------------------------------- */
+
+/* LUMEN__AUTH_OK when the request may proceed. */
+static int authenticate(lumen_http_server *srv, struct MHD_Connection *c)
+{
+    char *pass = NULL;
+    char *user = MHD_basic_auth_get_username_password(c, &pass);
+    int r = lumen__http_auth_check(srv->auth, user, pass);
+    if (pass != NULL) {
+        explicit_bzero(pass, strlen(pass));
+        MHD_free(pass);
+    }
+    if (user != NULL)
+        MHD_free(user);
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    lumen_http_server *srv = cls;
+    (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
+
+    bool metrics = strcmp(url, "/metrics") == 0;
+    bool healthz = strcmp(url, "/healthz") == 0;
+    if (!metrics && !healthz && srv->console == NULL)
+        return lumen__http_reply(c, MHD_HTTP_NOT_FOUND, "Not found. Try /metrics.\n", NULL);
+    /* We never read a request body: answering before it arrives makes
+     * libmicrohttpd close the connection after the response instead. */
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return lumen__http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed.\n",
+                                 "GET, HEAD");
+
+    if (srv->auth != NULL && (!healthz || (srv->flags & LUMEN_HTTP_AUTH_HEALTHZ))) {
+        int a = authenticate(srv, c);
+        if (a != LUMEN__AUTH_OK) {
+            if (metrics) {
+                lumen_counter_inc(a == LUMEN__AUTH_BUSY ? srv->self.code_429
+                                                        : srv->self.code_401);
+                lumen_counter_inc(srv->self.err_auth);
+            }
+            if (a == LUMEN__AUTH_BUSY)
+                return lumen__http_reply(c, MHD_HTTP_TOO_MANY_REQUESTS,
+                                         "Too many authentication attempts at once.\n", NULL);
+            return reply_unauthorized(c);
+        }
+    }
+    if (healthz)
+        return lumen__http_reply(c, MHD_HTTP_OK, "ok\n", NULL);
+    if (metrics)
+        return lumen__http_scrape(srv, c);
+    return serve_console(srv, c, url, *req_cls);
+}
+
+/* libmicrohttpd's own messages go to the diagnostics hook, never stderr. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    if (!lumen__diag_enabled(LUMEN_DIAG_DEBUG))
+        return;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    lumen__diag(LUMEN_DIAG_DEBUG, "http: libmicrohttpd: %s", msg);
+}
+
+/* ---- life cycle ------------------------------------------------------------------ */
+
+static int read_pem(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        lumen__diag(LUMEN_DIAG_ERROR, "http: cannot open TLS file '%s'", path);
+        return LUMEN_ECONFIG;
+    }
+    char *p = NULL;
+    size_t n = 0, cap = 0;
+    int rc = LUMEN_OK;
+    for (;;) {
+        if (cap - n < 4097) {
+            size_t nc = cap ? cap * 2 : 8192;
+            if (nc > (1u << 20)) { /* no certificate chain is a megabyte */
+                rc = LUMEN_ECONFIG;
+                break;
+            }
+            char *q = lumen__realloc(p, cap, nc);
+            if (q == NULL) {
+                rc = LUMEN_ENOMEM;
+                break;
+            }
+            p = q;
+            cap = nc;
+        }
+        size_t got = fread(p + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    if (rc != LUMEN_OK) {
+        lumen__free(p, cap);
+        return rc;
+    }
+    p[n] = '\0';
+    *out = p;
+    *len = cap;
+    return LUMEN_OK;
+}
+
+static int setup_tls(lumen_http_server *srv, const lumen_http_server_opts *o)
+{
+    bool have_pem = o->tls_cert_pem || o->tls_key_pem;
+    bool have_file = o->tls_cert_file || o->tls_key_file;
+    if (!have_pem && !have_file)
+        return LUMEN_OK;
+    if (have_pem && have_file)
+        return LUMEN_EINVAL;
+    if (have_pem ? !(o->tls_cert_pem && o->tls_key_pem) : !(o->tls_cert_file && o->tls_key_file))
+        return LUMEN_EINVAL;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        lumen__diag(LUMEN_DIAG_ERROR, "http: libmicrohttpd was built without TLS");
+        return LUMEN_ENOTSUP;
+    }
+    if (have_pem) {
+        srv->tls_cert_len = strlen(o->tls_cert_pem) + 1;
+        srv->tls_key_len = strlen(o->tls_key_pem) + 1;
+        srv->tls_cert = lumen__strdup(o->tls_cert_pem);
+        srv->tls_key = lumen__strdup(o->tls_key_pem);
+        return srv->tls_cert && srv->tls_key ? LUMEN_OK : LUMEN_ENOMEM;
+    }
+    int rc = read_pem(o->tls_cert_file, &srv->tls_cert, &srv->tls_cert_len);
+    if (rc == LUMEN_OK)
+        rc = read_pem(o->tls_key_file, &srv->tls_key, &srv->tls_key_len);
+    return rc;
+}
+
+static void server_free(lumen_http_server *srv)
+{
+    lumen__console_free(srv->console);
+    lumen__http_auth_free(srv->auth);
+    lumen__http_self_free(srv);
+    lumen__free(srv->regs, srv->nregs * sizeof *srv->regs);
+    if (srv->tls_key != NULL)
+        explicit_bzero(srv->tls_key, strlen(srv->tls_key));
+    lumen__free(srv->tls_cert, srv->tls_cert_len);
+    lumen__free(srv->tls_key, srv->tls_key_len);
+    lumen__free(srv, sizeof *srv);
+}
+
+#define PICK(v, def) ((v) ? (v) : (def))
+
+int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opts *opts)
+{
+    static const lumen_http_server_opts defaults = LUMEN_HTTP_SERVER_OPTS_INIT;
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    const lumen_http_server_opts *o = opts ? opts : &defaults;
+    if ((o->registries == NULL) != (o->registry_count == 0))
+        return LUMEN_EINVAL;
+    if (o->max_header_bytes != 0 && o->max_header_bytes < 1024)
+        return LUMEN_EINVAL;
+
+    lumen__http_addr addr;
+    int rc = lumen__http_addr_parse(PICK(o->addr, LUMEN_HTTP_DEFAULT_ADDR), &addr);
+    if (rc != LUMEN_OK)
+        return rc;
+
+    lumen_http_server *srv = lumen__calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return LUMEN_ENOMEM;
+    srv->flags = o->flags;
+    srv->max_scrapes = PICK(o->max_concurrent_scrapes, LUMEN_HTTP_DEFAULT_MAX_SCRAPES);
+    srv->scrape_timeout_ms = PICK(o->scrape_timeout_ms, LUMEN_HTTP_DEFAULT_SCRAPE_TIMEOUT_MS);
+
+    rc = LUMEN_ENOMEM;
+    size_t nuser = o->registry_count ? o->registry_count : 1;
+    srv->nregs = nuser + ((o->flags & LUMEN_HTTP_NO_SELF_METRICS) ? 0 : 1);
+    srv->regs = lumen__calloc(srv->nregs, sizeof *srv->regs);
+    if (srv->regs == NULL)
+        goto fail;
+    for (size_t i = 0; i < nuser; i++) {
+        srv->regs[i] = o->registry_count ? o->registries[i] : lumen_registry_default();
+        if (srv->regs[i] == NULL)
+            goto fail;
+    }
+    if (!(o->flags & LUMEN_HTTP_NO_SELF_METRICS)) {
+        if ((rc = lumen__http_self_init(srv)) != LUMEN_OK)
+            goto fail;
+        srv->regs[nuser] = srv->self.reg;
+    }
+    if ((rc = lumen__http_auth_new(&srv->auth, o->basic_auth_users, o->basic_auth_file)) !=
+        LUMEN_OK)
+        goto fail;
+    if ((rc = setup_tls(srv, o)) != LUMEN_OK)
+        goto fail;
+    if (o->flags & LUMEN_HTTP_CONSOLE) {
+        lumen__console_opts co = {0};
+        co.registries = o->registries;
+        co.registry_count = o->registry_count;
+        if ((rc = lumen__console_new(&srv->console, &co)) != LUMEN_OK)
+            goto fail;
+        lumen__console_set_traces(srv->console, lumen__console_traces_json, NULL);
+        lumen__console_set_logs(srv->console, lumen__console_logs_json, NULL);
+    }
+
+    unsigned threads = PICK(o->threads, LUMEN_HTTP_DEFAULT_THREADS);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL
+                                                                     : MHD_USE_POLL;
+    if (addr.ipv6)
+        flags |= addr.dual_stack ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    if (srv->tls_cert != NULL)
+        flags |= MHD_USE_TLS;
+
+    struct MHD_OptionItem mo[16];
+    size_t k = 0;
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr.ss};
+    /* In an option array a function pointer travels in `value`, its
+     * closure in `ptr_value`. */
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                      PICK(o->max_connections,
+                                           LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS), NULL};
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                      PICK(o->max_connections_per_client,
+                                           LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT), NULL};
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                      PICK(o->connection_timeout_s,
+                                           LUMEN_HTTP_DEFAULT_CONNECTION_TIMEOUT_S), NULL};
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                      (intptr_t)PICK(o->max_header_bytes,
+                                                     LUMEN_HTTP_DEFAULT_MAX_HEADER_BYTES), NULL};
+    /* Refuse requests that bend HTTP/1.1 (bare LF, spaces in odd places). */
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
+    if (threads > 1)
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (srv->console != NULL) {
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL};
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed,
+                                          NULL};
+    }
+    if (srv->tls_cert != NULL) {
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
+        /* TLS 1.2 and 1.3 only, as exporter-toolkit's default min_version. */
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                          (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+    }
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, mo,
+                                   MHD_OPTION_END);
+    if (srv->daemon == NULL) {
+        lumen__diag(LUMEN_DIAG_ERROR, "http: cannot start the server on %s",
+                    PICK(o->addr, LUMEN_HTTP_DEFAULT_ADDR));
+        rc = srv->tls_cert != NULL ? LUMEN_ECONFIG : LUMEN_ESYS;
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : 0;
+    *out = srv;
+    return LUMEN_OK;
+fail:
+    server_free(srv);
+    return rc;
+}
+
+uint16_t lumen_http_server_port(const lumen_http_server *srv)
+{
+    return srv ? srv->port : 0;
+}
+
+void lumen_http_server_stop(lumen_http_server *srv)
+{
+    if (srv == NULL)
+        return;
+    MHD_stop_daemon(srv->daemon);
+    server_free(srv);
+}

@@ -1,0 +1,116 @@
+/*
+ * http/server_env.c: lumen_http_server_opts_env, the LUMEN_METRICS_*
+ * environment variables. An invalid value leaves its field alone, is
+ * reported, and makes the call return LUMEN_ECONFIG, so that a typo in a
+ * deployment is noticed instead of silently replaced by a default.
+ */
+#include "core/common.h"
+
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/diag.h"
+#include "core/env.h"
+#include "http/addr.h"
+#include "lumen/http.h"
+
+/* A whole decimal number in [1, max]. */
+static bool env_uint(const char *name, uint64_t max, uint64_t *out, int *rc)
+{
+    const char *v = lumen__env(name);
+    if (v == NULL)
+        return false;
+    uint64_t n = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n > max)
+            break;
+    }
+    if (p == v || *p != '\0' || n == 0 || n > max) {
+        lumen__diag(LUMEN_DIAG_ERROR, "%s: expected a whole number from 1 to %llu", name,
+                    (unsigned long long)max);
+        *rc = LUMEN_ECONFIG;
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+static void env_unsigned(const char *name, unsigned *field, uint64_t max, int *rc)
+{
+    uint64_t n;
+    if (env_uint(name, max, &n, rc))
+        *field = (unsigned)n;
+}
+
+int lumen_http_server_opts_env(lumen_http_server_opts *o)
+{
+    if (o == NULL)
+        return LUMEN_EINVAL;
+    int rc = LUMEN_OK;
+    const char *v;
+
+    if ((v = lumen__env("LUMEN_METRICS_ADDR")) != NULL) {
+        /* Check it now so the error names the variable; the server parses
+         * it again (and resolves names) when it starts. */
+        lumen__http_addr a;
+        if (lumen__http_addr_parse(v, &a) == LUMEN_OK) {
+            o->addr = v;
+        } else {
+            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_ADDR: expected host:port, [v6]:port "
+                                          "or :port");
+            rc = LUMEN_ECONFIG;
+        }
+    }
+    env_unsigned("LUMEN_METRICS_MAX_CONNECTIONS", &o->max_connections, 1u << 20, &rc);
+    env_unsigned("LUMEN_METRICS_MAX_CONNECTIONS_PER_CLIENT", &o->max_connections_per_client,
+                 1u << 20, &rc);
+    env_unsigned("LUMEN_METRICS_CONNECTION_TIMEOUT", &o->connection_timeout_s, 86400, &rc);
+    env_unsigned("LUMEN_METRICS_MAX_SCRAPES", &o->max_concurrent_scrapes, 1024, &rc);
+    env_unsigned("LUMEN_METRICS_THREADS", &o->threads, 256, &rc);
+    uint64_t n;
+    if (env_uint("LUMEN_METRICS_MAX_HEADER_BYTES", 1u << 24, &n, &rc)) {
+        if (n >= 1024) {
+            o->max_header_bytes = (size_t)n;
+        } else {
+            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_MAX_HEADER_BYTES: at least 1024");
+            rc = LUMEN_ECONFIG;
+        }
+    }
+    if ((v = lumen__env("LUMEN_METRICS_SCRAPE_TIMEOUT")) != NULL) {
+        double s;
+        if (lumen__parse_double(v, &s) && s >= 0.001 && s <= 86400) {
+            o->scrape_timeout_ms = (unsigned)(s * 1000 + 0.5);
+        } else {
+            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_SCRAPE_TIMEOUT: expected seconds "
+                                          "from 0.001 to 86400");
+            rc = LUMEN_ECONFIG;
+        }
+    }
+    if ((v = lumen__env("LUMEN_METRICS_GZIP")) != NULL) {
+        size_t len = strlen(v);
+        if (lumen__strieq(v, len, "false"))
+            o->flags |= LUMEN_HTTP_NO_GZIP;
+        else if (lumen__strieq(v, len, "true"))
+            o->flags &= ~(unsigned)LUMEN_HTTP_NO_GZIP;
+        else {
+            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_GZIP: expected true or false");
+            rc = LUMEN_ECONFIG;
+        }
+    }
+    if ((v = lumen__env("LUMEN_METRICS_BASIC_AUTH_FILE")) != NULL)
+        o->basic_auth_file = v;
+    const char *cert = lumen__env("LUMEN_METRICS_TLS_CERT_FILE");
+    const char *key = lumen__env("LUMEN_METRICS_TLS_KEY_FILE");
+    if ((cert == NULL) != (key == NULL)) {
+        lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_TLS_CERT_FILE and "
+                                      "LUMEN_METRICS_TLS_KEY_FILE go together");
+        rc = LUMEN_ECONFIG;
+    } else if (cert != NULL) {
+        o->tls_cert_file = cert;
+        o->tls_key_file = key;
+        o->tls_cert_pem = o->tls_key_pem = NULL;
+    }
+    return rc;
+}

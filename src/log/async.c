@@ -1,0 +1,348 @@
+/*
+ * log/async.c: asynchronous handlers. Callers copy each formatted line into
+ * a bounded byte ring; one writer thread per handler takes whole lines out
+ * in batches of at most LUMEN__LOG_BATCH bytes and writes them.
+ *
+ * Invariants:
+ * - The ring holds entries {u32 len, i32 level, bytes padded to 8}; an
+ *   entry never wraps (a WRAP marker sends the reader back to 0).
+ * - The writer never holds the queue mutex while writing, so a caller
+ *   waits for the mutex only as long as a memcpy: with the DROP policy a
+ *   full pipe can never block the program; with BLOCK it waits at most
+ *   block_timeout_ms, then drops and counts.
+ * - After fork() the child starts with an empty queue (the parent writes
+ *   what was queued) and no writer; the next line starts one.
+ */
+#include "log/log_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
+
+#define WRAP 0xFFFFFFFFu
+#define HDR 8
+
+struct lumen__log_async {
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full, idle;
+    char *ring;
+    size_t cap, head, tail, used; /* bytes; head: next read, tail: next write */
+    bool writing;                 /* the writer holds a batch not yet written */
+    bool running, stopping, joinable;
+    int overflow;
+    int64_t block_ns;             /* < 0: forever */
+    lumen_log_handler *h;
+    pthread_t thread;
+    struct lumen__log_async *next;
+};
+
+static pthread_mutex_t queues_mu = PTHREAD_MUTEX_INITIALIZER;
+static lumen__log_async *queues;
+
+static size_t entry_size(size_t n)
+{
+    return HDR + ((n + 7) & ~(size_t)7);
+}
+
+static void deadline_ts(struct timespec *ts, int64_t ns_from_now)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    int64_t t = (int64_t)ts->tv_nsec + ns_from_now;
+    ts->tv_sec += (time_t)(t / 1000000000);
+    ts->tv_nsec = (long)(t % 1000000000);
+}
+
+static void *writer(void *arg)
+{
+    lumen__log_async *q = arg;
+    char batch[LUMEN__LOG_BATCH];
+    char *big = NULL;
+    size_t big_cap = 0;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (q->used == 0 && !q->stopping) {
+            pthread_cond_broadcast(&q->idle);
+            pthread_cond_wait(&q->not_empty, &q->mu);
+        }
+        if (q->used == 0 && q->stopping)
+            break;
+        /* Take whole lines up to one batch (or one long line alone). */
+        size_t len = 0, lines = 0;
+        char *out = batch;
+        int level = LUMEN_LOG_INFO;
+        while (q->used > 0) {
+            uint32_t n;
+            memcpy(&n, q->ring + q->head, 4);
+            if (n == WRAP) {
+                q->used -= q->cap - q->head;
+                q->head = 0;
+                continue;
+            }
+            if (len + n > sizeof batch) {
+                if (len > 0)
+                    break;
+                if (big_cap < n) {
+                    char *nb = lumen__realloc(big, big_cap, n);
+                    if (nb == NULL) {
+                        /* Drop this one line rather than stall the queue. */
+                        lumen__log_count_drop(1);
+                        q->head = (q->head + entry_size(n)) % q->cap;
+                        q->used -= entry_size(n);
+                        continue;
+                    }
+                    big = nb;
+                    big_cap = n;
+                }
+                out = big;
+            }
+            memcpy(&level, q->ring + q->head + 4, 4);
+            memcpy(out + len, q->ring + q->head + HDR, n);
+            len += n;
+            lines++;
+            q->head = (q->head + entry_size(n)) % q->cap;
+            q->used -= entry_size(n);
+            /* A callback gets one line per call, with its level. */
+            if (q->h->sink->cb != NULL || out == big)
+                break;
+        }
+        q->writing = true;
+        pthread_cond_broadcast(&q->not_full);
+        pthread_mutex_unlock(&q->mu);
+        if (q->h->sink->cb != NULL)
+            q->h->sink->cb((lumen_log_level)level, out, len, q->h->sink->cb_ud);
+        else if (len > 0 && !lumen__log_sink_write(q->h->sink, out, len))
+            lumen__log_count_drop(lines);
+        pthread_mutex_lock(&q->mu);
+        q->writing = false;
+    }
+    q->running = false;
+    pthread_cond_broadcast(&q->idle);
+    pthread_mutex_unlock(&q->mu);
+    lumen__free(big, big_cap);
+    return NULL;
+}
+
+int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
+                         const lumen_log_handler_opts *o)
+{
+    lumen__log_async *q = lumen__calloc(1, sizeof *q);
+    if (q == NULL)
+        return LUMEN_ENOMEM;
+    q->cap = o->queue_bytes > 0 ? (o->queue_bytes + 7) & ~(size_t)7 : (size_t)1 << 20;
+    if (q->cap < 2 * LUMEN__LOG_BATCH)
+        q->cap = 2 * LUMEN__LOG_BATCH;
+    q->ring = lumen__malloc(q->cap);
+    if (q->ring == NULL) {
+        lumen__free(q, sizeof *q);
+        return LUMEN_ENOMEM;
+    }
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->not_empty, NULL);
+    pthread_cond_init(&q->not_full, NULL);
+    pthread_cond_init(&q->idle, NULL);
+    q->overflow = o->overflow;
+    q->block_ns = o->block_timeout_ms < 0    ? -1
+                  : o->block_timeout_ms == 0 ? 1000000000LL
+                                             : o->block_timeout_ms * 1000000;
+    q->h = h;
+    *out = q;
+    return LUMEN_OK;
+}
+
+void lumen__log_async_publish(lumen__log_async *q)
+{
+    pthread_mutex_lock(&queues_mu);
+    q->next = queues;
+    queues = q;
+    pthread_mutex_unlock(&queues_mu);
+}
+
+void lumen__log_async_free(lumen__log_async *q)
+{
+    if (q == NULL)
+        return;
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+    pthread_cond_destroy(&q->idle);
+    lumen__free(q->ring, q->cap);
+    lumen__free(q, sizeof *q);
+}
+
+/* Room for `need` contiguous bytes at the tail, wrapping if needed. */
+static bool reserve(lumen__log_async *q, size_t need)
+{
+    if (q->used + need > q->cap)
+        return false;
+    if (q->tail >= q->head || q->used == 0) {
+        if (q->used == 0)
+            q->head = q->tail = 0;
+        if (q->cap - q->tail >= need)
+            return true;
+        /* Wrap: the space at the end is wasted until the reader passes. */
+        size_t waste = q->cap - q->tail;
+        if (q->head < need || q->used + waste + need > q->cap)
+            return false;
+        if (waste >= 4) {
+            uint32_t w = WRAP;
+            memcpy(q->ring + q->tail, &w, 4);
+        }
+        q->used += waste;
+        q->tail = 0;
+        return true;
+    }
+    return q->head - q->tail >= need;
+}
+
+void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size_t n)
+{
+    size_t need = entry_size(n);
+    if (need > q->cap || n > UINT32_MAX - 8) {
+        lumen__log_count_drop(1);
+        return;
+    }
+    pthread_mutex_lock(&q->mu);
+    if (!q->running && !q->stopping) {
+        q->running = true;
+        if (pthread_create(&q->thread, NULL, writer, q) == 0) {
+            q->joinable = true;
+        } else {
+            q->running = false;
+        }
+    }
+    if (!q->running) {
+        /* No writer thread (it could not start, or shutdown stopped it):
+         * write synchronously rather than queue lines nobody will take. */
+        pthread_mutex_unlock(&q->mu);
+        if (!lumen__log_sink_write(q->h->sink, line, n))
+            lumen__log_count_drop(1);
+        return;
+    }
+    if (!reserve(q, need)) {
+        bool ok = false;
+        if (q->overflow == LUMEN_LOG_OVERFLOW_BLOCK) {
+            struct timespec ts;
+            if (q->block_ns >= 0)
+                deadline_ts(&ts, q->block_ns);
+            while (!(ok = reserve(q, need))) {
+                int rc = q->block_ns >= 0 ? pthread_cond_timedwait(&q->not_full, &q->mu, &ts)
+                                          : pthread_cond_wait(&q->not_full, &q->mu);
+                if (rc == ETIMEDOUT) {
+                    ok = reserve(q, need);
+                    break;
+                }
+            }
+        }
+        if (!ok) {
+            pthread_mutex_unlock(&q->mu);
+            lumen__log_count_drop(1);
+            return;
+        }
+    }
+    uint32_t n32 = (uint32_t)n;
+    int32_t l32 = level;
+    memcpy(q->ring + q->tail, &n32, 4);
+    memcpy(q->ring + q->tail + 4, &l32, 4);
+    memcpy(q->ring + q->tail + HDR, line, n);
+    q->tail = (q->tail + need) % q->cap;
+    q->used += need;
+    pthread_cond_signal(&q->not_empty);
+    pthread_mutex_unlock(&q->mu);
+}
+
+bool lumen__log_async_drain(int64_t deadline_ns)
+{
+    bool all = true;
+    pthread_mutex_lock(&queues_mu);
+    for (lumen__log_async *q = queues; q != NULL; q = q->next) {
+        pthread_mutex_lock(&q->mu);
+        while ((q->used > 0 || q->writing) && q->running) {
+            int64_t left = deadline_ns - lumen__mono_ns();
+            if (left <= 0)
+                break;
+            struct timespec ts;
+            deadline_ts(&ts, left < 50000000 ? left : 50000000);
+            pthread_cond_timedwait(&q->idle, &q->mu, &ts);
+        }
+        if (q->used > 0 || q->writing)
+            all = false;
+        pthread_mutex_unlock(&q->mu);
+    }
+    pthread_mutex_unlock(&queues_mu);
+    return all;
+}
+
+void lumen__log_async_stop(int64_t deadline_ns)
+{
+    pthread_mutex_lock(&queues_mu);
+    for (lumen__log_async *q = queues; q != NULL; q = q->next) {
+        pthread_mutex_lock(&q->mu);
+        /* Lines still queued after the deadline are dropped and counted. */
+        size_t lost = 0;
+        if (q->used > 0 && lumen__mono_ns() >= deadline_ns) {
+            while (q->used > 0) {
+                uint32_t n;
+                memcpy(&n, q->ring + q->head, 4);
+                if (n == WRAP) {
+                    q->used -= q->cap - q->head;
+                    q->head = 0;
+                    continue;
+                }
+                q->head = (q->head + entry_size(n)) % q->cap;
+                q->used -= entry_size(n);
+                lost++;
+            }
+        }
+        q->stopping = true;
+        bool join = q->joinable;
+        q->joinable = false;
+        pthread_cond_broadcast(&q->not_empty);
+        pthread_mutex_unlock(&q->mu);
+        if (lost > 0)
+            lumen__log_count_drop(lost);
+        if (join) {
+            /* A writer stuck in write(2) on a full pipe cannot be woken:
+             * past the deadline it is left to finish on its own. */
+            struct timespec ts;
+            int64_t left = deadline_ns - lumen__mono_ns();
+            deadline_ts(&ts, left > 0 ? left : 0);
+            if (pthread_timedjoin_np(q->thread, NULL, &ts) != 0)
+                pthread_detach(q->thread);
+        }
+    }
+    pthread_mutex_unlock(&queues_mu);
+}
+
+void lumen__log_async_atfork_prepare(void)
+{
+    pthread_mutex_lock(&queues_mu);
+    for (lumen__log_async *q = queues; q != NULL; q = q->next)
+        pthread_mutex_lock(&q->mu);
+}
+
+void lumen__log_async_atfork_parent(void)
+{
+    for (lumen__log_async *q = queues; q != NULL; q = q->next)
+        pthread_mutex_unlock(&q->mu);
+    pthread_mutex_unlock(&queues_mu);
+}
+
+void lumen__log_async_atfork_child(void)
+{
+    for (lumen__log_async *q = queues; q != NULL; q = q->next) {
+        pthread_mutex_init(&q->mu, NULL);
+        pthread_cond_init(&q->not_empty, NULL);
+        pthread_cond_init(&q->not_full, NULL);
+        pthread_cond_init(&q->idle, NULL);
+        q->used = q->head = q->tail = 0;
+        q->writing = false;
+        q->running = false;
+        q->joinable = false;
+        q->stopping = atomic_load(&lumen__log_shut) != 0;
+    }
+    pthread_mutex_init(&queues_mu, NULL);
+}

@@ -1,0 +1,367 @@
+/*
+ * log/batch.c: per-thread batches of whole lines for synchronous handlers,
+ * and the flusher thread that bounds how long a line waits.
+ *
+ * Why: one write(2) costs more than formatting a line, so each thread
+ * appends its lines to its own batch and writes the batch with one
+ * write(2) when the next line would not fit, at once for warn and above,
+ * when the flusher finds it older than the handler's flush interval, at
+ * exit, at thread exit, on fatal and from the crash path.
+ *
+ * Invariants:
+ * - A batch holds whole lines of one sink and never more than
+ *   LUMEN__LOG_BATCH (= PIPE_BUF) bytes, so a batch written to a pipe is
+ *   atomic even against other processes; a longer line is written alone,
+ *   under the sink's write mutex.
+ * - A batch is touched only under its mutex. Its owner thread is the only
+ *   frequent locker, so the mutex is uncontended except for the flusher's
+ *   visit every few milliseconds.
+ * - Batch structures are never freed: a thread's batch is flushed at its
+ *   exit and reused by a later thread, so the list can be walked without a
+ *   lock by the signal path.
+ */
+#include "log/log_int.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
+
+typedef struct tbuf {
+    pthread_mutex_t mu;
+    lumen__log_sink *sink;    /* sink of the lines in data */
+    size_t len;
+    size_t lines;
+    int64_t first_ns;         /* monotonic time of the oldest line */
+    int64_t interval_ns;      /* the handler's flush interval */
+    _Atomic bool live;        /* owned by a running thread */
+    struct tbuf *next;        /* the global list; append-only */
+    lumen__buf scratch;       /* the owner's formatting buffer (no lock) */
+    char data[LUMEN__LOG_BATCH + 1]; /* + the NUL a lumen__buf keeps */
+} tbuf;
+
+static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(tbuf *) list;
+static pthread_key_t key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static LUMEN_TLS tbuf *mine;
+static LUMEN_TLS lumen__buf fallback_scratch;
+
+/* The flusher thread: RUN while it scans; IDLE while it waits to be
+ * woken by the next batched line; DOWN when there is no thread. */
+enum { DOWN = 0, RUN = 1, IDLE = 2, STOPPING = 3 };
+static pthread_mutex_t fl_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fl_cv = PTHREAD_COND_INITIALIZER;
+static _Atomic int fl_state;
+/* Bumped by each line that starts a batch. The flusher reads it before a
+ * scan and again after going idle: either the writer sees IDLE and wakes
+ * it, or the flusher sees the bump and stays up (both sequentially
+ * consistent), so no batch is left without a flusher. */
+static _Atomic uint64_t fl_seq;
+static pthread_t fl_thread;
+static bool fl_joinable;
+
+static void flush_locked(tbuf *t)
+{
+    if (t->len == 0)
+        return;
+    if (!lumen__log_sink_write(t->sink, t->data, t->len))
+        lumen__log_count_drop(t->lines);
+    t->len = 0;
+    t->lines = 0;
+}
+
+static void thread_exit(void *p)
+{
+    tbuf *t = p;
+    pthread_mutex_lock(&t->mu);
+    flush_locked(t);
+    pthread_mutex_unlock(&t->mu);
+    lumen__buf_free(&t->scratch);
+    /* A later TLS destructor that logs gets a fresh batch (and this
+     * destructor runs again for it) rather than one another thread may
+     * already be reusing. */
+    mine = NULL;
+    atomic_store(&t->live, false);
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&key, thread_exit);
+}
+
+static tbuf *get_tbuf(void)
+{
+    if (LUMEN_LIKELY(mine != NULL))
+        return mine;
+    pthread_once(&key_once, make_key);
+    tbuf *t = NULL;
+    pthread_mutex_lock(&list_mu);
+    for (tbuf *o = atomic_load(&list); o != NULL; o = o->next) {
+        if (!atomic_load(&o->live)) {
+            t = o;
+            break;
+        }
+    }
+    if (t == NULL) {
+        t = lumen__calloc(1, sizeof *t);
+        if (t != NULL) {
+            pthread_mutex_init(&t->mu, NULL);
+            t->next = atomic_load(&list);
+            atomic_store_explicit(&list, t, memory_order_release);
+        }
+    }
+    if (t != NULL)
+        atomic_store(&t->live, true);
+    pthread_mutex_unlock(&list_mu);
+    if (t != NULL) {
+        mine = t;
+        pthread_setspecific(key, t);
+    }
+    return t;
+}
+
+lumen__buf *lumen__log_scratch(void)
+{
+    tbuf *t = get_tbuf();
+    return t != NULL ? &t->scratch : &fallback_scratch;
+}
+
+/* ---- the flusher --------------------------------------------------------------- */
+
+static void *flusher(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&fl_mu);
+    int quiet_rounds = 0;
+    while (atomic_load(&fl_state) != STOPPING) {
+        if (atomic_load(&fl_state) == IDLE) {
+            pthread_cond_wait(&fl_cv, &fl_mu);
+            continue;
+        }
+        /* Scan every 10 ms: a line waits at most its handler's interval
+         * plus one tick. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_nsec -= 1000000000;
+            ts.tv_sec++;
+        }
+        pthread_cond_timedwait(&fl_cv, &fl_mu, &ts);
+        if (atomic_load(&fl_state) == STOPPING)
+            break;
+        pthread_mutex_unlock(&fl_mu);
+        if (atomic_load(&lumen__log_reopen_pending))
+            lumen__log_sinks_reopen();
+        bool pending = false;
+        uint64_t seq0 = atomic_load(&fl_seq);
+        int64_t now = lumen__mono_ns();
+        for (tbuf *t = atomic_load_explicit(&list, memory_order_acquire); t; t = t->next) {
+            pthread_mutex_lock(&t->mu);
+            if (t->len > 0) {
+                if (now - t->first_ns >= t->interval_ns)
+                    flush_locked(t);
+                else
+                    pending = true;
+            }
+            pthread_mutex_unlock(&t->mu);
+        }
+        pthread_mutex_lock(&fl_mu);
+        quiet_rounds = pending ? 0 : quiet_rounds + 1;
+        /* Nothing buffered for a while: sleep until a line arrives. */
+        if (quiet_rounds >= 3) {
+            int run = RUN;
+            if (atomic_compare_exchange_strong(&fl_state, &run, IDLE) &&
+                atomic_load(&fl_seq) != seq0)
+                atomic_store(&fl_state, RUN);
+            quiet_rounds = 0;
+        }
+    }
+    pthread_mutex_unlock(&fl_mu);
+    return NULL;
+}
+
+static void wake_flusher(void)
+{
+    pthread_mutex_lock(&fl_mu);
+    int s = atomic_load(&fl_state);
+    if (s == IDLE) {
+        atomic_store(&fl_state, RUN);
+        pthread_cond_signal(&fl_cv);
+    } else if (s == DOWN && !atomic_load(&lumen__log_shut)) {
+        atomic_store(&fl_state, RUN);
+        if (pthread_create(&fl_thread, NULL, flusher, NULL) == 0) {
+            fl_joinable = true;
+        } else {
+            /* Without a flusher, lines still leave when the batch fills,
+             * at warn, at exit; report it once. */
+            atomic_store(&fl_state, DOWN);
+        }
+    }
+    pthread_mutex_unlock(&fl_mu);
+}
+
+/* ---- the batch ---------------------------------------------------------------------- */
+
+void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, size_t n)
+{
+    tbuf *t = get_tbuf();
+    if (LUMEN_UNLIKELY(t == NULL)) {
+        if (!lumen__log_sink_write(h->sink, line, n))
+            lumen__log_count_drop(1);
+        return;
+    }
+    bool first = false;
+    pthread_mutex_lock(&t->mu);
+    if (t->len > 0 && (t->sink != h->sink || t->len + n > LUMEN__LOG_BATCH))
+        flush_locked(t);
+    if (n > LUMEN__LOG_BATCH) {
+        if (!lumen__log_sink_write(h->sink, line, n))
+            lumen__log_count_drop(1);
+    } else {
+        if (t->len == 0) {
+            t->first_ns = lumen__mono_ns();
+            t->sink = h->sink;
+            t->interval_ns = h->flush_interval_ns;
+            first = true;
+        }
+        memcpy(t->data + t->len, line, n);
+        t->len += n;
+        t->lines++;
+        if (level >= LUMEN_LOG_WARN) {
+            flush_locked(t);
+            first = false;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (first) {
+        atomic_fetch_add(&fl_seq, 1);
+        if (atomic_load(&fl_state) != RUN)
+            wake_flusher();
+    }
+}
+
+bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r)
+{
+    tbuf *t = get_tbuf();
+    if (LUMEN_UNLIKELY(t == NULL))
+        return false;
+    pthread_mutex_lock(&t->mu);
+    /* Leave room for a typical line so that formatting in place rarely
+     * fails; a line that does not fit is formatted again by the caller
+     * into its scratch buffer. */
+    if (t->len > 0 && (t->sink != h->sink || LUMEN__LOG_BATCH - t->len < 1024))
+        flush_locked(t);
+    lumen__buf b;
+    lumen__buf_fixed(&b, t->data + t->len, LUMEN__LOG_BATCH + 1 - t->len);
+    lumen__log_format(h, r, &b);
+    if (LUMEN_UNLIKELY(b.oom)) {
+        pthread_mutex_unlock(&t->mu);
+        return false;
+    }
+    bool first = t->len == 0;
+    if (first) {
+        t->first_ns = lumen__mono_ns();
+        t->sink = h->sink;
+        t->interval_ns = h->flush_interval_ns;
+    }
+    t->len += b.len;
+    t->lines++;
+    if (r->level >= LUMEN_LOG_WARN) {
+        flush_locked(t);
+        first = false;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (first) {
+        atomic_fetch_add(&fl_seq, 1);
+        if (atomic_load(&fl_state) != RUN)
+            wake_flusher();
+    }
+    return true;
+}
+
+void lumen__log_batch_flush_all(void)
+{
+    for (tbuf *t = atomic_load_explicit(&list, memory_order_acquire); t; t = t->next) {
+        pthread_mutex_lock(&t->mu);
+        flush_locked(t);
+        pthread_mutex_unlock(&t->mu);
+    }
+}
+
+void lumen__log_batch_stop(int64_t deadline_ns)
+{
+    pthread_mutex_lock(&fl_mu);
+    bool join = fl_joinable;
+    if (join)
+        atomic_store(&fl_state, STOPPING);
+    pthread_cond_broadcast(&fl_cv);
+    fl_joinable = false;
+    pthread_mutex_unlock(&fl_mu);
+    if (join) {
+        /* The flusher may be stuck writing into a full pipe: past the
+         * deadline it is left to finish on its own. */
+        int64_t left = deadline_ns - lumen__mono_ns();
+        if (left < 0)
+            left = 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = (int64_t)ts.tv_nsec + left;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        if (pthread_timedjoin_np(fl_thread, NULL, &ts) != 0)
+            pthread_detach(fl_thread);
+    }
+}
+
+void lumen_log_flush_from_signal(void)
+{
+    /* try-locks only: a batch whose lock is held (perhaps by the very code
+     * the signal interrupted) is skipped rather than deadlocked on. */
+    for (tbuf *t = atomic_load_explicit(&list, memory_order_acquire); t; t = t->next) {
+        if (pthread_mutex_trylock(&t->mu) != 0)
+            continue;
+        if (t->len > 0 && t->sink != NULL && t->sink->cb == NULL) {
+            lumen__log_write_all(atomic_load(&t->sink->fd), t->data, t->len, t->sink->is_pipe);
+            t->len = 0;
+            t->lines = 0;
+        }
+        pthread_mutex_unlock(&t->mu);
+    }
+}
+
+/* ---- fork ---------------------------------------------------------------------------------- */
+
+void lumen__log_batch_atfork_prepare(void)
+{
+    pthread_mutex_lock(&fl_mu);
+    pthread_mutex_lock(&list_mu);
+}
+
+void lumen__log_batch_atfork_parent(void)
+{
+    pthread_mutex_unlock(&list_mu);
+    pthread_mutex_unlock(&fl_mu);
+}
+
+void lumen__log_batch_atfork_child(void)
+{
+    /* Only the forking thread survives. Every other thread's batch belongs
+     * to the parent (which writes it): drop it here, free the structure
+     * for reuse, and reset its mutex, which a vanished thread may hold.
+     * The flusher thread is gone; the next batched line starts a new one. */
+    for (tbuf *t = atomic_load(&list); t != NULL; t = t->next) {
+        pthread_mutex_init(&t->mu, NULL);
+        t->len = 0;
+        t->lines = 0;
+        if (t != mine)
+            atomic_store(&t->live, false);
+    }
+    pthread_mutex_init(&list_mu, NULL);
+    pthread_mutex_init(&fl_mu, NULL);
+    pthread_cond_init(&fl_cv, NULL);
+    atomic_store(&fl_state, DOWN);
+    fl_joinable = false;
+}

@@ -1,0 +1,240 @@
+/*
+ * log/sink.c: sinks (stdout, stderr, an fd, a file, a callback) and the
+ * one write loop every byte of the log layer goes through.
+ *
+ * The write loop: one write(2) for the whole buffer; a short write is
+ * continued and EINTR retried, so a signal storm or a slow reader never
+ * loses or splits a line. The sink's write mutex keeps the continuation of
+ * a short write from being interleaved with another thread's bytes. EPIPE
+ * (reader gone) must not kill the process: around writes to a pipe or
+ * socket SIGPIPE is blocked in the calling thread, and a SIGPIPE the write
+ * raised is consumed with sigtimedwait before the mask is restored. This
+ * leaves the program's own SIGPIPE disposition alone (no global
+ * SIG_IGN), and it is async-signal-safe, so the raw path uses it too.
+ */
+#include "log/log_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/diag.h"
+
+static pthread_mutex_t files_mu = PTHREAD_MUTEX_INITIALIZER;
+static lumen__log_sink *files;
+_Atomic int lumen__log_reopen_pending;
+
+static void classify(lumen__log_sink *s, int fd)
+{
+    struct stat st;
+    s->is_pipe = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+    s->is_tty = isatty(fd) == 1;
+}
+
+/* The syslog sink is a built-in callback: one syslog(3) call per line,
+ * the line passed as an argument to "%.*s", never as the format. */
+static void to_syslog(lumen_log_level level, const char *line, size_t len, void *ud)
+{
+    (void)ud;
+    int pri = level >= LUMEN_LOG_FATAL   ? LOG_CRIT
+              : level >= LUMEN_LOG_ERROR ? LOG_ERR
+              : level >= LUMEN_LOG_WARN  ? LOG_WARNING
+              : level >= LUMEN_LOG_INFO  ? LOG_INFO
+                                         : LOG_DEBUG;
+    if (len > 0 && line[len - 1] == '\n')
+        len--;
+    syslog(pri, "%.*s", (int)(len < INT32_MAX ? len : INT32_MAX), line);
+}
+
+static int open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_opts *o)
+{
+    lumen__log_sink *s = lumen__calloc(1, sizeof *s);
+    if (s == NULL)
+        return LUMEN_ENOMEM;
+    pthread_mutex_init(&s->write_mu, NULL);
+    s->kind = (int)o->sink;
+    int fd = -1;
+    switch (o->sink) {
+    case LUMEN_LOG_SINK_STDOUT: fd = STDOUT_FILENO; break;
+    case LUMEN_LOG_SINK_STDERR: fd = STDERR_FILENO; break;
+    case LUMEN_LOG_SINK_FD: fd = o->fd; break;
+    case LUMEN_LOG_SINK_FILE:
+        s->path = lumen__strdup(o->path);
+        if (s->path == NULL)
+            goto nomem;
+        fd = open_file(o->path);
+        if (fd < 0) {
+            int e = errno;
+            lumen__free(s->path, strlen(s->path) + 1);
+            pthread_mutex_destroy(&s->write_mu);
+            lumen__free(s, sizeof *s);
+            errno = e;
+            return LUMEN_ESYS;
+        }
+        s->owns_fd = true;
+        break;
+    case LUMEN_LOG_SINK_CALLBACK:
+        s->cb = o->callback;
+        s->cb_ud = o->callback_ud;
+        break;
+    case LUMEN_LOG_SINK_SYSLOG:
+        s->cb = to_syslog;
+        break;
+    }
+    atomic_store(&s->fd, fd);
+    if (fd >= 0)
+        classify(s, fd);
+    if (s->kind == LUMEN_LOG_SINK_FILE) {
+        pthread_mutex_lock(&files_mu);
+        s->next_file = files;
+        files = s;
+        pthread_mutex_unlock(&files_mu);
+    }
+    *out = s;
+    return LUMEN_OK;
+nomem:
+    pthread_mutex_destroy(&s->write_mu);
+    lumen__free(s, sizeof *s);
+    return LUMEN_ENOMEM;
+}
+
+bool lumen__log_write_all(int fd, const char *p, size_t n, bool is_pipe)
+{
+    sigset_t pipe_set, old;
+    bool blocked = false;
+    if (is_pipe) {
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        blocked = pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0;
+    }
+    bool ok = true, got_epipe = false;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            /* Someone set O_NONBLOCK on the open file description: wait a
+             * little rather than spin or lose the line. */
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        got_epipe = w < 0 && errno == EPIPE;
+        ok = false;
+        break;
+    }
+    if (blocked) {
+        /* Consume the SIGPIPE this thread's write raised, unless the signal
+         * was already blocked (then it is the program's business). */
+        if (got_epipe && !sigismember(&old, SIGPIPE)) {
+            struct timespec zero = {0, 0};
+            int e = errno;
+            while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+            }
+            errno = e;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    return ok;
+}
+
+bool lumen__log_sink_write(lumen__log_sink *s, const char *p, size_t n)
+{
+    if (s->cb != NULL) {
+        /* A callback gets one call per line. */
+        while (n > 0) {
+            const char *nl = memchr(p, '\n', n);
+            size_t len = nl != NULL ? (size_t)(nl - p) + 1 : n;
+            s->cb(LUMEN_LOG_INFO, p, len, s->cb_ud);
+            p += len;
+            n -= len;
+        }
+        return true;
+    }
+    if (atomic_load_explicit(&lumen__log_reopen_pending, memory_order_relaxed))
+        lumen__log_sinks_reopen();
+    pthread_mutex_lock(&s->write_mu);
+    int fd = atomic_load_explicit(&s->fd, memory_order_relaxed);
+    bool ok = fd >= 0 && lumen__log_write_all(fd, p, n, s->is_pipe);
+    int e = errno;
+    bool report = !ok && !s->broken_reported;
+    if (report)
+        s->broken_reported = true;
+    pthread_mutex_unlock(&s->write_mu);
+    if (report)
+        lumen__diag(LUMEN_DIAG_ERROR, "log: write to fd %d failed: %s; lines are dropped", fd,
+                    strerror(e));
+    return ok;
+}
+
+int lumen__log_sinks_reopen(void)
+{
+    atomic_store(&lumen__log_reopen_pending, 0);
+    int rc = LUMEN_OK;
+    pthread_mutex_lock(&files_mu);
+    for (lumen__log_sink *s = files; s != NULL; s = s->next_file) {
+        int fd = open_file(s->path);
+        if (fd < 0) {
+            rc = LUMEN_ESYS;
+            continue;
+        }
+        /* dup2 swaps the file under the same descriptor number, so a
+         * writer holding the old number never writes to a closed fd. */
+        pthread_mutex_lock(&s->write_mu);
+        int old = atomic_load(&s->fd);
+        if (dup2(fd, old) < 0)
+            rc = LUMEN_ESYS;
+        s->broken_reported = false;
+        pthread_mutex_unlock(&s->write_mu);
+        close(fd);
+    }
+    pthread_mutex_unlock(&files_mu);
+    return rc;
+}
+
+int lumen_log_reopen(void)
+{
+    lumen__log_batch_flush_all();
+    return lumen__log_sinks_reopen();
+}
+
+static void on_sighup(int sig)
+{
+    (void)sig;
+    atomic_store(&lumen__log_reopen_pending, 1);
+}
+
+int lumen_log_install_sighup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sighup;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    return sigaction(SIGHUP, &sa, NULL) == 0 ? LUMEN_OK : LUMEN_ESYS;
+}
+
+void lumen__log_sink_atfork_child(void)
+{
+    /* A write mutex held by a thread that does not exist in the child
+     * would block the child's first line forever. */
+    pthread_mutex_init(&files_mu, NULL);
+    for (lumen_log_handler *h = lumen__log_handlers_all(); h != NULL; h = h->next_all)
+        pthread_mutex_init(&h->sink->write_mu, NULL);
+}

@@ -1,0 +1,133 @@
+/*
+ * trace/processor.c: the processor interface's public entry points and the
+ * simple processor, which exports each span on the thread that ends it,
+ * under a mutex so that exports never overlap.
+ */
+#include <pthread.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "trace/span.h"
+
+int lumen_span_processor_stats(lumen_span_processor *p, lumen_processor_stats *out)
+{
+    if (p == NULL || out == NULL)
+        return LUMEN_EINVAL;
+    p->stats(p, out);
+    return LUMEN_OK;
+}
+
+int lumen_span_processor_force_flush(lumen_span_processor *p, uint32_t timeout_ms)
+{
+    if (p == NULL)
+        return LUMEN_EINVAL;
+    return p->force_flush(p, lumen__deadline(timeout_ms, lumen__wall_ns()));
+}
+
+void lumen_span_processor_free(lumen_span_processor *p)
+{
+    if (p == NULL)
+        return;
+    p->shutdown(p, lumen__deadline(5000, lumen__wall_ns()));
+    p->destroy(p);
+}
+
+typedef struct simple_proc {
+    lumen_span_processor base;
+    lumen_span_exporter *exp;
+    pthread_mutex_t mu;
+    bool shut;
+    atomic_uint_fast64_t ended, exported, dropped, failed;
+} simple_proc;
+
+static void simple_on_end(lumen_span_processor *bp, lumen_span *s)
+{
+    simple_proc *p = (simple_proc *)bp;
+    if (!(s->flags & LUMEN_TRACE_FLAG_SAMPLED)) {
+        lumen__span_release(s);
+        return;
+    }
+    atomic_fetch_add_explicit(&p->ended, 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    if (p->shut) {
+        pthread_mutex_unlock(&p->mu);
+        atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+        lumen__trace_metric_add(LUMEN__TM_DROPPED, 1);
+        lumen__span_release(s);
+        return;
+    }
+    lumen_export_result r = lumen__exporter_export(p->exp, &s, 1, lumen__wall_ns() + 30000000000LL);
+    pthread_mutex_unlock(&p->mu);
+    if (r == LUMEN_EXPORT_SUCCESS) {
+        atomic_fetch_add_explicit(&p->exported, 1, memory_order_relaxed);
+        lumen__trace_metric_add(LUMEN__TM_EXPORTED, 1);
+    } else {
+        atomic_fetch_add_explicit(&p->failed, 1, memory_order_relaxed);
+        lumen__trace_metric_add(LUMEN__TM_DROPPED, 1);
+        if (!p->exp->counts_failures)
+            lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
+    }
+    lumen__span_release(s);
+}
+
+static int simple_flush(lumen_span_processor *bp, int64_t dl)
+{
+    simple_proc *p = (simple_proc *)bp;
+    pthread_mutex_lock(&p->mu);
+    int rc = p->shut ? LUMEN_ESHUTDOWN : lumen__exporter_flush(p->exp, dl);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static int simple_shutdown(lumen_span_processor *bp, int64_t dl)
+{
+    simple_proc *p = (simple_proc *)bp;
+    pthread_mutex_lock(&p->mu);
+    int rc = LUMEN_ESHUTDOWN;
+    if (!p->shut) {
+        p->shut = true;
+        lumen__exporter_flush(p->exp, dl);
+        rc = lumen__exporter_shutdown(p->exp, dl);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static void simple_destroy(lumen_span_processor *bp)
+{
+    simple_proc *p = (simple_proc *)bp;
+    lumen__exporter_destroy(p->exp);
+    pthread_mutex_destroy(&p->mu);
+    lumen__free(p, sizeof *p);
+}
+
+static void simple_stats(lumen_span_processor *bp, lumen_processor_stats *o)
+{
+    simple_proc *p = (simple_proc *)bp;
+    o->ended = atomic_load(&p->ended);
+    o->exported = atomic_load(&p->exported);
+    o->dropped = atomic_load(&p->dropped);
+    o->failed = atomic_load(&p->failed);
+    o->queued = 0;
+}
+
+int lumen_simple_processor_new(lumen_span_exporter *exp, lumen_span_processor **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (exp == NULL || out == NULL) {
+        lumen_span_exporter_free(exp);
+        return LUMEN_EINVAL;
+    }
+    simple_proc *p = lumen__calloc(1, sizeof *p);
+    if (p == NULL) {
+        lumen_span_exporter_free(exp);
+        return LUMEN_ENOMEM;
+    }
+    p->base = (lumen_span_processor){simple_on_end, simple_flush, simple_shutdown, simple_destroy,
+                                     simple_stats};
+    p->exp = exp;
+    pthread_mutex_init(&p->mu, NULL);
+    *out = &p->base;
+    return LUMEN_OK;
+}

@@ -1,0 +1,232 @@
+/* tests/console/test_console.c: the console's routing, assets, metric
+ * history and its JSON, checked with a real JSON parser. */
+#include "support/support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/console.h"
+
+static lumen__console *new_console(lumen_registry *reg)
+{
+    lumen__console_opts o = {0};
+    o.registries = &reg;
+    o.registry_count = 1;
+    o.no_thread = true;
+    o.points = 5;
+    lumen__console *c = NULL;
+    assert_int_equal(lumen__console_new(&c, &o), LUMEN_OK);
+    return c;
+}
+
+static char *get(lumen__console *c, const char *path, const char *query, int *status,
+                 const char **ctype)
+{
+    lumen__console_resp r;
+    if (!lumen__console_handle(c, path, query, &r)) {
+        *status = 0;
+        return NULL;
+    }
+    *status = r.status;
+    if (ctype)
+        *ctype = r.content_type;
+    char *s;
+    if (r.static_body) {
+        s = malloc(r.static_len + 1);
+        memcpy(s, r.static_body, r.static_len);
+        s[r.static_len] = '\0';
+    } else {
+        s = strdup(r.body.p ? r.body.p : "");
+    }
+    lumen__buf_free(&r.body);
+    return s;
+}
+
+/* Run a python snippet on `json` (on stdin); returns its output. */
+static char *py(const char *code, const char *json)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s -c '%s'", lt_python(), code);
+    char *out = NULL;
+    int rc = lt_run(cmd, json, strlen(json), &out);
+    if (rc != 0)
+        fail_msg("python failed (%d): %s\ninput: %.500s", rc, out, json);
+    return out;
+}
+
+static void test_console_routes__pages_and_assets(void **state)
+{
+    (void)state;
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen__console *c = new_console(reg);
+    int st;
+    const char *ct;
+    char *s = get(c, "/", NULL, &st, &ct);
+    assert_int_equal(st, 200);
+    assert_string_equal(ct, "text/html; charset=utf-8");
+    assert_non_null(strstr(s, "<script src=\"/console/console.js\"></script>"));
+    free(s);
+    s = get(c, "/console/console.js", NULL, &st, &ct);
+    assert_int_equal(st, 200);
+    assert_string_equal(ct, "text/javascript; charset=utf-8");
+    /* The page script never writes program data as HTML. */
+    assert_null(strstr(s, "innerHTML"));
+    free(s);
+    s = get(c, "/traces", NULL, &st, NULL);
+    assert_int_equal(st, 200);
+    free(s);
+    s = get(c, "/logs", NULL, &st, NULL);
+    assert_int_equal(st, 200);
+    free(s);
+    assert_null(get(c, "/console/missing.js", NULL, &st, NULL));
+    assert_null(get(c, "/nope", NULL, &st, NULL));
+    /* Without providers, traces and logs are empty lists and a trace 404s. */
+    s = get(c, "/api/traces", NULL, &st, NULL);
+    assert_int_equal(st, 200);
+    assert_string_equal(s, "{\"traces\":[]}");
+    free(s);
+    s = get(c, "/api/traces/0123", NULL, &st, NULL);
+    assert_int_equal(st, 404);
+    free(s);
+    lumen__console_free(c);
+    lumen_registry_free(reg);
+}
+
+static void test_console_history__series_json(void **state)
+{
+    (void)state;
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    const char *names[] = {"route", "code"};
+    o.label_names = names;
+    o.label_count = 2;
+    o.help = "Requests \"served\" <b>";
+    lumen_family *fam;
+    assert_int_equal(lumen_family_new(&fam, reg, LUMEN_METRIC_COUNTER, "http_requests", &o),
+                     LUMEN_OK);
+    const char *v1[] = {"</script><script>alert(1)</script>", "200"};
+    const char *v2[] = {"/a\"b\\c\nd", "500"};
+    lumen_counter *c1, *c2;
+    assert_int_equal(lumen_family_counter(fam, v1, 2, &c1), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(fam, v2, 2, &c2), LUMEN_OK);
+    lumen_histogram *h;
+    assert_int_equal(lumen_histogram_new(&h, reg, "latency_seconds", "lat", NULL, 0), LUMEN_OK);
+
+    lumen__console *c = new_console(reg);
+    for (int i = 0; i < 7; i++) {
+        lumen_counter_add(c1, 10);
+        lumen_counter_inc(c2);
+        lumen_histogram_observe(h, 0.02);
+        lumen__console_tick(c);
+    }
+    int st;
+    char *s = get(c, "/api/metrics/families", NULL, &st, NULL);
+    assert_int_equal(st, 200);
+    char *out = py("import json,sys; d=json.load(sys.stdin); "
+                   "print(sorted((f[\"name\"],f[\"type\"],f[\"series\"]) for f in d[\"families\"])); "
+                   "print([f[\"help\"] for f in d[\"families\"] if f[\"name\"]==\"http_requests_total\"][0])",
+                   s);
+    assert_non_null(strstr(out, "('http_requests_total', 'counter', 2)"));
+    assert_non_null(strstr(out, "('latency_seconds', 'histogram', "));
+    assert_non_null(strstr(out, "Requests \"served\" <b>"));
+    free(out);
+    free(s);
+
+    s = get(c, "/api/metrics/series", "family=http_requests_total", &st, NULL);
+    assert_int_equal(st, 200);
+    /* Escaped so that no program string can close a script element. */
+    assert_null(strstr(s, "</script>"));
+    out = py("import json,sys; d=json.load(sys.stdin); "
+             "print(len(d[\"timestamps\"])); "
+             "[print(repr(x[\"labels\"][\"route\"]), x[\"values\"]) for x in d[\"series\"] "
+             "if x[\"name\"]==\"http_requests_total\"]",
+             s);
+    /* Five points kept of seven taken; values are the last five totals. */
+    assert_non_null(strstr(out, "5\n"));
+    assert_non_null(strstr(out, "'</script><script>alert(1)</script>' [30, 40, 50, 60, 70]"));
+    assert_non_null(strstr(out, "'/a\"b\\\\c\\nd' [3, 4, 5, 6, 7]"));
+    free(out);
+    free(s);
+
+    s = get(c, "/api/metrics/series", "family=latency_seconds&family=nothing", &st, NULL);
+    out = py("import json,sys; d=json.load(sys.stdin); "
+             "print(sorted(x[\"name\"] for x in d[\"series\"] if x[\"labels\"].get(\"le\") in (None,\"+Inf\")))",
+             s);
+    assert_non_null(strstr(out, "'latency_seconds_bucket', 'latency_seconds_count', 'latency_seconds_sum'"));
+    free(out);
+    free(s);
+
+    s = get(c, "/api/metrics/series", NULL, &st, NULL);
+    assert_int_equal(st, 400);
+    free(s);
+    lumen__console_free(c);
+    lumen_registry_free(reg);
+}
+
+static void test_console_query__decoding(void **state)
+{
+    (void)state;
+    char v[32];
+    const char *q = "a=1&family=x%20y&family=z+w&b=%zz&empty=&flag";
+    const char *p = lumen__query_param(q, "family", v, sizeof v, NULL);
+    assert_non_null(p);
+    assert_string_equal(v, "x y");
+    p = lumen__query_param(q, "family", v, sizeof v, p);
+    assert_non_null(p);
+    assert_string_equal(v, "z w");
+    assert_null(lumen__query_param(q, "family", v, sizeof v, p));
+    assert_non_null(lumen__query_param(q, "b", v, sizeof v, NULL));
+    assert_string_equal(v, "%zz");
+    assert_non_null(lumen__query_param(q, "empty", v, sizeof v, NULL));
+    assert_string_equal(v, "");
+    assert_non_null(lumen__query_param(q, "flag", v, sizeof v, NULL));
+    assert_null(lumen__query_param(q, "fla", v, sizeof v, NULL));
+    char small[4];
+    lumen__query_param("k=abcdefgh", "k", small, sizeof small, NULL);
+    assert_string_equal(small, "abc");
+}
+
+static void test_console_sampler__thread_samples(void **state)
+{
+    (void)state;
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen_gauge *g;
+    assert_int_equal(lumen_gauge_new(&g, reg, "temperature", "t"), LUMEN_OK);
+    lumen_gauge_set(g, 21.5);
+    lumen__console_opts o = {0};
+    o.registries = &reg;
+    o.registry_count = 1;
+    o.interval_ms = 20;
+    lumen__console *c = NULL;
+    assert_int_equal(lumen__console_new(&c, &o), LUMEN_OK);
+    char *s = NULL;
+    int st;
+    for (int i = 0; i < 200; i++) {
+        free(s);
+        s = get(c, "/api/metrics/series", "family=temperature", &st, NULL);
+        if (strstr(s, "21.5,21.5"))
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_non_null(strstr(s, "21.5,21.5"));
+    free(s);
+    lumen__console_free(c);
+    lumen_registry_free(reg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_console_routes__pages_and_assets),
+        cmocka_unit_test(test_console_history__series_json),
+        cmocka_unit_test(test_console_query__decoding),
+        cmocka_unit_test(test_console_sampler__thread_samples),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,413 @@
+/* tests/http/test_http_hostile.c: clients that do not play fair: idle and
+ * slow connections by the hundred, too many from one address, oversized
+ * headers, malformed request lines, unknown methods, wrong credentials;
+ * and TLS. The server must answer 4xx or close, and keep serving. */
+#include "http/http_test.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#ifdef LUMEN_HAVE_XCRYPT
+#  include <crypt.h>
+#endif
+
+#include "lumen/http.h"
+
+static lumen_registry *g_reg;
+
+static lumen_http_server *start(lumen_http_server_opts *o, char *base, size_t cap)
+{
+    if (g_reg == NULL) {
+        lumen_counter *c;
+        assert_int_equal(lumen_registry_new(&g_reg), LUMEN_OK);
+        assert_int_equal(lumen_counter_new(&c, g_reg, "hostile_test", "A counter."), LUMEN_OK);
+        lumen_counter_add(c, 7);
+    }
+    o->addr = "127.0.0.1:0";
+    o->registries = &g_reg;
+    o->registry_count = 1;
+    lumen_http_server *srv;
+    assert_int_equal(lumen_http_server_start(&srv, o), LUMEN_OK);
+    snprintf(base, cap, "%s://127.0.0.1:%u", o->tls_cert_file ? "https" : "http",
+             (unsigned)lumen_http_server_port(srv));
+    return srv;
+}
+
+/* A scrape from 127.0.0.1 that must succeed within `ms`. */
+static void scrape_ok(const char *base, long ms)
+{
+    char u[256];
+    snprintf(u, sizeof u, "%s/metrics", base);
+    th_resp r;
+    int64_t t0 = th_now_ms();
+    long s = th_http("GET", u, NULL, NULL, NULL, ms, &r);
+    if (s != 200)
+        fail_msg("scrape: status %ld (curl %d) after %lld ms", s, r.curl_code,
+                 (long long)(th_now_ms() - t0));
+    assert_non_null(strstr(r.body, "hostile_test_total 7\n"));
+    th_resp_free(&r);
+}
+
+/* Whether the server has closed fd (reads EOF or a reset within ms). */
+static int closed_by_server(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, ms) <= 0)
+        return 0;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 2048 && rl.rlim_max >= 2048) {
+        rl.rlim_cur = 2048;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* 500 connections that send half a request and then nothing. */
+static int open_idle(int *fds, int n, uint16_t port, const char *src)
+{
+    static const char partial[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+    int opened = 0;
+    for (int i = 0; i < n; i++) {
+        fds[i] = th_connect(port, src);
+        if (fds[i] >= 0) {
+            send(fds[i], partial, sizeof partial - 1, MSG_NOSIGNAL);
+            opened++;
+        }
+    }
+    return opened;
+}
+
+static void close_all(int *fds, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+static void test_http_hostile__idle_flood_from_one_address(void **state)
+{
+    (void)state;
+    raise_fd_limit();
+    char base[128];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT; /* default limits */
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    enum { N = 500 };
+    int fds[N];
+    /* From another loopback address: the per-client limit stops them. */
+    assert_int_equal(open_idle(fds, N, lumen_http_server_port(srv), "127.0.0.2"), N);
+    scrape_ok(base, 2000);
+    int refused = 0;
+    for (int i = 0; i < N; i++)
+        refused += closed_by_server(fds[i], i == N - 1 ? 200 : 0);
+    print_message("%d of %d idle connections from one address refused\n", refused, N);
+    assert_true(refused >= N - LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT);
+    close_all(fds, N);
+    lumen_http_server_stop(srv);
+}
+
+static void test_http_hostile__idle_flood_accepted(void **state)
+{
+    (void)state;
+    raise_fd_limit();
+    char base[128];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.max_connections = 1000;
+    o.max_connections_per_client = 1000;
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    enum { N = 500 };
+    int fds[N];
+    /* Every one is accepted and held open, and still the scrape gets through:
+     * an idle connection costs the server no thread. */
+    assert_int_equal(open_idle(fds, N, lumen_http_server_port(srv), NULL), N);
+    usleep(200000);
+    scrape_ok(base, 2000);
+    int refused = 0;
+    for (int i = 0; i < N; i++)
+        refused += closed_by_server(fds[i], 0);
+    assert_int_equal(refused, 0);
+    scrape_ok(base, 2000);
+    close_all(fds, N);
+    lumen_http_server_stop(srv);
+}
+
+static void test_http_hostile__total_limit_and_idle_timeout(void **state)
+{
+    (void)state;
+    char base[128];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.max_connections = 8;
+    o.max_connections_per_client = 4;
+    o.connection_timeout_s = 2;
+    o.threads = 1;
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    uint16_t port = lumen_http_server_port(srv);
+    int a[6], b[6];
+    /* Six from one address: the per-client limit closes two at once. */
+    open_idle(a, 6, port, "127.0.0.3");
+    int ca = 0;
+    for (int i = 0; i < 6; i++)
+        ca += closed_by_server(a[i], 100);
+    assert_int_equal(ca, 2);
+    /* Six from another: four fill the total limit of 8; the other two
+     * wait in the listen backlog, unanswered, as a scrape would now. */
+    open_idle(b, 6, port, "127.0.0.4");
+    /* The idle timeout frees the slots: every connection is closed within
+     * a few seconds, the backlogged ones after their own timeout. */
+    int64_t t0 = th_now_ms();
+    int still_open = 0;
+    for (int i = 0; i < 6; i++) {
+        still_open += !closed_by_server(a[i], 5000);
+        still_open += !closed_by_server(b[i], 5000);
+    }
+    assert_int_equal(still_open, 0);
+    print_message("idle connections closed after %lld ms\n", (long long)(th_now_ms() - t0));
+    assert_true(th_now_ms() - t0 < 5000);
+    scrape_ok(base, 2000);
+    close_all(a, 6);
+    close_all(b, 6);
+    lumen_http_server_stop(srv);
+}
+
+static void expect_refused(uint16_t port, const char *what, const char *req, size_t len)
+{
+    char *ans = NULL;
+    /* Longer than the server's idle timeout: a request that never
+     * completes (half a TLS hello) may only end with that timeout, since
+     * libmicrohttpd does not always notice the client's half-close. */
+    int s = th_raw(port, NULL, req, len, 5000, &ans);
+    /* A 4xx (or 505 for an HTTP version we do not speak), or the
+     * connection closed without an answer; never a 2xx, another 5xx or a
+     * hang. */
+    if (!(s == 0 || (s >= 400 && s < 500) || s == 505))
+        fail_msg("%s: status %d, answer '%.80s'", what, s, ans ? ans : "");
+    free(ans);
+}
+
+static void test_http_hostile__malformed_requests(void **state)
+{
+    (void)state;
+    char base[128];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.connection_timeout_s = 2;
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    uint16_t port = lumen_http_server_port(srv);
+
+    /* Headers beyond the limit: 64 KiB in one header, and 2000 small ones. */
+    size_t big = 64 * 1024;
+    char *req = malloc(big + 256);
+    int n = sprintf(req, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(req + n, 'a', big);
+    n += (int)big;
+    n += sprintf(req + n, "\r\n\r\n");
+    char *ans = NULL;
+    int s = th_raw(port, NULL, req, (size_t)n, 3000, &ans);
+    print_message("64 KiB header: %d\n", s);
+    assert_true(s == 0 || s == 431 || s == 413 || s == 400);
+    free(ans);
+    n = sprintf(req, "GET /metrics HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 2000 && n < (int)big; i++)
+        n += sprintf(req + n, "X-H%d: v\r\n", i);
+    n += sprintf(req + n, "\r\n");
+    expect_refused(port, "2000 headers", req, (size_t)n);
+    /* A request line longer than the memory limit. */
+    n = sprintf(req, "GET /");
+    memset(req + n, 'p', 32 * 1024);
+    n += 32 * 1024;
+    n += sprintf(req + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_refused(port, "32 KiB path", req, (size_t)n);
+    free(req);
+
+    static const struct {
+        const char *what, *req;
+    } bad[] = {
+        {"garbage", "GARBAGE\r\n\r\n"},
+        {"no path", "GET\r\n\r\n"},
+        {"no version", "GET /metrics\r\nHost: x\r\n\r\n"},
+        {"bad version", "GET /metrics HTTP/9.9\r\nHost: x\r\n\r\n"},
+        {"no host in 1.1", "GET /metrics HTTP/1.1\r\n\r\n"},
+        {"space before colon", "GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n"},
+        {"header without colon", "GET /metrics HTTP/1.1\r\nHost: x\r\nBroken\r\n\r\n"},
+        {"unknown method", "BREW /metrics HTTP/1.1\r\nHost: x\r\n\r\n"},
+        {"unknown method, other path", "FOO /x HTTP/1.1\r\nHost: x\r\n\r\n"},
+        {"TLS hello to plain HTTP", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"},
+        {"absolute URI elsewhere", "GET http://evil.example/ HTTP/1.1\r\nHost: x\r\n\r\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_refused(port, bad[i].what, bad[i].req, strlen(bad[i].req));
+    /* Content-Length with Transfer-Encoding (the request smuggling shape):
+     * refused, or answered and the connection closed (RFC 9112 6.1). */
+    static const char both[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    s = th_raw(port, NULL, both, sizeof both - 1, 3000, &ans);
+    assert_true((s >= 400 && s < 500) || (s == 200 && strstr(ans, "Connection: close")));
+    free(ans);
+    /* A malformed chunked body on a GET: the server answers without
+     * reading a body, then closes. */
+    static const char chunk[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                "chunked\r\n\r\nzz\r\n";
+    s = th_raw(port, NULL, chunk, sizeof chunk - 1, 3000, &ans);
+    assert_true((s >= 400 && s < 500) || (s == 200 && strstr(ans, "Connection: close")));
+    free(ans);
+    /* NUL bytes in the request line. */
+    static const char nul[] = "GET /met\0rics HTTP/1.1\r\nHost: x\r\n\r\n";
+    expect_refused(port, "NUL in path", nul, sizeof nul - 1);
+    /* An unknown method on /metrics is 405 precisely. */
+    static const char brew[] = "BREW /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(th_raw(port, NULL, brew, sizeof brew - 1, 3000, NULL), 405);
+    /* HTTP/1.0 without Host is fine. */
+    static const char v10[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    assert_int_equal(th_raw(port, NULL, v10, sizeof v10 - 1, 3000, NULL), 200);
+    scrape_ok(base, 2000);
+    lumen_http_server_stop(srv);
+}
+
+#ifdef LUMEN_HAVE_XCRYPT
+static void test_http_hostile__basic_auth(void **state)
+{
+    (void)state;
+    struct crypt_data cd;
+    memset(&cd, 0, sizeof cd);
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    assert_non_null(crypt_gensalt_rn("$2b$", 6, NULL, 0, salt, sizeof salt));
+    char users[256];
+    snprintf(users, sizeof users, "prometheus:%s", crypt_rn("scrape-me", salt, &cd, sizeof cd));
+    char base[128], u[256];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.basic_auth_users = users;
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    snprintf(u, sizeof u, "%s/metrics", base);
+    th_resp r;
+    char v[128];
+    assert_int_equal(th_http("GET", u, NULL, NULL, NULL, 5000, &r), 401);
+    assert_true(th_header(r.headers, "WWW-Authenticate", v, sizeof v));
+    assert_non_null(strstr(v, "Basic realm="));
+    th_resp_free(&r);
+    const char *wrong[] = {"prometheus:scrape-m", "prometheus:scrape-me2", "Prometheus:scrape-me",
+                           "nobody:scrape-me", "prometheus:", ":scrape-me"};
+    for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+        long s = th_http("GET", u, NULL, wrong[i], NULL, 5000, &r);
+        if (s != 401)
+            fail_msg("credentials '%s': %ld", wrong[i], s);
+        th_resp_free(&r);
+    }
+    /* A malformed Authorization header is just unauthorized. */
+    const char *junk[] = {"Authorization: Basic !!!notbase64", NULL};
+    assert_int_equal(th_http("GET", u, junk, NULL, NULL, 5000, &r), 401);
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", u, NULL, "prometheus:scrape-me", NULL, 5000, &r), 200);
+    assert_non_null(strstr(r.body, "hostile_test_total 7\n"));
+    assert_non_null(strstr(r.body, "lumen_http_scrape_errors_total{cause=\"auth\"} 8\n"));
+    th_resp_free(&r);
+    /* /healthz needs no credentials, unless asked. */
+    snprintf(u, sizeof u, "%s/healthz", base);
+    assert_int_equal(th_http("GET", u, NULL, NULL, NULL, 5000, &r), 200);
+    th_resp_free(&r);
+    lumen_http_server_stop(srv);
+    o = (lumen_http_server_opts)LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.basic_auth_users = users;
+    o.flags = LUMEN_HTTP_AUTH_HEALTHZ;
+    srv = start(&o, base, sizeof base);
+    snprintf(u, sizeof u, "%s/healthz", base);
+    assert_int_equal(th_http("GET", u, NULL, NULL, NULL, 5000, &r), 401);
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", u, NULL, "prometheus:scrape-me", NULL, 5000, &r), 200);
+    th_resp_free(&r);
+    lumen_http_server_stop(srv);
+}
+#endif
+
+static void test_http_hostile__tls(void **state)
+{
+    (void)state;
+    if (!lt_have("openssl")) {
+        print_message("openssl not found; skipped\n");
+        skip();
+    }
+    char *dir = lt_tempdir();
+    char cmd[2048], cert[512], key[512];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-days 1 -subj /CN=localhost -keyout %s -out %s",
+             key, cert);
+    char *out = NULL;
+    int rc = lt_run(cmd, NULL, 0, &out);
+    if (rc != 0)
+        fail_msg("openssl: %s", out);
+    free(out);
+    char base[128], u[256];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.tls_cert_file = cert;
+    o.tls_key_file = key;
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    assert_true(strncmp(base, "https://", 8) == 0);
+    scrape_ok(base, 5000);
+    /* Plain HTTP to the TLS port gets no metrics. */
+    uint16_t port = lumen_http_server_port(srv);
+    static const char plain[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    char *ans = NULL;
+    int s = th_raw(port, NULL, plain, sizeof plain - 1, 3000, &ans);
+    assert_true(s != 200);
+    assert_null(strstr(ans ? ans : "", "hostile_test_total"));
+    free(ans);
+    /* TLS 1.1 is refused. */
+    snprintf(cmd, sizeof cmd,
+             "echo | openssl s_client -connect 127.0.0.1:%u -tls1_1 -cipher DEFAULT@SECLEVEL=0 "
+             "2>&1",
+             (unsigned)port);
+    rc = lt_run(cmd, NULL, 0, &out);
+    assert_int_not_equal(rc, 0);
+    free(out);
+    scrape_ok(base, 5000);
+    lumen_http_server_stop(srv);
+
+    /* The same from PEM text. */
+    char *cert_pem = lt_read_file(cert, NULL), *key_pem = lt_read_file(key, NULL);
+    o = (lumen_http_server_opts)LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.tls_cert_pem = cert_pem;
+    o.tls_key_pem = key_pem;
+    srv = start(&o, base, sizeof base);
+    snprintf(u, sizeof u, "https://127.0.0.1:%u", (unsigned)lumen_http_server_port(srv));
+    scrape_ok(u, 5000);
+    lumen_http_server_stop(srv);
+    /* A key that does not parse is a configuration error. */
+    o.tls_key_pem = "-----BEGIN PRIVATE KEY-----\nnonsense\n-----END PRIVATE KEY-----\n";
+    o.addr = "127.0.0.1:0";
+    assert_int_equal(lumen_http_server_start(&srv, &o), LUMEN_ECONFIG);
+    free(cert_pem);
+    free(key_pem);
+    remove(cert);
+    remove(key);
+    remove(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_hostile__idle_flood_from_one_address),
+        cmocka_unit_test(test_http_hostile__idle_flood_accepted),
+        cmocka_unit_test(test_http_hostile__total_limit_and_idle_timeout),
+        cmocka_unit_test(test_http_hostile__malformed_requests),
+#ifdef LUMEN_HAVE_XCRYPT
+        cmocka_unit_test(test_http_hostile__basic_auth),
+#endif
+        cmocka_unit_test(test_http_hostile__tls),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    lumen_registry_free(g_reg);
+    return rc;
+}

@@ -1,0 +1,209 @@
+/* tests/http/test_http_prometheus.c: the real Prometheus server (Debian
+ * prometheus 2.42) scrapes this program's endpoint. Through Prometheus's
+ * HTTP API: up == 1, a counter's exact value, histogram_quantile() over a
+ * labelled histogram, and the process metrics. */
+#include "http/http_test.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lumen/http.h"
+
+static char g_prom[64];
+static pid_t g_pid;
+static char *g_dir;
+static lumen_http_server *g_srv;
+
+/* Run an instant query; copy the first result's value into `value`.
+ * Returns 1 when there was a result. */
+static int query(const char *promql, char *value, size_t cap)
+{
+    char *esc = curl_easy_escape(NULL, promql, 0);
+    char url[1024];
+    snprintf(url, sizeof url, "%s/api/v1/query?query=%s", g_prom, esc);
+    curl_free(esc);
+    th_resp r;
+    long s = th_http("GET", url, NULL, NULL, NULL, 5000, &r);
+    int found = 0;
+    const char *v = s == 200 ? strstr(r.body, "\"value\":[") : NULL;
+    if (v != NULL) {
+        v = strchr(v, ',');
+        if (v != NULL && v[1] == '"') {
+            const char *end = strchr(v + 2, '"');
+            size_t n = end ? (size_t)(end - v - 2) : 0;
+            if (end && n < cap) {
+                memcpy(value, v + 2, n);
+                value[n] = '\0';
+                found = 1;
+            }
+        }
+    }
+    if (!found && s != 200)
+        print_message("query %s: %ld %s\n", promql, s, r.body);
+    th_resp_free(&r);
+    return found;
+}
+
+static double query_num(const char *promql)
+{
+    char v[64];
+    if (!query(promql, v, sizeof v))
+        fail_msg("no result for %s", promql);
+    return strtod(v, NULL);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!lt_have("prometheus"))
+        return 0;
+
+    /* The program under test: the default registry (with the process
+     * metrics) and a labelled histogram. */
+    lumen_counter *events;
+    if (lumen_counter_new(&events, NULL, "prom_test_events", "Events handled.") != LUMEN_OK)
+        return -1;
+    lumen_counter_add(events, 12345);
+    static const double bounds[] = {0.1, 0.2, 0.5, 1};
+    static const char *const route[] = {"route"};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Request latency.";
+    o.unit = "seconds";
+    o.label_names = route;
+    o.label_count = 1;
+    o.buckets = bounds;
+    o.bucket_count = 4;
+    lumen_family *fam;
+    lumen_histogram *h_a, *h_b;
+    const char *a[] = {"/a"}, *b[] = {"/b"};
+    if (lumen_family_new(&fam, NULL, LUMEN_METRIC_HISTOGRAM, "prom_test_latency_seconds", &o) ||
+        lumen_family_histogram(fam, a, 1, &h_a) || lumen_family_histogram(fam, b, 1, &h_b))
+        return -1;
+    /* /a: 10 at 0.05, 30 at 0.15, 60 at 0.3. The median (rank 50) lies in
+     * (0.2, 0.5]: 0.2 + 0.3 * (50 - 40) / 60 = 0.25. */
+    for (int i = 0; i < 10; i++)
+        lumen_histogram_observe(h_a, 0.05);
+    for (int i = 0; i < 30; i++)
+        lumen_histogram_observe(h_a, 0.15);
+    for (int i = 0; i < 60; i++)
+        lumen_histogram_observe(h_a, 0.3);
+    for (int i = 0; i < 4; i++)
+        lumen_histogram_observe(h_b, 0.7);
+
+    lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT;
+    so.addr = "127.0.0.1:0";
+    if (lumen_http_server_start(&g_srv, &so) != LUMEN_OK)
+        return -1;
+
+    g_dir = lt_tempdir();
+    char cfg[512], log[512], data[512], listen[64], cfgarg[600], dataarg[600];
+    snprintf(cfg, sizeof cfg, "%s/prom.yml", g_dir);
+    snprintf(log, sizeof log, "%s/prometheus.log", g_dir);
+    snprintf(data, sizeof data, "%s/data", g_dir);
+    FILE *f = fopen(cfg, "w");
+    fprintf(f,
+            "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+            "scrape_configs:\n"
+            "  - job_name: lumen\n"
+            "    static_configs: [{targets: ['127.0.0.1:%u']}]\n",
+            (unsigned)lumen_http_server_port(g_srv));
+    fclose(f);
+    uint16_t port = th_free_port();
+    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%u", (unsigned)port);
+    snprintf(cfgarg, sizeof cfgarg, "--config.file=%s", cfg);
+    snprintf(dataarg, sizeof dataarg, "--storage.tsdb.path=%s", data);
+    char *argv[] = {"prometheus", cfgarg, dataarg, listen, NULL};
+    g_pid = th_spawn(argv, log);
+    snprintf(g_prom, sizeof g_prom, "http://127.0.0.1:%u", (unsigned)port);
+    char ready[128];
+    snprintf(ready, sizeof ready, "%s/-/ready", g_prom);
+    if (!th_wait_ready(ready, 30000)) {
+        char *l = lt_read_file(log, NULL);
+        print_error("prometheus did not start: %s\n", l ? l : "");
+        free(l);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    th_stop(g_pid);
+    lumen_http_server_stop(g_srv);
+    if (g_dir) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+        lt_run(cmd, NULL, 0, NULL);
+        free(g_dir);
+    }
+    return 0;
+}
+
+static void test_http_prometheus__scrapes_the_endpoint(void **state)
+{
+    (void)state;
+    if (g_pid <= 0)
+        skip();
+    /* Up within 30 s (Prometheus scrapes every second). */
+    char v[64] = "";
+    int64_t deadline = th_now_ms() + 30000;
+    while (th_now_ms() < deadline) {
+        if (query("up{job=\"lumen\"}", v, sizeof v) && strcmp(v, "1") == 0)
+            break;
+        usleep(250000);
+    }
+    assert_string_equal(v, "1");
+
+    assert_true(query("prom_test_events_total", v, sizeof v));
+    assert_string_equal(v, "12345");
+
+    double q = query_num("histogram_quantile(0.5, prom_test_latency_seconds_bucket{route=\"/a\"})");
+    assert_true(fabs(q - 0.25) < 1e-9);
+    q = query_num("histogram_quantile(0.9, sum by (le) (prom_test_latency_seconds_bucket))");
+    /* 104 observations: rank 93.6 in (0.2, 0.5] after 40: 0.2 + 0.3 * 53.6 / 60. */
+    assert_true(fabs(q - (0.2 + 0.3 * 53.6 / 60)) < 1e-9);
+    assert_true(query("prom_test_latency_seconds_count{route=\"/b\"}", v, sizeof v));
+    assert_string_equal(v, "4");
+    assert_true(fabs(query_num("prom_test_latency_seconds_sum{route=\"/a\"}") -
+                     (10 * 0.05 + 30 * 0.15 + 60 * 0.3)) < 1e-9);
+
+    /* The process metrics, with plausible values. */
+    assert_true(query_num("process_resident_memory_bytes") > 1e6);
+    assert_true(query_num("process_virtual_memory_bytes") >
+                query_num("process_resident_memory_bytes"));
+    assert_true(query_num("process_open_fds") >= 3);
+    assert_true(query_num("process_max_fds") >= query_num("process_open_fds"));
+    assert_true(query_num("process_threads") >= 2);
+    assert_true(query_num("process_cpu_seconds_total") >= 0);
+    double start = query_num("process_start_time_seconds");
+    double now = (double)time(NULL);
+    assert_true(start <= now + 1 && start > now - 3600);
+    assert_true(query_num("process_io_read_bytes_total") >= 0);
+    assert_true(query_num("process_io_written_bytes_total") > 0);
+
+    /* The endpoint's own metrics came along (a scrape shows the ones
+     * before it, so wait for the second). */
+    double served = 0;
+    deadline = th_now_ms() + 10000;
+    while (th_now_ms() < deadline &&
+           (served = query_num("lumen_http_scrapes_total{code=\"200\"}")) < 1)
+        usleep(250000);
+    assert_true(served >= 1);
+    assert_true(query_num("lumen_http_scrape_errors_total") == 0 ||
+                query_num("sum(lumen_http_scrape_errors_total)") == 0);
+    assert_true(query_num("scrape_samples_scraped{job=\"lumen\"}") > 20);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_prometheus__scrapes_the_endpoint),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,431 @@
+/* tests/log/test_log_io.c: the write side of stdout. A closed pipe
+ * (EPIPE must not kill the process), a full pipe in sync mode (blocks,
+ * loses nothing) and in async mode (never blocks beyond its policy),
+ * short writes and EINTR under a signal storm, and logging in a child
+ * right after fork() while other threads log. Scenarios that need a fresh
+ * process whose stdout is the pipe re-run this binary with a mode
+ * argument. Not labelled "threads": ThreadSanitizer cannot start threads
+ * in the child of a multi-threaded fork, which the fork test does. */
+#include "log_test.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static const char *self_path;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start this binary in `mode` with its stdout on a new pipe; *rd gets the
+ * read end. */
+static pid_t spawn_mode(const char *mode, int *rd, bool close_read)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execl(self_path, self_path, mode, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    if (close_read) {
+        close(p[0]);
+        *rd = -1;
+    } else {
+        *rd = p[0];
+    }
+    return pid;
+}
+
+static char *read_all(int fd, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (cap - n < 4096)
+            buf = realloc(buf, cap *= 2);
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(st))
+        return 1000 + WTERMSIG(st);
+    return WEXITSTATUS(st);
+}
+
+/* ---- child modes --------------------------------------------------------------- */
+
+/* stdout's reader is gone: every line fails with EPIPE. */
+static int child_epipe(void)
+{
+    lumen_logger *lg = lumen_logger_get("epipe");
+    for (int i = 0; i < 1000; i++)
+        LUMEN_LOG_WARN(lg, "nobody reads this", LUMEN_INT("i", i));
+    lumen_log_flush();
+    lumen_log_raw(-1, LUMEN_LOG_ERROR, "raw too");
+    return lumen_log_dropped() > 0 ? 0 : 3;
+}
+
+/* Sync mode into a pipe nobody reads yet: blocks, then delivers all. */
+static int child_sync_full(void)
+{
+    lumen_logger *lg = lumen_logger_get("sync");
+    for (int i = 0; i < 3000; i++)
+        LUMEN_LOG_INFO(lg, "line", LUMEN_INT("i", i), LUMEN_STR("pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+    lumen_log_flush();
+    return lumen_log_dropped() == 0 ? 0 : 3;
+}
+
+static lumen_logger *async_stdout(lumen_log_overflow policy, size_t queue, int64_t block_ms)
+{
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flags = LUMEN_LOG_ASYNC;
+    o.overflow = policy;
+    o.queue_bytes = queue;
+    o.block_timeout_ms = block_ms;
+    lumen_log_handler *h;
+    if (lumen_log_handler_new(&h, &o) != LUMEN_OK)
+        _exit(4);
+    lumen_logger *lg = lumen_logger_get("async");
+    lumen_logger_set_handlers(lg, &h, 1);
+    return lg;
+}
+
+/* Async DROP into a pipe nobody reads: the program never waits. */
+static int child_async_drop(void)
+{
+    lumen_logger *lg = async_stdout(LUMEN_LOG_OVERFLOW_DROP, 64 << 10, 0);
+    int64_t t0 = now_ms();
+    for (int i = 0; i < 200000; i++)
+        LUMEN_LOG_INFO(lg, "async", LUMEN_INT("i", i));
+    int64_t took = now_ms() - t0;
+    if (took > 3000)
+        return 5;
+    if (lumen_log_dropped() == 0)
+        return 6;
+    t0 = now_ms();
+    int rc = lumen_log_shutdown(100);
+    if (now_ms() - t0 > 1500 || rc != LUMEN_ETIMEDOUT)
+        return 7;
+    return 0;
+}
+
+/* Async BLOCK with a 50 ms bound: no call waits much longer. */
+static int child_async_block(void)
+{
+    lumen_logger *lg = async_stdout(LUMEN_LOG_OVERFLOW_BLOCK, 16 << 10, 50);
+    char pad[1024];
+    memset(pad, 'p', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    int64_t worst = 0;
+    for (int i = 0; i < 300; i++) {
+        int64_t t0 = now_ms();
+        LUMEN_LOG_INFO(lg, "async", LUMEN_INT("i", i), LUMEN_STR("pad", pad));
+        int64_t d = now_ms() - t0;
+        worst = d > worst ? d : worst;
+        if (lumen_log_dropped() >= 3)
+            break;
+    }
+    if (worst < 40 || worst > 600)
+        return 5;
+    if (lumen_log_dropped() == 0)
+        return 6;
+    lumen_log_shutdown(50);
+    return 0;
+}
+
+/* Async lines are all delivered by shutdown; logging afterwards is
+ * synchronous. */
+static int child_shutdown(void)
+{
+    lumen_logger *lg = async_stdout(LUMEN_LOG_OVERFLOW_BLOCK, 64 << 10, -1);
+    for (int i = 0; i < 5000; i++)
+        LUMEN_LOG_INFO(lg, "async", LUMEN_INT("i", i));
+    if (lumen_log_shutdown(5000) != LUMEN_OK)
+        return 5;
+    LUMEN_LOG_INFO(lg, "after shutdown", LUMEN_INT("i", 5000));
+    LUMEN_LOG_INFO(lumen_logger_get("other"), "after shutdown", LUMEN_INT("i", 5001));
+    return lumen_log_dropped() == 0 ? 0 : 6;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_log_io__closed_pipe_epipe_does_not_kill(void **state)
+{
+    (void)state;
+    int rd;
+    pid_t pid = spawn_mode("--epipe", &rd, true);
+    assert_int_equal(wait_exit(pid), 0);
+}
+
+static void test_log_io__sync_full_pipe_blocks_then_delivers(void **state)
+{
+    (void)state;
+    int rd;
+    pid_t pid = spawn_mode("--sync-full", &rd, false);
+    usleep(300000);
+    /* 3000 lines of ~150 bytes exceed the 64 KiB pipe: the child is still
+     * blocked in write(2), as documented for sync mode. */
+    int st;
+    assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
+    size_t n;
+    char *out = read_all(rd, &n);
+    close(rd);
+    assert_int_equal(wait_exit(pid), 0);
+    lt_py_check("assert len(recs) == 3000, len(recs)\n"
+                "assert [r['i'] for r in recs] == list(range(3000))\n",
+                out, n, 1);
+    free(out);
+}
+
+static void test_log_io__async_drop_never_blocks(void **state)
+{
+    (void)state;
+    int rd;
+    pid_t pid = spawn_mode("--async-drop", &rd, false);
+    /* Never read: the child must finish on its own. */
+    int64_t t0 = now_ms();
+    int rc = wait_exit(pid);
+    assert_int_equal(rc, 0);
+    assert_true(now_ms() - t0 < 8000);
+    size_t n;
+    char *out = read_all(rd, &n); /* what fitted in the pipe: whole lines */
+    close(rd);
+    size_t keep = n;
+    while (keep > 0 && out[keep - 1] != '\n')
+        keep--; /* the writer was cut off mid-batch by exit */
+    lt_py_check("assert len(recs) > 10\n", out, keep, 1);
+    free(out);
+}
+
+static void test_log_io__shutdown_drains_then_goes_sync(void **state)
+{
+    (void)state;
+    int rd;
+    pid_t pid = spawn_mode("--shutdown", &rd, false);
+    size_t n;
+    char *out = read_all(rd, &n);
+    close(rd);
+    assert_int_equal(wait_exit(pid), 0);
+    lt_py_check("assert [r['i'] for r in recs] == list(range(5002)), len(recs)\n", out, n, 1);
+    free(out);
+}
+
+static void test_log_io__async_block_waits_at_most_its_bound(void **state)
+{
+    (void)state;
+    int rd;
+    pid_t pid = spawn_mode("--async-block", &rd, false);
+    assert_int_equal(wait_exit(pid), 0);
+    close(rd);
+}
+
+/* ---- short writes and EINTR --------------------------------------------------------- */
+
+typedef struct storm {
+    int rd;
+    pthread_t target;
+    _Atomic int stop;
+    char *out;
+    size_t n;
+} storm;
+
+static void on_usr2(int sig)
+{
+    (void)sig;
+}
+
+static void *slow_reader(void *arg)
+{
+    storm *s = arg;
+    size_t cap = 1 << 20;
+    s->out = malloc(cap);
+    s->n = 0;
+    for (;;) {
+        if (cap - s->n < 8192)
+            s->out = realloc(s->out, cap *= 2);
+        ssize_t r = read(s->rd, s->out + s->n, 3000);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        s->n += (size_t)r;
+        usleep(20);
+    }
+    return NULL;
+}
+
+static void *signaller(void *arg)
+{
+    storm *s = arg;
+    while (!atomic_load(&s->stop)) {
+        pthread_kill(s->target, SIGUSR2);
+        usleep(10);
+    }
+    return NULL;
+}
+
+static void test_log_io__short_writes_and_eintr_retried(void **state)
+{
+    (void)state;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2;
+    sa.sa_flags = 0; /* no SA_RESTART: blocked writes return EINTR or short */
+    sigaction(SIGUSR2, &sa, NULL);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fcntl(p[1], F_SETPIPE_SZ, 4096);
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = p[1];
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    lumen_log_handler *h;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    lumen_logger *lg = lumen_logger_get("storm");
+    lumen_logger_set_handlers(lg, &h, 1);
+    storm s = {.rd = p[0], .target = pthread_self()};
+    pthread_t rt, st;
+    pthread_create(&rt, NULL, slow_reader, &s);
+    pthread_create(&st, NULL, signaller, &s);
+    char *big = malloc(20001);
+    memset(big, 'b', 20000);
+    big[20000] = '\0';
+    for (int i = 0; i < 400; i++) {
+        if (i % 4 == 0)
+            LUMEN_LOG_INFO(lg, "big", LUMEN_INT("i", i), LUMEN_STR("v", big));
+        else
+            LUMEN_LOG_INFO(lg, "small", LUMEN_INT("i", i));
+    }
+    lumen_log_flush();
+    atomic_store(&s.stop, 1);
+    pthread_join(st, NULL);
+    close(p[1]);
+    pthread_join(rt, NULL);
+    close(p[0]);
+    signal(SIGUSR2, SIG_DFL);
+    free(big);
+    assert_int_equal(lumen_log_dropped(), 0);
+    lt_py_check("assert [r['i'] for r in recs] == list(range(400)), len(recs)\n"
+                "assert all(len(r['v']) == 20000 for r in recs if r['msg'] == 'big')\n",
+                s.out, s.n, 1);
+    free(s.out);
+}
+
+/* ---- fork -------------------------------------------------------------------------------- */
+
+typedef struct churn {
+    lumen_logger *lg;
+    _Atomic int stop;
+} churn;
+
+static void *churner(void *arg)
+{
+    churn *c = arg;
+    while (!atomic_load(&c->stop))
+        LUMEN_LOG_INFO(c->lg, "parent thread", LUMEN_STR("who", "churn"));
+    return NULL;
+}
+
+static void test_log_io__child_logs_right_after_fork(void **state)
+{
+    (void)state;
+    lt_cap c;
+    lumen_logger *lg = lt_cap_open(&c, "fork", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
+    /* An async handler too: the child must restart its writer. */
+    char apath[600];
+    snprintf(apath, sizeof apath, "%s.async", c.path);
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FILE;
+    o.path = apath;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flags = LUMEN_LOG_ASYNC;
+    lumen_log_handler *hs[2] = {c.h, NULL};
+    assert_int_equal(lumen_log_handler_new(&hs[1], &o), LUMEN_OK);
+    assert_int_equal(lumen_logger_set_handlers(lg, hs, 2), LUMEN_OK);
+    churn ch = {.lg = lg};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, churner, &ch);
+    for (int k = 0; k < 20; k++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(5); /* a lock left held would hang the child: SIGALRM fails it */
+            LUMEN_LOG_INFO(lg, "child", LUMEN_INT("k", k));
+            lumen_log_flush();
+            _exit(0);
+        }
+        assert_int_equal(wait_exit(pid), 0);
+        usleep(2000);
+    }
+    atomic_store(&ch.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    size_t n;
+    char *out = lt_cap_read(&c, &n);
+    const char *script = "ks = sorted(r['k'] for r in recs if r['msg'] == 'child')\n"
+                         "assert ks == list(range(20)), ks\n";
+    lt_py_check(script, out, n, 1);
+    free(out);
+    out = lt_read_file(apath, &n);
+    assert_non_null(out);
+    lt_py_check(script, out, n, 1);
+    free(out);
+}
+
+int main(int argc, char **argv)
+{
+    self_path = argv[0];
+    if (argc > 1) {
+        if (strcmp(argv[1], "--epipe") == 0)
+            return child_epipe();
+        if (strcmp(argv[1], "--sync-full") == 0)
+            return child_sync_full();
+        if (strcmp(argv[1], "--async-drop") == 0)
+            return child_async_drop();
+        if (strcmp(argv[1], "--async-block") == 0)
+            return child_async_block();
+        if (strcmp(argv[1], "--shutdown") == 0)
+            return child_shutdown();
+        return 2;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_log_io__closed_pipe_epipe_does_not_kill),
+        cmocka_unit_test(test_log_io__sync_full_pipe_blocks_then_delivers),
+        cmocka_unit_test(test_log_io__async_drop_never_blocks),
+        cmocka_unit_test(test_log_io__async_block_waits_at_most_its_bound),
+        cmocka_unit_test(test_log_io__shutdown_drains_then_goes_sync),
+        cmocka_unit_test(test_log_io__short_writes_and_eintr_retried),
+        cmocka_unit_test(test_log_io__child_logs_right_after_fork),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,158 @@
+"""A fake OTLP/HTTP collector for the trace tests, on 127.0.0.1.
+
+Usage: fake_collector.py LOGFILE [SCRIPT]
+SCRIPT is a comma-separated list of answers, one per request, in order;
+after it runs out every request gets 200. An answer is:
+  200 / 400 / 413 / 500 / 502 / 503 / 504  that status, empty body
+  429:ra=N        429 with "Retry-After: N" (seconds)
+  503:date=N      503 with Retry-After as the HTTP date N seconds ahead
+  partial=N       200 with an ExportTraceServiceResponse rejecting N spans
+  hang            never answer (sleep 60 s)
+  reset           read the request, then reset the connection (RST)
+The first line on stdout is the port. Each request appends one JSON line
+to LOGFILE: time, path, answer, headers, and the spans the body holds
+(protobuf or JSON, gzip undone) as {traceId, spanId, parentSpanId, name}.
+"""
+import gzip
+import http.server
+import json
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import email.utils
+
+LOG = sys.argv[1]
+SCRIPT = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
+lock = threading.Lock()
+state = {"n": 0}
+
+
+def varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        r |= (c & 0x7F) << s
+        s += 7
+        if c < 0x80:
+            return r, i
+
+
+def fields(b):
+    i = 0
+    while i < len(b):
+        tag, i = varint(b, i)
+        f, wt = tag >> 3, tag & 7
+        if wt == 0:
+            v, i = varint(b, i)
+        elif wt == 1:
+            v, i = b[i:i + 8], i + 8
+        elif wt == 5:
+            v, i = b[i:i + 4], i + 4
+        elif wt == 2:
+            n, i = varint(b, i)
+            v, i = b[i:i + n], i + n
+        else:
+            raise ValueError("wire type")
+        yield f, v
+
+
+def spans_pb(body):
+    out = []
+    for f, rs in fields(body):
+        for f2, ss in fields(rs):
+            if f2 != 2:
+                continue
+            for f3, sp in fields(ss):
+                if f3 != 2:
+                    continue
+                d = {}
+                for f4, v in fields(sp):
+                    d.setdefault(f4, v)
+                out.append({"traceId": d[1].hex(), "spanId": d[2].hex(),
+                            "parentSpanId": d.get(4, b"").hex(), "name": d.get(5, b"").decode()})
+    return out
+
+
+def spans_json(body):
+    out = []
+    for rs in json.loads(body)["resourceSpans"]:
+        for ss in rs["scopeSpans"]:
+            for s in ss["spans"]:
+                out.append({"traceId": s["traceId"].lower(), "spanId": s["spanId"].lower(),
+                            "parentSpanId": s.get("parentSpanId", "").lower(), "name": s["name"]})
+    return out
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        with lock:
+            i = state["n"]
+            state["n"] += 1
+        answer = SCRIPT[i] if i < len(SCRIPT) else "200"
+        rec = {"t": time.time(), "path": self.path, "answer": answer,
+               "headers": {k.lower(): v for k, v in self.headers.items()}, "len": n}
+        try:
+            raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
+            if "json" in self.headers.get("Content-Type", ""):
+                rec["spans"] = spans_json(raw)
+            else:
+                rec["spans"] = spans_pb(raw)
+        except Exception as e:  # a malformed body is recorded, not fatal
+            rec["error"] = repr(e)
+        with lock:
+            with open(LOG, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+        if answer == "hang":
+            time.sleep(60)
+            return
+        if answer == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        payload = b""
+        headers = []
+        if answer.startswith("partial="):
+            k = int(answer.split("=")[1])
+            msg = b"too old"
+            inner = bytes([0x08, k]) + bytes([0x12, len(msg)]) + msg
+            payload = bytes([0x0A, len(inner)]) + inner
+            code = 200
+        elif ":ra=" in answer:
+            code = int(answer.split(":")[0])
+            headers.append(("Retry-After", answer.split("=")[1]))
+        elif ":date=" in answer:
+            code = int(answer.split(":")[0])
+            when = time.time() + int(answer.split("=")[1])
+            headers.append(("Retry-After", email.utils.formatdate(when, usegmt=True)))
+        else:
+            code = int(answer)
+        self.send_response(code)
+        ctype = self.headers.get("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Type", ctype)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
