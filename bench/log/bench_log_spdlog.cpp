@@ -36,15 +36,9 @@ static void sp_lines(long n)
 
 static void lumen_lines(long n)
 {
-    for (long i = 0; i < n; i++) {
-        if (LUMEN_LOG_ENABLED(lg, LUMEN_LOG_INFO)) {
-            static const lumen_log_src src = {__FILE__, __LINE__, "lumen_lines"};
-            const lumen_field f[] = {lumen_field_str("path", "/api/items"),
-                                     lumen_field_int("status", 200),
-                                     lumen_field_float("duration_s", duration)};
-            lumen_log_write(lg, LUMEN_LOG_INFO, &src, "request served", f, 3, 0);
-        }
-    }
+    for (long i = 0; i < n; i++)
+        LUMEN_LOG_INFO(lg, "request served", LUMEN_STR("path", "/api/items"),
+                       LUMEN_INT("status", 200), LUMEN_FLOAT("duration_s", duration));
 }
 
 static double run(void (*fn)(long), int threads, bool lumen)
@@ -74,14 +68,9 @@ static double sp_disabled()
 static double lumen_disabled()
 {
     int64_t t0 = bench_now();
-    for (long i = 0; i < BENCH_DISABLED; i++) {
-        if (LUMEN_LOG_ENABLED(lg, LUMEN_LOG_DEBUG)) {
-            const lumen_field f[] = {lumen_field_str("path", "/api/items"),
-                                     lumen_field_int("status", 200),
-                                     lumen_field_float("duration_s", duration)};
-            lumen_log_write(lg, LUMEN_LOG_DEBUG, nullptr, "request served", f, 3, 0);
-        }
-    }
+    for (long i = 0; i < BENCH_DISABLED; i++)
+        LUMEN_LOG_DEBUG(lg, "request served", LUMEN_STR("path", "/api/items"),
+                        LUMEN_INT("status", 200), LUMEN_FLOAT("duration_s", duration));
     return (double)(bench_now() - t0) / BENCH_DISABLED;
 }
 
