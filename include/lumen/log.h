@@ -211,7 +211,8 @@ LUMEN_API void lumen_logger_free(lumen_logger *child);
  * Set the logger's own level; LUMEN_LOG_INHERIT follows the nearest
  * ancestor with a level (the root defaults to INFO, or LUMEN_LOG_LEVEL).
  * Descendants that inherit follow at once. Returns LUMEN_OK or
- * LUMEN_EINVAL (NULL logger, unknown level). Thread-safe.
+ * LUMEN_EINVAL (NULL logger, unknown level, a child logger: those follow
+ * their parent). Thread-safe.
  */
 LUMEN_API int lumen_logger_set_level(lumen_logger *lg, lumen_log_level level);
 
@@ -335,7 +336,8 @@ LUMEN_API int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_han
  * Make `handlers` the logger's own handlers (replacing any it had); n == 0
  * makes it inherit its parent's again. The root starts with one handler to
  * stdout. A record goes to every handler whose level it reaches. Returns
- * LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM. Thread-safe; a record being
+ * LUMEN_OK, LUMEN_EINVAL (NULL, a NULL handler, a child logger) or
+ * LUMEN_ENOMEM. Thread-safe; a record being
  * logged at that moment goes to the old or the new set.
  */
 LUMEN_API int lumen_logger_set_handlers(lumen_logger *lg, lumen_log_handler *const *handlers,
