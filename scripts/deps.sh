@@ -8,7 +8,7 @@ pkgs="cmake pkg-config make gcc g++ libcmocka-dev libmicrohttpd-dev libcurl4-ope
       libcrypt-dev"
 case $what in
   build) ;;
-  demo) pkgs="$pkgs libsqlite3-dev prometheus" ;;
+  demo) pkgs="$pkgs libsqlite3-dev python3 prometheus" ;;
   test) pkgs="$pkgs clang libclang-rt-14-dev prometheus prometheus-pushgateway python3
               python3-prometheus-client protobuf-compiler libsqlite3-dev wrk curl
               nodejs npm chromium binutils openssl" ;;

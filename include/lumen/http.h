@@ -56,9 +56,10 @@ enum {
     LUMEN_HTTP_AUTH_HEALTHZ = 1u << 2,
     /** Also serve the live console: pages at /, /traces and /logs (assets
      * under /console/, data under /api/) that chart the registries' recent
-     * values and show recent traces and logs. Read-only; behind the same
-     * basic auth as /metrics. Costs one render of the registries every two
-     * seconds. */
+     * values and show recent traces and logs (see lumen/http_console.h for
+     * feeding them). Read-only, GET and HEAD only; behind the same basic
+     * auth as /metrics; a strict Content-Security-Policy. Costs one render
+     * of the registries every two seconds. */
     LUMEN_HTTP_CONSOLE = 1u << 3
 };
 

@@ -267,7 +267,10 @@ typedef enum lumen_log_sink {
     LUMEN_LOG_SINK_STDERR = 1,
     LUMEN_LOG_SINK_FD = 2,       /**< opts.fd, not closed by lumen */
     LUMEN_LOG_SINK_FILE = 3,     /**< opts.path, appended to, reopened by lumen_log_reopen() */
-    LUMEN_LOG_SINK_CALLBACK = 4  /**< opts.callback, one call per line */
+    LUMEN_LOG_SINK_CALLBACK = 4, /**< opts.callback, one call per line */
+    /** syslog(3), one call per line (without its newline) at the priority
+     * of its level; the program may call openlog() itself. Not batched. */
+    LUMEN_LOG_SINK_SYSLOG = 5
 } lumen_log_sink;
 
 /** What an asynchronous handler does when its queue is full. */

@@ -352,6 +352,7 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     rc = lumen_span_exporter_new(&g_ops, e, out);
     if (rc != LUMEN_OK)
         goto fail;
+    (*out)->counts_failures = true;
     return LUMEN_OK;
 fail:
     ex_destroy(e);

@@ -23,6 +23,7 @@
 #include "core/alloc.h"
 #include "core/diag.h"
 #include "http/addr.h"
+#include "http/console_store.h"
 #include "http/server.h"
 
 /* ---- small responses --------------------------------------------------------- */
@@ -337,6 +338,8 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
         co.registry_count = o->registry_count;
         if ((rc = lumen__console_new(&srv->console, &co)) != LUMEN_OK)
             goto fail;
+        lumen__console_set_traces(srv->console, lumen__console_traces_json, NULL);
+        lumen__console_set_logs(srv->console, lumen__console_logs_json, NULL);
     }
 
     unsigned threads = PICK(o->threads, LUMEN_HTTP_DEFAULT_THREADS);

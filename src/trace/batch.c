@@ -168,6 +168,9 @@ static int export_batch(batch_proc *p, size_t n, int64_t deadline)
         lumen__trace_metric_add(LUMEN__TM_EXPORTED, n);
     } else {
         atomic_fetch_add_explicit(&p->failed, n, memory_order_relaxed);
+        lumen__trace_metric_add(LUMEN__TM_DROPPED, n);
+        if (!p->exp->counts_failures)
+            lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
         lumen__diag(LUMEN_DIAG_WARN, "span export failed: %zu spans lost", n);
     }
     for (size_t i = 0; i < n; i++)
