@@ -447,6 +447,18 @@ static void test_http_hostile__tls(void **state)
     snprintf(u, sizeof u, "https://127.0.0.1:%u", (unsigned)lumen_http_server_port(srv));
     scrape_ok(u, 5000);
     lumen_http_server_stop(srv);
+    /* TLS on an address in use is a system error, not a configuration one. */
+    lumen_http_server *other;
+    o = (lumen_http_server_opts)LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.addr = "127.0.0.1:0";
+    assert_int_equal(lumen_http_server_start(&other, &o), LUMEN_OK);
+    char taken[64];
+    snprintf(taken, sizeof taken, "127.0.0.1:%u", (unsigned)lumen_http_server_port(other));
+    o.addr = taken;
+    o.tls_cert_pem = cert_pem;
+    o.tls_key_pem = key_pem;
+    assert_int_equal(lumen_http_server_start(&srv, &o), LUMEN_ESYS);
+    lumen_http_server_stop(other);
     /* A key that does not parse is a configuration error. */
     o.tls_key_pem = "-----BEGIN PRIVATE KEY-----\nnonsense\n-----END PRIVATE KEY-----\n";
     o.addr = "127.0.0.1:0";
