@@ -18,6 +18,15 @@
 #include "core/escape.h"
 #include "lumen/log.h"
 
+/* strndup without reading past n (the input is not NUL-terminated). */
+static char *dupn(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
 static bool failed_line;
 static int cur_format;
 
@@ -257,13 +266,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         p = q + 1;
     }
-    char *msg = strndup(piece[0], plen[0]);
+    char *msg = dupn(piece[0], plen[0]);
     char *keys[8] = {0};
     lumen_field f[8];
     int nf = 0;
     for (int i = 1; i + 1 < np && nf < 8; i += 2, nf++) {
         int type = plen[i] > 0 ? (unsigned char)piece[i][0] % 8 : 1;
-        keys[nf] = strndup(plen[i] > 0 ? piece[i] + 1 : "", plen[i] > 0 ? plen[i] - 1 : 0);
+        keys[nf] = dupn(plen[i] > 0 ? piece[i] + 1 : "", plen[i] > 0 ? plen[i] - 1 : 0);
         const char *v = piece[i + 1];
         size_t vl = plen[i + 1];
         uint64_t bits = 0;

@@ -149,12 +149,28 @@ int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
                   : o->block_timeout_ms == 0 ? 1000000000LL
                                              : o->block_timeout_ms * 1000000;
     q->h = h;
+    *out = q;
+    return LUMEN_OK;
+}
+
+void lumen__log_async_publish(lumen__log_async *q)
+{
     pthread_mutex_lock(&queues_mu);
     q->next = queues;
     queues = q;
     pthread_mutex_unlock(&queues_mu);
-    *out = q;
-    return LUMEN_OK;
+}
+
+void lumen__log_async_free(lumen__log_async *q)
+{
+    if (q == NULL)
+        return;
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+    pthread_cond_destroy(&q->idle);
+    lumen__free(q->ring, q->cap);
+    lumen__free(q, sizeof *q);
 }
 
 /* Room for `need` contiguous bytes at the tail, wrapping if needed. */

@@ -23,6 +23,7 @@
 #include "log/log_int.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -37,7 +38,7 @@ typedef struct tbuf {
     _Atomic bool live;        /* owned by a running thread */
     struct tbuf *next;        /* the global list; append-only */
     lumen__buf scratch;       /* the owner's formatting buffer (no lock) */
-    char data[LUMEN__LOG_BATCH];
+    char data[LUMEN__LOG_BATCH + 1]; /* + the NUL a lumen__buf keeps */
 } tbuf;
 
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -78,6 +79,10 @@ static void thread_exit(void *p)
     flush_locked(t);
     pthread_mutex_unlock(&t->mu);
     lumen__buf_free(&t->scratch);
+    /* A later TLS destructor that logs gets a fresh batch (and this
+     * destructor runs again for it) rather than one another thread may
+     * already be reusing. */
+    mine = NULL;
     atomic_store(&t->live, false);
 }
 
@@ -238,6 +243,45 @@ void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, siz
     }
 }
 
+bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r)
+{
+    tbuf *t = get_tbuf();
+    if (LUMEN_UNLIKELY(t == NULL))
+        return false;
+    pthread_mutex_lock(&t->mu);
+    /* Leave room for a typical line so that formatting in place rarely
+     * fails; a line that does not fit is formatted again by the caller
+     * into its scratch buffer. */
+    if (t->len > 0 && (t->sink != h->sink || LUMEN__LOG_BATCH - t->len < 1024))
+        flush_locked(t);
+    lumen__buf b;
+    lumen__buf_fixed(&b, t->data + t->len, LUMEN__LOG_BATCH + 1 - t->len);
+    lumen__log_format(h, r, &b);
+    if (LUMEN_UNLIKELY(b.oom)) {
+        pthread_mutex_unlock(&t->mu);
+        return false;
+    }
+    bool first = t->len == 0;
+    if (first) {
+        t->first_ns = lumen__mono_ns();
+        t->sink = h->sink;
+        t->interval_ns = h->flush_interval_ns;
+    }
+    t->len += b.len;
+    t->lines++;
+    if (r->level >= LUMEN_LOG_WARN) {
+        flush_locked(t);
+        first = false;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (first) {
+        atomic_fetch_add(&fl_seq, 1);
+        if (atomic_load(&fl_state) != RUN)
+            wake_flusher();
+    }
+    return true;
+}
+
 void lumen__log_batch_flush_all(void)
 {
     for (tbuf *t = atomic_load_explicit(&list, memory_order_acquire); t; t = t->next) {
@@ -247,7 +291,7 @@ void lumen__log_batch_flush_all(void)
     }
 }
 
-void lumen__log_batch_stop(void)
+void lumen__log_batch_stop(int64_t deadline_ns)
 {
     pthread_mutex_lock(&fl_mu);
     bool join = fl_joinable;
@@ -256,9 +300,20 @@ void lumen__log_batch_stop(void)
     pthread_cond_broadcast(&fl_cv);
     fl_joinable = false;
     pthread_mutex_unlock(&fl_mu);
-    if (join)
-        pthread_join(fl_thread, NULL);
-    atomic_store(&fl_state, DOWN);
+    if (join) {
+        /* The flusher may be stuck writing into a full pipe: past the
+         * deadline it is left to finish on its own. */
+        int64_t left = deadline_ns - lumen__mono_ns();
+        if (left < 0)
+            left = 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = (int64_t)ts.tv_nsec + left;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        if (pthread_timedjoin_np(fl_thread, NULL, &ts) != 0)
+            pthread_detach(fl_thread);
+    }
 }
 
 void lumen_log_flush_from_signal(void)

@@ -69,7 +69,7 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     const lumen_log_handler_opts *o = opts != NULL ? opts : &defaults;
     if (out == NULL || o->format < LUMEN_LOG_FORMAT_AUTO || o->format > LUMEN_LOG_FORMAT_TEXT ||
         o->preset < LUMEN_LOG_PRESET_LUMEN || o->preset > LUMEN_LOG_PRESET_ECS ||
-        o->sink < LUMEN_LOG_SINK_STDOUT || o->sink > LUMEN_LOG_SINK_CALLBACK ||
+        o->sink < LUMEN_LOG_SINK_STDOUT || o->sink > LUMEN_LOG_SINK_SYSLOG ||
         (o->sink == LUMEN_LOG_SINK_FD && o->fd < 0) ||
         (o->sink == LUMEN_LOG_SINK_FILE && o->path == NULL) ||
         (o->sink == LUMEN_LOG_SINK_CALLBACK && o->callback == NULL) ||
@@ -79,8 +79,15 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     lumen_log_handler *h = lumen__calloc(1, sizeof *h);
     if (h == NULL)
         return LUMEN_ENOMEM;
-    int rc = lumen__log_sink_open(&h->sink, o);
+    int rc = LUMEN_OK;
+    if (o->flags & LUMEN_LOG_ASYNC)
+        rc = lumen__log_async_new(&h->async, h, o);
+    /* The sink comes last: once open, a file sink is on the reopen list
+     * for good. */
+    if (rc == LUMEN_OK)
+        rc = lumen__log_sink_open(&h->sink, o);
     if (rc != LUMEN_OK) {
+        lumen__log_async_free(h->async);
         lumen__free(h, sizeof *h);
         return rc;
     }
@@ -99,11 +106,8 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     h->flush_interval_ns = (o->flush_interval_ms > 0 ? o->flush_interval_ms : 100) * 1000000;
     /* A terminal gets every line at once; batching is for pipes and files. */
     h->batch = !(o->flags & LUMEN_LOG_UNBUFFERED) && h->sink->cb == NULL && !h->sink->is_tty;
-    if (o->flags & LUMEN_LOG_ASYNC) {
-        rc = lumen__log_async_new(&h->async, h, o);
-        if (rc != LUMEN_OK)
-            return rc; /* the sink stays allocated: sinks live for the process */
-    }
+    if (h->async != NULL)
+        lumen__log_async_publish(h->async);
     /* Publish last, so that fork handlers see complete handlers only. */
     lumen_log_handler *head = atomic_load(&handlers_all);
     do {
@@ -168,6 +172,11 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         lumen_log_handler *h = set->h[i];
         if (lvl < h->level)
             continue;
+        /* The common case, a batched sync handler: format in place. */
+        if (h->batch && h->async == NULL && h->sink->cb == NULL &&
+            !atomic_load_explicit(&lumen__log_shut, memory_order_relaxed) &&
+            lumen__log_batch_format(h, &r))
+            continue;
         b->len = 0;
         b->oom = false;
         lumen__log_format(h, &r, b);
@@ -202,7 +211,7 @@ int lumen_log_shutdown(int64_t deadline_ms)
     /* From here on every line is written synchronously by its caller. */
     atomic_store(&lumen__log_shut, 1);
     lumen__log_async_stop(deadline);
-    lumen__log_batch_stop();
+    lumen__log_batch_stop(deadline + 100000000);
     lumen__log_batch_flush_all();
     return drained ? LUMEN_OK : LUMEN_ETIMEDOUT;
 }

@@ -63,45 +63,49 @@ static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8
  * exact integers and exact powers of ten below 2^53 and 1e22, so the
  * division is correctly rounded: the printed digits parse back to v. This
  * avoids snprintf("%.17g") (hundreds of ns) for the usual measured values;
- * anything else falls back to the core's shortest formatting. */
+ * anything else falls back to the core's shortest formatting. `out` needs
+ * 32 bytes. */
 static size_t fmt_float(char *out, double v)
 {
     double a = fabs(v);
-    if (a < 1e15 && a >= 1e-6 && isfinite(v)) {
+    if (a < 1e15 && a >= 1e-6) {
         for (int k = 1; k <= 17; k++) {
             double m = a * POW10[k];
-            if (m >= 9007199254740992.0)
+            if (m >= 0x1p52)
                 break;
-            double r = (double)(int64_t)(m + 0.5); /* m >= 0, below 2^53 */
+            /* Round to the nearest integer with two additions: for
+             * 0 <= m < 2^52, adding 2^52 leaves no fraction bits. Shorter
+             * latency than a round trip through an integer register. */
+            double r = (m + 0x1p52) - 0x1p52; /* not folded without -ffast-math */
             /* Cheap filter before the division: m must be within a few
              * ulps of an integer for k to be a candidate. */
             if (fabs(m - r) > m * 0x1p-49)
                 continue;
-            if (r / POW10[k] == a) {
-                uint64_t u = (uint64_t)r;
-                char dig[24];
-                size_t nd = lumen__fmt_u64(dig, u);
-                size_t o = 0;
-                if (v < 0)
-                    out[o++] = '-';
-                if (nd <= (size_t)k) {
-                    out[o++] = '0';
-                    out[o++] = '.';
-                    for (size_t z = nd; z < (size_t)k; z++)
-                        out[o++] = '0';
-                    memcpy(out + o, dig, nd);
-                    o += nd;
-                } else {
-                    memcpy(out + o, dig, nd - (size_t)k);
-                    o += nd - (size_t)k;
-                    out[o++] = '.';
-                    memcpy(out + o, dig + nd - (size_t)k, (size_t)k);
-                    o += (size_t)k;
-                }
-                /* Drop trailing zeros of the fraction (k is minimal, so
-                 * there are none unless the value is integral). */
-                return o;
+            if (r / POW10[k] != a)
+                continue;
+            /* Written right to left straight into out (a bounce through
+             * a local would stall on store forwarding): the digits of r,
+             * the point after k of them, "0" before the point for values
+             * below 1. */
+            uint64_t u = (uint64_t)r;
+            size_t nd = 1;
+            for (uint64_t p10 = 10; nd < 17 && u >= p10; p10 *= 10)
+                nd++;
+            size_t intd = nd > (size_t)k ? nd - (size_t)k : 1;
+            size_t len = (v < 0) + intd + 1 + (size_t)k;
+            char *d = out + len;
+            for (int i = 0; i < k; i++) {
+                *--d = (char)('0' + u % 10);
+                u /= 10;
             }
+            *--d = '.';
+            do {
+                *--d = (char)('0' + u % 10);
+                u /= 10;
+            } while (u != 0);
+            if (v < 0)
+                *--d = '-';
+            return len;
         }
     }
     return lumen__fmt_double(out, v);
@@ -181,20 +185,51 @@ static const unsigned char SLOW[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* The common case of a short printable-ASCII string, copied byte by byte
- * straight into reserved room with its quotes: no call per piece. Returns
- * false (having written nothing) when the string needs the full escaper. */
+/* Whether any of the 8 bytes in x needs the full escaper: a control
+ * character (< 0x20), '"', '\\', DEL or a non-ASCII byte. The classic
+ * "has a zero byte" test, applied to x itself and to x XOR each special
+ * byte. */
+static inline bool slow8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+#define HASZERO(v) (((v) - ones) & ~(v) & high)
+    uint64_t ctl = (x - ones * 0x20) & ~x & high; /* a byte below 0x20 */
+    return ((x & high) | ctl | HASZERO(x ^ (ones * '"')) | HASZERO(x ^ (ones * '\\')) |
+            HASZERO(x ^ (ones * 0x7F))) != 0;
+#undef HASZERO
+}
+
+/* Copy s[0..n) to o if no byte needs escaping, 8 bytes at a time; returns
+ * false at the first word (or byte) that does. */
+static inline bool copy_clean(char *o, const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (LUMEN_UNLIKELY(slow8(x)))
+            return false;
+        memcpy(o + i, &x, 8);
+    }
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (LUMEN_UNLIKELY(SLOW[c]))
+            return false;
+        o[i] = (char)c;
+    }
+    return true;
+}
+
+/* The common case of a short printable-ASCII string, copied straight into
+ * reserved room with its quotes: no call per piece. Returns false (having
+ * written nothing that counts) when the string needs the full escaper. */
 static inline bool json_str_fast(lumen__buf *b, const char *s, size_t n)
 {
     if (n > 256 || !lumen__buf_reserve(b, n + 2))
         return false;
     char *o = b->p + b->len;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (LUMEN_UNLIKELY(SLOW[c]))
-            return false;
-        o[i + 1] = (char)c;
-    }
+    if (!copy_clean(o + 1, s, n))
+        return false;
     o[0] = '"';
     o[n + 1] = '"';
     b->len += n + 2;
@@ -282,9 +317,16 @@ static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
         put_u64(b, f->v.u, false);
         return;
     case LUMEN_FIELD_FLOAT: {
-        size_t n = fmt_float(tmp, f->v.d);
+        if (LUMEN_LIKELY(isfinite(f->v.d))) {
+            if (!lumen__buf_reserve(b, 40))
+                return;
+            b->len += fmt_float(b->p + b->len, f->v.d);
+            b->p[b->len] = '\0';
+            return;
+        }
         /* JSON has no NaN or infinities: write them as strings. */
-        bool q = fmt == F_JSON && !isfinite(f->v.d);
+        size_t n = lumen__fmt_double(tmp, f->v.d);
+        bool q = fmt == F_JSON;
         if (q)
             lumen__buf_putc(b, '"');
         lumen__buf_add(b, tmp, n);
@@ -335,28 +377,22 @@ static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
 
 static void json_key(lumen__buf *b, const char *k)
 {
-    /* Fast path: a short clean key, its length found in the same pass. */
-    if (LUMEN_LIKELY(lumen__buf_reserve(b, 64 + 4))) {
+    /* Fast path: a short clean key copied in words. */
+    size_t n = strlen(k);
+    if (LUMEN_LIKELY(n <= 64) && lumen__buf_reserve(b, n + 4)) {
         char *o = b->p + b->len;
-        o[0] = ',';
-        o[1] = '"';
-        size_t i = 0;
-        for (; i < 64; i++) {
-            unsigned char c = (unsigned char)k[i];
-            if (SLOW[c])
-                break;
-            o[i + 2] = (char)c;
-        }
-        if (k[i] == '\0') {
-            o[i + 2] = '"';
-            o[i + 3] = ':';
-            b->len += i + 4;
+        if (copy_clean(o + 2, k, n)) {
+            o[0] = ',';
+            o[1] = '"';
+            o[n + 2] = '"';
+            o[n + 3] = ':';
+            b->len += n + 4;
             b->p[b->len] = '\0';
             return;
         }
     }
     LIT(b, ",\"");
-    lumen__esc_json(b, k, strlen(k), 0);
+    lumen__esc_json(b, k, n, 0);
     LIT(b, "\":");
 }
 

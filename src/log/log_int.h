@@ -140,8 +140,11 @@ void lumen__log_sink_atfork_child(void);
 
 /* batch.c: per-thread batches for sync handlers */
 void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, size_t n);
+/* Format the record straight into the thread's batch; false (nothing
+ * changed) when it does not fit, and the caller takes the scratch path. */
+bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r);
 void lumen__log_batch_flush_all(void);
-void lumen__log_batch_stop(void);
+void lumen__log_batch_stop(int64_t deadline_ns);
 void lumen__log_batch_atfork_prepare(void);
 void lumen__log_batch_atfork_parent(void);
 void lumen__log_batch_atfork_child(void);
@@ -150,6 +153,10 @@ lumen__buf *lumen__log_scratch(void);
 /* async.c */
 int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
                          const lumen_log_handler_opts *o);
+/* Make a new queue visible to flush, shutdown and fork (after the
+ * handler is complete); a queue never published can be freed. */
+void lumen__log_async_publish(lumen__log_async *q);
+void lumen__log_async_free(lumen__log_async *q);
 void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size_t n);
 /* Wait until every queue is empty or the deadline (monotonic ns) passes;
  * true when all are empty. */

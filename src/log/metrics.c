@@ -3,19 +3,14 @@
  * lumen_log_events_total{level} and lumen_log_dropped_total. The only file
  * of the layer that talks to the metrics layer, through its public API.
  *
- * The metrics functions are referenced weakly while the metrics layer is
- * being built on another branch, so that liblumen links without it; when
- * they are absent the counters are simply not kept.
+ * The counters are created on the first record, not at start-up, so that
+ * a program that never logs exposes no log metrics. If they cannot be
+ * created (out of memory, or a program already registered the names)
+ * records are simply not counted.
  */
 #include "log/log_int.h"
 
 #include "lumen/metrics.h"
-
-#pragma weak lumen_family_new
-#pragma weak lumen_family_counter
-#pragma weak lumen_counter_new
-#pragma weak lumen_counter_inc
-#pragma weak lumen_counter_add
 
 static lumen_counter *events[6];
 static lumen_counter *dropped;
@@ -24,22 +19,20 @@ static _Atomic int ready;
 
 static void setup(void)
 {
-    if (lumen_family_new == NULL || lumen_family_counter == NULL || lumen_counter_new == NULL)
-        return;
     static const char *const label_names[] = {"level"};
     lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
     o.help = "Log records emitted, by level.";
     o.label_names = label_names;
     o.label_count = 1;
     lumen_family *fam = NULL;
-    if (lumen_family_new(&fam, NULL, LUMEN_METRIC_COUNTER, "lumen_log_events_total", &o) !=
-        LUMEN_OK)
-        return;
     static const char *const names[6] = {"trace", "debug", "info", "warn", "error", "fatal"};
-    for (int i = 0; i < 6; i++) {
-        const char *v[1] = {names[i]};
-        if (lumen_family_counter(fam, v, 1, &events[i]) != LUMEN_OK)
-            events[i] = NULL;
+    if (lumen_family_new(&fam, NULL, LUMEN_METRIC_COUNTER, "lumen_log_events_total", &o) ==
+        LUMEN_OK) {
+        for (int i = 0; i < 6; i++) {
+            const char *v[1] = {names[i]};
+            if (lumen_family_counter(fam, v, 1, &events[i]) != LUMEN_OK)
+                events[i] = NULL;
+        }
     }
     if (lumen_counter_new(&dropped, NULL, "lumen_log_dropped_total",
                           "Log lines dropped: a full async queue or a failed write.") != LUMEN_OK)
@@ -49,11 +42,8 @@ static void setup(void)
 
 void lumen__log_metrics_event(int level)
 {
-    if (LUMEN_UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire))) {
+    if (LUMEN_UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire)))
         pthread_once(&once, setup);
-        if (!atomic_load_explicit(&ready, memory_order_acquire))
-            return;
-    }
     int i = (level - 1) / 4;
     if (i >= 0 && i < 6 && events[i] != NULL)
         lumen_counter_inc(events[i]);
@@ -62,6 +52,6 @@ void lumen__log_metrics_event(int level)
 void lumen__log_metrics_dropped(uint64_t n)
 {
     pthread_once(&once, setup);
-    if (atomic_load_explicit(&ready, memory_order_acquire) && dropped != NULL)
+    if (dropped != NULL)
         lumen_counter_add(dropped, (double)n);
 }

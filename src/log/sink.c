@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,21 @@ static void classify(lumen__log_sink *s, int fd)
     struct stat st;
     s->is_pipe = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
     s->is_tty = isatty(fd) == 1;
+}
+
+/* The syslog sink is a built-in callback: one syslog(3) call per line,
+ * the line passed as an argument to "%.*s", never as the format. */
+static void to_syslog(lumen_log_level level, const char *line, size_t len, void *ud)
+{
+    (void)ud;
+    int pri = level >= LUMEN_LOG_FATAL   ? LOG_CRIT
+              : level >= LUMEN_LOG_ERROR ? LOG_ERR
+              : level >= LUMEN_LOG_WARN  ? LOG_WARNING
+              : level >= LUMEN_LOG_INFO  ? LOG_INFO
+                                         : LOG_DEBUG;
+    if (len > 0 && line[len - 1] == '\n')
+        len--;
+    syslog(pri, "%.*s", (int)(len < INT32_MAX ? len : INT32_MAX), line);
 }
 
 static int open_file(const char *path)
@@ -71,6 +87,9 @@ int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_opts *o)
     case LUMEN_LOG_SINK_CALLBACK:
         s->cb = o->callback;
         s->cb_ud = o->callback_ud;
+        break;
+    case LUMEN_LOG_SINK_SYSLOG:
+        s->cb = to_syslog;
         break;
     }
     atomic_store(&s->fd, fd);

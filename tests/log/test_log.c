@@ -5,6 +5,7 @@
 #include "log_test.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
@@ -83,10 +84,33 @@ static void test_log_json__float_text_reads_back(void **state)
                            1e-7,   1e300, 123456.789, 0.1 + 0.2, 3.141592653589793, 0};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
         LUMEN_LOG_INFO(lg, "f", LUMEN_FLOAT("v", vals[i]));
+    /* Random values of every magnitude, and short decimals (the fast
+     * path): each must read back to the same bits. */
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 3000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        if (i % 2 == 0) {
+            memcpy(&d, &x, sizeof d);
+            if (d != d || d - d != 0)
+                continue;
+        } else {
+            d = (double)(int64_t)(x % 2000000001 - 1000000000) / 1e6 * ((i % 7) ? 1 : 1e-9);
+        }
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        LUMEN_LOG_INFO(lg, "r", LUMEN_FLOAT("v", d), LUMEN_UINT("bits", bits));
+    }
     size_t n;
     char *out = lt_cap_read(&c, &n);
-    lt_py_check("want = [0.0123, 0.1, 0.3, 1.5, 2.0, -0.001, 1e-7, 1e300, 123456.789, 0.1+0.2, 3.141592653589793, 0]\n"
-                "got = [r['v'] for r in recs]\n"
+    lt_py_check("import struct\n"
+                "for r in recs[12:]:\n"
+                "    assert struct.pack('<d', r['v']) == struct.pack('<Q', r['bits']), r\n"
+                "assert len(recs) > 1500\n"
+                "want = [0.0123, 0.1, 0.3, 1.5, 2.0, -0.001, 1e-7, 1e300, 123456.789, 0.1+0.2, 3.141592653589793, 0]\n"
+                "got = [r['v'] for r in recs[:12]]\n"
                 "assert got == want, got\n"
                 "assert '\"v\":0.0123}' in lines[0], lines[0]\n",
                 out, n, 1);
@@ -179,7 +203,7 @@ static void test_log_logfmt__one_record_per_line(void **state)
     lt_cap c;
     lumen_logger *lg =
         lt_cap_open(&c, "t.logfmt", LUMEN_LOG_FORMAT_LOGFMT, LUMEN_LOG_PRESET_LUMEN, 0);
-    LUMEN_LOG_INFO(lg, "two\nlines", LUMEN_STR("a b", "x=y \"q\"\r\n"), LUMEN_STR("bare", "ok"),
+    LUMEN_LOG_INFO(lg, "two\nlines %s%n%x", LUMEN_STR("a b", "x=y \"q\"\r\n"), LUMEN_STR("bare", "ok"),
                    LUMEN_STR("empty", ""), LUMEN_STR("bad", "\xff\x01"), LUMEN_STR("", "nokey"),
                    LUMEN_STR("null", "null"), LUMEN_INT("n", -3), LUMEN_FLOAT("d", 0.5));
     LUMEN_LOG_ERROR(lg, "second");
@@ -191,7 +215,7 @@ static void test_log_logfmt__one_record_per_line(void **state)
              "%s"
              "assert len(recs) == 2, lines\n"
              "r = recs[0]\n"
-             "assert r['msg'] == 'two\\nlines' and r['level'] == 'info' and r['logger'] == 't.logfmt'\n"
+             "assert r['msg'] == 'two\\nlines %%s%%n%%x' and r['level'] == 'info' and r['logger'] == 't.logfmt'\n"
              "assert r['ab'] == 'x=y \"q\"\\r\\n' and r['bare'] == 'ok' and r['empty'] == ''\n"
              "assert r['bad'] == '\\ufffd\\x01' and r['_'] == 'nokey' and r['n'] == '-3' and r['d'] == '0.5'\n"
              "assert 'bare=ok' in lines[0] and 'empty=\"\"' in lines[0]\n"
@@ -245,10 +269,21 @@ static void test_log_levels__disabled_calls_evaluate_nothing(void **state)
     assert_int_equal(side_effects, 0);
     LUMEN_LOG_INFO(lg, touch("m"), LUMEN_STR("a", touch("x")));
     assert_int_equal(side_effects, 2);
+    /* The most fields a macro call takes: 31 after the message. */
+    LUMEN_LOG_INFO(lg, "many", LUMEN_INT("f1", 1), LUMEN_INT("f2", 2), LUMEN_INT("f3", 3),
+                    LUMEN_INT("f4", 4), LUMEN_INT("f5", 5), LUMEN_INT("f6", 6), LUMEN_INT("f7", 7),
+                    LUMEN_INT("f8", 8), LUMEN_INT("f9", 9), LUMEN_INT("f10", 10),
+                    LUMEN_INT("f11", 11), LUMEN_INT("f12", 12), LUMEN_INT("f13", 13),
+                    LUMEN_INT("f14", 14), LUMEN_INT("f15", 15), LUMEN_INT("f16", 16),
+                    LUMEN_INT("f17", 17), LUMEN_INT("f18", 18), LUMEN_INT("f19", 19),
+                    LUMEN_INT("f20", 20), LUMEN_INT("f21", 21), LUMEN_INT("f22", 22),
+                    LUMEN_INT("f23", 23), LUMEN_INT("f24", 24), LUMEN_INT("f25", 25),
+                    LUMEN_INT("f26", 26), LUMEN_INT("f27", 27), LUMEN_INT("f28", 28),
+                    LUMEN_INT("f29", 29), LUMEN_INT("f30", 30), LUMEN_BYTES("f31", "\x01", 1));
     size_t n;
     char *out = lt_cap_read(&c, &n);
     assert_non_null(strstr(out, "\"msg\":\"m\",\"a\":\"x\"}\n"));
-    assert_null(strchr(out, '\n') + 1 == out + n ? NULL : "more than one line");
+    assert_non_null(strstr(out, "\"f30\":30,\"f31\":\"01\"}\n"));
     free(out);
 }
 
@@ -395,6 +430,15 @@ static void test_log_sink__callback_gets_each_line(void **state)
     assert_non_null(strstr(cb_last, "level=error logger=t.cb msg=yes k=1\n"));
     o.callback = NULL;
     assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_EINVAL);
+    /* syslog: accepted, and a line goes through (to whatever syslogd the
+     * machine has, or nowhere) without a crash. */
+    o.sink = LUMEN_LOG_SINK_SYSLOG;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    lumen_logger *sl = lumen_logger_get("t.syslog");
+    assert_int_equal(lumen_logger_set_handlers(sl, &h, 1), LUMEN_OK);
+    LUMEN_LOG_ERROR(sl, "lumen test: %s%n is data", LUMEN_STR("k", "%n"));
+    o.sink = (lumen_log_sink)6;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_EINVAL);
     assert_int_equal(lumen_log_handler_new(NULL, NULL), LUMEN_EINVAL);
 }
 
@@ -439,6 +483,86 @@ static void test_log_sink__file_reopen_after_rotation(void **state)
     o.path = "/nonexistent-dir/x.log";
     assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_ESYS);
     signal(SIGHUP, SIG_DFL);
+    unlink(moved);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+
+/* ---- batching: when lines leave ------------------------------------------------------- */
+
+static size_t file_size(const char *path)
+{
+    size_t n = 0;
+    char *s = lt_read_file(path, &n);
+    free(s);
+    return n;
+}
+
+static lt_cap *sig_cap;
+static void on_usr1_flush(int sig)
+{
+    (void)sig;
+    lumen_log_flush_from_signal();
+}
+
+static void *one_line_thread(void *arg)
+{
+    LUMEN_LOG_INFO((lumen_logger *)arg, "from a thread that exits");
+    return NULL;
+}
+
+static void test_log_batch__lines_leave_in_bounded_time(void **state)
+{
+    (void)state;
+    lt_cap c;
+    lumen_logger *lg = lt_cap_open(&c, "t.batch", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
+    /* An info line waits in the thread's batch (flush interval 100 ms)... */
+    LUMEN_LOG_INFO(lg, "batched");
+    assert_int_equal(file_size(c.path), 0);
+    /* ...and leaves on its own, without a flush call. */
+    int waited = 0;
+    while (file_size(c.path) == 0 && waited < 2000) {
+        usleep(10000);
+        waited += 10;
+    }
+    assert_true(file_size(c.path) > 0);
+    assert_true(waited >= 50);
+    /* warn and above leave at once, with what was batched before them. */
+    LUMEN_LOG_INFO(lg, "before warn");
+    LUMEN_LOG_WARN(lg, "warn");
+    size_t n = 0;
+    char *s = lt_read_file(c.path, &n);
+    assert_non_null(strstr(s, "\"before warn\""));
+    assert_non_null(strstr(s, "\"warn\""));
+    free(s);
+    /* fatal flushes every handler. */
+    LUMEN_LOG_INFO(lg, "before fatal");
+    LUMEN_LOG_FATAL(lg, "fatal");
+    s = lt_read_file(c.path, &n);
+    assert_non_null(strstr(s, "\"before fatal\""));
+    assert_non_null(strstr(s, "\"level\":\"fatal\""));
+    free(s);
+    /* The crash path writes what threads have batched. */
+    LUMEN_LOG_INFO(lg, "before crash");
+    sig_cap = &c;
+    signal(SIGUSR1, on_usr1_flush);
+    raise(SIGUSR1);
+    signal(SIGUSR1, SIG_DFL);
+    s = lt_read_file(c.path, &n);
+    assert_non_null(strstr(s, "\"before crash\""));
+    free(s);
+    /* A thread's batch is written when the thread exits. */
+    pthread_t t;
+    pthread_create(&t, NULL, one_line_thread, lg);
+    pthread_join(t, NULL);
+    s = lt_read_file(c.path, &n);
+    assert_non_null(strstr(s, "\"from a thread that exits\""));
+    free(s);
+    s = lt_cap_read(&c, &n);
+    lt_py_check("assert len(recs) == 7, len(recs)\n", s, n, 1);
+    free(s);
 }
 
 /* ---- raw path ---------------------------------------------------------------------- */
@@ -507,6 +631,58 @@ static void test_log_misc__names_and_dropped(void **state)
     (void)lumen_log_dropped();
 }
 
+
+/* ---- metrics in the default registry ------------------------------------------------------ */
+
+static void test_log_metrics__events_by_level_and_drops(void **state)
+{
+    (void)state;
+    lt_cap c;
+    lumen_logger *lg = lt_cap_open(&c, "t.metrics", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
+    LUMEN_LOG_ERROR(lg, "count me"); /* makes sure the family exists */
+    char *before = NULL;
+    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &before, NULL),
+                     LUMEN_OK);
+    for (int i = 0; i < 3; i++)
+        LUMEN_LOG_ERROR(lg, "count me");
+    LUMEN_LOG_DEBUG(lg, "and me");
+    /* A sink that fails: the line is dropped and counted. */
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = 987; /* not open: EBADF */
+    o.flags = LUMEN_LOG_UNBUFFERED;
+    lumen_log_handler *h;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    lumen_logger *bad = lumen_logger_get("t.metrics.bad");
+    assert_int_equal(lumen_logger_set_handlers(bad, &h, 1), LUMEN_OK);
+    uint64_t d0 = lumen_log_dropped();
+    LUMEN_LOG_ERROR(bad, "lost");
+    assert_int_equal(lumen_log_dropped(), d0 + 1);
+    char *after = NULL;
+    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &after, NULL),
+                     LUMEN_OK);
+    /* Hand both renderings to the real parser and compare the deltas. */
+    size_t lb = strlen(before), la = strlen(after);
+    char *both = malloc(lb + la + 2);
+    memcpy(both, before, lb);
+    both[lb] = '\0';
+    memcpy(both + lb + 1, after, la + 1);
+    lt_py_check("from prometheus_client.parser import text_string_to_metric_families as p\n"
+                "a, b = data.split(b'\\0')\n"
+                "def vals(t):\n"
+                "    return {(s.name, s.labels.get('level')): s.value for f in p(t.decode()) for s in f.samples}\n"
+                "x, y = vals(a), vals(b)\n"
+                "d = lambda k: y.get(k, 0) - x.get(k, 0)\n"
+                "assert d(('lumen_log_events_total', 'error')) == 4, (x, y)\n"
+                "assert d(('lumen_log_events_total', 'debug')) == 1\n"
+                "assert d(('lumen_log_dropped_total', None)) == 1\n",
+                both, lb + la + 1, 0);
+    free(both);
+    lumen_free(before);
+    lumen_free(after);
+    free(lt_cap_read(&c, &lb));
+}
+
 /* ---- out of memory ------------------------------------------------------------------------ */
 
 static void test_log_oom__constructors_clean_up(void **state)
@@ -529,6 +705,22 @@ static void test_log_oom__constructors_clean_up(void **state)
         assert_int_equal(rc, LUMEN_ENOMEM);
         assert_int_equal(lt_failalloc_live(), live);
     }
+    /* A handler (async, so the queue is allocated too) either comes
+     * back whole or leaves nothing behind. */
+    for (long i = 0; i < 20; i++) {
+        long live = lt_failalloc_live();
+        lt_failalloc_arm(i);
+        lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+        o.sink = LUMEN_LOG_SINK_STDERR;
+        o.flags = LUMEN_LOG_ASYNC;
+        lumen_log_handler *h = NULL;
+        int rc = lumen_log_handler_new(&h, &o);
+        lt_failalloc_disarm();
+        if (rc == LUMEN_OK)
+            break; /* handlers live for the process */
+        assert_int_equal(rc, LUMEN_ENOMEM);
+        assert_int_equal(lt_failalloc_live(), live);
+    }
     lt_failalloc_uninstall();
 }
 
@@ -546,8 +738,10 @@ int main(void)
         cmocka_unit_test(test_log_limit__every_first_interval),
         cmocka_unit_test(test_log_sink__callback_gets_each_line),
         cmocka_unit_test(test_log_sink__file_reopen_after_rotation),
+        cmocka_unit_test(test_log_batch__lines_leave_in_bounded_time),
         cmocka_unit_test(test_log_raw__signal_handler_line_is_json),
         cmocka_unit_test(test_log_misc__names_and_dropped),
+        cmocka_unit_test(test_log_metrics__events_by_level_and_drops),
         cmocka_unit_test(test_log_oom__constructors_clean_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * short writes and EINTR under a signal storm, and logging in a child
  * right after fork() while other threads log. Scenarios that need a fresh
  * process whose stdout is the pipe re-run this binary with a mode
- * argument. */
+ * argument. Not labelled "threads": ThreadSanitizer cannot start threads
+ * in the child of a multi-threaded fork, which the fork test does. */
 #include "log_test.h"
 
 #include <errno.h>
@@ -161,6 +162,20 @@ static int child_async_block(void)
     return 0;
 }
 
+/* Async lines are all delivered by shutdown; logging afterwards is
+ * synchronous. */
+static int child_shutdown(void)
+{
+    lumen_logger *lg = async_stdout(LUMEN_LOG_OVERFLOW_BLOCK, 64 << 10, -1);
+    for (int i = 0; i < 5000; i++)
+        LUMEN_LOG_INFO(lg, "async", LUMEN_INT("i", i));
+    if (lumen_log_shutdown(5000) != LUMEN_OK)
+        return 5;
+    LUMEN_LOG_INFO(lg, "after shutdown", LUMEN_INT("i", 5000));
+    LUMEN_LOG_INFO(lumen_logger_get("other"), "after shutdown", LUMEN_INT("i", 5001));
+    return lumen_log_dropped() == 0 ? 0 : 6;
+}
+
 /* ---- tests -------------------------------------------------------------------------- */
 
 static void test_log_io__closed_pipe_epipe_does_not_kill(void **state)
@@ -208,6 +223,19 @@ static void test_log_io__async_drop_never_blocks(void **state)
     while (keep > 0 && out[keep - 1] != '\n')
         keep--; /* the writer was cut off mid-batch by exit */
     lt_py_check("assert len(recs) > 10\n", out, keep, 1);
+    free(out);
+}
+
+static void test_log_io__shutdown_drains_then_goes_sync(void **state)
+{
+    (void)state;
+    int rd;
+    pid_t pid = spawn_mode("--shutdown", &rd, false);
+    size_t n;
+    char *out = read_all(rd, &n);
+    close(rd);
+    assert_int_equal(wait_exit(pid), 0);
+    lt_py_check("assert [r['i'] for r in recs] == list(range(5002)), len(recs)\n", out, n, 1);
     free(out);
 }
 
@@ -386,6 +414,8 @@ int main(int argc, char **argv)
             return child_async_drop();
         if (strcmp(argv[1], "--async-block") == 0)
             return child_async_block();
+        if (strcmp(argv[1], "--shutdown") == 0)
+            return child_shutdown();
         return 2;
     }
     const struct CMUnitTest tests[] = {
@@ -393,6 +423,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_log_io__sync_full_pipe_blocks_then_delivers),
         cmocka_unit_test(test_log_io__async_drop_never_blocks),
         cmocka_unit_test(test_log_io__async_block_waits_at_most_its_bound),
+        cmocka_unit_test(test_log_io__shutdown_drains_then_goes_sync),
         cmocka_unit_test(test_log_io__short_writes_and_eintr_retried),
         cmocka_unit_test(test_log_io__child_logs_right_after_fork),
     };
