@@ -410,18 +410,23 @@ static void test_trace_otlp_http__collector_down_conservation(void **state)
 
     span_cost(t, 2000); /* warm the pool */
     assert_int_equal(lumen_tracer_provider_force_flush(tp, 5000), LUMEN_OK);
-    double up = span_cost(t, 2000);
+    /* The least of several rounds: other programs on the machine only ever
+     * add time, so the minimum is the cost itself. */
+    double up = 1e18, down = 1e18;
+    for (int round = 0; round < 2; round++) {
+        double cost = span_cost(t, 1000);
+        up = cost < up ? cost : up;
+    }
     lumen_tracer_provider_force_flush(tp, 5000);
     collector_stop(&c); /* the collector goes down */
-    double down = 0;
     for (int round = 0; round < 10; round++) {
-        down += span_cost(t, 2000) / 10;
+        double d = span_cost(t, 2000);
+        down = d < down ? d : down;
         usleep(20000);
     }
     /* Ending a span costs the same while exports fail: the exporter's
-     * retries run on the worker, never on the ending thread. Generous
-     * bound: timing on a shared machine is noisy. */
-    if (!(down < up * 4 + 1000))
+     * retries run on the worker, never on the ending thread. */
+    if (!(down < up * 3 + 500))
         fail_msg("span cost up %.0f ns, down %.0f ns", up, down);
     lumen_tracer_provider_shutdown(tp, 3000);
     lumen_processor_stats st;
