@@ -1,23 +1,18 @@
 /*
- * trace/span.c: starting, recording and ending spans, and the current span
- * of each thread.
+ * trace/span.c: starting, recording and ending spans.
  *
  * The cost model: an unsampled span takes a record from the thread's pool,
  * draws its ids and keeps only its context (no clock read, no name copy);
  * its setters return at the first test. A sampled span also reads the
  * clock, copies its name and attributes into its arena and on end passes
- * its reference to the processors. Nothing here locks.
- *
- * Entering a span writes its ids into the per-thread correlation context
- * (core/tctx.h) that the log and metrics layers read; leaving restores the
- * ids that were there before, saved in the span itself.
+ * its reference to the processors. Nothing here locks. The current span of
+ * each thread (the implicit parent) is kept by context.c.
  */
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/rand.h"
-#include "core/tctx.h"
 #include "trace/ids.h"
 #include "trace/tclock.h"
 #include "trace/span.h"
@@ -25,9 +20,13 @@
 /* Returned when no real span can be made (no tracer, no memory, shut
  * down): invalid ids, records nothing, never recycled, never entered. */
 static lumen_span g_noop_span;
-static LUMEN_TLS lumen_span *tls_current;
 
 static inline bool is_noop(const lumen_span *s)
+{
+    return s == &g_noop_span;
+}
+
+bool lumen__span_is_noop(const lumen_span *s)
 {
     return s == &g_noop_span;
 }
@@ -57,7 +56,7 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
 {
     const lumen_span *ps = NULL;
     if (o == NULL) {
-        ps = tls_current;
+        ps = lumen__tls_current;
     } else if (o->parent != NULL) {
         ps = o->parent;
     } else if (o->parent_context != NULL) {
@@ -72,7 +71,7 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
         p->remote = pc->is_remote != 0;
         return true;
     } else if (!o->root) {
-        ps = tls_current;
+        ps = lumen__tls_current;
     }
     if (ps == NULL || is_noop(ps))
         return false;
@@ -225,7 +224,7 @@ void lumen_span_end_at(lumen_span *s, int64_t end_ns)
         return;
     }
     s->ended = 1;
-    if (s->entered && tls_current == s)
+    if (s->entered && lumen__tls_current == s)
         lumen_span_leave(s);
     if (!s->recording) {
         lumen__span_release(s);
@@ -462,44 +461,4 @@ void lumen_span_get_context(const lumen_span *s, lumen_span_context *out)
     if (s->trace_state_len)
         memcpy(out->trace_state, s->trace_state, s->trace_state_len);
     out->trace_state[s->trace_state_len] = '\0';
-}
-
-/* ---- the current span ---- */
-
-void lumen_span_enter(lumen_span *s)
-{
-    if (s == NULL || is_noop(s) || s->entered)
-        return;
-    lumen__tctx *c = lumen__tctx_get();
-    s->scope_prev = tls_current;
-    memcpy(s->saved_trace_id, c->trace_id, 16);
-    memcpy(s->saved_span_id, c->span_id, 8);
-    s->saved_flags = c->trace_flags;
-    s->saved_has_span = c->has_span;
-    memcpy(c->trace_id, s->trace_id, 16);
-    memcpy(c->span_id, s->span_id, 8);
-    c->trace_flags = s->flags;
-    c->has_span = true;
-    s->entered = 1;
-    tls_current = s;
-}
-
-void lumen_span_leave(lumen_span *s)
-{
-    if (s == NULL || is_noop(s) || !s->entered)
-        return;
-    if (tls_current != s)
-        lumen__diag(LUMEN_DIAG_WARN, "lumen_span_leave out of order or on another thread");
-    lumen__tctx *c = lumen__tctx_get();
-    memcpy(c->trace_id, s->saved_trace_id, 16);
-    memcpy(c->span_id, s->saved_span_id, 8);
-    c->trace_flags = s->saved_flags;
-    c->has_span = s->saved_has_span;
-    tls_current = s->scope_prev;
-    s->entered = 0;
-}
-
-lumen_span *lumen_span_current(void)
-{
-    return tls_current;
 }

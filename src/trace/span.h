@@ -123,6 +123,12 @@ struct lumen_span {
     char arena[LUMEN__SPAN_ARENA];
 };
 
+/* context.c: the calling thread's current span. */
+extern LUMEN_TLS lumen_span *lumen__tls_current;
+
+/* span.c: the shared do-nothing span (no tracer, no memory, shut down). */
+bool lumen__span_is_noop(const lumen_span *s);
+
 /* pool.c */
 lumen_span *lumen__span_alloc(void);
 void lumen__span_recycle(lumen_span *s);
