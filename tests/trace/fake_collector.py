@@ -1,6 +1,7 @@
 """A fake OTLP/HTTP collector for the trace tests, on 127.0.0.1.
 
-Usage: fake_collector.py LOGFILE [SCRIPT]
+Usage: fake_collector.py LOGFILE [SCRIPT [CERT KEY]]
+With CERT and KEY (PEM files) it speaks https.
 SCRIPT is a comma-separated list of answers, one per request, in order;
 after it runs out every request gets 200. An answer is:
   200 / 400 / 413 / 500 / 502 / 503 / 504  that status, empty body
@@ -161,5 +162,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 srv = Server(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 4:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()

@@ -293,6 +293,49 @@ static void test_trace_otlp_http__gzip_and_json(void **state)
     teardown(&f);
 }
 
+/* https: the collector's certificate is trusted through the certificate
+ * option; without it the connection is refused and not retried forever. */
+static void test_trace_otlp_http__https_with_certificate(void **state)
+{
+    if (!lt_have("openssl"))
+        skip();
+    char *dir = lt_tempdir();
+    char cert[512], key[512], cmd[2048];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '%s' "
+             "-out '%s' -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1",
+             key, cert);
+    assert_int_equal(lt_run(cmd, "", 0, NULL), 0);
+    th_env env;
+    th_setup(&env, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL});
+    lumen_span_end(lumen_span_start(env.tracer, "secure", NULL));
+    lumen_span *s = (lumen_span *)lumen_memory_exporter_get(env.mem, 0);
+    collector c;
+    collector_start_tls(&c, "", cert, key);
+    for (int trusted = 1; trusted >= 0; trusted--) {
+        lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+        o.ignore_env = true;
+        o.endpoint = c.url;
+        o.certificate = trusted ? cert : NULL;
+        o.max_attempts = 2;
+        o.initial_backoff_ms = 10;
+        o.timeout_ms = 5000;
+        lumen_span_exporter *e;
+        assert_int_equal(lumen_otlp_http_exporter_new(&o, &e), LUMEN_OK);
+        lumen_export_result r = lumen__exporter_export(e, &s, 1, 0);
+        assert_int_equal(r, trusted ? LUMEN_EXPORT_SUCCESS : LUMEN_EXPORT_FAILURE);
+        lumen_span_exporter_free(e);
+    }
+    char *log = collector_log(&c);
+    assert_int_equal(count_substr(log, "\"name\": \"secure\""), 1);
+    free(log);
+    collector_stop(&c);
+    th_teardown(&env);
+    free(dir);
+}
+
 static void test_trace_otlp_http__config_from_env(void **state)
 {
     lumen_span_exporter *e;
@@ -456,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_trace_otlp_http__shutdown_interrupts),
         cmocka_unit_test(test_trace_otlp_http__gzip_and_json),
         cmocka_unit_test(test_trace_otlp_http__config_from_env),
+        cmocka_unit_test(test_trace_otlp_http__https_with_certificate),
         cmocka_unit_test(test_trace_otlp_http__collector_down_conservation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
