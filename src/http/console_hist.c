@@ -301,6 +301,8 @@ static void parse_sample(lumen__mhist *h, const char *line, size_t n, size_t cur
 
 int lumen__mhist_add(lumen__mhist *h, int64_t ts_ms, const char *text, size_t len)
 {
+    if (text == NULL) /* an empty render leaves its buffer unallocated */
+        text = "", len = 0;
     pthread_mutex_lock(&h->mu);
     size_t slot = h->head;
     h->ts[slot] = ts_ms;

@@ -19,6 +19,9 @@ typedef struct lumen__idgen {
 extern LUMEN_TLS lumen__idgen lumen__idgen_tls;
 extern atomic_uint lumen__idgen_generation;
 void lumen__idgen_seed(lumen__idgen *g);
+/* Install the fork handler that bumps lumen__idgen_generation (which the
+ * batch processor and the OTLP exporter also watch). Idempotent. */
+void lumen__idgen_init(void);
 
 static inline uint64_t lumen__id64(void)
 {
