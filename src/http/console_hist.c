@@ -309,6 +309,8 @@ int lumen__mhist_add(lumen__mhist *h, int64_t ts_ms, const char *text, size_t le
     for (size_t i = 0; i < h->nser; i++)
         h->ser[i].values[slot] = NAN;
     size_t cur = SIZE_MAX;
+    if (text == NULL) /* an empty render: no text at all, and no arithmetic on NULL */
+        text = "", len = 0;
     const char *p = text, *end = text + len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
