@@ -17,11 +17,11 @@ typedef struct lumen__idgen {
 } lumen__idgen;
 
 extern LUMEN_TLS lumen__idgen lumen__idgen_tls;
-extern atomic_uint lumen__idgen_generation;
+LUMEN__SHARED extern atomic_uint lumen__idgen_generation;
 void lumen__idgen_seed(lumen__idgen *g);
 /* Install the fork handler that bumps lumen__idgen_generation (which the
  * batch processor and the OTLP exporter also watch). Idempotent. */
-void lumen__idgen_init(void);
+LUMEN__SHARED void lumen__idgen_init(void);
 
 /* The calling thread's generator, seeded and current after a fork. */
 static inline lumen__idgen *lumen__idgen_get(void)

@@ -188,7 +188,7 @@ typedef enum {
     LUMEN__TM_FAIL_OTHER,
     LUMEN__TM_COUNT
 } lumen__trace_metric;
-void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
+LUMEN__SHARED void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
 #define LUMEN__TM_BATCH 64
 extern LUMEN_TLS uint32_t lumen__tm_local[2]; /* STARTED, ENDED */
 void lumen__trace_metric_publish(unsigned which);
