@@ -278,7 +278,7 @@ static void span(lumen__buf *b, const lumen_span *s)
         end(b, lk);
     }
     uint_field(b, 14, s->dropped_links);
-    if (s->status != LUMEN_STATUS_UNSET) {
+    if (s->status != LUMEN_SPAN_STATUS_UNSET) {
         size_t st = begin(b, 15);
         str_field(b, 2, s->status_msg);
         uint_field(b, 3, s->status);

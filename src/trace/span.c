@@ -136,7 +136,7 @@ static inline lumen_sampling_decision sample(const lumen_sampler *smp, const par
 static __attribute__((noinline)) void start_recording(lumen_span *s, const char *name, const lumen_span_options *o)
 {
     s->recording = 1;
-    s->status = LUMEN_STATUS_UNSET;
+    s->status = LUMEN_SPAN_STATUS_UNSET;
     s->status_msg = NULL;
     s->dropped_warned = 0;
     s->attrs = s->attrs_inline;
@@ -423,15 +423,15 @@ void lumen_span_add_link(lumen_span *s, const lumen_span_context *ctx, const lum
     s->nlinks++;
 }
 
-void lumen_span_set_status(lumen_span *s, lumen_status_code code, const char *description)
+void lumen_span_set_status(lumen_span *s, lumen_span_status code, const char *description)
 {
-    if (!writable(s) || code == LUMEN_STATUS_UNSET || s->status == LUMEN_STATUS_OK)
+    if (!writable(s) || code == LUMEN_SPAN_STATUS_UNSET || s->status == LUMEN_SPAN_STATUS_OK)
         return;
-    if (code == LUMEN_STATUS_OK) {
-        s->status = LUMEN_STATUS_OK;
+    if (code == LUMEN_SPAN_STATUS_OK) {
+        s->status = LUMEN_SPAN_STATUS_OK;
         s->status_msg = NULL;
-    } else if (code == LUMEN_STATUS_ERROR) {
-        s->status = LUMEN_STATUS_ERROR;
+    } else if (code == LUMEN_SPAN_STATUS_ERROR) {
+        s->status = LUMEN_SPAN_STATUS_ERROR;
         s->status_msg = description ? lumen__span_strdup(s, description, strlen(description)) : NULL;
     }
 }

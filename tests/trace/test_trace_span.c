@@ -38,7 +38,7 @@ static void test_trace_span__recorded_and_exported(void **state)
     lumen_span_set_bool(s, "ok", true);
     lumen_span_set_int(s, "http.status_code", 404); /* overwrite keeps one key */
     lumen_span_add_event(s, "retry", 0, (lumen_attr[]){LUMEN_ATTR_INT("n", 1)}, 1);
-    lumen_span_set_status(s, LUMEN_STATUS_ERROR, "boom");
+    lumen_span_set_status(s, LUMEN_SPAN_STATUS_ERROR, "boom");
     lumen_span_end(s);
     assert_int_equal(lumen_memory_exporter_count(e.mem), 1);
     const lumen_span *r = lumen_memory_exporter_get(e.mem, 0);
@@ -54,7 +54,7 @@ static void test_trace_span__recorded_and_exported(void **state)
     assert_true(lumen_span_find_attr(r, "http.method", &a));
     assert_string_equal(a.v.s, "GET");
     const char *desc;
-    assert_int_equal(lumen_span_get_status(r, &desc), LUMEN_STATUS_ERROR);
+    assert_int_equal(lumen_span_get_status(r, &desc), LUMEN_SPAN_STATUS_ERROR);
     assert_string_equal(desc, "boom");
     assert_int_equal(lumen_span_get_event_count(r), 1);
     assert_string_equal(lumen_span_get_event_name(r, 0), "retry");
@@ -72,14 +72,14 @@ static void test_trace_span__status_rules(void **state)
     th_env e;
     th_setup(&e, ON);
     lumen_span *s = lumen_span_start(e.tracer, "x", NULL);
-    lumen_span_set_status(s, LUMEN_STATUS_OK, "ignored");
-    lumen_span_set_status(s, LUMEN_STATUS_ERROR, "too late"); /* OK is final */
+    lumen_span_set_status(s, LUMEN_SPAN_STATUS_OK, "ignored");
+    lumen_span_set_status(s, LUMEN_SPAN_STATUS_ERROR, "too late"); /* OK is final */
     lumen_span_update_name(s, "y");
     lumen_span_end(s);
     lumen_span_end(s); /* second end: ignored, diagnosed */
     const char *d;
     const lumen_span *r = lumen_memory_exporter_get(e.mem, 0);
-    assert_int_equal(lumen_span_get_status(r, &d), LUMEN_STATUS_OK);
+    assert_int_equal(lumen_span_get_status(r, &d), LUMEN_SPAN_STATUS_OK);
     assert_null(d);
     assert_string_equal(lumen_span_get_name(r), "y");
     assert_int_equal(lumen_memory_exporter_count(e.mem), 1);
