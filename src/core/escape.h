@@ -46,6 +46,19 @@ void lumen__esc_logfmt(lumen__buf *b, const char *s, size_t n);
 /* HTML text or attribute value: & < > " ' escaped. */
 void lumen__esc_html(lumen__buf *b, const char *s, size_t n);
 
+/* The value of one hex digit (either case), or -1: the parsing side of
+ * lumen__buf_hex, for percent-decoding and hex ids. */
+static inline int lumen__hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Lowercase hex of n bytes. */
 LUMEN__SHARED void lumen__buf_hex(lumen__buf *b, const void *data, size_t n);
 

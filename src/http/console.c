@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/escape.h"
 #include "http/console_assets.h"
 #include "http/console_hist.h"
 
@@ -161,17 +162,6 @@ void lumen__console_set_logs(lumen__console *c, lumen__console_provider fn, void
 
 /* ---- query strings ------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 const char *lumen__query_param(const char *query, const char *name, char *out, size_t cap,
                                const char *from)
 {
@@ -188,8 +178,8 @@ const char *lumen__query_param(const char *query, const char *name, char *out, s
             size_t o = 0;
             while (v < end && o + 1 < cap) {
                 int h1, h2;
-                if (*v == '%' && end - v >= 3 && (h1 = hexval(v[1])) >= 0 &&
-                    (h2 = hexval(v[2])) >= 0) {
+                if (*v == '%' && end - v >= 3 && (h1 = lumen__hexval(v[1])) >= 0 &&
+                    (h2 = lumen__hexval(v[2])) >= 0) {
                     out[o++] = (char)(h1 * 16 + h2);
                     v += 3;
                 } else {

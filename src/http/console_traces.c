@@ -336,8 +336,8 @@ int lumen_console_span_exporter_new(const char *service_name, lumen_span_exporte
 static bool parse_trace_id(const char *s, uint8_t out[16])
 {
     for (int i = 0; i < 32; i++) {
-        char c = s[i];
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        /* Lowercase only, as trace ids are written everywhere. */
+        int v = s[i] >= 'A' && s[i] <= 'F' ? -1 : lumen__hexval(s[i]);
         if (v < 0)
             return false;
         if (i % 2 == 0)

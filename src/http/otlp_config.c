@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "core/escape.h"
 #include "lumen/http_otlp.h"
 
 static const char *pick(bool env, const char *given, const char *traces_var, const char *var)
@@ -24,17 +25,6 @@ static const char *pick(bool env, const char *given, const char *traces_var, con
         return NULL;
     const char *v = lumen__env(traces_var);
     return v ? v : lumen__env(var);
-}
-
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* "k=v,k2=v2" → "k: v" lines; values percent-decoded. Bad members are
@@ -55,8 +45,8 @@ static int parse_headers(const char *s, struct curl_slist **list)
             lumen__buf_puts(&b, ": ");
             bool ok = kn > 0;
             for (size_t i = 0; i < vn && ok; i++) {
-                if (v[i] == '%' && i + 2 < vn && hexv(v[i + 1]) >= 0 && hexv(v[i + 2]) >= 0) {
-                    lumen__buf_putc(&b, (char)(hexv(v[i + 1]) * 16 + hexv(v[i + 2])));
+                if (v[i] == '%' && i + 2 < vn && lumen__hexval(v[i + 1]) >= 0 && lumen__hexval(v[i + 2]) >= 0) {
+                    lumen__buf_putc(&b, (char)(lumen__hexval(v[i + 1]) * 16 + lumen__hexval(v[i + 2])));
                     i += 2;
                 } else if (v[i] == '\r' || v[i] == '\n') {
                     ok = false; /* no header injection */

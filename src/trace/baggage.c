@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/env.h"
+#include "core/escape.h"
 #include "trace/propagation.h"
 
 typedef struct entry {
@@ -144,17 +145,6 @@ size_t lumen_baggage_count(const lumen_baggage *b)
     return b ? b->n : 0;
 }
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode a baggage value into out (at least n bytes); false when invalid. */
 static bool decode(const char *v, size_t n, char *out, size_t *on)
 {
@@ -165,7 +155,7 @@ static bool decode(const char *v, size_t n, char *out, size_t *on)
             return false;
         if (c == '%') {
             int h, l;
-            if (i + 2 >= n || (h = hexv(v[i + 1])) < 0 || (l = hexv(v[i + 2])) < 0)
+            if (i + 2 >= n || (h = lumen__hexval(v[i + 1])) < 0 || (l = lumen__hexval(v[i + 2])) < 0)
                 return false;
             out[o++] = (char)(h * 16 + l);
             i += 2;

@@ -17,22 +17,12 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "core/escape.h"
 #include "trace/span.h"
 #include "trace/tclock.h"
 
 static struct lumen_tracer g_noop_tracer = {NULL, NULL, NULL, NULL, true};
 static _Atomic(lumen_tracer_provider *) g_global;
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decode s[0..n) into a new string; NULL on a bad escape or OOM. */
 static char *pct_decode(const char *s, size_t n)
@@ -43,7 +33,7 @@ static char *pct_decode(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
             int h, l;
-            if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0) {
+            if (i + 2 >= n || (h = lumen__hexval(s[i + 1])) < 0 || (l = lumen__hexval(s[i + 2])) < 0) {
                 lumen__free(o, n + 1);
                 return NULL;
             }
