@@ -386,6 +386,65 @@ static void test_console_logs__handler_and_filters(void **state)
     lumen__console_store_reset();
 }
 
+/* Every constructor of the console cleans up when any one of its
+ * allocations fails, and sampling under failing allocations leaks nothing. */
+static void test_console_oom__constructors_clean_up(void **state)
+{
+    (void)state;
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen_gauge *g;
+    assert_int_equal(lumen_gauge_new(&g, reg, "g", "h"), LUMEN_OK);
+    lt_failalloc_install();
+    /* A first render lets the registry make what it keeps between renders,
+     * so that what remains afterwards is the console's alone. */
+    char *warm;
+    assert_int_equal(lumen_registry_render_string(reg, LUMEN_FORMAT_PROMETHEUS, &warm, NULL),
+                     LUMEN_OK);
+    lumen_free(warm);
+    long base = lt_failalloc_live();
+    for (int threaded = 0; threaded < 2; threaded++) {
+        for (long n = 0;; n++) {
+            lumen__console_opts o = {0};
+            o.registries = &reg;
+            o.registry_count = 1;
+            o.no_thread = !threaded;
+            o.interval_ms = 10;
+            lumen__console *c = NULL;
+            lt_failalloc_arm(n);
+            int rc = lumen__console_new(&c, &o);
+            if (rc == LUMEN_OK) {
+                lumen__console_tick(c); /* may fail inside: must not leak */
+                lt_failalloc_disarm();
+                lumen__console_free(c);
+                assert_int_equal(lt_failalloc_live(), base);
+                if (!lt_failalloc_triggered())
+                    break;
+                continue;
+            }
+            lt_failalloc_disarm();
+            assert_int_equal(rc, LUMEN_ENOMEM);
+            assert_null(c);
+            assert_int_equal(lt_failalloc_live(), base);
+        }
+    }
+    for (long n = 0;; n++) {
+        lumen_span_exporter *exp = NULL;
+        lt_failalloc_arm(n);
+        int rc = lumen_console_span_exporter_new("svc", &exp);
+        lt_failalloc_disarm();
+        if (rc == LUMEN_OK) {
+            lumen_span_exporter_free(exp);
+            assert_int_equal(lt_failalloc_live(), base);
+            break;
+        }
+        assert_int_equal(rc, LUMEN_ENOMEM);
+        assert_int_equal(lt_failalloc_live(), base);
+    }
+    lt_failalloc_uninstall();
+    lumen_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_console_sampler__thread_samples),
         cmocka_unit_test(test_console_traces__store_and_peers),
         cmocka_unit_test(test_console_logs__handler_and_filters),
+        cmocka_unit_test(test_console_oom__constructors_clean_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
