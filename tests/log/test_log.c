@@ -683,6 +683,36 @@ static void test_log_metrics__events_by_level_and_drops(void **state)
     free(lt_cap_read(&c, &lb));
 }
 
+
+/* ---- the line clock ------------------------------------------------------------------------ */
+
+static void test_log_clock__tracks_realtime(void **state)
+{
+    (void)state;
+    extern int64_t lumen__log_now(void);
+    extern int64_t lumen__wall_ns(void);
+    lumen_logger_get(NULL); /* starts the layer (and its clock) */
+    int64_t prev = 0, worst = 0;
+    int64_t end = lumen__wall_ns() + 300000000;
+    long n = 0;
+    while (lumen__wall_ns() < end) {
+        int64_t a = lumen__wall_ns();
+        int64_t t = lumen__log_now();
+        int64_t b = lumen__wall_ns();
+        /* Within 1 ms of the kernel's clock (the design bound is 5 us
+         * plus scheduling noise), and never backwards on one thread. */
+        int64_t off = t < a ? a - t : (t > b ? t - b : 0);
+        worst = off > worst ? off : worst;
+        assert_true(t >= prev);
+        prev = t;
+        n++;
+        if (n % 1000 == 0)
+            usleep(100);
+    }
+    print_message("line clock: %ld samples, worst offset %lld ns\n", n, (long long)worst);
+    assert_true(worst < 1000000);
+}
+
 /* ---- out of memory ------------------------------------------------------------------------ */
 
 static void test_log_oom__constructors_clean_up(void **state)
@@ -741,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_log_batch__lines_leave_in_bounded_time),
         cmocka_unit_test(test_log_raw__signal_handler_line_is_json),
         cmocka_unit_test(test_log_misc__names_and_dropped),
+        cmocka_unit_test(test_log_clock__tracks_realtime),
         cmocka_unit_test(test_log_metrics__events_by_level_and_drops),
         cmocka_unit_test(test_log_oom__constructors_clean_up),
     };
