@@ -6,12 +6,18 @@
  */
 #include "svc.h"
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/random.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "obs.h"
 
 #define MAX_BODY (64 * 1024)
 #define MAX_PARAMS 4
@@ -99,32 +105,83 @@ static int match(const char *pattern, const char *path, char params[MAX_PARAMS][
     return *pattern == '\0' && *path == '\0';
 }
 
-static void dispatch(svc *s, svc_req *req, svc_resp *resp, const char **route_name)
+/* Incoming headers for trace propagation: every line named `name`. */
+typedef struct header_walk {
+    const char *name;
+    lumen_carrier_emit_fn emit;
+    void *ctx;
+} header_walk;
+
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    header_walk *w = cls;
+    if (value != NULL && strcasecmp(key, w->name) == 0)
+        w->emit(w->ctx, value, strlen(value));
+    return MHD_YES;
+}
+
+static void get_header(void *carrier, const char *name, lumen_carrier_emit_fn emit, void *ctx)
+{
+    header_walk w = {name, emit, ctx};
+    MHD_get_connection_values(carrier, MHD_HEADER_KIND, on_header, &w);
+}
+
+/* Route the request, then run its handler inside the instrumentation
+ * middleware: every route, matched or not, gets a span, a count, a latency
+ * observation and a log line. */
+static void dispatch(svc *s, svc_req *req, svc_resp *resp)
 {
     char params[MAX_PARAMS][64];
     const char *ptrs[MAX_PARAMS];
-    size_t np;
+    size_t np = 0;
     int path_matched = 0;
-    *route_name = "unmatched";
-    if (req->too_big) {
-        svc_error(resp, 413, "request body too large");
-        return;
-    }
-    for (size_t i = 0; i < s->nroutes; i++) {
+    const svc_route *route = NULL;
+    for (size_t i = 0; i < s->nroutes && route == NULL; i++) {
         if (!match(s->routes[i].pattern, req->url, params, &np))
             continue;
         path_matched = 1;
-        if (strcmp(s->routes[i].method, req->method) != 0)
-            continue;
+        if (strcmp(s->routes[i].method, req->method) == 0)
+            route = &s->routes[i];
+    }
+    obs_request obs;
+    lumen_carrier incoming = {get_header, NULL, req->conn};
+    obs_request_begin(&obs, req->method, route ? route->name : "unmatched", req->id, &incoming);
+    if (req->too_big) {
+        svc_error(resp, 413, "request body too large");
+    } else if (route == NULL) {
+        svc_error(resp, path_matched ? 405 : 404,
+                  path_matched ? "method not allowed" : "not found");
+    } else {
         for (size_t k = 0; k < np; k++)
             ptrs[k] = params[k];
-        *route_name = s->routes[i].name;
-        s->routes[i].fn(req, ptrs, np, resp, s->ud);
+        route->fn(req, ptrs, np, resp, s->ud);
         if (resp->status == 0)
             resp->status = 200;
+    }
+    obs_request_end(&obs, resp->status);
+}
+
+/* The caller's X-Request-Id when it sent a sane one (so that one request
+ * keeps one id across services), else a new random one. */
+static void request_id(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const char *in = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    size_t n = in ? strlen(in) : 0;
+    int ok = n > 0 && n < cap;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (in[i] >= '0' && in[i] <= '9') || (in[i] >= 'a' && in[i] <= 'z') ||
+             (in[i] >= 'A' && in[i] <= 'Z') || in[i] == '-' || in[i] == '_';
+    if (ok) {
+        memcpy(out, in, n + 1);
         return;
     }
-    svc_error(resp, path_matched ? 405 : 404, path_matched ? "method not allowed" : "not found");
+    unsigned char r[8];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        memset(r, 0, sizeof r);
+    for (size_t i = 0; i < sizeof r && 2 * i + 2 < cap; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -142,7 +199,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = method;
         req->url = url;
         clock_gettime(CLOCK_MONOTONIC, &req->start);
-        snprintf(req->id, sizeof req->id, "%08x%08x", (unsigned)random(), (unsigned)random());
+        request_id(conn, req->id, sizeof req->id);
         *con_cls = req;
         return MHD_YES;
     }
@@ -162,8 +219,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     svc_resp resp = {0, NULL};
-    const char *route = NULL;
-    dispatch(s, req, &resp, &route);
+    dispatch(s, req, &resp);
     const char *body = resp.body ? resp.body : "";
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
                                                              MHD_RESPMEM_MUST_COPY);

@@ -53,7 +53,14 @@ enum {
     LUMEN_HTTP_NO_GZIP = 1u << 1,
     /** Require credentials for /healthz too (by default it is open so that
      * liveness probes need none). */
-    LUMEN_HTTP_AUTH_HEALTHZ = 1u << 2
+    LUMEN_HTTP_AUTH_HEALTHZ = 1u << 2,
+    /** Also serve the live console: pages at /, /traces and /logs (assets
+     * under /console/, data under /api/) that chart the registries' recent
+     * values and show recent traces and logs (see lumen/http_console.h for
+     * feeding them). Read-only, GET and HEAD only; behind the same basic
+     * auth as /metrics; a strict Content-Security-Policy. Costs one render
+     * of the registries every two seconds. */
+    LUMEN_HTTP_CONSOLE = 1u << 3
 };
 
 /**

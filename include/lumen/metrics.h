@@ -104,9 +104,10 @@ LUMEN_API int lumen_registry_new(lumen_registry **out);
 LUMEN_API void lumen_registry_free(lumen_registry *reg);
 
 /**
- * Remove the family `name` from the registry and free it with its children.
- * Handles to it become invalid. Returns LUMEN_OK, LUMEN_EINVAL or
- * LUMEN_ENOENT. Thread-safe, but the caller must ensure that no other thread
+ * Remove the family `name` (a counter's with or without `_total`) from the
+ * registry and free it with its children; a render in progress finishes
+ * with it first. Handles to it become invalid. `reg` NULL is the default
+ * registry. Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOENT. Thread-safe, but the caller must ensure that no other thread
  * still updates the family's children.
  */
 LUMEN_API int lumen_registry_unregister(lumen_registry *reg, const char *name);
@@ -117,6 +118,11 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *reg, const char *name);
  * Create and register a family. `reg` NULL means the default registry;
  * `opts` NULL means no labels, no help and defaults for the rest. The family
  * is owned by the registry; *out is borrowed until it is unregistered.
+ * A counter's name may be given with or without its `_total` suffix (the
+ * family is named without it, as OpenMetrics does); at most 64 label names
+ * and constant labels together; at most 1000 histogram bounds (a trailing
+ * +Inf is accepted and ignored). Families of type INFO and UNTYPED are
+ * made with lumen_info_new and by collectors, not here.
  *
  * Errors: LUMEN_EINVAL (NULL name or out, bad type, inconsistent opts),
  * LUMEN_EBADNAME, LUMEN_EBADLABEL, LUMEN_ERESERVED ("__" prefixes, "le" on a
@@ -137,7 +143,9 @@ LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *fam);
 
 /**
  * Get or create the counter child for `values` (`n` must equal the family's
- * label count; values are copied, any bytes allowed). The handle in *out
+ * label count; values are copied, any bytes allowed: invalid UTF-8 is
+ * stored as U+FFFD, so values that differ only there are one series).
+ * The handle in *out
  * stays valid until the child is removed or the family unregistered.
  * When the family already holds its series limit, a new label set gets the
  * family's overflow series (all label values "__overflow__"), LUMEN_OK is
@@ -160,12 +168,16 @@ LUMEN_API int lumen_family_summary(lumen_family *fam, const char *const *values,
 
 /**
  * Remove the child for `values`. Its handle becomes invalid: the caller
- * must ensure no thread still uses it. Returns LUMEN_OK, LUMEN_EINVAL,
- * LUMEN_ELABELCOUNT or LUMEN_ENOENT. Thread-safe.
+ * must ensure no thread still uses it. (Its memory is reclaimed lazily,
+ * after many more removals, because lookups read the child table without
+ * a lock.) Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ELABELCOUNT, LUMEN_ENOENT
+ * or LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_family_remove(lumen_family *fam, const char *const *values, size_t n);
 
-/** Remove every child (same caveat as lumen_family_remove). Thread-safe. */
+/** Remove every child (same caveat as lumen_family_remove). When memory
+ * is exhausted nothing is removed and the diagnostics hook is told.
+ * Thread-safe. */
 LUMEN_API void lumen_family_clear(lumen_family *fam);
 
 /**
@@ -281,7 +293,11 @@ LUMEN_API const double *lumen_buckets_default(size_t *count);
 
 /* ---- summaries ----------------------------------------------------------- */
 
-/** Record one observation. Thread-safe. */
+/** Record one observation (NaN is refused and counted). Summaries take a
+ * per-series lock: use a histogram where the cost matters. Quantiles are
+ * estimated over the sliding window from a bounded random sample of each
+ * sub-window (exact while a sub-window holds at most 256 observations).
+ * Thread-safe. */
 LUMEN_API void lumen_summary_observe(lumen_summary *s, double v);
 
 /* ---- custom collectors --------------------------------------------------- */
@@ -316,9 +332,12 @@ LUMEN_API int lumen_collect_family(lumen_collect_sink *sink, lumen_metric_type t
 /**
  * Inside a collector: one sample of the current family. `suffix` is "" for
  * a gauge, counter or untyped value (counters get `_total` added by the
- * exposition), or "_bucket", "_sum", "_count" for histograms and summaries;
- * labels are validated and escaped. Returns LUMEN_OK, LUMEN_ESTATE (no
- * family begun), LUMEN_EBADLABEL or LUMEN_ENOMEM.
+ * exposition), or "_bucket", "_sum", "_count" for histograms and summaries,
+ * "_created" for counters, histograms and summaries (OpenMetrics only);
+ * the collector writes `le` on buckets and `quantile` on summary samples.
+ * Labels are validated and escaped. Returns LUMEN_OK, LUMEN_ESTATE (no
+ * family begun, or the last one was refused), LUMEN_EINVAL (a suffix the
+ * type does not have), LUMEN_EBADLABEL or LUMEN_ENOMEM.
  */
 LUMEN_API int lumen_collect_sample(lumen_collect_sink *sink, const char *suffix,
                                    const lumen_label *labels, size_t n, double value);
@@ -356,8 +375,10 @@ LUMEN_API int lumen_registry_render_string(lumen_registry *reg, lumen_format for
                                            char **out, size_t *len);
 
 /**
- * Render several registries as one exposition (one `# EOF` in OpenMetrics).
- * A family name that appears in two of them is rendered from the first only.
+ * Render several registries (at most 64; NULL entries mean the default
+ * registry) as one exposition (one `# EOF` in OpenMetrics). A family name
+ * that appears in two of them is rendered from the first only.
+ * Returns as lumen_registry_render. Thread-safe.
  */
 LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n,
                                       lumen_format format, lumen_write_fn write, void *ud);

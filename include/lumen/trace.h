@@ -194,8 +194,9 @@ typedef struct lumen_console_exporter_options {
 #define LUMEN_CONSOLE_EXPORTER_OPTIONS_INIT {-1}
 
 /**
- * An exporter that writes one JSON object per span per line (the OTLP/JSON
- * span form plus "service.name" and "scope"). NULL options: stdout.
+ * An exporter that writes one JSON object per span per line: the members
+ * of the OTLP/JSON Span object, plus "scope" ({"name", "version"}) and
+ * "resource" (an object of the resource's attributes). NULL options: stdout.
  * Returns LUMEN_OK or LUMEN_ENOMEM. Thread-safe through its processor.
  */
 LUMEN_API int lumen_console_exporter_new(const lumen_console_exporter_options *opts,

@@ -11,8 +11,8 @@
  * lumen__console_set_traces and lumen__console_set_logs); without one the
  * endpoint answers an empty list.
  */
-#ifndef LUMEN_HTTP_CONSOLE_H
-#define LUMEN_HTTP_CONSOLE_H
+#ifndef LUMEN_SRC_HTTP_CONSOLE_H
+#define LUMEN_SRC_HTTP_CONSOLE_H
 
 #include "core/buf.h"
 #include "lumen/metrics.h"

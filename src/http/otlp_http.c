@@ -27,6 +27,7 @@
 #include "core/rand.h"
 #include "http/otlp_retry.h"
 #include "lumen/http_otlp.h"
+#include "trace/ids.h"
 #include "trace/span.h"
 
 enum { LAST_NONE, LAST_HTTP, LAST_CONNECT, LAST_TIMEOUT, LAST_OTHER };
@@ -49,6 +50,7 @@ typedef struct otlp_exp {
     atomic_uint_fast64_t requests, retries, exported, rejected, failed, f_http, f_connect, f_timeout,
         f_other;
     atomic_int last_status;
+    unsigned generation; /* fork generation of the curl handle */
 } otlp_exp;
 
 static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
@@ -254,6 +256,19 @@ static lumen_export_result ex_export(void *ud, const lumen_span *const *spans, s
         count_failure(e, LAST_OTHER);
         return LUMEN_EXPORT_FAILURE;
     }
+    unsigned gen = atomic_load(&lumen__idgen_generation);
+    if (gen != e->generation) {
+        /* A forked child: the cached connection is the parent's socket.
+         * A duplicate handle has the options and no connections. */
+        CURL *fresh = curl_easy_duphandle(e->curl);
+        if (fresh == NULL) {
+            count_failure(e, LAST_OTHER);
+            return LUMEN_EXPORT_FAILURE;
+        }
+        curl_easy_cleanup(e->curl);
+        e->curl = fresh;
+        e->generation = gen;
+    }
     char *body = NULL, *gz = NULL;
     size_t len = 0, gzlen = 0;
     if (lumen_otlp_encode(e->json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, spans, n, &body, &len) != LUMEN_OK) {
@@ -328,6 +343,8 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     e->max_ms = o->max_backoff_ms ? o->max_backoff_ms : 30000;
     e->max_resp = o->max_response_bytes ? o->max_response_bytes : 65536;
     rc = LUMEN_EIO;
+    lumen__idgen_init();
+    e->generation = atomic_load(&lumen__idgen_generation);
     e->curl = curl_easy_init();
     if (e->curl == NULL)
         goto fail;
@@ -352,6 +369,7 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     rc = lumen_span_exporter_new(&g_ops, e, out);
     if (rc != LUMEN_OK)
         goto fail;
+    (*out)->counts_failures = true;
     return LUMEN_OK;
 fail:
     ex_destroy(e);

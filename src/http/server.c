@@ -17,12 +17,15 @@
 #include "core/common.h"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/diag.h"
 #include "http/addr.h"
+#include "http/console_store.h"
 #include "http/server.h"
 
 /* ---- small responses --------------------------------------------------------- */
@@ -60,6 +63,75 @@ static enum MHD_Result reply_unauthorized(struct MHD_Connection *c)
     return ret;
 }
 
+/* ---- the console ----------------------------------------------------------------- */
+
+/* The raw query string of a request, kept from libmicrohttpd's URI log
+ * callback (which runs before the URI is split) for the console's
+ * parameter parser; it becomes the request's closure. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    const char *q = strchr(uri, '?');
+    return q != NULL ? lumen__strdup(q + 1) : NULL;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)cls, (void)c, (void)code;
+    char *q = *req_cls;
+    if (q != NULL)
+        lumen__free(q, strlen(q) + 1);
+    *req_cls = NULL;
+}
+
+static void free_buf_body(void *cls)
+{
+    lumen__buf *b = cls;
+    lumen__buf_free(b);
+    lumen__free(b, sizeof *b);
+}
+
+static enum MHD_Result serve_console(lumen_http_server *srv, struct MHD_Connection *c,
+                                     const char *url, const char *query)
+{
+    lumen__console_resp r;
+    if (!lumen__console_handle(srv->console, url, query, &r)) {
+        lumen__buf_free(&r.body);
+        return lumen__http_reply(c, MHD_HTTP_NOT_FOUND, "Not found.\n", NULL);
+    }
+    struct MHD_Response *resp = NULL;
+    if (r.static_body != NULL) {
+        resp = MHD_create_response_from_buffer(r.static_len, (void *)(uintptr_t)r.static_body,
+                                               MHD_RESPMEM_PERSISTENT);
+        lumen__buf_free(&r.body);
+    } else {
+        lumen__buf *b = lumen__malloc(sizeof *b);
+        if (b == NULL) {
+            lumen__buf_free(&r.body);
+            return MHD_NO;
+        }
+        *b = r.body;
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p,
+                                                                      free_buf_body, b);
+        if (resp == NULL)
+            free_buf_body(b);
+    }
+    if (resp == NULL)
+        return MHD_NO;
+    if (r.content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type);
+    MHD_add_response_header(resp, "Content-Security-Policy", LUMEN__CONSOLE_CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            r.cache ? "max-age=3600" : "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r.status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 /* ---- routing ------------------------------------------------------------------- */
 
 /* LUMEN__AUTH_OK when the request may proceed. */
@@ -87,7 +159,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     bool metrics = strcmp(url, "/metrics") == 0;
     bool healthz = strcmp(url, "/healthz") == 0;
-    if (!metrics && !healthz)
+    if (!metrics && !healthz && srv->console == NULL)
         return lumen__http_reply(c, MHD_HTTP_NOT_FOUND, "Not found. Try /metrics.\n", NULL);
     /* We never read a request body: answering before it arrives makes
      * libmicrohttpd close the connection after the response instead. */
@@ -95,7 +167,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return lumen__http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed.\n",
                                  "GET, HEAD");
 
-    if (srv->auth != NULL && (metrics || (srv->flags & LUMEN_HTTP_AUTH_HEALTHZ))) {
+    if (srv->auth != NULL && (!healthz || (srv->flags & LUMEN_HTTP_AUTH_HEALTHZ))) {
         int a = authenticate(srv, c);
         if (a != LUMEN__AUTH_OK) {
             if (metrics) {
@@ -111,10 +183,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (healthz)
         return lumen__http_reply(c, MHD_HTTP_OK, "ok\n", NULL);
-    return lumen__http_scrape(srv, c);
+    if (metrics)
+        return lumen__http_scrape(srv, c);
+    return serve_console(srv, c, url, *req_cls);
 }
 
 /* libmicrohttpd's own messages go to the diagnostics hook, never stderr. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -200,6 +276,7 @@ static int setup_tls(lumen_http_server *srv, const lumen_http_server_opts *o)
 
 static void server_free(lumen_http_server *srv)
 {
+    lumen__console_free(srv->console);
     lumen__http_auth_free(srv->auth);
     lumen__http_self_free(srv);
     lumen__free(srv->regs, srv->nregs * sizeof *srv->regs);
@@ -211,6 +288,19 @@ static void server_free(lumen_http_server *srv)
 }
 
 #define PICK(v, def) ((v) ? (v) : (def))
+
+/* Whether the address can be bound now (as libmicrohttpd binds it). */
+static bool can_bind(const lumen__http_addr *a)
+{
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool ok = bind(fd, (const struct sockaddr *)&a->ss, a->len) == 0;
+    close(fd);
+    return ok;
+}
 
 int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opts *opts)
 {
@@ -257,6 +347,15 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
         goto fail;
     if ((rc = setup_tls(srv, o)) != LUMEN_OK)
         goto fail;
+    if (o->flags & LUMEN_HTTP_CONSOLE) {
+        lumen__console_opts co = {0};
+        co.registries = o->registries;
+        co.registry_count = o->registry_count;
+        if ((rc = lumen__console_new(&srv->console, &co)) != LUMEN_OK)
+            goto fail;
+        lumen__console_set_traces(srv->console, lumen__console_traces_json, NULL);
+        lumen__console_set_logs(srv->console, lumen__console_logs_json, NULL);
+    }
 
     unsigned threads = PICK(o->threads, LUMEN_HTTP_DEFAULT_THREADS);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
@@ -289,6 +388,11 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
     if (threads > 1)
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (srv->console != NULL) {
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL};
+        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed,
+                                          NULL};
+    }
     if (srv->tls_cert != NULL) {
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
@@ -303,7 +407,10 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
     if (srv->daemon == NULL) {
         lumen__diag(LUMEN_DIAG_ERROR, "http: cannot start the server on %s",
                     PICK(o->addr, LUMEN_HTTP_DEFAULT_ADDR));
-        rc = srv->tls_cert != NULL ? LUMEN_ECONFIG : LUMEN_ESYS;
+        /* libmicrohttpd does not say why. Without TLS only the socket can
+         * fail; with it, a certificate or key that GnuTLS refused is the
+         * other cause, told apart by trying the address ourselves. */
+        rc = srv->tls_cert != NULL && can_bind(&addr) ? LUMEN_ECONFIG : LUMEN_ESYS;
         goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);

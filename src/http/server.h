@@ -9,6 +9,7 @@
 
 #include "core/common.h"
 #include "http/auth.h"
+#include "http/console.h"
 #include "lumen/http.h"
 
 /* The endpoint's own metrics, in a registry of the server's own. */
@@ -33,6 +34,7 @@ struct lumen_http_server {
     size_t nregs;
     lumen__http_self self;
     lumen__http_auth *auth;  /* NULL: no authentication */
+    lumen__console *console; /* NULL: /metrics and /healthz only */
     char *tls_cert, *tls_key; /* kept for the daemon's life */
     size_t tls_cert_len, tls_key_len;
     /* Scrapes rendering now: the in-flight limit is checked against it. */

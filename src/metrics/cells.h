@@ -103,11 +103,35 @@ static inline uint64_t lumen__f64_bits(double d)
     return u;
 }
 
-static inline void lumen__cell_add_f64(uint32_t id, double v)
+#if defined(__SANITIZE_THREAD__)
+#  define LUMEN__TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define LUMEN__TSAN 1
+#  endif
+#endif
+
+/* Add to a double cell. GCC moves a relaxed atomic double through a
+ * general register (mov, movq, addsd, movq, mov), which puts two
+ * register-file crossings on the dependency chain of repeated adds and
+ * made histogram observations a third slower; on x86-64 an aligned 8-byte
+ * SSE load and store are single-copy atomic, so the same relaxed
+ * semantics are written directly. ThreadSanitizer builds keep the C11
+ * atomics so that the checker sees every access. */
+static inline void lumen__cell_add_f64_at(_Atomic uint64_t *c, double v)
 {
-    _Atomic uint64_t *c = lumen__cell(id);
+#if defined(__x86_64__) && !defined(LUMEN__TSAN)
+    __asm__("addsd %[cell], %[v]\n\tmovsd %[v], %[cell]"
+            : [cell] "+m"(*(uint64_t *)c), [v] "+x"(v));
+#else
     double d = lumen__bits_f64(atomic_load_explicit(c, memory_order_relaxed)) + v;
     atomic_store_explicit(c, lumen__f64_bits(d), memory_order_relaxed);
+#endif
+}
+
+static inline void lumen__cell_add_f64(uint32_t id, double v)
+{
+    lumen__cell_add_f64_at(lumen__cell(id), v);
 }
 
 /*

@@ -164,24 +164,33 @@ static void free_garbage(lumen_family *f)
     }
 }
 
-/* Under f->mu. */
+/* Under f->mu: make room to retire `n` more children, so that a removal
+ * never has to choose between leaking and freeing too early. */
+static int reserve_retired(lumen_family *f, size_t n)
+{
+    if (f->retired_cap - f->nretired >= n)
+        return LUMEN_OK;
+    size_t cap = f->retired_cap ? f->retired_cap : 16;
+    while (cap - f->nretired < n)
+        cap *= 2;
+    lumen__child **r = lumen__realloc(f->retired, f->retired_cap * sizeof *r, cap * sizeof *r);
+    if (r == NULL)
+        return LUMEN_ENOMEM;
+    f->retired = r;
+    f->retired_cap = cap;
+    return LUMEN_OK;
+}
+
+/* Under f->mu, with room reserved. */
 static void retire(lumen_family *f, lumen__child *c)
 {
-    if (f->nretired == f->retired_cap) {
-        size_t cap = f->retired_cap ? f->retired_cap * 2 : 16;
-        lumen__child **r = lumen__realloc(f->retired, f->retired_cap * sizeof *r, cap * sizeof *r);
-        if (r == NULL) {
-            /* Cannot defer: keep the child allocated for the family's life
-             * rather than risk a reader on freed memory. Its cells are
-             * released now so that the ids are reused. */
-            lumen__diag(LUMEN_DIAG_WARN, "metrics: out of memory retiring a series of %s",
-                        f->name);
-            return;
-        }
-        f->retired = r;
-        f->retired_cap = cap;
-    }
     f->retired[f->nretired++] = c;
+}
+
+/* Under f->mu: free the garbage when enough has piled up and no render
+ * holds a snapshot that may point at it. */
+static void maybe_free_garbage(lumen_family *f)
+{
     if (f->renders == 0 && f->nretired >= GARBAGE_CHILDREN)
         free_garbage(f);
 }
@@ -429,6 +438,11 @@ LUMEN_API int lumen_family_remove(lumen_family *f, const char *const *values, si
     uint64_t h = hash_values(values, n);
     rc = LUMEN_ENOENT;
     pthread_mutex_lock(&f->mu);
+    if (reserve_retired(f, 1) != LUMEN_OK) {
+        pthread_mutex_unlock(&f->mu);
+        free_values(fixed, n);
+        return LUMEN_ENOMEM;
+    }
     lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
     size_t mask = t->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -443,6 +457,7 @@ LUMEN_API int lumen_family_remove(lumen_family *f, const char *const *values, si
             if (f->only == c)
                 f->only = NULL;
             retire(f, c);
+            maybe_free_garbage(f);
             rc = LUMEN_OK;
             break;
         }
@@ -457,6 +472,11 @@ LUMEN_API void lumen_family_clear(lumen_family *f)
     if (f == NULL)
         return;
     pthread_mutex_lock(&f->mu);
+    if (reserve_retired(f, f->count) != LUMEN_OK) {
+        pthread_mutex_unlock(&f->mu);
+        lumen__diag(LUMEN_DIAG_ERROR, "metrics: out of memory clearing %s", f->name);
+        return;
+    }
     lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
     for (size_t i = 0; i < t->cap; i++) {
         lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
@@ -469,6 +489,7 @@ LUMEN_API void lumen_family_clear(lumen_family *f)
     f->count = 0;
     f->only = NULL;
     f->dirty = true;
+    maybe_free_garbage(f);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -738,6 +759,8 @@ int lumen__family_build(lumen_family **out, lumen_metric_type type, const char *
         if ((rc = copy_doubles(&f->buckets, b, nb)) != LUMEN_OK)
             goto fail;
         f->nbuckets = nb;
+        for (size_t i = 0; i < LUMEN__SMALL_BUCKETS; i++)
+            f->small_bounds[i] = i < nb ? b[i] : INFINITY;
     }
     if (type == LUMEN_METRIC_SUMMARY) {
         if ((rc = copy_doubles(&f->quantiles, o->quantiles, o->quantile_count)) != LUMEN_OK)

@@ -79,7 +79,13 @@ typedef struct lumen__table {
 
 #define LUMEN__TOMB ((lumen__child *)(uintptr_t)1)
 
+/* Histograms with at most this many bounds find their bucket with a
+ * fixed-size vector compare over bounds padded with +Inf. */
+#define LUMEN__SMALL_BUCKETS 16
+
 typedef struct lumen_family {
+    /* Read by histogram observations: first, in one cache line. */
+    double small_bounds[LUMEN__SMALL_BUCKETS] __attribute__((aligned(16)));
     _Atomic long refs;
     struct lumen_registry *reg;
     lumen_metric_type type;

@@ -13,6 +13,7 @@
  */
 #include "core/common.h"
 
+#ifdef __linux__
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#endif
 #include "core/env.h"
 #include "metrics/process.h"
+
+#ifdef __linux__
 
 /* Read a small /proc file into buf (NUL-terminated); length or -1. */
 static ssize_t read_small(const char *path, char *buf, size_t cap)
@@ -231,6 +235,14 @@ static int collect(lumen_collect_sink *s, void *ud)
 #undef TRY
     return LUMEN_OK;
 }
+
+#else /* no /proc: the collector reports nothing */
+static int collect(lumen_collect_sink *s, void *ud)
+{
+    (void)s, (void)ud;
+    return LUMEN_OK;
+}
+#endif
 
 int lumen__process_collector_add(lumen_registry *reg)
 {

@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "metrics/internal.h"
+#include "metrics/process.h"
 
 static lumen_registry g_default = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
@@ -20,8 +21,17 @@ static lumen_registry g_default = {
     .is_default = true,
 };
 
+/* The default registry carries the process collector from its first use
+ * (LUMEN_PROCESS_METRICS=false turns it off). */
+static void default_init(void)
+{
+    lumen__process_collector_add_default(&g_default);
+}
+
 LUMEN_API lumen_registry *lumen_registry_default(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, default_init);
     return &g_default;
 }
 

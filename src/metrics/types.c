@@ -95,14 +95,25 @@ static inline void counter_add(lumen__child *c, double v)
         lumen__exemplar_from_trace(&c->u.ex, v);
 }
 
+static __attribute__((noinline)) void counter_inc_slow(lumen__child *c)
+{
+    if (c == NULL)
+        return;
+    lumen__cell_add_u64(c->cell, 1);
+    if (trace_sampled())
+        lumen__exemplar_from_trace(&c->u.ex, 1);
+}
+
 LUMEN_API void lumen_counter_inc(lumen_counter *h)
 {
     lumen__child *c = (lumen__child *)h;
-    if (LUMEN_UNLIKELY(c == NULL))
+    /* Everything unusual goes out of line, so that nothing stays live
+     * across the cell update and the fast path saves no registers. */
+    if (LUMEN_UNLIKELY(c == NULL || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE))) {
+        counter_inc_slow(c);
         return;
+    }
     lumen__cell_add_u64(c->cell, 1);
-    if (LUMEN_UNLIKELY(c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE) && trace_sampled())
-        lumen__exemplar_from_trace(&c->u.ex, 1);
 }
 
 LUMEN_API void lumen_counter_add(lumen_counter *h, double v)
@@ -192,20 +203,27 @@ LUMEN_API double lumen_gauge_value(const lumen_gauge *h)
 
 /* ---- histograms ------------------------------------------------------ */
 
-/* Index of the first bucket whose bound is >= v (nbuckets for +Inf). For
- * the usual dozen bounds a branch-free count of the bounds below v, which
- * the compiler vectorises; a binary search for long lists. */
+typedef double v2d __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+
+/* Index of the first bucket whose bound is >= v (nbuckets for +Inf): the
+ * number of bounds below v. For up to 16 bounds a branch-free vector
+ * compare over the bounds padded with +Inf (eight two-lane compares, no
+ * branch to mispredict); a binary search for longer lists. */
 static inline size_t bucket_index(const lumen_family *f, double v)
 {
-    const double *b = f->buckets;
-    size_t n = f->nbuckets;
-    if (n <= 32) {
-        size_t idx = 0;
-        for (size_t i = 0; i < n; i++)
-            idx += b[i] < v;
-        return idx;
+    if (LUMEN_LIKELY(f->nbuckets <= LUMEN__SMALL_BUCKETS)) {
+        v2d vv = {v, v};
+        v2i acc = {0, 0};
+        for (int i = 0; i < LUMEN__SMALL_BUCKETS; i += 2) {
+            v2d b;
+            memcpy(&b, &f->small_bounds[i], sizeof b);
+            acc += (v2i)(b < vv); /* -1 in each lane where the bound is below */
+        }
+        return (size_t)-(acc[0] + acc[1]);
     }
-    size_t lo = 0, hi = n;
+    const double *b = f->buckets;
+    size_t lo = 0, hi = f->nbuckets;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (b[mid] < v)
@@ -235,34 +253,40 @@ static _Atomic(lumen__exemplar *) *bucket_slot(lumen__child *c, size_t idx)
 
 static inline size_t observe(lumen__child *c, double v)
 {
-    lumen_family *f = c->fam;
+    const lumen_family *f = c->fam;
     size_t idx = bucket_index(f, v);
     /* The whole range lives in one page: one lookup serves both cells. */
     _Atomic uint64_t *cells = lumen__cell(c->cell);
     atomic_store_explicit(&cells[idx], atomic_load_explicit(&cells[idx], memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    _Atomic uint64_t *sum = &cells[f->nbuckets + 1];
-    atomic_store_explicit(
-        sum, lumen__f64_bits(lumen__bits_f64(atomic_load_explicit(sum, memory_order_relaxed)) + v),
-        memory_order_relaxed);
+    lumen__cell_add_f64_at(&cells[f->nbuckets + 1], v);
     return idx;
+}
+
+static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
+{
+    if (c == NULL)
+        return;
+    if (v != v) {
+        reject(c, "histogram", v);
+        return;
+    }
+    size_t idx = observe(c, v);
+    if (trace_sampled()) {
+        _Atomic(lumen__exemplar *) *slot = bucket_slot(c, idx);
+        if (slot != NULL)
+            lumen__exemplar_from_trace(slot, v);
+    }
 }
 
 LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
 {
     lumen__child *c = (lumen__child *)h;
-    if (LUMEN_UNLIKELY(c == NULL))
-        return;
-    if (LUMEN_UNLIKELY(v != v)) {
-        reject(c, "histogram", v);
+    if (LUMEN_UNLIKELY(c == NULL || v != v || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE))) {
+        observe_slow(c, v);
         return;
     }
-    size_t idx = observe(c, v);
-    if (LUMEN_UNLIKELY(c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE) && trace_sampled()) {
-        _Atomic(lumen__exemplar *) *slot = bucket_slot(c, idx);
-        if (slot != NULL)
-            lumen__exemplar_from_trace(slot, v);
-    }
+    observe(c, v);
 }
 
 LUMEN_API void lumen_histogram_observe_exemplar(lumen_histogram *h, double v,

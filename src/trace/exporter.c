@@ -33,21 +33,20 @@ int lumen_span_exporter_new(const lumen_span_exporter_ops *ops, void *ud, lumen_
 lumen_export_result lumen__exporter_export(lumen_span_exporter *e, lumen_span *const *spans, size_t n,
                                            int64_t deadline_ns)
 {
-    if (e->shut)
+    if (atomic_load_explicit(&e->shut, memory_order_acquire))
         return LUMEN_EXPORT_FAILURE;
     return e->ops.export_spans(e->ud, (const lumen_span *const *)spans, n, deadline_ns);
 }
 
 int lumen__exporter_flush(lumen_span_exporter *e, int64_t deadline_ns)
 {
-    return e->ops.force_flush && !e->shut ? e->ops.force_flush(e->ud, deadline_ns) : LUMEN_OK;
+    return e->ops.force_flush && !atomic_load(&e->shut) ? e->ops.force_flush(e->ud, deadline_ns) : LUMEN_OK;
 }
 
 int lumen__exporter_shutdown(lumen_span_exporter *e, int64_t deadline_ns)
 {
-    if (e->shut)
+    if (atomic_exchange(&e->shut, true))
         return LUMEN_ESHUTDOWN;
-    e->shut = true;
     return e->ops.shutdown ? e->ops.shutdown(e->ud, deadline_ns) : LUMEN_OK;
 }
 
@@ -64,7 +63,7 @@ void lumen_span_exporter_free(lumen_span_exporter *e)
 {
     if (e == NULL)
         return;
-    if (!e->shut)
+    if (!atomic_load(&e->shut))
         lumen__exporter_shutdown(e, 0);
     lumen__exporter_destroy(e);
 }

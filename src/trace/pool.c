@@ -22,7 +22,8 @@
 
 typedef struct local_pool {
     lumen_span *head;
-    unsigned count;
+    lumen_span *tail; /* NULL when unknown (after taking the shared stack) */
+    unsigned count;   /* records recycled onto this list since it was last empty */
     bool registered;
 } local_pool;
 
@@ -43,6 +44,7 @@ static void push_chain(lumen_span *first, lumen_span *last)
 static void on_thread_exit(void *arg)
 {
     (void)arg;
+    lumen__trace_metric_flush_thread();
     local_pool *lp = &tls_pool;
     if (lp->head == NULL)
         return;
@@ -50,7 +52,7 @@ static void on_thread_exit(void *arg)
     while (last->next != NULL)
         last = last->next;
     push_chain(lp->head, last);
-    lp->head = NULL;
+    lp->head = lp->tail = NULL;
     lp->count = 0;
 }
 
@@ -72,19 +74,36 @@ lumen_span *lumen__span_alloc(void)
     local_pool *lp = &tls_pool;
     lumen_span *s = lp->head;
     if (LUMEN_LIKELY(s != NULL)) {
-        lp->head = s->next;
-        lp->count--;
+        lumen_span *n = s->next;
+        lp->head = n;
+        if (n == NULL) {
+            lp->tail = NULL;
+            lp->count = 0;
+        }
+        /* The next record is probably cold (it came back from the batch
+         * worker): start loading the lines a span start writes. */
+        if (n != NULL) {
+            __builtin_prefetch(n, 1);
+            __builtin_prefetch((char *)n + 64, 1);
+            __builtin_prefetch((char *)n + 128, 1);
+            __builtin_prefetch((char *)n + 192, 1);
+            __builtin_prefetch(n->attrs_inline, 1);
+            __builtin_prefetch(n->arena, 1);
+        }
         return s;
     }
     if (!lp->registered)
         register_thread(lp);
     s = atomic_exchange_explicit(&g_shared, NULL, memory_order_acquire);
     if (s != NULL) {
-        unsigned n = 0;
-        for (lumen_span *p = s->next; p != NULL; p = p->next)
-            n++;
+        /* Not walked: the chain is cold, and walking it would cost a cache
+         * miss per record. Its tail is found only if this thread ever has
+         * to hand records back (rare for a thread that starts spans). */
         lp->head = s->next;
-        lp->count = n;
+        lp->tail = NULL;
+        lp->count = 0;
+        if (lp->head != NULL)
+            __builtin_prefetch(lp->head, 1);
         return s;
     }
     s = lumen__malloc(sizeof *s);
@@ -114,16 +133,20 @@ void lumen__span_recycle(lumen_span *s)
     local_pool *lp = &tls_pool;
     if (LUMEN_UNLIKELY(!lp->registered))
         register_thread(lp);
+    if (lp->head == NULL)
+        lp->tail = s;
     s->next = lp->head;
     lp->head = s;
     if (LUMEN_UNLIKELY(++lp->count > LOCAL_MAX)) {
-        /* Hand half of the list to the shared stack in one push. */
-        lumen_span *first = lp->head, *last = first;
-        for (unsigned i = 1; i < LOCAL_MAX / 2; i++)
-            last = last->next;
-        lp->head = last->next;
-        lp->count -= LOCAL_MAX / 2;
-        push_chain(first, last);
+        /* Hand the whole list to the shared stack in one push (the batch
+         * worker releases every exported span here). */
+        lumen_span *last = lp->tail;
+        if (last == NULL)
+            for (last = lp->head; last->next != NULL; last = last->next)
+                ;
+        push_chain(lp->head, last);
+        lp->head = lp->tail = NULL;
+        lp->count = 0;
     }
 }
 
@@ -131,7 +154,7 @@ void lumen__span_pool_trim(void)
 {
     local_pool *lp = &tls_pool;
     lumen_span *s = lp->head;
-    lp->head = NULL;
+    lp->head = lp->tail = NULL;
     lp->count = 0;
     while (s != NULL) {
         lumen_span *n = s->next;

@@ -63,7 +63,9 @@ static void simple_on_end(lumen_span_processor *bp, lumen_span *s)
         lumen__trace_metric_add(LUMEN__TM_EXPORTED, 1);
     } else {
         atomic_fetch_add_explicit(&p->failed, 1, memory_order_relaxed);
-        lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
+        lumen__trace_metric_add(LUMEN__TM_DROPPED, 1);
+        if (!p->exp->counts_failures)
+            lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
     }
     lumen__span_release(s);
 }

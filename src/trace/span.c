@@ -18,6 +18,8 @@
 #include "core/diag.h"
 #include "core/rand.h"
 #include "core/tctx.h"
+#include "trace/ids.h"
+#include "trace/tclock.h"
 #include "trace/span.h"
 
 /* Returned when no real span can be made (no tracer, no memory, shut
@@ -43,11 +45,7 @@ bool lumen_span_context_is_valid(const lumen_span_context *sc)
 
 static inline uint64_t nonzero_rand(void)
 {
-    uint64_t v;
-    do
-        v = lumen__rand64();
-    while (LUMEN_UNLIKELY(v == 0));
-    return v;
+    return lumen__id64();
 }
 
 /* The parent as the sampler and the new span need it. */
@@ -94,11 +92,27 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
 static lumen_sampling_decision sample(const lumen_sampler *smp, const parent_ref *p, bool has_parent,
                                       const uint8_t *trace_id, const char *name, lumen_span_kind kind)
 {
-    if (LUMEN_LIKELY(smp->kind != LUMEN_SAMPLER_CUSTOM)) {
-        /* Built-in samplers look at the parent's flags only. */
-        lumen_span_context mini;
-        mini.trace_flags = has_parent ? p->flags : 0;
-        return lumen__sample(smp, has_parent ? &mini : NULL, trace_id, name, kind);
+    const lumen_sampling_decision yes = LUMEN_SAMPLING_RECORD_AND_SAMPLE, no = LUMEN_SAMPLING_DROP;
+    bool parent_sampled = has_parent && (p->flags & LUMEN_TRACE_FLAG_SAMPLED);
+    /* The built-in samplers, decided here without a call: they look at the
+     * parent's sampled flag and the trace id only. */
+    switch (smp->kind) {
+    case LUMEN_SAMPLER_ALWAYS_ON:
+        return yes;
+    case LUMEN_SAMPLER_ALWAYS_OFF:
+        return no;
+    case LUMEN_SAMPLER_DEFAULT:
+    case LUMEN_SAMPLER_PARENTBASED_ALWAYS_ON:
+        return has_parent ? (parent_sampled ? yes : no) : yes;
+    case LUMEN_SAMPLER_PARENTBASED_ALWAYS_OFF:
+        return parent_sampled ? yes : no;
+    case LUMEN_SAMPLER_TRACEIDRATIO:
+        return lumen__ratio_sampled(smp->ratio, trace_id) ? yes : no;
+    case LUMEN_SAMPLER_PARENTBASED_TRACEIDRATIO:
+        return has_parent ? (parent_sampled ? yes : no)
+                          : (lumen__ratio_sampled(smp->ratio, trace_id) ? yes : no);
+    default:
+        break;
     }
     lumen_span_context pc;
     if (has_parent) {
@@ -144,7 +158,7 @@ lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span
         memcpy(s->parent_id, p.span_id, 8);
         s->has_parent = p.remote ? 2 : 1; /* 2: the parent is remote */
     } else {
-        uint64_t hi = lumen__rand64(), lo = nonzero_rand();
+        uint64_t hi = lumen__id64(), lo = lumen__id64();
         memcpy(s->trace_id, &hi, 8);
         memcpy(s->trace_id + 8, &lo, 8);
         s->has_parent = 0;
@@ -183,8 +197,8 @@ lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span
     s->name = lumen__span_strdup(s, name, nl);
     if (s->name == NULL)
         s->name = "";
-    s->start_ns = (o != NULL && o->start_ns > 0) ? o->start_ns : lumen__wall_ns();
-    lumen__trace_metric_add(LUMEN__TM_STARTED, 1);
+    s->start_ns = (o != NULL && o->start_ns > 0) ? o->start_ns : lumen__span_now();
+    lumen__trace_metric_inc_local(LUMEN__TM_STARTED);
     if (o != NULL && o->attrs != NULL && o->attr_count > 0)
         lumen_span_set_attrs(s, o->attrs, o->attr_count);
     return s;
@@ -205,10 +219,10 @@ void lumen_span_end_at(lumen_span *s, int64_t end_ns)
         lumen__span_release(s);
         return;
     }
-    s->end_ns = end_ns > 0 ? end_ns : lumen__wall_ns();
+    s->end_ns = end_ns > 0 ? end_ns : lumen__span_now();
     if (s->end_ns < s->start_ns)
         s->end_ns = s->start_ns;
-    lumen__trace_metric_add(LUMEN__TM_ENDED, 1);
+    lumen__trace_metric_inc_local(LUMEN__TM_ENDED);
     lumen__provider_on_end(s->tracer->provider, s);
 }
 
@@ -250,7 +264,7 @@ static void set_attr(lumen_span *s, const lumen_attr *a)
     const lumen__limits *lim = limits(s);
     lumen_attr *slot = NULL;
     for (uint32_t i = 0; i < s->nattrs; i++) {
-        if (strcmp(s->attrs[i].key, a->key) == 0) {
+        if (s->attrs[i].key[0] == a->key[0] && strcmp(s->attrs[i].key, a->key) == 0) {
             slot = &s->attrs[i];
             break;
         }
@@ -359,7 +373,7 @@ void lumen_span_add_event(lumen_span *s, const char *name, int64_t time_ns, cons
         s->dropped_events++;
         return;
     }
-    e->time_ns = time_ns > 0 ? time_ns : lumen__wall_ns();
+    e->time_ns = time_ns > 0 ? time_ns : lumen__span_now();
     e->attrs = lumen__attrs_copy_list(s, attrs, n, lim->event_attrs, lim->value_len, &e->nattrs,
                                       &e->dropped);
     s->nevents++;

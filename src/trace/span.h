@@ -54,7 +54,8 @@ struct lumen_span_exporter {
     lumen_span_exporter_ops ops;
     void *ud;
     int kind; /* LUMEN__EXP_* */
-    bool shut;
+    bool counts_failures; /* the exporter counts its failures by reason itself */
+    atomic_bool shut; /* set by shutdown while the worker may be exporting */
 };
 enum { LUMEN__EXP_USER = 0, LUMEN__EXP_MEMORY = 1, LUMEN__EXP_CONSOLE = 2 };
 
@@ -181,7 +182,19 @@ typedef enum {
     LUMEN__TM_COUNT
 } lumen__trace_metric;
 void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
+#define LUMEN__TM_BATCH 64
+extern LUMEN_TLS uint32_t lumen__tm_local[2]; /* STARTED, ENDED */
+void lumen__trace_metric_publish(unsigned which);
+void lumen__trace_metric_flush_thread(void);
+/* Count a started or ended span (which: LUMEN__TM_STARTED or _ENDED). */
+static inline void lumen__trace_metric_inc_local(unsigned which)
+{
+    if (LUMEN_UNLIKELY(++lumen__tm_local[which] >= LUMEN__TM_BATCH))
+        lumen__trace_metric_publish(which);
+}
 uint64_t lumen__trace_metric_get(lumen__trace_metric m);
+/* Publish the counters in the default metrics registry (once). */
+void lumen__trace_metrics_register(void);
 
 /* Milliseconds to an absolute deadline on the lumen_now_ns clock (0: none). */
 static inline int64_t lumen__deadline(uint32_t timeout_ms, int64_t now)

@@ -397,6 +397,82 @@ static void test_http_server__default_registry(void **state)
     lumen_http_server_stop(srv);
 }
 
+static void test_http_server__console_pages(void **state)
+{
+    (void)state;
+    fixture f;
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.flags = LUMEN_HTTP_CONSOLE;
+    assert_int_equal(start(&f, &o), LUMEN_OK);
+    th_resp r;
+    char v[512];
+    assert_int_equal(th_http("GET", url(&f, "/"), NULL, NULL, NULL, 5000, &r), 200);
+    assert_true(th_header(r.headers, "Content-Type", v, sizeof v));
+    assert_non_null(strstr(v, "text/html"));
+    assert_true(th_header(r.headers, "Content-Security-Policy", v, sizeof v));
+    assert_non_null(strstr(v, "default-src 'none'"));
+    assert_true(th_header(r.headers, "X-Frame-Options", v, sizeof v));
+    assert_non_null(strstr(r.body, "<html"));
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", url(&f, "/api/metrics/families"), NULL, NULL, NULL, 5000, &r),
+                     200);
+    assert_true(th_header(r.headers, "Content-Type", v, sizeof v));
+    assert_non_null(strstr(v, "json"));
+    th_resp_free(&r);
+    /* The query string reaches the console: with the family named, 200;
+     * without, its own 400. */
+    assert_int_equal(th_http("GET", url(&f, "/api/metrics/series?family=test_requests"),
+                             NULL, NULL, NULL, 5000, &r),
+                     200);
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", url(&f, "/api/metrics/series?x=1"), NULL, NULL, NULL, 5000,
+                             &r),
+                     400);
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", url(&f, "/nothing/here"), NULL, NULL, NULL, 5000, &r), 404);
+    th_resp_free(&r);
+    assert_int_equal(th_http("POST", url(&f, "/"), NULL, NULL, "x", 5000, &r), 405);
+    th_resp_free(&r);
+    assert_int_equal(th_http("GET", url(&f, "/metrics"), NULL, NULL, NULL, 5000, &r), 200);
+    th_resp_free(&r);
+    stop(&f);
+}
+
+static void test_http_server__start_out_of_memory(void **state)
+{
+    (void)state;
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.addr = "127.0.0.1:0";
+    o.registries = &reg;
+    o.registry_count = 1;
+    o.flags = LUMEN_HTTP_CONSOLE;
+#ifdef LUMEN_HAVE_XCRYPT
+    o.basic_auth_users = "a:$2b$04$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9u,"
+                         "b:$2b$04$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9u";
+#endif
+    lt_failalloc_install();
+    for (long k = 0;; k++) {
+        lumen_http_server *srv = NULL;
+        lt_failalloc_arm(k);
+        int rc = lumen_http_server_start(&srv, &o);
+        int triggered = lt_failalloc_triggered();
+        lt_failalloc_disarm();
+        if (rc == LUMEN_OK)
+            lumen_http_server_stop(srv);
+        else
+            assert_int_equal(rc, LUMEN_ENOMEM);
+        assert_int_equal(lt_failalloc_live(), 0);
+        if (!triggered) {
+            assert_int_equal(rc, LUMEN_OK);
+            break;
+        }
+    }
+    lt_failalloc_uninstall();
+    lumen_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +486,8 @@ int main(void)
         cmocka_unit_test(test_http_server__scrape_limit_answers_503),
         cmocka_unit_test(test_http_server__scrape_timeout_answers_503),
         cmocka_unit_test(test_http_server__default_registry),
+        cmocka_unit_test(test_http_server__console_pages),
+        cmocka_unit_test(test_http_server__start_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

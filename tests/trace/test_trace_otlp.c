@@ -237,6 +237,47 @@ static void test_trace_otlp__console_lines(void **state)
     free(out);
 }
 
+/* The OpenTelemetry JS protobuf definitions decode our request into the
+ * spans we made (npm @opentelemetry/otlp-transformer 0.52.1, installed into
+ * tests/trace/js/node_modules by npm install; skipped without node). */
+static void test_trace_otlp__protobuf_decoded_by_opentelemetry_js(void **state)
+{
+    char dir[512], cmd[2048];
+    snprintf(dir, sizeof dir, "%s/tests/trace/js", lt_source_dir());
+    if (!lt_have("node") || !lt_have("npm"))
+        skip();
+    snprintf(cmd, sizeof cmd, "test -d '%s/node_modules/@opentelemetry/otlp-transformer' || "
+             "(cd '%s' && timeout 300 npm install --no-audit --no-fund --loglevel=error)", dir, dir);
+    if (lt_run(cmd, "", 0, NULL) != 0)
+        skip();
+    th_env e;
+    make_spans(&e);
+    const lumen_span *spans[2] = {lumen_memory_exporter_get(e.mem, 0), lumen_memory_exporter_get(e.mem, 1)};
+    char *body;
+    size_t len;
+    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_PROTOBUF, spans, 2, &body, &len), LUMEN_OK);
+    snprintf(cmd, sizeof cmd, "node '%s/decode.js'", dir);
+    char *out = NULL;
+    int rc = lt_run(cmd, body, len, &out);
+    const char *want =
+        "{\"service\":\"test-svc\",\"scope\":\"test.scope\",\"version\":\"1.2.3\","
+        "\"traceId\":\"545241434549445f3031323334353641\",\"spanId\":\"5350414e49445f43\","
+        "\"parentSpanId\":\"5350414e49445f52\",\"name\":\"db\",\"kind\":1,"
+        "\"start\":\"1000000000000000100\",\"end\":\"1000000000000000200\",\"attrs\":{},"
+        "\"events\":[],\"status\":{}}\n"
+        "{\"service\":\"test-svc\",\"scope\":\"test.scope\",\"version\":\"1.2.3\","
+        "\"traceId\":\"545241434549445f3031323334353641\",\"spanId\":\"5350414e49445f52\","
+        "\"parentSpanId\":\"\",\"name\":\"GET /items\",\"kind\":2,"
+        "\"start\":\"1000000000000000000\",\"end\":\"1000000000000000500\","
+        "\"attrs\":{\"http.method\":\"GET\",\"http.status_code\":200,\"neg\":-1,\"ratio\":0.25,"
+        "\"ok\":true,\"ints\":[1,2]},\"events\":[\"ev\"],\"status\":{\"message\":\"bad\",\"code\":2}}\n";
+    if (rc != 0 || strcmp(out, want) != 0)
+        fail_msg("node rc %d:\n%s", rc, out);
+    free(out);
+    lumen_free(body);
+    th_teardown(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_trace_otlp__protobuf_large_and_grouped),
         cmocka_unit_test(test_trace_otlp__json_rules),
         cmocka_unit_test(test_trace_otlp__console_lines),
+        cmocka_unit_test(test_trace_otlp__protobuf_decoded_by_opentelemetry_js),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * resource, the simple processor and in-memory exporter. */
 #include "support/support.h"
 
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -436,8 +437,64 @@ static void test_trace_span__shutdown_and_noop(void **state)
     th_teardown(&e);
 }
 
+/* The value of a sample line (not the HELP line naming the same family). */
+static double metric(const char *text, const char *series)
+{
+    char pat[256];
+    snprintf(pat, sizeof pat, "\n%s", series);
+    const char *p = strstr(text, pat);
+    if (p == NULL)
+        fail_msg("no %s in\n%s", series, text);
+    return strtod(p + strlen(pat), NULL);
+}
+
+static void *end_spans(void *arg)
+{
+    th_env *e = arg;
+    for (int i = 0; i < 100; i++)
+        lumen_span_end(lumen_span_start(e->tracer, "m", NULL));
+    return NULL; /* the thread's counts are published as it exits */
+}
+
+static void test_trace_span__self_metrics(void **state)
+{
+    th_env e;
+    th_setup(&e, ON);
+    char *before, *after;
+    size_t len;
+    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &before, &len), LUMEN_OK);
+    pthread_t t;
+    pthread_create(&t, NULL, end_spans, &e);
+    pthread_join(t, NULL);
+    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &after, &len), LUMEN_OK);
+    double sb = metric(before, "lumen_trace_spans_started_total "), sa = metric(after, "lumen_trace_spans_started_total ");
+    if (sa - sb != 100)
+        fail_msg("started before %.0f after %.0f", sb, sa);
+    assert_true(metric(after, "lumen_trace_spans_ended_total ") - metric(before, "lumen_trace_spans_ended_total ") == 100);
+    assert_true(metric(after, "lumen_trace_spans_exported_total ") - metric(before, "lumen_trace_spans_exported_total ") == 100);
+    metric(after, "lumen_trace_export_failures_total{reason=\"timeout\"} ");
+    metric(after, "lumen_trace_spans_dropped_total ");
+    /* A real parser accepts the exposition. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s -c 'import sys; from prometheus_client.parser import text_string_to_metric_families as p; "
+             "n=[f.name for f in p(sys.stdin.read())]; assert \"lumen_trace_spans_started\" in n, n'", lt_python());
+    char *out = NULL;
+    int rc = lt_run(cmd, after, len, &out);
+    if (rc != 0)
+        fail_msg("%s", out);
+    free(out);
+    lumen_free(before);
+    lumen_free(after);
+    th_teardown(&e);
+}
+
 static void test_trace_span__provider_oom(void **state)
 {
+    /* One provider first, so that the once-only registration of the
+     * self-metrics (memory kept for the life of the process) is done. */
+    lumen_tracer_provider *first;
+    assert_int_equal(lumen_tracer_provider_new(NULL, &first), LUMEN_OK);
+    lumen_tracer_provider_free(first);
     lt_failalloc_install();
     for (long n = 0;; n++) {
         lt_failalloc_arm(n);
@@ -484,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_trace_span__ids_unique_and_fork_reseeds),
         cmocka_unit_test(test_trace_span__resource),
         cmocka_unit_test(test_trace_span__shutdown_and_noop),
+        cmocka_unit_test(test_trace_span__self_metrics),
         cmocka_unit_test(test_trace_span__provider_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

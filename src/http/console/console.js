@@ -207,7 +207,7 @@ function last(a) {
 const metricsState = { families: [], picked: new Set() };
 
 function pickFamilies(fams) {
-  const counters = fams.filter(f => f.type === 'counter' && /requests?(_total)?$/.test(f.name));
+  const counters = fams.filter(f => f.type === 'counter' && /requests?(_total)?$/.test(f.name) && !/client/.test(f.name));
   const hists = fams.filter(f => f.type === 'histogram' && /(duration|latency)/.test(f.name) && /seconds/.test(f.name));
   return { counters, hists };
 }
@@ -376,9 +376,12 @@ async function showTrace(id) {
     add('kind', String(s.kind));
     if (s.status && s.status.code) add('status', (s.status.code === 2 ? 'error' : 'ok') + (s.status.message ? ': ' + s.status.message : ''));
     for (const [k, v] of Object.entries(s.attributes || {})) add(k, typeof v === 'string' ? v : JSON.stringify(v));
-    for (const e of s.events || []) add('event +' + fmtDur(e.time_ns - s.start_ns), e.name);
+    for (const e of s.events || []) add('event', e.name);
+    // Indentation through the CSSOM: the page's CSP refuses style attributes.
+    const indent = el('span', { class: 'indent' });
+    indent.style.width = depth * 16 + 'px';
     const row = el('div', { class: 'span-row', 'data-span-id': s.span_id, 'data-service': s.service, onclick: () => { details.hidden = !details.hidden; } },
-      el('div', { class: 'name' }, el('span', { style: 'padding-left:' + depth * 16 + 'px' }), el('span', { class: 'svc', text: s.service }), el('span', { text: s.name })),
+      el('div', { class: 'name' }, indent, el('span', { class: 'svc', text: s.service }), el('span', { text: s.name })),
       el('div', { class: 'bar-wrap' }, bar),
       el('div', { class: 'dur', text: fmtDur(s.end_ns - s.start_ns) }));
     tree.append(row, details);
@@ -390,6 +393,11 @@ async function showTrace(id) {
 
 // ---- logs page ---------------------------------------------------------------
 
+// The console keeps log lines as the JSON formatter wrote them, with
+// lumen's field names; everything that is not one of the record's own
+// fields is the event's data.
+const RECORD_KEYS = new Set(['ts', 'level', 'logger', 'msg', 'trace_id', 'span_id', 'trace_flags', 'request_id', 'src', 'suppressed']);
+
 async function refreshLogs() {
   const params = new URLSearchParams({ limit: '500', level: document.getElementById('level').value });
   const tid = (document.getElementById('trace-id').value || '').trim().toLowerCase();
@@ -397,18 +405,22 @@ async function refreshLogs() {
   const text = (document.getElementById('text').value || '').toLowerCase();
   const data = await getJSON('/api/logs?' + params);
   const tbody = document.querySelector('#logs tbody');
-  const rows = data.logs.filter(l => !text || (l.message + ' ' + JSON.stringify(l.fields || {})).toLowerCase().includes(text));
-  tbody.replaceChildren(...rows.map(l => {
-    const fields = Object.entries(l.fields || {}).map(([k, v]) => k + '=' + (typeof v === 'string' ? v : JSON.stringify(v))).join(' ');
+  // Lines from peer consoles (for one trace) arrive after the local ones.
+  data.logs.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  const rows = data.logs.filter(l => !text || JSON.stringify(l).toLowerCase().includes(text));
+  tbody.replaceChildren(...rows.reverse().map(l => {
+    const fields = Object.entries(l).filter(([k]) => !RECORD_KEYS.has(k))
+      .map(([k, v]) => k + '=' + (typeof v === 'string' ? v : JSON.stringify(v))).join(' ');
     const trace = l.trace_id ? el('a', { class: 'mono', href: '/traces#' + l.trace_id, text: l.trace_id.slice(0, 16) + '…' }) : '';
-    return el('tr', { class: 'log-line', 'data-level': l.level },
-      el('td', { class: 'mono', text: l.time }),
+    return el('tr', { class: 'log-line', 'data-level': l.level, 'data-trace-id': l.trace_id || '' },
+      el('td', { class: 'mono', text: (l.ts || '').replace('T', ' ').replace('Z', '') }),
       el('td', { class: 'lv-' + l.level, text: l.level }),
-      el('td', { class: 'mono', text: l.logger }),
-      el('td', { class: 'msg' }, el('span', { text: l.message }), fields ? el('div', { class: 'fields', text: fields }) : null),
+      el('td', { class: 'mono', text: l.logger || '' }),
+      el('td', { class: 'msg' }, el('span', { text: l.msg || '' }), fields ? el('div', { class: 'fields', text: fields }) : null,
+        l.request_id ? el('div', { class: 'fields', text: 'request_id=' + l.request_id }) : null),
       el('td', {}, trace));
   }));
-  setStatus('updated ' + fmtTime(Date.now()) + ' · ' + rows.length + ' lines');
+  setStatus('updated ' + fmtTime(Date.now()) + ' · ' + rows.length + ' lines, newest first');
 }
 
 // ---- wiring --------------------------------------------------------------------
