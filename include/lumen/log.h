@@ -524,7 +524,9 @@ LUMEN_API uint64_t lumen_log_dropped(void);
 /**
  * Write one JSON line {"ts","level","logger":"raw","msg"} to `fd` (negative:
  * standard output) using only write(2): no lock, no allocation, no stdio.
- * `msg` is escaped; lines are cut at 1 KiB. Async-signal-safe.
+ * `msg` is escaped; messages are cut at 1 KiB. Async-signal-safe: it calls
+ * only clock_gettime, write, pthread_sigmask and sigtimedwait (the last two
+ * keep a closed pipe's SIGPIPE from killing the process).
  */
 LUMEN_API void lumen_log_raw(int fd, lumen_log_level level, const char *msg);
 

@@ -518,17 +518,26 @@ static void test_log_batch__lines_leave_in_bounded_time(void **state)
     (void)state;
     lt_cap c;
     lumen_logger *lg = lt_cap_open(&c, "t.batch", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
-    /* An info line waits in the thread's batch (flush interval 100 ms)... */
+    /* The same file through a handler with a 400 ms flush interval: long
+     * enough that a busy machine cannot pass it between the two lines
+     * below, short enough to wait for. */
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = c.fd;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flush_interval_ms = 400;
+    assert_int_equal(lumen_log_handler_new(&c.h, &o), LUMEN_OK);
+    assert_int_equal(lumen_logger_set_handlers(lg, &c.h, 1), LUMEN_OK);
+    /* An info line waits in the thread's batch... */
+    int64_t t0 = lumen_now_ns();
     LUMEN_LOG_INFO(lg, "batched");
     assert_int_equal(file_size(c.path), 0);
-    /* ...and leaves on its own, without a flush call. */
-    int waited = 0;
-    while (file_size(c.path) == 0 && waited < 2000) {
-        usleep(10000);
-        waited += 10;
-    }
+    /* ...and leaves on its own, without a flush call, after the interval. */
+    while (file_size(c.path) == 0 && lumen_now_ns() - t0 < 5000000000LL)
+        usleep(5000);
+    int64_t waited_ms = (lumen_now_ns() - t0) / 1000000;
     assert_true(file_size(c.path) > 0);
-    assert_true(waited >= 50);
+    assert_true(waited_ms >= 390);
     /* warn and above leave at once, with what was batched before them. */
     LUMEN_LOG_INFO(lg, "before warn");
     LUMEN_LOG_WARN(lg, "warn");
