@@ -370,7 +370,7 @@ static void test_log_limit__every_first_interval(void **state)
     for (int i = 0; i < 10; i++)
         LUMEN_LOG_FIRST_N(lg, LUMEN_LOG_INFO, 2, "first2", LUMEN_INT("i", i));
     for (int i = 0; i < 5; i++)
-        LUMEN_LOG_EVERY_MS(lg, LUMEN_LOG_INFO, 200, "ms", LUMEN_INT("i", i));
+        LUMEN_LOG_EVERY_MS(lg, LUMEN_LOG_INFO, 5000, "ms", LUMEN_INT("i", i));
     usleep(250000);
     LUMEN_LOG_EVERY_MS(lg, LUMEN_LOG_INFO, 200, "ms2", LUMEN_INT("i", 5));
     size_t n;
