@@ -494,9 +494,11 @@ LUMEN_API void lumen_log_clear_request_id(void);
 LUMEN_API void lumen_log_flush(void);
 
 /**
- * Reopen every file sink (after logrotate moved the file). Returns LUMEN_OK
- * or LUMEN_ESYS if a file could not be reopened (it keeps its old fd).
- * Thread-safe.
+ * Reopen every file sink (after logrotate moved the file), and look again
+ * at what each descriptor sink's fd is (call it after redirecting stdout
+ * with dup2, so that a pipe there is written with SIGPIPE blocked).
+ * Returns LUMEN_OK or LUMEN_ESYS if a file could not be reopened (it keeps
+ * its old fd). Thread-safe.
  */
 LUMEN_API int lumen_log_reopen(void);
 
