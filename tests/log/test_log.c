@@ -5,6 +5,7 @@
 #include "log_test.h"
 
 #include <errno.h>
+#include <pty.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -244,6 +245,37 @@ static void test_log_text__escapes_terminal_controls(void **state)
     assert_null(strstr(out, "\x1b]"));
     assert_null(strstr(out, "\x1b[2J"));
     free(out);
+}
+
+
+static void test_log_text__chosen_on_a_terminal(void **state)
+{
+    (void)state;
+    int master, slave;
+    if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
+        skip();
+        return;
+    }
+    unsetenv("NO_COLOR");
+    unsetenv("LUMEN_LOG_FORMAT");
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = slave; /* format AUTO: a terminal gets coloured text, unbatched */
+    lumen_log_handler *h;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    lumen_logger *lg = lumen_logger_get("t.tty");
+    assert_int_equal(lumen_logger_set_handlers(lg, &h, 1), LUMEN_OK);
+    LUMEN_LOG_INFO(lg, "on a terminal", LUMEN_INT("n", 1));
+    /* No flush: a terminal gets each line at once. */
+    char buf[512];
+    ssize_t n = read(master, buf, sizeof buf - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "\x1b[32mINFO\x1b[0m"));
+    assert_non_null(strstr(buf, "t.tty: on a terminal n=1"));
+    assert_null(strchr(buf, '{'));
+    close(master);
+    close(slave);
 }
 
 /* ---- levels, hierarchy, arguments ---------------------------------------------- */
@@ -771,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_log_presets__field_names),
         cmocka_unit_test(test_log_logfmt__one_record_per_line),
         cmocka_unit_test(test_log_text__escapes_terminal_controls),
+        cmocka_unit_test(test_log_text__chosen_on_a_terminal),
         cmocka_unit_test(test_log_levels__disabled_calls_evaluate_nothing),
         cmocka_unit_test(test_log_levels__hierarchy_inherits),
         cmocka_unit_test(test_log_loggers__child_binds_fields),
