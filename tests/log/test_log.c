@@ -606,6 +606,44 @@ static void test_log_batch__lines_leave_in_bounded_time(void **state)
     free(s);
 }
 
+static void test_log_async__lines_leave_in_bounded_time(void **state)
+{
+    (void)state;
+    lt_cap c;
+    lumen_logger *lg = lt_cap_open(&c, "t.async.delay", LUMEN_LOG_FORMAT_JSON,
+                                   LUMEN_LOG_PRESET_LUMEN, 0);
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = c.fd;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flags = LUMEN_LOG_ASYNC;
+    o.flush_interval_ms = 400;
+    assert_int_equal(lumen_log_handler_new(&c.h, &o), LUMEN_OK);
+    assert_int_equal(lumen_logger_set_handlers(lg, &c.h, 1), LUMEN_OK);
+    /* An info line waits for its batch, at most the interval. */
+    int64_t t0 = lumen_now_ns();
+    LUMEN_LOG_INFO(lg, "queued");
+    usleep(20000);
+    assert_int_equal(file_size(c.path), 0);
+    while (file_size(c.path) == 0 && lumen_now_ns() - t0 < 5000000000LL)
+        usleep(5000);
+    int64_t waited_ms = (lumen_now_ns() - t0) / 1000000;
+    assert_true(file_size(c.path) > 0);
+    assert_true(waited_ms >= 390);
+    /* A warning wakes the writer at once. */
+    size_t before = file_size(c.path);
+    t0 = lumen_now_ns();
+    LUMEN_LOG_WARN(lg, "urgent");
+    while (file_size(c.path) == before && lumen_now_ns() - t0 < 5000000000LL)
+        usleep(2000);
+    assert_true(file_size(c.path) > before);
+    assert_true(lumen_now_ns() - t0 < 300000000LL);
+    size_t n;
+    char *out = lt_cap_read(&c, &n);
+    lt_py_check("assert [r['msg'] for r in recs] == ['queued', 'urgent'], recs\n", out, n, 1);
+    free(out);
+}
+
 /* ---- raw path ---------------------------------------------------------------------- */
 
 static int raw_fd = -1;
@@ -811,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_log_sink__callback_gets_each_line),
         cmocka_unit_test(test_log_sink__file_reopen_after_rotation),
         cmocka_unit_test(test_log_batch__lines_leave_in_bounded_time),
+        cmocka_unit_test(test_log_async__lines_leave_in_bounded_time),
         cmocka_unit_test(test_log_raw__signal_handler_line_is_json),
         cmocka_unit_test(test_log_misc__names_and_dropped),
         cmocka_unit_test(test_log_clock__tracks_realtime),
