@@ -163,6 +163,8 @@ static void test_http_auth__bcrypt_users(void **state)
     assert_int_equal(lumen__http_auth_check(a, "alic", "s3cret"), LUMEN__AUTH_DENIED);
     assert_int_equal(lumen__http_auth_check(a, "alicealice", "s3cret"), LUMEN__AUTH_DENIED);
     assert_int_equal(lumen__http_auth_check(a, NULL, NULL), LUMEN__AUTH_DENIED);
+    assert_int_equal(lumen__http_auth_check(a, NULL, "s3cret"), LUMEN__AUTH_DENIED);
+    assert_int_equal(lumen__http_auth_check(a, "alice", NULL), LUMEN__AUTH_DENIED);
     assert_int_equal(lumen__http_auth_check(a, "", ""), LUMEN__AUTH_DENIED);
     /* After a success is cached, a wrong password for that user is still
      * refused (the cache is keyed by the exact bytes). */
