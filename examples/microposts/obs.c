@@ -218,7 +218,7 @@ void obs_request_end(obs_request *r, int status)
     snprintf(code, sizeof code, "%d", status);
     lumen_span_set_int(r->span, "http.response.status_code", status);
     if (status >= 500)
-        lumen_span_set_status(r->span, LUMEN_STATUS_ERROR, "server error");
+        lumen_span_set_status(r->span, LUMEN_SPAN_STATUS_ERROR, "server error");
 
     const char *req_values[] = {r->method, r->route, code};
     lumen_counter *c;
@@ -279,7 +279,7 @@ void obs_client_end(obs_client_call *c, int status, const char *error)
     if (status)
         lumen_span_set_int(c->span, "http.response.status_code", status);
     if (error || status >= 500)
-        lumen_span_set_status(c->span, LUMEN_STATUS_ERROR, error ? error : "server error");
+        lumen_span_set_status(c->span, LUMEN_SPAN_STATUS_ERROR, error ? error : "server error");
     if (error)
         LUMEN_LOG_WARN(g.log, "call failed", LUMEN_STR("error", error));
     lumen_span_end(c->span);
@@ -307,7 +307,7 @@ void obs_db_end(obs_db_span *d, const char *error)
     if (lumen_family_histogram(g.db_duration, &d->name, 1, &h) == LUMEN_OK)
         lumen_histogram_observe(h, (double)(now_ns() - d->start_ns) / 1e9);
     if (error) {
-        lumen_span_set_status(d->span, LUMEN_STATUS_ERROR, error);
+        lumen_span_set_status(d->span, LUMEN_SPAN_STATUS_ERROR, error);
         LUMEN_LOG_ERROR(g.log, "query failed", LUMEN_STR("query", d->name),
                         LUMEN_STR("error", error));
     }

@@ -190,7 +190,7 @@ static void call(const item *it, lumen_span *server)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         lumen_span_set_int(s, "http.response.status_code", status);
         if (rc != CURLE_OK)
-            lumen_span_set_status(s, LUMEN_STATUS_ERROR, curl_easy_strerror(rc));
+            lumen_span_set_status(s, LUMEN_SPAN_STATUS_ERROR, curl_easy_strerror(rc));
         curl_easy_cleanup(h);
     }
     curl_slist_free_all(hdrs);

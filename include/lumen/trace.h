@@ -295,7 +295,7 @@ typedef struct lumen_tracer_provider_options {
  * Create a provider. Its resource has service.name (options, then
  * OTEL_SERVICE_NAME, then service.name of OTEL_RESOURCE_ATTRIBUTES, then
  * "unknown_service:<program>"), the resource attributes and telemetry.sdk.*.
- * Invalid environment values are reported through the diagnostics hook and
+ * With OTEL_SDK_DISABLED=true its tracers do nothing. Invalid environment values are reported through the diagnostics hook and
  * ignored. Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM.
  */
 LUMEN_API int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts,
@@ -400,15 +400,15 @@ LUMEN_API void lumen_span_add_link(lumen_span *s, const lumen_span_context *ctx,
                                    const lumen_attr *attrs, size_t n);
 
 /** Span status codes, with the OTLP numbers. */
-typedef enum lumen_status_code {
-    LUMEN_STATUS_UNSET = 0,
-    LUMEN_STATUS_OK = 1,
-    LUMEN_STATUS_ERROR = 2
-} lumen_status_code;
+typedef enum lumen_span_status {
+    LUMEN_SPAN_STATUS_UNSET = 0,
+    LUMEN_SPAN_STATUS_OK = 1,
+    LUMEN_SPAN_STATUS_ERROR = 2
+} lumen_span_status;
 
 /** Set the status. OK is final; the description is kept only for ERROR;
  * UNSET is ignored. */
-LUMEN_API void lumen_span_set_status(lumen_span *s, lumen_status_code code, const char *description);
+LUMEN_API void lumen_span_set_status(lumen_span *s, lumen_span_status code, const char *description);
 
 /** Rename the span. */
 LUMEN_API void lumen_span_update_name(lumen_span *s, const char *name);
@@ -439,7 +439,7 @@ LUMEN_API lumen_span_kind lumen_span_get_kind(const lumen_span *s);
 LUMEN_API bool lumen_span_get_parent_id(const lumen_span *s, uint8_t out[8]);
 LUMEN_API int64_t lumen_span_get_start_ns(const lumen_span *s);
 LUMEN_API int64_t lumen_span_get_end_ns(const lumen_span *s);
-LUMEN_API lumen_status_code lumen_span_get_status(const lumen_span *s, const char **description);
+LUMEN_API lumen_span_status lumen_span_get_status(const lumen_span *s, const char **description);
 /** Number of attributes kept, and the i-th as a lumen_attr (borrowed). */
 LUMEN_API size_t lumen_span_get_attr_count(const lumen_span *s);
 LUMEN_API bool lumen_span_get_attr(const lumen_span *s, size_t i, lumen_attr *out);

@@ -168,7 +168,7 @@ static void render_span(lumen__buf *b, const lumen_span *s, const char *service)
     uint8_t parent[8];
     bool has_parent = lumen_span_get_parent_id(s, parent);
     const char *desc = NULL;
-    lumen_status_code code = lumen_span_get_status(s, &desc);
+    lumen_span_status code = lumen_span_get_status(s, &desc);
     lumen__buf_puts(b, "{\"trace_id\":\"");
     lumen__buf_hex(b, sc.trace_id, 16);
     lumen__buf_puts(b, "\",\"span_id\":\"");
@@ -283,7 +283,7 @@ static lumen_export_result ct_export(void *ud, const lumen_span *const *spans, s
             t->start_ns = st;
         if (en > t->end_ns)
             t->end_ns = en;
-        if (lumen_span_get_status(s, &desc) == LUMEN_STATUS_ERROR)
+        if (lumen_span_get_status(s, &desc) == LUMEN_SPAN_STATUS_ERROR)
             t->error = true;
         if (root || !t->has_root) {
             const char *nm = lumen_span_get_name(s);

@@ -314,6 +314,7 @@ static void ex_destroy(void *ud)
 }
 
 /* otlp_config.c */
+int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c);
 int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
                             bool *json, bool *gzip, uint32_t *timeout_ms);
 
@@ -363,6 +364,9 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    if ((rc = lumen__otlp_http_tls(o, c)) != LUMEN_OK)
+        goto fail;
+    rc = LUMEN_EIO;
     char ua[64];
     snprintf(ua, sizeof ua, "OTel-OTLP-Exporter-C/%s", lumen_version());
     curl_easy_setopt(c, CURLOPT_USERAGENT, ua);

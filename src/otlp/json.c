@@ -191,7 +191,7 @@ static void span_members(lumen__buf *b, const lumen_span *s)
     }
     dropped(b, "droppedLinksCount", s->dropped_links);
     lumen__buf_puts(b, ",\"status\":{");
-    if (s->status != LUMEN_STATUS_UNSET) {
+    if (s->status != LUMEN_SPAN_STATUS_UNSET) {
         key(b, "code");
         lumen__buf_u64(b, s->status);
         if (s->status_msg) {

@@ -36,11 +36,11 @@ int64_t lumen_span_get_end_ns(const lumen_span *s)
     return s != NULL && s->recording ? s->end_ns : 0;
 }
 
-lumen_status_code lumen_span_get_status(const lumen_span *s, const char **description)
+lumen_span_status lumen_span_get_status(const lumen_span *s, const char **description)
 {
     if (description != NULL)
         *description = s != NULL && s->recording ? s->status_msg : NULL;
-    return s != NULL && s->recording ? (lumen_status_code)s->status : LUMEN_STATUS_UNSET;
+    return s != NULL && s->recording ? (lumen_span_status)s->status : LUMEN_SPAN_STATUS_UNSET;
 }
 
 size_t lumen_span_get_attr_count(const lumen_span *s)

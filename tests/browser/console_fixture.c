@@ -73,7 +73,7 @@ int main(void)
         lumen_span *s = lumen_span_start(tr, HOSTILE_SPAN, NULL);
         lumen_span_enter(s);
         lumen_span_set_str(s, "user.input", HOSTILE_ATTR);
-        lumen_span_set_status(s, LUMEN_STATUS_ERROR, HOSTILE_ATTR);
+        lumen_span_set_status(s, LUMEN_SPAN_STATUS_ERROR, HOSTILE_ATTR);
         LUMEN_LOG_ERROR(lg, HOSTILE_LOG, LUMEN_STR("field<i>", HOSTILE_LABEL2));
         lumen_span_leave(s);
         lumen_span_end(s);

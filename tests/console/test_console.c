@@ -247,7 +247,7 @@ static void test_console_traces__store_and_peers(void **state)
     lumen_span *child = lumen_span_start(tr, "db", NULL);
     lumen_span_set_str(child, "q", "a\"b");
     lumen_span_set_int(child, "n", 7);
-    lumen_span_set_status(child, LUMEN_STATUS_ERROR, "boom");
+    lumen_span_set_status(child, LUMEN_SPAN_STATUS_ERROR, "boom");
     lumen_span_add_event(child, "retry", 0, NULL, 0);
     lumen_span_end(child);
     lumen_span_leave(root);

@@ -37,7 +37,7 @@ static void make_spans(th_env *e)
     lumen_attr arr = {"ints", LUMEN_ATTR_INT_ARRAY, 2, {.ia = ia}};
     lumen_span_set_attrs(root, &arr, 1);
     lumen_span_add_event(root, "ev", 1000000000000000123, (lumen_attr[]){LUMEN_ATTR_STR("k", "v")}, 1);
-    lumen_span_set_status(root, LUMEN_STATUS_ERROR, "bad");
+    lumen_span_set_status(root, LUMEN_SPAN_STATUS_ERROR, "bad");
     lumen_span_enter(root);
     lumen_span *child = lumen_span_start(e->tracer, "db", NULL);
     lumen_span_context lc = {{0}, {0}, 1, 0, 5, "a=b,c"};
