@@ -494,9 +494,11 @@ LUMEN_API void lumen_log_clear_request_id(void);
 LUMEN_API void lumen_log_flush(void);
 
 /**
- * Reopen every file sink (after logrotate moved the file). Returns LUMEN_OK
- * or LUMEN_ESYS if a file could not be reopened (it keeps its old fd).
- * Thread-safe.
+ * Reopen every file sink (after logrotate moved the file), and look again
+ * at what each descriptor sink's fd is (call it after redirecting stdout
+ * with dup2, so that a pipe there is written with SIGPIPE blocked).
+ * Returns LUMEN_OK or LUMEN_ESYS if a file could not be reopened (it keeps
+ * its old fd). Thread-safe.
  */
 LUMEN_API int lumen_log_reopen(void);
 
@@ -524,7 +526,9 @@ LUMEN_API uint64_t lumen_log_dropped(void);
 /**
  * Write one JSON line {"ts","level","logger":"raw","msg"} to `fd` (negative:
  * standard output) using only write(2): no lock, no allocation, no stdio.
- * `msg` is escaped; lines are cut at 1 KiB. Async-signal-safe.
+ * `msg` is escaped; messages are cut at 1 KiB. Async-signal-safe: it calls
+ * only clock_gettime, write, pthread_sigmask and sigtimedwait (the last two
+ * keep a closed pipe's SIGPIPE from killing the process).
  */
 LUMEN_API void lumen_log_raw(int fd, lumen_log_level level, const char *msg);
 

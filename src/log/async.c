@@ -32,6 +32,12 @@ struct lumen__log_async {
     char *ring;
     size_t cap, head, tail, used; /* bytes; head: next read, tail: next write */
     bool writing;                 /* the writer holds a batch not yet written */
+    bool waiting;                 /* the writer waits for a batch to fill */
+    bool idle_wait;               /* the writer sleeps until the next line */
+    bool urgent;                  /* write now: warn and above, flush, stop */
+    int64_t first_ns;             /* monotonic time the oldest queued line came */
+    int64_t interval_ns;          /* longest a line waits for its batch */
+    size_t wake_bytes;            /* queued bytes that wake the writer early */
     bool running, stopping, joinable;
     int overflow;
     int64_t block_ns;             /* < 0: forever */
@@ -62,11 +68,36 @@ static void *writer(void *arg)
     char batch[LUMEN__LOG_BATCH];
     char *big = NULL;
     size_t big_cap = 0;
+    bool more = false; /* lines were left behind by the last batch: no wait */
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        while (q->used == 0 && !q->stopping) {
-            pthread_cond_broadcast(&q->idle);
-            pthread_cond_wait(&q->not_empty, &q->mu);
+        /* Wait for a full batch, an urgent line, or the oldest line's
+         * deadline: one wake-up per batch rather than per line. After a
+         * few empty rounds, sleep until a line arrives. */
+        int quiet = 0;
+        for (;;) {
+            if (q->used >= q->wake_bytes || (q->used > 0 && (q->urgent || more)) ||
+                q->stopping)
+                break;
+            int64_t now = lumen__mono_ns();
+            if (q->used > 0 && now - q->first_ns >= q->interval_ns)
+                break;
+            if (q->used == 0) {
+                q->urgent = false;
+                pthread_cond_broadcast(&q->idle);
+                if (++quiet > 3) {
+                    q->idle_wait = true;
+                    pthread_cond_wait(&q->not_empty, &q->mu);
+                    q->idle_wait = false;
+                    quiet = 0;
+                    continue;
+                }
+            }
+            struct timespec ts;
+            deadline_ts(&ts, q->used > 0 ? q->first_ns + q->interval_ns - now : q->interval_ns);
+            q->waiting = true;
+            pthread_cond_timedwait(&q->not_empty, &q->mu, &ts);
+            q->waiting = false;
         }
         if (q->used == 0 && q->stopping)
             break;
@@ -110,6 +141,10 @@ static void *writer(void *arg)
                 break;
         }
         q->writing = true;
+        more = q->used > 0;
+        /* Lines that arrive while this batch is written count their wait
+         * from now (they are younger than that). */
+        q->first_ns = lumen__mono_ns();
         pthread_cond_broadcast(&q->not_full);
         pthread_mutex_unlock(&q->mu);
         if (q->h->sink->cb != NULL)
@@ -149,6 +184,13 @@ int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
                   : o->block_timeout_ms == 0 ? 1000000000LL
                                              : o->block_timeout_ms * 1000000;
     q->h = h;
+    q->interval_ns = (o->flush_interval_ms > 0 ? o->flush_interval_ms : 100) * 1000000;
+    /* A thread switch costs microseconds: wake the writer for 16 batches
+     * at a time (it then writes them back to back), or a quarter of the
+     * queue when that is smaller, so the callers rarely wait for room. */
+    q->wake_bytes = 16 * LUMEN__LOG_BATCH;
+    if (q->wake_bytes > q->cap / 4)
+        q->wake_bytes = q->cap / 4;
     *out = q;
     return LUMEN_OK;
 }
@@ -243,6 +285,7 @@ void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size
             return;
         }
     }
+    bool was_empty = q->used == 0;
     uint32_t n32 = (uint32_t)n;
     int32_t l32 = level;
     memcpy(q->ring + q->tail, &n32, 4);
@@ -250,7 +293,16 @@ void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size
     memcpy(q->ring + q->tail + HDR, line, n);
     q->tail = (q->tail + need) % q->cap;
     q->used += need;
-    pthread_cond_signal(&q->not_empty);
+    if (was_empty && !q->writing)
+        q->first_ns = lumen__mono_ns();
+    if (level >= LUMEN_LOG_WARN)
+        q->urgent = true;
+    /* Wake the writer when it sleeps for want of lines, or when a batch is
+     * full or a line is urgent; otherwise lines pile up and leave together
+     * when its timer fires. */
+    if (q->idle_wait ||
+        (q->waiting && (q->used >= q->wake_bytes || level >= LUMEN_LOG_WARN)))
+        pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -260,6 +312,11 @@ bool lumen__log_async_drain(int64_t deadline_ns)
     pthread_mutex_lock(&queues_mu);
     for (lumen__log_async *q = queues; q != NULL; q = q->next) {
         pthread_mutex_lock(&q->mu);
+        /* Everything queued is urgent now. */
+        if (q->used > 0) {
+            q->urgent = true;
+            pthread_cond_signal(&q->not_empty);
+        }
         while ((q->used > 0 || q->writing) && q->running) {
             int64_t left = deadline_ns - lumen__mono_ns();
             if (left <= 0)
@@ -340,6 +397,9 @@ void lumen__log_async_atfork_child(void)
         pthread_cond_init(&q->idle, NULL);
         q->used = q->head = q->tail = 0;
         q->writing = false;
+        q->waiting = false;
+        q->idle_wait = false;
+        q->urgent = false;
         q->running = false;
         q->joinable = false;
         q->stopping = atomic_load(&lumen__log_shut) != 0;

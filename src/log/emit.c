@@ -157,7 +157,7 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         n = 0;
     lumen__log_rec r;
     r.level = lvl;
-    r.ts_ns = lumen__wall_ns();
+    r.ts_ns = lumen__log_now();
     r.lg = lg;
     r.src = src;
     r.msg = msg != NULL ? msg : "";

@@ -1,32 +1,23 @@
 /*
- * log/format.c: the three formatters (JSON lines, logfmt, text) and the
- * field-name presets (lumen, OpenTelemetry flat names, ECS).
+ * log/format.c: what the three formatters share: the field-name presets
+ * (lumen, OpenTelemetry flat names, ECS) and the writers of values and
+ * strings (numbers without snprintf, strings through the escapers).
  *
  * Invariant: every byte that comes from the program (message, logger name,
- * keys, values, request id) passes through core/escape.c or the key
- * filter below, so a line always ends with exactly one '\n', contains no
+ * keys, values, request id) passes through core/escape.c, the clean-ASCII
+ * fast copy (which takes only bytes that need no escaping) or the logfmt
+ * key filter, so a line always ends with exactly one '\n', contains no
  * other line feed, and is valid UTF-8. Strings longer than the handler's
  * max_value are cut on a UTF-8 boundary and marked, inside the quotes, so
  * the line stays valid.
  */
-#include "log/log_int.h"
+#include "log/format_int.h"
 
 #include <math.h>
-#include <string.h>
 
-#include "core/clock.h"
 #include "core/escape.h"
 
-#define LIT(b, s) lumen__buf_add((b), (s), sizeof(s) - 1)
-
-typedef struct preset {
-    const char *ts, *level, *logger, *msg, *trace_id, *span_id, *trace_flags, *request_id;
-    const char *file, *line, *func, *sevnum, *suppressed;
-    bool upper;          /* level text in capitals */
-    const char *prefix;  /* constant JSON members after the first three */
-} preset;
-
-static const preset PRESETS[3] = {
+const lumen__log_preset lumen__log_presets[3] = {
     [LUMEN_LOG_PRESET_LUMEN] = {"ts", "level", "logger", "msg", "trace_id", "span_id",
                                 "trace_flags", "request_id", "file", "line", "func", NULL,
                                 "suppressed", false, NULL},
@@ -142,29 +133,15 @@ static inline void put_i64(lumen__buf *b, int64_t v)
         put_u64(b, (uint64_t)v, false);
 }
 
-/* A fragment of at most 63 bytes stored in a 64-byte (or 32-byte) array:
- * copied with a fixed-size move into reserved room. */
-static inline void put_frag(lumen__buf *b, const char *frag, size_t n, size_t size)
-{
-    if (!lumen__buf_reserve(b, 64))
-        return;
-    if (size == 32)
-        memcpy(b->p + b->len, frag, 32);
-    else
-        memcpy(b->p + b->len, frag, 64);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
 /* ---- strings -------------------------------------------------------------------- */
 
 /* Bytes of s kept under the limit, on a UTF-8 boundary. */
-static size_t cut_len(const char *s, size_t n, size_t max)
+size_t lumen__log_cut_len(const char *s, size_t n, size_t max)
 {
     return n <= max ? n : lumen__utf8_cut(s, n, max);
 }
 
-static void put_marker(lumen__buf *b, size_t dropped)
+void lumen__log_put_marker(lumen__buf *b, size_t dropped)
 {
     LIT(b, "...[truncated ");
     lumen__buf_u64(b, dropped);
@@ -184,7 +161,6 @@ static const unsigned char SLOW[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
-
 /* Whether any of the 8 bytes in x needs the full escaper: a control
  * character (< 0x20), '"', '\\', DEL or a non-ASCII byte. The classic
  * "has a zero byte" test, applied to x itself and to x XOR each special
@@ -238,37 +214,37 @@ static inline bool json_str_fast(lumen__buf *b, const char *s, size_t n)
 }
 
 /* A JSON string value with quotes, cut and marked when too long. */
-static void json_val(lumen__buf *b, const char *s, size_t n, size_t max)
+void lumen__log_json_val(lumen__buf *b, const char *s, size_t n, size_t max)
 {
     if (LUMEN_LIKELY(n <= max) && json_str_fast(b, s, n))
         return;
-    size_t k = cut_len(s, n, max);
+    size_t k = lumen__log_cut_len(s, n, max);
     lumen__buf_putc(b, '"');
     lumen__esc_json(b, s, k, 0);
     if (k < n)
-        put_marker(b, n - k);
+        lumen__log_put_marker(b, n - k);
     lumen__buf_putc(b, '"');
 }
 
 /* A logfmt value: bare when safe, else quoted; a cut value is always
  * quoted because the marker has spaces. The quoted form's escapes equal
  * JSON's (\" \\ \n \r \t \uXXXX), which go-logfmt decodes. */
-static void logfmt_val(lumen__buf *b, const char *s, size_t n, size_t max)
+void lumen__log_logfmt_val(lumen__buf *b, const char *s, size_t n, size_t max)
 {
-    size_t k = cut_len(s, n, max);
+    size_t k = lumen__log_cut_len(s, n, max);
     if (k == n) {
         lumen__esc_logfmt(b, s, n);
         return;
     }
     lumen__buf_putc(b, '"');
     lumen__esc_json(b, s, k, 0);
-    put_marker(b, n - k);
+    lumen__log_put_marker(b, n - k);
     lumen__buf_putc(b, '"');
 }
 
 /* A logfmt key: go-logfmt's rule drops bytes <= ' ', '=', '"', DEL and
  * invalid UTF-8; an empty result becomes "_". */
-static void logfmt_key(lumen__buf *b, const char *k)
+void lumen__log_logfmt_key(lumen__buf *b, const char *k)
 {
     const unsigned char *u = (const unsigned char *)(k ? k : "");
     size_t n = strlen((const char *)u);
@@ -298,17 +274,16 @@ static void logfmt_key(lumen__buf *b, const char *k)
 
 /* ---- values ---------------------------------------------------------------------- */
 
-enum { F_JSON, F_LOGFMT, F_TEXT };
 
-static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
+void lumen__log_value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
 {
     char tmp[LUMEN__DBL_MAX + 8];
     switch (f->type) {
     case LUMEN_FIELD_STR:
         if (fmt == F_JSON)
-            json_val(b, f->v.s, f->len, max);
+            lumen__log_json_val(b, f->v.s, f->len, max);
         else
-            logfmt_val(b, f->v.s, f->len, max);
+            lumen__log_logfmt_val(b, f->v.s, f->len, max);
         return;
     case LUMEN_FIELD_INT:
         put_i64(b, f->v.i);
@@ -349,7 +324,7 @@ static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
             LIT(b, "\"\"");
         lumen__buf_hex(b, f->v.p, keep);
         if (keep < n)
-            put_marker(b, n - keep);
+            lumen__log_put_marker(b, n - keep);
         if (q)
             lumen__buf_putc(b, '"');
         return;
@@ -375,7 +350,7 @@ static void value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
 
 /* ---- JSON ------------------------------------------------------------------------- */
 
-static void json_key(lumen__buf *b, const char *k)
+void lumen__log_json_key(lumen__buf *b, const char *k)
 {
     /* Fast path: a short clean key copied in words. */
     size_t n = strlen(k);
@@ -396,238 +371,3 @@ static void json_key(lumen__buf *b, const char *k)
     LIT(b, "\":");
 }
 
-static void json_fields(lumen__buf *b, const lumen_field *f, size_t n, size_t max)
-{
-    for (size_t i = 0; i < n; i++) {
-        json_key(b, f[i].key ? f[i].key : "");
-        value(b, &f[i], F_JSON, max);
-    }
-}
-
-static void frag(char *dst, size_t size, uint8_t *len, lumen__buf *tmp)
-{
-    size_t n = tmp->len < size ? tmp->len : size - 1;
-    memset(dst, 0, size);
-    memcpy(dst, tmp->p, n);
-    *len = (uint8_t)n;
-    tmp->len = 0;
-}
-
-void lumen__log_frags(lumen_log_handler *h)
-{
-    const preset *p = &PRESETS[h->preset];
-    char mem[128];
-    lumen__buf t;
-    lumen__buf_fixed(&t, mem, sizeof mem);
-    LIT(&t, "{\"");
-    lumen__buf_puts(&t, p->ts);
-    LIT(&t, "\":\"");
-    frag(h->frag_head, sizeof h->frag_head, &h->frag_head_len, &t);
-    for (int i = 0; i < 6; i++) {
-        int level = i * 4 + 1;
-        LIT(&t, "\",\"");
-        lumen__buf_puts(&t, p->level);
-        LIT(&t, "\":\"");
-        lumen__buf_puts(&t, p->upper ? lumen__log_level_upper(level)
-                                     : lumen_log_level_name((lumen_log_level)level));
-        lumen__buf_putc(&t, '"');
-        if (p->sevnum != NULL) {
-            LIT(&t, ",\"");
-            lumen__buf_puts(&t, p->sevnum);
-            LIT(&t, "\":");
-            lumen__buf_i64(&t, level);
-        }
-        frag(h->frag_level[i], sizeof h->frag_level[i], &h->frag_level_len[i], &t);
-    }
-    LIT(&t, ",\"");
-    lumen__buf_puts(&t, p->logger);
-    LIT(&t, "\":");
-    frag(h->frag_logger, sizeof h->frag_logger, &h->frag_logger_len, &t);
-    LIT(&t, ",\"");
-    lumen__buf_puts(&t, p->msg);
-    LIT(&t, "\":");
-    frag(h->frag_msg, sizeof h->frag_msg, &h->frag_msg_len, &t);
-}
-
-static void format_json(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
-{
-    const preset *p = &PRESETS[h->preset];
-    if (!lumen__buf_reserve(b, 512))
-        return;
-    put_frag(b, h->frag_head, h->frag_head_len, 32);
-    lumen__rfc3339_us(b->p + b->len, r->ts_ns);
-    b->len += 27;
-    int idx = (r->level - 1) / 4;
-    put_frag(b, h->frag_level[idx], h->frag_level_len[idx], 64);
-    if (h->preset == LUMEN_LOG_PRESET_ECS) {
-        /* ECS wants @timestamp, log.level, message first. */
-        put_frag(b, h->frag_msg, h->frag_msg_len, 32);
-        json_val(b, r->msg, r->msg_len, h->max_value);
-        lumen__buf_putc(b, ',');
-        lumen__buf_puts(b, p->prefix);
-    }
-    if (r->lg->name_len > 0) {
-        put_frag(b, h->frag_logger, h->frag_logger_len, 32);
-        lumen__buf_add(b, r->lg->name_json, r->lg->name_json_len);
-    }
-    if (h->preset != LUMEN_LOG_PRESET_ECS) {
-        put_frag(b, h->frag_msg, h->frag_msg_len, 32);
-        json_val(b, r->msg, r->msg_len, h->max_value);
-    }
-    const lumen__tctx *c = r->ctx;
-    if (c->has_span) {
-        json_key(b, p->trace_id);
-        lumen__buf_putc(b, '"');
-        lumen__buf_hex(b, c->trace_id, 16);
-        lumen__buf_putc(b, '"');
-        json_key(b, p->span_id);
-        lumen__buf_putc(b, '"');
-        lumen__buf_hex(b, c->span_id, 8);
-        lumen__buf_putc(b, '"');
-        if (p->trace_flags != NULL) {
-            json_key(b, p->trace_flags);
-            lumen__buf_putc(b, '"');
-            lumen__buf_hex(b, &c->trace_flags, 1);
-            lumen__buf_putc(b, '"');
-        }
-    }
-    if (c->request_id_len > 0) {
-        json_key(b, p->request_id);
-        json_val(b, c->request_id, c->request_id_len, LUMEN__REQUEST_ID_MAX);
-    }
-    if ((h->flags & LUMEN_LOG_SOURCE) && r->src != NULL) {
-        json_key(b, p->file);
-        json_val(b, r->src->file, strlen(r->src->file), 4096);
-        json_key(b, p->line);
-        lumen__buf_i64(b, r->src->line);
-        json_key(b, p->func);
-        json_val(b, r->src->func, strlen(r->src->func), 4096);
-    }
-    if (r->suppressed > 0) {
-        json_key(b, p->suppressed);
-        lumen__buf_u64(b, r->suppressed);
-    }
-    json_fields(b, r->lg->bound.f, r->lg->bound.n, h->max_value);
-    json_fields(b, r->f, r->n, h->max_value);
-    LIT(b, "}\n");
-}
-
-/* ---- logfmt and text -------------------------------------------------------------- */
-
-static void kv_key(lumen__buf *b, const char *k)
-{
-    lumen__buf_putc(b, ' ');
-    logfmt_key(b, k);
-    lumen__buf_putc(b, '=');
-}
-
-static void kv_fields(lumen__buf *b, const lumen_field *f, size_t n, int fmt, size_t max)
-{
-    for (size_t i = 0; i < n; i++) {
-        kv_key(b, f[i].key);
-        value(b, &f[i], fmt, max);
-    }
-}
-
-/* The parts logfmt and text share after the message. */
-static void kv_tail(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b, int fmt)
-{
-    const preset *p = &PRESETS[h->preset];
-    const lumen__tctx *c = r->ctx;
-    if (c->has_span) {
-        kv_key(b, p->trace_id);
-        lumen__buf_hex(b, c->trace_id, 16);
-        kv_key(b, p->span_id);
-        lumen__buf_hex(b, c->span_id, 8);
-        if (p->trace_flags != NULL) {
-            kv_key(b, p->trace_flags);
-            lumen__buf_hex(b, &c->trace_flags, 1);
-        }
-    }
-    if (c->request_id_len > 0) {
-        kv_key(b, p->request_id);
-        logfmt_val(b, c->request_id, c->request_id_len, LUMEN__REQUEST_ID_MAX);
-    }
-    if ((h->flags & LUMEN_LOG_SOURCE) && r->src != NULL) {
-        kv_key(b, p->file);
-        logfmt_val(b, r->src->file, strlen(r->src->file), 4096);
-        kv_key(b, p->line);
-        lumen__buf_i64(b, r->src->line);
-        kv_key(b, p->func);
-        logfmt_val(b, r->src->func, strlen(r->src->func), 4096);
-    }
-    if (r->suppressed > 0) {
-        kv_key(b, p->suppressed);
-        lumen__buf_u64(b, r->suppressed);
-    }
-    kv_fields(b, r->lg->bound.f, r->lg->bound.n, fmt, h->max_value);
-    kv_fields(b, r->f, r->n, fmt, h->max_value);
-    lumen__buf_putc(b, '\n');
-}
-
-static void format_logfmt(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
-{
-    const preset *p = &PRESETS[h->preset];
-    char ts[32];
-    lumen__rfc3339_us(ts, r->ts_ns);
-    logfmt_key(b, p->ts);
-    lumen__buf_putc(b, '=');
-    lumen__buf_add(b, ts, 27);
-    kv_key(b, p->level);
-    lumen__buf_puts(b, p->upper ? lumen__log_level_upper(r->level)
-                                : lumen_log_level_name((lumen_log_level)r->level));
-    if (p->sevnum != NULL) {
-        kv_key(b, p->sevnum);
-        lumen__buf_i64(b, r->level);
-    }
-    if (r->lg->name_len > 0) {
-        kv_key(b, p->logger);
-        logfmt_val(b, r->lg->name, r->lg->name_len, LUMEN__LOG_NAME_MAX);
-    }
-    kv_key(b, p->msg);
-    logfmt_val(b, r->msg, r->msg_len, h->max_value);
-    kv_tail(h, r, b, F_LOGFMT);
-}
-
-static const char *const COLORS[] = {"\x1b[90m", "\x1b[36m", "\x1b[32m", "\x1b[33m",
-                                     "\x1b[31m", "\x1b[35;1m"};
-
-static void format_text(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
-{
-    char ts[32];
-    lumen__rfc3339_us(ts, r->ts_ns);
-    lumen__buf_add(b, ts, 27);
-    lumen__buf_putc(b, ' ');
-    int idx = (r->level - 1) / 4;
-    if (idx < 0 || idx > 5)
-        idx = 5;
-    if (h->color)
-        lumen__buf_puts(b, COLORS[idx]);
-    const char *lv = lumen__log_level_upper(r->level);
-    lumen__buf_puts(b, lv);
-    if (h->color)
-        LIT(b, "\x1b[0m");
-    for (size_t i = strlen(lv); i < 6; i++)
-        lumen__buf_putc(b, ' ');
-    if (r->lg->name_len > 0) {
-        /* The name and message are escaped like a JSON string's inside
-         * (control characters, including ESC, become \u00XX), so a value
-         * cannot move the cursor or forge a line on a terminal. */
-        lumen__esc_json(b, r->lg->name, r->lg->name_len, 0);
-        LIT(b, ": ");
-    }
-    size_t k = cut_len(r->msg, r->msg_len, h->max_value);
-    lumen__esc_json(b, r->msg, k, 0);
-    if (k < r->msg_len)
-        put_marker(b, r->msg_len - k);
-    kv_tail(h, r, b, F_TEXT);
-}
-
-void lumen__log_format(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
-{
-    switch (h->format) {
-    case LUMEN_LOG_FORMAT_LOGFMT: format_logfmt(h, r, b); break;
-    case LUMEN_LOG_FORMAT_TEXT: format_text(h, r, b); break;
-    default: format_json(h, r, b); break;
-    }
-}

@@ -211,6 +211,19 @@ int lumen__log_sinks_reopen(void)
 int lumen_log_reopen(void)
 {
     lumen__log_batch_flush_all();
+    /* Descriptor sinks keep their number but may now name something else
+     * (a program that redirected fd 1 with dup2): look again whether a
+     * write can raise SIGPIPE. */
+    for (lumen_log_handler *h = lumen__log_handlers_all(); h != NULL; h = h->next_all) {
+        lumen__log_sink *s = h->sink;
+        if (s->kind == LUMEN_LOG_SINK_FILE || s->cb != NULL)
+            continue;
+        pthread_mutex_lock(&s->write_mu);
+        struct stat st;
+        int fd = atomic_load(&s->fd);
+        s->is_pipe = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+        pthread_mutex_unlock(&s->write_mu);
+    }
     return lumen__log_sinks_reopen();
 }
 

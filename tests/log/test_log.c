@@ -5,6 +5,7 @@
 #include "log_test.h"
 
 #include <errno.h>
+#include <pty.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -246,6 +247,37 @@ static void test_log_text__escapes_terminal_controls(void **state)
     free(out);
 }
 
+
+static void test_log_text__chosen_on_a_terminal(void **state)
+{
+    (void)state;
+    int master, slave;
+    if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
+        skip();
+        return;
+    }
+    unsetenv("NO_COLOR");
+    unsetenv("LUMEN_LOG_FORMAT");
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = slave; /* format AUTO: a terminal gets coloured text, unbatched */
+    lumen_log_handler *h;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    lumen_logger *lg = lumen_logger_get("t.tty");
+    assert_int_equal(lumen_logger_set_handlers(lg, &h, 1), LUMEN_OK);
+    LUMEN_LOG_INFO(lg, "on a terminal", LUMEN_INT("n", 1));
+    /* No flush: a terminal gets each line at once. */
+    char buf[512];
+    ssize_t n = read(master, buf, sizeof buf - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "\x1b[32mINFO\x1b[0m"));
+    assert_non_null(strstr(buf, "t.tty: on a terminal n=1"));
+    assert_null(strchr(buf, '{'));
+    close(master);
+    close(slave);
+}
+
 /* ---- levels, hierarchy, arguments ---------------------------------------------- */
 
 static int side_effects;
@@ -370,7 +402,7 @@ static void test_log_limit__every_first_interval(void **state)
     for (int i = 0; i < 10; i++)
         LUMEN_LOG_FIRST_N(lg, LUMEN_LOG_INFO, 2, "first2", LUMEN_INT("i", i));
     for (int i = 0; i < 5; i++)
-        LUMEN_LOG_EVERY_MS(lg, LUMEN_LOG_INFO, 200, "ms", LUMEN_INT("i", i));
+        LUMEN_LOG_EVERY_MS(lg, LUMEN_LOG_INFO, 5000, "ms", LUMEN_INT("i", i));
     usleep(250000);
     LUMEN_LOG_EVERY_MS(lg, LUMEN_LOG_INFO, 200, "ms2", LUMEN_INT("i", 5));
     size_t n;
@@ -518,17 +550,26 @@ static void test_log_batch__lines_leave_in_bounded_time(void **state)
     (void)state;
     lt_cap c;
     lumen_logger *lg = lt_cap_open(&c, "t.batch", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
-    /* An info line waits in the thread's batch (flush interval 100 ms)... */
+    /* The same file through a handler with a 400 ms flush interval: long
+     * enough that a busy machine cannot pass it between the two lines
+     * below, short enough to wait for. */
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = c.fd;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flush_interval_ms = 400;
+    assert_int_equal(lumen_log_handler_new(&c.h, &o), LUMEN_OK);
+    assert_int_equal(lumen_logger_set_handlers(lg, &c.h, 1), LUMEN_OK);
+    /* An info line waits in the thread's batch... */
+    int64_t t0 = lumen_now_ns();
     LUMEN_LOG_INFO(lg, "batched");
     assert_int_equal(file_size(c.path), 0);
-    /* ...and leaves on its own, without a flush call. */
-    int waited = 0;
-    while (file_size(c.path) == 0 && waited < 2000) {
-        usleep(10000);
-        waited += 10;
-    }
+    /* ...and leaves on its own, without a flush call, after the interval. */
+    while (file_size(c.path) == 0 && lumen_now_ns() - t0 < 5000000000LL)
+        usleep(5000);
+    int64_t waited_ms = (lumen_now_ns() - t0) / 1000000;
     assert_true(file_size(c.path) > 0);
-    assert_true(waited >= 50);
+    assert_true(waited_ms >= 390);
     /* warn and above leave at once, with what was batched before them. */
     LUMEN_LOG_INFO(lg, "before warn");
     LUMEN_LOG_WARN(lg, "warn");
@@ -563,6 +604,44 @@ static void test_log_batch__lines_leave_in_bounded_time(void **state)
     s = lt_cap_read(&c, &n);
     lt_py_check("assert len(recs) == 7, len(recs)\n", s, n, 1);
     free(s);
+}
+
+static void test_log_async__lines_leave_in_bounded_time(void **state)
+{
+    (void)state;
+    lt_cap c;
+    lumen_logger *lg = lt_cap_open(&c, "t.async.delay", LUMEN_LOG_FORMAT_JSON,
+                                   LUMEN_LOG_PRESET_LUMEN, 0);
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FD;
+    o.fd = c.fd;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flags = LUMEN_LOG_ASYNC;
+    o.flush_interval_ms = 400;
+    assert_int_equal(lumen_log_handler_new(&c.h, &o), LUMEN_OK);
+    assert_int_equal(lumen_logger_set_handlers(lg, &c.h, 1), LUMEN_OK);
+    /* An info line waits for its batch, at most the interval. */
+    int64_t t0 = lumen_now_ns();
+    LUMEN_LOG_INFO(lg, "queued");
+    usleep(20000);
+    assert_int_equal(file_size(c.path), 0);
+    while (file_size(c.path) == 0 && lumen_now_ns() - t0 < 5000000000LL)
+        usleep(5000);
+    int64_t waited_ms = (lumen_now_ns() - t0) / 1000000;
+    assert_true(file_size(c.path) > 0);
+    assert_true(waited_ms >= 390);
+    /* A warning wakes the writer at once. */
+    size_t before = file_size(c.path);
+    t0 = lumen_now_ns();
+    LUMEN_LOG_WARN(lg, "urgent");
+    while (file_size(c.path) == before && lumen_now_ns() - t0 < 5000000000LL)
+        usleep(2000);
+    assert_true(file_size(c.path) > before);
+    assert_true(lumen_now_ns() - t0 < 300000000LL);
+    size_t n;
+    char *out = lt_cap_read(&c, &n);
+    lt_py_check("assert [r['msg'] for r in recs] == ['queued', 'urgent'], recs\n", out, n, 1);
+    free(out);
 }
 
 /* ---- raw path ---------------------------------------------------------------------- */
@@ -683,6 +762,36 @@ static void test_log_metrics__events_by_level_and_drops(void **state)
     free(lt_cap_read(&c, &lb));
 }
 
+
+/* ---- the line clock ------------------------------------------------------------------------ */
+
+static void test_log_clock__tracks_realtime(void **state)
+{
+    (void)state;
+    extern int64_t lumen__log_now(void);
+    extern int64_t lumen__wall_ns(void);
+    lumen_logger_get(NULL); /* starts the layer (and its clock) */
+    int64_t prev = 0, worst = 0;
+    int64_t end = lumen__wall_ns() + 300000000;
+    long n = 0;
+    while (lumen__wall_ns() < end) {
+        int64_t a = lumen__wall_ns();
+        int64_t t = lumen__log_now();
+        int64_t b = lumen__wall_ns();
+        /* Within 1 ms of the kernel's clock (the design bound is 5 us
+         * plus scheduling noise), and never backwards on one thread. */
+        int64_t off = t < a ? a - t : (t > b ? t - b : 0);
+        worst = off > worst ? off : worst;
+        assert_true(t >= prev);
+        prev = t;
+        n++;
+        if (n % 1000 == 0)
+            usleep(100);
+    }
+    print_message("line clock: %ld samples, worst offset %lld ns\n", n, (long long)worst);
+    assert_true(worst < 1000000);
+}
+
 /* ---- out of memory ------------------------------------------------------------------------ */
 
 static void test_log_oom__constructors_clean_up(void **state)
@@ -732,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_log_presets__field_names),
         cmocka_unit_test(test_log_logfmt__one_record_per_line),
         cmocka_unit_test(test_log_text__escapes_terminal_controls),
+        cmocka_unit_test(test_log_text__chosen_on_a_terminal),
         cmocka_unit_test(test_log_levels__disabled_calls_evaluate_nothing),
         cmocka_unit_test(test_log_levels__hierarchy_inherits),
         cmocka_unit_test(test_log_loggers__child_binds_fields),
@@ -739,8 +849,10 @@ int main(void)
         cmocka_unit_test(test_log_sink__callback_gets_each_line),
         cmocka_unit_test(test_log_sink__file_reopen_after_rotation),
         cmocka_unit_test(test_log_batch__lines_leave_in_bounded_time),
+        cmocka_unit_test(test_log_async__lines_leave_in_bounded_time),
         cmocka_unit_test(test_log_raw__signal_handler_line_is_json),
         cmocka_unit_test(test_log_misc__names_and_dropped),
+        cmocka_unit_test(test_log_clock__tracks_realtime),
         cmocka_unit_test(test_log_metrics__events_by_level_and_drops),
         cmocka_unit_test(test_log_oom__constructors_clean_up),
     };

@@ -93,6 +93,26 @@ static int child_epipe(void)
     return lumen_log_dropped() > 0 ? 0 : 3;
 }
 
+/* stdout starts as /dev/null (not a pipe) and is then redirected to a
+ * pipe whose reader is gone; lumen_log_reopen() looks at fd 1 again. */
+static int child_epipe_after_dup2(void)
+{
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    lumen_logger *lg = lumen_logger_get("dup2");
+    LUMEN_LOG_WARN(lg, "to /dev/null");
+    int p[2];
+    if (pipe(p) != 0)
+        return 4;
+    close(p[0]);
+    dup2(p[1], 1);
+    if (lumen_log_reopen() != LUMEN_OK)
+        return 5;
+    for (int i = 0; i < 10; i++)
+        LUMEN_LOG_WARN(lg, "nobody reads this", LUMEN_INT("i", i));
+    return lumen_log_dropped() > 0 ? 0 : 3;
+}
+
 /* Sync mode into a pipe nobody reads yet: blocks, then delivers all. */
 static int child_sync_full(void)
 {
@@ -183,6 +203,14 @@ static void test_log_io__closed_pipe_epipe_does_not_kill(void **state)
     (void)state;
     int rd;
     pid_t pid = spawn_mode("--epipe", &rd, true);
+    assert_int_equal(wait_exit(pid), 0);
+}
+
+static void test_log_io__redirected_stdout_epipe_after_reopen(void **state)
+{
+    (void)state;
+    int rd;
+    pid_t pid = spawn_mode("--epipe-dup2", &rd, true);
     assert_int_equal(wait_exit(pid), 0);
 }
 
@@ -408,6 +436,8 @@ int main(int argc, char **argv)
     if (argc > 1) {
         if (strcmp(argv[1], "--epipe") == 0)
             return child_epipe();
+        if (strcmp(argv[1], "--epipe-dup2") == 0)
+            return child_epipe_after_dup2();
         if (strcmp(argv[1], "--sync-full") == 0)
             return child_sync_full();
         if (strcmp(argv[1], "--async-drop") == 0)
@@ -420,6 +450,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_io__closed_pipe_epipe_does_not_kill),
+        cmocka_unit_test(test_log_io__redirected_stdout_epipe_after_reopen),
         cmocka_unit_test(test_log_io__sync_full_pipe_blocks_then_delivers),
         cmocka_unit_test(test_log_io__async_drop_never_blocks),
         cmocka_unit_test(test_log_io__async_block_waits_at_most_its_bound),
