@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fastclock.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/diag.h"
@@ -157,7 +158,7 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         n = 0;
     lumen__log_rec r;
     r.level = lvl;
-    r.ts_ns = lumen__log_now();
+    r.ts_ns = lumen__now_fast();
     r.lg = lg;
     r.src = src;
     r.msg = msg != NULL ? msg : "";

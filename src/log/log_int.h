@@ -174,11 +174,6 @@ void lumen__log_count_drop(uint64_t n);
 void lumen__log_metrics_event(int level);
 void lumen__log_metrics_dropped(uint64_t n);
 
-/* wallclock.c: the stamp of a line (TSC between clock_gettime anchors
- * when the kernel's clocksource is the TSC). */
-void lumen__log_clock_init(void);
-int64_t lumen__log_now(void);
-
 /* raw.c */
 size_t lumen__log_civil_ts(char *out, int64_t ns); /* RFC 3339 without locks */
 

@@ -432,7 +432,6 @@ static void fork_child(void)
 
 static void init(void)
 {
-    lumen__log_clock_init();
     /* The root's default handler: stdout, format from LUMEN_LOG_FORMAT or
      * the terminal test. Without memory the root stays handler-less
      * (silent) rather than crashing. */

@@ -19,7 +19,6 @@
 #include "core/env.h"
 #include "core/escape.h"
 #include "trace/span.h"
-#include "trace/tclock.h"
 
 static struct lumen_tracer g_noop_tracer = {NULL, NULL, NULL, NULL, true};
 static _Atomic(lumen_tracer_provider *) g_global;
@@ -176,7 +175,6 @@ int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts, lumen_t
     int rc = LUMEN_ENOMEM;
     if (tp == NULL || mu == NULL)
         goto fail;
-    lumen__tclock_init();
     lumen__trace_metrics_register();
     pthread_mutex_init(mu, NULL);
     tp->lock = mu;

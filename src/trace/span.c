@@ -14,7 +14,7 @@
 #include "core/diag.h"
 #include "core/rand.h"
 #include "trace/ids.h"
-#include "trace/tclock.h"
+#include "core/fastclock.h"
 #include "trace/span.h"
 
 /* Returned when no real span can be made (no tracer, no memory, shut
@@ -152,7 +152,7 @@ static __attribute__((noinline)) void start_recording(lumen_span *s, const char 
     s->name = lumen__span_strdup(s, name, nl);
     if (s->name == NULL)
         s->name = "";
-    s->start_ns = (o != NULL && o->start_ns > 0) ? o->start_ns : lumen__span_now();
+    s->start_ns = (o != NULL && o->start_ns > 0) ? o->start_ns : lumen__now_fast();
     lumen__trace_metric_inc_local(LUMEN__TM_STARTED);
     if (o != NULL && o->attrs != NULL && o->attr_count > 0)
         lumen_span_set_attrs(s, o->attrs, o->attr_count);
@@ -230,7 +230,7 @@ void lumen_span_end_at(lumen_span *s, int64_t end_ns)
         lumen__span_release(s);
         return;
     }
-    s->end_ns = end_ns > 0 ? end_ns : lumen__span_now();
+    s->end_ns = end_ns > 0 ? end_ns : lumen__now_fast();
     if (s->end_ns < s->start_ns)
         s->end_ns = s->start_ns;
     lumen__trace_metric_inc_local(LUMEN__TM_ENDED);
@@ -384,7 +384,7 @@ void lumen_span_add_event(lumen_span *s, const char *name, int64_t time_ns, cons
         s->dropped_events++;
         return;
     }
-    e->time_ns = time_ns > 0 ? time_ns : lumen__span_now();
+    e->time_ns = time_ns > 0 ? time_ns : lumen__now_fast();
     e->attrs = lumen__attrs_copy_list(s, attrs, n, lim->event_attrs, lim->value_len, &e->nattrs,
                                       &e->dropped);
     s->nevents++;

@@ -8,7 +8,7 @@
 
 #include "core/tctx.h"
 #include "trace/span.h"
-#include "trace/tclock.h"
+#include "core/fastclock.h"
 #include "trace/helpers.h"
 
 static const lumen_sampler ON = {LUMEN_SAMPLER_ALWAYS_ON, 1.0, NULL, NULL};
@@ -448,7 +448,7 @@ static void test_trace_span__times_track_wall_clock(void **state)
     /* Where the kernel trusts the TSC, these times came from it. */
     char *cs = lt_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", NULL);
     if (cs != NULL && strncmp(cs, "tsc", 3) == 0)
-        assert_true(atomic_load(&lumen__tsc_usable));
+        assert_true(lumen__fclock_tsc_in_use());
     free(cs);
 #endif
     th_teardown(&e);
