@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tctx.h"
 #include "lumen/metrics.h"
 
 static char *render(lumen_registry *r, lumen_format f)
@@ -590,6 +591,59 @@ static void test_metrics_exemplars__openmetrics_only(void **state)
     lumen_registry_free(r);
 }
 
+static void test_metrics_exemplars__from_current_trace(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "T.";
+    o.flags = LUMEN_METRIC_EXEMPLARS_FROM_TRACE | LUMEN_METRIC_NO_CREATED;
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "tr_total", &o), LUMEN_OK);
+    lumen_counter *c;
+    assert_int_equal(lumen_family_counter(f, NULL, 0, &c), LUMEN_OK);
+    double b[] = {1};
+    o.buckets = b;
+    o.bucket_count = 1;
+    lumen_family *fh;
+    assert_int_equal(lumen_family_new(&fh, r, LUMEN_METRIC_HISTOGRAM, "tr_h", &o), LUMEN_OK);
+    lumen_histogram *h;
+    assert_int_equal(lumen_family_histogram(fh, NULL, 0, &h), LUMEN_OK);
+    /* No span: no exemplar. */
+    lumen_counter_inc(c);
+    lumen_histogram_observe(h, 0.5);
+    char *s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_false(contains(s, "trace_id"));
+    assert_false(contains(s, "_created"));
+    lumen_free(s);
+    /* A sampled span is current: its ids are attached. */
+    lumen__tctx *t = lumen__tctx_get();
+    for (int i = 0; i < 16; i++)
+        t->trace_id[i] = (uint8_t)(0xa0 + i);
+    for (int i = 0; i < 8; i++)
+        t->span_id[i] = (uint8_t)(0x10 + i);
+    t->trace_flags = 1;
+    t->has_span = true;
+    lumen_counter_inc(c);
+    lumen_histogram_observe(h, 2);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "tr_total 2 # {trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\","
+                            "span_id=\"1011121314151617\"} 1 "));
+    assert_true(contains(s, "tr_h_bucket{le=\"+Inf\"} 2 # {trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\","
+                            "span_id=\"1011121314151617\"} 2 "));
+    assert_true(contains(s, "tr_h_bucket{le=\"1.0\"} 1\n"));
+    lumen_free(s);
+    /* An unsampled span: nothing new. */
+    t->trace_flags = 0;
+    lumen_histogram_observe(h, 0.25);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "tr_h_bucket{le=\"1.0\"} 2\n"));
+    lumen_free(s);
+    memset(t, 0, sizeof *t);
+    lumen_registry_free(r);
+}
+
 static void test_metrics_format__negotiation(void **state)
 {
     (void)state;
@@ -707,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_metrics_summary__count_sum_quantiles),
         cmocka_unit_test(test_metrics_collector__merged_in_order),
         cmocka_unit_test(test_metrics_exemplars__openmetrics_only),
+        cmocka_unit_test(test_metrics_exemplars__from_current_trace),
         cmocka_unit_test(test_metrics_format__negotiation),
         cmocka_unit_test(test_metrics_registry__default_registry),
         cmocka_unit_test(test_metrics_render__callback_chunks),
