@@ -43,9 +43,22 @@ static bool g_key_ok;
 
 static void thread_exit(void *arg);
 
+/* fork(): the child must not inherit g_cells.mu locked by a thread that
+ * does not exist there, or its first render would hang. */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&g_cells.mu);
+}
+
+static void atfork_release(void)
+{
+    pthread_mutex_unlock(&g_cells.mu);
+}
+
 static void key_init(void)
 {
     g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;
+    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }
 
 static lumen__tstate *register_thread(void)
@@ -201,6 +214,7 @@ int lumen__cells_alloc(uint32_t n_u64, uint32_t n_f64, uint32_t *first)
     uint32_t n = n_u64 + n_f64;
     if (n == 0 || n > LUMEN__CELL_PAGE || first == NULL)
         return LUMEN_EINVAL;
+    pthread_once(&g_key_once, key_init);
     int rc = LUMEN_OK;
     pthread_mutex_lock(&g_cells.mu);
     uint32_t id;

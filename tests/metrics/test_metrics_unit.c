@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/tctx.h"
 #include "lumen/metrics.h"
@@ -742,6 +744,30 @@ static void test_metrics_render__callback_chunks(void **state)
     lumen_registry_free(r);
 }
 
+static void test_metrics_cells__fork_child_renders(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_counter *c;
+    assert_int_equal(lumen_counter_new(&c, r, "forked_total", "F."), LUMEN_OK);
+    lumen_counter_add(c, 5);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lumen_counter_inc(c);
+        char *s = NULL;
+        int ok = lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, NULL) == LUMEN_OK &&
+                 strstr(s, "forked_total 6\n") != NULL;
+        _exit(ok ? 0 : 1);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(lumen_counter_value(c) == 5);
+    lumen_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -765,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_metrics_format__negotiation),
         cmocka_unit_test(test_metrics_registry__default_registry),
         cmocka_unit_test(test_metrics_render__callback_chunks),
+        cmocka_unit_test(test_metrics_cells__fork_child_renders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
