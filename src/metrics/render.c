@@ -206,8 +206,7 @@ static void child_labels(rctx *c, const lumen_family *f, const lumen__child *ch)
 }
 
 /* Values of every child, read in one pass under the cells lock. */
-static double *read_cells(rctx *c, const lumen_family *f, lumen__child **ch, size_t n,
-                          size_t per)
+static double *read_cells(rctx *c, lumen__child **ch, size_t n, size_t per)
 {
     double *v = scratch(c, n * per + 1);
     if (v == NULL)
@@ -216,14 +215,13 @@ static double *read_cells(rctx *c, const lumen_family *f, lumen__child **ch, siz
     for (size_t i = 0; i < n; i++)
         lumen__cells_sum(ch[i]->cell, (uint32_t)per, v + i * per);
     lumen__cells_unlock();
-    (void)f;
     return v;
 }
 
 static void render_histogram(rctx *c, lumen_family *f, lumen__child **ch, size_t n)
 {
     size_t nb = f->nbuckets, per = nb + 2;
-    double *v = read_cells(c, f, ch, n, per);
+    double *v = read_cells(c, ch, n, per);
     char (*le)[LUMEN__DBL_MAX + 2] = lumen__malloc((nb + 1) * sizeof *le);
     size_t *lelen = lumen__malloc((nb + 1) * sizeof *lelen);
     if (v == NULL || le == NULL || lelen == NULL) {
@@ -304,7 +302,7 @@ static void render_family(rctx *c, lumen_family *f)
     }
     switch (f->type) {
     case LUMEN_METRIC_COUNTER: {
-        double *v = read_cells(c, f, ch, n, 2);
+        double *v = read_cells(c, ch, n, 2);
         if (v == NULL) {
             c->err = LUMEN_ENOMEM;
             break;
@@ -378,12 +376,9 @@ static void render_collected(rctx *c, const lumen_collect_sink *s, const lumen__
         if (c->lab.oom)
             c->out.oom = true;
         sample_start(c, name, lumen__sfx_text(x->suffix), NULL, NULL, 0);
-        if (x->suffix == SFX_BUCKET || x->suffix == SFX_COUNT) {
-            /* Counts are integers: no decimal point in OpenMetrics. */
-            end_value(c, x->value);
-        } else {
-            end_value(c, x->value);
-        }
+        /* Integral values print without a decimal point, as OpenMetrics
+         * wants for counts. */
+        end_value(c, x->value);
     }
 }
 
@@ -405,8 +400,7 @@ static int cmp_item(const void *pa, const void *pb)
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
-static void render_overflow(rctx *c, lumen_registry *const *regs, size_t nregs, item *items,
-                            size_t nitems)
+static void render_overflow(rctx *c, item *items, size_t nitems)
 {
     bool any = false;
     for (size_t i = 0; i < nitems; i++) {
@@ -416,8 +410,6 @@ static void render_overflow(rctx *c, lumen_registry *const *regs, size_t nregs, 
     }
     if (!any)
         return;
-    (void)regs;
-    (void)nregs;
     header(c, LUMEN_METRIC_COUNTER, LUMEN__OVERFLOW_FAMILY,
            "Label sets sent to a family's overflow series because it held its series limit.",
            NULL);
@@ -465,7 +457,7 @@ static int render_all(rctx *c, lumen_registry *const *regs, size_t nregs)
         if (i > 0 && strcmp(items[i].name, items[i - 1].name) == 0)
             continue; /* a name in two registries: the first one wins */
         if (!overflow_done && strcmp(items[i].name, LUMEN__OVERFLOW_FAMILY) > 0) {
-            render_overflow(c, regs, nregs, items, nitems);
+            render_overflow(c, items, nitems);
             overflow_done = true;
         }
         if (items[i].fam != NULL)
@@ -475,7 +467,7 @@ static int render_all(rctx *c, lumen_registry *const *regs, size_t nregs)
         flush(c, false);
     }
     if (!overflow_done && c->err == LUMEN_OK)
-        render_overflow(c, regs, nregs, items, nitems);
+        render_overflow(c, items, nitems);
     if (c->om)
         lumen__buf_add(&c->out, "# EOF\n", 6);
     if (c->out.oom && c->err == LUMEN_OK)
