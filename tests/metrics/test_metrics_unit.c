@@ -13,10 +13,38 @@
 #include "core/tctx.h"
 #include "lumen/metrics.h"
 
+#ifdef LT_CHECK_PEERS
+#include "peer_util.h"
+
+/* Built as test_metrics_unit_peers: every exposition these tests render
+ * also goes to promtool (0.0.4, which must find nothing to lint) and to
+ * the prometheus_client parser of its format. */
+static void check_with_peers(const char *s, lumen_format f)
+{
+    char *out = NULL;
+    size_t len = strlen(s);
+    int rc = peer_parse(s, len, f == LUMEN_FORMAT_OPENMETRICS, &out);
+    if (rc != 0)
+        print_error("%s\n--- rejected:\n%s\n", out, s);
+    assert_int_equal(rc, 0);
+    free(out);
+    if (f == LUMEN_FORMAT_PROMETHEUS && lt_have("promtool")) {
+        rc = peer_promtool(s, len, &out);
+        if (rc != 0)
+            print_error("%s\n--- promtool:\n%s\n", out, s);
+        assert_int_equal(rc, 0);
+        free(out);
+    }
+}
+#endif
+
 static char *render(lumen_registry *r, lumen_format f)
 {
     char *s = NULL;
     assert_int_equal(lumen_registry_render_string(r, f, &s, NULL), LUMEN_OK);
+#ifdef LT_CHECK_PEERS
+    check_with_peers(s, f);
+#endif
     return s;
 }
 
@@ -517,7 +545,7 @@ static int collect(lumen_collect_sink *s, void *ud)
     assert_int_equal(lumen_collect_sample(s, "", NULL, 0, 1), LUMEN_ESTATE);
     assert_int_equal(lumen_collect_family(s, LUMEN_METRIC_GAUGE, "coll_events_total", NULL, NULL),
                      LUMEN_EEXIST);
-    lumen_collect_family(s, LUMEN_METRIC_HISTOGRAM, "coll_h", "H.", NULL);
+    lumen_collect_family(s, LUMEN_METRIC_HISTOGRAM, "coll_hist", "H.", NULL);
     lumen_label le1[] = {{"le", "1"}}, leinf[] = {{"le", "+Inf"}};
     lumen_collect_sample(s, "_bucket", le1, 1, 1);
     lumen_collect_sample(s, "_bucket", leinf, 1, 2);
@@ -539,9 +567,9 @@ static void test_metrics_collector__merged_in_order(void **state)
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(s, "# HELP coll_events_total Events.\n# TYPE coll_events_total counter\n"
                            "coll_events_total 3\n"
-                           "# HELP coll_h H.\n# TYPE coll_h histogram\n"
-                           "coll_h_bucket{le=\"1\"} 1\ncoll_h_bucket{le=\"+Inf\"} 2\n"
-                           "coll_h_sum 2.5\ncoll_h_count 2\n"
+                           "# HELP coll_hist H.\n# TYPE coll_hist histogram\n"
+                           "coll_hist_bucket{le=\"1\"} 1\ncoll_hist_bucket{le=\"+Inf\"} 2\n"
+                           "coll_hist_sum 2.5\ncoll_hist_count 2\n"
                            "# HELP coll_temp_celsius Temp.\n# TYPE coll_temp_celsius gauge\n"
                            "coll_temp_celsius{room=\"a\\\"b\"} 21.5\n"
                            "# HELP reg Registered.\n# TYPE reg gauge\nreg 0\n"
@@ -549,7 +577,7 @@ static void test_metrics_collector__merged_in_order(void **state)
     lumen_free(s);
     s = render(r, LUMEN_FORMAT_OPENMETRICS);
     assert_true(contains(s, "# TYPE coll_temp_celsius gauge\n# UNIT coll_temp_celsius celsius\n"));
-    assert_true(contains(s, "coll_h_bucket{le=\"1.0\"} 1\n"));
+    assert_true(contains(s, "coll_hist_bucket{le=\"1.0\"} 1\n"));
     lumen_free(s);
     assert_int_equal(lumen_registry_remove_collector(r, col), LUMEN_OK);
     s = render(r, LUMEN_FORMAT_PROMETHEUS);
