@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/tctx.h"
+#include "metrics/cells.h"
 #include "lumen/metrics.h"
 
 #ifdef LT_CHECK_PEERS
@@ -796,6 +798,55 @@ static void test_metrics_cells__fork_child_renders(void **state)
     lumen_registry_free(r);
 }
 
+static void *cells_thread(void *arg)
+{
+    uint32_t *ids = arg;
+    for (int k = 0; k < 3; k++) {
+        lumen__cell_add_u64(ids[k], 5);
+        lumen__cell_add_f64(ids[k] + 1, 0.25);
+    }
+    return NULL;
+}
+
+/* Cells past the directly indexed pages (the mid-array path), summed over
+ * live threads and folded at thread exit. */
+static void test_metrics_cells__far_ids_and_exit_fold(void **state)
+{
+    (void)state;
+    enum { RANGES = LUMEN__CELL_DIRECT + 8 };
+    static uint32_t first[RANGES];
+    for (int i = 0; i < RANGES; i++)
+        assert_int_equal(lumen__cells_alloc(1, LUMEN__CELL_PAGE - 1, &first[i]), LUMEN_OK);
+    uint32_t ids[3] = {first[0], first[LUMEN__CELL_DIRECT + 1], first[RANGES - 1]};
+    assert_true(ids[2] >= LUMEN__CELL_DIRECT * LUMEN__CELL_PAGE);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, cells_thread, ids), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    cells_thread(ids); /* this thread too, still alive */
+    for (int k = 0; k < 3; k++) {
+        double v[2];
+        lumen__cells_lock();
+        lumen__cells_sum(ids[k], 2, v);
+        lumen__cells_unlock();
+        assert_true(v[0] == 10 && v[1] == 0.5);
+    }
+    lumen__cells_thread_exit();
+    for (int k = 0; k < 3; k++) {
+        double v[2];
+        lumen__cells_lock();
+        lumen__cells_sum(ids[k], 2, v);
+        lumen__cells_unlock();
+        assert_true(v[0] == 10 && v[1] == 0.5);
+    }
+    for (int i = 0; i < RANGES; i++)
+        lumen__cells_release(first[i], LUMEN__CELL_PAGE);
+    double v[2];
+    lumen__cells_lock();
+    lumen__cells_sum(ids[2], 2, v);
+    lumen__cells_unlock();
+    assert_true(v[0] == 0 && v[1] == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -820,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_metrics_registry__default_registry),
         cmocka_unit_test(test_metrics_render__callback_chunks),
         cmocka_unit_test(test_metrics_cells__fork_child_renders),
+        cmocka_unit_test(test_metrics_cells__far_ids_and_exit_fold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
