@@ -445,11 +445,11 @@ static int render_all(rctx *c, lumen_registry *const *regs, size_t nregs)
     if ((items = lumen__malloc((total + 1) * sizeof *items)) == NULL)
         goto nomem;
     for (size_t r = 0; r < nregs; r++) {
-        for (size_t i = 0; i < nf[r]; i++)
-            items[nitems++] = (item){fams[r][i]->name, fams[r][i], 0, 0, nitems};
-        for (size_t i = 0; i < sinks[r].nfams; i++)
-            items[nitems++] = (item){lumen__sink_str(&sinks[r], sinks[r].fams[i].name), NULL, r,
-                                     i, nitems};
+        for (size_t i = 0; i < nf[r]; i++, nitems++)
+            items[nitems] = (item){fams[r][i]->name, fams[r][i], 0, 0, nitems};
+        for (size_t i = 0; i < sinks[r].nfams; i++, nitems++)
+            items[nitems] = (item){lumen__sink_str(&sinks[r], sinks[r].fams[i].name), NULL, r, i,
+                                   nitems};
     }
     qsort(items, nitems, sizeof *items, cmp_item);
     bool overflow_done = false;
