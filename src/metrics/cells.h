@@ -83,6 +83,20 @@ static inline _Atomic uint64_t *lumen__cell(uint32_t id)
     return lumen__cell_slow(id);
 }
 
+/* The calling thread's cell `id` when its page exists, else NULL (the
+ * caller then takes a slow path through lumen__cell). */
+static inline _Atomic uint64_t *lumen__cell_fast(uint32_t id)
+{
+    uint32_t pi = id >> LUMEN__CELL_PAGE_SHIFT;
+    if (LUMEN_LIKELY(pi < LUMEN__CELL_DIRECT)) {
+        lumen__cell_page *p =
+            atomic_load_explicit(&lumen__tstate_tls->direct[pi], memory_order_relaxed);
+        if (LUMEN_LIKELY(p != NULL))
+            return &p->c[id & (LUMEN__CELL_PAGE - 1)];
+    }
+    return NULL;
+}
+
 /* The slow path of lumen__cell_add_u64 (first touch of a page). */
 void lumen__cell_add_u64_slow(uint32_t id, uint64_t v);
 
