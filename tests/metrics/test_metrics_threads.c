@@ -7,6 +7,7 @@
 #include "peer_util.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -345,11 +346,70 @@ static void test_metrics_threads__concurrent_child_creation(void **state)
     lumen_registry_free(r);
 }
 
+static void *churner(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 5000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "c%d", i);
+        const char *vals[] = {v, "x"};
+        lumen_counter *c;
+        int crc = lumen_family_counter(g_cfam, vals, 2, &c);
+        if (crc != LUMEN_OK) {
+            fprintf(stderr, "churn %d: %s\n", i, lumen_status_name(crc));
+            abort(); /* cmocka asserts belong to the main thread */
+        }
+        lumen_counter_inc(c);
+        if (i >= 50) {
+            snprintf(v, sizeof v, "c%d", i - 50);
+            int rc = lumen_family_remove(g_cfam, vals, 2);
+            /* Series made before the last clear are already gone. */
+            if (rc != LUMEN_OK && !(rc == LUMEN_ENOENT && i % 1000 <= 50))
+                abort();
+        }
+        if (i % 1000 == 0)
+            lumen_family_clear(g_cfam);
+    }
+    return NULL;
+}
+
+/* Series created and removed (and the family cleared) in a loop, past the
+ * point where removed series are freed, while renders run: a render only
+ * ever reads series its snapshot keeps alive. */
+static void test_metrics_threads__remove_while_rendering(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    const char *ln[] = {"key", "k2"};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Churned.";
+    o.label_names = ln;
+    o.label_count = 2;
+    assert_int_equal(lumen_family_new(&g_cfam, r, LUMEN_METRIC_COUNTER, "churn_total", &o),
+                     LUMEN_OK);
+    atomic_store(&g_cdone, 0);
+    pthread_t ct, rt;
+    pthread_create(&rt, NULL, renderer, r);
+    pthread_create(&ct, NULL, churner, NULL);
+    pthread_join(ct, NULL);
+    atomic_store(&g_cdone, 1);
+    pthread_join(rt, NULL);
+    char *s;
+    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, NULL), LUMEN_OK);
+    /* The last 50 series remain, each counted once. */
+    assert_non_null(strstr(s, "churn_total{key=\"c4999\",k2=\"x\"} 1\n"));
+    assert_null(strstr(s, "churn_total{key=\"c4949\""));
+    lumen_free(s);
+    lumen_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_threads__render_while_updating),
         cmocka_unit_test(test_metrics_threads__concurrent_child_creation),
+        cmocka_unit_test(test_metrics_threads__remove_while_rendering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
