@@ -46,8 +46,14 @@ static void counter_inc_2threads()
     double ns[BENCH_TRIALS];
     for (int k = 0; k < BENCH_TRIALS; k++) {
         double t0 = bench_now();
-        std::thread a([&] { for (long i = 0; i < n; i++) c.Increment(); });
-        std::thread b([&] { for (long i = 0; i < n; i++) c.Increment(); });
+        std::thread a([&] {
+            for (long i = 0; i < n; i++)
+                c.Increment();
+        });
+        std::thread b([&] {
+            for (long i = 0; i < n; i++)
+                c.Increment();
+        });
         a.join();
         b.join();
         ns[k] = (bench_now() - t0) * 1e9 / (double)n;
@@ -61,8 +67,8 @@ static void histogram_observe()
 {
     Registry reg;
     auto &fam = BuildHistogram().Name("bench_seconds").Help("B.").Register(reg);
-    Histogram &h = fam.Add({}, Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                            0.5, 1, 2.5, 5, 10});
+    Histogram &h = fam.Add(
+        {}, Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
     long n = bench_n(4000000);
     double ns[BENCH_TRIALS];
     for (int k = 0; k < BENCH_TRIALS; k++) {
@@ -99,8 +105,7 @@ static void fill(Registry &reg, int fams, int per)
                         .Help("Requests served.")
                         .Register(reg);
         for (int k = 0; k < per; k++)
-            fam.Add({{"path", "/api/v1/item/" + std::to_string(k)}, {"code", "200"}})
-                .Increment(k);
+            fam.Add({{"path", "/api/v1/item/" + std::to_string(k)}, {"code", "200"}}).Increment(k);
     }
 }
 
@@ -130,7 +135,8 @@ static void memory_per_series()
         auto *reg = new Registry;
         fill(*reg, 1000, 1000);
         long after = bench_rss();
-        std::printf("prometheus-cpp memory_per_series %.1f bytes\n", (double)(after - before) / 1e6);
+        std::printf("prometheus-cpp memory_per_series %.1f bytes\n",
+                    (double)(after - before) / 1e6);
         std::fflush(stdout);
         _exit(0);
     }

@@ -87,9 +87,8 @@ static lumen__tstate *register_thread(void)
 
 /* The slot of page `pi` in state `s`; NULL when its mid array is missing
  * (and *mid_slot then says where the mid goes). */
-static _Atomic(lumen__cell_page *) *page_slot(lumen__tstate *s, size_t pi,
-                                              _Atomic(lumen__cell_mid *) **mid_slot,
-                                              memory_order mo)
+static _Atomic(lumen__cell_page *) *
+page_slot(lumen__tstate *s, size_t pi, _Atomic(lumen__cell_mid *) **mid_slot, memory_order mo)
 {
     if (pi < LUMEN__CELL_DIRECT)
         return &s->direct[pi];
@@ -165,9 +164,8 @@ static void fold_page(lumen__cell_page *rp, lumen__cell_page *p, size_t pi)
         if (v == 0)
             continue;
         uint64_t cur = atomic_load_explicit(&rp->c[k], memory_order_relaxed);
-        uint64_t sum = is_f64(base + k)
-                           ? lumen__f64_bits(lumen__bits_f64(cur) + lumen__bits_f64(v))
-                           : cur + v;
+        uint64_t sum =
+            is_f64(base + k) ? lumen__f64_bits(lumen__bits_f64(cur) + lumen__bits_f64(v)) : cur + v;
         atomic_store_explicit(&rp->c[k], sum, memory_order_relaxed);
     }
 }
@@ -375,8 +373,8 @@ static void add_state_u64(lumen__tstate *s, uint32_t first, uint32_t n, uint64_t
     if (p == NULL)
         return;
     for (uint32_t k = 0; k < n; k++)
-        out[k] += atomic_load_explicit(&p->c[(first + k) & (LUMEN__CELL_PAGE - 1)],
-                                       memory_order_relaxed);
+        out[k] +=
+            atomic_load_explicit(&p->c[(first + k) & (LUMEN__CELL_PAGE - 1)], memory_order_relaxed);
 }
 
 void lumen__cells_sum_u64(uint32_t first, uint32_t n, uint64_t *out)

@@ -134,11 +134,11 @@ static inline uint64_t lumen__f64_bits(double d)
 }
 
 #if defined(__SANITIZE_THREAD__)
-#  define LUMEN__TSAN 1
+#define LUMEN__TSAN 1
 #elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define LUMEN__TSAN 1
-#  endif
+#if __has_feature(thread_sanitizer)
+#define LUMEN__TSAN 1
+#endif
 #endif
 
 /* Add to a double cell. GCC moves a relaxed atomic double through a

@@ -25,20 +25,26 @@
 static uint32_t child_cells(const lumen__child *c)
 {
     switch (c->fam->type) {
-    case LUMEN_METRIC_COUNTER: return 2;
-    case LUMEN_METRIC_HISTOGRAM: return (uint32_t)c->fam->nbuckets + 2;
-    default: return 0;
+    case LUMEN_METRIC_COUNTER:
+        return 2;
+    case LUMEN_METRIC_HISTOGRAM:
+        return (uint32_t)c->fam->nbuckets + 2;
+    default:
+        return 0;
     }
 }
 
 int lumen__child_init_storage(lumen__child *c, lumen_family *f)
 {
     switch (f->type) {
-    case LUMEN_METRIC_COUNTER: return lumen__cells_alloc(1, 1, &c->cell);
+    case LUMEN_METRIC_COUNTER:
+        return lumen__cells_alloc(1, 1, &c->cell);
     case LUMEN_METRIC_HISTOGRAM:
         return lumen__cells_alloc((uint32_t)f->nbuckets + 1, 1, &c->cell);
-    case LUMEN_METRIC_SUMMARY: return lumen__summary_state_new(f, &c->u.sum);
-    default: return LUMEN_OK;
+    case LUMEN_METRIC_SUMMARY:
+        return lumen__summary_state_new(f, &c->u.sum);
+    default:
+        return LUMEN_OK;
     }
 }
 
@@ -220,7 +226,7 @@ static inline size_t bucket_index(const lumen_family *f, double v)
             memcpy(&b, &f->small_bounds[i], sizeof b);
             acc += (v2i)(b < vv); /* -1 in each lane where the bound is below */
         }
-        return (size_t)-(acc[0] + acc[1]);
+        return (size_t) - (acc[0] + acc[1]);
     }
     const double *b = f->buckets;
     size_t lo = 0, hi = f->nbuckets;
@@ -253,8 +259,7 @@ static _Atomic(lumen__exemplar *) *bucket_slot(lumen__child *c, size_t idx)
 
 /* Count v in its bucket and add it to the sum. The whole range lives in
  * one page: one lookup serves both cells. */
-static inline void observe_at(_Atomic uint64_t *cells, const lumen_family *f, size_t idx,
-                              double v)
+static inline void observe_at(_Atomic uint64_t *cells, const lumen_family *f, size_t idx, double v)
 {
     atomic_store_explicit(&cells[idx], atomic_load_explicit(&cells[idx], memory_order_relaxed) + 1,
                           memory_order_relaxed);

@@ -184,7 +184,8 @@ static void test_metrics_counter__inc_add_and_refusals(void **state)
     lumen_counter_inc(NULL);
     assert_true(lumen_counter_value(c) == 3.5);
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
-    assert_string_equal(s, "# HELP ops_total Operations.\n# TYPE ops_total counter\nops_total 3.5\n");
+    assert_string_equal(s,
+                        "# HELP ops_total Operations.\n# TYPE ops_total counter\nops_total 3.5\n");
     lumen_free(s);
     lumen_counter_add(c, 1e300);
     assert_true(lumen_counter_value(c) == 1e300 + 3.5);
@@ -474,10 +475,12 @@ static void test_metrics_info__rendered_per_format(void **state)
     lumen_label l[] = {{"version", "1.2.3"}};
     assert_int_equal(lumen_info_new(r, "app_info", "App.", l, 1), LUMEN_OK);
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
-    assert_string_equal(s, "# HELP app_info App.\n# TYPE app_info gauge\napp_info{version=\"1.2.3\"} 1\n");
+    assert_string_equal(
+        s, "# HELP app_info App.\n# TYPE app_info gauge\napp_info{version=\"1.2.3\"} 1\n");
     lumen_free(s);
     s = render(r, LUMEN_FORMAT_OPENMETRICS);
-    assert_string_equal(s, "# TYPE app info\n# HELP app App.\napp_info{version=\"1.2.3\"} 1\n# EOF\n");
+    assert_string_equal(s,
+                        "# TYPE app info\n# HELP app App.\napp_info{version=\"1.2.3\"} 1\n# EOF\n");
     lumen_free(s);
     assert_int_equal(lumen_info_new(r, "app", "App.", l, 1), LUMEN_EEXIST);
     lumen_label bad[] = {{"__v", "x"}};
@@ -519,7 +522,8 @@ static void test_metrics_summary__count_sum_quantiles(void **state)
     /* Many observations: memory stays bounded, estimates stay close. */
     for (int i = 0; i < 200000; i++)
         lumen_summary_observe(s, (double)(i % 1000));
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &out, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &out, NULL),
+                     LUMEN_OK);
     static const char key[] = "lat{quantile=\"0.5\"} ";
     size_t at = (size_t)(strstr(out, key) - out);
     assert_true(at < strlen(out));
@@ -662,8 +666,9 @@ static void test_metrics_exemplars__from_current_trace(void **state)
     s = render(r, LUMEN_FORMAT_OPENMETRICS);
     assert_true(contains(s, "tr_total 2 # {trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\","
                             "span_id=\"1011121314151617\"} 1 "));
-    assert_true(contains(s, "tr_h_bucket{le=\"+Inf\"} 2 # {trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\","
-                            "span_id=\"1011121314151617\"} 2 "));
+    assert_true(
+        contains(s, "tr_h_bucket{le=\"+Inf\"} 2 # {trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\","
+                    "span_id=\"1011121314151617\"} 2 "));
     assert_true(contains(s, "tr_h_bucket{le=\"1.0\"} 1\n"));
     lumen_free(s);
     /* An unsampled span: nothing new. */
@@ -691,9 +696,9 @@ static void test_metrics_format__negotiation(void **state)
                                &ct),
         LUMEN_FORMAT_OPENMETRICS);
     assert_string_equal(ct, "application/openmetrics-text; version=1.0.0; charset=utf-8");
-    assert_int_equal(lumen_format_negotiate("text/plain;q=1, Application/OpenMetrics-Text ; q=0.2",
-                                            NULL),
-                     LUMEN_FORMAT_OPENMETRICS);
+    assert_int_equal(
+        lumen_format_negotiate("text/plain;q=1, Application/OpenMetrics-Text ; q=0.2", NULL),
+        LUMEN_FORMAT_OPENMETRICS);
     assert_int_equal(lumen_format_negotiate("application/openmetrics-text;q=0", NULL),
                      LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(lumen_format_content_type(LUMEN_FORMAT_OPENMETRICS),
@@ -752,7 +757,8 @@ static void test_metrics_render__callback_chunks(void **state)
     }
     size_t total = 0, len = 0;
     char *s;
-    assert_int_equal(lumen_registry_render(r, LUMEN_FORMAT_PROMETHEUS, sink_count, &total), LUMEN_OK);
+    assert_int_equal(lumen_registry_render(r, LUMEN_FORMAT_PROMETHEUS, sink_count, &total),
+                     LUMEN_OK);
     assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, &len), LUMEN_OK);
     assert_int_equal(total, len);
     assert_int_equal(strlen(s), len);
