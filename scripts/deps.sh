@@ -25,10 +25,20 @@ case " $missing " in *" nodejs "*|*" npm "*)
     missing=$(echo "$missing" | sed 's/ nodejs//; s/ npm//')
   fi ;;
 esac
-[ -z "$(echo $missing)" ] && exit 0
-echo "installing:$missing"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$(echo $missing)" ]; then
+  echo "installing:$missing"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+# The browser test drives Debian's Chromium with playwright-core from npm
+# (pinned in tests/browser/package-lock.json; it never downloads a browser).
+if [ "$what" = test ]; then
+  top=$(cd "$(dirname "$0")/.." && pwd)
+  if [ ! -d "$top/tests/browser/node_modules/playwright-core" ]; then
+    echo "installing tests/browser npm packages"
+    (cd "$top/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

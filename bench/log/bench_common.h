@@ -14,5 +14,5 @@ static inline int64_t bench_now(void)
 
 #define BENCH_LINES 1000000L
 #define BENCH_DISABLED 20000000L
-#define BENCH_REPEAT 3
+#define BENCH_REPEAT 5
 #endif

@@ -26,7 +26,11 @@ extern "C" {
  * - compression: "gzip" or "none" (default), from
  *   OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION;
  * - timeout_ms: the budget of one export, retries included, from
- *   OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT, default 10000.
+ *   OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT, default 10000;
+ * - certificate, client_certificate, client_key: PEM files for https (the
+ *   CA bundle to trust, and a client certificate and key for mutual TLS),
+ *   from OTEL_EXPORTER_OTLP_(TRACES_)CERTIFICATE, _CLIENT_CERTIFICATE and
+ *   _CLIENT_KEY.
  * Retries: only on HTTP 429, 502, 503, 504 and on connection failures, up to
  * max_attempts (default 5) attempts, waiting Retry-After (seconds or an HTTP
  * date) when the collector sends it, else an exponential backoff from
@@ -45,8 +49,11 @@ typedef struct lumen_otlp_http_options {
     uint32_t initial_backoff_ms;
     uint32_t max_backoff_ms;
     uint32_t max_response_bytes; /**< response bodies are read up to this (default 65536) */
+    const char *certificate;
+    const char *client_certificate;
+    const char *client_key;
 } lumen_otlp_http_options;
-#define LUMEN_OTLP_HTTP_OPTIONS_INIT {false, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0}
+#define LUMEN_OTLP_HTTP_OPTIONS_INIT {false, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL}
 
 /**
  * Create the exporter. Give it to a processor (normally

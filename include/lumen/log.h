@@ -211,7 +211,8 @@ LUMEN_API void lumen_logger_free(lumen_logger *child);
  * Set the logger's own level; LUMEN_LOG_INHERIT follows the nearest
  * ancestor with a level (the root defaults to INFO, or LUMEN_LOG_LEVEL).
  * Descendants that inherit follow at once. Returns LUMEN_OK or
- * LUMEN_EINVAL (NULL logger, unknown level). Thread-safe.
+ * LUMEN_EINVAL (NULL logger, unknown level, a child logger: those follow
+ * their parent). Thread-safe.
  */
 LUMEN_API int lumen_logger_set_level(lumen_logger *lg, lumen_log_level level);
 
@@ -335,7 +336,8 @@ LUMEN_API int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_han
  * Make `handlers` the logger's own handlers (replacing any it had); n == 0
  * makes it inherit its parent's again. The root starts with one handler to
  * stdout. A record goes to every handler whose level it reaches. Returns
- * LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM. Thread-safe; a record being
+ * LUMEN_OK, LUMEN_EINVAL (NULL, a NULL handler, a child logger) or
+ * LUMEN_ENOMEM. Thread-safe; a record being
  * logged at that moment goes to the old or the new set.
  */
 LUMEN_API int lumen_logger_set_handlers(lumen_logger *lg, lumen_log_handler *const *handlers,
@@ -380,34 +382,52 @@ typedef struct lumen__logger_head {
 #define LUMEN_LOG_ENABLED(lg, lvl) \
     ((int)(lvl) >= LUMEN__LOAD_RELAXED(&((const lumen__logger_head *)(const void *)(lg))->min_level))
 
-/**
- * Log at `lvl` with a constant message and typed fields:
- *   LUMEN_LOG(lg, LUMEN_LOG_INFO, "request served", LUMEN_STR("path", p), LUMEN_INT("status", 200));
- * Below the level no argument after `lvl` is evaluated. C only (it builds
- * the field array with an initializer list); C++ callers use
- * lumen_log_write.
- */
-#define LUMEN_LOG(lg, lvl, msg, ...) LUMEN__LOG_SUPP(lg, lvl, 0, msg, __VA_ARGS__)
+/* Not API: splitting "msg, field..." without a zero-argument "..." (which
+ * ISO C before C23 and C++ before C++20 reject under -pedantic). The
+ * message is the first argument; at most 31 fields follow. */
+#define LUMEN__CAT(a, b) LUMEN__CAT_(a, b)
+#define LUMEN__CAT_(a, b) a##b
+#define LUMEN__FIRST(...) LUMEN__FIRST_(__VA_ARGS__, unused)
+#define LUMEN__FIRST_(a, ...) a
+#define LUMEN__MANY(...)                                                                   \
+    LUMEN__MANY_(__VA_ARGS__, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, \
+                 M, M, M, M, M, M, M, M, M, M, M, O, unused)
+#define LUMEN__MANY_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15,   \
+                     a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, \
+                     a30, a31, a32, x, ...)                                                \
+    x
+/* ", field..." after the message, or nothing. */
+#define LUMEN__REST(...) LUMEN__CAT(LUMEN__REST_, LUMEN__MANY(__VA_ARGS__))(__VA_ARGS__)
+#define LUMEN__REST_O(msg)
+#define LUMEN__REST_M(msg, ...) , __VA_ARGS__
 
-#define LUMEN__LOG_SUPP(lg, lvl, supp, msg, ...)                                          \
+/**
+ * Log at `lvl` with a constant message and typed fields (at most 31):
+ *   LUMEN_LOG(lg, LUMEN_LOG_INFO, "request served", LUMEN_STR("path", p), LUMEN_INT("status", 200));
+ * Below the level no argument after `lvl` is evaluated. `lg` must not be
+ * NULL (lumen_logger_get never returns NULL). Works in C99 and C++.
+ */
+#define LUMEN_LOG(lg, lvl, ...) LUMEN__LOG_SUPP(lg, lvl, 0, __VA_ARGS__)
+
+#define LUMEN__LOG_SUPP(lg, lvl, supp, ...)                                               \
     do {                                                                                   \
         lumen_logger *lumen__lg = (lg);                                                    \
         if (LUMEN__UNLIKELY(LUMEN_LOG_ENABLED(lumen__lg, lvl))) {                          \
             static const lumen_log_src lumen__src = {__FILE__, __LINE__, __func__};        \
-            const lumen_field lumen__f[] = {{0, 0, 0, {0}}, __VA_ARGS__};                  \
-            lumen_log_write(lumen__lg, (lvl), &lumen__src, (msg), lumen__f + 1,            \
-                            sizeof lumen__f / sizeof lumen__f[0] - 1, (supp));             \
+            const lumen_field lumen__f[] = {{0, 0, 0, {0}} LUMEN__REST(__VA_ARGS__)};      \
+            lumen_log_write(lumen__lg, (lvl), &lumen__src, LUMEN__FIRST(__VA_ARGS__),      \
+                            lumen__f + 1, sizeof lumen__f / sizeof lumen__f[0] - 1, (supp)); \
         }                                                                                  \
     } while (0)
 
-#define LUMEN_LOG_TRACE(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_TRACE, msg, __VA_ARGS__)
-#define LUMEN_LOG_DEBUG(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_DEBUG, msg, __VA_ARGS__)
-#define LUMEN_LOG_INFO(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_INFO, msg, __VA_ARGS__)
-#define LUMEN_LOG_WARN(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_WARN, msg, __VA_ARGS__)
-#define LUMEN_LOG_ERROR(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_ERROR, msg, __VA_ARGS__)
+#define LUMEN_LOG_TRACE(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_TRACE, __VA_ARGS__)
+#define LUMEN_LOG_DEBUG(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_DEBUG, __VA_ARGS__)
+#define LUMEN_LOG_INFO(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_INFO, __VA_ARGS__)
+#define LUMEN_LOG_WARN(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_WARN, __VA_ARGS__)
+#define LUMEN_LOG_ERROR(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_ERROR, __VA_ARGS__)
 /** Fatal: logs, then flushes every handler (lumen_log_flush). It does not
  * abort: the program decides what happens next. */
-#define LUMEN_LOG_FATAL(lg, msg, ...) LUMEN_LOG(lg, LUMEN_LOG_FATAL, msg, __VA_ARGS__)
+#define LUMEN_LOG_FATAL(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_FATAL, __VA_ARGS__)
 
 /* ---- rate limiting at the call site -------------------------------------- */
 
@@ -431,26 +451,26 @@ enum { LUMEN_LOG_LIMIT_EVERY_N = 1, LUMEN_LOG_LIMIT_FIRST_N = 2, LUMEN_LOG_LIMIT
 LUMEN_API int lumen_log_limit_check(lumen_log_limit *lim, int kind, uint64_t arg,
                                     uint64_t *suppressed);
 
-#define LUMEN__LOG_LIMITED(lg, lvl, kind, arg, msg, ...)                                  \
+#define LUMEN__LOG_LIMITED(lg, lvl, kind, arg, ...)                                       \
     do {                                                                                   \
         lumen_logger *lumen__llg = (lg);                                                   \
         if (LUMEN__UNLIKELY(LUMEN_LOG_ENABLED(lumen__llg, lvl))) {                         \
             static lumen_log_limit lumen__lim;                                             \
             uint64_t lumen__supp = 0;                                                      \
             if (lumen_log_limit_check(&lumen__lim, (kind), (arg), &lumen__supp))           \
-                LUMEN__LOG_SUPP(lumen__llg, lvl, lumen__supp, msg, __VA_ARGS__);           \
+                LUMEN__LOG_SUPP(lumen__llg, lvl, lumen__supp, __VA_ARGS__);                \
         }                                                                                  \
     } while (0)
 
-/** Log the 1st, (n+1)th, (2n+1)th... call of this site. */
-#define LUMEN_LOG_EVERY_N(lg, lvl, n, msg, ...) \
-    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_EVERY_N, (n), msg, __VA_ARGS__)
+/** Log the 1st, (n+1)th, (2n+1)th... call of this site: (lg, lvl, n, msg, field...). */
+#define LUMEN_LOG_EVERY_N(lg, lvl, n, ...) \
+    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_EVERY_N, (n), __VA_ARGS__)
 /** Log the first n calls of this site. */
-#define LUMEN_LOG_FIRST_N(lg, lvl, n, msg, ...) \
-    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_FIRST_N, (n), msg, __VA_ARGS__)
+#define LUMEN_LOG_FIRST_N(lg, lvl, n, ...) \
+    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_FIRST_N, (n), __VA_ARGS__)
 /** Log at most once every `ms` milliseconds from this site. */
-#define LUMEN_LOG_EVERY_MS(lg, lvl, ms, msg, ...) \
-    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_EVERY_MS, (ms), msg, __VA_ARGS__)
+#define LUMEN_LOG_EVERY_MS(lg, lvl, ms, ...) \
+    LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_EVERY_MS, (ms), __VA_ARGS__)
 
 /* ---- correlation ---------------------------------------------------------- */
 

@@ -194,8 +194,9 @@ typedef struct lumen_console_exporter_options {
 #define LUMEN_CONSOLE_EXPORTER_OPTIONS_INIT {-1}
 
 /**
- * An exporter that writes one JSON object per span per line (the OTLP/JSON
- * span form plus "service.name" and "scope"). NULL options: stdout.
+ * An exporter that writes one JSON object per span per line: the members
+ * of the OTLP/JSON Span object, plus "scope" ({"name", "version"}) and
+ * "resource" (an object of the resource's attributes). NULL options: stdout.
  * Returns LUMEN_OK or LUMEN_ENOMEM. Thread-safe through its processor.
  */
 LUMEN_API int lumen_console_exporter_new(const lumen_console_exporter_options *opts,
@@ -294,7 +295,7 @@ typedef struct lumen_tracer_provider_options {
  * Create a provider. Its resource has service.name (options, then
  * OTEL_SERVICE_NAME, then service.name of OTEL_RESOURCE_ATTRIBUTES, then
  * "unknown_service:<program>"), the resource attributes and telemetry.sdk.*.
- * Invalid environment values are reported through the diagnostics hook and
+ * With OTEL_SDK_DISABLED=true its tracers do nothing. Invalid environment values are reported through the diagnostics hook and
  * ignored. Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM.
  */
 LUMEN_API int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts,

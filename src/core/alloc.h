@@ -8,13 +8,13 @@
 
 #include "core/common.h"
 
-void *lumen__malloc(size_t size) __attribute__((malloc));
-void *lumen__calloc(size_t count, size_t size) __attribute__((malloc));
-void *lumen__realloc(void *p, size_t old_size, size_t new_size);
-void lumen__free(void *p, size_t size);
+LUMEN__SHARED void *lumen__malloc(size_t size) __attribute__((malloc));
+LUMEN__SHARED void *lumen__calloc(size_t count, size_t size) __attribute__((malloc));
+LUMEN__SHARED void *lumen__realloc(void *p, size_t old_size, size_t new_size);
+LUMEN__SHARED void lumen__free(void *p, size_t size);
 /* Copy a NUL-terminated string; NULL gives NULL. */
-char *lumen__strdup(const char *s);
+LUMEN__SHARED char *lumen__strdup(const char *s);
 /* Copy n bytes and add a NUL. */
-char *lumen__strndup(const char *s, size_t n);
+LUMEN__SHARED char *lumen__strndup(const char *s, size_t n);
 
 #endif

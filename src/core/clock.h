@@ -5,9 +5,9 @@
 #include "core/common.h"
 
 /* Nanoseconds since the Unix epoch (CLOCK_REALTIME). */
-int64_t lumen__wall_ns(void);
+LUMEN__SHARED int64_t lumen__wall_ns(void);
 /* Nanoseconds on a clock that never goes back (CLOCK_MONOTONIC). */
-int64_t lumen__mono_ns(void);
+LUMEN__SHARED int64_t lumen__mono_ns(void);
 /* Format `ns` since the epoch as RFC 3339 UTC with microseconds
  * ("2026-11-23T13:35:19.123456Z"); out needs 28 bytes. Returns 27. */
 size_t lumen__rfc3339_us(char *out, int64_t ns);

@@ -24,6 +24,18 @@
  */
 #define LUMEN_TLS __thread __attribute__((tls_model("initial-exec")))
 
+/*
+ * Internal functions that liblumen-http, a separate shared library, calls
+ * in liblumen. They must be exported from liblumen.so, yet they are not
+ * API: they keep the lumen__ prefix, are declared only under src/, and may
+ * change in any release (liblumen-http is always built from the same
+ * tree). Building the core into liblumen-http instead would give it its
+ * own copy of the thread's correlation context, the diagnostics hook and
+ * the default registry. test_core_exported_symbols checks that the
+ * functions marked so are exactly those liblumen-http imports.
+ */
+#define LUMEN__SHARED __attribute__((visibility("default")))
+
 #define LUMEN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define LUMEN_CACHELINE 64
 

@@ -10,9 +10,9 @@
 
 #include "core/common.h"
 
-void lumen__diag(lumen_diag_level level, const char *fmt, ...) LUMEN_PRINTF(2, 3);
+LUMEN__SHARED void lumen__diag(lumen_diag_level level, const char *fmt, ...) LUMEN_PRINTF(2, 3);
 /* True when a message at `level` would reach a hook. */
-bool lumen__diag_enabled(lumen_diag_level level);
+LUMEN__SHARED bool lumen__diag_enabled(lumen_diag_level level);
 /* Messages dropped by the rate limit since the start. */
 uint64_t lumen__diag_suppressed(void);
 

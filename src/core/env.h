@@ -9,16 +9,16 @@
 #include "core/common.h"
 
 /* The value, or NULL when unset or empty. Borrowed from the environment. */
-const char *lumen__env(const char *name);
+LUMEN__SHARED const char *lumen__env(const char *name);
 /* A non-negative integer; `def` when unset or invalid. */
-int64_t lumen__env_int(const char *name, int64_t def);
+LUMEN__SHARED int64_t lumen__env_int(const char *name, int64_t def);
 /* A floating-point number; `def` when unset or invalid. */
 double lumen__env_double(const char *name, double def);
 /* "true"/"false" (case-insensitive); `def` otherwise. */
 bool lumen__env_bool(const char *name, bool def);
 /* Case-insensitive ASCII comparison of s[0..n) with the NUL-terminated w. */
-bool lumen__strieq(const char *s, size_t n, const char *w);
+LUMEN__SHARED bool lumen__strieq(const char *s, size_t n, const char *w);
 /* Trim spaces and tabs at both ends of s[0..*n); returns the new start. */
-const char *lumen__trim(const char *s, size_t *n);
+LUMEN__SHARED const char *lumen__trim(const char *s, size_t *n);
 
 #endif

@@ -17,7 +17,7 @@ size_t lumen__utf8_seq(const unsigned char *s, size_t n);
 size_t lumen__utf8_count(const char *s, size_t n);
 
 /* Largest m <= max such that s[0..m) does not end inside a UTF-8 sequence. */
-size_t lumen__utf8_cut(const char *s, size_t n, size_t max);
+LUMEN__SHARED size_t lumen__utf8_cut(const char *s, size_t n, size_t max);
 
 /* Prometheus and OpenMetrics label value: \ " and line feed escaped. */
 void lumen__esc_label_value(lumen__buf *b, const char *s, size_t n);
@@ -33,7 +33,7 @@ enum {
 
 /* The inside of a JSON string (no quotes): " \ and control characters
  * escaped, U+2028 and U+2029 escaped for JavaScript consumers. */
-void lumen__esc_json(lumen__buf *b, const char *s, size_t n, unsigned flags);
+LUMEN__SHARED void lumen__esc_json(lumen__buf *b, const char *s, size_t n, unsigned flags);
 
 /* A JSON string with its quotes. */
 void lumen__json_str(lumen__buf *b, const char *s, size_t n);
@@ -47,6 +47,6 @@ void lumen__esc_logfmt(lumen__buf *b, const char *s, size_t n);
 void lumen__esc_html(lumen__buf *b, const char *s, size_t n);
 
 /* Lowercase hex of n bytes. */
-void lumen__buf_hex(lumen__buf *b, const void *data, size_t n);
+LUMEN__SHARED void lumen__buf_hex(lumen__buf *b, const void *data, size_t n);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "core/common.h"
 
-uint64_t lumen__rand64(void);
+LUMEN__SHARED uint64_t lumen__rand64(void);
 /* Fill n bytes with random data, never all zero when n > 0. */
 void lumen__rand_bytes(void *out, size_t n);
 

@@ -2,6 +2,7 @@
  * http/auth.c: basic auth against bcrypt hashes (libxcrypt's crypt_rn).
  *
  * What it guarantees, after exporter-toolkit's handler and its CVE-2022-46146:
+ * - A request without credentials is refused at once, without a hash.
  * - Timing does not tell known from unknown users: the user name is matched
  *   against every entry without an early exit, and an unknown user's
  *   password is hashed against a decoy (the first user's hash, so the cost
@@ -257,8 +258,11 @@ int lumen__http_auth_check(lumen__http_auth *a, const char *name, const char *pa
     (void)a, (void)name, (void)password;
     return LUMEN__AUTH_DENIED;
 #else
+    /* No credentials at all: refuse at once. Timing tells the client only
+     * what it already knows (that it sent none), and a request without an
+     * Authorization header must not cost a bcrypt. */
     if (name == NULL)
-        name = "";
+        return LUMEN__AUTH_DENIED;
     if (password == NULL)
         password = "";
     size_t nlen = strlen(name), plen = strlen(password);

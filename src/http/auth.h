@@ -29,7 +29,8 @@ void lumen__http_auth_free(lumen__http_auth *a);
 
 /*
  * Check credentials (either may be NULL: missing). Takes as long for an
- * unknown user as for a known one with a wrong password. Thread-safe.
+ * unknown user as for a known one with a wrong password; no user name at
+ * all is refused without hashing. Thread-safe.
  */
 int lumen__http_auth_check(lumen__http_auth *a, const char *user, const char *password);
 

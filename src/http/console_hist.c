@@ -301,12 +301,16 @@ static void parse_sample(lumen__mhist *h, const char *line, size_t n, size_t cur
 
 int lumen__mhist_add(lumen__mhist *h, int64_t ts_ms, const char *text, size_t len)
 {
+    if (text == NULL) /* an empty render leaves its buffer unallocated */
+        text = "", len = 0;
     pthread_mutex_lock(&h->mu);
     size_t slot = h->head;
     h->ts[slot] = ts_ms;
     for (size_t i = 0; i < h->nser; i++)
         h->ser[i].values[slot] = NAN;
     size_t cur = SIZE_MAX;
+    if (text == NULL) /* an empty render: no text at all, and no arithmetic on NULL */
+        text = "", len = 0;
     const char *p = text, *end = text + len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));

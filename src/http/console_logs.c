@@ -114,6 +114,21 @@ int lumen__console_logs_json(void *ud, const char *arg, const char *query, lumen
             lumen__buf_putc(out, ',');
     }
     pthread_mutex_unlock(&g_cl.mu);
+    /* One trace's lines are worth gathering from the peer consoles too:
+     * a request that crossed services logged in each of them. */
+    char local[4];
+    if (tid[0] && !lumen__query_param(query, "local", local, sizeof local, NULL)) {
+        lumen__buf pq = LUMEN__BUF_INIT;
+        lumen__buf_puts(&pq, "/api/logs?local=1&trace_id=");
+        for (const char *p = tid; *p; p++)
+            if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
+                lumen__buf_putc(&pq, *p);
+        lumen__buf_puts(&pq, "&level=");
+        lumen__buf_puts(&pq, lumen_log_level_name(min));
+        if (!pq.oom)
+            lumen__console_peer_array(pq.p, "logs", n, out);
+        lumen__buf_free(&pq);
+    }
     lumen__buf_puts(out, "]}");
     return 200;
 }

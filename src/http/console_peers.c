@@ -78,10 +78,6 @@ static void read_env_locked(void)
     }
 }
 
-typedef struct body {
-    lumen__buf b;
-} body;
-
 static size_t on_data(char *data, size_t size, size_t n, void *ud)
 {
     lumen__buf *b = ud;
@@ -92,16 +88,16 @@ static size_t on_data(char *data, size_t size, size_t n, void *ud)
     return b->oom ? 0 : add;
 }
 
-/* The text between `"spans":[` and the closing `]}` of a peer's answer
- * (which is another lumen console's, in the layout this file's sibling
- * writes). */
-static bool spans_part(const lumen__buf *b, const char **start, size_t *len)
+/* The text between `"KEY":[` and the closing `]}` of a peer's answer
+ * (another lumen console's, whose array is always its last member). */
+static bool array_part(const lumen__buf *b, const char *key, const char **start, size_t *len)
 {
-    static const char key[] = "\"spans\":[";
-    const char *p = b->p ? memmem(b->p, b->len, key, sizeof key - 1) : NULL;
+    char pat[32];
+    int n = snprintf(pat, sizeof pat, "\"%s\":[", key);
+    const char *p = b->p ? memmem(b->p, b->len, pat, (size_t)n) : NULL;
     if (p == NULL || b->len < 2 || memcmp(b->p + b->len - 2, "]}", 2) != 0)
         return false;
-    *start = p + sizeof key - 1;
+    *start = p + n;
     const char *end = b->p + b->len - 2;
     if (end < *start)
         return false;
@@ -109,7 +105,8 @@ static bool spans_part(const lumen__buf *b, const char **start, size_t *len)
     return *len > 0;
 }
 
-size_t lumen__console_peer_spans(const uint8_t id[16], size_t have, lumen__buf *out)
+size_t lumen__console_peer_array(const char *path_query, const char *key, size_t have,
+                                 lumen__buf *out)
 {
     char peers[MAX_PEERS][512];
     size_t n = 0;
@@ -117,7 +114,7 @@ size_t lumen__console_peer_spans(const uint8_t id[16], size_t have, lumen__buf *
     read_env_locked();
     for (size_t i = 0; i < g_npeers; i++) {
         size_t len = strlen(g_peers[i]);
-        if (len < sizeof peers[0] - 64)
+        if (len < sizeof peers[0])
             memcpy(peers[n++], g_peers[i], len + 1);
     }
     pthread_mutex_unlock(&g_mu);
@@ -126,34 +123,31 @@ size_t lumen__console_peer_spans(const uint8_t id[16], size_t have, lumen__buf *
         CURL *c = curl_easy_init();
         if (c == NULL)
             break;
-        char url[640];
-        char hex[33];
-        static const char H[] = "0123456789abcdef";
-        for (int k = 0; k < 16; k++) {
-            hex[2 * k] = H[id[k] >> 4];
-            hex[2 * k + 1] = H[id[k] & 15];
-        }
-        hex[32] = '\0';
-        snprintf(url, sizeof url, "%s/api/traces/%s?local=1", peers[i], hex);
+        lumen__buf url = LUMEN__BUF_INIT;
+        lumen__buf_puts(&url, peers[i]);
+        lumen__buf_puts(&url, path_query);
         lumen__buf b = LUMEN__BUF_INIT;
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)LUMEN__PEER_TIMEOUT_MS);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         long status = 0;
-        if (curl_easy_perform(c) == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (!url.oom) {
+            curl_easy_setopt(c, CURLOPT_URL, url.p);
+            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+            curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+            curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)LUMEN__PEER_TIMEOUT_MS);
+            curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+            if (curl_easy_perform(c) == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        }
         const char *part;
         size_t len;
-        if (status == 200 && spans_part(&b, &part, &len)) {
+        if (status == 200 && array_part(&b, key, &part, &len)) {
             if (have + got > 0)
                 lumen__buf_putc(out, ',');
             lumen__buf_add(out, part, len);
             got++;
         }
         lumen__buf_free(&b);
+        lumen__buf_free(&url);
         curl_easy_cleanup(c);
     }
     return got;

@@ -30,11 +30,13 @@ int lumen__console_logs_json(void *ud, const char *arg, const char *query, lumen
  * appended to out; returns how many. Used to merge peers' spans. */
 size_t lumen__console_trace_spans(const uint8_t trace_id[16], lumen__buf *out);
 
-/* Append the spans of trace `id` that the peer consoles hold (comma
- * first when `have` spans were already written); returns how many peers
- * contributed. Each peer gets LUMEN__PEER_TIMEOUT_MS. */
+/* Ask every peer console for `path_query` (e.g. "/api/traces/ID?local=1")
+ * and append the elements of the array `key` of each answer (a comma
+ * first when `have` elements were already written); returns how many
+ * peers contributed. Each peer gets LUMEN__PEER_TIMEOUT_MS. */
 #define LUMEN__PEER_TIMEOUT_MS 1000
-size_t lumen__console_peer_spans(const uint8_t id[16], size_t have, lumen__buf *out);
+size_t lumen__console_peer_array(const char *path_query, const char *key, size_t have,
+                                 lumen__buf *out);
 
 /* Drop everything (tests). */
 void lumen__console_store_reset(void);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,8 +378,11 @@ int lumen__console_traces_json(void *ud, const char *arg, const char *query, lum
         /* A peer asking on behalf of its own console passes local=1, so
          * that two consoles naming each other do not ask back and forth. */
         char local[4];
-        if (!lumen__query_param(query, "local", local, sizeof local, NULL))
-            n += lumen__console_peer_spans(id, n, out);
+        if (!lumen__query_param(query, "local", local, sizeof local, NULL)) {
+            char pq[64];
+            snprintf(pq, sizeof pq, "/api/traces/%.32s?local=1", arg);
+            n += lumen__console_peer_array(pq, "spans", n, out);
+        }
         lumen__buf_puts(out, "]}");
         return n ? 200 : 404;
     }

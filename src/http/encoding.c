@@ -86,6 +86,9 @@ static void z_free(voidpf opaque, voidpf p)
 
 int lumen__gzip(const char *in, size_t n, lumen__buf *out)
 {
+    /* zlib counts in 32-bit uInt; no exposition comes near 1 GiB. */
+    if (n > (1u << 30))
+        return LUMEN_ETOOBIG;
     z_stream z;
     memset(&z, 0, sizeof z);
     z.zalloc = z_alloc;

@@ -13,7 +13,8 @@
  * explicit "gzip;q=0". NULL or empty: false. */
 bool lumen__http_accepts_gzip(const char *accept_encoding);
 
-/* gzip in[0..n) into out (appended). Returns LUMEN_OK or LUMEN_ENOMEM. */
+/* gzip in[0..n) into out (appended). Returns LUMEN_OK, LUMEN_ENOMEM, or
+ * LUMEN_ETOOBIG beyond 1 GiB. */
 int lumen__gzip(const char *in, size_t n, lumen__buf *out);
 
 #endif

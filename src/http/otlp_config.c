@@ -180,6 +180,28 @@ int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct
     return parse_headers(h, hdrs);
 }
 
+int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c);
+
+/* TLS files for https endpoints. libcurl reads them at connection time; a
+ * file that cannot be used fails the export, reported with the reason. */
+int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c)
+{
+    bool env = !o->ignore_env;
+    const char *ca = pick(env, o->certificate, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                          "OTEL_EXPORTER_OTLP_CERTIFICATE");
+    const char *cert = pick(env, o->client_certificate, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
+    const char *key = pick(env, o->client_key, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                           "OTEL_EXPORTER_OTLP_CLIENT_KEY");
+    if (ca != NULL && curl_easy_setopt(c, CURLOPT_CAINFO, ca) != CURLE_OK)
+        return LUMEN_ECONFIG;
+    if (cert != NULL && curl_easy_setopt(c, CURLOPT_SSLCERT, cert) != CURLE_OK)
+        return LUMEN_ECONFIG;
+    if (key != NULL && curl_easy_setopt(c, CURLOPT_SSLKEY, key) != CURLE_OK)
+        return LUMEN_ECONFIG;
+    return LUMEN_OK;
+}
+
 int lumen_otlp_tracing_init(lumen_tracer_provider **out)
 {
     if (out == NULL)

@@ -27,6 +27,7 @@
 #include "core/rand.h"
 #include "http/otlp_retry.h"
 #include "lumen/http_otlp.h"
+#include "trace/ids.h"
 #include "trace/span.h"
 
 enum { LAST_NONE, LAST_HTTP, LAST_CONNECT, LAST_TIMEOUT, LAST_OTHER };
@@ -49,6 +50,7 @@ typedef struct otlp_exp {
     atomic_uint_fast64_t requests, retries, exported, rejected, failed, f_http, f_connect, f_timeout,
         f_other;
     atomic_int last_status;
+    unsigned generation; /* fork generation of the curl handle */
 } otlp_exp;
 
 static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
@@ -254,6 +256,19 @@ static lumen_export_result ex_export(void *ud, const lumen_span *const *spans, s
         count_failure(e, LAST_OTHER);
         return LUMEN_EXPORT_FAILURE;
     }
+    unsigned gen = atomic_load(&lumen__idgen_generation);
+    if (gen != e->generation) {
+        /* A forked child: the cached connection is the parent's socket.
+         * A duplicate handle has the options and no connections. */
+        CURL *fresh = curl_easy_duphandle(e->curl);
+        if (fresh == NULL) {
+            count_failure(e, LAST_OTHER);
+            return LUMEN_EXPORT_FAILURE;
+        }
+        curl_easy_cleanup(e->curl);
+        e->curl = fresh;
+        e->generation = gen;
+    }
     char *body = NULL, *gz = NULL;
     size_t len = 0, gzlen = 0;
     if (lumen_otlp_encode(e->json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, spans, n, &body, &len) != LUMEN_OK) {
@@ -299,6 +314,7 @@ static void ex_destroy(void *ud)
 }
 
 /* otlp_config.c */
+int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c);
 int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
                             bool *json, bool *gzip, uint32_t *timeout_ms);
 
@@ -328,6 +344,8 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     e->max_ms = o->max_backoff_ms ? o->max_backoff_ms : 30000;
     e->max_resp = o->max_response_bytes ? o->max_response_bytes : 65536;
     rc = LUMEN_EIO;
+    lumen__idgen_init();
+    e->generation = atomic_load(&lumen__idgen_generation);
     e->curl = curl_easy_init();
     if (e->curl == NULL)
         goto fail;
@@ -346,6 +364,9 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    if ((rc = lumen__otlp_http_tls(o, c)) != LUMEN_OK)
+        goto fail;
+    rc = LUMEN_EIO;
     char ua[64];
     snprintf(ua, sizeof ua, "OTel-OTLP-Exporter-C/%s", lumen_version());
     curl_easy_setopt(c, CURLOPT_USERAGENT, ua);

@@ -17,6 +17,8 @@
 #include "core/common.h"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,6 +190,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* libmicrohttpd's own messages go to the diagnostics hook, never stderr. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     if (!lumen__diag_enabled(LUMEN_DIAG_DEBUG))
@@ -284,6 +288,19 @@ static void server_free(lumen_http_server *srv)
 }
 
 #define PICK(v, def) ((v) ? (v) : (def))
+
+/* Whether the address can be bound now (as libmicrohttpd binds it). */
+static bool can_bind(const lumen__http_addr *a)
+{
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool ok = bind(fd, (const struct sockaddr *)&a->ss, a->len) == 0;
+    close(fd);
+    return ok;
+}
 
 int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opts *opts)
 {
@@ -390,7 +407,10 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
     if (srv->daemon == NULL) {
         lumen__diag(LUMEN_DIAG_ERROR, "http: cannot start the server on %s",
                     PICK(o->addr, LUMEN_HTTP_DEFAULT_ADDR));
-        rc = srv->tls_cert != NULL ? LUMEN_ECONFIG : LUMEN_ESYS;
+        /* libmicrohttpd does not say why. Without TLS only the socket can
+         * fail; with it, a certificate or key that GnuTLS refused is the
+         * other cause, told apart by trying the address ourselves. */
+        rc = srv->tls_cert != NULL && can_bind(&addr) ? LUMEN_ECONFIG : LUMEN_ESYS;
         goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -71,9 +71,12 @@ static size_t fmt_float(char *out, double v)
     if (a < 1e15 && a >= 1e-6) {
         for (int k = 1; k <= 17; k++) {
             double m = a * POW10[k];
-            if (m >= 9007199254740992.0)
+            if (m >= 0x1p52)
                 break;
-            double r = (double)(int64_t)(m + 0.5); /* m >= 0, below 2^53 */
+            /* Round to the nearest integer with two additions: for
+             * 0 <= m < 2^52, adding 2^52 leaves no fraction bits. Shorter
+             * latency than a round trip through an integer register. */
+            double r = (m + 0x1p52) - 0x1p52; /* not folded without -ffast-math */
             /* Cheap filter before the division: m must be within a few
              * ulps of an integer for k to be a candidate. */
             if (fabs(m - r) > m * 0x1p-49)

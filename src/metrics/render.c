@@ -455,6 +455,8 @@ static int render_all(rctx *c, lumen_registry *const *regs, size_t nregs)
     if ((items = lumen__malloc((total + 1) * sizeof *items)) == NULL)
         goto nomem;
     for (size_t r = 0; r < nregs; r++) {
+        /* The index is read before the increment: in one expression the
+         * two would be unsequenced. */
         for (size_t i = 0; i < nf[r]; i++, nitems++)
             items[nitems] = (item){fams[r][i]->name, fams[r][i], 0, 0, nitems};
         for (size_t i = 0; i < sinks[r].nfams; i++, nitems++)

@@ -170,13 +170,74 @@ static void any_value(lumen__buf *b, unsigned field, const lumen_attr *a)
     end(b, m);
 }
 
+static inline size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Encoded size of a scalar AnyValue's body, or 0 for arrays (which go
+ * through begin/end). */
+static size_t scalar_any_len(const lumen_attr *a)
+{
+    switch (a->type) {
+    case LUMEN_ATTR_STRING:
+        return 1 + varint_len(a->len) + a->len;
+    case LUMEN_ATTR_BOOL:
+        return 2;
+    case LUMEN_ATTR_INT:
+        return 1 + varint_len((uint64_t)a->v.i);
+    case LUMEN_ATTR_DOUBLE:
+        return 9;
+    default:
+        return 0;
+    }
+}
+
+/* KeyValues. Most attributes are scalars whose sizes are known up front,
+ * so their lengths are written directly, without the reserve-and-shift of
+ * begin/end: attributes are most of an OTLP request's messages. */
 static void key_values(lumen__buf *b, unsigned field, const lumen_attr *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        size_t kv = begin(b, field);
-        str_field(b, 1, a[i].key);
-        any_value(b, 2, &a[i]);
-        end(b, kv);
+        size_t any = scalar_any_len(&a[i]);
+        if (any == 0) {
+            size_t kv = begin(b, field);
+            str_field(b, 1, a[i].key);
+            any_value(b, 2, &a[i]);
+            end(b, kv);
+            continue;
+        }
+        size_t kl = strlen(a[i].key);
+        size_t kv_len = (kl ? 1 + varint_len(kl) + kl : 0) + 1 + varint_len(any) + any;
+        tag(b, field, WT_LEN);
+        varint(b, kv_len);
+        if (kl)
+            bytes_field(b, 1, a[i].key, kl);
+        tag(b, 2, WT_LEN);
+        varint(b, any);
+        switch (a[i].type) {
+        case LUMEN_ATTR_STRING:
+            bytes_field(b, 1, a[i].v.s, a[i].len);
+            break;
+        case LUMEN_ATTR_BOOL:
+            tag(b, 2, WT_VARINT);
+            varint(b, a[i].v.b ? 1 : 0);
+            break;
+        case LUMEN_ATTR_INT:
+            tag(b, 3, WT_VARINT);
+            varint(b, (uint64_t)a[i].v.i);
+            break;
+        default: {
+            uint64_t bits;
+            memcpy(&bits, &a[i].v.d, 8);
+            fixed64_field(b, 4, bits);
+        }
+        }
     }
 }
 

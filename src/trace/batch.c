@@ -15,6 +15,13 @@
  * ended == exported + failed + dropped + queued at any quiet moment.
  * "ended" is not counted separately: it is the enqueue position (spans
  * accepted) plus the drops.
+ *
+ * After fork() the child has no worker thread, may have inherited a locked
+ * mutex, and holds a copy of the parent's queue. The first span end (or
+ * flush, shutdown, free) in the child notices the fork generation changed
+ * and restarts the processor: fresh mutex and condition variable, the
+ * inherited spans released without export (they are the parent's to send),
+ * counters from zero, a new worker.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +37,7 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "trace/ids.h"
 #include "trace/span.h"
 
 typedef struct slot {
@@ -63,7 +71,18 @@ typedef struct batch_proc {
     int64_t flush_deadline;
     bool stop, exited, thread_ok;
     pthread_t thread;
+    atomic_uint generation; /* fork generation the worker belongs to */
+    atomic_bool restarting;
 } batch_proc;
+
+static void *worker(void *arg);
+static void after_fork(batch_proc *p);
+
+static inline bool forked(batch_proc *p)
+{
+    return atomic_load_explicit(&p->generation, memory_order_relaxed) !=
+           atomic_load_explicit(&lumen__idgen_generation, memory_order_relaxed);
+}
 
 static void futex_wake(atomic_uint *w)
 {
@@ -97,7 +116,10 @@ static void batch_on_end(lumen_span_processor *bp, lumen_span *s)
         lumen__span_release(s);
         return;
     }
-    if (LUMEN_UNLIKELY(atomic_load_explicit(&p->shut, memory_order_relaxed))) {
+    if (LUMEN_UNLIKELY(forked(p)))
+        after_fork(p);
+    if (LUMEN_UNLIKELY(atomic_load_explicit(&p->shut, memory_order_relaxed) ||
+                       atomic_load_explicit(&p->restarting, memory_order_relaxed))) {
         drop(p, s);
         return;
     }
@@ -274,6 +296,8 @@ static bool exited(batch_proc *p, uint64_t unused)
 
 static int flush_until(batch_proc *p, int64_t dl)
 {
+    if (forked(p))
+        after_fork(p);
     pthread_mutex_lock(&p->mu);
     if (!p->thread_ok || p->exited) {
         pthread_mutex_unlock(&p->mu);
@@ -329,6 +353,8 @@ static void batch_stats(lumen_span_processor *bp, lumen_processor_stats *o)
 static void batch_destroy(lumen_span_processor *bp)
 {
     batch_proc *p = (batch_proc *)bp;
+    if (p->thread_ok && forked(p))
+        after_fork(p); /* never join the parent's worker: it is not ours */
     if (p->thread_ok) {
         pthread_mutex_lock(&p->mu);
         p->stop = true;
@@ -348,6 +374,41 @@ static void batch_destroy(lumen_span_processor *bp)
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     lumen__free(p, sizeof *p);
+}
+
+/* In a forked child: make the processor work again (see the top comment). */
+static void after_fork(batch_proc *p)
+{
+    bool expected = false;
+    if (!atomic_compare_exchange_strong(&p->restarting, &expected, true))
+        return; /* another thread of the child is at it; its spans drop meanwhile */
+    unsigned gen = atomic_load(&lumen__idgen_generation);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    /* Release the parent's queued spans; the parent exports them. */
+    size_t enq = atomic_load(&p->enq);
+    for (size_t pos = p->deq; pos != enq; pos++) {
+        slot *sl = &p->slots[pos & p->mask];
+        if (atomic_load(&sl->seq) == pos + 1 && sl->span != NULL)
+            lumen__span_release(sl->span);
+    }
+    for (size_t i = 0; i <= p->mask; i++) {
+        atomic_store(&p->slots[i].seq, i);
+        p->slots[i].span = NULL;
+    }
+    p->deq = 0;
+    atomic_store(&p->deq_pub, 0);
+    atomic_store(&p->enq, 0);
+    atomic_store(&p->dropped, 0);
+    atomic_store(&p->exported, 0);
+    atomic_store(&p->failed, 0);
+    atomic_store(&p->sleeping, false);
+    atomic_store(&p->flush_pending, false);
+    p->flush_req = p->flush_done = 0;
+    p->stop = p->exited = false;
+    p->thread_ok = !atomic_load(&p->shut) && pthread_create(&p->thread, NULL, worker, p) == 0;
+    atomic_store(&p->generation, gen);
+    atomic_store(&p->restarting, false);
 }
 
 static uint32_t opt(uint32_t given, const char *env, uint32_t def)
@@ -402,6 +463,8 @@ int lumen_batch_processor_new(lumen_span_exporter *exp, const lumen_batch_option
     }
     for (size_t i = 0; i < cap; i++)
         atomic_init(&p->slots[i].seq, i);
+    lumen__idgen_init();
+    atomic_store(&p->generation, atomic_load(&lumen__idgen_generation));
     /* The cond var waits on the wall clock (deadlines are lumen_now_ns). */
     if (pthread_create(&p->thread, NULL, worker, p) != 0) {
         batch_destroy(&p->base);

@@ -18,6 +18,11 @@ static void install(void)
     pthread_atfork(NULL, NULL, on_fork_child);
 }
 
+void lumen__idgen_init(void)
+{
+    pthread_once(&g_once, install);
+}
+
 void lumen__idgen_seed(lumen__idgen *g)
 {
     pthread_once(&g_once, install);

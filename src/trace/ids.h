@@ -17,15 +17,25 @@ typedef struct lumen__idgen {
 } lumen__idgen;
 
 extern LUMEN_TLS lumen__idgen lumen__idgen_tls;
-extern atomic_uint lumen__idgen_generation;
+LUMEN__SHARED extern atomic_uint lumen__idgen_generation;
 void lumen__idgen_seed(lumen__idgen *g);
+/* Install the fork handler that bumps lumen__idgen_generation (which the
+ * batch processor and the OTLP exporter also watch). Idempotent. */
+LUMEN__SHARED void lumen__idgen_init(void);
 
-static inline uint64_t lumen__id64(void)
+/* The calling thread's generator, seeded and current after a fork. */
+static inline lumen__idgen *lumen__idgen_get(void)
 {
     lumen__idgen *g = &lumen__idgen_tls;
     if (LUMEN_UNLIKELY(!g->seeded || g->generation != atomic_load_explicit(&lumen__idgen_generation,
                                                                           memory_order_relaxed)))
         lumen__idgen_seed(g);
+    return g;
+}
+
+/* The next id from g, never zero. */
+static inline uint64_t lumen__idgen_next(lumen__idgen *g)
+{
     uint64_t r;
     do {
         g->state += 0xa0761d6478bd642full;
@@ -33,6 +43,11 @@ static inline uint64_t lumen__id64(void)
         r = (uint64_t)(m >> 64) ^ (uint64_t)m;
     } while (LUMEN_UNLIKELY(r == 0)); /* ids are never all zero */
     return r;
+}
+
+static inline uint64_t lumen__id64(void)
+{
+    return lumen__idgen_next(lumen__idgen_get());
 }
 
 #endif

@@ -192,6 +192,7 @@ int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts, lumen_t
     tp->lock = mu;
     mu = NULL;
     bool env = !o->ignore_env;
+    tp->disabled = env && lumen__env_bool("OTEL_SDK_DISABLED", false);
     tp->sampler = o->sampler;
     if (o->sampler.kind == LUMEN_SAMPLER_DEFAULT) {
         if (env)
@@ -271,7 +272,7 @@ void lumen__provider_on_end(lumen_tracer_provider *tp, lumen_span *s)
 lumen_tracer *lumen_tracer_provider_get_tracer(lumen_tracer_provider *tp, const char *name,
                                                const char *version)
 {
-    if (tp == NULL || atomic_load(&tp->shut))
+    if (tp == NULL || tp->disabled || atomic_load(&tp->shut))
         return &g_noop_tracer;
     if (name == NULL)
         name = "";

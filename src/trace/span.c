@@ -1,23 +1,18 @@
 /*
- * trace/span.c: starting, recording and ending spans, and the current span
- * of each thread.
+ * trace/span.c: starting, recording and ending spans.
  *
  * The cost model: an unsampled span takes a record from the thread's pool,
  * draws its ids and keeps only its context (no clock read, no name copy);
  * its setters return at the first test. A sampled span also reads the
  * clock, copies its name and attributes into its arena and on end passes
- * its reference to the processors. Nothing here locks.
- *
- * Entering a span writes its ids into the per-thread correlation context
- * (core/tctx.h) that the log and metrics layers read; leaving restores the
- * ids that were there before, saved in the span itself.
+ * its reference to the processors. Nothing here locks. The current span of
+ * each thread (the implicit parent) is kept by context.c.
  */
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/rand.h"
-#include "core/tctx.h"
 #include "trace/ids.h"
 #include "trace/tclock.h"
 #include "trace/span.h"
@@ -25,9 +20,13 @@
 /* Returned when no real span can be made (no tracer, no memory, shut
  * down): invalid ids, records nothing, never recycled, never entered. */
 static lumen_span g_noop_span;
-static LUMEN_TLS lumen_span *tls_current;
 
 static inline bool is_noop(const lumen_span *s)
+{
+    return s == &g_noop_span;
+}
+
+bool lumen__span_is_noop(const lumen_span *s)
 {
     return s == &g_noop_span;
 }
@@ -43,10 +42,6 @@ bool lumen_span_context_is_valid(const lumen_span_context *sc)
     return (a | b) != 0 && c != 0;
 }
 
-static inline uint64_t nonzero_rand(void)
-{
-    return lumen__id64();
-}
 
 /* The parent as the sampler and the new span need it. */
 typedef struct parent_ref {
@@ -61,7 +56,7 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
 {
     const lumen_span *ps = NULL;
     if (o == NULL) {
-        ps = tls_current;
+        ps = lumen__tls_current;
     } else if (o->parent != NULL) {
         ps = o->parent;
     } else if (o->parent_context != NULL) {
@@ -76,7 +71,7 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
         p->remote = pc->is_remote != 0;
         return true;
     } else if (!o->root) {
-        ps = tls_current;
+        ps = lumen__tls_current;
     }
     if (ps == NULL || is_noop(ps))
         return false;
@@ -89,7 +84,27 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
     return true;
 }
 
-static lumen_sampling_decision sample(const lumen_sampler *smp, const parent_ref *p, bool has_parent,
+/* A user's sampler gets the parent as a full lumen_span_context: built out
+ * of line, so that the span start's own frame stays small. */
+static __attribute__((noinline)) lumen_sampling_decision
+sample_custom(const lumen_sampler *smp, const parent_ref *p, bool has_parent, const uint8_t *trace_id,
+              const char *name, lumen_span_kind kind)
+{
+    lumen_span_context pc;
+    if (has_parent) {
+        memcpy(pc.trace_id, p->trace_id, 16);
+        memcpy(pc.span_id, p->span_id, 8);
+        pc.trace_flags = p->flags;
+        pc.is_remote = p->remote;
+        pc.trace_state_len = (uint16_t)p->trace_state_len;
+        if (p->trace_state_len)
+            memcpy(pc.trace_state, p->trace_state, p->trace_state_len);
+        pc.trace_state[p->trace_state_len] = '\0';
+    }
+    return lumen__sample(smp, has_parent ? &pc : NULL, trace_id, name, kind);
+}
+
+static inline lumen_sampling_decision sample(const lumen_sampler *smp, const parent_ref *p, bool has_parent,
                                       const uint8_t *trace_id, const char *name, lumen_span_kind kind)
 {
     const lumen_sampling_decision yes = LUMEN_SAMPLING_RECORD_AND_SAMPLE, no = LUMEN_SAMPLING_DROP;
@@ -112,20 +127,35 @@ static lumen_sampling_decision sample(const lumen_sampler *smp, const parent_ref
         return has_parent ? (parent_sampled ? yes : no)
                           : (lumen__ratio_sampled(smp->ratio, trace_id) ? yes : no);
     default:
-        break;
+        return sample_custom(smp, p, has_parent, trace_id, name, kind);
     }
-    lumen_span_context pc;
-    if (has_parent) {
-        memcpy(pc.trace_id, p->trace_id, 16);
-        memcpy(pc.span_id, p->span_id, 8);
-        pc.trace_flags = p->flags;
-        pc.is_remote = p->remote;
-        pc.trace_state_len = (uint16_t)p->trace_state_len;
-        if (p->trace_state_len)
-            memcpy(pc.trace_state, p->trace_state, p->trace_state_len);
-        pc.trace_state[p->trace_state_len] = '\0';
-    }
-    return lumen__sample(smp, has_parent ? &pc : NULL, trace_id, name, kind);
+}
+
+/* The recording half of lumen_span_start, kept out of line so that the
+ * unsampled path stays short and register-light. */
+static __attribute__((noinline)) void start_recording(lumen_span *s, const char *name, const lumen_span_options *o)
+{
+    s->recording = 1;
+    s->status = LUMEN_STATUS_UNSET;
+    s->status_msg = NULL;
+    s->dropped_warned = 0;
+    s->attrs = s->attrs_inline;
+    s->nattrs = 0;
+    s->attrs_cap = LUMEN__SPAN_INLINE_ATTRS;
+    s->dropped_attrs = 0;
+    s->events = NULL;
+    s->nevents = s->events_cap = s->dropped_events = 0;
+    s->links = NULL;
+    s->nlinks = s->links_cap = s->dropped_links = 0;
+    s->end_ns = 0;
+    size_t nl = strlen(name);
+    s->name = lumen__span_strdup(s, name, nl);
+    if (s->name == NULL)
+        s->name = "";
+    s->start_ns = (o != NULL && o->start_ns > 0) ? o->start_ns : lumen__span_now();
+    lumen__trace_metric_inc_local(LUMEN__TM_STARTED);
+    if (o != NULL && o->attrs != NULL && o->attr_count > 0)
+        lumen_span_set_attrs(s, o->attrs, o->attr_count);
 }
 
 lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span_options *o)
@@ -153,18 +183,19 @@ lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span
     s->kind = (uint8_t)kind;
     s->arena_p = s->arena;
     s->arena_left = sizeof s->arena;
+    lumen__idgen *g = lumen__idgen_get();
     if (has_parent) {
         memcpy(s->trace_id, p.trace_id, 16);
         memcpy(s->parent_id, p.span_id, 8);
         s->has_parent = p.remote ? 2 : 1; /* 2: the parent is remote */
     } else {
-        uint64_t hi = lumen__id64(), lo = lumen__id64();
+        uint64_t hi = lumen__idgen_next(g), lo = lumen__idgen_next(g);
         memcpy(s->trace_id, &hi, 8);
         memcpy(s->trace_id + 8, &lo, 8);
         s->has_parent = 0;
     }
     lumen_sampling_decision d = sample(&tp->sampler, &p, has_parent, s->trace_id, name, kind);
-    uint64_t sid = nonzero_rand();
+    uint64_t sid = lumen__idgen_next(g);
     memcpy(s->span_id, &sid, 8);
     /* Reserved flag bits of the parent are not propagated: only the
      * sampled bit is ours to set. */
@@ -180,27 +211,7 @@ lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span
         s->recording = 0;
         return s;
     }
-    s->recording = 1;
-    s->status = LUMEN_STATUS_UNSET;
-    s->status_msg = NULL;
-    s->dropped_warned = 0;
-    s->attrs = s->attrs_inline;
-    s->nattrs = 0;
-    s->attrs_cap = LUMEN__SPAN_INLINE_ATTRS;
-    s->dropped_attrs = 0;
-    s->events = NULL;
-    s->nevents = s->events_cap = s->dropped_events = 0;
-    s->links = NULL;
-    s->nlinks = s->links_cap = s->dropped_links = 0;
-    s->end_ns = 0;
-    size_t nl = strlen(name);
-    s->name = lumen__span_strdup(s, name, nl);
-    if (s->name == NULL)
-        s->name = "";
-    s->start_ns = (o != NULL && o->start_ns > 0) ? o->start_ns : lumen__span_now();
-    lumen__trace_metric_inc_local(LUMEN__TM_STARTED);
-    if (o != NULL && o->attrs != NULL && o->attr_count > 0)
-        lumen_span_set_attrs(s, o->attrs, o->attr_count);
+    start_recording(s, name, o);
     return s;
 }
 
@@ -213,7 +224,7 @@ void lumen_span_end_at(lumen_span *s, int64_t end_ns)
         return;
     }
     s->ended = 1;
-    if (s->entered && tls_current == s)
+    if (s->entered && lumen__tls_current == s)
         lumen_span_leave(s);
     if (!s->recording) {
         lumen__span_release(s);
@@ -450,44 +461,4 @@ void lumen_span_get_context(const lumen_span *s, lumen_span_context *out)
     if (s->trace_state_len)
         memcpy(out->trace_state, s->trace_state, s->trace_state_len);
     out->trace_state[s->trace_state_len] = '\0';
-}
-
-/* ---- the current span ---- */
-
-void lumen_span_enter(lumen_span *s)
-{
-    if (s == NULL || is_noop(s) || s->entered)
-        return;
-    lumen__tctx *c = lumen__tctx_get();
-    s->scope_prev = tls_current;
-    memcpy(s->saved_trace_id, c->trace_id, 16);
-    memcpy(s->saved_span_id, c->span_id, 8);
-    s->saved_flags = c->trace_flags;
-    s->saved_has_span = c->has_span;
-    memcpy(c->trace_id, s->trace_id, 16);
-    memcpy(c->span_id, s->span_id, 8);
-    c->trace_flags = s->flags;
-    c->has_span = true;
-    s->entered = 1;
-    tls_current = s;
-}
-
-void lumen_span_leave(lumen_span *s)
-{
-    if (s == NULL || is_noop(s) || !s->entered)
-        return;
-    if (tls_current != s)
-        lumen__diag(LUMEN_DIAG_WARN, "lumen_span_leave out of order or on another thread");
-    lumen__tctx *c = lumen__tctx_get();
-    memcpy(c->trace_id, s->saved_trace_id, 16);
-    memcpy(c->span_id, s->saved_span_id, 8);
-    c->trace_flags = s->saved_flags;
-    c->has_span = s->saved_has_span;
-    tls_current = s->scope_prev;
-    s->entered = 0;
-}
-
-lumen_span *lumen_span_current(void)
-{
-    return tls_current;
 }

@@ -75,6 +75,7 @@ struct lumen_tracer_provider {
     lumen_span_processor *procs[LUMEN__MAX_PROCESSORS];
     _Atomic int nprocs;
     atomic_bool shut;
+    bool disabled;                /* OTEL_SDK_DISABLED: every tracer is a no-op */
     struct lumen_tracer *tracers; /* guarded by lock */
     void *lock;                   /* pthread_mutex_t * */
 };
@@ -121,6 +122,12 @@ struct lumen_span {
     lumen_attr attrs_inline[LUMEN__SPAN_INLINE_ATTRS];
     char arena[LUMEN__SPAN_ARENA];
 };
+
+/* context.c: the calling thread's current span. */
+extern LUMEN_TLS lumen_span *lumen__tls_current;
+
+/* span.c: the shared do-nothing span (no tracer, no memory, shut down). */
+bool lumen__span_is_noop(const lumen_span *s);
 
 /* pool.c */
 lumen_span *lumen__span_alloc(void);
@@ -181,7 +188,7 @@ typedef enum {
     LUMEN__TM_FAIL_OTHER,
     LUMEN__TM_COUNT
 } lumen__trace_metric;
-void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
+LUMEN__SHARED void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
 #define LUMEN__TM_BATCH 64
 extern LUMEN_TLS uint32_t lumen__tm_local[2]; /* STARTED, ENDED */
 void lumen__trace_metric_publish(unsigned which);

@@ -35,6 +35,17 @@ static void detect(void)
         }
     }
     fclose(f);
+    /* The kernel picks "tsc" as its clock source only when it found the
+     * counters synchronised across CPUs; otherwise a thread moving between
+     * CPUs could see time jump. */
+    f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+    if (f == NULL) {
+        g_invariant = false;
+    } else {
+        if (fgets(line, sizeof line, f) == NULL || strncmp(line, "tsc", 3) != 0)
+            g_invariant = false;
+        fclose(f);
+    }
     if (g_invariant) {
         g_tsc_a = __rdtsc();
         g_mono_a = mono_ns();

@@ -1,7 +1,8 @@
 /*
  * trace/tclock.h: the wall clock for span start and end times, read from
  * the CPU's time-stamp counter where it is invariant (constant_tsc and
- * nonstop_tsc): clock_gettime costs 30-40 ns here, most of a sampled
+ * nonstop_tsc, and the kernel's own clock source is "tsc", which it chooses
+ * only when the counters are synchronised): clock_gettime costs 30-40 ns here, most of a sampled
  * span's budget, and a span reads the clock twice.
  *
  * Each thread anchors (TSC, CLOCK_REALTIME) pairs and converts TSC deltas

@@ -7,7 +7,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/tctx.h"
 #include "http/console.h"
+#include "http/console_store.h"
+#include "lumen/http.h"
+#include "lumen/http_console.h"
 
 static lumen__console *new_console(lumen_registry *reg)
 {
@@ -220,6 +224,168 @@ static void test_console_sampler__thread_samples(void **state)
     lumen_registry_free(reg);
 }
 
+/* Spans exported to the console's store come back as one trace, with
+ * parent links, statuses, attributes and escaping; a peer console (here the
+ * same process, asked over HTTP) contributes its spans to the tree. */
+static void test_console_traces__store_and_peers(void **state)
+{
+    (void)state;
+    lumen__console_store_reset();
+    lumen_tracer_provider_options to = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
+    to.ignore_env = true;
+    to.service_name = "svc";
+    lumen_tracer_provider *tp;
+    assert_int_equal(lumen_tracer_provider_new(&to, &tp), LUMEN_OK);
+    lumen_span_exporter *exp;
+    lumen_span_processor *sp;
+    assert_int_equal(lumen_console_span_exporter_new("svc<1>", &exp), LUMEN_OK);
+    assert_int_equal(lumen_simple_processor_new(exp, &sp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_add_processor(tp, sp), LUMEN_OK);
+    lumen_tracer *tr = lumen_tracer_provider_get_tracer(tp, "t", NULL);
+    lumen_span *root = lumen_span_start(tr, "GET </script>", NULL);
+    lumen_span_enter(root);
+    lumen_span *child = lumen_span_start(tr, "db", NULL);
+    lumen_span_set_str(child, "q", "a\"b");
+    lumen_span_set_int(child, "n", 7);
+    lumen_span_set_status(child, LUMEN_STATUS_ERROR, "boom");
+    lumen_span_add_event(child, "retry", 0, NULL, 0);
+    lumen_span_end(child);
+    lumen_span_leave(root);
+    lumen_span_end(root);
+    lumen_span_context sc;
+    lumen_span_get_context(root, &sc);
+    (void)sc;
+
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen__console *c = new_console(reg);
+    lumen__console_set_traces(c, lumen__console_traces_json, NULL);
+    int st;
+    char *s = get(c, "/api/traces", "errors=1", &st, NULL);
+    assert_int_equal(st, 200);
+    char *out = py("import json,sys; d=json.load(sys.stdin); t=d[\"traces\"]; "
+                   "print(len(t), t[0][\"root_name\"], t[0][\"spans\"], t[0][\"error\"], "
+                   "t[0][\"has_root\"], t[0][\"services\"]); print(t[0][\"trace_id\"])",
+                   s);
+    assert_non_null(strstr(out, "1 GET </script> 2 True True ['svc<1>']"));
+    char tid[33];
+    memcpy(tid, strchr(out, '\n') + 1, 32);
+    tid[32] = '\0';
+    free(out);
+    assert_null(strstr(s, "</script>"));
+    free(s);
+
+    char path[64];
+    snprintf(path, sizeof path, "/api/traces/%s", tid);
+    s = get(c, path, NULL, &st, NULL);
+    assert_int_equal(st, 200);
+    out = py("import json,sys; d=json.load(sys.stdin); sp={x[\"name\"]:x for x in d[\"spans\"]}; "
+             "r=sp[\"GET </script>\"]; k=sp[\"db\"]; "
+             "print(r[\"parent_span_id\"], k[\"parent_span_id\"]==r[\"span_id\"], k[\"status\"], "
+             "k[\"attributes\"], [e[\"name\"] for e in k[\"events\"]], k[\"end_ns\"]>=k[\"start_ns\"])",
+             s);
+    assert_string_equal(out, "None True {'code': 2, 'message': 'boom'} {'q': 'a\"b', 'n': 7} ['retry'] True\n");
+    free(out);
+    free(s);
+    s = get(c, "/api/traces/0000", NULL, &st, NULL);
+    assert_int_equal(st, 400);
+    free(s);
+    s = get(c, "/api/traces/00000000000000000000000000000001", NULL, &st, NULL);
+    assert_int_equal(st, 404);
+    free(s);
+
+    /* A peer: this process's own console, over HTTP. The tree then holds
+     * each span twice (once local, once from the peer); local=1 once. */
+    lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT;
+    so.addr = "127.0.0.1:0";
+    so.flags = LUMEN_HTTP_CONSOLE;
+    lumen_http_server *srv;
+    assert_int_equal(lumen_http_server_start(&srv, &so), LUMEN_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", lumen_http_server_port(srv));
+    const char *peers[] = {url};
+    assert_int_equal(lumen_console_set_peers(peers, 1), LUMEN_OK);
+    s = get(c, path, NULL, &st, NULL);
+    out = py("import json,sys; print(len(json.load(sys.stdin)[\"spans\"]))", s);
+    assert_string_equal(out, "4\n");
+    free(out);
+    free(s);
+    s = get(c, path, "local=1", &st, NULL);
+    out = py("import json,sys; print(len(json.load(sys.stdin)[\"spans\"]))", s);
+    assert_string_equal(out, "2\n");
+    free(out);
+    free(s);
+    const char *bad[] = {"ftp://x"};
+    assert_int_equal(lumen_console_set_peers(bad, 1), LUMEN_EINVAL);
+    assert_int_equal(lumen_console_set_peers(NULL, 0), LUMEN_OK);
+    lumen_http_server_stop(srv);
+    lumen__console_free(c);
+    lumen_registry_free(reg);
+    lumen_tracer_provider_free(tp);
+    lumen__console_store_reset();
+}
+
+/* The console's log handler keeps lines as JSON, filters by level and
+ * trace id, and keeps only the newest lines. */
+static void test_console_logs__handler_and_filters(void **state)
+{
+    (void)state;
+    lumen__console_store_reset();
+    lumen_log_handler *h;
+    assert_int_equal(lumen_console_log_handler_new(LUMEN_LOG_DEBUG, &h), LUMEN_OK);
+    lumen_logger *lg = lumen_logger_get("console.test");
+    assert_int_equal(lumen_logger_set_handlers(lg, &h, 1), LUMEN_OK);
+    lumen_logger_set_level(lg, LUMEN_LOG_TRACE);
+    LUMEN_LOG_TRACE(lg, "below the handler's level");
+    LUMEN_LOG_INFO(lg, "hello <b>", LUMEN_INT("n", 1));
+    lumen__tctx *t = lumen__tctx_get();
+    memset(t->trace_id, 0xab, 16);
+    memset(t->span_id, 0xcd, 8);
+    t->has_span = true;
+    t->trace_flags = 1;
+    LUMEN_LOG_ERROR(lg, "failed", LUMEN_STR("why", "x\"y"));
+    t->has_span = false;
+    lumen_log_flush();
+
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen__console *c = new_console(reg);
+    lumen__console_set_logs(c, lumen__console_logs_json, NULL);
+    int st;
+    char *s = get(c, "/api/logs", NULL, &st, NULL);
+    assert_int_equal(st, 200);
+    char *out = py("import json,sys; print([(l[\"level\"], l[\"msg\"]) for l in json.load(sys.stdin)[\"logs\"]])", s);
+    assert_string_equal(out, "[('info', 'hello <b>'), ('error', 'failed')]\n");
+    free(out);
+    free(s);
+    s = get(c, "/api/logs", "level=warn", &st, NULL);
+    out = py("import json,sys; print([(l[\"msg\"], l[\"why\"], l[\"trace_id\"]) for l in json.load(sys.stdin)[\"logs\"]])", s);
+    assert_string_equal(out, "[('failed', 'x\"y', 'abababababababababababababababab')]\n");
+    free(out);
+    free(s);
+    s = get(c, "/api/logs", "trace_id=abab", &st, NULL);
+    out = py("import json,sys; print(len(json.load(sys.stdin)[\"logs\"]))", s);
+    assert_string_equal(out, "1\n");
+    free(out);
+    free(s);
+    s = get(c, "/api/logs", "level=loud", &st, NULL);
+    assert_int_equal(st, 400);
+    free(s);
+    /* The ring keeps the newest lines. */
+    for (int i = 0; i < LUMEN__CL_LINES + 10; i++)
+        LUMEN_LOG_INFO(lg, "spam", LUMEN_INT("i", i));
+    lumen_log_flush();
+    s = get(c, "/api/logs", "limit=1", &st, NULL);
+    char want[64];
+    snprintf(want, sizeof want, "\"i\":%d", LUMEN__CL_LINES + 9);
+    assert_non_null(strstr(s, want));
+    free(s);
+    lumen_logger_set_handlers(lg, NULL, 0);
+    lumen__console_free(c);
+    lumen_registry_free(reg);
+    lumen__console_store_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +393,8 @@ int main(void)
         cmocka_unit_test(test_console_history__series_json),
         cmocka_unit_test(test_console_query__decoding),
         cmocka_unit_test(test_console_sampler__thread_samples),
+        cmocka_unit_test(test_console_traces__store_and_peers),
+        cmocka_unit_test(test_console_logs__handler_and_filters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

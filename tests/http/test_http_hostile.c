@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +329,69 @@ static void test_http_hostile__basic_auth(void **state)
 }
 #endif
 
+#ifdef LUMEN_HAVE_XCRYPT
+typedef struct login {
+    const char *url;
+    long status;
+} login;
+
+static void *bad_login(void *arg)
+{
+    login *l = arg;
+    th_resp r;
+    l->status = th_http("GET", l->url, NULL, "prometheus:guess", NULL, 10000, &r);
+    th_resp_free(&r);
+    return NULL;
+}
+
+static void test_http_hostile__bad_logins_take_turns(void **state)
+{
+    (void)state;
+    /* Cost 12: a few hundred milliseconds per check. Eight bad logins at
+     * once are hashed one after another, not side by side on both cores
+     * (each may be told 429 instead when its wait passes a second; how
+     * many wait that long depends on how the connections spread over the
+     * server's threads, so the unit test checks that path). */
+    struct crypt_data cd;
+    memset(&cd, 0, sizeof cd);
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    assert_non_null(crypt_gensalt_rn("$2b$", 12, NULL, 0, salt, sizeof salt));
+    char users[256];
+    int64_t t0 = th_now_ms();
+    snprintf(users, sizeof users, "prometheus:%s", crypt_rn("right", salt, &cd, sizeof cd));
+    int64_t one = th_now_ms() - t0;
+    char base[128], u[256];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.basic_auth_users = users;
+    o.threads = 8;
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    snprintf(u, sizeof u, "%s/metrics", base);
+    enum { N = 8 };
+    login l[N];
+    pthread_t t[N];
+    t0 = th_now_ms();
+    for (int i = 0; i < N; i++) {
+        l[i].url = u;
+        l[i].status = 0;
+        pthread_create(&t[i], NULL, bad_login, &l[i]);
+    }
+    int denied = 0, busy = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        denied += l[i].status == 401;
+        busy += l[i].status == 429;
+    }
+    int64_t took = th_now_ms() - t0;
+    print_message("one hash %lld ms; %d bad logins at once: %d x 401, %d x 429 in %lld ms\n",
+                  (long long)one, N, denied, busy, (long long)took);
+    assert_int_equal(denied + busy, N);
+    assert_true(denied >= 1);
+    /* Hashes ran one at a time: the 401s took at least their sum. */
+    assert_true(took >= (denied - 1) * one * 8 / 10);
+    lumen_http_server_stop(srv);
+}
+#endif
+
 static void test_http_hostile__tls(void **state)
 {
     (void)state;
@@ -383,6 +447,18 @@ static void test_http_hostile__tls(void **state)
     snprintf(u, sizeof u, "https://127.0.0.1:%u", (unsigned)lumen_http_server_port(srv));
     scrape_ok(u, 5000);
     lumen_http_server_stop(srv);
+    /* TLS on an address in use is a system error, not a configuration one. */
+    lumen_http_server *other;
+    o = (lumen_http_server_opts)LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.addr = "127.0.0.1:0";
+    assert_int_equal(lumen_http_server_start(&other, &o), LUMEN_OK);
+    char taken[64];
+    snprintf(taken, sizeof taken, "127.0.0.1:%u", (unsigned)lumen_http_server_port(other));
+    o.addr = taken;
+    o.tls_cert_pem = cert_pem;
+    o.tls_key_pem = key_pem;
+    assert_int_equal(lumen_http_server_start(&srv, &o), LUMEN_ESYS);
+    lumen_http_server_stop(other);
     /* A key that does not parse is a configuration error. */
     o.tls_key_pem = "-----BEGIN PRIVATE KEY-----\nnonsense\n-----END PRIVATE KEY-----\n";
     o.addr = "127.0.0.1:0";
@@ -404,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_http_hostile__malformed_requests),
 #ifdef LUMEN_HAVE_XCRYPT
         cmocka_unit_test(test_http_hostile__basic_auth),
+        cmocka_unit_test(test_http_hostile__bad_logins_take_turns),
 #endif
         cmocka_unit_test(test_http_hostile__tls),
     };

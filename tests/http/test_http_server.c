@@ -438,6 +438,41 @@ static void test_http_server__console_pages(void **state)
     stop(&f);
 }
 
+static void test_http_server__start_out_of_memory(void **state)
+{
+    (void)state;
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.addr = "127.0.0.1:0";
+    o.registries = &reg;
+    o.registry_count = 1;
+    o.flags = LUMEN_HTTP_CONSOLE;
+#ifdef LUMEN_HAVE_XCRYPT
+    o.basic_auth_users = "a:$2b$04$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9u,"
+                         "b:$2b$04$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9u";
+#endif
+    lt_failalloc_install();
+    for (long k = 0;; k++) {
+        lumen_http_server *srv = NULL;
+        lt_failalloc_arm(k);
+        int rc = lumen_http_server_start(&srv, &o);
+        int triggered = lt_failalloc_triggered();
+        lt_failalloc_disarm();
+        if (rc == LUMEN_OK)
+            lumen_http_server_stop(srv);
+        else
+            assert_int_equal(rc, LUMEN_ENOMEM);
+        assert_int_equal(lt_failalloc_live(), 0);
+        if (!triggered) {
+            assert_int_equal(rc, LUMEN_OK);
+            break;
+        }
+    }
+    lt_failalloc_uninstall();
+    lumen_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_http_server__scrape_timeout_answers_503),
         cmocka_unit_test(test_http_server__default_registry),
         cmocka_unit_test(test_http_server__console_pages),
+        cmocka_unit_test(test_http_server__start_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #  include <crypt.h>
 #endif
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,8 @@ static void test_http_auth__bcrypt_users(void **state)
     assert_int_equal(lumen__http_auth_check(a, "alic", "s3cret"), LUMEN__AUTH_DENIED);
     assert_int_equal(lumen__http_auth_check(a, "alicealice", "s3cret"), LUMEN__AUTH_DENIED);
     assert_int_equal(lumen__http_auth_check(a, NULL, NULL), LUMEN__AUTH_DENIED);
+    assert_int_equal(lumen__http_auth_check(a, NULL, "s3cret"), LUMEN__AUTH_DENIED);
+    assert_int_equal(lumen__http_auth_check(a, "alice", NULL), LUMEN__AUTH_DENIED);
     assert_int_equal(lumen__http_auth_check(a, "", ""), LUMEN__AUTH_DENIED);
     /* After a success is cached, a wrong password for that user is still
      * refused (the cache is keyed by the exact bytes). */
@@ -198,6 +201,57 @@ static void test_http_auth__unknown_user_costs_a_hash(void **state)
     int64_t first = time_check(a, "prom", "right", LUMEN__AUTH_OK);
     int64_t again = time_check(a, "prom", "right", LUMEN__AUTH_OK);
     assert_true(again * 10 < first);
+    lumen__http_auth_free(a);
+    free(h);
+}
+
+typedef struct checker {
+    lumen__http_auth *a;
+    int result;
+} checker;
+
+static void *check_thread(void *arg)
+{
+    checker *c = arg;
+    c->result = lumen__http_auth_check(c->a, "prom", "wrong");
+    return NULL;
+}
+
+static void test_http_auth__one_hash_at_a_time(void **state)
+{
+    (void)state;
+    char *h = make_hash("right", "$2b$", 12);
+    char users[256];
+    snprintf(users, sizeof users, "prom:%s", h);
+    lumen__http_auth *a;
+    assert_int_equal(lumen__http_auth_new(&a, users, NULL), LUMEN_OK);
+    int64_t t0 = lumen__mono_ns();
+    assert_int_equal(lumen__http_auth_check(a, "prom", "wrong"), LUMEN__AUTH_DENIED);
+    int64_t one = lumen__mono_ns() - t0;
+    /* Five at once: they take turns; whoever waits more than a second for
+     * the slot is answered BUSY. */
+    enum { N = 5 };
+    checker c[N];
+    pthread_t t[N];
+    t0 = lumen__mono_ns();
+    for (int i = 0; i < N; i++) {
+        c[i].a = a;
+        pthread_create(&t[i], NULL, check_thread, &c[i]);
+    }
+    int denied = 0, busy = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        denied += c[i].result == LUMEN__AUTH_DENIED;
+        busy += c[i].result == LUMEN__AUTH_BUSY;
+    }
+    int64_t took = lumen__mono_ns() - t0;
+    print_message("one hash %.0f ms; %d at once: %d denied, %d busy, %.0f ms\n", one / 1e6, N,
+                  denied, busy, took / 1e6);
+    assert_int_equal(denied + busy, N);
+    assert_true(denied >= 1);
+    if (one * (N - 1) > 1300 * 1000000LL) /* the last could not have had its turn in time */
+        assert_true(busy >= 1);
+    assert_true(took >= (denied - 1) * one * 8 / 10); /* one after another */
     lumen__http_auth_free(a);
     free(h);
 }
@@ -319,6 +373,7 @@ int main(void)
 #ifdef LUMEN_HAVE_XCRYPT
         cmocka_unit_test(test_http_auth__bcrypt_users),
         cmocka_unit_test(test_http_auth__unknown_user_costs_a_hash),
+        cmocka_unit_test(test_http_auth__one_hash_at_a_time),
         cmocka_unit_test(test_http_auth__config_errors),
 #endif
         cmocka_unit_test(test_http_server_env__applies_and_checks),

@@ -5,6 +5,7 @@
 #include "log_test.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -56,6 +57,22 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Reconfigures the tree while the workers log: every logger's inherited
+ * values are rewritten (to the same values for the workers' logger). */
+static _Atomic int stop_config;
+static void *reconfigure(void *arg)
+{
+    (void)arg;
+    char name[64];
+    for (int i = 0; !atomic_load(&stop_config); i++) {
+        snprintf(name, sizeof name, "threads.cfg.%d", i % 50);
+        lumen_logger_set_level(lumen_logger_get(name), (i & 1) ? LUMEN_LOG_DEBUG : LUMEN_LOG_WARN);
+        lumen_log_set_levels(i & 1 ? "threads.cfg=info" : "threads.cfg=error");
+        usleep(100);
+    }
+    return NULL;
+}
+
 static void run(unsigned flags, const char *name)
 {
     int p[2];
@@ -75,11 +92,15 @@ static void run(unsigned flags, const char *name)
     shared = lumen_logger_get(name);
     assert_int_equal(lumen_logger_set_handlers(shared, &h, 1), LUMEN_OK);
     memset(big, 'x', sizeof big - 1);
-    pthread_t t[THREADS];
+    pthread_t t[THREADS], cfg;
+    atomic_store(&stop_config, 0);
+    pthread_create(&cfg, NULL, reconfigure, NULL);
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
+    atomic_store(&stop_config, 1);
+    pthread_join(cfg, NULL);
     lumen_log_flush();
     close(p[1]);
     pthread_join(rt, NULL);

@@ -16,7 +16,15 @@ typedef struct collector {
     char url[128];
 } collector;
 
+static inline void collector_start_tls(collector *c, const char *script, const char *cert, const char *key);
+
 static inline void collector_start(collector *c, const char *script)
+{
+    collector_start_tls(c, script, NULL, NULL);
+}
+
+/* With cert and key (PEM paths), the collector speaks https. */
+static inline void collector_start_tls(collector *c, const char *script, const char *cert, const char *key)
 {
     char *dir = lt_tempdir();
     snprintf(c->log, sizeof c->log, "%s/requests.log", dir);
@@ -30,7 +38,10 @@ static inline void collector_start(collector *c, const char *script)
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
-        execl(lt_python(), "python3", py, c->log, script ? script : "", (char *)NULL);
+        if (cert != NULL)
+            execl(lt_python(), "python3", py, c->log, script ? script : "", cert, key, (char *)NULL);
+        else
+            execl(lt_python(), "python3", py, c->log, script ? script : "", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -45,7 +56,7 @@ static inline void collector_start(collector *c, const char *script)
     close(fds[0]);
     c->port = atoi(buf);
     assert_true(c->port > 0);
-    snprintf(c->url, sizeof c->url, "http://127.0.0.1:%d/v1/traces", c->port);
+    snprintf(c->url, sizeof c->url, "%s://127.0.0.1:%d/v1/traces", cert ? "https" : "http", c->port);
 }
 
 static inline void collector_stop(collector *c)

@@ -1,6 +1,7 @@
 """A fake OTLP/HTTP collector for the trace tests, on 127.0.0.1.
 
-Usage: fake_collector.py LOGFILE [SCRIPT]
+Usage: fake_collector.py LOGFILE [SCRIPT [CERT KEY]]
+With CERT and KEY (PEM files) it speaks https.
 SCRIPT is a comma-separated list of answers, one per request, in order;
 after it runs out every request gets 200. An answer is:
   200 / 400 / 413 / 500 / 502 / 503 / 504  that status, empty body
@@ -8,6 +9,7 @@ after it runs out every request gets 200. An answer is:
   503:date=N      503 with Retry-After as the HTTP date N seconds ahead
   partial=N       200 with an ExportTraceServiceResponse rejecting N spans
   hang            never answer (sleep 60 s)
+  big             200 with a 1 MiB body (the exporter must cap its read)
   reset           read the request, then reset the connection (RST)
 The first line on stdout is the port. Each request appends one JSON line
 to LOGFILE: time, path, answer, headers, and the spans the body holds
@@ -123,7 +125,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         payload = b""
         headers = []
-        if answer.startswith("partial="):
+        if answer == "big":
+            payload = b"\x00" * (1 << 20)
+            code = 200
+        elif answer.startswith("partial="):
             k = int(answer.split("=")[1])
             msg = b"too old"
             inner = bytes([0x08, k]) + bytes([0x12, len(msg)]) + msg
@@ -152,7 +157,15 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up early (capped reads, resets) are expected
+
 
 srv = Server(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 4:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -212,6 +213,40 @@ static void test_trace_batch__shutdown_deadline_with_hanging_exporter(void **sta
     (void)st;
 }
 
+/* After fork the child's processor works (new worker, fresh lock) and
+ * does not send the parent's queued spans again; the parent is unaffected. */
+static void test_trace_batch__fork_restarts_worker(void **state)
+{
+#if defined(__SANITIZE_THREAD__)
+    skip(); /* TSan cannot start threads after a multi-threaded fork */
+#endif
+    counting c = {0};
+    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    bo.schedule_delay_ms = 60000;
+    lumen_span_processor *p;
+    lumen_tracer_provider *tp = make(&c, &bo, &p);
+    worker_arg w = {lumen_tracer_provider_get_tracer(tp, "t", NULL), 5};
+    ender(&w); /* queued in the parent, not exported yet */
+    pid_t pid = fork();
+    if (pid == 0) {
+        w.n = 3;
+        ender(&w);
+        int ok = lumen_tracer_provider_force_flush(tp, 5000) == LUMEN_OK;
+        lumen_processor_stats st;
+        lumen_span_processor_stats(p, &st);
+        ok = ok && atomic_load(&c.spans) == 3 && st.ended == 3 && st.exported == 3;
+        lumen_tracer_provider_free(tp);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(lumen_tracer_provider_force_flush(tp, 5000), LUMEN_OK);
+    assert_int_equal(atomic_load(&c.spans), 5);
+    lumen_tracer_provider_free(tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_trace_batch__triggers),
         cmocka_unit_test(test_trace_batch__failures_counted),
         cmocka_unit_test(test_trace_batch__shutdown_deadline_with_hanging_exporter),
+        cmocka_unit_test(test_trace_batch__fork_restarts_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

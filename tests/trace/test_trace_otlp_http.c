@@ -5,6 +5,7 @@
  * collector is down. */
 #include "support/support.h"
 
+#include <pthread.h>
 #include <time.h>
 
 #include "http/otlp_retry.h"
@@ -213,6 +214,60 @@ static void test_trace_otlp_http__partial_success_not_retried(void **state)
     teardown(&f);
 }
 
+static void test_trace_otlp_http__response_body_capped(void **state)
+{
+    fixture f;
+    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    o.max_response_bytes = 1024;
+    setup(&f, "big,big", &o);
+    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS); /* the status decides */
+    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS); /* and the handle still works */
+    lumen_otlp_http_stats s = stats(&f);
+    assert_int_equal(s.requests, 2);
+    assert_int_equal(s.exported_spans, 6);
+    teardown(&f);
+}
+
+typedef struct export_thread {
+    fixture *f;
+    lumen_export_result r;
+    int64_t took;
+} export_thread;
+
+static void *export_in_thread(void *arg)
+{
+    export_thread *x = arg;
+    int64_t t0 = mono_ms();
+    x->r = run(x->f);
+    x->took = mono_ms() - t0;
+    return NULL;
+}
+
+/* Shutdown interrupts a retry wait and a hung request: it never waits for
+ * the collector. */
+static void test_trace_otlp_http__shutdown_interrupts(void **state)
+{
+    static const char *scripts[] = {"429:ra=20,200", "hang"};
+    for (int i = 0; i < 2; i++) {
+        fixture f;
+        lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+        o.timeout_ms = 30000;
+        setup(&f, scripts[i], &o);
+        export_thread x = {&f, LUMEN_EXPORT_SUCCESS, 0};
+        pthread_t t;
+        pthread_create(&t, NULL, export_in_thread, &x);
+        usleep(300000);
+        lumen__exporter_shutdown(f.exp, 0);
+        pthread_join(t, NULL);
+        assert_int_equal(x.r, LUMEN_EXPORT_FAILURE);
+        if (x.took > 2500)
+            fail_msg("script %s: export took %lld ms after shutdown", scripts[i], (long long)x.took);
+        /* After shutdown, exports fail at once. */
+        assert_int_equal(run(&f), LUMEN_EXPORT_FAILURE);
+        teardown(&f);
+    }
+}
+
 static void test_trace_otlp_http__gzip_and_json(void **state)
 {
     fixture f;
@@ -236,6 +291,49 @@ static void test_trace_otlp_http__gzip_and_json(void **state)
     assert_int_equal(count_substr(log, "\"name\": \"op\""), 3);
     free(log);
     teardown(&f);
+}
+
+/* https: the collector's certificate is trusted through the certificate
+ * option; without it the connection is refused and not retried forever. */
+static void test_trace_otlp_http__https_with_certificate(void **state)
+{
+    if (!lt_have("openssl"))
+        skip();
+    char *dir = lt_tempdir();
+    char cert[512], key[512], cmd[2048];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '%s' "
+             "-out '%s' -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1",
+             key, cert);
+    assert_int_equal(lt_run(cmd, "", 0, NULL), 0);
+    th_env env;
+    th_setup(&env, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL});
+    lumen_span_end(lumen_span_start(env.tracer, "secure", NULL));
+    lumen_span *s = (lumen_span *)lumen_memory_exporter_get(env.mem, 0);
+    collector c;
+    collector_start_tls(&c, "", cert, key);
+    for (int trusted = 1; trusted >= 0; trusted--) {
+        lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+        o.ignore_env = true;
+        o.endpoint = c.url;
+        o.certificate = trusted ? cert : NULL;
+        o.max_attempts = 2;
+        o.initial_backoff_ms = 10;
+        o.timeout_ms = 5000;
+        lumen_span_exporter *e;
+        assert_int_equal(lumen_otlp_http_exporter_new(&o, &e), LUMEN_OK);
+        lumen_export_result r = lumen__exporter_export(e, &s, 1, 0);
+        assert_int_equal(r, trusted ? LUMEN_EXPORT_SUCCESS : LUMEN_EXPORT_FAILURE);
+        lumen_span_exporter_free(e);
+    }
+    char *log = collector_log(&c);
+    assert_int_equal(count_substr(log, "\"name\": \"secure\""), 1);
+    free(log);
+    collector_stop(&c);
+    th_teardown(&env);
+    free(dir);
 }
 
 static void test_trace_otlp_http__config_from_env(void **state)
@@ -355,18 +453,23 @@ static void test_trace_otlp_http__collector_down_conservation(void **state)
 
     span_cost(t, 2000); /* warm the pool */
     assert_int_equal(lumen_tracer_provider_force_flush(tp, 5000), LUMEN_OK);
-    double up = span_cost(t, 2000);
+    /* The least of several rounds: other programs on the machine only ever
+     * add time, so the minimum is the cost itself. */
+    double up = 1e18, down = 1e18;
+    for (int round = 0; round < 2; round++) {
+        double cost = span_cost(t, 1000);
+        up = cost < up ? cost : up;
+    }
     lumen_tracer_provider_force_flush(tp, 5000);
     collector_stop(&c); /* the collector goes down */
-    double down = 0;
     for (int round = 0; round < 10; round++) {
-        down += span_cost(t, 2000) / 10;
+        double d = span_cost(t, 2000);
+        down = d < down ? d : down;
         usleep(20000);
     }
     /* Ending a span costs the same while exports fail: the exporter's
-     * retries run on the worker, never on the ending thread. Generous
-     * bound: timing on a shared machine is noisy. */
-    if (!(down < up * 4 + 1000))
+     * retries run on the worker, never on the ending thread. */
+    if (!(down < up * 3 + 500))
         fail_msg("span cost up %.0f ns, down %.0f ns", up, down);
     lumen_tracer_provider_shutdown(tp, 3000);
     lumen_processor_stats st;
@@ -392,8 +495,11 @@ int main(void)
         cmocka_unit_test(test_trace_otlp_http__hang_spends_budget_once),
         cmocka_unit_test(test_trace_otlp_http__reset_and_down_are_retried),
         cmocka_unit_test(test_trace_otlp_http__partial_success_not_retried),
+        cmocka_unit_test(test_trace_otlp_http__response_body_capped),
+        cmocka_unit_test(test_trace_otlp_http__shutdown_interrupts),
         cmocka_unit_test(test_trace_otlp_http__gzip_and_json),
         cmocka_unit_test(test_trace_otlp_http__config_from_env),
+        cmocka_unit_test(test_trace_otlp_http__https_with_certificate),
         cmocka_unit_test(test_trace_otlp_http__collector_down_conservation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 
 #include "core/tctx.h"
 #include "trace/span.h"
+#include "trace/tclock.h"
 #include "trace/helpers.h"
 
 static const lumen_sampler ON = {LUMEN_SAMPLER_ALWAYS_ON, 1.0, NULL, NULL};
@@ -422,6 +423,49 @@ static void test_trace_span__resource(void **state)
     lumen_tracer_provider_free(tp);
 }
 
+/* Span times follow the wall clock, whether read from clock_gettime or
+ * from the calibrated TSC. */
+static void test_trace_span__times_track_wall_clock(void **state)
+{
+    th_env e;
+    th_setup(&e, ON);
+    usleep(30000); /* past the TSC calibration interval */
+    for (int round = 0; round < 3; round++) {
+        int64_t before = lumen_now_ns();
+        lumen_span *s = lumen_span_start(e.tracer, "timed", NULL);
+        int64_t after = lumen_now_ns();
+        usleep(20000);
+        lumen_span_end(s);
+        const lumen_span *r = lumen_memory_exporter_get(e.mem, (size_t)round);
+        int64_t start = lumen_span_get_start_ns(r), dur = lumen_span_get_end_ns(r) - start;
+        if (start < before - 1000000 || start > after + 1000000)
+            fail_msg("start %lld outside [%lld, %lld] +- 1 ms", (long long)start, (long long)before,
+                     (long long)after);
+        if (dur < 19000000 || dur > 200000000)
+            fail_msg("duration %lld ns for a 20 ms sleep", (long long)dur);
+    }
+#ifdef LUMEN__HAVE_TSC
+    /* Where the kernel trusts the TSC, these times came from it. */
+    char *cs = lt_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", NULL);
+    if (cs != NULL && strncmp(cs, "tsc", 3) == 0)
+        assert_true(atomic_load(&lumen__tsc_usable));
+    free(cs);
+#endif
+    th_teardown(&e);
+}
+
+static void test_trace_span__sdk_disabled(void **state)
+{
+    setenv("OTEL_SDK_DISABLED", "TRUE", 1);
+    lumen_tracer_provider *tp;
+    assert_int_equal(lumen_tracer_provider_new(NULL, &tp), LUMEN_OK);
+    lumen_span *s = lumen_span_start(lumen_tracer_provider_get_tracer(tp, "t", NULL), "x", NULL);
+    assert_false(lumen_span_is_recording(s));
+    lumen_span_end(s);
+    lumen_tracer_provider_free(tp);
+    unsetenv("OTEL_SDK_DISABLED");
+}
+
 static void test_trace_span__shutdown_and_noop(void **state)
 {
     th_env e;
@@ -541,6 +585,8 @@ int main(void)
         cmocka_unit_test(test_trace_span__ids_unique_and_fork_reseeds),
         cmocka_unit_test(test_trace_span__resource),
         cmocka_unit_test(test_trace_span__shutdown_and_noop),
+        cmocka_unit_test(test_trace_span__sdk_disabled),
+        cmocka_unit_test(test_trace_span__times_track_wall_clock),
         cmocka_unit_test(test_trace_span__self_metrics),
         cmocka_unit_test(test_trace_span__provider_oom),
     };

@@ -125,8 +125,10 @@ function drawChart(card, ts, lines, unit) {
 function rate(ts, values) {
   const out = [null];
   for (let k = 1; k < values.length; k++) {
-    const a = values[k - 1], b = values[k];
-    if (a == null || b == null) { out.push(null); continue; }
+    // A series absent from the previous sample was created since: a
+    // counter starts at zero, so its whole value is the increase.
+    const a = values[k - 1] == null ? 0 : values[k - 1], b = values[k];
+    if (b == null) { out.push(null); continue; }
     const dt = (ts[k] - ts[k - 1]) / 1000;
     out.push(dt > 0 ? (b >= a ? b - a : b) / dt : null); // a drop is a counter reset
   }
@@ -182,8 +184,9 @@ function histogramQuantiles(data, family, qs, window) {
       if (k === j) { out.push(null); continue; }
       const b = [];
       for (const [le, vals] of sums) {
-        if (vals[k] == null || vals[j] == null) continue;
-        b.push([le, Math.max(0, vals[k] - vals[j])]);
+        if (vals[k] == null) continue;
+        // A bucket created inside the window started at zero.
+        b.push([le, Math.max(0, vals[k] - (vals[j] == null ? 0 : vals[j]))]);
       }
       out.push(bucketQuantile(q, b));
     }
@@ -405,6 +408,8 @@ async function refreshLogs() {
   const text = (document.getElementById('text').value || '').toLowerCase();
   const data = await getJSON('/api/logs?' + params);
   const tbody = document.querySelector('#logs tbody');
+  // Lines from peer consoles (for one trace) arrive after the local ones.
+  data.logs.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
   const rows = data.logs.filter(l => !text || JSON.stringify(l).toLowerCase().includes(text));
   tbody.replaceChildren(...rows.reverse().map(l => {
     const fields = Object.entries(l).filter(([k]) => !RECORD_KEYS.has(k))

@@ -1,0 +1,86 @@
+/*
+ * tests/browser/console_fixture.c: a program whose metrics, spans and logs
+ * carry hostile strings, serving the console, for the browser test to
+ * check that every page shows them as text. Prints "port=N" when ready and
+ * runs until killed.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lumen/http.h"
+#include "lumen/http_console.h"
+#include "lumen/lumen.h"
+
+#define HOSTILE_LABEL "<script>alert(1)</script>"
+#define HOSTILE_LABEL2 "\"><img src=x onerror=alert(2)>"
+#define HOSTILE_SPAN "<img src=x onerror=alert(3)>"
+#define HOSTILE_ATTR "<script>alert(4)</script>"
+#define HOSTILE_LOG "<script>alert(5)</script>"
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+int main(void)
+{
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    const char *labels[] = {"path"};
+    o.label_names = labels;
+    o.label_count = 1;
+    o.help = "Requests by path </script><b>bold</b>";
+    lumen_family *fam;
+    if (lumen_family_new(&fam, NULL, LUMEN_METRIC_COUNTER, "hostile_requests", &o) != LUMEN_OK)
+        return 1;
+    const char *v1[] = {HOSTILE_LABEL}, *v2[] = {HOSTILE_LABEL2};
+    lumen_counter *c1, *c2;
+    lumen_family_counter(fam, v1, 1, &c1);
+    lumen_family_counter(fam, v2, 1, &c2);
+
+    lumen_tracer_provider *tp;
+    lumen_tracer_provider_options to = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
+    to.service_name = "fixture<b>";
+    lumen_tracer_provider_new(&to, &tp);
+    lumen_span_exporter *exp;
+    lumen_span_processor *sp;
+    lumen_console_span_exporter_new("fixture<b>", &exp);
+    lumen_simple_processor_new(exp, &sp);
+    lumen_tracer_provider_add_processor(tp, sp);
+    lumen_tracer *tr = lumen_tracer_provider_get_tracer(tp, "fixture", NULL);
+
+    lumen_log_handler *h;
+    lumen_console_log_handler_new(LUMEN_LOG_TRACE, &h);
+    lumen_logger *lg = lumen_logger_get("fixture");
+    lumen_logger_set_handlers(lg, &h, 1);
+
+    lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT;
+    so.addr = "127.0.0.1:0";
+    so.flags = LUMEN_HTTP_CONSOLE;
+    lumen_http_server *srv;
+    if (lumen_http_server_start(&srv, &so) != LUMEN_OK)
+        return 1;
+    printf("port=%u\n", lumen_http_server_port(srv));
+    fflush(stdout);
+    while (!stop) {
+        lumen_counter_inc(c1);
+        lumen_counter_add(c2, 2);
+        lumen_span *s = lumen_span_start(tr, HOSTILE_SPAN, NULL);
+        lumen_span_enter(s);
+        lumen_span_set_str(s, "user.input", HOSTILE_ATTR);
+        lumen_span_set_status(s, LUMEN_STATUS_ERROR, HOSTILE_ATTR);
+        LUMEN_LOG_ERROR(lg, HOSTILE_LOG, LUMEN_STR("field<i>", HOSTILE_LABEL2));
+        lumen_span_leave(s);
+        lumen_span_end(s);
+        struct timespec ts = {0, 200000000};
+        nanosleep(&ts, NULL);
+    }
+    lumen_http_server_stop(srv);
+    lumen_tracer_provider_free(tp);
+    return 0;
+}

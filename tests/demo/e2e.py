@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""End to end, for about ten seconds: the real Prometheus server scrapes
+both microposts services (up == 1, request rate above 0, error ratio equal
+to the injected failure rate within tolerance); one trace spans both
+services with the right parent links; every log line of both services
+parses as JSON, and its trace and span ids are those of recorded spans.
+Prints 'N passed, N failed' and exits non-zero on any failure."""
+import argparse
+import json
+import sys
+import time
+import urllib.parse
+
+from harness import Demo, get_json
+
+FAIL_RATE = 0.10
+checks = []
+
+
+def check(name, ok, detail=''):
+    checks.append(ok)
+    print(f'{"ok  " if ok else "FAIL"} {name}' + (f': {detail}' if detail else ''), flush=True)
+
+
+def promql(demo, q):
+    url = f'http://127.0.0.1:{demo.prom}/api/v1/query?' + urllib.parse.urlencode({'query': q})
+    return get_json(url)['data']['result']
+
+
+def wait_up(demo, seconds=30):
+    end = time.time() + seconds
+    up = {}
+    while time.time() < end:
+        try:
+            up = {r['metric']['service']: r['value'][1] for r in promql(demo, 'up')}
+            if len(up) == 2 and set(up.values()) == {'1'}:
+                break
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return up
+
+
+def trace_spans(admin, trace_id, local=False):
+    q = '?local=1' if local else ''
+    return get_json(f'http://127.0.0.1:{admin}/api/traces/{trace_id}{q}')['spans']
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--bin', required=True)
+    ap.add_argument('--seconds', type=float, default=10)
+    a = ap.parse_args()
+    with Demo(a.bin, fail_rate=FAIL_RATE, prometheus=True) as demo:
+        up = wait_up(demo)
+        check('Prometheus scrapes both services (up == 1)',
+              up == {'microposts-api': '1', 'microposts-store': '1'}, str(up))
+        statuses = demo.load(a.seconds)
+        total = sum(statuses.values())
+        check('the load generator got answers', total > 100, str(statuses))
+        time.sleep(2.5)  # two more scrapes after the last request
+
+        rate = promql(demo, 'sum by (service) (rate(http_requests_total[10s]))')
+        rates = {r['metric']['service']: float(r['value'][1]) for r in rate}
+        check('request rate above 0 for both services',
+              len(rates) == 2 and all(v > 0 for v in rates.values()), str(rates))
+
+        q = ('sum(http_requests_total{service="microposts-api",code=~"5.."}) / '
+             'sum(http_requests_total{service="microposts-api"})')
+        res = promql(demo, q)
+        ratio = float(res[0]['value'][1]) if res else -1
+        check(f'error ratio equals the injected rate ({FAIL_RATE}) within 0.05',
+              abs(ratio - FAIL_RATE) <= 0.05, f'{ratio:.3f}')
+        scraped = promql(demo, 'sum(http_requests_total{service="microposts-api"})')
+        n_scraped = float(scraped[0]['value'][1]) if scraped else -1
+        check('Prometheus saw every request the load generator made', n_scraped == total,
+              f'{n_scraped} vs {total}')
+
+        # One trace across both services with the right parent links.
+        traces = get_json(f'http://127.0.0.1:{demo.api_admin}/api/traces?limit=200')['traces']
+        good = None
+        for t in traces:
+            if not t['has_root'] or t['error']:
+                continue
+            spans = trace_spans(demo.api_admin, t['trace_id'])
+            by = {s['span_id']: s for s in spans}
+            services = {s['service'] for s in spans}
+            if services != {'microposts-api', 'microposts-store'}:
+                continue
+            root = [s for s in spans if s['parent_span_id'] is None]
+            client = [s for s in spans if s['kind'] == 3 and s['service'] == 'microposts-api']
+            store = [s for s in spans if s['kind'] == 2 and s['service'] == 'microposts-store']
+            db = [s for s in spans if s['name'].startswith('sqlite ')]
+            ok = (len(root) == 1 and root[0]['kind'] == 2 and root[0]['service'] == 'microposts-api'
+                  and len(client) == 1 and client[0]['parent_span_id'] == root[0]['span_id']
+                  and len(store) == 1 and store[0]['parent_span_id'] == client[0]['span_id']
+                  and db and all(d['parent_span_id'] == store[0]['span_id'] for d in db)
+                  and all(s['trace_id'] == t['trace_id'] for s in spans)
+                  and all(s['parent_span_id'] is None or s['parent_span_id'] in by for s in spans))
+            if ok:
+                good = (t['trace_id'], [(s['service'], s['name']) for s in spans])
+                break
+        check('one trace spans both services with the right parent links', good is not None,
+              str(good))
+
+        # Every log line is JSON; its ids are those of recorded spans.
+        recorded = set()
+        for admin in (demo.api_admin, demo.store_admin):
+            listing = get_json(f'http://127.0.0.1:{admin}/api/traces?limit=1000')['traces']
+            for t in listing:
+                for s in trace_spans(admin, t['trace_id'], local=True):
+                    recorded.add((s['trace_id'], s['span_id']))
+        bad_json, unmatched, stamped = [], [], 0
+        for name in ('api.log', 'store.log'):
+            for line in demo.log_lines(name):
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    bad_json.append(line)
+                    continue
+                if 'trace_id' in rec:
+                    stamped += 1
+                    if (rec['trace_id'], rec['span_id']) not in recorded:
+                        unmatched.append(line)
+        check('every log line of both services parses as JSON', not bad_json, str(bad_json[:3]))
+        check('log lines carry trace ids', stamped >= total, f'{stamped} stamped lines')
+        check('every stamped log line names a recorded span', not unmatched, str(unmatched[:3]))
+    failed = checks.count(False)
+    print(f'\n{len(checks) - failed} passed, {failed} failed')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
