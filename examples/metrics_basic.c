@@ -39,9 +39,8 @@ static int print(void *ud, const char *data, size_t len)
 
 int main(int argc, char **argv)
 {
-    lumen_format fmt = argc > 1 && strcmp(argv[1], "--openmetrics") == 0
-                           ? LUMEN_FORMAT_OPENMETRICS
-                           : LUMEN_FORMAT_PROMETHEUS;
+    lumen_format fmt = argc > 1 && strcmp(argv[1], "--openmetrics") == 0 ? LUMEN_FORMAT_OPENMETRICS
+                                                                         : LUMEN_FORMAT_PROMETHEUS;
     int rc = lumen_counter_new(&requests, NULL, "demo_requests_total", "Requests handled.");
     const char *labels[] = {"method", "code"};
     lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;

@@ -214,7 +214,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.quantile_count = 2;
         char name[300];
         snprintf(name, sizeof name, "%.250s%s", f[0],
-                 t == 0 ? "" : t == 1 ? "_g" : t == 2 ? "_h" : "_s");
+                 t == 0   ? ""
+                 : t == 1 ? "_g"
+                 : t == 2 ? "_h"
+                          : "_s");
         lumen_family *fam;
         if (lumen_family_new(&fam, r, types[t], name, &o) != LUMEN_OK)
             continue;
@@ -237,11 +240,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     lumen_counter_add(child, nums[k]);
                     lumen_counter_add_exemplar(child, nums[k], el, 1);
                     break;
-                case LUMEN_METRIC_GAUGE: lumen_gauge_add(child, nums[k]); break;
+                case LUMEN_METRIC_GAUGE:
+                    lumen_gauge_add(child, nums[k]);
+                    break;
                 case LUMEN_METRIC_HISTOGRAM:
                     lumen_histogram_observe_exemplar(child, nums[k], el, 1);
                     break;
-                default: lumen_summary_observe(child, nums[k]); break;
+                default:
+                    lumen_summary_observe(child, nums[k]);
+                    break;
                 }
             }
         }

@@ -3,6 +3,8 @@
 #ifndef LUMEN_BENCH_METRICS_COMMON_H
 #define LUMEN_BENCH_METRICS_COMMON_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -12,6 +14,14 @@ static inline double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the calling thread, in seconds. */
+static inline double bench_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -36,6 +46,18 @@ static inline long bench_n(long n)
     if (k <= 0)
         k = 1;
     return (long)((double)n * k) > 0 ? (long)((double)n * k) : 1;
+}
+
+/* Pin the calling thread to CPU `cpu` modulo the CPUs available, so that
+ * the two threads of a two-thread workload run side by side rather than
+ * migrate; ignored where it fails. */
+static inline void bench_pin(int cpu)
+{
+    cpu_set_t set;
+    int n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    CPU_ZERO(&set);
+    CPU_SET(cpu % (n > 0 ? n : 1), &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 /* Median of `n` values (sorts them). */

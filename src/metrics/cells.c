@@ -10,9 +10,13 @@
 #include "core/alloc.h"
 #include "core/diag.h"
 
-LUMEN_TLS lumen__tstate *lumen__tstate_tls;
+/* What a thread that has not touched a cell points at: every page NULL,
+ * never written, never in the thread list. */
+static lumen__tstate g_empty;
 
-#define NPAGES ((size_t)LUMEN__CELL_TOP * LUMEN__CELL_MID)
+LUMEN_TLS lumen__tstate *lumen__tstate_tls = &g_empty;
+
+#define NPAGES LUMEN__CELL_PAGES
 
 typedef struct idvec {
     uint32_t *v;
@@ -43,9 +47,22 @@ static bool g_key_ok;
 
 static void thread_exit(void *arg);
 
+/* fork(): the child must not inherit g_cells.mu locked by a thread that
+ * does not exist there, or its first render would hang. */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&g_cells.mu);
+}
+
+static void atfork_release(void)
+{
+    pthread_mutex_unlock(&g_cells.mu);
+}
+
 static void key_init(void)
 {
     g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;
+    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }
 
 static lumen__tstate *register_thread(void)
@@ -68,30 +85,55 @@ static lumen__tstate *register_thread(void)
     return t;
 }
 
+/* The slot of page `pi` in state `s`; NULL when its mid array is missing
+ * (and *mid_slot then says where the mid goes). */
+static _Atomic(lumen__cell_page *) *
+page_slot(lumen__tstate *s, size_t pi, _Atomic(lumen__cell_mid *) **mid_slot, memory_order mo)
+{
+    if (pi < LUMEN__CELL_DIRECT)
+        return &s->direct[pi];
+    pi -= LUMEN__CELL_DIRECT;
+    *mid_slot = &s->top[pi >> LUMEN__CELL_MID_SHIFT];
+    lumen__cell_mid *m = atomic_load_explicit(*mid_slot, mo);
+    return m ? &m->page[pi & (LUMEN__CELL_MID - 1)] : NULL;
+}
+
 _Atomic uint64_t *lumen__cell_slow(uint32_t id)
 {
     lumen__tstate *t = lumen__tstate_tls;
-    if (t == NULL && (t = register_thread()) == NULL)
+    if (id >= LUMEN__CELL_MAX)
         goto lost;
-    lumen__cell_mid *m = atomic_load_explicit(&t->top[id >> 20], memory_order_relaxed);
-    if (m == NULL) {
-        if ((m = lumen__calloc(1, sizeof *m)) == NULL)
+    if (t == &g_empty && (t = register_thread()) == NULL)
+        goto lost;
+    size_t pi = id >> LUMEN__CELL_PAGE_SHIFT;
+    _Atomic(lumen__cell_mid *) *ms = NULL;
+    _Atomic(lumen__cell_page *) *ps = page_slot(t, pi, &ms, memory_order_relaxed);
+    if (ps == NULL) {
+        lumen__cell_mid *m = lumen__calloc(1, sizeof *m);
+        if (m == NULL)
             goto lost;
         /* Release: a reader that sees the pointer sees the zeroed memory. */
-        atomic_store_explicit(&t->top[id >> 20], m, memory_order_release);
+        atomic_store_explicit(ms, m, memory_order_release);
+        ps = page_slot(t, pi, &ms, memory_order_relaxed);
     }
-    size_t pi = (id >> LUMEN__CELL_PAGE_SHIFT) & (LUMEN__CELL_MID - 1);
-    lumen__cell_page *p = atomic_load_explicit(&m->page[pi], memory_order_relaxed);
+    lumen__cell_page *p = atomic_load_explicit(ps, memory_order_relaxed);
     if (p == NULL) {
         if ((p = lumen__calloc(1, sizeof *p)) == NULL)
             goto lost;
-        atomic_store_explicit(&m->page[pi], p, memory_order_release);
+        atomic_store_explicit(ps, p, memory_order_release);
     }
     return &p->c[id & (LUMEN__CELL_PAGE - 1)];
 lost:
     atomic_fetch_add_explicit(&g_cells.lost, 1, memory_order_relaxed);
     lumen__diag(LUMEN_DIAG_ERROR, "metrics: out of memory for a thread's cells; update lost");
     return &g_scratch;
+}
+
+void lumen__cell_add_u64_slow(uint32_t id, uint64_t v)
+{
+    _Atomic uint64_t *c = lumen__cell_slow(id);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
 }
 
 uint64_t lumen__cells_lost(void)
@@ -108,11 +150,40 @@ static bool is_f64(uint32_t id)
 
 static lumen__cell_page *page_of(lumen__tstate *s, size_t page)
 {
-    lumen__cell_mid *m = atomic_load_explicit(&s->top[page >> LUMEN__CELL_MID_SHIFT],
-                                              memory_order_acquire);
-    if (m == NULL)
-        return NULL;
-    return atomic_load_explicit(&m->page[page & (LUMEN__CELL_MID - 1)], memory_order_acquire);
+    _Atomic(lumen__cell_mid *) *ms;
+    _Atomic(lumen__cell_page *) *ps = page_slot(s, page, &ms, memory_order_acquire);
+    return ps ? atomic_load_explicit(ps, memory_order_acquire) : NULL;
+}
+
+/* Add page p (index pi) of a dying thread into the retired store's page. */
+static void fold_page(lumen__cell_page *rp, lumen__cell_page *p, size_t pi)
+{
+    uint32_t base = (uint32_t)(pi << LUMEN__CELL_PAGE_SHIFT);
+    for (uint32_t k = 0; k < LUMEN__CELL_PAGE; k++) {
+        uint64_t v = atomic_load_explicit(&p->c[k], memory_order_relaxed);
+        if (v == 0)
+            continue;
+        uint64_t cur = atomic_load_explicit(&rp->c[k], memory_order_relaxed);
+        uint64_t sum =
+            is_f64(base + k) ? lumen__f64_bits(lumen__bits_f64(cur) + lumen__bits_f64(v)) : cur + v;
+        atomic_store_explicit(&rp->c[k], sum, memory_order_relaxed);
+    }
+}
+
+/* Fold one page slot of t into the retired store: hand the page over when
+ * the retired store lacks it, else add it cell by cell. */
+static void fold_slot(_Atomic(lumen__cell_page *) *ts, _Atomic(lumen__cell_page *) *rs, size_t pi)
+{
+    lumen__cell_page *p = atomic_load_explicit(ts, memory_order_relaxed);
+    if (p == NULL)
+        return;
+    lumen__cell_page *rp = atomic_load_explicit(rs, memory_order_relaxed);
+    if (rp == NULL) {
+        atomic_store_explicit(rs, p, memory_order_release);
+        atomic_store_explicit(ts, NULL, memory_order_relaxed);
+    } else {
+        fold_page(rp, p, pi);
+    }
 }
 
 /* Fold the state's cells into the retired store. Never allocates: where
@@ -120,6 +191,8 @@ static lumen__cell_page *page_of(lumen__tstate *s, size_t page)
 static void fold(lumen__tstate *t)
 {
     lumen__tstate *r = &g_cells.retired;
+    for (size_t i = 0; i < LUMEN__CELL_DIRECT; i++)
+        fold_slot(&t->direct[i], &r->direct[i], i);
     for (size_t i = 0; i < LUMEN__CELL_TOP; i++) {
         lumen__cell_mid *m = atomic_load_explicit(&t->top[i], memory_order_relaxed);
         if (m == NULL)
@@ -130,33 +203,17 @@ static void fold(lumen__tstate *t)
             atomic_store_explicit(&t->top[i], NULL, memory_order_relaxed);
             continue;
         }
-        for (size_t j = 0; j < LUMEN__CELL_MID; j++) {
-            lumen__cell_page *p = atomic_load_explicit(&m->page[j], memory_order_relaxed);
-            if (p == NULL)
-                continue;
-            lumen__cell_page *rp = atomic_load_explicit(&rm->page[j], memory_order_relaxed);
-            if (rp == NULL) {
-                atomic_store_explicit(&rm->page[j], p, memory_order_release);
-                atomic_store_explicit(&m->page[j], NULL, memory_order_relaxed);
-                continue;
-            }
-            uint32_t base = (uint32_t)((i << 20) | (j << LUMEN__CELL_PAGE_SHIFT));
-            for (uint32_t k = 0; k < LUMEN__CELL_PAGE; k++) {
-                uint64_t v = atomic_load_explicit(&p->c[k], memory_order_relaxed);
-                if (v == 0)
-                    continue;
-                uint64_t cur = atomic_load_explicit(&rp->c[k], memory_order_relaxed);
-                uint64_t sum = is_f64(base + k)
-                                   ? lumen__f64_bits(lumen__bits_f64(cur) + lumen__bits_f64(v))
-                                   : cur + v;
-                atomic_store_explicit(&rp->c[k], sum, memory_order_relaxed);
-            }
-        }
+        for (size_t j = 0; j < LUMEN__CELL_MID; j++)
+            fold_slot(&m->page[j], &rm->page[j],
+                      LUMEN__CELL_DIRECT + (i << LUMEN__CELL_MID_SHIFT) + j);
     }
 }
 
 static void free_state_memory(lumen__tstate *t)
 {
+    for (size_t i = 0; i < LUMEN__CELL_DIRECT; i++)
+        lumen__free(atomic_load_explicit(&t->direct[i], memory_order_relaxed),
+                    sizeof(lumen__cell_page));
     for (size_t i = 0; i < LUMEN__CELL_TOP; i++) {
         lumen__cell_mid *m = atomic_load_explicit(&t->top[i], memory_order_relaxed);
         if (m == NULL)
@@ -182,14 +239,14 @@ static void thread_exit(void *arg)
         t->next->prev = t->prev;
     pthread_mutex_unlock(&g_cells.mu);
     if (lumen__tstate_tls == t)
-        lumen__tstate_tls = NULL;
+        lumen__tstate_tls = &g_empty;
     free_state_memory(t);
 }
 
 void lumen__cells_thread_exit(void)
 {
     lumen__tstate *t = lumen__tstate_tls;
-    if (t == NULL)
+    if (t == &g_empty)
         return;
     if (g_key_ok)
         pthread_setspecific(g_key, NULL);
@@ -201,6 +258,7 @@ int lumen__cells_alloc(uint32_t n_u64, uint32_t n_f64, uint32_t *first)
     uint32_t n = n_u64 + n_f64;
     if (n == 0 || n > LUMEN__CELL_PAGE || first == NULL)
         return LUMEN_EINVAL;
+    pthread_once(&g_key_once, key_init);
     int rc = LUMEN_OK;
     pthread_mutex_lock(&g_cells.mu);
     uint32_t id;
@@ -315,8 +373,8 @@ static void add_state_u64(lumen__tstate *s, uint32_t first, uint32_t n, uint64_t
     if (p == NULL)
         return;
     for (uint32_t k = 0; k < n; k++)
-        out[k] += atomic_load_explicit(&p->c[(first + k) & (LUMEN__CELL_PAGE - 1)],
-                                       memory_order_relaxed);
+        out[k] +=
+            atomic_load_explicit(&p->c[(first + k) & (LUMEN__CELL_PAGE - 1)], memory_order_relaxed);
 }
 
 void lumen__cells_sum_u64(uint32_t first, uint32_t n, uint64_t *out)

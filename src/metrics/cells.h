@@ -9,12 +9,15 @@
  * A reader sums one cell over every live thread plus a "retired" store into
  * which a thread's cells are folded when it exits.
  *
- * Layout: a thread state holds a fixed top array of LUMEN__CELL_TOP pointers
- * to "mid" arrays of LUMEN__CELL_MID page pointers; a page holds
- * LUMEN__CELL_PAGE 8-byte cells. Mids and pages are allocated on a thread's
- * first touch of them and published with release stores, so a reader that
- * loads the pointer with acquire sees zeroed memory at least. Cell ids are
- * below LUMEN__CELL_MAX (64M).
+ * Layout: a page holds LUMEN__CELL_PAGE 8-byte cells. A thread state holds
+ * the pointers to its first LUMEN__CELL_DIRECT pages directly (4M cells,
+ * 2M counters: one load from the thread state to the page), and a top
+ * array of LUMEN__CELL_TOP pointers to "mid" arrays of LUMEN__CELL_MID page
+ * pointers for the pages beyond. Mids and pages are allocated on a
+ * thread's first touch of them and published with release stores, so a
+ * reader that loads the pointer with acquire sees zeroed memory at least.
+ * A thread that has never touched a cell points at an empty shared state,
+ * so the fast path needs no NULL test for it.
  *
  * Kinds: a cell holds either an unsigned 64-bit count or the bits of a
  * double. The kind of each id is fixed when the range is allocated and kept
@@ -39,8 +42,10 @@
 #define LUMEN__CELL_PAGE (1u << LUMEN__CELL_PAGE_SHIFT)
 #define LUMEN__CELL_MID_SHIFT 10
 #define LUMEN__CELL_MID (1u << LUMEN__CELL_MID_SHIFT)
-#define LUMEN__CELL_TOP 64
-#define LUMEN__CELL_MAX ((uint32_t)LUMEN__CELL_TOP * LUMEN__CELL_MID * LUMEN__CELL_PAGE)
+#define LUMEN__CELL_DIRECT 4096
+#define LUMEN__CELL_TOP 60
+#define LUMEN__CELL_PAGES (LUMEN__CELL_DIRECT + (size_t)LUMEN__CELL_TOP * LUMEN__CELL_MID)
+#define LUMEN__CELL_MAX ((uint32_t)(LUMEN__CELL_PAGES * LUMEN__CELL_PAGE))
 
 typedef struct lumen__cell_page {
     _Atomic uint64_t c[LUMEN__CELL_PAGE];
@@ -51,6 +56,7 @@ typedef struct lumen__cell_mid {
 } lumen__cell_mid;
 
 typedef struct lumen__tstate {
+    _Atomic(lumen__cell_page *) direct[LUMEN__CELL_DIRECT];
     _Atomic(lumen__cell_mid *) top[LUMEN__CELL_TOP];
     struct lumen__tstate *next, *prev; /* g_cells.threads, under g_cells.mu */
 } lumen__tstate;
@@ -63,30 +69,54 @@ extern LUMEN_TLS lumen__tstate *lumen__tstate_tls;
 _Atomic uint64_t *lumen__cell_slow(uint32_t id);
 
 /* The calling thread's cell `id`. Lock-free; allocates only on a thread's
- * first touch of a page. */
+ * first touch of a page. Relaxed loads: only this thread stores these
+ * pointers. */
 static inline _Atomic uint64_t *lumen__cell(uint32_t id)
 {
-    lumen__tstate *t = lumen__tstate_tls;
-    if (LUMEN_LIKELY(t != NULL)) {
-        lumen__cell_mid *m = atomic_load_explicit(&t->top[id >> 20], memory_order_relaxed);
-        if (LUMEN_LIKELY(m != NULL)) {
-            lumen__cell_page *p = atomic_load_explicit(
-                &m->page[(id >> LUMEN__CELL_PAGE_SHIFT) & (LUMEN__CELL_MID - 1)],
-                memory_order_relaxed);
-            if (LUMEN_LIKELY(p != NULL))
-                return &p->c[id & (LUMEN__CELL_PAGE - 1)];
-        }
+    uint32_t pi = id >> LUMEN__CELL_PAGE_SHIFT;
+    if (LUMEN_LIKELY(pi < LUMEN__CELL_DIRECT)) {
+        lumen__cell_page *p =
+            atomic_load_explicit(&lumen__tstate_tls->direct[pi], memory_order_relaxed);
+        if (LUMEN_LIKELY(p != NULL))
+            return &p->c[id & (LUMEN__CELL_PAGE - 1)];
     }
     return lumen__cell_slow(id);
 }
 
+/* The calling thread's cell `id` when its page exists, else NULL (the
+ * caller then takes a slow path through lumen__cell). */
+static inline _Atomic uint64_t *lumen__cell_fast(uint32_t id)
+{
+    uint32_t pi = id >> LUMEN__CELL_PAGE_SHIFT;
+    if (LUMEN_LIKELY(pi < LUMEN__CELL_DIRECT)) {
+        lumen__cell_page *p =
+            atomic_load_explicit(&lumen__tstate_tls->direct[pi], memory_order_relaxed);
+        if (LUMEN_LIKELY(p != NULL))
+            return &p->c[id & (LUMEN__CELL_PAGE - 1)];
+    }
+    return NULL;
+}
+
+/* The slow path of lumen__cell_add_u64 (first touch of a page). */
+void lumen__cell_add_u64_slow(uint32_t id, uint64_t v);
+
 /* Single-writer updates: a relaxed load and store, never a locked RMW.
- * The owning thread is the only writer, so no increment is lost. */
+ * The owning thread is the only writer, so no increment is lost. The slow
+ * path is a tail call, so the fast path makes no call and saves nothing. */
 static inline void lumen__cell_add_u64(uint32_t id, uint64_t v)
 {
-    _Atomic uint64_t *c = lumen__cell(id);
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-                          memory_order_relaxed);
+    uint32_t pi = id >> LUMEN__CELL_PAGE_SHIFT;
+    if (LUMEN_LIKELY(pi < LUMEN__CELL_DIRECT)) {
+        lumen__cell_page *p =
+            atomic_load_explicit(&lumen__tstate_tls->direct[pi], memory_order_relaxed);
+        if (LUMEN_LIKELY(p != NULL)) {
+            _Atomic uint64_t *c = &p->c[id & (LUMEN__CELL_PAGE - 1)];
+            atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                                  memory_order_relaxed);
+            return;
+        }
+    }
+    lumen__cell_add_u64_slow(id, v);
 }
 
 static inline double lumen__bits_f64(uint64_t u)
@@ -104,11 +134,11 @@ static inline uint64_t lumen__f64_bits(double d)
 }
 
 #if defined(__SANITIZE_THREAD__)
-#  define LUMEN__TSAN 1
+#define LUMEN__TSAN 1
 #elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define LUMEN__TSAN 1
-#  endif
+#if __has_feature(thread_sanitizer)
+#define LUMEN__TSAN 1
+#endif
 #endif
 
 /* Add to a double cell. GCC moves a relaxed atomic double through a

@@ -62,8 +62,8 @@ static bool sink_exposes(const lumen_collect_sink *s, const char *name)
 {
     char names[8][256];
     for (size_t i = 0; i < s->nfams; i++) {
-        size_t k = lumen__family_sample_names(s->fams[i].type,
-                                              lumen__sink_str(s, s->fams[i].name), names);
+        size_t k =
+            lumen__family_sample_names(s->fams[i].type, lumen__sink_str(s, s->fams[i].name), names);
         for (size_t j = 0; j < k; j++)
             if (strcmp(names[j], name) == 0)
                 return true;
@@ -71,8 +71,8 @@ static bool sink_exposes(const lumen_collect_sink *s, const char *name)
     return false;
 }
 
-LUMEN_API int lumen_collect_family(lumen_collect_sink *s, lumen_metric_type type,
-                                   const char *name, const char *help, const char *unit)
+LUMEN_API int lumen_collect_family(lumen_collect_sink *s, lumen_metric_type type, const char *name,
+                                   const char *help, const char *unit)
 {
     if (s == NULL || name == NULL || type < LUMEN_METRIC_COUNTER || type > LUMEN_METRIC_UNTYPED)
         return LUMEN_EINVAL;
@@ -123,8 +123,10 @@ static int suffix_id(lumen_metric_type type, const char *sfx)
     case LUMEN_METRIC_COUNTER:
         return id == SFX_NONE ? SFX_TOTAL : id == SFX_TOTAL || id == SFX_CREATED ? id : -1;
     case LUMEN_METRIC_GAUGE:
-    case LUMEN_METRIC_UNTYPED: return id == SFX_NONE ? id : -1;
-    case LUMEN_METRIC_INFO: return id == SFX_NONE || id == SFX_INFO ? SFX_INFO : -1;
+    case LUMEN_METRIC_UNTYPED:
+        return id == SFX_NONE ? id : -1;
+    case LUMEN_METRIC_INFO:
+        return id == SFX_NONE || id == SFX_INFO ? SFX_INFO : -1;
     case LUMEN_METRIC_HISTOGRAM:
         return id == SFX_BUCKET || id == SFX_SUM || id == SFX_COUNT || id == SFX_CREATED ? id : -1;
     case LUMEN_METRIC_SUMMARY:
@@ -148,10 +150,9 @@ LUMEN_API int lumen_collect_sample(lumen_collect_sink *s, const char *suffix,
         if (labels[i].name == NULL || labels[i].value == NULL)
             return LUMEN_EINVAL;
         const char *ln = labels[i].name;
-        bool special = (f->type == LUMEN_METRIC_HISTOGRAM && sfx == SFX_BUCKET &&
-                        strcmp(ln, "le") == 0) ||
-                       (f->type == LUMEN_METRIC_SUMMARY && sfx == SFX_NONE &&
-                        strcmp(ln, "quantile") == 0);
+        bool special =
+            (f->type == LUMEN_METRIC_HISTOGRAM && sfx == SFX_BUCKET && strcmp(ln, "le") == 0) ||
+            (f->type == LUMEN_METRIC_SUMMARY && sfx == SFX_NONE && strcmp(ln, "quantile") == 0);
         if (!special && lumen_label_name_check(ln) != LUMEN_OK)
             return LUMEN_EBADLABEL;
         for (size_t j = 0; j < i; j++)

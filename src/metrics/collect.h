@@ -14,24 +14,24 @@ enum { SFX_NONE, SFX_TOTAL, SFX_CREATED, SFX_BUCKET, SFX_SUM, SFX_COUNT, SFX_INF
 typedef struct lumen__csample {
     uint8_t suffix;
     uint8_t nlabels;
-    size_t labels;  /* arena offset: name\0value\0 pairs */
+    size_t labels; /* arena offset: name\0value\0 pairs */
     double value;
 } lumen__csample;
 
 typedef struct lumen__cfam {
     lumen_metric_type type;
-    size_t name, help, unit;  /* arena offsets; SIZE_MAX: none */
-    size_t first, n;          /* samples */
+    size_t name, help, unit; /* arena offsets; SIZE_MAX: none */
+    size_t first, n;         /* samples */
 } lumen__cfam;
 
 struct lumen_collect_sink {
-    lumen_registry *reg;       /* the registry whose collectors run */
+    lumen_registry *reg; /* the registry whose collectors run */
     lumen__buf arena;
     lumen__cfam *fams;
     size_t nfams, cap;
     lumen__csample *samples;
     size_t nsamples, scap;
-    bool open;                 /* a family is begun and accepts samples */
+    bool open; /* a family is begun and accepts samples */
     bool oom;
 };
 

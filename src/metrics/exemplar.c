@@ -48,8 +48,8 @@ static void store(_Atomic(lumen__exemplar *) *slot, double v, const char *text, 
     atomic_store_explicit(&e->lock, 0, memory_order_release);
 }
 
-void lumen__exemplar_record(_Atomic(lumen__exemplar *) *slot, double v,
-                            const lumen_label *labels, size_t n)
+void lumen__exemplar_record(_Atomic(lumen__exemplar *) *slot, double v, const lumen_label *labels,
+                            size_t n)
 {
     if (n > 0 && labels == NULL)
         return;

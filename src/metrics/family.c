@@ -639,15 +639,15 @@ static int check_opts(lumen_metric_type type, const char *name, size_t base_len,
         o->label_count + o->const_label_count > LUMEN__MAX_LABELS)
         return LUMEN_EINVAL;
     for (size_t i = 0; i < o->label_count + o->const_label_count; i++) {
-        const char *ln = i < o->label_count ? o->label_names[i]
-                                            : o->const_labels[i - o->label_count].name;
+        const char *ln =
+            i < o->label_count ? o->label_names[i] : o->const_labels[i - o->label_count].name;
         if (i >= o->label_count && o->const_labels[i - o->label_count].value == NULL)
             return LUMEN_EINVAL;
         if ((rc = check_label(type, ln)) != LUMEN_OK)
             return rc;
         for (size_t j = 0; j < i; j++) {
-            const char *pn = j < o->label_count ? o->label_names[j]
-                                                : o->const_labels[j - o->label_count].name;
+            const char *pn =
+                j < o->label_count ? o->label_names[j] : o->const_labels[j - o->label_count].name;
             if (strcmp(pn, ln) == 0)
                 return LUMEN_EBADLABEL;
         }

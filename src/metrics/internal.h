@@ -55,13 +55,13 @@ typedef struct lumen__child {
     struct lumen_family *fam;
     uint64_t hash;
     int64_t created_ns;
-    uint32_t cell;   /* first cell id (counters, histograms) */
-    uint32_t flags;  /* LUMEN__CF_* */
+    uint32_t cell;  /* first cell id (counters, histograms) */
+    uint32_t flags; /* LUMEN__CF_* */
     union {
-        _Atomic uint64_t gauge;                     /* gauges: double bits */
-        _Atomic(lumen__exemplar *) ex;              /* counters: one slot, lazily */
-        _Atomic(_Atomic(lumen__exemplar *) *) hex;  /* histograms: a slot per bucket, lazily */
-        lumen__summary_state *sum;                  /* summaries */
+        _Atomic uint64_t gauge;                    /* gauges: double bits */
+        _Atomic(lumen__exemplar *) ex;             /* counters: one slot, lazily */
+        _Atomic(_Atomic(lumen__exemplar *) *) hex; /* histograms: a slot per bucket, lazily */
+        lumen__summary_state *sum;                 /* summaries */
     } u;
     /* The label values, each NUL-terminated, back to back. */
     char values[];
@@ -72,7 +72,7 @@ typedef struct lumen__child {
  * reader that finds NULL knows the key is absent. Tables are replaced, not
  * resized in place; the old one is kept as garbage. */
 typedef struct lumen__table {
-    size_t cap;  /* power of two */
+    size_t cap; /* power of two */
     struct lumen__table *next_garbage;
     _Atomic(lumen__child *) slot[];
 } lumen__table;
@@ -90,7 +90,7 @@ typedef struct lumen_family {
     struct lumen_registry *reg;
     lumen_metric_type type;
     unsigned flags;
-    char *name;   /* base name: counters without _total, info without _info */
+    char *name; /* base name: counters without _total, info without _info */
     char *help;
     char *unit;
     size_t nlabels;
@@ -98,29 +98,29 @@ typedef struct lumen_family {
     size_t nconst;
     char **const_names;
     char **const_values;
-    double *buckets;  /* finite upper bounds */
+    double *buckets; /* finite upper bounds */
     size_t nbuckets;
     double *quantiles;
     size_t nquantiles;
     double max_age_s;
     unsigned age_buckets;
-    double (*fn)(void *);  /* gauge_func */
+    double (*fn)(void *); /* gauge_func */
     void *fn_ud;
 
-    pthread_mutex_t mu;  /* guards everything below except the atomics */
+    pthread_mutex_t mu; /* guards everything below except the atomics */
     _Atomic(lumen__table *) table;
-    size_t count;      /* live children in the table */
+    size_t count; /* live children in the table */
     size_t tombs;
     _Atomic size_t limit;
     _Atomic uint64_t overflows;
-    _Atomic uint64_t rejected;  /* refused updates (negative adds, NaN) */
-    void *snap;                 /* children in label order, for renders (family.c) */
-    bool dirty;                 /* the set of children changed since `snap` */
-    int renders;                /* renders holding a copy of `sorted` */
+    _Atomic uint64_t rejected; /* refused updates (negative adds, NaN) */
+    void *snap;                /* children in label order, for renders (family.c) */
+    bool dirty;                /* the set of children changed since `snap` */
+    int renders;               /* renders holding a copy of `sorted` */
     lumen__table *garbage_tables;
-    lumen__child **retired;     /* removed children awaiting free */
+    lumen__child **retired; /* removed children awaiting free */
     size_t nretired, retired_cap;
-    lumen__child *only;         /* the child of an unlabelled family */
+    lumen__child *only; /* the child of an unlabelled family */
 } lumen_family;
 
 typedef struct lumen_collector {
@@ -130,9 +130,9 @@ typedef struct lumen_collector {
 } lumen_collector;
 
 typedef struct lumen_registry {
-    pthread_mutex_t mu;          /* families, collectors list */
-    pthread_mutex_t collect_mu;  /* held while collectors run */
-    lumen_family **fams;         /* sorted by name */
+    pthread_mutex_t mu;         /* families, collectors list */
+    pthread_mutex_t collect_mu; /* held while collectors run */
+    lumen_family **fams;        /* sorted by name */
     size_t nfams, cap;
     lumen_collector *collectors;
     bool is_default;
@@ -181,8 +181,8 @@ lumen_family **lumen__registry_families(lumen_registry *r, size_t *n);
 bool lumen__registry_exposes(lumen_registry *r, const char *name);
 
 /* ---- exemplar.c ---- */
-void lumen__exemplar_record(_Atomic(lumen__exemplar *) *slot, double v,
-                            const lumen_label *labels, size_t n);
+void lumen__exemplar_record(_Atomic(lumen__exemplar *) *slot, double v, const lumen_label *labels,
+                            size_t n);
 void lumen__exemplar_from_trace(_Atomic(lumen__exemplar *) *slot, double v);
 /* Copy the exemplar out under its lock; false when none. */
 bool lumen__exemplar_read(_Atomic(lumen__exemplar *) *slot, lumen__exemplar *out);

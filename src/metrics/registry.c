@@ -101,7 +101,7 @@ static bool exposes(const lumen_family *g, const char *s)
  * up: O(names x suffixes x log families). */
 static bool clashes(const lumen_registry *r, const lumen_family *f)
 {
-    static const char *const suffixes[] = {"", "_total", "_created", "_bucket",
+    static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
                                            "_sum", "_count", "_info"};
     char names[8][256];
     size_t k = lumen__family_sample_names(f->type, f->name, names);
@@ -178,8 +178,7 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *r, const char *name)
                     if (j < r->nfams && strcmp(r->fams[j]->name, base) == 0 &&
                         r->fams[j]->type == (s == 0 ? LUMEN_METRIC_COUNTER : LUMEN_METRIC_INFO)) {
                         f = r->fams[j];
-                        memmove(r->fams + j, r->fams + j + 1,
-                                (r->nfams - j - 1) * sizeof *r->fams);
+                        memmove(r->fams + j, r->fams + j + 1, (r->nfams - j - 1) * sizeof *r->fams);
                         r->nfams--;
                     }
                 }
@@ -254,7 +253,7 @@ lumen_family **lumen__registry_families(lumen_registry *r, size_t *n)
 
 bool lumen__registry_exposes(lumen_registry *r, const char *name)
 {
-    static const char *const suffixes[] = {"", "_total", "_created", "_bucket",
+    static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
                                            "_sum", "_count", "_info"};
     size_t n = strlen(name);
     bool found = false;

@@ -29,11 +29,11 @@
 
 typedef struct rctx {
     lumen__buf out;
-    lumen_write_fn write;  /* NULL: keep everything in `out` */
+    lumen_write_fn write; /* NULL: keep everything in `out` */
     void *ud;
     bool om;
     int err;
-    lumen__buf lab;        /* the current child's label text */
+    lumen__buf lab; /* the current child's label text */
     double *scratch;
     size_t scratch_n;
 } rctx;
@@ -68,12 +68,18 @@ static double *scratch(rctx *c, size_t n)
 static const char *type_word(lumen_metric_type t, bool om)
 {
     switch (t) {
-    case LUMEN_METRIC_COUNTER: return "counter";
-    case LUMEN_METRIC_GAUGE: return "gauge";
-    case LUMEN_METRIC_HISTOGRAM: return "histogram";
-    case LUMEN_METRIC_SUMMARY: return "summary";
-    case LUMEN_METRIC_INFO: return om ? "info" : "gauge";
-    default: return om ? "unknown" : "untyped";
+    case LUMEN_METRIC_COUNTER:
+        return "counter";
+    case LUMEN_METRIC_GAUGE:
+        return "gauge";
+    case LUMEN_METRIC_HISTOGRAM:
+        return "histogram";
+    case LUMEN_METRIC_SUMMARY:
+        return "summary";
+    case LUMEN_METRIC_INFO:
+        return om ? "info" : "gauge";
+    default:
+        return om ? "unknown" : "untyped";
     }
 }
 
@@ -206,8 +212,7 @@ static void child_labels(rctx *c, const lumen_family *f, const lumen__child *ch)
 }
 
 /* Values of every child, read in one pass under the cells lock. */
-static double *read_cells(rctx *c, const lumen_family *f, lumen__child **ch, size_t n,
-                          size_t per)
+static double *read_cells(rctx *c, lumen__child **ch, size_t n, size_t per)
 {
     double *v = scratch(c, n * per + 1);
     if (v == NULL)
@@ -216,15 +221,14 @@ static double *read_cells(rctx *c, const lumen_family *f, lumen__child **ch, siz
     for (size_t i = 0; i < n; i++)
         lumen__cells_sum(ch[i]->cell, (uint32_t)per, v + i * per);
     lumen__cells_unlock();
-    (void)f;
     return v;
 }
 
 static void render_histogram(rctx *c, lumen_family *f, lumen__child **ch, size_t n)
 {
     size_t nb = f->nbuckets, per = nb + 2;
-    double *v = read_cells(c, f, ch, n, per);
-    char (*le)[LUMEN__DBL_MAX + 2] = lumen__malloc((nb + 1) * sizeof *le);
+    double *v = read_cells(c, ch, n, per);
+    char(*le)[LUMEN__DBL_MAX + 2] = lumen__malloc((nb + 1) * sizeof *le);
     size_t *lelen = lumen__malloc((nb + 1) * sizeof *lelen);
     if (v == NULL || le == NULL || lelen == NULL) {
         c->err = LUMEN_ENOMEM;
@@ -304,7 +308,7 @@ static void render_family(rctx *c, lumen_family *f)
     }
     switch (f->type) {
     case LUMEN_METRIC_COUNTER: {
-        double *v = read_cells(c, f, ch, n, 2);
+        double *v = read_cells(c, ch, n, 2);
         if (v == NULL) {
             c->err = LUMEN_ENOMEM;
             break;
@@ -324,13 +328,17 @@ static void render_family(rctx *c, lumen_family *f)
         for (size_t k = 0; k < n && c->err == LUMEN_OK; k++) {
             child_labels(c, f, ch[k]);
             sample_start(c, f->name, "", NULL, NULL, 0);
-            end_value(c, lumen__bits_f64(atomic_load_explicit(&ch[k]->u.gauge,
-                                                              memory_order_relaxed)));
+            end_value(c,
+                      lumen__bits_f64(atomic_load_explicit(&ch[k]->u.gauge, memory_order_relaxed)));
             flush(c, false);
         }
         break;
-    case LUMEN_METRIC_HISTOGRAM: render_histogram(c, f, ch, n); break;
-    case LUMEN_METRIC_SUMMARY: render_summary(c, f, ch, n); break;
+    case LUMEN_METRIC_HISTOGRAM:
+        render_histogram(c, f, ch, n);
+        break;
+    case LUMEN_METRIC_SUMMARY:
+        render_summary(c, f, ch, n);
+        break;
     case LUMEN_METRIC_INFO:
         for (size_t k = 0; k < n; k++) {
             child_labels(c, f, ch[k]);
@@ -338,7 +346,8 @@ static void render_family(rctx *c, lumen_family *f)
             end_value(c, 1);
         }
         break;
-    default: break;
+    default:
+        break;
     }
     lumen__family_snapshot_end(f, ch);
 }
@@ -378,12 +387,9 @@ static void render_collected(rctx *c, const lumen_collect_sink *s, const lumen__
         if (c->lab.oom)
             c->out.oom = true;
         sample_start(c, name, lumen__sfx_text(x->suffix), NULL, NULL, 0);
-        if (x->suffix == SFX_BUCKET || x->suffix == SFX_COUNT) {
-            /* Counts are integers: no decimal point in OpenMetrics. */
-            end_value(c, x->value);
-        } else {
-            end_value(c, x->value);
-        }
+        /* Integral values print without a decimal point, as OpenMetrics
+         * wants for counts. */
+        end_value(c, x->value);
     }
 }
 
@@ -391,9 +397,9 @@ static void render_collected(rctx *c, const lumen_collect_sink *s, const lumen__
 
 typedef struct item {
     const char *name;
-    lumen_family *fam;    /* registered, or NULL */
-    size_t sink, cfam;    /* collected: sink index, family index */
-    size_t order;         /* registry, then position: keeps the first */
+    lumen_family *fam; /* registered, or NULL */
+    size_t sink, cfam; /* collected: sink index, family index */
+    size_t order;      /* registry, then position: keeps the first */
 } item;
 
 static int cmp_item(const void *pa, const void *pb)
@@ -405,8 +411,7 @@ static int cmp_item(const void *pa, const void *pb)
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
-static void render_overflow(rctx *c, lumen_registry *const *regs, size_t nregs, item *items,
-                            size_t nitems)
+static void render_overflow(rctx *c, item *items, size_t nitems)
 {
     bool any = false;
     for (size_t i = 0; i < nitems; i++) {
@@ -416,11 +421,8 @@ static void render_overflow(rctx *c, lumen_registry *const *regs, size_t nregs, 
     }
     if (!any)
         return;
-    (void)regs;
-    (void)nregs;
     header(c, LUMEN_METRIC_COUNTER, LUMEN__OVERFLOW_FAMILY,
-           "Label sets sent to a family's overflow series because it held its series limit.",
-           NULL);
+           "Label sets sent to a family's overflow series because it held its series limit.", NULL);
     for (size_t i = 0; i < nitems; i++) {
         lumen_family *f = items[i].fam;
         uint64_t o = f ? lumen_family_overflows(f) : 0;
@@ -458,8 +460,8 @@ static int render_all(rctx *c, lumen_registry *const *regs, size_t nregs)
         for (size_t i = 0; i < nf[r]; i++, nitems++)
             items[nitems] = (item){fams[r][i]->name, fams[r][i], 0, 0, nitems};
         for (size_t i = 0; i < sinks[r].nfams; i++, nitems++)
-            items[nitems] = (item){lumen__sink_str(&sinks[r], sinks[r].fams[i].name), NULL, r,
-                                   i, nitems};
+            items[nitems] =
+                (item){lumen__sink_str(&sinks[r], sinks[r].fams[i].name), NULL, r, i, nitems};
     }
     qsort(items, nitems, sizeof *items, cmp_item);
     bool overflow_done = false;
@@ -467,7 +469,7 @@ static int render_all(rctx *c, lumen_registry *const *regs, size_t nregs)
         if (i > 0 && strcmp(items[i].name, items[i - 1].name) == 0)
             continue; /* a name in two registries: the first one wins */
         if (!overflow_done && strcmp(items[i].name, LUMEN__OVERFLOW_FAMILY) > 0) {
-            render_overflow(c, regs, nregs, items, nitems);
+            render_overflow(c, items, nitems);
             overflow_done = true;
         }
         if (items[i].fam != NULL)
@@ -477,7 +479,7 @@ static int render_all(rctx *c, lumen_registry *const *regs, size_t nregs)
         flush(c, false);
     }
     if (!overflow_done && c->err == LUMEN_OK)
-        render_overflow(c, regs, nregs, items, nitems);
+        render_overflow(c, items, nitems);
     if (c->om)
         lumen__buf_add(&c->out, "# EOF\n", 6);
     if (c->out.oom && c->err == LUMEN_OK)
@@ -500,13 +502,16 @@ out:
     return c->err;
 }
 
-static int render(lumen_registry *const *regs, size_t n, lumen_format format,
-                  lumen_write_fn write, void *ud, char **str, size_t *len)
+static int render(lumen_registry *const *regs, size_t n, lumen_format format, lumen_write_fn write,
+                  void *ud, char **str, size_t *len)
 {
     if (format != LUMEN_FORMAT_PROMETHEUS && format != LUMEN_FORMAT_OPENMETRICS)
         return LUMEN_EINVAL;
-    rctx c = {.out = LUMEN__BUF_INIT, .write = write, .ud = ud,
-              .om = format == LUMEN_FORMAT_OPENMETRICS, .lab = LUMEN__BUF_INIT};
+    rctx c = {.out = LUMEN__BUF_INIT,
+              .write = write,
+              .ud = ud,
+              .om = format == LUMEN_FORMAT_OPENMETRICS,
+              .lab = LUMEN__BUF_INIT};
     if (!lumen__buf_reserve(&c.out, write ? FLUSH_AT + 4096 : 4096) ||
         !lumen__buf_reserve(&c.lab, 256)) {
         c.err = LUMEN_ENOMEM;
@@ -521,8 +526,8 @@ static int render(lumen_registry *const *regs, size_t n, lumen_format format,
     return c.err;
 }
 
-LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format,
-                                    lumen_write_fn write, void *ud)
+LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format, lumen_write_fn write,
+                                    void *ud)
 {
     if (write == NULL)
         return LUMEN_EINVAL;

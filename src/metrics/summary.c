@@ -38,9 +38,9 @@ struct lumen__summary_state {
     uint64_t count;
     double sum;
     unsigned nwin;
-    unsigned head;       /* newest window */
-    int64_t width_ns;    /* one sub-window */
-    window *win;         /* NULL without quantiles */
+    unsigned head;    /* newest window */
+    int64_t width_ns; /* one sub-window */
+    window *win;      /* NULL without quantiles */
 };
 
 int lumen__summary_state_new(lumen_family *f, lumen__summary_state **out)

@@ -25,20 +25,26 @@
 static uint32_t child_cells(const lumen__child *c)
 {
     switch (c->fam->type) {
-    case LUMEN_METRIC_COUNTER: return 2;
-    case LUMEN_METRIC_HISTOGRAM: return (uint32_t)c->fam->nbuckets + 2;
-    default: return 0;
+    case LUMEN_METRIC_COUNTER:
+        return 2;
+    case LUMEN_METRIC_HISTOGRAM:
+        return (uint32_t)c->fam->nbuckets + 2;
+    default:
+        return 0;
     }
 }
 
 int lumen__child_init_storage(lumen__child *c, lumen_family *f)
 {
     switch (f->type) {
-    case LUMEN_METRIC_COUNTER: return lumen__cells_alloc(1, 1, &c->cell);
+    case LUMEN_METRIC_COUNTER:
+        return lumen__cells_alloc(1, 1, &c->cell);
     case LUMEN_METRIC_HISTOGRAM:
         return lumen__cells_alloc((uint32_t)f->nbuckets + 1, 1, &c->cell);
-    case LUMEN_METRIC_SUMMARY: return lumen__summary_state_new(f, &c->u.sum);
-    default: return LUMEN_OK;
+    case LUMEN_METRIC_SUMMARY:
+        return lumen__summary_state_new(f, &c->u.sum);
+    default:
+        return LUMEN_OK;
     }
 }
 
@@ -220,7 +226,7 @@ static inline size_t bucket_index(const lumen_family *f, double v)
             memcpy(&b, &f->small_bounds[i], sizeof b);
             acc += (v2i)(b < vv); /* -1 in each lane where the bound is below */
         }
-        return (size_t)-(acc[0] + acc[1]);
+        return (size_t) - (acc[0] + acc[1]);
     }
     const double *b = f->buckets;
     size_t lo = 0, hi = f->nbuckets;
@@ -251,15 +257,19 @@ static _Atomic(lumen__exemplar *) *bucket_slot(lumen__child *c, size_t idx)
     return &hex[idx];
 }
 
-static inline size_t observe(lumen__child *c, double v)
+/* Count v in its bucket and add it to the sum. The whole range lives in
+ * one page: one lookup serves both cells. */
+static inline void observe_at(_Atomic uint64_t *cells, const lumen_family *f, size_t idx, double v)
 {
-    const lumen_family *f = c->fam;
-    size_t idx = bucket_index(f, v);
-    /* The whole range lives in one page: one lookup serves both cells. */
-    _Atomic uint64_t *cells = lumen__cell(c->cell);
     atomic_store_explicit(&cells[idx], atomic_load_explicit(&cells[idx], memory_order_relaxed) + 1,
                           memory_order_relaxed);
     lumen__cell_add_f64_at(&cells[f->nbuckets + 1], v);
+}
+
+static size_t observe(lumen__child *c, double v)
+{
+    size_t idx = bucket_index(c->fam, v);
+    observe_at(lumen__cell(c->cell), c->fam, idx, v);
     return idx;
 }
 
@@ -272,7 +282,7 @@ static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
         return;
     }
     size_t idx = observe(c, v);
-    if (trace_sampled()) {
+    if ((c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE) && trace_sampled()) {
         _Atomic(lumen__exemplar *) *slot = bucket_slot(c, idx);
         if (slot != NULL)
             lumen__exemplar_from_trace(slot, v);
@@ -282,11 +292,15 @@ static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
 LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
 {
     lumen__child *c = (lumen__child *)h;
-    if (LUMEN_UNLIKELY(c == NULL || v != v || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE))) {
+    _Atomic uint64_t *cells;
+    /* Everything unusual (NULL, NaN, exemplars, a thread's first touch of
+     * the page) goes out of line as a tail call. */
+    if (LUMEN_UNLIKELY(c == NULL || v != v || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE) ||
+                       (cells = lumen__cell_fast(c->cell)) == NULL)) {
         observe_slow(c, v);
         return;
     }
-    observe(c, v);
+    observe_at(cells, c->fam, bucket_index(c->fam, v), v);
 }
 
 LUMEN_API void lumen_histogram_observe_exemplar(lumen_histogram *h, double v,

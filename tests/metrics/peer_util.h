@@ -93,7 +93,8 @@ static inline void peer_expect(lines *l, const char *name, const char *const *kv
 /* Join sorted lines. */
 static inline char *lines_join(lines *l)
 {
-    qsort(l->v, l->n, sizeof *l->v, cmp_str);
+    if (l->n > 0)
+        qsort(l->v, l->n, sizeof *l->v, cmp_str);
     size_t len = 1;
     for (size_t i = 0; i < l->n; i++)
         len += strlen(l->v[i]) + 1;

@@ -41,10 +41,10 @@ static int sink(void *ud, const char *data, size_t len)
     return 0;
 }
 
-#define TRY(x)                      \
-    do {                            \
-        if ((rc = (x)) != LUMEN_OK) \
-            goto out;               \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        if ((rc = (x)) != LUMEN_OK)                                                                \
+            goto out;                                                                              \
     } while (0)
 
 /* Everything the metrics layer can construct; returns the first error.
@@ -120,7 +120,8 @@ static int scenario(void)
     TRY(lumen_registry_render(r, LUMEN_FORMAT_OPENMETRICS, sink, &total));
     lumen_registry *both[] = {r, r2};
     TRY(lumen_registries_render(both, 2, LUMEN_FORMAT_PROMETHEUS, sink, &total));
-    const char *rv[] = {"GET", "/p\xfe" "0"};
+    const char *rv[] = {"GET", "/p\xfe"
+                               "0"};
     TRY(lumen_family_remove(fc, rv, 2));
     lumen_family_clear(fh);
     TRY(lumen_registry_remove_collector(r, col));

@@ -113,8 +113,8 @@ static lumen_registry *build(lines *text, lines *om)
         if (i % 3 == 0)
             lumen_counter_add(c, 0.25);
         double want = (double)i + 1 + (i % 3 == 0 ? 0.25 : 0);
-        const char *kv[] = {"service", "const \"x\"\n\\", "path", g_fixed[i], "code",
-                            g_fixed[(i + 1) % g_nvals]};
+        const char *kv[] = {"service", "const \"x\"\n\\",         "path", g_fixed[i],
+                            "code",    g_fixed[(i + 1) % g_nvals]};
         for (int f = 0; f < 2; f++)
             peer_expect(both[f], "peer_requests_total", kv, 3, want, NULL);
     }
@@ -191,8 +191,10 @@ static lumen_registry *build(lines *text, lines *om)
                 char exl[200];
                 const char *e = NULL;
                 if (ex && f == 1 && b == 3) {
-                    snprintf(exl, sizeof exl,
-                             "trace_id=3462663932663335373762333464613661336365393239643065306534373336 0.5");
+                    snprintf(
+                        exl, sizeof exl,
+                        "trace_id=3462663932663335373762333464613661336365393239643065306534373336 "
+                        "0.5");
                     e = exl;
                 }
                 peer_expect(both[f], "peer_latency_seconds_bucket", kv, 2, (double)cum, e);

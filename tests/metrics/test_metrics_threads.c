@@ -7,6 +7,7 @@
 #include "peer_util.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -265,10 +266,150 @@ static void test_metrics_threads__render_while_updating(void **state)
     lumen_registry_free(r);
 }
 
+#define CKEYS 3000
+#define CITERS 30000
+static lumen_family *g_cfam;
+static atomic_int g_cdone;
+
+static void *creator(void *arg)
+{
+    int id = *(int *)arg;
+    for (int i = 0; i < CITERS; i++) {
+        /* Each thread walks the keys from its own offset, so the table
+         * grows while other threads look up and create. */
+        char v[16];
+        snprintf(v, sizeof v, "k%d", (i * 7 + id * 1000) % CKEYS);
+        const char *vals[] = {v, id % 2 ? "odd" : "even"};
+        lumen_counter *c;
+        assert_int_equal(lumen_family_counter(g_cfam, vals, 2, &c), LUMEN_OK);
+        lumen_counter_inc(c);
+    }
+    return NULL;
+}
+
+static void *renderer(void *arg)
+{
+    lumen_registry *r = arg;
+    while (!atomic_load(&g_cdone)) {
+        char *s;
+        assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &s, NULL),
+                         LUMEN_OK);
+        assert_non_null(strstr(s, "# EOF\n"));
+        lumen_free(s);
+    }
+    return NULL;
+}
+
+/* Children created concurrently from several threads, while lock-free
+ * lookups and renders run: every increment lands in the right series. */
+static void test_metrics_threads__concurrent_child_creation(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    const char *ln[] = {"key", "parity"};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Created concurrently.";
+    o.label_names = ln;
+    o.label_count = 2;
+    assert_int_equal(lumen_family_new(&g_cfam, r, LUMEN_METRIC_COUNTER, "cc_total", &o), LUMEN_OK);
+    pthread_t t[4], rt;
+    int ids[4] = {0, 1, 2, 3};
+    pthread_create(&rt, NULL, renderer, r);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, creator, &ids[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    atomic_store(&g_cdone, 1);
+    pthread_join(rt, NULL);
+    /* Expected counts, recomputed. */
+    static int want[2][CKEYS];
+    memset(want, 0, sizeof want);
+    for (int id = 0; id < 4; id++)
+        for (int i = 0; i < CITERS; i++)
+            want[id % 2][(i * 7 + id * 1000) % CKEYS]++;
+    double total = 0;
+    for (int p = 0; p < 2; p++)
+        for (int k = 0; k < CKEYS; k++) {
+            if (want[p][k] == 0)
+                continue;
+            char v[16];
+            snprintf(v, sizeof v, "k%d", k);
+            const char *vals[] = {v, p ? "odd" : "even"};
+            lumen_counter *c;
+            assert_int_equal(lumen_family_counter(g_cfam, vals, 2, &c), LUMEN_OK);
+            assert_true(lumen_counter_value(c) == want[p][k]);
+            total += lumen_counter_value(c);
+        }
+    assert_true(total == 4.0 * CITERS);
+    assert_int_equal(lumen_family_overflows(g_cfam), 0);
+    lumen_registry_free(r);
+}
+
+static void *churner(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 5000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "c%d", i);
+        const char *vals[] = {v, "x"};
+        lumen_counter *c;
+        int crc = lumen_family_counter(g_cfam, vals, 2, &c);
+        if (crc != LUMEN_OK) {
+            fprintf(stderr, "churn %d: %s\n", i, lumen_status_name(crc));
+            abort(); /* cmocka asserts belong to the main thread */
+        }
+        lumen_counter_inc(c);
+        if (i >= 50) {
+            snprintf(v, sizeof v, "c%d", i - 50);
+            int rc = lumen_family_remove(g_cfam, vals, 2);
+            /* Series made before the last clear are already gone. */
+            if (rc != LUMEN_OK && !(rc == LUMEN_ENOENT && i % 1000 <= 50))
+                abort();
+        }
+        if (i % 1000 == 0)
+            lumen_family_clear(g_cfam);
+    }
+    return NULL;
+}
+
+/* Series created and removed (and the family cleared) in a loop, past the
+ * point where removed series are freed, while renders run: a render only
+ * ever reads series its snapshot keeps alive. */
+static void test_metrics_threads__remove_while_rendering(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    const char *ln[] = {"key", "k2"};
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "Churned.";
+    o.label_names = ln;
+    o.label_count = 2;
+    assert_int_equal(lumen_family_new(&g_cfam, r, LUMEN_METRIC_COUNTER, "churn_total", &o),
+                     LUMEN_OK);
+    atomic_store(&g_cdone, 0);
+    pthread_t ct, rt;
+    pthread_create(&rt, NULL, renderer, r);
+    pthread_create(&ct, NULL, churner, NULL);
+    pthread_join(ct, NULL);
+    atomic_store(&g_cdone, 1);
+    pthread_join(rt, NULL);
+    char *s;
+    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, NULL), LUMEN_OK);
+    /* The last 50 series remain, each counted once. */
+    assert_non_null(strstr(s, "churn_total{key=\"c4999\",k2=\"x\"} 1\n"));
+    assert_null(strstr(s, "churn_total{key=\"c4949\""));
+    lumen_free(s);
+    lumen_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_threads__render_while_updating),
+        cmocka_unit_test(test_metrics_threads__concurrent_child_creation),
+        cmocka_unit_test(test_metrics_threads__remove_while_rendering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,13 +7,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "core/tctx.h"
+#include "metrics/cells.h"
 #include "lumen/metrics.h"
+
+#ifdef LT_CHECK_PEERS
+#include "peer_util.h"
+
+/* Built as test_metrics_unit_peers: every exposition these tests render
+ * also goes to promtool (0.0.4, which must find nothing to lint) and to
+ * the prometheus_client parser of its format. */
+static void check_with_peers(const char *s, lumen_format f)
+{
+    char *out = NULL;
+    size_t len = strlen(s);
+    int rc = peer_parse(s, len, f == LUMEN_FORMAT_OPENMETRICS, &out);
+    if (rc != 0)
+        print_error("%s\n--- rejected:\n%s\n", out, s);
+    assert_int_equal(rc, 0);
+    free(out);
+    if (f == LUMEN_FORMAT_PROMETHEUS && lt_have("promtool")) {
+        rc = peer_promtool(s, len, &out);
+        if (rc != 0)
+            print_error("%s\n--- promtool:\n%s\n", out, s);
+        assert_int_equal(rc, 0);
+        free(out);
+    }
+}
+#endif
 
 static char *render(lumen_registry *r, lumen_format f)
 {
     char *s = NULL;
     assert_int_equal(lumen_registry_render_string(r, f, &s, NULL), LUMEN_OK);
+#ifdef LT_CHECK_PEERS
+    check_with_peers(s, f);
+#endif
     return s;
 }
 
@@ -151,7 +184,8 @@ static void test_metrics_counter__inc_add_and_refusals(void **state)
     lumen_counter_inc(NULL);
     assert_true(lumen_counter_value(c) == 3.5);
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
-    assert_string_equal(s, "# HELP ops_total Operations.\n# TYPE ops_total counter\nops_total 3.5\n");
+    assert_string_equal(s,
+                        "# HELP ops_total Operations.\n# TYPE ops_total counter\nops_total 3.5\n");
     lumen_free(s);
     lumen_counter_add(c, 1e300);
     assert_true(lumen_counter_value(c) == 1e300 + 3.5);
@@ -441,10 +475,12 @@ static void test_metrics_info__rendered_per_format(void **state)
     lumen_label l[] = {{"version", "1.2.3"}};
     assert_int_equal(lumen_info_new(r, "app_info", "App.", l, 1), LUMEN_OK);
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
-    assert_string_equal(s, "# HELP app_info App.\n# TYPE app_info gauge\napp_info{version=\"1.2.3\"} 1\n");
+    assert_string_equal(
+        s, "# HELP app_info App.\n# TYPE app_info gauge\napp_info{version=\"1.2.3\"} 1\n");
     lumen_free(s);
     s = render(r, LUMEN_FORMAT_OPENMETRICS);
-    assert_string_equal(s, "# TYPE app info\n# HELP app App.\napp_info{version=\"1.2.3\"} 1\n# EOF\n");
+    assert_string_equal(s,
+                        "# TYPE app info\n# HELP app App.\napp_info{version=\"1.2.3\"} 1\n# EOF\n");
     lumen_free(s);
     assert_int_equal(lumen_info_new(r, "app", "App.", l, 1), LUMEN_EEXIST);
     lumen_label bad[] = {{"__v", "x"}};
@@ -486,7 +522,8 @@ static void test_metrics_summary__count_sum_quantiles(void **state)
     /* Many observations: memory stays bounded, estimates stay close. */
     for (int i = 0; i < 200000; i++)
         lumen_summary_observe(s, (double)(i % 1000));
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &out, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &out, NULL),
+                     LUMEN_OK);
     static const char key[] = "lat{quantile=\"0.5\"} ";
     size_t at = (size_t)(strstr(out, key) - out);
     assert_true(at < strlen(out));
@@ -514,7 +551,7 @@ static int collect(lumen_collect_sink *s, void *ud)
     assert_int_equal(lumen_collect_sample(s, "", NULL, 0, 1), LUMEN_ESTATE);
     assert_int_equal(lumen_collect_family(s, LUMEN_METRIC_GAUGE, "coll_events_total", NULL, NULL),
                      LUMEN_EEXIST);
-    lumen_collect_family(s, LUMEN_METRIC_HISTOGRAM, "coll_h", "H.", NULL);
+    lumen_collect_family(s, LUMEN_METRIC_HISTOGRAM, "coll_hist", "H.", NULL);
     lumen_label le1[] = {{"le", "1"}}, leinf[] = {{"le", "+Inf"}};
     lumen_collect_sample(s, "_bucket", le1, 1, 1);
     lumen_collect_sample(s, "_bucket", leinf, 1, 2);
@@ -536,9 +573,9 @@ static void test_metrics_collector__merged_in_order(void **state)
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(s, "# HELP coll_events_total Events.\n# TYPE coll_events_total counter\n"
                            "coll_events_total 3\n"
-                           "# HELP coll_h H.\n# TYPE coll_h histogram\n"
-                           "coll_h_bucket{le=\"1\"} 1\ncoll_h_bucket{le=\"+Inf\"} 2\n"
-                           "coll_h_sum 2.5\ncoll_h_count 2\n"
+                           "# HELP coll_hist H.\n# TYPE coll_hist histogram\n"
+                           "coll_hist_bucket{le=\"1\"} 1\ncoll_hist_bucket{le=\"+Inf\"} 2\n"
+                           "coll_hist_sum 2.5\ncoll_hist_count 2\n"
                            "# HELP coll_temp_celsius Temp.\n# TYPE coll_temp_celsius gauge\n"
                            "coll_temp_celsius{room=\"a\\\"b\"} 21.5\n"
                            "# HELP reg Registered.\n# TYPE reg gauge\nreg 0\n"
@@ -546,7 +583,7 @@ static void test_metrics_collector__merged_in_order(void **state)
     lumen_free(s);
     s = render(r, LUMEN_FORMAT_OPENMETRICS);
     assert_true(contains(s, "# TYPE coll_temp_celsius gauge\n# UNIT coll_temp_celsius celsius\n"));
-    assert_true(contains(s, "coll_h_bucket{le=\"1.0\"} 1\n"));
+    assert_true(contains(s, "coll_hist_bucket{le=\"1.0\"} 1\n"));
     lumen_free(s);
     assert_int_equal(lumen_registry_remove_collector(r, col), LUMEN_OK);
     s = render(r, LUMEN_FORMAT_PROMETHEUS);
@@ -590,6 +627,60 @@ static void test_metrics_exemplars__openmetrics_only(void **state)
     lumen_registry_free(r);
 }
 
+static void test_metrics_exemplars__from_current_trace(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    o.help = "T.";
+    o.flags = LUMEN_METRIC_EXEMPLARS_FROM_TRACE | LUMEN_METRIC_NO_CREATED;
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "tr_total", &o), LUMEN_OK);
+    lumen_counter *c;
+    assert_int_equal(lumen_family_counter(f, NULL, 0, &c), LUMEN_OK);
+    double b[] = {1};
+    o.buckets = b;
+    o.bucket_count = 1;
+    lumen_family *fh;
+    assert_int_equal(lumen_family_new(&fh, r, LUMEN_METRIC_HISTOGRAM, "tr_h", &o), LUMEN_OK);
+    lumen_histogram *h;
+    assert_int_equal(lumen_family_histogram(fh, NULL, 0, &h), LUMEN_OK);
+    /* No span: no exemplar. */
+    lumen_counter_inc(c);
+    lumen_histogram_observe(h, 0.5);
+    char *s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_false(contains(s, "trace_id"));
+    assert_false(contains(s, "_created"));
+    lumen_free(s);
+    /* A sampled span is current: its ids are attached. */
+    lumen__tctx *t = lumen__tctx_get();
+    for (int i = 0; i < 16; i++)
+        t->trace_id[i] = (uint8_t)(0xa0 + i);
+    for (int i = 0; i < 8; i++)
+        t->span_id[i] = (uint8_t)(0x10 + i);
+    t->trace_flags = 1;
+    t->has_span = true;
+    lumen_counter_inc(c);
+    lumen_histogram_observe(h, 2);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "tr_total 2 # {trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\","
+                            "span_id=\"1011121314151617\"} 1 "));
+    assert_true(
+        contains(s, "tr_h_bucket{le=\"+Inf\"} 2 # {trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\","
+                    "span_id=\"1011121314151617\"} 2 "));
+    assert_true(contains(s, "tr_h_bucket{le=\"1.0\"} 1\n"));
+    lumen_free(s);
+    /* An unsampled span: nothing new. */
+    t->trace_flags = 0;
+    lumen_histogram_observe(h, 0.25);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "tr_h_bucket{le=\"1.0\"} 2\n"));
+    lumen_free(s);
+    memset(t, 0, sizeof *t);
+    lumen_registry_free(r);
+}
+
 static void test_metrics_format__negotiation(void **state)
 {
     (void)state;
@@ -605,9 +696,9 @@ static void test_metrics_format__negotiation(void **state)
                                &ct),
         LUMEN_FORMAT_OPENMETRICS);
     assert_string_equal(ct, "application/openmetrics-text; version=1.0.0; charset=utf-8");
-    assert_int_equal(lumen_format_negotiate("text/plain;q=1, Application/OpenMetrics-Text ; q=0.2",
-                                            NULL),
-                     LUMEN_FORMAT_OPENMETRICS);
+    assert_int_equal(
+        lumen_format_negotiate("text/plain;q=1, Application/OpenMetrics-Text ; q=0.2", NULL),
+        LUMEN_FORMAT_OPENMETRICS);
     assert_int_equal(lumen_format_negotiate("application/openmetrics-text;q=0", NULL),
                      LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(lumen_format_content_type(LUMEN_FORMAT_OPENMETRICS),
@@ -666,7 +757,8 @@ static void test_metrics_render__callback_chunks(void **state)
     }
     size_t total = 0, len = 0;
     char *s;
-    assert_int_equal(lumen_registry_render(r, LUMEN_FORMAT_PROMETHEUS, sink_count, &total), LUMEN_OK);
+    assert_int_equal(lumen_registry_render(r, LUMEN_FORMAT_PROMETHEUS, sink_count, &total),
+                     LUMEN_OK);
     assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, &len), LUMEN_OK);
     assert_int_equal(total, len);
     assert_int_equal(strlen(s), len);
@@ -688,6 +780,79 @@ static void test_metrics_render__callback_chunks(void **state)
     lumen_registry_free(r);
 }
 
+static void test_metrics_cells__fork_child_renders(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_counter *c;
+    assert_int_equal(lumen_counter_new(&c, r, "forked_total", "F."), LUMEN_OK);
+    lumen_counter_add(c, 5);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lumen_counter_inc(c);
+        char *s = NULL;
+        int ok = lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, NULL) == LUMEN_OK &&
+                 strstr(s, "forked_total 6\n") != NULL;
+        _exit(ok ? 0 : 1);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(lumen_counter_value(c) == 5);
+    lumen_registry_free(r);
+}
+
+static void *cells_thread(void *arg)
+{
+    uint32_t *ids = arg;
+    for (int k = 0; k < 3; k++) {
+        lumen__cell_add_u64(ids[k], 5);
+        lumen__cell_add_f64(ids[k] + 1, 0.25);
+    }
+    return NULL;
+}
+
+/* Cells past the directly indexed pages (the mid-array path), summed over
+ * live threads and folded at thread exit. */
+static void test_metrics_cells__far_ids_and_exit_fold(void **state)
+{
+    (void)state;
+    enum { RANGES = LUMEN__CELL_DIRECT + 8 };
+    static uint32_t first[RANGES];
+    for (int i = 0; i < RANGES; i++)
+        assert_int_equal(lumen__cells_alloc(1, LUMEN__CELL_PAGE - 1, &first[i]), LUMEN_OK);
+    uint32_t ids[3] = {first[0], first[LUMEN__CELL_DIRECT + 1], first[RANGES - 1]};
+    assert_true(ids[2] >= LUMEN__CELL_DIRECT * LUMEN__CELL_PAGE);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, cells_thread, ids), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    cells_thread(ids); /* this thread too, still alive */
+    for (int k = 0; k < 3; k++) {
+        double v[2];
+        lumen__cells_lock();
+        lumen__cells_sum(ids[k], 2, v);
+        lumen__cells_unlock();
+        assert_true(v[0] == 10 && v[1] == 0.5);
+    }
+    lumen__cells_thread_exit();
+    for (int k = 0; k < 3; k++) {
+        double v[2];
+        lumen__cells_lock();
+        lumen__cells_sum(ids[k], 2, v);
+        lumen__cells_unlock();
+        assert_true(v[0] == 10 && v[1] == 0.5);
+    }
+    for (int i = 0; i < RANGES; i++)
+        lumen__cells_release(first[i], LUMEN__CELL_PAGE);
+    double v[2];
+    lumen__cells_lock();
+    lumen__cells_sum(ids[2], 2, v);
+    lumen__cells_unlock();
+    assert_true(v[0] == 0 && v[1] == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -707,9 +872,12 @@ int main(void)
         cmocka_unit_test(test_metrics_summary__count_sum_quantiles),
         cmocka_unit_test(test_metrics_collector__merged_in_order),
         cmocka_unit_test(test_metrics_exemplars__openmetrics_only),
+        cmocka_unit_test(test_metrics_exemplars__from_current_trace),
         cmocka_unit_test(test_metrics_format__negotiation),
         cmocka_unit_test(test_metrics_registry__default_registry),
         cmocka_unit_test(test_metrics_render__callback_chunks),
+        cmocka_unit_test(test_metrics_cells__fork_child_renders),
+        cmocka_unit_test(test_metrics_cells__far_ids_and_exit_fold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
