@@ -322,6 +322,17 @@ LUMEN_API int lumen_registry_add_collector(lumen_registry *reg, lumen_collect_fn
 LUMEN_API int lumen_registry_remove_collector(lumen_registry *reg, lumen_collector *col);
 
 /**
+ * Register the process collector (process_cpu_seconds_total,
+ * process_resident_memory_bytes, process_open_fds, ... read from /proc at
+ * scrape time; see docs/metrics.md#process-metrics) in `reg`. The default registry
+ * has it already unless LUMEN_PROCESS_METRICS=false; call this for a
+ * registry of your own, once per registry. *out (may be NULL) receives its
+ * handle for lumen_registry_remove_collector. Returns LUMEN_OK,
+ * LUMEN_EINVAL (reg NULL) or LUMEN_ENOMEM. Thread-safe.
+ */
+LUMEN_API int lumen_process_collector_add(lumen_registry *reg, lumen_collector **out);
+
+/**
  * Inside a collector: begin a family. Its name is validated like any
  * family's; a name already exposed in this scrape is refused with
  * LUMEN_EEXIST. `help` and `unit` may be NULL.

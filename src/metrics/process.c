@@ -244,13 +244,15 @@ static int collect(lumen_collect_sink *s, void *ud)
 }
 #endif
 
-int lumen__process_collector_add(lumen_registry *reg)
+int lumen_process_collector_add(lumen_registry *reg, lumen_collector **out)
 {
-    return lumen_registry_add_collector(reg, collect, NULL, NULL);
+    if (reg == NULL)
+        return LUMEN_EINVAL;
+    return lumen_registry_add_collector(reg, collect, NULL, out);
 }
 
 void lumen__process_collector_add_default(lumen_registry *reg)
 {
     if (lumen__env_bool("LUMEN_PROCESS_METRICS", true))
-        (void)lumen__process_collector_add(reg);
+        (void)lumen_process_collector_add(reg, NULL);
 }

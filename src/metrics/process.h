@@ -8,10 +8,6 @@
 #include "core/common.h"
 #include "lumen/metrics.h"
 
-/* Register the process collector on `reg`. Returns what
- * lumen_registry_add_collector returns. */
-int lumen__process_collector_add(lumen_registry *reg);
-
 /* The default registry's hook: registers the process collector unless the
  * environment says LUMEN_PROCESS_METRICS=false. Called once, when the
  * default registry is created. */

@@ -45,7 +45,9 @@ static void test_metrics_process__names_and_values(void **state)
     (void)state;
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    assert_int_equal(lumen__process_collector_add(reg), LUMEN_OK);
+    lumen_collector *col;
+    assert_int_equal(lumen_process_collector_add(NULL, &col), LUMEN_EINVAL);
+    assert_int_equal(lumen_process_collector_add(reg, &col), LUMEN_OK);
     char *t = render(reg, LUMEN_FORMAT_PROMETHEUS);
     assert_non_null(strstr(t, "# TYPE process_cpu_seconds_total counter\n"));
     assert_non_null(strstr(t, "# TYPE process_resident_memory_bytes gauge\n"));
@@ -96,6 +98,11 @@ static void test_metrics_process__names_and_values(void **state)
     close(p[0]);
     close(p[1]);
     close(nul);
+    /* Removed, the collector's families are gone from the registry. */
+    assert_int_equal(lumen_registry_remove_collector(reg, col), LUMEN_OK);
+    t = render(reg, LUMEN_FORMAT_PROMETHEUS);
+    assert_null(strstr(t, "process_"));
+    lumen_free(t);
     lumen_registry_free(reg);
 }
 
@@ -113,7 +120,7 @@ static void test_metrics_process__parsers_accept(void **state)
     (void)state;
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    assert_int_equal(lumen__process_collector_add(reg), LUMEN_OK);
+    assert_int_equal(lumen_process_collector_add(reg, NULL), LUMEN_OK);
     char cmd[512];
     char *t = render(reg, LUMEN_FORMAT_OPENMETRICS);
     assert_non_null(strstr(t, "# TYPE process_cpu_seconds counter\n"));
@@ -163,7 +170,7 @@ static void test_metrics_process__scrape_is_quick(void **state)
     (void)state;
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    assert_int_equal(lumen__process_collector_add(reg), LUMEN_OK);
+    assert_int_equal(lumen_process_collector_add(reg, NULL), LUMEN_OK);
     int64_t t0 = th_now_ms();
     for (int i = 0; i < 200; i++) {
         char *t = render(reg, LUMEN_FORMAT_PROMETHEUS);
