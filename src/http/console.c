@@ -22,7 +22,8 @@ struct lumen__console {
     size_t nregs;
     int interval_ms;
     lumen__mhist *hist;
-    lumen__buf scratch; /* sampler's render buffer, reused */
+    lumen__buf scratch; /* the render buffer, reused; guarded by tick_mu */
+    pthread_mutex_t tick_mu; /* one sample at a time (sampler thread, tests) */
     pthread_mutex_t mu; /* guards providers and the stop flag */
     pthread_cond_t cv;
     bool stop, thread_started;
@@ -40,6 +41,7 @@ static int to_buf(void *ud, const char *data, size_t len)
 
 void lumen__console_tick(lumen__console *c)
 {
+    pthread_mutex_lock(&c->tick_mu);
     c->scratch.len = 0;
     c->scratch.oom = false;
     lumen_registry *def = NULL;
@@ -53,6 +55,7 @@ void lumen__console_tick(lumen__console *c)
     if (lumen_registries_render(regs, n, LUMEN_FORMAT_PROMETHEUS, to_buf, &c->scratch) ==
         LUMEN_OK)
         lumen__mhist_add(c->hist, lumen__wall_ns() / 1000000, c->scratch.p, c->scratch.len);
+    pthread_mutex_unlock(&c->tick_mu);
 }
 
 static void *sampler(void *arg)
@@ -102,6 +105,7 @@ int lumen__console_new(lumen__console **out, const lumen__console_opts *opts)
     if (rc != LUMEN_OK)
         goto fail;
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->tick_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -112,6 +116,7 @@ int lumen__console_new(lumen__console **out, const lumen__console_opts *opts)
             rc = LUMEN_ESYS;
             pthread_cond_destroy(&c->cv);
             pthread_mutex_destroy(&c->mu);
+            pthread_mutex_destroy(&c->tick_mu);
             goto fail;
         }
         c->thread_started = true;
@@ -138,6 +143,7 @@ void lumen__console_free(lumen__console *c)
     }
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->tick_mu);
     lumen__mhist_free(c->hist);
     lumen__buf_free(&c->scratch);
     lumen__free(c->regs, 0);
