@@ -148,10 +148,18 @@ static void batch_on_end(lumen_span_processor *bp, lumen_span *s)
     sl->span = s;
     atomic_store_explicit(&sl->seq, pos + 1, memory_order_release);
     /* Wake the worker only when it sleeps and a batch is ready: the common
-     * case costs two loads of lines the worker rarely writes. */
+     * case costs two loads of lines the worker rarely writes. The exchange
+     * makes the wakeup one-shot: until the woken worker runs, which takes
+     * tens of microseconds, every span ended meanwhile would otherwise see
+     * it still asleep and make its own futex call (hundreds per batch).
+     * futex_wait compares the counter, so a worker that has not gone to
+     * sleep yet still sees the increment and does not miss the batch. */
     if (LUMEN_UNLIKELY(atomic_load_explicit(&p->sleeping, memory_order_relaxed)) &&
-        pos + 1 - atomic_load_explicit(&p->deq_pub, memory_order_relaxed) >= p->batch)
-        wake_worker(p);
+        pos + 1 - atomic_load_explicit(&p->deq_pub, memory_order_relaxed) >= p->batch &&
+        atomic_exchange_explicit(&p->sleeping, false, memory_order_seq_cst)) {
+        atomic_fetch_add_explicit(&p->wake, 1, memory_order_release);
+        futex_wake(&p->wake);
+    }
 }
 
 /* Take up to `max` spans. A slot claimed but not yet filled by a producer
