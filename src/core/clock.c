@@ -1,7 +1,8 @@
 /*
- * core/clock.c: clocks and the RFC 3339 timestamp. The timestamp is built
- * from a per-thread cache of the last second's date part, because
- * gmtime_r costs more than formatting the rest of a log line.
+ * core/clock.c: clocks and the RFC 3339 timestamp. The date and time are
+ * computed with integer calendar arithmetic (no gmtime_r, which takes
+ * glibc's time-zone lock and so cannot run in a signal handler), and the
+ * hot path keeps a per-thread copy of the current second's part.
  */
 #include "core/clock.h"
 
@@ -27,32 +28,86 @@ int64_t lumen_now_ns(void)
     return lumen__wall_ns();
 }
 
+/* ".uuuuuuZ" and a NUL from the nanoseconds within the second. */
+static void put_frac(char *o, int64_t frac)
+{
+    o[0] = '.';
+    int us = (int)(frac / 1000);
+    for (int i = 6; i >= 1; i--) {
+        o[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    o[7] = 'Z';
+    o[8] = '\0';
+}
+
+static void put2(char *o, int v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+size_t lumen__rfc3339_us_safe(char *out, int64_t ns)
+{
+    int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        sec--;
+    }
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    /* Days since 1970-01-01 to a proleptic Gregorian date (the
+     * era/day-of-era method). */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    y += m <= 2;
+    if (y < 0 || y > 9999)
+        y = 0;
+    out[0] = (char)('0' + y / 1000);
+    out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '-';
+    put2(out + 5, m);
+    out[7] = '-';
+    put2(out + 8, d);
+    out[10] = 'T';
+    put2(out + 11, (int)(rem / 3600));
+    out[13] = ':';
+    put2(out + 14, (int)(rem / 60 % 60));
+    out[16] = ':';
+    put2(out + 17, (int)(rem % 60));
+    put_frac(out + 19, frac);
+    return 27;
+}
+
 static LUMEN_TLS int64_t cached_sec = -1;
 static LUMEN_TLS char cached_prefix[20]; /* "YYYY-MM-DDTHH:MM:SS" */
 
 size_t lumen__rfc3339_us(char *out, int64_t ns)
 {
-    int64_t sec = ns / 1000000000;
-    int64_t frac = ns % 1000000000;
+    int64_t sec = ns / 1000000000, frac = ns % 1000000000;
     if (frac < 0) {
         frac += 1000000000;
         sec--;
     }
-    if (sec != cached_sec) {
-        time_t t = (time_t)sec;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(cached_prefix, sizeof cached_prefix, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (LUMEN_UNLIKELY(sec != cached_sec)) {
+        char full[28];
+        lumen__rfc3339_us_safe(full, ns);
+        memcpy(cached_prefix, full, 19);
         cached_sec = sec;
     }
     memcpy(out, cached_prefix, 19);
-    out[19] = '.';
-    int32_t us = (int32_t)(frac / 1000);
-    for (int i = 25; i >= 20; i--) {
-        out[i] = (char)('0' + us % 10);
-        us /= 10;
-    }
-    out[26] = 'Z';
-    out[27] = '\0';
+    put_frac(out + 19, frac);
     return 27;
 }

@@ -175,6 +175,5 @@ void lumen__log_metrics_event(int level);
 void lumen__log_metrics_dropped(uint64_t n);
 
 /* raw.c */
-size_t lumen__log_civil_ts(char *out, int64_t ns); /* RFC 3339 without locks */
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * log/raw.c: the async-signal-safe path for signal and crash handlers.
  * It formats one JSON line into a stack buffer with its own escaper and
- * its own UTC calendar arithmetic (gmtime_r takes glibc's time-zone lock,
- * which a signal may have interrupted), and writes it with write(2) only.
+ * core's lock-free calendar arithmetic (lumen__rfc3339_us_safe), and
+ * writes it with write(2) only.
  * No lock, no allocation, no stdio, no thread-local state.
  */
 #include "log/log_int.h"
@@ -10,64 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/escape.h"
-
-static void put2(char *o, int v)
-{
-    o[0] = (char)('0' + v / 10);
-    o[1] = (char)('0' + v % 10);
-}
-
-size_t lumen__log_civil_ts(char *out, int64_t ns)
-{
-    int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
-        sec--;
-    }
-    int64_t days = sec / 86400, rem = sec % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    /* Days since 1970-01-01 to a proleptic Gregorian date (the
-     * era/day-of-era method). */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    y += m <= 2;
-    if (y < 0 || y > 9999)
-        y = 0;
-    out[0] = (char)('0' + y / 1000);
-    out[1] = (char)('0' + y / 100 % 10);
-    out[2] = (char)('0' + y / 10 % 10);
-    out[3] = (char)('0' + y % 10);
-    out[4] = '-';
-    put2(out + 5, m);
-    out[7] = '-';
-    put2(out + 8, d);
-    out[10] = 'T';
-    put2(out + 11, (int)(rem / 3600));
-    out[13] = ':';
-    put2(out + 14, (int)(rem / 60 % 60));
-    out[16] = ':';
-    put2(out + 17, (int)(rem % 60));
-    out[19] = '.';
-    int us = (int)(frac / 1000);
-    for (int i = 25; i >= 20; i--) {
-        out[i] = (char)('0' + us % 10);
-        us /= 10;
-    }
-    out[26] = 'Z';
-    out[27] = '\0';
-    return 27;
-}
 
 #define RAW_MSG_MAX 1024
 
@@ -86,7 +30,7 @@ void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     PUT("{\"ts\":\"");
-    o += lumen__log_civil_ts(line + o, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    o += lumen__rfc3339_us_safe(line + o, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
     PUT("\",\"level\":\"");
     const char *ln = lumen_log_level_name(level);
     PUT(ln);

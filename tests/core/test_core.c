@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -186,6 +187,26 @@ static void test_core_clock__rfc3339(void **state)
     assert_string_equal(out, "2023-11-14T22:13:20.123456Z");
     lumen__rfc3339_us(out, 0);
     assert_string_equal(out, "1970-01-01T00:00:00.000000Z");
+    lumen__rfc3339_us(out, -1);
+    assert_string_equal(out, "1969-12-31T23:59:59.999999Z");
+    /* Both forms agree with gmtime_r from 1970 to 2262 (the int64 range
+     * of nanoseconds), leap days included, and the cached form stays right
+     * across second changes. */
+    for (int i = 0; i < 20000; i++) {
+        int64_t ns = (int64_t)(lumen__rand64() % 9000000000000000000ULL);
+        if (i % 2)
+            ns = 1700000000000000000LL + (int64_t)(lumen__rand64() % 5000000000ULL);
+        char a[28], c[28], g[32];
+        lumen__rfc3339_us_safe(a, ns);
+        lumen__rfc3339_us(c, ns);
+        time_t t = (time_t)(ns / 1000000000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(g, sizeof g, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(g + n, sizeof g - n, ".%06dZ", (int)(ns % 1000000000 / 1000));
+        assert_string_equal(a, g);
+        assert_string_equal(c, g);
+    }
     int64_t a = lumen__mono_ns(), b = lumen__mono_ns();
     assert_true(b >= a);
     assert_true(lumen_now_ns() > 1700000000000000000LL);
