@@ -16,6 +16,8 @@ cmake --build "$BUILD" -j"$JOBS" --target microposts-store microposts-api microp
   { tail -40 "$BUILD.log"; exit 1; }
 bin=$BUILD/examples/microposts
 work=$(mktemp -d /tmp/microposts-demo.XXXXXX)
+# The services run in sessions of their own (setsid), so that Ctrl-C in the
+# terminal stops the load generator, not the services the report then reads.
 pids=""
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null || true; done
@@ -33,7 +35,7 @@ wait_file() { # file seconds
 }
 field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"; }
 
-"$bin/microposts-store" --data "$work" --ready-file "$work/store.ready" \
+setsid "$bin/microposts-store" --data "$work" --ready-file "$work/store.ready" \
   --fail-rate "${DEMO_FAIL_RATE:-0.05}" --slow-rate "${DEMO_SLOW_RATE:-0.03}" \
   >"$work/store.log" 2>&1 &
 pids="$pids $!"
@@ -41,7 +43,7 @@ wait_file "$work/store.ready" 10
 store=$(field "$work/store.ready" api); store_admin=$(field "$work/store.ready" admin)
 
 LUMEN_CONSOLE_PEERS="http://127.0.0.1:$store_admin" \
-  "$bin/microposts-api" --store "http://127.0.0.1:$store" --ready-file "$work/api.ready" \
+  setsid "$bin/microposts-api" --store "http://127.0.0.1:$store" --ready-file "$work/api.ready" \
   >"$work/api.log" 2>&1 &
 pids="$pids $!"
 wait_file "$work/api.ready" 10
@@ -60,7 +62,7 @@ scrape_configs:
       - targets: ['127.0.0.1:$store_admin']
         labels: {service: microposts-store}
 YML
-  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
+  setsid prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
     --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
   pids="$pids $!"
 fi

@@ -119,7 +119,7 @@ def report_trace(api_admin, store_admin):
     print('\n'.join(span_tree(spans)))
     lines = []
     for admin in (api_admin, store_admin):
-        lines += json.loads(get(f'{admin}/api/logs?level=trace&limit=2000&trace_id={tid}'))['logs']
+        lines += json.loads(get(f'{admin}/api/logs?level=trace&limit=2000&local=1&trace_id={tid}'))['logs']
     print(f'\nits log lines ({len(lines)}, from both services):')
     for l in sorted(lines, key=lambda l: l['ts']):
         print('  ' + json.dumps(l, ensure_ascii=False))
