@@ -26,40 +26,12 @@ import threading
 import time
 import email.utils
 
+from pbwire import fields
+
 LOG = sys.argv[1]
 SCRIPT = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
 lock = threading.Lock()
 state = {"n": 0}
-
-
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]
-        i += 1
-        r |= (c & 0x7F) << s
-        s += 7
-        if c < 0x80:
-            return r, i
-
-
-def fields(b):
-    i = 0
-    while i < len(b):
-        tag, i = varint(b, i)
-        f, wt = tag >> 3, tag & 7
-        if wt == 0:
-            v, i = varint(b, i)
-        elif wt == 1:
-            v, i = b[i:i + 8], i + 8
-        elif wt == 5:
-            v, i = b[i:i + 4], i + 4
-        elif wt == 2:
-            n, i = varint(b, i)
-            v, i = b[i:i + n], i + n
-        else:
-            raise ValueError("wire type")
-        yield f, v
 
 
 def spans_pb(body):
