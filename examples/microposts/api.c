@@ -12,7 +12,6 @@
  *   GET  /api/posts/:id
  */
 #include <curl/curl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +23,6 @@
 typedef struct api {
     const char *store;
 } api;
-
-static volatile sig_atomic_t stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 typedef struct body {
     char *p;
@@ -213,13 +205,7 @@ int main(int argc, char **argv)
         obs_fatal("cannot listen", "127.0.0.1");
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    obs_ready(svc_port(s), ready);
-    while (!stop)
-        pause();
-    svc_stop(s);
-    obs_shutdown();
+    svc_serve(s, ready);
     curl_global_cleanup();
     return 0;
 }

@@ -9,7 +9,6 @@
  *                    [--slow-ms MS] [--ready-file PATH]
  */
 #include <pthread.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +25,6 @@ typedef struct store {
     double fail_rate, slow_rate;
     int slow_ms;
 } store;
-
-static volatile sig_atomic_t stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 static double uniform(void)
 {
@@ -346,13 +338,7 @@ int main(int argc, char **argv)
         obs_fatal("cannot listen", "127.0.0.1");
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    obs_ready(svc_port(s), ready);
-    while (!stop)
-        pause();
-    svc_stop(s);
-    obs_shutdown();
+    svc_serve(s, ready);
     sqlite3_close(st.db);
     return 0;
 }

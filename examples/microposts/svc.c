@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,4 +288,34 @@ void svc_stop(svc *s)
     MHD_stop_daemon(s->d);
     free(s->name);
     free(s);
+}
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+void svc_serve(svc *s, const char *ready_file)
+{
+    /* Block the signals, then wait for them with sigsuspend: a signal
+     * arriving between the flag check and the wait cannot be missed. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    obs_ready(svc_port(s), ready_file);
+    while (!g_stop)
+        sigsuspend(&old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    svc_stop(s);
+    obs_shutdown();
 }

@@ -37,6 +37,9 @@ svc *svc_start(const char *service_name, int port, const svc_route *routes, size
                void *ud);
 int svc_port(const svc *s);
 void svc_stop(svc *s);
+/* Announce the service (obs_ready with ready_file), serve until SIGINT or
+ * SIGTERM, then stop it and shut the instrumentation down. */
+void svc_serve(svc *s, const char *ready_file);
 
 /* Request accessors, valid during the handler. */
 const char *svc_req_body(const svc_req *r, size_t *len);
