@@ -22,7 +22,8 @@ demo-prometheus:
 
 # Three builds: release (every test), ASan+UBSan under clang (every test,
 # plus bounded libFuzzer runs), TSan (the concurrency tests, label
-# "threads"). scripts/test.sh prints one closing line over all three.
+# "threads"); then static musl and aarch64 (under qemu-user) builds.
+# scripts/test.sh prints one closing line over all of them.
 test:
 	@sh scripts/deps.sh test
 	@sh scripts/test.sh

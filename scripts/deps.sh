@@ -11,7 +11,9 @@ case $what in
   demo) pkgs="$pkgs libsqlite3-dev python3 prometheus" ;;
   test) pkgs="$pkgs clang libclang-rt-14-dev prometheus prometheus-pushgateway python3
               python3-prometheus-client protobuf-compiler libsqlite3-dev wrk curl
-              nodejs npm chromium binutils openssl" ;;
+              nodejs npm chromium binutils openssl
+              musl-tools gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
+              qemu-user libcmocka-dev:arm64" ;;
   bench) pkgs="$pkgs prometheus-cpp-dev libspdlog-dev python3-prometheus-client wrk libsqlite3-dev" ;;
   *) echo "usage: $0 [build|test|demo|bench]" >&2; exit 2 ;;
 esac
@@ -30,6 +32,10 @@ if [ -n "$(echo $missing)" ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo
   export DEBIAN_FRONTEND=noninteractive
+  # The aarch64 tests link Debian's arm64 cmocka: a multiarch package.
+  case "$missing" in *:arm64*)
+    dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64 ;;
+  esac
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
