@@ -3,12 +3,42 @@
  * anchor, spdlog 1.10, in one process, alternating rounds so that a noisy
  * shared machine hits both alike; best of BENCH_REPEAT rounds each.
  *
- * The same line for both, to /dev/null: timestamp (UTC, microseconds),
- * level, logger name, message "request served", path="/api/items",
- * status=200, duration_s=0.0123. spdlog builds it with its pattern
- * formatter and fmt and escapes nothing; lumen escapes every string.
+ * Built twice (bench/log/CMakeLists.txt): bench_log_spdlog_header_only
+ * with BENCH_SPDLOG_HEADER_ONLY, spdlog's default header-only mode
+ * (SPDLOG_HEADER_ONLY: every call inlined, fmt from Debian's libfmt-dev),
+ * printing "spdlog_header_only ..." and lumen's lines; and bench_log_spdlog
+ * against Debian's compiled libspdlog.so, printing "spdlog ..." with
+ * lumen's figures of that run as comments (one set of lumen lines per run).
+ *
+ * The same line for both: timestamp (UTC, microseconds), level, logger
+ * name, message "request served", path="/api/items", status=200,
+ * duration_s=0.0123. spdlog builds it with its pattern formatter and fmt
+ * and escapes nothing; lumen escapes every string.
+ *   log_json_line           to /dev/null through each library's file
+ *                           writer (spdlog's basic_file_sink buffers in
+ *                           stdio; lumen writes each line)
+ *   log_json_line_2threads  the same from two threads into one logger
+ *   log_disabled_level      a debug call while the level is info
+ *   log_json_line_pipe      to stdout, made a pipe read by `cat > /dev/null`,
+ *                           through each library's stdout writer as it
+ *                           comes: spdlog's stdout_sink writes (fflush)
+ *                           every line; lumen batches each thread's lines
+ *                           into writes of up to 4 KiB, flushed within
+ *                           100 ms. spdlog's basic_file_sink on
+ *                           /dev/stdout, which leaves the batching to
+ *                           stdio, is printed beside it as a comment.
  */
+#ifdef BENCH_SPDLOG_HEADER_ONLY
+#define SPDLOG_HEADER_ONLY
+#define SP "spdlog_header_only"
+#define LU "lumen"
+#else
+#define SP "spdlog"
+#define LU "# lumen (beside compiled spdlog)"
+#endif
+
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -27,11 +57,14 @@ static std::shared_ptr<spdlog::logger> sp;
 static lumen_logger *lg;
 static volatile double duration = 0.0123;
 
+static const char *const pattern =
+    "{\"ts\":\"%Y-%m-%dT%H:%M:%S.%fZ\",\"level\":\"%l\",\"logger\":\"%n\",\"msg\":\"%v";
+
 static void sp_lines(long n)
 {
     for (long i = 0; i < n; i++)
-        sp->info("request served\",\"path\":\"{}\",\"status\":{},\"duration_s\":{}}}",
-                 "/api/items", 200, (double)duration);
+        sp->info("request served\",\"path\":\"{}\",\"status\":{},\"duration_s\":{}}}", "/api/items",
+                 200, (double)duration);
 }
 
 static void lumen_lines(long n)
@@ -41,19 +74,19 @@ static void lumen_lines(long n)
                        LUMEN_INT("status", 200), LUMEN_FLOAT("duration_s", duration));
 }
 
-static double run(void (*fn)(long), int threads, bool lumen)
+static double run(void (*fn)(long), int threads, bool lumen, long lines = BENCH_LINES)
 {
     std::thread t[2];
     int64_t t0 = bench_now();
     for (int i = 0; i < threads; i++)
-        t[i] = std::thread(fn, BENCH_LINES);
+        t[i] = std::thread(fn, lines);
     for (int i = 0; i < threads; i++)
         t[i].join();
     if (lumen)
         lumen_log_flush();
     else
         sp->flush();
-    return (double)(bench_now() - t0) / BENCH_LINES;
+    return (double)(bench_now() - t0) / lines;
 }
 
 static double sp_disabled()
@@ -80,21 +113,72 @@ static void keep_best(double &best, double v)
         best = v;
 }
 
+static lumen_log_handler *lumen_handler(lumen_log_sink sink, int fd, unsigned flags)
+{
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = sink;
+    o.fd = fd;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flags = flags;
+    if (flags & LUMEN_LOG_ASYNC) {
+        o.overflow = LUMEN_LOG_OVERFLOW_BLOCK; /* nothing dropped */
+        o.block_timeout_ms = -1;
+    }
+    lumen_log_handler *h;
+    if (lumen_log_handler_new(&h, &o) != LUMEN_OK) {
+        std::fprintf(stderr, "bench: lumen_log_handler_new failed\n");
+        std::exit(1);
+    }
+    return h;
+}
+
+/* log_json_line_pipe, both libraries, alternating rounds. */
+static void pipe_workload(double &lp, double &spp, double &spb)
+{
+    int saved;
+    pid_t cat = bench_pipe_stdout(&saved);
+    if (cat < 0) {
+        std::printf("# log_json_line_pipe: cannot start cat\n");
+        return;
+    }
+    auto file_logger = sp;
+    sp = spdlog::stdout_logger_mt("bench_pipe");
+    sp->set_pattern(pattern, spdlog::pattern_time_type::utc);
+    sp->set_level(spdlog::level::info);
+    lumen_log_handler *h = lumen_handler(LUMEN_LOG_SINK_STDOUT, -1, 0);
+    lumen_logger_set_handlers(lg, &h, 1);
+    auto stdout_logger = sp;
+    auto buffered = spdlog::basic_logger_mt("bench_pipe_buffered", "/dev/stdout");
+    buffered->set_pattern(pattern, spdlog::pattern_time_type::utc);
+    buffered->set_level(spdlog::level::info);
+    for (int r = 0; r < BENCH_REPEAT; r++) {
+        keep_best(lp, run(lumen_lines, 1, true, BENCH_PIPE_LINES));
+        sp = stdout_logger;
+        keep_best(spp, run(sp_lines, 1, false, BENCH_PIPE_LINES));
+        sp = buffered;
+        keep_best(spb, run(sp_lines, 1, false, BENCH_PIPE_LINES));
+    }
+    /* cat sees the end of its input only once every descriptor of the
+     * pipe is closed, the one basic_file_sink opened included. */
+    spdlog::drop("bench_pipe_buffered");
+    buffered.reset();
+    sp.reset();
+    stdout_logger.reset();
+    spdlog::drop("bench_pipe");
+    bench_unpipe_stdout(saved, cat);
+    sp = file_logger;
+}
+
 int main()
 {
     sp = spdlog::basic_logger_mt("bench", "/dev/null");
-    sp->set_pattern("{\"ts\":\"%Y-%m-%dT%H:%M:%S.%fZ\",\"level\":\"%l\",\"logger\":\"%n\",\"msg\":\"%v",
-                    spdlog::pattern_time_type::utc);
+    sp->set_pattern(pattern, spdlog::pattern_time_type::utc);
     sp->set_level(spdlog::level::info);
 
     int fd = open("/dev/null", O_WRONLY | O_APPEND);
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
-    o.sink = LUMEN_LOG_SINK_FD;
-    o.fd = fd;
-    o.format = LUMEN_LOG_FORMAT_JSON;
-    lumen_log_handler *h;
-    if (fd < 0 || lumen_log_handler_new(&h, &o) != LUMEN_OK)
+    if (fd < 0)
         return 1;
+    lumen_log_handler *h = lumen_handler(LUMEN_LOG_SINK_FD, fd, 0);
     lg = lumen_logger_get("bench");
     lumen_logger_set_handlers(lg, &h, 1);
     lumen_logger_set_level(lg, LUMEN_LOG_INFO);
@@ -108,28 +192,35 @@ int main()
         keep_best(ld, lumen_disabled());
         keep_best(sd, sp_disabled());
     }
-    std::printf("lumen log_json_line %.1f ns/line\n", l1);
-    std::printf("spdlog log_json_line %.1f ns/line\n", s1);
-    std::printf("lumen log_json_line_2threads %.1f ns/line\n", l2);
-    std::printf("spdlog log_json_line_2threads %.1f ns/line\n", s2);
-    std::printf("lumen log_disabled_level %.2f ns/call\n", ld);
-    std::printf("spdlog log_disabled_level %.2f ns/call\n", sd);
+    double lp = 1e30, spp = 1e30, spb = 1e30;
+    pipe_workload(lp, spp, spb);
+
+    std::printf(LU " log_json_line %.1f ns/line\n", l1);
+    std::printf(SP " log_json_line %.1f ns/line\n", s1);
+    std::printf(LU " log_json_line_2threads %.1f ns/line\n", l2);
+    std::printf(SP " log_json_line_2threads %.1f ns/line\n", s2);
+    std::printf(LU " log_disabled_level %.2f ns/call\n", ld);
+    std::printf(SP " log_disabled_level %.2f ns/call\n", sd);
+    if (lp < 1e30) {
+        std::printf(LU " log_json_line_pipe %.1f ns/line\n", lp);
+        std::printf(SP " log_json_line_pipe %.1f ns/line\n", spp);
+        std::printf("# " SP " log_json_line_pipe through basic_file_sink(\"/dev/stdout\"), "
+                    "stdio-buffered: %.1f ns/line\n",
+                    spb);
+    }
+#ifdef BENCH_SPDLOG_HEADER_ONLY
     /* Not a spec workload: the same line through an async handler (BLOCK,
      * so nothing is dropped), for the documentation. */
-    lumen_log_handler_opts ao = o;
-    ao.flags = LUMEN_LOG_ASYNC;
-    ao.overflow = LUMEN_LOG_OVERFLOW_BLOCK;
-    ao.block_timeout_ms = -1;
-    lumen_log_handler *ah;
-    if (lumen_log_handler_new(&ah, &ao) == LUMEN_OK) {
-        lumen_logger_set_handlers(lg, &ah, 1);
-        double la = 1e30;
-        for (int r = 0; r < BENCH_REPEAT; r++)
-            keep_best(la, run(lumen_lines, 1, true));
-        std::printf("# lumen async (block policy) log_json_line %.1f ns/line\n", la);
-    }
-    std::printf("# lumen/spdlog: json_line %.2fx faster, 2threads %.2fx faster, disabled %.2fx\n",
-                s1 / l1, s2 / l2, sd / ld);
+    lumen_log_handler *ah = lumen_handler(LUMEN_LOG_SINK_FD, fd, LUMEN_LOG_ASYNC);
+    lumen_logger_set_handlers(lg, &ah, 1);
+    double la = 1e30;
+    for (int r = 0; r < BENCH_REPEAT; r++)
+        keep_best(la, run(lumen_lines, 1, true));
+    std::printf("# lumen async (block policy) log_json_line %.1f ns/line\n", la);
+#endif
+    std::printf("# lumen/" SP ": json_line %.2fx faster, 2threads %.2fx faster, disabled %.2fx, "
+                "pipe %.2fx\n",
+                s1 / l1, s2 / l2, sd / ld, spp / lp);
     if (lumen_log_dropped() != 0)
         std::printf("# lumen dropped %llu lines\n", (unsigned long long)lumen_log_dropped());
     return 0;
