@@ -303,7 +303,7 @@ int lumen_tracer_provider_force_flush(lumen_tracer_provider *tp, uint32_t timeou
     if (tp == NULL)
         return LUMEN_EINVAL;
     int n = atomic_load(&tp->nprocs), rc = LUMEN_OK;
-    int64_t dl = lumen__deadline(timeout_ms, lumen__wall_ns());
+    int64_t dl = lumen__deadline(timeout_ms);
     for (int i = 0; i < n; i++) {
         int r = tp->procs[i]->force_flush(tp->procs[i], dl);
         if (r != LUMEN_OK && rc == LUMEN_OK)
@@ -319,7 +319,7 @@ int lumen_tracer_provider_shutdown(lumen_tracer_provider *tp, uint32_t timeout_m
     if (atomic_exchange(&tp->shut, true))
         return LUMEN_ESHUTDOWN;
     int n = atomic_load(&tp->nprocs), rc = LUMEN_OK;
-    int64_t dl = lumen__deadline(timeout_ms, lumen__wall_ns());
+    int64_t dl = lumen__deadline(timeout_ms);
     for (int i = 0; i < n; i++) {
         int r = tp->procs[i]->shutdown(tp->procs[i], dl);
         if (r != LUMEN_OK && rc == LUMEN_OK)
