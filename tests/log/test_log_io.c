@@ -290,9 +290,9 @@ static void test_log_io__sync_full_pipe_blocks_then_delivers(void **state)
     (void)state;
     int rd;
     pid_t pid = spawn_mode("--sync-full", &rd, false);
-    usleep(300000);
-    /* 3000 lines of ~150 bytes exceed the 64 KiB pipe: the child is still
-     * blocked in write(2), as documented for sync mode. */
+    /* 3000 lines of ~150 bytes exceed the 64 KiB pipe: the child blocks
+     * in write(2), as documented for sync mode, and stays there. */
+    assert_true(lt_poll(lt_blocked_in_pipe_write, pid, 10000));
     int st;
     assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
     size_t n;
@@ -377,7 +377,7 @@ static void *slow_reader(void *arg)
         if (r <= 0)
             break;
         s->n += (size_t)r;
-        usleep(20);
+        usleep(20); /* pacing, not synchronisation: a slow reader makes short writes */
     }
     return NULL;
 }
@@ -387,7 +387,7 @@ static void *signaller(void *arg)
     storm *s = arg;
     while (!atomic_load(&s->stop)) {
         pthread_kill(s->target, SIGUSR2);
-        usleep(10);
+        usleep(10); /* pacing: a storm, not a livelock of the target */
     }
     return NULL;
 }
@@ -439,6 +439,82 @@ static void test_log_io__short_writes_and_eintr_retried(void **state)
     free(s.out);
 }
 
+/* ---- async near the value limit ----------------------------------------------------- */
+
+static lumen_log_handler *file_handler(const char *path, unsigned flags)
+{
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FILE;
+    o.path = path;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flags = flags;
+    lumen_log_handler *h;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    return h;
+}
+
+static char *filled(size_t n, char c)
+{
+    char *s = malloc(n + 1);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* With the defaults (1 MiB value limit, 1 MiB queue) an async handler
+ * writes exactly what a sync handler writes: a value over the limit cut
+ * with its marker, a value at the limit whole, a line that nearly fills
+ * the queue, and the lines right after each of them. */
+static void test_log_io__async_long_lines_as_sync(void **state)
+{
+    (void)state;
+    char *dir = lt_tempdir();
+    char sync_path[600], async_path[600];
+    snprintf(sync_path, sizeof sync_path, "%s/sync.log", dir);
+    snprintf(async_path, sizeof async_path, "%s/async.log", dir);
+    free(dir);
+    lumen_log_handler *hs[2] = {file_handler(sync_path, 0),
+                                file_handler(async_path, LUMEN_LOG_ASYNC)};
+    lumen_logger *lg = lumen_logger_get("long");
+    assert_int_equal(lumen_logger_set_handlers(lg, hs, 2), LUMEN_OK);
+    uint64_t dropped = lumen_log_dropped();
+    char *over = filled(2u << 20, 'a'), *at = filled(1u << 20, 'b'),
+         *near = filled(1000u << 10, 'c');
+    /* Each long line and the line right after it in one burst (the
+     * queue holds one long line besides its own capacity: a burst of two
+     * waits for room like any burst larger than the queue). */
+    LUMEN_LOG_INFO(lg, "over the limit", LUMEN_STR("v", over));
+    LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", 0));
+    lumen_log_flush();
+    LUMEN_LOG_INFO(lg, "at the limit", LUMEN_STR("v", at));
+    LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", 1));
+    lumen_log_flush();
+    LUMEN_LOG_INFO(lg, "nearly the queue", LUMEN_STR("v", near));
+    for (int i = 2; i < 50; i++)
+        LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", i));
+    lumen_log_flush();
+    free(over);
+    free(at);
+    free(near);
+    assert_int_equal(lumen_log_dropped(), dropped);
+    size_t sn, an;
+    char *s = lt_read_file(sync_path, &sn);
+    char *a = lt_read_file(async_path, &an);
+    assert_non_null(s);
+    assert_non_null(a);
+    lt_py_check("assert len(recs) == 53, len(recs)\n"
+                "assert recs[0]['v'] == 'a' * (1 << 20) + '...[truncated 1048576 bytes]', "
+                "recs[0]['v'][-40:]\n"
+                "assert recs[2]['v'] == 'b' * (1 << 20)\n"
+                "assert recs[4]['v'] == 'c' * (1000 << 10)\n"
+                "assert [r['i'] for r in recs if r['msg'] == 'next'] == list(range(50))\n",
+                a, an, 1);
+    assert_int_equal(an, sn);
+    assert_memory_equal(a, s, sn);
+    free(s);
+    free(a);
+}
+
 /* ---- fork -------------------------------------------------------------------------------- */
 
 typedef struct churn {
@@ -484,7 +560,6 @@ static void test_log_io__child_logs_right_after_fork(void **state)
             _exit(0);
         }
         assert_int_equal(wait_exit(pid), 0);
-        usleep(2000);
     }
     atomic_store(&ch.stop, 1);
     for (int i = 0; i < 2; i++)
@@ -530,6 +605,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_log_io__async_block_waits_at_most_its_bound),
         cmocka_unit_test(test_log_io__shutdown_drains_then_goes_sync),
         cmocka_unit_test(test_log_io__short_writes_and_eintr_retried),
+        cmocka_unit_test(test_log_io__async_long_lines_as_sync),
         cmocka_unit_test(test_log_io__child_logs_right_after_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
