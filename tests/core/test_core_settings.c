@@ -76,8 +76,30 @@ static void read_everything(void)
     }
 }
 
+/* A routine diagnostic (not a notice): a span ended twice. */
+static int child_double_end(void)
+{
+    lumen_tracer_provider_options o = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
+    o.ignore_env = true;
+    lumen_tracer_provider *tp;
+    if (lumen_tracer_provider_new(&o, &tp) != LUMEN_OK)
+        return 10;
+    lumen_span_exporter *mem;
+    lumen_memory_exporter_new(&mem);
+    lumen_span_processor *p;
+    lumen_simple_processor_new(mem, &p);
+    lumen_tracer_provider_add_processor(tp, p);
+    lumen_span *s = lumen_span_start(lumen_tracer_provider_get_tracer(tp, "t", NULL), "s", NULL);
+    lumen_span_end(s);
+    lumen_span_end(s); /* the record is still the provider's: only reported */
+    lumen_tracer_provider_free(tp);
+    return 0;
+}
+
 static int child(const char *mode)
 {
+    if (strcmp(mode, "--double-end") == 0)
+        return child_double_end();
     if (strcmp(mode, "--hook") == 0)
         lumen_set_diag_hook(hook, NULL, LUMEN_DIAG_DEBUG);
     read_everything();
@@ -303,6 +325,25 @@ static void test_core_settings__hook_takes_the_reports(void **state)
     free(out);
 }
 
+/* Without OTEL_LOG_LEVEL only notices reach stderr; with a level, every
+ * diagnostic at that level and above does, as in the OpenTelemetry SDKs. */
+static void test_core_settings__otel_log_level_selects_what_stderr_gets(void **state)
+{
+    (void)state;
+    static const char *const unset[] = {NULL};
+    static const char *const warn[] = {"OTEL_LOG_LEVEL=warn", NULL};
+    static const char *const error[] = {"OTEL_LOG_LEVEL=ERROR", NULL};
+    char *err = run("--double-end", unset, NULL);
+    assert_string_equal(err, "");
+    free(err);
+    err = run("--double-end", warn, NULL);
+    assert_string_equal(err, "lumen: warning: lumen_span_end called twice on a span\n");
+    free(err);
+    err = run("--double-end", error, NULL);
+    assert_string_equal(err, "");
+    free(err);
+}
+
 int main(int argc, char **argv)
 {
     self_path = argv[0];
@@ -312,6 +353,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_core_settings__each_invalid_reported_once_on_stderr),
         cmocka_unit_test(test_core_settings__otel_log_level_none_silences),
         cmocka_unit_test(test_core_settings__hook_takes_the_reports),
+        cmocka_unit_test(test_core_settings__otel_log_level_selects_what_stderr_gets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
