@@ -249,16 +249,11 @@ static int export_batch(batch_proc *p, size_t n, int64_t deadline)
     return r == LUMEN_EXPORT_SUCCESS ? LUMEN_OK : LUMEN_EIO;
 }
 
-/* Export everything accepted up to `through`, within one export timeout
- * for the whole drain (and the caller's deadline). */
+/* Export everything accepted up to `through` by `deadline`, the flush's
+ * budget (flush_until). */
 static int drain(batch_proc *p, size_t through, int64_t deadline)
 {
     int rc = LUMEN_OK;
-    if (p->timeout_ms != 0) {
-        int64_t budget = lumen__mono_ns() + (int64_t)p->timeout_ms * 1000000;
-        if (deadline == 0 || budget < deadline)
-            deadline = budget;
-    }
     while (p->deq < through) {
         size_t want = through - p->deq;
         size_t n = take(p, want < p->batch ? want : p->batch, through);
@@ -358,7 +353,11 @@ static int flush_until(batch_proc *p, int64_t dl)
         return LUMEN_ESHUTDOWN;
     }
     uint64_t ticket = ++p->flush_req;
-    p->flush_deadline = dl;
+    /* One export timeout for the whole flush, counted from the request,
+     * not from when the worker gets to it (it may be in the middle of a
+     * periodic export, itself bounded by the export timeout). */
+    int64_t budget = lumen__mono_ns() + (int64_t)p->timeout_ms * 1000000;
+    p->flush_deadline = dl != 0 && dl < budget ? dl : budget;
     atomic_store_explicit(&p->flush_pending, true, memory_order_release);
     wake_worker(p);
     int rc = wait_until(p, flushed, ticket, dl) ? (p->flush_done >= ticket ? p->flush_rc : LUMEN_ESHUTDOWN)
