@@ -128,14 +128,34 @@ typedef enum lumen_diag_level {
 typedef void (*lumen_diag_fn)(lumen_diag_level level, const char *msg, void *ud);
 
 /**
- * Install the diagnostics hook (NULL: silent, the default). Messages below
- * `min_level` are discarded before they are formatted. Each distinct call
- * site reports at most a few messages per second. Thread-safe.
+ * Install the diagnostics hook: every message at or above `min_level` goes
+ * to `fn` (messages below it are discarded before they are formatted), and
+ * nothing goes to standard error. A hook that ignores its messages
+ * silences lumen entirely.
+ *
+ * Without a hook (`fn` NULL, the default) lumen writes to standard error,
+ * one line each prefixed "lumen: ", only what an operator must hear: each
+ * invalid setting (an OTEL_* or LUMEN_* variable), once per value, with the
+ * value and the default used; and spans lost at shutdown or exit. The rest
+ * stays silent and is counted in the self-metrics. OTEL_LOG_LEVEL changes
+ * that default as in the OpenTelemetry SDKs: "none" silences it; "error",
+ * "warn", "info" or "debug" writes every message at that level and above.
+ *
+ * Each call site reports at most 10 messages in a burst, then 5 a second;
+ * the next message of a throttled site says how many of its own were
+ * suppressed, and one noisy site never silences another. Thread-safe.
  */
 LUMEN_API void lumen_set_diag_hook(lumen_diag_fn fn, void *ud, lumen_diag_level min_level);
 
 /** Wall-clock time in nanoseconds since the Unix epoch. Thread-safe. */
 LUMEN_API int64_t lumen_now_ns(void);
+
+/**
+ * Nanoseconds on CLOCK_MONOTONIC, a clock that a step of the wall clock
+ * does not move. Every timeout and deadline in lumen is on this clock,
+ * including the `deadline_ns` that exporters receive. Thread-safe.
+ */
+LUMEN_API int64_t lumen_monotonic_ns(void);
 
 #ifdef __cplusplus
 }

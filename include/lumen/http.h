@@ -117,7 +117,8 @@ typedef struct lumen_http_server_opts {
  * String fields then point into the environment: start the server before
  * changing it. Returns LUMEN_OK, LUMEN_EINVAL (opts NULL) or LUMEN_ECONFIG
  * when a value is invalid (that field is left unchanged, the others are
- * applied, and the problem is reported through the diagnostics hook).
+ * applied, and the problem is reported once with its value: on standard
+ * error, or to the hook of lumen_set_diag_hook).
  * Not thread-safe with respect to setenv().
  */
 LUMEN_API int lumen_http_server_opts_env(lumen_http_server_opts *opts);

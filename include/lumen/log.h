@@ -187,7 +187,7 @@ static inline lumen_field lumen_field_status(const char *key, int status)
  * lumen_log_shutdown(). Names are data: any bytes, escaped on output, at
  * most 255 bytes. Never NULL: when the name is too long or memory runs out
  * the root logger is returned and the problem reported through the
- * diagnostics hook. Thread-safe.
+ * diagnostics hook (lumen_set_diag_hook). Thread-safe.
  */
 LUMEN_API lumen_logger *lumen_logger_get(const char *name);
 

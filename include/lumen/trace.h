@@ -164,8 +164,11 @@ typedef enum lumen_export_result {
 /**
  * An exporter implemented by the user. `export_spans` receives ended,
  * sampled spans, borrowed for the call (read them with the lumen_span_get_*
- * accessors or encode them with lumen_otlp_encode); it must return within
- * `deadline_ns` (lumen_now_ns clock; 0: none). Calls are never concurrent.
+ * accessors or encode them with lumen_otlp_encode); it must return by
+ * `deadline_ns`, a time on the lumen_monotonic_ns clock (0: none), as must
+ * `force_flush` and `shutdown`. Calls are never concurrent. A failure
+ * returned after the processor's shutdown has shut the exporter down (its
+ * deadline passed) counts as reason="timeout", any other as "other".
  * `shutdown` and `destroy` may be NULL.
  */
 typedef struct lumen_span_exporter_ops {
@@ -239,21 +242,32 @@ typedef struct lumen_batch_options {
 /**
  * A processor that queues ended spans in a bounded lock-free queue and
  * exports them in batches from its own thread. Ending a span never blocks:
- * when the queue is full the span is dropped and counted. Takes ownership
- * of `exp` (even on error). NULL options: defaults.
+ * when the queue is full the span is dropped and counted. Each export is
+ * bounded by the export timeout, and so is each force-flush or shutdown
+ * as a whole: the batches it drains share one export timeout, and those
+ * left when it runs out fail (reason="timeout") without an export. A
+ * program that ends with exit() (or returns from main) without shutting
+ * the provider down still gets its queued spans exported: an atexit
+ * handler force-flushes every live batch processor, each within its export
+ * timeout. A flush or shutdown that loses spans says so once (see
+ * lumen_set_diag_hook). Takes ownership of `exp` (even on error). NULL
+ * options: defaults.
  * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOMEM or LUMEN_ESYS (no thread).
  */
 LUMEN_API int lumen_batch_processor_new(lumen_span_exporter *exp, const lumen_batch_options *opts,
                                         lumen_span_processor **out);
 
 /** What a processor has done with the sampled spans handed to it. Every
- * span is counted once: ended == exported + dropped + failed + queued. */
+ * span is counted in exactly one place, so every snapshot satisfies
+ * ended == exported + dropped + failed + queued + in_flight, while spans
+ * are being ended and exported too. */
 typedef struct lumen_processor_stats {
-    uint64_t ended;    /**< sampled spans handed to the processor */
-    uint64_t exported; /**< spans in successful exports */
-    uint64_t dropped;  /**< spans dropped because the queue was full or shut down */
-    uint64_t failed;   /**< spans in failed exports */
-    uint64_t queued;   /**< spans waiting in the queue now */
+    uint64_t ended;     /**< sampled spans handed to the processor */
+    uint64_t exported;  /**< spans in successful exports */
+    uint64_t dropped;   /**< spans dropped because the queue was full or shut down */
+    uint64_t failed;    /**< spans in failed exports */
+    uint64_t queued;    /**< spans waiting in the queue now */
+    uint64_t in_flight; /**< spans taken from the queue by the export under way */
 } lumen_processor_stats;
 
 /** Fill *out. Thread-safe. Returns LUMEN_OK or LUMEN_EINVAL. */

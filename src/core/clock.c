@@ -28,6 +28,19 @@ int64_t lumen_now_ns(void)
     return lumen__wall_ns();
 }
 
+int64_t lumen_monotonic_ns(void)
+{
+    return lumen__mono_ns();
+}
+
+int lumen__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mono_ns)
+{
+    if (mono_ns < 0)
+        mono_ns = 0;
+    struct timespec ts = {(time_t)(mono_ns / 1000000000), (long)(mono_ns % 1000000000)};
+    return pthread_cond_clockwait(cv, mu, CLOCK_MONOTONIC, &ts);
+}
+
 /* ".uuuuuuZ" and a NUL from the nanoseconds within the second. */
 static void put_frac(char *o, int64_t frac)
 {

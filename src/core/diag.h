@@ -1,19 +1,59 @@
 /*
- * core/diag.h: lumen's own diagnostics, delivered to the user's hook
- * (silent by default). The level is checked before formatting, and a
- * global budget (a token bucket of 10 messages a second, burst 20) keeps a
- * failing hot path from flooding the hook; messages over budget are
- * counted in lumen__diag_suppressed.
+ * core/diag.h: lumen's own diagnostics.
+ *
+ * With a hook installed (lumen_set_diag_hook) every message at or above
+ * its level goes to the hook. Without one, lumen is quiet about routine
+ * trouble (which the self-metrics count) and writes to standard error
+ * only what an operator must hear, the "notices": an invalid setting
+ * (core/env.h reports each once, with its value and the default used) and
+ * data lost at shutdown. OTEL_LOG_LEVEL changes that default, as in the
+ * OpenTelemetry SDKs: "none" silences it, "error", "warn", "info" or
+ * "debug" write every message at that level and above.
+ *
+ * Each call site has its own budget (a token bucket: a burst of 10, then
+ * one message per 200 ms), so a failing hot path is throttled without
+ * silencing the other sites. The level is checked before anything is
+ * formatted. Messages over budget are counted, in total
+ * (lumen__diag_suppressed) and per site: the site's next message says how
+ * many of its own were suppressed.
  */
 #ifndef LUMEN_CORE_DIAG_H
 #define LUMEN_CORE_DIAG_H
 
 #include "core/common.h"
 
-LUMEN__SHARED void lumen__diag(lumen_diag_level level, const char *fmt, ...) LUMEN_PRINTF(2, 3);
-/* True when a message at `level` would reach a hook. */
+/* One call site's budget. Zero-initialised (static storage). */
+typedef struct lumen__diag_site {
+    atomic_int_fast64_t next_ms;     /* monotonic ms at which the next token is free */
+    atomic_uint_fast64_t suppressed; /* this site's messages dropped since its last one */
+} lumen__diag_site;
+
+enum {
+    LUMEN__DIAG_NOTICE = 1u << 0,   /* to standard error too when no hook is installed */
+    LUMEN__DIAG_UNLIMITED = 1u << 1 /* bypass the site budget (the caller bounds the count) */
+};
+
+LUMEN__SHARED void lumen__diag_at(lumen__diag_site *site, unsigned flags, lumen_diag_level level,
+                                  const char *fmt, ...) LUMEN_PRINTF(4, 5);
+
+/* A diagnostic with its own per-site budget. A GNU statement expression,
+ * so that each expansion owns one static site. */
+#define lumen__diag(level, ...)                                                                    \
+    ({                                                                                             \
+        static lumen__diag_site lumen__site_;                                                      \
+        lumen__diag_at(&lumen__site_, 0, (level), __VA_ARGS__);                                    \
+    })
+
+/* A notice: also written to standard error when no hook is installed. */
+#define lumen__diag_notice(level, ...)                                                             \
+    ({                                                                                             \
+        static lumen__diag_site lumen__site_;                                                      \
+        lumen__diag_at(&lumen__site_, LUMEN__DIAG_NOTICE, (level), __VA_ARGS__);                   \
+    })
+
+/* True when a (non-notice) message at `level` would be delivered. */
 LUMEN__SHARED bool lumen__diag_enabled(lumen_diag_level level);
-/* Messages dropped by the rate limit since the start. */
+/* Messages dropped by the per-site budgets since the start. */
 uint64_t lumen__diag_suppressed(void);
 
 #endif

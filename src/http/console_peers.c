@@ -73,6 +73,10 @@ static void read_env_locked(void)
             char *p = lumen__strndup(s, n);
             if (p)
                 g_peers[g_npeers++] = p;
+        } else if (n > 0) {
+            lumen__env_invalid("LUMEN_CONSOLE_PEERS", lumen__env("LUMEN_CONSOLE_PEERS"),
+                               "every peer must be an http:// or https:// URL; the others are "
+                               "ignored");
         }
         v = comma ? comma + 1 : NULL;
     }

@@ -2,11 +2,15 @@
  * http/otlp_config.c: the OTLP/HTTP exporter's configuration from options
  * and OTEL_EXPORTER_OTLP_* (the _TRACES_ variant first), and
  * lumen_otlp_tracing_init, which builds tracing from the environment alone.
- * Invalid values are reported through the diagnostics hook; an endpoint,
+ * Invalid environment values are reported once each, with the value and
+ * the default used (lumen__env_invalid: standard error unless the
+ * diagnostics hook, lumen_set_diag_hook, takes them); an endpoint,
  * protocol or compression that cannot work is an error at creation, the
  * only time the specification lets an SDK fail.
  */
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,19 +21,31 @@
 #include "core/escape.h"
 #include "lumen/http_otlp.h"
 
-static const char *pick(bool env, const char *given, const char *traces_var, const char *var)
+/* The option, else the per-signal variable, else the general one; *from
+ * names the variable the value came from (NULL: the option). */
+static const char *pick_from(bool env, const char *given, const char *traces_var, const char *var,
+                             const char **from)
 {
+    *from = NULL;
     if (given != NULL)
         return given;
     if (!env)
         return NULL;
     const char *v = lumen__env(traces_var);
+    *from = v ? traces_var : var;
     return v ? v : lumen__env(var);
 }
 
+static const char *pick(bool env, const char *given, const char *traces_var, const char *var)
+{
+    const char *from;
+    return pick_from(env, given, traces_var, var, &from);
+}
+
 /* "k=v,k2=v2" → "k: v" lines; values percent-decoded. Bad members are
- * reported and skipped. */
-static int parse_headers(const char *s, struct curl_slist **list)
+ * reported and skipped. `var` names the variable s came from (NULL: the
+ * option); the report never shows the value, which may hold a secret. */
+static int parse_headers(const char *s, struct curl_slist **list, const char *var)
 {
     while (s != NULL && *s) {
         const char *e = strchr(s, ',');
@@ -45,8 +61,10 @@ static int parse_headers(const char *s, struct curl_slist **list)
             lumen__buf_puts(&b, ": ");
             bool ok = kn > 0;
             for (size_t i = 0; i < vn && ok; i++) {
-                if (v[i] == '%' && i + 2 < vn && lumen__hexval(v[i + 1]) >= 0 && lumen__hexval(v[i + 2]) >= 0) {
-                    lumen__buf_putc(&b, (char)(lumen__hexval(v[i + 1]) * 16 + lumen__hexval(v[i + 2])));
+                if (v[i] == '%' && i + 2 < vn && lumen__hexval(v[i + 1]) >= 0 &&
+                    lumen__hexval(v[i + 2]) >= 0) {
+                    lumen__buf_putc(&b,
+                                    (char)(lumen__hexval(v[i + 1]) * 16 + lumen__hexval(v[i + 2])));
                     i += 2;
                 } else if (v[i] == '\r' || v[i] == '\n') {
                     ok = false; /* no header injection */
@@ -67,10 +85,15 @@ static int parse_headers(const char *s, struct curl_slist **list)
                     return LUMEN_ENOMEM;
                 }
                 *list = nl;
+            } else if (var != NULL) {
+                lumen__env_invalid(var, "(not shown)",
+                                   "a member with an invalid name or a line break is ignored");
             } else {
                 lumen__diag(LUMEN_DIAG_WARN, "OTLP headers: invalid member ignored");
             }
             lumen__buf_free(&b);
+        } else if (n > 0 && var != NULL) {
+            lumen__env_invalid(var, "(not shown)", "a member without '=' is ignored");
         } else if (n > 0) {
             lumen__diag(LUMEN_DIAG_WARN, "OTLP headers: member without '=' ignored");
         }
@@ -81,6 +104,23 @@ static int parse_headers(const char *s, struct curl_slist **list)
 
 int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
                             bool *json, bool *gzip, uint32_t *timeout_ms);
+
+/* Milliseconds in a timeout variable; -1 when unset or invalid (reported,
+ * naming `fallback`). */
+static int64_t env_timeout(const char *name, const char *fallback)
+{
+    const char *v = lumen__env(name);
+    if (v == NULL)
+        return -1;
+    char *end;
+    errno = 0;
+    long long t = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || t < 0) {
+        lumen__env_invalid(name, v, "expected milliseconds (0: no limit); using %s", fallback);
+        return -1;
+    }
+    return t;
+}
 
 int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
                             bool *json, bool *gzip, uint32_t *timeout_ms)
@@ -96,10 +136,17 @@ int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct
             append = ep != NULL;
         }
     }
+    const char *ep_var = o->endpoint != NULL ? NULL
+                         : append            ? "OTEL_EXPORTER_OTLP_ENDPOINT"
+                                             : "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
     if (ep == NULL)
         ep = "http://localhost:4318/v1/traces";
     if (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) {
-        lumen__diag(LUMEN_DIAG_ERROR, "OTLP endpoint must start with http:// or https://");
+        if (ep_var != NULL)
+            lumen__env_invalid(ep_var, ep,
+                               "expected an http:// or https:// URL; no exporter is created");
+        else
+            lumen__diag(LUMEN_DIAG_ERROR, "OTLP endpoint must start with http:// or https://");
         return LUMEN_ECONFIG;
     }
     lumen__buf b = LUMEN__BUF_INIT;
@@ -116,38 +163,43 @@ int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct
     size_t ul;
     *url = lumen__buf_steal(&b, &ul);
 
-    const char *proto = pick(env, o->protocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL");
+    const char *var;
+    const char *proto = pick_from(env, o->protocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                                  "OTEL_EXPORTER_OTLP_PROTOCOL", &var);
     *json = false;
     if (proto != NULL) {
         size_t n = strlen(proto);
-        proto = lumen__trim(proto, &n);
-        if (lumen__strieq(proto, n, "http/json")) {
+        const char *t = lumen__trim(proto, &n);
+        if (lumen__strieq(t, n, "http/json")) {
             *json = true;
-        } else if (!lumen__strieq(proto, n, "http/protobuf")) {
+        } else if (!lumen__strieq(t, n, "http/protobuf")) {
             if (o->protocol != NULL)
                 return LUMEN_ECONFIG;
-            lumen__diag(LUMEN_DIAG_WARN, "OTLP protocol not supported (grpc?); using http/protobuf");
+            lumen__env_invalid(var, proto,
+                               "expected http/protobuf or http/json (grpc is not supported); "
+                               "using http/protobuf");
         }
     }
-    const char *comp = pick(env, o->compression, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-                            "OTEL_EXPORTER_OTLP_COMPRESSION");
+    const char *comp = pick_from(env, o->compression, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                                 "OTEL_EXPORTER_OTLP_COMPRESSION", &var);
     *gzip = false;
     if (comp != NULL) {
         size_t n = strlen(comp);
-        comp = lumen__trim(comp, &n);
-        if (lumen__strieq(comp, n, "gzip")) {
+        const char *t = lumen__trim(comp, &n);
+        if (lumen__strieq(t, n, "gzip")) {
             *gzip = true;
-        } else if (!lumen__strieq(comp, n, "none")) {
+        } else if (!lumen__strieq(t, n, "none")) {
             if (o->compression != NULL)
                 return LUMEN_ECONFIG;
-            lumen__diag(LUMEN_DIAG_WARN, "OTLP compression unknown; using none");
+            lumen__env_invalid(var, comp, "expected gzip or none; using none");
         }
     }
     *timeout_ms = o->timeout_ms;
     if (*timeout_ms == 0 && env) {
-        int64_t t = lumen__env_int("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", -1);
+        int64_t t =
+            env_timeout("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT or 10000");
         if (t < 0)
-            t = lumen__env_int("OTEL_EXPORTER_OTLP_TIMEOUT", -1);
+            t = env_timeout("OTEL_EXPORTER_OTLP_TIMEOUT", "10000");
         if (t > 0x7fffffff)
             t = 0x7fffffff;
         /* 0 means no limit: the caller's deadline still applies. */
@@ -156,7 +208,8 @@ int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct
     if (*timeout_ms == 0)
         *timeout_ms = 10000;
 
-    const char *type = *json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf";
+    const char *type =
+        *json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf";
     struct curl_slist *l = curl_slist_append(NULL, type);
     if (l == NULL)
         return LUMEN_ENOMEM;
@@ -166,8 +219,9 @@ int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct
     /* No "Expect: 100-continue" round trip before the body. */
     if ((l = curl_slist_append(*hdrs, "Expect:")) == NULL)
         return LUMEN_ENOMEM;
-    const char *h = pick(env, o->headers, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS");
-    return parse_headers(h, hdrs);
+    const char *h = pick_from(env, o->headers, "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                              "OTEL_EXPORTER_OTLP_HEADERS", &var);
+    return parse_headers(h, hdrs, var);
 }
 
 int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c);
@@ -179,8 +233,9 @@ int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c)
     bool env = !o->ignore_env;
     const char *ca = pick(env, o->certificate, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
                           "OTEL_EXPORTER_OTLP_CERTIFICATE");
-    const char *cert = pick(env, o->client_certificate, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
-                            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
+    const char *cert =
+        pick(env, o->client_certificate, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+             "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
     const char *key = pick(env, o->client_key, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
                            "OTEL_EXPORTER_OTLP_CLIENT_KEY");
     if (ca != NULL && curl_easy_setopt(c, CURLOPT_CAINFO, ca) != CURLE_OK)
@@ -213,7 +268,8 @@ int lumen_otlp_tracing_init(lumen_tracer_provider **out)
     } else if (lumen__strieq(which, n, "none")) {
         rc = LUMEN_OK;
     } else {
-        lumen__diag(LUMEN_DIAG_WARN, "OTEL_TRACES_EXPORTER: unknown exporter; using otlp");
+        lumen__env_invalid("OTEL_TRACES_EXPORTER", lumen__env("OTEL_TRACES_EXPORTER"),
+                           "expected otlp, console or none; using otlp");
         rc = lumen_otlp_http_exporter_new(NULL, &exp);
     }
     if (rc == LUMEN_OK && exp != NULL) {

@@ -11,7 +11,14 @@
  * The budget of one export (OTEL_EXPORTER_OTLP_TIMEOUT, and the caller's
  * deadline) covers every attempt and every wait: a request that hangs
  * spends the budget and is not retried; a wait that would pass the
- * deadline is not started.
+ * deadline is not started. Deadlines are on the monotonic clock (the
+ * caller's too), and so are the backoff waits, so a step of the wall
+ * clock neither cuts an export short nor stretches a wait. Only a
+ * Retry-After date is read against the wall clock, as HTTP dates must be.
+ *
+ * A shutdown cuts an export off only once its own deadline has passed, so
+ * an export aborted or not started because of it counts as
+ * reason="timeout".
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -130,14 +137,10 @@ static bool gzip_body(const char *in, size_t n, char **out, size_t *outn)
 /* Wait ms unless shutdown starts; false if it did. */
 static bool wait_ms(otlp_exp *e, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + ms * 1000000;
-    ts.tv_sec = (time_t)(t / 1000000000);
-    ts.tv_nsec = (long)(t % 1000000000);
+    int64_t until = lumen__mono_ns() + ms * 1000000;
     pthread_mutex_lock(&e->mu);
     while (!atomic_load(&e->stopping))
-        if (pthread_cond_timedwait(&e->cv, &e->mu, &ts) != 0)
+        if (lumen__cond_wait_until(&e->cv, &e->mu, until) != 0)
             break;
     bool ok = !atomic_load(&e->stopping);
     pthread_mutex_unlock(&e->mu);
@@ -171,7 +174,7 @@ static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, 
 {
     int last = LAST_NONE;
     for (unsigned attempt = 1; attempt <= e->max_attempts; attempt++) {
-        int64_t remaining_ms = (dl - lumen__wall_ns()) / 1000000;
+        int64_t remaining_ms = (dl - lumen__mono_ns()) / 1000000;
         if (remaining_ms <= 0) {
             last = LAST_TIMEOUT;
             break;
@@ -192,7 +195,7 @@ static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, 
         atomic_store(&e->last_status, (int)status);
         int64_t wait = -1;
         if (rc == CURLE_ABORTED_BY_CALLBACK) {
-            last = LAST_OTHER;
+            last = LAST_TIMEOUT; /* cut off by shutdown, past its deadline */
             break;
         } else if (status != 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)) {
             if (status >= 200 && status < 300) {
@@ -233,13 +236,13 @@ static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, 
             break;
         if (wait < 0)
             wait = lumen__otlp_backoff_ms(attempt + 1, e->initial_ms, e->max_ms, lumen__rand64());
-        if (lumen__wall_ns() + wait * 1000000 >= dl) {
+        if (lumen__mono_ns() + wait * 1000000 >= dl) {
             lumen__diag(LUMEN_DIAG_WARN, "OTLP export: retry wait of %lld ms would pass the deadline",
                         (long long)wait);
             break;
         }
         if (!wait_ms(e, wait)) {
-            last = LAST_OTHER;
+            last = LAST_TIMEOUT; /* cut off by shutdown, past its deadline */
             break;
         }
     }
@@ -253,7 +256,7 @@ static lumen_export_result ex_export(void *ud, const lumen_span *const *spans, s
     if (n == 0)
         return LUMEN_EXPORT_SUCCESS; /* no empty envelopes */
     if (atomic_load(&e->stopping)) {
-        count_failure(e, LAST_OTHER);
+        count_failure(e, LAST_TIMEOUT);
         return LUMEN_EXPORT_FAILURE;
     }
     unsigned gen = atomic_load(&lumen__idgen_generation);
@@ -280,7 +283,7 @@ static lumen_export_result ex_export(void *ud, const lumen_span *const *spans, s
         count_failure(e, LAST_OTHER);
         return LUMEN_EXPORT_FAILURE;
     }
-    int64_t dl = lumen__wall_ns() + (int64_t)e->timeout_ms * 1000000;
+    int64_t dl = lumen__mono_ns() + (int64_t)e->timeout_ms * 1000000;
     if (deadline != 0 && deadline < dl)
         dl = deadline;
     lumen_export_result r = gz ? send_body(e, gz, gzlen, n, dl) : send_body(e, body, len, n, dl);

@@ -1,8 +1,10 @@
 /*
  * http/server_env.c: lumen_http_server_opts_env, the LUMEN_METRICS_*
  * environment variables. An invalid value leaves its field alone, is
- * reported, and makes the call return LUMEN_ECONFIG, so that a typo in a
- * deployment is noticed instead of silently replaced by a default.
+ * reported once with its value (lumen__env_invalid: standard error unless
+ * a diagnostics hook is installed), and makes the call return
+ * LUMEN_ECONFIG, so that a typo in a deployment is noticed instead of
+ * silently replaced by a default.
  */
 #include "core/common.h"
 
@@ -28,8 +30,9 @@ static bool env_uint(const char *name, uint64_t max, uint64_t *out, int *rc)
             break;
     }
     if (p == v || *p != '\0' || n == 0 || n > max) {
-        lumen__diag(LUMEN_DIAG_ERROR, "%s: expected a whole number from 1 to %llu", name,
-                    (unsigned long long)max);
+        lumen__env_invalid(name, v,
+                           "expected a whole number from 1 to %llu; the option is left as it was",
+                           (unsigned long long)max);
         *rc = LUMEN_ECONFIG;
         return false;
     }
@@ -58,8 +61,9 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
         if (lumen__http_addr_parse(v, &a) == LUMEN_OK) {
             o->addr = v;
         } else {
-            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_ADDR: expected host:port, [v6]:port "
-                                          "or :port");
+            lumen__env_invalid("LUMEN_METRICS_ADDR", v,
+                               "expected host:port, [v6]:port or :port; the option is left as "
+                               "it was");
             rc = LUMEN_ECONFIG;
         }
     }
@@ -74,7 +78,9 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
         if (n >= 1024) {
             o->max_header_bytes = (size_t)n;
         } else {
-            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_MAX_HEADER_BYTES: at least 1024");
+            lumen__env_invalid("LUMEN_METRICS_MAX_HEADER_BYTES",
+                               lumen__env("LUMEN_METRICS_MAX_HEADER_BYTES"),
+                               "expected at least 1024; the option is left as it was");
             rc = LUMEN_ECONFIG;
         }
     }
@@ -83,8 +89,9 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
         if (lumen__parse_double(v, &s) && s >= 0.001 && s <= 86400) {
             o->scrape_timeout_ms = (unsigned)(s * 1000 + 0.5);
         } else {
-            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_SCRAPE_TIMEOUT: expected seconds "
-                                          "from 0.001 to 86400");
+            lumen__env_invalid("LUMEN_METRICS_SCRAPE_TIMEOUT", v,
+                               "expected seconds from 0.001 to 86400; the option is left as it "
+                               "was");
             rc = LUMEN_ECONFIG;
         }
     }
@@ -95,7 +102,8 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
         else if (lumen__strieq(v, len, "true"))
             o->flags &= ~(unsigned)LUMEN_HTTP_NO_GZIP;
         else {
-            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_GZIP: expected true or false");
+            lumen__env_invalid("LUMEN_METRICS_GZIP", v,
+                               "expected true or false; the option is left as it was");
             rc = LUMEN_ECONFIG;
         }
     }
@@ -104,8 +112,11 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
     const char *cert = lumen__env("LUMEN_METRICS_TLS_CERT_FILE");
     const char *key = lumen__env("LUMEN_METRICS_TLS_KEY_FILE");
     if ((cert == NULL) != (key == NULL)) {
-        lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_TLS_CERT_FILE and "
-                                      "LUMEN_METRICS_TLS_KEY_FILE go together");
+        lumen__env_invalid(cert != NULL ? "LUMEN_METRICS_TLS_CERT_FILE"
+                                        : "LUMEN_METRICS_TLS_KEY_FILE",
+                           cert != NULL ? cert : key,
+                           "LUMEN_METRICS_TLS_CERT_FILE and LUMEN_METRICS_TLS_KEY_FILE go "
+                           "together; TLS is not configured from the environment");
         rc = LUMEN_ECONFIG;
     } else if (cert != NULL) {
         o->tls_cert_file = cert;

@@ -6,12 +6,22 @@
  * Invariants:
  * - The ring holds entries {u32 len, i32 level, bytes padded to 8}; an
  *   entry never wraps (a WRAP marker sends the reader back to 0).
+ * - A line longer than a quarter of the ring does not go into it: the
+ *   caller copies it to the heap and the entry holds the pointer (level
+ *   flagged INDIRECT). Such a line, a value at the 1 MiB value limit for
+ *   example, can never be too big for the queue nor fill it for the lines
+ *   after it. The heap copies pending are bounded by the queue size, except
+ *   that one is always admitted when none is pending: memory stays within
+ *   twice the queue plus the largest line.
  * - The writer never holds the queue mutex while writing, so a caller
  *   waits for the mutex only as long as a memcpy: with the DROP policy a
  *   full pipe can never block the program; with BLOCK it waits at most
  *   block_timeout_ms, then drops and counts.
  * - After fork() the child starts with an empty queue (the parent writes
  *   what was queued) and no writer; the next line starts one.
+ * - Every wait is on the monotonic clock (pthread_cond_clockwait), so a
+ *   step of the wall clock neither holds lines back nor stretches a BLOCK
+ *   wait, a drain or a shutdown.
  */
 #include "log/log_int.h"
 
@@ -22,15 +32,18 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/diag.h"
 
 #define WRAP 0xFFFFFFFFu
 #define HDR 8
+#define INDIRECT 0x40000000 /* level flag: the entry holds a heap pointer */
 
 struct lumen__log_async {
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full, idle;
     char *ring;
     size_t cap, head, tail, used; /* bytes; head: next read, tail: next write */
+    size_t big_bytes;             /* bytes of INDIRECT lines queued or being written */
     bool writing;                 /* the writer holds a batch not yet written */
     bool waiting;                 /* the writer waits for a batch to fill */
     bool idle_wait;               /* the writer sleeps until the next line */
@@ -54,12 +67,46 @@ static size_t entry_size(size_t n)
     return HDR + ((n + 7) & ~(size_t)7);
 }
 
-static void deadline_ts(struct timespec *ts, int64_t ns_from_now)
+/* A line this long goes to the heap, its entry holding the pointer. */
+static bool is_big(const lumen__log_async *q, size_t n)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
-    int64_t t = (int64_t)ts->tv_nsec + ns_from_now;
-    ts->tv_sec += (time_t)(t / 1000000000);
-    ts->tv_nsec = (long)(t % 1000000000);
+    return entry_size(n) > q->cap / 4;
+}
+
+/* Bytes the entry at q->head takes in the ring. */
+static size_t head_entry_size(const lumen__log_async *q, uint32_t n)
+{
+    int32_t l32;
+    memcpy(&l32, q->ring + q->head + 4, 4);
+    return (l32 & INDIRECT) ? HDR + sizeof(char *) : entry_size(n);
+}
+
+/* Remove every queued line (freeing the heap copies); returns how many. */
+static size_t discard_all(lumen__log_async *q)
+{
+    size_t lost = 0;
+    while (q->used > 0) {
+        uint32_t n;
+        memcpy(&n, q->ring + q->head, 4);
+        if (n == WRAP) {
+            q->used -= q->cap - q->head;
+            q->head = 0;
+            continue;
+        }
+        int32_t l32;
+        memcpy(&l32, q->ring + q->head + 4, 4);
+        size_t es = head_entry_size(q, n);
+        if (l32 & INDIRECT) {
+            char *p;
+            memcpy(&p, q->ring + q->head + HDR, sizeof p);
+            lumen__free(p, n);
+            q->big_bytes -= n;
+        }
+        q->head = (q->head + es) % q->cap;
+        q->used -= es;
+        lost++;
+    }
+    return lost;
 }
 
 static void *writer(void *arg)
@@ -93,17 +140,17 @@ static void *writer(void *arg)
                     continue;
                 }
             }
-            struct timespec ts;
-            deadline_ts(&ts, q->used > 0 ? q->first_ns + q->interval_ns - now : q->interval_ns);
             q->waiting = true;
-            pthread_cond_timedwait(&q->not_empty, &q->mu, &ts);
+            lumen__cond_wait_until(&q->not_empty, &q->mu,
+                                   q->used > 0 ? q->first_ns + q->interval_ns
+                                               : now + q->interval_ns);
             q->waiting = false;
         }
         if (q->used == 0 && q->stopping)
             break;
         /* Take whole lines up to one batch (or one long line alone). */
         size_t len = 0, lines = 0;
-        char *out = batch;
+        char *out = batch, *heap = NULL;
         int level = LUMEN_LOG_INFO;
         while (q->used > 0) {
             uint32_t n;
@@ -112,6 +159,21 @@ static void *writer(void *arg)
                 q->used -= q->cap - q->head;
                 q->head = 0;
                 continue;
+            }
+            int32_t l32;
+            memcpy(&l32, q->ring + q->head + 4, 4);
+            if (l32 & INDIRECT) {
+                /* A heap line is written alone, after the batch before it. */
+                if (len > 0)
+                    break;
+                memcpy(&heap, q->ring + q->head + HDR, sizeof heap);
+                level = l32 & ~INDIRECT;
+                out = heap;
+                len = n;
+                lines = 1;
+                q->head = (q->head + HDR + sizeof heap) % q->cap;
+                q->used -= HDR + sizeof heap;
+                break;
             }
             if (len + n > sizeof batch) {
                 if (len > 0)
@@ -151,7 +213,13 @@ static void *writer(void *arg)
             q->h->sink->cb((lumen_log_level)level, out, len, q->h->sink->cb_ud);
         else if (len > 0 && !lumen__log_sink_write(q->h->sink, out, len))
             lumen__log_count_drop(lines);
+        if (heap != NULL)
+            lumen__free(heap, len);
         pthread_mutex_lock(&q->mu);
+        if (heap != NULL) {
+            q->big_bytes -= len;
+            pthread_cond_broadcast(&q->not_full);
+        }
         q->writing = false;
     }
     q->running = false;
@@ -240,13 +308,36 @@ static bool reserve(lumen__log_async *q, size_t need)
     return q->head - q->tail >= need;
 }
 
+/* Room for a line: ring space for its entry, and for a heap line room in
+ * the heap budget (always when no other heap line is pending). */
+static bool room(lumen__log_async *q, size_t need, size_t big)
+{
+    if (big > 0 && q->big_bytes > 0 && q->big_bytes + big > q->cap)
+        return false;
+    return reserve(q, need);
+}
+
 void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size_t n)
 {
-    size_t need = entry_size(n);
-    if (need > q->cap || n > UINT32_MAX - 8) {
+    if (n > UINT32_MAX - 8) {
         lumen__log_count_drop(1);
         return;
     }
+    /* A long line is copied to the heap before the lock is taken. */
+    char *heap = NULL;
+    size_t big = 0;
+    if (is_big(q, n)) {
+        heap = lumen__malloc(n);
+        if (heap == NULL) {
+            lumen__log_count_drop(1);
+            lumen__diag(LUMEN_DIAG_ERROR, "log: out of memory queueing a %zu-byte line; dropped",
+                        n);
+            return;
+        }
+        memcpy(heap, line, n);
+        big = n;
+    }
+    size_t need = heap != NULL ? HDR + sizeof heap : entry_size(n);
     pthread_mutex_lock(&q->mu);
     if (!q->running && !q->stopping) {
         q->running = true;
@@ -260,37 +351,41 @@ void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size
         /* No writer thread (it could not start, or shutdown stopped it):
          * write synchronously rather than queue lines nobody will take. */
         pthread_mutex_unlock(&q->mu);
+        lumen__free(heap, big);
         if (!lumen__log_sink_write(q->h->sink, line, n))
             lumen__log_count_drop(1);
         return;
     }
-    if (!reserve(q, need)) {
+    if (!room(q, need, big)) {
         bool ok = false;
         if (q->overflow == LUMEN_LOG_OVERFLOW_BLOCK) {
-            struct timespec ts;
-            if (q->block_ns >= 0)
-                deadline_ts(&ts, q->block_ns);
-            while (!(ok = reserve(q, need))) {
-                int rc = q->block_ns >= 0 ? pthread_cond_timedwait(&q->not_full, &q->mu, &ts)
+            int64_t until = q->block_ns >= 0 ? lumen__mono_ns() + q->block_ns : 0;
+            while (!(ok = room(q, need, big))) {
+                int rc = q->block_ns >= 0 ? lumen__cond_wait_until(&q->not_full, &q->mu, until)
                                           : pthread_cond_wait(&q->not_full, &q->mu);
                 if (rc == ETIMEDOUT) {
-                    ok = reserve(q, need);
+                    ok = room(q, need, big);
                     break;
                 }
             }
         }
         if (!ok) {
             pthread_mutex_unlock(&q->mu);
+            lumen__free(heap, big);
             lumen__log_count_drop(1);
             return;
         }
     }
     bool was_empty = q->used == 0;
     uint32_t n32 = (uint32_t)n;
-    int32_t l32 = level;
+    int32_t l32 = heap != NULL ? level | INDIRECT : level;
     memcpy(q->ring + q->tail, &n32, 4);
     memcpy(q->ring + q->tail + 4, &l32, 4);
-    memcpy(q->ring + q->tail + HDR, line, n);
+    if (heap != NULL)
+        memcpy(q->ring + q->tail + HDR, &heap, sizeof heap);
+    else
+        memcpy(q->ring + q->tail + HDR, line, n);
+    q->big_bytes += big;
     q->tail = (q->tail + need) % q->cap;
     q->used += need;
     if (was_empty && !q->writing)
@@ -318,12 +413,11 @@ bool lumen__log_async_drain(int64_t deadline_ns)
             pthread_cond_signal(&q->not_empty);
         }
         while ((q->used > 0 || q->writing) && q->running) {
-            int64_t left = deadline_ns - lumen__mono_ns();
-            if (left <= 0)
+            int64_t now = lumen__mono_ns();
+            if (now >= deadline_ns)
                 break;
-            struct timespec ts;
-            deadline_ts(&ts, left < 50000000 ? left : 50000000);
-            pthread_cond_timedwait(&q->idle, &q->mu, &ts);
+            lumen__cond_wait_until(&q->idle, &q->mu,
+                                   deadline_ns - now < 50000000 ? deadline_ns : now + 50000000);
         }
         if (q->used > 0 || q->writing)
             all = false;
@@ -340,34 +434,24 @@ void lumen__log_async_stop(int64_t deadline_ns)
         pthread_mutex_lock(&q->mu);
         /* Lines still queued after the deadline are dropped and counted. */
         size_t lost = 0;
-        if (q->used > 0 && lumen__mono_ns() >= deadline_ns) {
-            while (q->used > 0) {
-                uint32_t n;
-                memcpy(&n, q->ring + q->head, 4);
-                if (n == WRAP) {
-                    q->used -= q->cap - q->head;
-                    q->head = 0;
-                    continue;
-                }
-                q->head = (q->head + entry_size(n)) % q->cap;
-                q->used -= entry_size(n);
-                lost++;
-            }
-        }
+        if (q->used > 0 && lumen__mono_ns() >= deadline_ns)
+            lost = discard_all(q);
         q->stopping = true;
         bool join = q->joinable;
         q->joinable = false;
         pthread_cond_broadcast(&q->not_empty);
+        /* A writer stuck in write(2) on a full pipe cannot be woken: past
+         * the deadline (monotonic) it is left to finish on its own. */
+        while (join && q->running && lumen__mono_ns() < deadline_ns)
+            lumen__cond_wait_until(&q->idle, &q->mu, deadline_ns);
+        bool exited = !q->running;
         pthread_mutex_unlock(&q->mu);
         if (lost > 0)
             lumen__log_count_drop(lost);
         if (join) {
-            /* A writer stuck in write(2) on a full pipe cannot be woken:
-             * past the deadline it is left to finish on its own. */
-            struct timespec ts;
-            int64_t left = deadline_ns - lumen__mono_ns();
-            deadline_ts(&ts, left > 0 ? left : 0);
-            if (pthread_timedjoin_np(q->thread, NULL, &ts) != 0)
+            if (exited)
+                pthread_join(q->thread, NULL);
+            else
                 pthread_detach(q->thread);
         }
     }
@@ -395,7 +479,9 @@ void lumen__log_async_atfork_child(void)
         pthread_cond_init(&q->not_empty, NULL);
         pthread_cond_init(&q->not_full, NULL);
         pthread_cond_init(&q->idle, NULL);
+        discard_all(q); /* the parent writes them */
         q->used = q->head = q->tail = 0;
+        q->big_bytes = 0;
         q->writing = false;
         q->waiting = false;
         q->idle_wait = false;

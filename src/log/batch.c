@@ -61,6 +61,7 @@ static _Atomic int fl_state;
 static _Atomic uint64_t fl_seq;
 static pthread_t fl_thread;
 static bool fl_joinable;
+static bool fl_exited; /* the flusher has left its loop (under fl_mu) */
 
 static void flush_locked(tbuf *t)
 {
@@ -140,16 +141,10 @@ static void *flusher(void *arg)
             pthread_cond_wait(&fl_cv, &fl_mu);
             continue;
         }
-        /* Scan every 10 ms: a line waits at most its handler's interval
-         * plus one tick. */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 10000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_nsec -= 1000000000;
-            ts.tv_sec++;
-        }
-        pthread_cond_timedwait(&fl_cv, &fl_mu, &ts);
+        /* Scan every 10 ms (monotonic: a wall-clock step must not hold
+         * lines back): a line waits at most its handler's interval plus
+         * one tick. */
+        lumen__cond_wait_until(&fl_cv, &fl_mu, lumen__mono_ns() + 10000000);
         if (atomic_load(&fl_state) == STOPPING)
             break;
         pthread_mutex_unlock(&fl_mu);
@@ -179,6 +174,8 @@ static void *flusher(void *arg)
             quiet_rounds = 0;
         }
     }
+    fl_exited = true;
+    pthread_cond_broadcast(&fl_cv);
     pthread_mutex_unlock(&fl_mu);
     return NULL;
 }
@@ -192,6 +189,7 @@ static void wake_flusher(void)
         pthread_cond_signal(&fl_cv);
     } else if (s == DOWN && !atomic_load(&lumen__log_shut)) {
         atomic_store(&fl_state, RUN);
+        fl_exited = false;
         if (pthread_create(&fl_thread, NULL, flusher, NULL) == 0) {
             fl_joinable = true;
         } else {
@@ -299,19 +297,16 @@ void lumen__log_batch_stop(int64_t deadline_ns)
         atomic_store(&fl_state, STOPPING);
     pthread_cond_broadcast(&fl_cv);
     fl_joinable = false;
+    /* The flusher may be stuck writing into a full pipe: past the deadline
+     * (monotonic) it is left to finish on its own. */
+    while (join && !fl_exited && lumen__mono_ns() < deadline_ns)
+        lumen__cond_wait_until(&fl_cv, &fl_mu, deadline_ns);
+    bool exited = fl_exited;
     pthread_mutex_unlock(&fl_mu);
     if (join) {
-        /* The flusher may be stuck writing into a full pipe: past the
-         * deadline it is left to finish on its own. */
-        int64_t left = deadline_ns - lumen__mono_ns();
-        if (left < 0)
-            left = 0;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = (int64_t)ts.tv_nsec + left;
-        ts.tv_sec += (time_t)(ns / 1000000000);
-        ts.tv_nsec = (long)(ns % 1000000000);
-        if (pthread_timedjoin_np(fl_thread, NULL, &ts) != 0)
+        if (exited)
+            pthread_join(fl_thread, NULL);
+        else
             pthread_detach(fl_thread);
     }
 }
@@ -364,4 +359,5 @@ void lumen__log_batch_atfork_child(void)
     pthread_cond_init(&fl_cv, NULL);
     atomic_store(&fl_state, DOWN);
     fl_joinable = false;
+    fl_exited = false;
 }

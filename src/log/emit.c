@@ -61,7 +61,9 @@ static void env_format(int *format, int *preset)
         *format = LUMEN_LOG_FORMAT_JSON;
         *preset = LUMEN_LOG_PRESET_ECS;
     } else
-        lumen__diag(LUMEN_DIAG_WARN, "log: invalid LUMEN_LOG_FORMAT; using the default");
+        lumen__env_invalid("LUMEN_LOG_FORMAT", v,
+                           "expected json, logfmt, text, otel or ecs; using %s",
+                           *format == LUMEN_LOG_FORMAT_TEXT ? "text (a terminal)" : "json");
 }
 
 int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts *opts)

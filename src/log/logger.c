@@ -451,7 +451,9 @@ static void init(void)
     pthread_mutex_unlock(&lumen__log_cfg_mu);
     atomic_store_explicit(&lumen__log_inited, 1, memory_order_release);
     if (lv != NULL && lumen_log_set_levels(lv) != LUMEN_OK)
-        lumen__diag(LUMEN_DIAG_WARN, "log: invalid LUMEN_LOG_LEVEL; using info");
+        lumen__env_invalid("LUMEN_LOG_LEVEL", lv,
+                           "expected LEVEL or LEVEL,logger=LEVEL,... with trace, debug, info, "
+                           "warn, error, fatal or off; using info");
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
 }

@@ -2,8 +2,10 @@
  * log/raw.c: the async-signal-safe path for signal and crash handlers.
  * It formats one JSON line into a stack buffer with its own escaper and
  * core's lock-free calendar arithmetic (lumen__rfc3339_us_safe), and
- * writes it with write(2) only.
- * No lock, no allocation, no stdio, no thread-local state.
+ * writes it with write(2) only, inside core's SIGPIPE guard.
+ * No lock, no allocation, no stdio; the only thread-local state is the
+ * guard's own flag (initial-exec TLS, safe in a handler), which is what
+ * lets a handler's write nest inside the interrupted thread's write.
  */
 #include "log/log_int.h"
 
@@ -21,11 +23,11 @@ void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
     /* Worst case: every input byte becomes a 6-byte \u00XX escape. */
     char line[RAW_MSG_MAX * 6 + 128];
     size_t o = 0;
-#define PUT(s)                                \
-    do {                                      \
-        size_t l_ = strlen(s);                \
-        memcpy(line + o, (s), l_);            \
-        o += l_;                              \
+#define PUT(s)                                                                                     \
+    do {                                                                                           \
+        size_t l_ = strlen(s);                                                                     \
+        memcpy(line + o, (s), l_);                                                                 \
+        o += l_;                                                                                   \
     } while (0)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

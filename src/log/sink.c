@@ -6,11 +6,13 @@
  * continued and EINTR retried, so a signal storm or a slow reader never
  * loses or splits a line. The sink's write mutex keeps the continuation of
  * a short write from being interleaved with another thread's bytes. EPIPE
- * (reader gone) must not kill the process: around writes to a pipe or
- * socket SIGPIPE is blocked in the calling thread, and a SIGPIPE the write
- * raised is consumed with sigtimedwait before the mask is restored. This
- * leaves the program's own SIGPIPE disposition alone (no global
- * SIG_IGN), and it is async-signal-safe, so the raw path uses it too.
+ * (reader gone) must not kill the process: writes to a pipe or socket run
+ * inside core's SIGPIPE guard (core/sigpipe.h), which blocks SIGPIPE in
+ * the calling thread and consumes the SIGPIPE a write raised before the
+ * mask is restored, also when a signal handler's write (the raw path)
+ * nests inside this thread's write. This leaves the program's own SIGPIPE
+ * disposition alone (no global SIG_IGN), and it is async-signal-safe, so
+ * the raw path uses it too.
  */
 #include "log/log_int.h"
 
@@ -25,6 +27,7 @@
 
 #include "core/alloc.h"
 #include "core/diag.h"
+#include "core/sigpipe.h"
 
 static pthread_mutex_t files_mu = PTHREAD_MUTEX_INITIALIZER;
 static lumen__log_sink *files;
@@ -66,9 +69,15 @@ int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_opts *o)
     s->kind = (int)o->sink;
     int fd = -1;
     switch (o->sink) {
-    case LUMEN_LOG_SINK_STDOUT: fd = STDOUT_FILENO; break;
-    case LUMEN_LOG_SINK_STDERR: fd = STDERR_FILENO; break;
-    case LUMEN_LOG_SINK_FD: fd = o->fd; break;
+    case LUMEN_LOG_SINK_STDOUT:
+        fd = STDOUT_FILENO;
+        break;
+    case LUMEN_LOG_SINK_STDERR:
+        fd = STDERR_FILENO;
+        break;
+    case LUMEN_LOG_SINK_FD:
+        fd = o->fd;
+        break;
     case LUMEN_LOG_SINK_FILE:
         s->path = lumen__strdup(o->path);
         if (s->path == NULL)
@@ -111,13 +120,9 @@ nomem:
 
 bool lumen__log_write_all(int fd, const char *p, size_t n, bool is_pipe)
 {
-    sigset_t pipe_set, old;
-    bool blocked = false;
-    if (is_pipe) {
-        sigemptyset(&pipe_set);
-        sigaddset(&pipe_set, SIGPIPE);
-        blocked = pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0;
-    }
+    lumen__sigpipe_guard g;
+    if (is_pipe)
+        lumen__sigpipe_enter(&g);
     bool ok = true, got_epipe = false;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -139,18 +144,8 @@ bool lumen__log_write_all(int fd, const char *p, size_t n, bool is_pipe)
         ok = false;
         break;
     }
-    if (blocked) {
-        /* Consume the SIGPIPE this thread's write raised, unless the signal
-         * was already blocked (then it is the program's business). */
-        if (got_epipe && !sigismember(&old, SIGPIPE)) {
-            struct timespec zero = {0, 0};
-            int e = errno;
-            while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
-            }
-            errno = e;
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
+    if (is_pipe)
+        lumen__sigpipe_leave(&g, got_epipe);
     return ok;
 }
 

@@ -11,10 +11,29 @@
  * batch and only while it sleeps.
  *
  * Conservation: every sampled span handed to on_end is counted exactly once
- * as queued (then exported or failed) or dropped, so
- * ended == exported + failed + dropped + queued at any quiet moment.
- * "ended" is not counted separately: it is the enqueue position (spans
- * accepted) plus the drops.
+ * as queued (then in flight, then exported or failed) or dropped, so
+ * ended == exported + failed + dropped + queued + in_flight in every
+ * snapshot, not only at quiet moments. No counter holds "ended" or "in
+ * flight": ended is the enqueue position (spans accepted) plus the drops,
+ * queued is enqueue minus dequeue position, and in flight is the dequeue
+ * position minus the exported and failed spans. The worker publishes the
+ * dequeue position (release) before it adds a batch to exported or failed
+ * (release), and batch_stats reads in the opposite order (acquire), so in
+ * flight is never negative and the sum is exact by construction.
+ *
+ * Time: every deadline is on the monotonic clock, and the condition
+ * variable waits on it too, so a step of the wall clock neither ends a
+ * flush at once nor stretches it.
+ *
+ * Budgets: one export takes at most the export timeout, and so does one
+ * force-flush or shutdown as a whole: the batches it drains share one
+ * budget, and those left when it runs out fail as timeouts without an
+ * export, so that a dead collector costs a shutdown (or the program's
+ * exit) the export timeout once, not once per batch.
+ *
+ * Exit: processors are kept on a list, and an atexit handler force-flushes
+ * each live one (logs are flushed at exit the same way), so that a program
+ * ending with exit() does not lose the spans still queued.
  *
  * After fork() the child has no worker thread, may have inherited a locked
  * mutex, and holds a copy of the parent's queue. The first span end (or
@@ -28,6 +47,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -73,7 +93,13 @@ typedef struct batch_proc {
     pthread_t thread;
     atomic_uint generation; /* fork generation the worker belongs to */
     atomic_bool restarting;
+    struct batch_proc *next_live, *prev_live; /* under g_live_mu */
 } batch_proc;
+
+/* Live processors, for the flush at exit. */
+static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static batch_proc *g_live;
+static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
 
 static void *worker(void *arg);
 static void after_fork(batch_proc *p);
@@ -182,25 +208,40 @@ static size_t take(batch_proc *p, size_t max, size_t through)
         atomic_store_explicit(&sl->seq, p->deq + p->mask + 1, memory_order_release);
         p->deq++;
     }
-    atomic_store_explicit(&p->deq_pub, p->deq, memory_order_relaxed);
+    /* Release: batch_stats, having read the exported and failed counts,
+     * must see a dequeue position at least as far (see the top comment). */
+    atomic_store_explicit(&p->deq_pub, p->deq, memory_order_release);
     return n;
 }
 
+/* Export the n spans in p->buf by `deadline` (monotonic ns, 0: none) and
+ * within the export timeout. A drain whose budget has run out, or an
+ * exporter already shut down (the shutdown deadline passed), fails the
+ * batch as a timeout without calling the exporter. */
 static int export_batch(batch_proc *p, size_t n, int64_t deadline)
 {
-    int64_t now = lumen__wall_ns();
+    int64_t now = lumen__mono_ns();
     int64_t dl = p->timeout_ms ? now + (int64_t)p->timeout_ms * 1000000 : 0;
     if (deadline != 0 && (dl == 0 || deadline < dl))
         dl = deadline;
-    lumen_export_result r = lumen__exporter_export(p->exp, p->buf, n, dl);
+    bool cut = atomic_load_explicit(&p->exp->shut, memory_order_acquire) ||
+               (deadline != 0 && now >= deadline);
+    lumen_export_result r =
+        cut ? LUMEN_EXPORT_FAILURE : lumen__exporter_export(p->exp, p->buf, n, dl);
     if (r == LUMEN_EXPORT_SUCCESS) {
-        atomic_fetch_add_explicit(&p->exported, n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->exported, n, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_EXPORTED, n);
     } else {
-        atomic_fetch_add_explicit(&p->failed, n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->failed, n, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_DROPPED, n);
-        if (!p->exp->counts_failures)
-            lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
+        /* An exporter that counts its own failures (OTLP/HTTP) did so
+         * unless it was not called. A failure after shutdown shut the
+         * exporter down was cut off by the shutdown deadline. */
+        if (cut)
+            lumen__trace_metric_add(LUMEN__TM_FAIL_TIMEOUT, 1);
+        else if (!p->exp->counts_failures)
+            lumen__trace_metric_add(
+                atomic_load(&p->exp->shut) ? LUMEN__TM_FAIL_TIMEOUT : LUMEN__TM_FAIL_OTHER, 1);
         lumen__diag(LUMEN_DIAG_WARN, "span export failed: %zu spans lost", n);
     }
     for (size_t i = 0; i < n; i++)
@@ -208,7 +249,8 @@ static int export_batch(batch_proc *p, size_t n, int64_t deadline)
     return r == LUMEN_EXPORT_SUCCESS ? LUMEN_OK : LUMEN_EIO;
 }
 
-/* Export everything accepted up to `through`. */
+/* Export everything accepted up to `through` by `deadline`, the flush's
+ * budget (flush_until). */
 static int drain(batch_proc *p, size_t through, int64_t deadline)
 {
     int rc = LUMEN_OK;
@@ -276,16 +318,15 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Wait on the condition variable until `done` or the deadline (wall ns). */
+/* Wait on the condition variable until `done` or the deadline (monotonic
+ * ns, waited for on that clock). */
 static bool wait_until(batch_proc *p, bool (*done)(batch_proc *, uint64_t), uint64_t arg, int64_t dl)
 {
     while (!done(p, arg)) {
         if (dl == 0) {
             pthread_cond_wait(&p->cv, &p->mu);
-        } else {
-            struct timespec ts = {(time_t)(dl / 1000000000), (long)(dl % 1000000000)};
-            if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT && !done(p, arg))
-                return false;
+        } else if (lumen__cond_wait_until(&p->cv, &p->mu, dl) == ETIMEDOUT && !done(p, arg)) {
+            return false;
         }
     }
     return true;
@@ -312,13 +353,87 @@ static int flush_until(batch_proc *p, int64_t dl)
         return LUMEN_ESHUTDOWN;
     }
     uint64_t ticket = ++p->flush_req;
-    p->flush_deadline = dl;
+    /* One export timeout for the whole flush, counted from the request,
+     * not from when the worker gets to it (it may be in the middle of a
+     * periodic export, itself bounded by the export timeout). */
+    int64_t budget = lumen__mono_ns() + (int64_t)p->timeout_ms * 1000000;
+    p->flush_deadline = dl != 0 && dl < budget ? dl : budget;
     atomic_store_explicit(&p->flush_pending, true, memory_order_release);
     wake_worker(p);
     int rc = wait_until(p, flushed, ticket, dl) ? (p->flush_done >= ticket ? p->flush_rc : LUMEN_ESHUTDOWN)
                                                : LUMEN_ETIMEDOUT;
     pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+bool lumen__batch_worker_asleep(lumen_span_processor *bp)
+{
+    if (bp == NULL || bp->on_end != batch_on_end)
+        return false;
+    return atomic_load(&((batch_proc *)bp)->sleeping);
+}
+
+static void batch_stats(lumen_span_processor *bp, lumen_processor_stats *o)
+{
+    batch_proc *p = (batch_proc *)bp;
+    /* Exported and failed first, then the dequeue position, then the
+     * enqueue position and the drops: each later read is at least as far
+     * along as what the earlier ones imply (see the top comment). */
+    uint64_t exported = atomic_load_explicit(&p->exported, memory_order_acquire);
+    uint64_t failed = atomic_load_explicit(&p->failed, memory_order_acquire);
+    size_t deq = atomic_load_explicit(&p->deq_pub, memory_order_acquire);
+    size_t enq = atomic_load_explicit(&p->enq, memory_order_acquire);
+    uint64_t dropped = atomic_load_explicit(&p->dropped, memory_order_acquire);
+    o->exported = exported;
+    o->failed = failed;
+    o->dropped = dropped;
+    o->queued = enq - deq;
+    o->in_flight = (uint64_t)deq - exported - failed;
+    o->ended = enq + dropped;
+}
+
+/* Spans a flush or shutdown lost, and what the exporters said. */
+typedef struct loss_probe {
+    lumen_processor_stats st;
+    uint64_t fails[4]; /* LUMEN__TM_FAIL_TIMEOUT .. _OTHER */
+    int64_t t0;
+} loss_probe;
+
+static void probe_start(batch_proc *p, loss_probe *lp)
+{
+    batch_stats(&p->base, &lp->st);
+    for (int i = 0; i < 4; i++)
+        lp->fails[i] = lumen__trace_metric_get((lumen__trace_metric)(LUMEN__TM_FAIL_TIMEOUT + i));
+    lp->t0 = lumen__mono_ns();
+}
+
+/* Say once, as a notice (standard error when no diagnostics hook is
+ * installed), that `what` ended with spans not exported. */
+static void probe_report(batch_proc *p, const loss_probe *lp, const char *what)
+{
+    lumen_processor_stats st;
+    batch_stats(&p->base, &st);
+    uint64_t lost =
+        (st.failed - lp->st.failed) + (st.dropped - lp->st.dropped) + st.queued + st.in_flight;
+    if (lost == 0)
+        return;
+    static const char *const reasons[4] = {"export timed out", "collector answered with an error",
+                                           "collector unreachable", "export failed"};
+    const char *why = "still queued or exporting at the deadline";
+    uint64_t most = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t d = lumen__trace_metric_get((lumen__trace_metric)(LUMEN__TM_FAIL_TIMEOUT + i)) -
+                     lp->fails[i];
+        if (d > most) {
+            most = d;
+            why = reasons[i];
+        }
+    }
+    lumen__diag_notice(LUMEN_DIAG_ERROR,
+                       "traces: %s could not export %llu spans in %lld ms (%s; export timeout "
+                       "%u ms)",
+                       what, (unsigned long long)lost,
+                       (long long)((lumen__mono_ns() - lp->t0) / 1000000), why, p->timeout_ms);
 }
 
 static int batch_flush(lumen_span_processor *bp, int64_t dl)
@@ -334,6 +449,8 @@ static int batch_shutdown(lumen_span_processor *bp, int64_t dl)
     batch_proc *p = (batch_proc *)bp;
     if (atomic_exchange(&p->shut, true))
         return LUMEN_ESHUTDOWN;
+    loss_probe lp;
+    probe_start(p, &lp);
     int rc = flush_until(p, dl);
     pthread_mutex_lock(&p->mu);
     p->stop = true;
@@ -343,24 +460,47 @@ static int batch_shutdown(lumen_span_processor *bp, int64_t dl)
     if (!ok && rc == LUMEN_OK)
         rc = LUMEN_ETIMEDOUT;
     int er = lumen__exporter_shutdown(p->exp, dl);
+    probe_report(p, &lp, "shutdown");
     return rc != LUMEN_OK ? rc : (er == LUMEN_ESHUTDOWN ? LUMEN_OK : er);
 }
 
-static void batch_stats(lumen_span_processor *bp, lumen_processor_stats *o)
+/* atexit: force-flush every live batch processor within its export
+ * timeout. Not from a processor's own worker (an exporter calling exit()
+ * would wait for itself), and not in a forked child that never used the
+ * processor (the queued spans are the parent's). */
+static void flush_at_exit(void)
 {
-    batch_proc *p = (batch_proc *)bp;
-    uint64_t dropped = atomic_load(&p->dropped);
-    size_t enq = atomic_load(&p->enq), deq = atomic_load(&p->deq_pub);
-    o->exported = atomic_load(&p->exported);
-    o->failed = atomic_load(&p->failed);
-    o->dropped = dropped;
-    o->queued = enq - deq;
-    o->ended = enq + dropped;
+    pthread_mutex_lock(&g_live_mu);
+    for (batch_proc *p = g_live; p != NULL; p = p->next_live) {
+        if (atomic_load(&p->shut) || forked(p) || !p->thread_ok ||
+            pthread_equal(p->thread, pthread_self()))
+            continue;
+        loss_probe lp;
+        probe_start(p, &lp);
+        if (lp.st.queued == 0 && lp.st.in_flight == 0)
+            continue;
+        flush_until(p, lumen__mono_ns() + (int64_t)p->timeout_ms * 1000000);
+        probe_report(p, &lp, "the flush at exit");
+    }
+    pthread_mutex_unlock(&g_live_mu);
+}
+
+static void register_atexit(void)
+{
+    atexit(flush_at_exit);
 }
 
 static void batch_destroy(lumen_span_processor *bp)
 {
     batch_proc *p = (batch_proc *)bp;
+    pthread_mutex_lock(&g_live_mu);
+    if (p->prev_live != NULL)
+        p->prev_live->next_live = p->next_live;
+    else if (g_live == p)
+        g_live = p->next_live;
+    if (p->next_live != NULL)
+        p->next_live->prev_live = p->prev_live;
+    pthread_mutex_unlock(&g_live_mu);
     if (p->thread_ok && forked(p))
         after_fork(p); /* never join the parent's worker: it is not ours */
     if (p->thread_ok) {
@@ -419,14 +559,13 @@ static void after_fork(batch_proc *p)
     atomic_store(&p->restarting, false);
 }
 
+/* The option, else the environment variable, else the default. A variable
+ * outside 1..2^31-1 is reported and the default used. */
 static uint32_t opt(uint32_t given, const char *env, uint32_t def)
 {
     if (given != 0)
         return given;
-    int64_t v = lumen__env_int(env, def);
-    if (v <= 0 || v > 0x7fffffff)
-        return def;
-    return (uint32_t)v;
+    return (uint32_t)lumen__env_int_range(env, def, 1, 0x7fffffff);
 }
 
 int lumen_batch_processor_new(lumen_span_exporter *exp, const lumen_batch_options *o,
@@ -473,12 +612,18 @@ int lumen_batch_processor_new(lumen_span_exporter *exp, const lumen_batch_option
         atomic_init(&p->slots[i].seq, i);
     lumen__idgen_init();
     atomic_store(&p->generation, atomic_load(&lumen__idgen_generation));
-    /* The cond var waits on the wall clock (deadlines are lumen_now_ns). */
     if (pthread_create(&p->thread, NULL, worker, p) != 0) {
         batch_destroy(&p->base);
         return LUMEN_ESYS;
     }
     p->thread_ok = true;
+    pthread_once(&g_atexit_once, register_atexit);
+    pthread_mutex_lock(&g_live_mu);
+    p->next_live = g_live;
+    if (g_live != NULL)
+        g_live->prev_live = p;
+    g_live = p;
+    pthread_mutex_unlock(&g_live_mu);
     *out = &p->base;
     return LUMEN_OK;
 }

@@ -44,7 +44,6 @@ static void push_chain(lumen_span *first, lumen_span *last)
 static void on_thread_exit(void *arg)
 {
     (void)arg;
-    lumen__trace_metric_flush_thread();
     local_pool *lp = &tls_pool;
     if (lp->head == NULL)
         return;

@@ -21,14 +21,14 @@ int lumen_span_processor_force_flush(lumen_span_processor *p, uint32_t timeout_m
 {
     if (p == NULL)
         return LUMEN_EINVAL;
-    return p->force_flush(p, lumen__deadline(timeout_ms, lumen__wall_ns()));
+    return p->force_flush(p, lumen__deadline(timeout_ms));
 }
 
 void lumen_span_processor_free(lumen_span_processor *p)
 {
     if (p == NULL)
         return;
-    p->shutdown(p, lumen__deadline(5000, lumen__wall_ns()));
+    p->shutdown(p, lumen__deadline(5000));
     p->destroy(p);
 }
 
@@ -51,18 +51,18 @@ static void simple_on_end(lumen_span_processor *bp, lumen_span *s)
     pthread_mutex_lock(&p->mu);
     if (p->shut) {
         pthread_mutex_unlock(&p->mu);
-        atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->dropped, 1, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_DROPPED, 1);
         lumen__span_release(s);
         return;
     }
-    lumen_export_result r = lumen__exporter_export(p->exp, &s, 1, lumen__wall_ns() + 30000000000LL);
+    lumen_export_result r = lumen__exporter_export(p->exp, &s, 1, lumen__deadline(30000));
     pthread_mutex_unlock(&p->mu);
     if (r == LUMEN_EXPORT_SUCCESS) {
-        atomic_fetch_add_explicit(&p->exported, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->exported, 1, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_EXPORTED, 1);
     } else {
-        atomic_fetch_add_explicit(&p->failed, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->failed, 1, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_DROPPED, 1);
         if (!p->exp->counts_failures)
             lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
@@ -101,14 +101,17 @@ static void simple_destroy(lumen_span_processor *bp)
     lumen__free(p, sizeof *p);
 }
 
+/* The outcomes first, then ended (incremented before each outcome): the
+ * span being exported now is the difference, so the sum is exact. */
 static void simple_stats(lumen_span_processor *bp, lumen_processor_stats *o)
 {
     simple_proc *p = (simple_proc *)bp;
-    o->ended = atomic_load(&p->ended);
-    o->exported = atomic_load(&p->exported);
-    o->dropped = atomic_load(&p->dropped);
-    o->failed = atomic_load(&p->failed);
+    o->exported = atomic_load_explicit(&p->exported, memory_order_acquire);
+    o->dropped = atomic_load_explicit(&p->dropped, memory_order_acquire);
+    o->failed = atomic_load_explicit(&p->failed, memory_order_acquire);
+    o->ended = atomic_load_explicit(&p->ended, memory_order_acquire);
     o->queued = 0;
+    o->in_flight = o->ended - o->exported - o->dropped - o->failed;
 }
 
 int lumen_simple_processor_new(lumen_span_exporter *exp, lumen_span_processor **out)

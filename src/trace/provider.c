@@ -123,8 +123,7 @@ static uint32_t env_limit(bool use_env, uint32_t given, const char *name, uint32
         return given;
     if (!use_env)
         return def;
-    int64_t v = lumen__env_int(name, def);
-    return v > 0x7fffffff ? 0x7fffffff : (uint32_t)v;
+    return (uint32_t)lumen__env_int_range(name, def, 0, 0x7fffffff);
 }
 
 static int build_resource(lumen_tracer_provider *tp, const lumen_tracer_provider_options *o)
@@ -135,8 +134,14 @@ static int build_resource(lumen_tracer_provider *tp, const lumen_tracer_provider
     const char *ra = o->resource_attributes;
     if (ra == NULL && !o->ignore_env)
         ra = lumen__env("OTEL_RESOURCE_ATTRIBUTES");
-    if (ra != NULL && lumen__resource_parse(ra, &a, &n) != LUMEN_OK)
-        lumen__diag(LUMEN_DIAG_WARN, "resource attributes: invalid members ignored");
+    if (ra != NULL && lumen__resource_parse(ra, &a, &n) == LUMEN_EPARSE) {
+        if (o->resource_attributes == NULL)
+            lumen__env_invalid("OTEL_RESOURCE_ATTRIBUTES", ra,
+                               "members that are not key=value with valid percent-encoding are "
+                               "ignored; the others are used");
+        else
+            lumen__diag(LUMEN_DIAG_WARN, "resource attributes: invalid members ignored");
+    }
     const char *svc = o->service_name;
     if (svc == NULL && !o->ignore_env)
         svc = lumen__env("OTEL_SERVICE_NAME");
@@ -298,7 +303,7 @@ int lumen_tracer_provider_force_flush(lumen_tracer_provider *tp, uint32_t timeou
     if (tp == NULL)
         return LUMEN_EINVAL;
     int n = atomic_load(&tp->nprocs), rc = LUMEN_OK;
-    int64_t dl = lumen__deadline(timeout_ms, lumen__wall_ns());
+    int64_t dl = lumen__deadline(timeout_ms);
     for (int i = 0; i < n; i++) {
         int r = tp->procs[i]->force_flush(tp->procs[i], dl);
         if (r != LUMEN_OK && rc == LUMEN_OK)
@@ -314,7 +319,7 @@ int lumen_tracer_provider_shutdown(lumen_tracer_provider *tp, uint32_t timeout_m
     if (atomic_exchange(&tp->shut, true))
         return LUMEN_ESHUTDOWN;
     int n = atomic_load(&tp->nprocs), rc = LUMEN_OK;
-    int64_t dl = lumen__deadline(timeout_ms, lumen__wall_ns());
+    int64_t dl = lumen__deadline(timeout_ms);
     for (int i = 0; i < n; i++) {
         int r = tp->procs[i]->shutdown(tp->procs[i], dl);
         if (r != LUMEN_OK && rc == LUMEN_OK)

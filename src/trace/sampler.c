@@ -9,7 +9,6 @@
  */
 #include <string.h>
 
-#include "core/diag.h"
 #include "core/env.h"
 #include "trace/span.h"
 
@@ -74,24 +73,29 @@ int lumen__sampler_from_env(lumen_sampler *out)
     memset(out, 0, sizeof *out);
     out->kind = LUMEN_SAMPLER_PARENTBASED_ALWAYS_ON;
     out->ratio = 1.0;
-    const char *v = lumen__env("OTEL_TRACES_SAMPLER");
-    if (v == NULL)
+    const char *raw = lumen__env("OTEL_TRACES_SAMPLER");
+    if (raw == NULL)
         return LUMEN_OK;
-    size_t n = strlen(v);
-    v = lumen__trim(v, &n);
+    size_t n = strlen(raw);
+    const char *v = lumen__trim(raw, &n);
     size_t i;
     for (i = 0; i < LUMEN_ARRAY_LEN(names); i++)
         if (lumen__strieq(v, n, names[i].name))
             break;
     if (i == LUMEN_ARRAY_LEN(names)) {
-        lumen__diag(LUMEN_DIAG_WARN, "OTEL_TRACES_SAMPLER: unknown sampler; using parentbased_always_on");
+        lumen__env_invalid("OTEL_TRACES_SAMPLER", raw,
+                           "expected always_on, always_off, traceidratio, parentbased_always_on, "
+                           "parentbased_always_off or parentbased_traceidratio; using "
+                           "parentbased_always_on");
         return LUMEN_ECONFIG;
     }
     out->kind = names[i].kind;
-    if (out->kind == LUMEN_SAMPLER_TRACEIDRATIO || out->kind == LUMEN_SAMPLER_PARENTBASED_TRACEIDRATIO) {
+    if (out->kind == LUMEN_SAMPLER_TRACEIDRATIO ||
+        out->kind == LUMEN_SAMPLER_PARENTBASED_TRACEIDRATIO) {
         double r = lumen__env_double("OTEL_TRACES_SAMPLER_ARG", 1.0);
         if (!(r >= 0.0 && r <= 1.0)) {
-            lumen__diag(LUMEN_DIAG_WARN, "OTEL_TRACES_SAMPLER_ARG: ratio outside [0, 1]; using 1.0");
+            lumen__env_invalid("OTEL_TRACES_SAMPLER_ARG", lumen__env("OTEL_TRACES_SAMPLER_ARG"),
+                               "expected a ratio from 0 to 1; using 1.0");
             r = 1.0;
         }
         out->ratio = r;

@@ -13,6 +13,7 @@
 #define LUMEN_TRACE_SPAN_H
 
 #include "core/common.h"
+#include "core/clock.h"
 #include "lumen/trace.h"
 
 #define LUMEN__SPAN_INLINE_ATTRS 8
@@ -168,6 +169,10 @@ void lumen__provider_on_end(struct lumen_tracer_provider *tp, lumen_span *s);
 int lumen__resource_parse(const char *s, lumen_attr **out, size_t *n);
 void lumen__resource_free(lumen_attr *a, size_t n);
 
+/* batch.c: whether a batch processor's worker sleeps waiting for spans
+ * (tests use it instead of sleeping themselves). */
+bool lumen__batch_worker_asleep(lumen_span_processor *p);
+
 /* exporter.c */
 lumen_export_result lumen__exporter_export(lumen_span_exporter *e, lumen_span *const *spans,
                                            size_t n, int64_t deadline_ns);
@@ -188,25 +193,43 @@ typedef enum {
     LUMEN__TM_FAIL_OTHER,
     LUMEN__TM_COUNT
 } lumen__trace_metric;
+/* Add to a shared counter, with release order: a scrape that reads the
+ * counter (acquire) then sees every span end that led to the addition. */
 LUMEN__SHARED void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
-#define LUMEN__TM_BATCH 64
-extern LUMEN_TLS uint32_t lumen__tm_local[2]; /* STARTED, ENDED */
-void lumen__trace_metric_publish(unsigned which);
-void lumen__trace_metric_flush_thread(void);
+/* Started and ended spans are counted in per-thread cells that only their
+ * thread writes (a load and a store, no locked instruction) and that a
+ * scrape sums, so the totals never lag behind what the processors count. */
+typedef struct lumen__tm_cell {
+    atomic_uint_fast64_t n[2]; /* LUMEN__TM_STARTED, LUMEN__TM_ENDED */
+    atomic_bool owned;         /* a live thread writes this cell */
+    struct lumen__tm_cell *next;
+} lumen__tm_cell;
+extern LUMEN_TLS lumen__tm_cell *lumen__tm_mine;
+void lumen__trace_metric_inc_slow(unsigned which);
 /* Count a started or ended span (which: LUMEN__TM_STARTED or _ENDED). */
 static inline void lumen__trace_metric_inc_local(unsigned which)
 {
-    if (LUMEN_UNLIKELY(++lumen__tm_local[which] >= LUMEN__TM_BATCH))
-        lumen__trace_metric_publish(which);
+    lumen__tm_cell *c = lumen__tm_mine;
+    if (LUMEN_UNLIKELY(c == NULL)) {
+        lumen__trace_metric_inc_slow(which);
+        return;
+    }
+    /* Only this thread writes the cell: no read-modify-write needed.
+     * Release: a scrape that reads this count (acquire) also sees the
+     * counts this span's start made before it, on any thread. */
+    uint64_t v = atomic_load_explicit(&c->n[which], memory_order_relaxed);
+    atomic_store_explicit(&c->n[which], v + 1, memory_order_release);
 }
 uint64_t lumen__trace_metric_get(lumen__trace_metric m);
 /* Publish the counters in the default metrics registry (once). */
 void lumen__trace_metrics_register(void);
 
-/* Milliseconds to an absolute deadline on the lumen_now_ns clock (0: none). */
-static inline int64_t lumen__deadline(uint32_t timeout_ms, int64_t now)
+/* Milliseconds from now to an absolute deadline on the monotonic clock
+ * (lumen__mono_ns, lumen_monotonic_ns), 0 for none. Every deadline of the
+ * trace layer is on that clock. */
+static inline int64_t lumen__deadline(uint32_t timeout_ms)
 {
-    return timeout_ms == 0 ? 0 : now + (int64_t)timeout_ms * 1000000;
+    return timeout_ms == 0 ? 0 : lumen__mono_ns() + (int64_t)timeout_ms * 1000000;
 }
 
 #endif

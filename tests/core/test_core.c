@@ -268,6 +268,44 @@ static void test_core_diag__hook_filters_and_limits(void **state)
     lumen_set_diag_hook(NULL, NULL, LUMEN_DIAG_DEBUG);
 }
 
+static void noisy_site(void)
+{
+    lumen__diag(LUMEN_DIAG_ERROR, "noisy site");
+}
+
+static void quiet_site(void)
+{
+    lumen__diag(LUMEN_DIAG_ERROR, "quiet site");
+}
+
+/* The budget is per call site (common.h): a site flooding the hook is
+ * throttled, another site still gets through, and the noisy site's next
+ * message, once its budget refills, says how many of its own it lost. */
+static void test_core_diag__rate_limit_per_call_site(void **state)
+{
+    (void)state;
+    diag_calls = 0;
+    lumen_set_diag_hook(diag_hook, NULL, LUMEN_DIAG_DEBUG);
+    for (int i = 0; i < 1000; i++)
+        noisy_site();
+    int noisy = diag_calls;
+    assert_true(noisy >= 1 && noisy <= 20);
+    quiet_site();
+    assert_int_equal(diag_calls, noisy + 1);
+    assert_string_equal(diag_last, "quiet site");
+    /* Its budget refills at 5 messages a second: poll, with a deadline. */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        noisy_site();
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (diag_calls == noisy + 1 && t.tv_sec - t0.tv_sec < 10);
+    assert_int_equal(diag_calls, noisy + 2);
+    assert_non_null(strstr(diag_last, "noisy site ("));
+    assert_non_null(strstr(diag_last, " more from here suppressed)"));
+    lumen_set_diag_hook(NULL, NULL, LUMEN_DIAG_DEBUG);
+}
+
 static void test_core_alloc__hook_and_failure(void **state)
 {
     (void)state;
@@ -299,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_core_rand__distinct_nonzero),
         cmocka_unit_test(test_core_env__parsing),
         cmocka_unit_test(test_core_diag__hook_filters_and_limits),
+        cmocka_unit_test(test_core_diag__rate_limit_per_call_site),
         cmocka_unit_test(test_core_alloc__hook_and_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

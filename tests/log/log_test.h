@@ -8,10 +8,12 @@
 
 #include "support/support.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct lt_cap {
@@ -91,6 +93,50 @@ static inline void lt_py_check(const char *script, const char *in, size_t n, int
     unlink(path);
     rmdir(dir);
     free(dir);
+}
+
+/* True when a thread of process `pid` (0: this one) sleeps in a pipe
+ * write: Linux names the kernel function it waits in, in
+ * /proc/PID/task/TID/wchan ("pipe_write", "anon_pipe_write"). For tests
+ * that must know a writer is blocked, without sleeping on it. */
+static inline int lt_blocked_in_pipe_write(pid_t pid)
+{
+    char dir[64];
+    if (pid == 0)
+        snprintf(dir, sizeof dir, "/proc/self/task");
+    else
+        snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    int found = 0;
+    struct dirent *e;
+    while (d != NULL && !found && (e = readdir(d)) != NULL) {
+        char path[400], buf[64] = {0};
+        snprintf(path, sizeof path, "%s/%s/wchan", dir, e->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        found = n > 0 && strstr(buf, "pipe_write") != NULL;
+    }
+    if (d != NULL)
+        closedir(d);
+    return found;
+}
+
+/* Poll `cond(pid)` every millisecond for at most `ms`; its last value. */
+static inline int lt_poll(int (*cond)(pid_t), pid_t pid, int ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (cond(pid))
+            return 1;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+            return cond(pid);
+        usleep(1000);
+    }
 }
 
 #endif

@@ -118,7 +118,8 @@ static int child_sync_full(void)
 {
     lumen_logger *lg = lumen_logger_get("sync");
     for (int i = 0; i < 3000; i++)
-        LUMEN_LOG_INFO(lg, "line", LUMEN_INT("i", i), LUMEN_STR("pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+        LUMEN_LOG_INFO(lg, "line", LUMEN_INT("i", i),
+                       LUMEN_STR("pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
     lumen_log_flush();
     return lumen_log_dropped() == 0 ? 0 : 3;
 }
@@ -196,6 +197,52 @@ static int child_shutdown(void)
     return lumen_log_dropped() == 0 ? 0 : 6;
 }
 
+/* A signal storm against a writer whose reader exits. Each SIGUSR1 lands
+ * in a handler that writes with lumen_log_raw, often while the main thread
+ * is inside lumen's own write to the same pipe (SIGPIPE blocked there).
+ * SIGPIPE keeps its default action: a SIGPIPE left pending by the nested
+ * write and delivered when the outer write restores its mask kills the
+ * process (status 141 from a shell). */
+static _Atomic int storm_stop;
+static int storm_raw_fd = 1;
+
+static void on_usr1_raw(int sig)
+{
+    (void)sig;
+    int e = errno;
+    lumen_log_raw(storm_raw_fd, LUMEN_LOG_WARN, "from a signal handler");
+    errno = e;
+}
+
+static void *usr1_storm(void *arg)
+{
+    pthread_t target = *(pthread_t *)arg;
+    while (!atomic_load(&storm_stop))
+        pthread_kill(target, SIGUSR1);
+    return NULL;
+}
+
+static int child_sigpipe_storm(void)
+{
+    signal(SIGPIPE, SIG_DFL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1_raw;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    lumen_logger *lg = lumen_logger_get("storm");
+    pthread_t self = pthread_self(), st;
+    pthread_create(&st, NULL, usr1_storm, &self);
+    for (int i = 0; i < 4000; i++) {
+        LUMEN_LOG_WARN(lg, "outer write", LUMEN_INT("i", i)); /* a warning is written at once */
+        if (i % 4 == 0)
+            lumen_log_raw(1, LUMEN_LOG_ERROR, "outer raw write");
+    }
+    atomic_store(&storm_stop, 1);
+    pthread_join(st, NULL);
+    return lumen_log_dropped() > 0 ? 0 : 3;
+}
+
 /* ---- tests -------------------------------------------------------------------------- */
 
 static void test_log_io__closed_pipe_epipe_does_not_kill(void **state)
@@ -204,6 +251,30 @@ static void test_log_io__closed_pipe_epipe_does_not_kill(void **state)
     int rd;
     pid_t pid = spawn_mode("--epipe", &rd, true);
     assert_int_equal(wait_exit(pid), 0);
+}
+
+/* The nested write's SIGPIPE must never kill the process. One child
+ * rarely hits the window (about 1 run in 10 of a real program did), so
+ * many children each run thousands of writes under the storm. */
+static void test_log_io__sigpipe_from_nested_signal_handler_write(void **state)
+{
+    (void)state;
+    int died = 0, bad = 0;
+    for (int k = 0; k < 40; k++) {
+        int rd;
+        pid_t pid = spawn_mode("--sigpipe-storm", &rd, false);
+        /* The reader takes a few lines, then exits. */
+        char buf[2048];
+        (void)read(rd, buf, sizeof buf);
+        close(rd);
+        int rc = wait_exit(pid);
+        if (rc == 1000 + SIGPIPE)
+            died++;
+        else if (rc != 0)
+            bad++;
+    }
+    assert_int_equal(died, 0);
+    assert_int_equal(bad, 0);
 }
 
 static void test_log_io__redirected_stdout_epipe_after_reopen(void **state)
@@ -219,9 +290,9 @@ static void test_log_io__sync_full_pipe_blocks_then_delivers(void **state)
     (void)state;
     int rd;
     pid_t pid = spawn_mode("--sync-full", &rd, false);
-    usleep(300000);
-    /* 3000 lines of ~150 bytes exceed the 64 KiB pipe: the child is still
-     * blocked in write(2), as documented for sync mode. */
+    /* 3000 lines of ~150 bytes exceed the 64 KiB pipe: the child blocks
+     * in write(2), as documented for sync mode, and stays there. */
+    assert_true(lt_poll(lt_blocked_in_pipe_write, pid, 10000));
     int st;
     assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
     size_t n;
@@ -306,7 +377,7 @@ static void *slow_reader(void *arg)
         if (r <= 0)
             break;
         s->n += (size_t)r;
-        usleep(20);
+        usleep(20); /* pacing, not synchronisation: a slow reader makes short writes */
     }
     return NULL;
 }
@@ -316,7 +387,7 @@ static void *signaller(void *arg)
     storm *s = arg;
     while (!atomic_load(&s->stop)) {
         pthread_kill(s->target, SIGUSR2);
-        usleep(10);
+        usleep(10); /* pacing: a storm, not a livelock of the target */
     }
     return NULL;
 }
@@ -368,6 +439,82 @@ static void test_log_io__short_writes_and_eintr_retried(void **state)
     free(s.out);
 }
 
+/* ---- async near the value limit ----------------------------------------------------- */
+
+static lumen_log_handler *file_handler(const char *path, unsigned flags)
+{
+    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    o.sink = LUMEN_LOG_SINK_FILE;
+    o.path = path;
+    o.format = LUMEN_LOG_FORMAT_JSON;
+    o.flags = flags;
+    lumen_log_handler *h;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    return h;
+}
+
+static char *filled(size_t n, char c)
+{
+    char *s = malloc(n + 1);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* With the defaults (1 MiB value limit, 1 MiB queue) an async handler
+ * writes exactly what a sync handler writes: a value over the limit cut
+ * with its marker, a value at the limit whole, a line that nearly fills
+ * the queue, and the lines right after each of them. */
+static void test_log_io__async_long_lines_as_sync(void **state)
+{
+    (void)state;
+    char *dir = lt_tempdir();
+    char sync_path[600], async_path[600];
+    snprintf(sync_path, sizeof sync_path, "%s/sync.log", dir);
+    snprintf(async_path, sizeof async_path, "%s/async.log", dir);
+    free(dir);
+    lumen_log_handler *hs[2] = {file_handler(sync_path, 0),
+                                file_handler(async_path, LUMEN_LOG_ASYNC)};
+    lumen_logger *lg = lumen_logger_get("long");
+    assert_int_equal(lumen_logger_set_handlers(lg, hs, 2), LUMEN_OK);
+    uint64_t dropped = lumen_log_dropped();
+    char *over = filled(2u << 20, 'a'), *at = filled(1u << 20, 'b'),
+         *near = filled(1000u << 10, 'c');
+    /* Each long line and the line right after it in one burst (the
+     * queue holds one long line besides its own capacity: a burst of two
+     * waits for room like any burst larger than the queue). */
+    LUMEN_LOG_INFO(lg, "over the limit", LUMEN_STR("v", over));
+    LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", 0));
+    lumen_log_flush();
+    LUMEN_LOG_INFO(lg, "at the limit", LUMEN_STR("v", at));
+    LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", 1));
+    lumen_log_flush();
+    LUMEN_LOG_INFO(lg, "nearly the queue", LUMEN_STR("v", near));
+    for (int i = 2; i < 50; i++)
+        LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", i));
+    lumen_log_flush();
+    free(over);
+    free(at);
+    free(near);
+    assert_int_equal(lumen_log_dropped(), dropped);
+    size_t sn, an;
+    char *s = lt_read_file(sync_path, &sn);
+    char *a = lt_read_file(async_path, &an);
+    assert_non_null(s);
+    assert_non_null(a);
+    lt_py_check("assert len(recs) == 53, len(recs)\n"
+                "assert recs[0]['v'] == 'a' * (1 << 20) + '...[truncated 1048576 bytes]', "
+                "recs[0]['v'][-40:]\n"
+                "assert recs[2]['v'] == 'b' * (1 << 20)\n"
+                "assert recs[4]['v'] == 'c' * (1000 << 10)\n"
+                "assert [r['i'] for r in recs if r['msg'] == 'next'] == list(range(50))\n",
+                a, an, 1);
+    assert_int_equal(an, sn);
+    assert_memory_equal(a, s, sn);
+    free(s);
+    free(a);
+}
+
 /* ---- fork -------------------------------------------------------------------------------- */
 
 typedef struct churn {
@@ -413,7 +560,6 @@ static void test_log_io__child_logs_right_after_fork(void **state)
             _exit(0);
         }
         assert_int_equal(wait_exit(pid), 0);
-        usleep(2000);
     }
     atomic_store(&ch.stop, 1);
     for (int i = 0; i < 2; i++)
@@ -436,6 +582,8 @@ int main(int argc, char **argv)
     if (argc > 1) {
         if (strcmp(argv[1], "--epipe") == 0)
             return child_epipe();
+        if (strcmp(argv[1], "--sigpipe-storm") == 0)
+            return child_sigpipe_storm();
         if (strcmp(argv[1], "--epipe-dup2") == 0)
             return child_epipe_after_dup2();
         if (strcmp(argv[1], "--sync-full") == 0)
@@ -450,12 +598,14 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_io__closed_pipe_epipe_does_not_kill),
+        cmocka_unit_test(test_log_io__sigpipe_from_nested_signal_handler_write),
         cmocka_unit_test(test_log_io__redirected_stdout_epipe_after_reopen),
         cmocka_unit_test(test_log_io__sync_full_pipe_blocks_then_delivers),
         cmocka_unit_test(test_log_io__async_drop_never_blocks),
         cmocka_unit_test(test_log_io__async_block_waits_at_most_its_bound),
         cmocka_unit_test(test_log_io__shutdown_drains_then_goes_sync),
         cmocka_unit_test(test_log_io__short_writes_and_eintr_retried),
+        cmocka_unit_test(test_log_io__async_long_lines_as_sync),
         cmocka_unit_test(test_log_io__child_logs_right_after_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

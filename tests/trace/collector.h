@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +36,9 @@ static inline void collector_start_tls(collector *c, const char *script, const c
     assert_int_equal(pipe(fds), 0);
     c->pid = fork();
     if (c->pid == 0) {
+        /* A test that fails an assertion never reaches collector_stop: the
+         * collector must not outlive it (holding ctest's output pipe). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);

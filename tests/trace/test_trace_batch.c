@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "trace/helpers.h"
+#include "trace/span.h"
 
 typedef struct counting {
     atomic_long spans, calls, inflight, overlap;
@@ -125,14 +126,35 @@ static void test_trace_batch__lossless_under_queue_size(void **state)
     lumen_tracer_provider_free(tp);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Poll until *v reaches `want`, at most `ms`. */
 static bool wait_for(atomic_long *v, long want, int ms)
 {
-    for (int i = 0; i < ms / 5; i++) {
-        if (atomic_load(v) >= want)
-            return true;
-        usleep(5000);
-    }
+    int64_t until = mono_ms() + ms;
+    while (atomic_load(v) < want && mono_ms() < until)
+        usleep(1000);
     return atomic_load(v) >= want;
+}
+
+/* Poll until the worker sleeps waiting for spans with `queued` queued. */
+static bool wait_asleep(lumen_span_processor *p, uint64_t queued, int ms)
+{
+    int64_t until = mono_ms() + ms;
+    for (;;) {
+        lumen_processor_stats st;
+        lumen_span_processor_stats(p, &st);
+        if (lumen__batch_worker_asleep(p) && st.queued == queued && st.in_flight == 0)
+            return true;
+        if (mono_ms() > until)
+            return false;
+        usleep(1000);
+    }
 }
 
 static void test_trace_batch__triggers(void **state)
@@ -145,13 +167,14 @@ static void test_trace_batch__triggers(void **state)
     lumen_span_processor *p;
     lumen_tracer_provider *tp = make(&c, &bo, &p);
     worker_arg w = {lumen_tracer_provider_get_tracer(tp, "t", NULL), 8};
-    usleep(20000); /* let the worker go to sleep */
+    assert_true(wait_asleep(p, 0, 5000)); /* the span that fills the batch must wake it */
     ender(&w);
-    assert_true(wait_for(&c.spans, 8, 3000));
-    /* Fewer than a batch waits for the delay (60 s here): not exported. */
+    assert_true(wait_for(&c.spans, 8, 5000));
+    /* Fewer than a batch waits for the delay (60 s here): once the worker
+     * sleeps again with the 3 queued, nothing can export them before it. */
     w.n = 3;
     ender(&w);
-    usleep(100000);
+    assert_true(wait_asleep(p, 3, 5000));
     assert_int_equal(atomic_load(&c.spans), 8);
     lumen_tracer_provider_free(tp);
     assert_int_equal(atomic_load(&c.spans), 11); /* free shuts down, which flushes */
@@ -182,13 +205,6 @@ static void test_trace_batch__failures_counted(void **state)
     assert_int_equal(st.failed, 100);
     assert_int_equal(st.exported, 0);
     lumen_tracer_provider_free(tp);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void test_trace_batch__shutdown_deadline_with_hanging_exporter(void **state)

@@ -1,0 +1,87 @@
+/*
+ * core/sigpipe.c: see sigpipe.h.
+ *
+ * Who owns a pending SIGPIPE. A guard entered with SIGPIPE unblocked is the
+ * thread's outermost guard (OWNER): it blocked the signal, so any SIGPIPE
+ * raised until it unblocks it again is lumen's. A guard entered with
+ * SIGPIPE already blocked is either nested inside lumen's own guard (a
+ * signal handler interrupted a guarded write: NESTED) or inside the
+ * program's own block (PROGRAM), which a per-thread flag tells apart.
+ *
+ * - OWNER consumes a pending SIGPIPE when its write failed with EPIPE or a
+ *   nested write reported one (`owed`), then restores the mask.
+ * - NESTED cannot consume (the signal stays blocked after it) and must not
+ *   leave it for the program: it sets `owed` for the owner.
+ * - PROGRAM leaves the signal alone: it is the program's business.
+ *
+ * Entering and leaving the owner's state happen with every signal blocked,
+ * so a handler never runs between "SIGPIPE blocked" and "flag set", nor
+ * between "owed checked" and "mask restored": the windows in which a
+ * nested write's SIGPIPE would otherwise be delivered by the restore and
+ * kill the process. A handler that runs after the restore sees SIGPIPE
+ * unblocked and is an owner itself.
+ *
+ * The flag and `owed` are initial-exec thread-locals read and written by
+ * one thread and its signal handlers only: volatile sig_atomic_t is the
+ * type C allows there.
+ */
+#include "core/sigpipe.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+enum { NONE, OWNER, NESTED, PROGRAM };
+
+static LUMEN_TLS volatile sig_atomic_t g_guarded; /* an OWNER guard is active */
+static LUMEN_TLS volatile sig_atomic_t g_owed;    /* a nested write raised SIGPIPE */
+
+void lumen__sigpipe_enter(lumen__sigpipe_guard *g)
+{
+    sigset_t all;
+    sigfillset(&all);
+    g->mode = NONE;
+    if (pthread_sigmask(SIG_BLOCK, &all, &g->old) != 0)
+        return;
+    if (sigismember(&g->old, SIGPIPE)) {
+        g->mode = g_guarded ? NESTED : PROGRAM;
+    } else {
+        g->mode = OWNER;
+        g_guarded = 1;
+        g_owed = 0;
+    }
+    sigset_t during = g->old;
+    sigaddset(&during, SIGPIPE);
+    pthread_sigmask(SIG_SETMASK, &during, NULL);
+}
+
+void lumen__sigpipe_leave(lumen__sigpipe_guard *g, bool raised)
+{
+    switch (g->mode) {
+    case NESTED:
+        if (raised)
+            g_owed = 1;
+        return; /* the mask is what it was on entry */
+    case PROGRAM:
+    case NONE:
+        return;
+    default:
+        break;
+    }
+    int e = errno;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    if (raised || g_owed) {
+        sigset_t pipe_set;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    g_owed = 0;
+    g_guarded = 0;
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+    errno = e;
+}

@@ -1,0 +1,31 @@
+/*
+ * core/sigpipe.h: writing to a pipe or socket whose reader may be gone
+ * without letting SIGPIPE kill the process, and without touching the
+ * program's SIGPIPE disposition (no global SIG_IGN).
+ *
+ * Around the write SIGPIPE is blocked in the calling thread; a SIGPIPE the
+ * write raised is consumed with sigtimedwait before the mask is restored.
+ * Both calls are async-signal-safe, and they nest: a signal handler that
+ * writes (lumen_log_raw) while the thread it interrupted is inside a
+ * guarded write hands its SIGPIPE to the outer guard, which consumes it
+ * before it unblocks the signal.
+ */
+#ifndef LUMEN_CORE_SIGPIPE_H
+#define LUMEN_CORE_SIGPIPE_H
+
+#include "core/common.h"
+
+#include <signal.h>
+
+typedef struct lumen__sigpipe_guard {
+    sigset_t old; /* the thread's mask on entry */
+    int mode;     /* private: see sigpipe.c */
+} lumen__sigpipe_guard;
+
+/* Block SIGPIPE in the calling thread (noting who blocked it). */
+void lumen__sigpipe_enter(lumen__sigpipe_guard *g);
+/* Restore the mask. `raised`: a write inside the guard failed with EPIPE,
+ * so a SIGPIPE of ours may be pending. */
+void lumen__sigpipe_leave(lumen__sigpipe_guard *g, bool raised);
+
+#endif
