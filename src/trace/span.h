@@ -135,6 +135,11 @@ void lumen__span_recycle(lumen_span *s);
 void lumen__span_pool_trim(void);
 void *lumen__span_arena_alloc(lumen_span *s, size_t n, size_t align);
 char *lumen__span_strdup(lumen_span *s, const char *p, size_t n);
+/* A copy of text the program gave (a name, a key, a value, a description)
+ * with invalid UTF-8 repaired to U+FFFD, once, here: every exporter then
+ * sees the same valid UTF-8 (protobuf decoders reject anything else).
+ * *outn (may be NULL) gets the copy's length. */
+char *lumen__span_strdup_text(lumen_span *s, const char *p, size_t n, size_t *outn);
 
 static inline void lumen__span_retain(lumen_span *s)
 {
@@ -160,6 +165,10 @@ bool lumen__ratio_sampled(double ratio, const uint8_t trace_id[16]);
 
 /* attr.c: copying attributes into a span's arena with the limits. */
 void lumen__attrs_copy_one(lumen_span *s, lumen_attr *dst, const lumen_attr *src, uint32_t vlen_limit);
+/* The key to keep for `key`: key itself when it is valid UTF-8, else a
+ * repaired copy in the span's arena (*copied set). NULL when out of
+ * memory. */
+const char *lumen__attr_key(lumen_span *s, const char *key, bool *copied);
 lumen_attr *lumen__attrs_copy_list(lumen_span *s, const lumen_attr *src, size_t n, uint32_t limit,
                                    uint32_t vlen_limit, uint32_t *kept, uint32_t *dropped);
 

@@ -82,7 +82,7 @@ static const char *expected_tree =
     "        3: \"a=b\"\n"
     "        6: 0x00000001\n"
     "      }\n"
-    "      16: 0x00000101\n"
+    "      16: 0x00000103\n"
     "    }\n"
     "    2 {\n"
     "      1: \"TRACEID_0123456A\"\n"
@@ -106,7 +106,7 @@ static const char *expected_tree =
     "        3 {\n          1: \"k\"\n          2 {\n            1: \"v\"\n          }\n        }\n"
     "      }\n"
     "      15 {\n        2: \"bad\"\n        3: 2\n      }\n"
-    "      16: 0x00000101\n"
+    "      16: 0x00000103\n"
     "    }\n"
     "  }\n"
     "}\n";
