@@ -140,7 +140,8 @@ static const ts_case ts_cases[] = {
      T241 "@"
           "abcdefghijklmn"
           "=1"},
-    {{"a-_*/09=a !\"#$%&'()*+-./09:;<>?@AZ[\\]^_`az{|}~"}, "a-_*/09=a !\"#$%&'()*+-./09:;<>?@AZ[\\]^_`az{|}~"},
+    {{"a-_*/09=a !\"#$%&'()*+-./09:;<>?@AZ[\\]^_`az{|}~"},
+     "a-_*/09=a !\"#$%&'()*+-./09:;<>?@AZ[\\]^_`az{|}~"},
 };
 
 static void test_trace_propagation__tracestate_table(void **state)
