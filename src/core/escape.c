@@ -239,7 +239,9 @@ void lumen__esc_logfmt(lumen__buf *b, const char *s, size_t n)
         return;
     }
     lumen__buf_putc(b, '"');
-    escape_loop(b, s, n, logfmt_cls, esc_json_char, 0);
+    /* U+2028 and U+2029 escaped as JSON escapes them: a logfmt line is
+     * read by the same viewers and pipelines. */
+    escape_loop(b, s, n, logfmt_cls, esc_json_char, ESC_JS_SEPARATORS);
     lumen__buf_putc(b, '"');
 }
 

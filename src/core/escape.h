@@ -49,8 +49,8 @@ LUMEN__SHARED void lumen__esc_json(lumen__buf *b, const char *s, size_t n, unsig
 void lumen__json_str(lumen__buf *b, const char *s, size_t n);
 
 /* A logfmt value: bare when it has no space, '=', '"', control character or
- * non-ASCII byte and is not empty; otherwise quoted with \ " \n \r \t and
- * \u00XX escapes. */
+ * non-ASCII byte and is not empty; otherwise quoted with \ " \n \r \t,
+ * \u00XX, \u2028 and \u2029 escapes (as JSON's). */
 void lumen__esc_logfmt(lumen__buf *b, const char *s, size_t n);
 
 /* HTML text or attribute value: & < > " ' escaped. */
