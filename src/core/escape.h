@@ -19,12 +19,12 @@ size_t lumen__utf8_count(const char *s, size_t n);
 /* Invalid bytes in s[0..n): each one becomes U+FFFD when repaired, so a
  * repaired copy takes n + 2 * lumen__utf8_invalid(s, n) bytes. 0 when s is
  * valid UTF-8. ASCII is checked eight bytes at a time. */
-LUMEN__SHARED size_t lumen__utf8_invalid(const char *s, size_t n);
+size_t lumen__utf8_invalid(const char *s, size_t n);
 
 /* Append s[0..n) to b with every invalid byte replaced by U+FFFD: the one
  * UTF-8 repair, shared by the escapers below and by the stores that keep
  * strings repaired (span names and attributes, baggage values). */
-LUMEN__SHARED void lumen__utf8_repair_buf(lumen__buf *b, const char *s, size_t n);
+void lumen__utf8_repair_buf(lumen__buf *b, const char *s, size_t n);
 
 /* Largest m <= max such that s[0..m) does not end inside a UTF-8 sequence. */
 LUMEN__SHARED size_t lumen__utf8_cut(const char *s, size_t n, size_t max);
