@@ -21,6 +21,21 @@ size_t lumen__utf8_count(const char *s, size_t n);
  * valid UTF-8. ASCII is checked eight bytes at a time. */
 size_t lumen__utf8_invalid(const char *s, size_t n);
 
+/* True when s[0..n) is all ASCII (so valid UTF-8): the inline first test
+ * of the stores that keep text repaired, eight bytes at a time. */
+static inline bool lumen__ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)s[i];
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
 /* Append s[0..n) to b with every invalid byte replaced by U+FFFD: the one
  * UTF-8 repair, shared by the escapers below and by the stores that keep
  * strings repaired (span names and attributes, baggage values). */

@@ -40,14 +40,12 @@ static const char *copy_str(lumen_span *s, const char *p, size_t n, uint32_t vle
     return lumen__span_strdup_text(s, p, n, outn);
 }
 
-const char *lumen__attr_key(lumen_span *s, const char *key, bool *copied)
+const char *lumen__attr_key_repair(lumen_span *s, const char *key, size_t *n, bool *copied)
 {
-    size_t n = strlen(key);
-    *copied = false;
-    if (LUMEN_LIKELY(lumen__utf8_invalid(key, n) == 0))
+    if (lumen__utf8_invalid(key, *n) == 0)
         return key;
     *copied = true;
-    return lumen__span_strdup_text(s, key, n, NULL);
+    return lumen__span_strdup_repair(s, key, *n, n);
 }
 
 static bool copy_value(lumen_span *s, lumen_attr *dst, const lumen_attr *src, uint32_t vlen)
@@ -136,7 +134,8 @@ lumen_attr *lumen__attrs_copy_list(lumen_span *s, const lumen_attr *src, size_t 
         /* A later duplicate key replaces the earlier value; keys are
          * compared as they are kept (repaired). */
         bool copied;
-        const char *key = lumen__attr_key(s, src[i].key, &copied);
+        size_t kn;
+        const char *key = lumen__attr_key(s, src[i].key, &kn, &copied);
         if (key == NULL) {
             d++;
             continue;
@@ -150,7 +149,7 @@ lumen_attr *lumen__attrs_copy_list(lumen_span *s, const lumen_attr *src, size_t 
                 d++;
                 continue;
             }
-            a[k].key = copied ? key : lumen__span_strdup(s, key, strlen(key));
+            a[k].key = copied ? key : lumen__span_strdup(s, key, kn);
             if (a[k].key == NULL) {
                 d++;
                 continue;

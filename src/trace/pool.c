@@ -195,10 +195,10 @@ void *lumen__span_arena_alloc(lumen_span *s, size_t n, size_t align)
     return lumen__span_arena_alloc(s, n, align);
 }
 
-char *lumen__span_strdup_text(lumen_span *s, const char *p, size_t n, size_t *outn)
+char *lumen__span_strdup_repair(lumen_span *s, const char *p, size_t n, size_t *outn)
 {
     size_t bad = lumen__utf8_invalid(p, n);
-    if (LUMEN_LIKELY(bad == 0)) {
+    if (bad == 0) {
         if (outn != NULL)
             *outn = n;
         return lumen__span_strdup(s, p, n);

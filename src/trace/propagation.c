@@ -310,18 +310,20 @@ int lumen_traceparent_parse(const char *tp, size_t len, const char *const *ts, c
     }
     if (ts == NULL || lines == 0)
         return LUMEN_OK;
-    ts_list *l = lumen__malloc(sizeof *l);
-    if (l == NULL) {
-        lumen__diag(LUMEN_DIAG_WARN, "tracestate: out of memory, discarded");
-        return LUMEN_OK;
+    ts_list l;
+    if (lines == 1 && ts[0] != NULL) {
+        /* One line: parsed in place, nothing copied. */
+        size_t n1 = ts_len ? ts_len[0] : strlen(ts[0]);
+        ts_init(&l, ts[0]);
+        ts_add(&l, ts[0], n1);
+    } else {
+        ts_init(&l, NULL);
+        for (size_t i = 0; i < lines; i++)
+            if (ts[i] != NULL)
+                ts_add(&l, ts[i], ts_len ? ts_len[i] : strlen(ts[i]));
     }
-    ts_init(l, NULL);
-    for (size_t i = 0; i < lines; i++)
-        if (ts[i] != NULL)
-            ts_add(l, ts[i], ts_len ? ts_len[i] : strlen(ts[i]));
-    set_trace_state(out, ts_finish(l, out->trace_state));
-    ts_free(l);
-    lumen__free(l, sizeof *l);
+    set_trace_state(out, ts_finish(&l, out->trace_state));
+    ts_free(&l);
     return LUMEN_OK;
 }
 

@@ -297,7 +297,8 @@ static void set_attr(lumen_span *s, const lumen_attr *a)
         return;
     const lumen__limits *lim = limits(s);
     bool copied;
-    const char *key = lumen__attr_key(s, a->key, &copied);
+    size_t kn;
+    const char *key = lumen__attr_key(s, a->key, &kn, &copied);
     if (key == NULL) {
         s->dropped_attrs++;
         return;
@@ -326,7 +327,7 @@ static void set_attr(lumen_span *s, const lumen_attr *a)
             s->attrs = na;
             s->attrs_cap = cap;
         }
-        const char *k = copied ? key : lumen__span_strdup(s, key, strlen(key));
+        const char *k = copied ? key : lumen__span_strdup(s, key, kn);
         if (k == NULL) {
             s->dropped_attrs++;
             return;
