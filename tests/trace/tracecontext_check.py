@@ -278,6 +278,42 @@ def thirty_three_members_discarded():
     assert ts(h) == "", ts(h)
 
 
+@case
+def every_invalid_traceparent_restarts():
+    """The harness's traceparent cases, each field wrong in each way."""
+    T, S = TID, SID
+    for v in (".0-%s-%s-01" % (T, S), "0.-%s-%s-01" % (T, S), "0-%s-%s-01" % (T, S), "000-%s-%s-01" % (T, S),
+              "0000-%s-%s-01" % (T, S), "00-%s-%s-01-what-the-future-will-be-like" % (T, S),
+              "00-.%s-%s-01" % (T[1:], S), "00-%s.-%s-01" % (T[:-1], S), "00-%s3-%s-01" % (T, S),
+              "00-%s-%s-01" % (T[:-1], S), "00-%s-.%s-01" % (T, S[1:]), "00-%s-%s.-01" % (T, S[:-1]),
+              "00-%s-%s7-01" % (T, S), "00-%s-%s-01" % (T, S[:-1]), "00-%s-%s-.0" % (T, S),
+              "00-%s-%s-0." % (T, S), "00-%s-%s-001" % (T, S)):
+        t, _, _ = tp(run("tpbad", [("traceparent", v)])[0])
+        assert t != TID, v
+
+
+@case
+def header_names_for_tracestate():
+    for name in ("trace-state", "trace.state"):
+        h = run("tsname", [("traceparent", "00-%s-%s-00" % (TID, SID)), (name, "foo=1")])[0]
+        assert ts(h) == "", (name, ts(h))
+    for name in ("TraceState", "TrAcEsTaTe", "TRACESTATE"):
+        h = run("tsname", [("traceparent", "00-%s-%s-00" % (TID, SID)), (name, "foo=1")])[0]
+        assert ts(h) == "foo=1", (name, ts(h))
+    t, _, _ = tp(run("tpname", [("trace.parent", "00-%s-%s-01" % (TID, SID))])[0])
+    assert t != TID
+
+
+@case
+def many_callbacks_distinct_parent_ids():
+    """AdvancedTest: three callbacks, with a valid, an invalid and no
+    traceparent: one trace id, three new parent ids."""
+    for hdrs in ([("traceparent", "00-%s-%s-01" % (TID, SID))], [("traceparent", "00-%s-%s-0" % (TID, SID))], []):
+        out = [tp(h) for h in run("advanced", hdrs, calls=3)]
+        assert len({o[0] for o in out}) == 1 and len({o[1] for o in out}) == 3, out
+        assert (out[0][0] == TID) == bool(hdrs and hdrs[0][1].endswith("-01")), out
+
+
 # ---- W3C Trace Context Level 2 (the harness's main branch) ----
 
 @case
