@@ -21,6 +21,7 @@
 #include "core/env.h"
 #include "core/escape.h"
 #include "trace/propagation.h"
+#include "trace/span.h"
 
 typedef struct entry {
     char *key, *value, *meta; /* meta: NULL or "k1=v1;k2" */
@@ -340,6 +341,11 @@ int lumen_baggage_parse(lumen_baggage *b, const char *s, size_t n)
             return r;
         invalid |= r == LUMEN_EPARSE;
         dropped |= r == LUMEN_ELIMIT;
+        /* Counted (lumen_trace_propagation_dropped_total): a caller of
+         * extract never sees the return code. */
+        if (r == LUMEN_EPARSE || r == LUMEN_ELIMIT)
+            lumen__trace_metric_add(
+                r == LUMEN_EPARSE ? LUMEN__TM_BAGGAGE_INVALID : LUMEN__TM_BAGGAGE_LIMIT, 1);
     }
     return invalid ? LUMEN_EPARSE : dropped ? LUMEN_ELIMIT : LUMEN_OK;
 }

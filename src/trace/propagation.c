@@ -20,6 +20,7 @@
 #include "core/diag.h"
 #include "core/env.h"
 #include "trace/propagation.h"
+#include "trace/span.h"
 
 /* Lowercase hex digit values, X (0xff) for every other byte. A table:
  * there are 48 digits per traceparent, and a branch per digit showed in
@@ -248,8 +249,10 @@ static void ts_add(ts_list *l, const char *s, size_t n)
 static int ts_finish(ts_list *l, char *out)
 {
     out[0] = '\0';
-    if (l->invalid)
+    if (l->invalid) {
+        lumen__trace_metric_add(LUMEN__TM_TRACESTATE_INVALID, 1);
         return -1;
+    }
     bool keep[LUMEN__TRACESTATE_MEMBERS];
     size_t total = 0;
     for (unsigned k = 0; k < l->nm; k++) {
@@ -269,15 +272,20 @@ static int ts_finish(ts_list *l, char *out)
         }
     }
     size_t o = 0;
+    unsigned cut = 0;
     for (unsigned k = 0; k < l->nm; k++) {
-        if (!keep[k])
+        if (!keep[k]) {
+            cut++;
             continue;
+        }
         if (o)
             out[o++] = ',';
         memcpy(out + o, l->base + l->m[k].off, l->m[k].len);
         o += l->m[k].len;
     }
     out[o] = '\0';
+    if (cut > 0)
+        lumen__trace_metric_add(LUMEN__TM_TRACESTATE_LIMIT, cut);
     return (int)o;
 }
 

@@ -216,6 +216,10 @@ typedef enum {
     LUMEN__TM_FAIL_HTTP,
     LUMEN__TM_FAIL_CONNECT,
     LUMEN__TM_FAIL_OTHER,
+    LUMEN__TM_BAGGAGE_INVALID,    /* incoming baggage members skipped: invalid */
+    LUMEN__TM_BAGGAGE_LIMIT,      /* ... dropped: past 180 members or 8192 bytes */
+    LUMEN__TM_TRACESTATE_INVALID, /* tracestate lists discarded: invalid */
+    LUMEN__TM_TRACESTATE_LIMIT,   /* tracestate members cut: past 512 characters */
     LUMEN__TM_COUNT
 } lumen__trace_metric;
 LUMEN__SHARED void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);

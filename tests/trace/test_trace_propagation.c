@@ -902,6 +902,68 @@ static void test_trace_propagation__inject_checks_hand_filled_tracestate(void **
     th_teardown(&e);
 }
 
+/* ---- what propagation drops is counted ---- */
+
+static double dropped(const char *header, const char *reason)
+{
+    char *text, pat[160];
+    size_t len;
+    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &text, &len),
+                     LUMEN_OK);
+    snprintf(pat, sizeof pat, "lumen_trace_propagation_dropped_total{header=\"%s\",reason=\"%s\"} ",
+             header, reason);
+    const char *p = strstr(text, pat);
+    if (p == NULL)
+        fail_msg("no %s in\n%s", pat, text);
+    double v = strtod(p + strlen(pat), NULL);
+    lumen_free(text);
+    return v;
+}
+
+static void test_trace_propagation__drops_are_counted(void **state)
+{
+    th_env e;
+    th_setup(&e, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON}); /* publishes the trace metrics */
+    double bi = dropped("baggage", "invalid"), bl = dropped("baggage", "limit");
+    double ti = dropped("tracestate", "invalid"), tl = dropped("tracestate", "limit");
+    th_headers *h = calloc(1, sizeof *h);
+    th_add(h, "traceparent", TP("00"));
+    th_add(h, "tracestate", "FOO=1");
+    char *x = repeat('x', 5000), line[5100];
+    snprintf(line, sizeof line, "a=%s,bad key=1,c=%%zz", x);
+    th_add(h, "baggage", line);
+    snprintf(line, sizeof line, "b=%s", x);
+    th_add(h, "baggage", line);
+    lumen_carrier c = th_carrier(h);
+    lumen_baggage *b;
+    lumen_baggage_new(&b);
+    lumen_span_context sc;
+    lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_BAGGAGE, &c, &sc, b);
+    assert_int_equal(lumen_baggage_count(b), 1);
+    assert_true(dropped("baggage", "invalid") - bi == 2);
+    assert_true(dropped("baggage", "limit") - bl == 1);
+    assert_true(dropped("tracestate", "invalid") - ti == 1);
+    /* Members cut to 512 characters, and a hand-filled list on inject. */
+    char v200[201];
+    memset(v200, 'v', 200);
+    v200[200] = '\0';
+    char big[1200];
+    snprintf(big, sizeof big, "a=%s,b=%s,c=%s,d=1", v200, v200, v200);
+    char out[LUMEN_TRACESTATE_MAX + 1];
+    assert_true(lumen__tracestate_parse(big, strlen(big), out) > 0);
+    assert_true(dropped("tracestate", "limit") - tl == 1);
+    hand_filled(&sc, "a=\r\n");
+    th_headers *o = calloc(1, sizeof *o);
+    lumen_carrier co = th_carrier(o);
+    lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &co);
+    assert_true(dropped("tracestate", "invalid") - ti == 2);
+    free(o);
+    free(x);
+    free(h);
+    lumen_baggage_free(b);
+    th_teardown(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -924,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_trace_propagation__random_flag_round_trip),
         cmocka_unit_test(test_trace_propagation__new_traces_set_random_flag),
         cmocka_unit_test(test_trace_propagation__inject_checks_hand_filled_tracestate),
+        cmocka_unit_test(test_trace_propagation__drops_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
