@@ -1,7 +1,8 @@
 /*
  * fuzz/log_fuzz.c: the log formatters on arbitrary messages, keys and
  * values. Every JSON line must pass a strict validator (RFC 8259 object of
- * members, valid UTF-8, no raw control characters, one final '\n'), and
+ * members, valid UTF-8, no raw control characters, one final '\n', none
+ * of the lumen preset's own keys twice at the top level), and
  * every logfmt or text line must be one line of valid UTF-8.
  *
  * Input: byte 0 picks the handler (format, preset, value limit); the rest
@@ -123,6 +124,19 @@ static bool lit(cur *c, const char *w)
 
 static bool value(cur *c, int depth);
 
+/* The lumen preset's own keys, counted at the top level of a line: each
+ * must appear at most once, whatever keys the fields have. */
+static const char *const OWN[] = {"ts",   "level",      "logger", "msg",  "trace_id", "span_id",
+                                  "trace_flags", "request_id", "file", "line", "func", "suppressed"};
+static int own_seen[sizeof OWN / sizeof OWN[0]];
+
+static void count_own(const unsigned char *k, size_t n)
+{
+    for (size_t i = 0; i < sizeof OWN / sizeof OWN[0]; i++)
+        if (strlen(OWN[i]) == n && memcmp(OWN[i], k, n) == 0)
+            own_seen[i]++;
+}
+
 static bool object(cur *c, int depth)
 {
     c->p++; /* '{' */
@@ -133,8 +147,11 @@ static bool object(cur *c, int depth)
     }
     for (;;) {
         ws(c);
+        const unsigned char *k = c->p;
         if (!str(c))
             return false;
+        if (depth == 0)
+            count_own(k + 1, (size_t)(c->p - k) - 2);
         ws(c);
         if (c->p >= c->e || *c->p++ != ':')
             return false;
@@ -184,7 +201,7 @@ static bool valid_utf8(const unsigned char *p, size_t n)
 static void on_line(lumen_log_level level, const char *line, size_t len, void *ud)
 {
     (void)level;
-    (void)ud;
+    bool lumen_preset = ud != NULL;
     const unsigned char *p = (const unsigned char *)line;
     if (len == 0 || p[len - 1] != '\n' || memchr(p, '\n', len - 1) != NULL ||
         !valid_utf8(p, len))
@@ -192,6 +209,7 @@ static void on_line(lumen_log_level level, const char *line, size_t len, void *u
     if (getenv("LOG_FUZZ_SHOW"))
         fprintf(stderr, "%.*s", (int)len, line);
     if (cur_format == LUMEN_LOG_FORMAT_JSON) {
+        memset(own_seen, 0, sizeof own_seen);
         cur c = {p, p + len - 1};
         ws(&c);
         if (c.p >= c.e || *c.p != '{' || !object(&c, 0))
@@ -199,6 +217,10 @@ static void on_line(lumen_log_level level, const char *line, size_t len, void *u
         ws(&c);
         if (c.p != c.e)
             failed_line = true;
+        /* No field forges one of the record's own keys. */
+        for (size_t i = 0; lumen_preset && i < sizeof OWN / sizeof OWN[0]; i++)
+            if (own_seen[i] > 1)
+                failed_line = true;
     }
 }
 
@@ -225,6 +247,7 @@ static void setup(void)
         lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
         o.sink = LUMEN_LOG_SINK_CALLBACK;
         o.callback = on_line;
+        o.callback_ud = cfg[i].preset == LUMEN_LOG_PRESET_LUMEN ? (void *)&formats : NULL;
         o.format = (lumen_log_format)cfg[i].format;
         o.preset = (lumen_log_preset)cfg[i].preset;
         o.max_value_bytes = cfg[i].max;

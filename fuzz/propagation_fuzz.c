@@ -6,7 +6,8 @@
  * Besides not crashing, each parser's output must hold up: a parsed
  * traceparent formats and parses back to the same ids; a parsed tracestate
  * is within the limits and parses back to itself; formatted baggage parses
- * back without error.
+ * back without error; every injected header is printable ASCII within its
+ * limit, also from a context whose tracestate was filled from the input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,18 @@ static void carrier_get(void *c, const char *name, lumen_carrier_emit_fn emit, v
             emit(ctx, l->p[i], l->n[i]);
 }
 
+/* Whatever came in, what goes out is one header line of printable ASCII
+ * (no CR, LF or other control, nothing above 0x7e), within its limits. */
 static void carrier_set(void *c, const char *name, const char *value)
 {
-    (void)c, (void)name, (void)value;
+    (void)c;
+    size_t n = strlen(value);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] > 0x7e)
+            abort();
+    if ((strcmp(name, "tracestate") == 0 && n > LUMEN_TRACESTATE_MAX) ||
+        (strcmp(name, "baggage") == 0 && n > LUMEN__BAGGAGE_MAX_TOTAL))
+        abort();
 }
 
 static void check_traceparent(const char *s, size_t n, lines *l)
@@ -96,6 +106,7 @@ static void check_baggage(const char *s, size_t n)
     lumen_baggage_parse(b, s, n);
     char *hdr = NULL;
     if (lumen_baggage_format(b, &hdr) == LUMEN_OK && hdr != NULL) {
+        carrier_set(NULL, "baggage", hdr);
         lumen_baggage *b2;
         if (lumen_baggage_new(&b2) == LUMEN_OK) {
             int rc = lumen_baggage_parse(b2, hdr, strlen(hdr));
@@ -152,6 +163,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3 | LUMEN_PROPAGATE_BAGGAGE,
                                  &sc, b, &c);
+        /* The same context with its tracestate filled by hand from the
+         * input: inject must check it too. */
+        size_t tn = n < LUMEN_TRACESTATE_MAX ? n : LUMEN_TRACESTATE_MAX;
+        memcpy(sc.trace_state, s, tn);
+        sc.trace_state[tn] = '\0';
+        sc.trace_state_len = (uint16_t)tn;
+        memset(sc.trace_id, 1, 16);
+        memset(sc.span_id, 2, 8);
+        lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &c);
         lumen_baggage_free(b);
     }
     }

@@ -6,9 +6,10 @@
  *
  * It listens on 127.0.0.1:PORT. A POST (any path) carries traceparent and
  * tracestate headers and a JSON body: a list of {"url": ..., "arguments": ...}.
- * The service extracts the context, starts a server span under it, and for
- * each item, in order, POSTs `arguments` (as JSON) to `url` from a new
- * client span, injecting traceparent and tracestate; then it answers 200.
+ * The service extracts the context (and the W3C baggage), starts a server
+ * span under it, and for each item, in order, POSTs `arguments` (as JSON)
+ * to `url` from a new client span, injecting traceparent, tracestate and
+ * baggage; then it answers 200.
  * Spans go where OTEL_TRACES_EXPORTER and OTEL_EXPORTER_OTLP_* say (OTLP/HTTP
  * by default). The first line on stdout is the port. SIGTERM or SIGINT
  * stops it, flushing the spans.
@@ -151,11 +152,17 @@ static void mhd_get(void *carrier, const char *name, lumen_carrier_emit_fn emit,
 static void curl_set(void *carrier, const char *name, const char *value)
 {
     struct curl_slist **l = carrier;
-    char line[1024];
-    snprintf(line, sizeof line, "%s: %s", name, value);
-    struct curl_slist *n = curl_slist_append(*l, line);
-    if (n != NULL)
-        *l = n;
+    /* Sized to the header: a baggage value may be 8192 bytes, and a
+     * header cut short would carry a partial member. */
+    size_t n = strlen(name) + 2 + strlen(value) + 1;
+    char *line = malloc(n);
+    if (line == NULL)
+        return;
+    snprintf(line, n, "%s: %s", name, value);
+    struct curl_slist *added = curl_slist_append(*l, line);
+    if (added != NULL)
+        *l = added;
+    free(line);
 }
 
 static size_t discard(char *p, size_t s, size_t n, void *ud)
@@ -164,7 +171,7 @@ static size_t discard(char *p, size_t s, size_t n, void *ud)
     return s * n;
 }
 
-static void call(const item *it, lumen_span *server)
+static void call(const item *it, lumen_span *server, const lumen_baggage *bag)
 {
     lumen_span_options o = LUMEN_SPAN_OPTIONS_INIT;
     o.kind = LUMEN_SPAN_CLIENT;
@@ -175,7 +182,7 @@ static void call(const item *it, lumen_span *server)
     lumen_span_get_context(s, &sc);
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     lumen_carrier c = {NULL, curl_set, &hdrs};
-    lumen_propagation_inject(LUMEN_PROPAGATE_DEFAULT, &sc, NULL, &c);
+    lumen_propagation_inject(LUMEN_PROPAGATE_DEFAULT, &sc, bag, &c);
     CURL *h = curl_easy_init();
     if (h != NULL) {
         curl_easy_setopt(h, CURLOPT_URL, it->url);
@@ -248,7 +255,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     lumen_span_options o = LUMEN_SPAN_OPTIONS_INIT;
     o.kind = LUMEN_SPAN_SERVER;
     o.root = true;
-    if (lumen_propagation_extract(LUMEN_PROPAGATE_DEFAULT, &c, &parent, NULL) == LUMEN_OK)
+    lumen_baggage *bag = NULL;
+    lumen_baggage_new(&bag); /* NULL on failure: then no baggage is passed on */
+    if (lumen_propagation_extract(LUMEN_PROPAGATE_DEFAULT, &c, &parent, bag) == LUMEN_OK)
         o.parent_context = &parent;
     lumen_span *server = lumen_span_start(g_tracer, "POST", &o);
     lumen_span_set_str(server, "url.path", url);
@@ -265,7 +274,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 break;
             }
             if (it.url[0] != '\0')
-                call(&it, server);
+                call(&it, server, bag);
             p = ws(p, e);
             if (p < e && *p == ',')
                 p = ws(p + 1, e);
@@ -276,6 +285,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     lumen_span_leave(server);
     lumen_span_set_int(server, "http.response.status_code", code);
     lumen_span_end(server);
+    lumen_baggage_free(bag);
     return answer(conn, code, code == MHD_HTTP_OK ? "ok\n" : "bad request\n");
 }
 

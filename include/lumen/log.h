@@ -19,8 +19,13 @@
  * first). Messages and field values are data, never formats: every string
  * is escaped for the output syntax, invalid UTF-8 becomes U+FFFD, and
  * values longer than the handler's limit (1 MiB by default) are cut with a
- * marker, so no input can break or forge a line. Lines are never split or
- * interleaved: each write(2) carries whole lines.
+ * marker, so no input can break or forge a line. Nor can a field forge the
+ * record's own keys: a field (bound or given to the call) whose key, as the
+ * format writes it, is one of the handler's preset's own keys (for the
+ * lumen preset ts, level, logger, msg, trace_id, span_id, trace_flags,
+ * request_id, file, line, func, suppressed) is written as "fields.<key>",
+ * in every format and preset. Lines are never split or interleaved: each
+ * write(2) carries whole lines.
  */
 #ifndef LUMEN_LOG_H
 #define LUMEN_LOG_H
@@ -250,7 +255,8 @@ typedef enum lumen_log_format {
     LUMEN_LOG_FORMAT_TEXT = 3  /**< readable: time, level, logger, message, key=value */
 } lumen_log_format;
 
-/** Names of the record's own fields. */
+/** Names of the record's own fields. A user field keyed like one of them
+ * is written as "fields.<key>" (see the top of this file). */
 typedef enum lumen_log_preset {
     /** ts, level, logger, msg, trace_id, span_id, trace_flags, request_id, src */
     LUMEN_LOG_PRESET_LUMEN = 0,

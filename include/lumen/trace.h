@@ -45,6 +45,10 @@ extern "C" {
 
 /** W3C trace-flags bit 0: the caller may have recorded the trace. */
 #define LUMEN_TRACE_FLAG_SAMPLED 0x01
+/** W3C Trace Context Level 2 trace-flags bit 1: at least the rightmost 7
+ * bytes of the trace id are random. lumen sets it on the traces it starts
+ * (its ids are drawn from a random generator) and keeps a parent's. */
+#define LUMEN_TRACE_FLAG_RANDOM 0x02
 
 /**
  * The part of a span that crosses process boundaries. A plain value: copy it
@@ -53,10 +57,13 @@ extern "C" {
 typedef struct lumen_span_context {
     uint8_t trace_id[16];
     uint8_t span_id[8];
-    uint8_t trace_flags;      /**< LUMEN_TRACE_FLAG_SAMPLED and reserved bits */
+    uint8_t trace_flags;      /**< LUMEN_TRACE_FLAG_SAMPLED, _RANDOM and reserved bits */
     uint8_t is_remote;        /**< 1 when extracted from a carrier */
     uint16_t trace_state_len; /**< bytes in trace_state, without the NUL */
-    char trace_state[LUMEN_TRACESTATE_MAX + 1]; /**< W3C tracestate list, NUL-terminated */
+    /** W3C tracestate list, NUL-terminated. A context filled by hand is
+     * checked where lumen uses it (a span's parent or link, an injected
+     * header): an invalid list is dropped there, never sent. */
+    char trace_state[LUMEN_TRACESTATE_MAX + 1];
 } lumen_span_context;
 
 /** True when neither id of `sc` is all zero. NULL is invalid. Thread-safe. */
@@ -485,6 +492,24 @@ LUMEN_API int lumen_otlp_encode(lumen_otlp_format fmt, const lumen_span *const *
 
 /* ---- propagation --------------------------------------------------------- */
 
+/*
+ * The tracecontext propagator follows W3C Trace Context Level 2, which
+ * keeps Level 1's behaviour wherever the two agree:
+ * - traceparent: version 00 exactly as Level 1 reads it; a later version,
+ *   of any length, is read by its version-00 fields and sent on as 00. The
+ *   sampled (0x01) and random (0x02) flags are propagated; other bits are
+ *   sent as zero. New traces carry the random flag.
+ * - tracestate: Level 2 keys (a lowercase letter or digit, then up to 255
+ *   of a-z 0-9 _ - * / @), so every Level 1 key is accepted too. A list
+ *   with an invalid member or more than 32 members is discarded whole (as
+ *   in Level 1); a duplicated key keeps its first member (Level 1's test
+ *   suite discarded the list). Kept and sent up to LUMEN_TRACESTATE_MAX
+ *   characters, cut by whole members.
+ * The baggage propagator follows W3C Baggage: all members are kept while
+ * the header stays within 180 members and 8192 bytes (the spec's floor is
+ * 64 members and 8192 bytes); members past that are dropped.
+ */
+
 /**
  * Carrier callbacks. `get` returns the value of every header line named
  * `name` (case-insensitive), calling `emit(ctx, value, len)` once per line
@@ -549,21 +574,36 @@ LUMEN_API int lumen_traceparent_format(const lumen_span_context *sc, char out[56
  * LUMEN_OK or LUMEN_ENOMEM. Safe on distinct objects. */
 LUMEN_API int lumen_baggage_new(lumen_baggage **out);
 LUMEN_API void lumen_baggage_free(lumen_baggage *b);
-/** Set (replace) an entry; `value` is the decoded value, `metadata` the raw
- * property string or NULL. Returns LUMEN_OK, LUMEN_EINVAL (key not a token),
- * LUMEN_ELIMIT (180 entries or 8192 bytes) or LUMEN_ENOMEM. */
+/**
+ * Set (replace) an entry. `value` is the decoded value (invalid UTF-8 is
+ * kept as U+FFFD; it is percent-encoded when sent). `metadata` is NULL or
+ * the properties in header syntax, `k1=v1;k2`: each property key must be
+ * an HTTP token, and bytes of a property value that the grammar does not
+ * allow there (space, `,`, `;`, `"`, `\`, controls, non-ASCII) are
+ * percent-encoded, so that no property can add a member or a header line.
+ * Returns LUMEN_OK, LUMEN_EINVAL (key not a token, or a property key not
+ * a token), LUMEN_ELIMIT (the header would pass 180 entries or 8192 bytes)
+ * or LUMEN_ENOMEM. Safe on distinct objects.
+ */
 LUMEN_API int lumen_baggage_set(lumen_baggage *b, const char *key, const char *value,
                                 const char *metadata);
 /** The decoded value of `key` (borrowed until the entry changes) or NULL. */
 LUMEN_API const char *lumen_baggage_get(const lumen_baggage *b, const char *key);
 /** Number of entries. */
 LUMEN_API size_t lumen_baggage_count(const lumen_baggage *b);
-/** Parse one baggage header line into `b` (entries added or replaced).
- * Invalid members are skipped and counted in the return value's absence:
- * returns LUMEN_OK, LUMEN_EPARSE when any member was invalid, LUMEN_ELIMIT. */
+/**
+ * Parse one baggage header line into `b` (entries added or replaced). Keys,
+ * values and properties are checked against the W3C grammar; a member
+ * with any invalid part is skipped. Values are percent-decoded, and
+ * decoded bytes that are not UTF-8 become U+FFFD. Members that would take
+ * the entries past 180 members or a 8192-byte header are dropped; the
+ * others are kept. Returns LUMEN_OK, LUMEN_EPARSE when a member was invalid,
+ * LUMEN_ELIMIT when a member was dropped for the limits (and none was
+ * invalid), LUMEN_EINVAL or LUMEN_ENOMEM. Safe on distinct objects.
+ */
 LUMEN_API int lumen_baggage_parse(lumen_baggage *b, const char *header, size_t len);
-/** Format `b` as a header value (*out freed with lumen_free). Returns
- * LUMEN_OK or LUMEN_ENOMEM. */
+/** Format `b` as a header value, at most 8192 bytes (*out freed with
+ * lumen_free). Returns LUMEN_OK or LUMEN_ENOMEM. */
 LUMEN_API int lumen_baggage_format(const lumen_baggage *b, char **out);
 
 #ifdef __cplusplus

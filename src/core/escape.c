@@ -58,6 +58,30 @@ size_t lumen__utf8_cut(const char *s, size_t n, size_t max)
     return m;
 }
 
+size_t lumen__utf8_invalid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t bad = 0, i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, u + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = lumen__utf8_seq(u + i, n - i);
+        bad += l == 0;
+        i += l ? l : 1;
+    }
+    return bad;
+}
+
 static const char REPLACEMENT[] = "\xEF\xBF\xBD";
 
 /* Classes: 0 copy as is, 1 escape (syntax-specific), 2 non-ASCII (check
@@ -107,6 +131,7 @@ static inline void escape_loop(lumen__buf *b, const char *s, size_t n,
 
 /* ---- Prometheus label values and HELP ---------------------------------- */
 
+static unsigned char utf8_cls[256];
 static unsigned char label_cls[256];
 static unsigned char help_cls[256];
 static unsigned char help_om_cls[256];
@@ -119,7 +144,7 @@ __attribute__((constructor)) static void init_tables(void)
 {
     for (int c = 0; c < 256; c++) {
         unsigned char utf = c >= 0x80 ? C_UTF8 : C_COPY;
-        label_cls[c] = help_cls[c] = help_om_cls[c] = utf;
+        utf8_cls[c] = label_cls[c] = help_cls[c] = help_om_cls[c] = utf;
         json_cls[c] = json_html_cls[c] = html_cls[c] = utf;
         logfmt_cls[c] = utf;
         if (c < 0x20 || c == 0x7F) {
@@ -146,6 +171,13 @@ static void esc_prom(lumen__buf *b, unsigned char c, unsigned flags)
         char e[2] = {'\\', (char)c};
         lumen__buf_add(b, e, 2);
     }
+}
+
+/* Only non-ASCII bytes leave the fast copy, so the escaper is never
+ * called: what remains is the UTF-8 check. */
+void lumen__utf8_repair_buf(lumen__buf *b, const char *s, size_t n)
+{
+    escape_loop(b, s, n, utf8_cls, esc_prom, 0);
 }
 
 void lumen__esc_label_value(lumen__buf *b, const char *s, size_t n)
@@ -207,7 +239,9 @@ void lumen__esc_logfmt(lumen__buf *b, const char *s, size_t n)
         return;
     }
     lumen__buf_putc(b, '"');
-    escape_loop(b, s, n, logfmt_cls, esc_json_char, 0);
+    /* U+2028 and U+2029 escaped as JSON escapes them: a logfmt line is
+     * read by the same viewers and pipelines. */
+    escape_loop(b, s, n, logfmt_cls, esc_json_char, ESC_JS_SEPARATORS);
     lumen__buf_putc(b, '"');
 }
 

@@ -16,6 +16,31 @@ size_t lumen__utf8_seq(const unsigned char *s, size_t n);
 /* Number of code points in s[0..n), counting each invalid byte as one. */
 size_t lumen__utf8_count(const char *s, size_t n);
 
+/* Invalid bytes in s[0..n): each one becomes U+FFFD when repaired, so a
+ * repaired copy takes n + 2 * lumen__utf8_invalid(s, n) bytes. 0 when s is
+ * valid UTF-8. ASCII is checked eight bytes at a time. */
+size_t lumen__utf8_invalid(const char *s, size_t n);
+
+/* True when s[0..n) is all ASCII (so valid UTF-8): the inline first test
+ * of the stores that keep text repaired, eight bytes at a time. */
+static inline bool lumen__ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)s[i];
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
+/* Append s[0..n) to b with every invalid byte replaced by U+FFFD: the one
+ * UTF-8 repair, shared by the escapers below and by the stores that keep
+ * strings repaired (span names and attributes, baggage values). */
+void lumen__utf8_repair_buf(lumen__buf *b, const char *s, size_t n);
+
 /* Largest m <= max such that s[0..m) does not end inside a UTF-8 sequence. */
 LUMEN__SHARED size_t lumen__utf8_cut(const char *s, size_t n, size_t max);
 
@@ -39,8 +64,8 @@ LUMEN__SHARED void lumen__esc_json(lumen__buf *b, const char *s, size_t n, unsig
 void lumen__json_str(lumen__buf *b, const char *s, size_t n);
 
 /* A logfmt value: bare when it has no space, '=', '"', control character or
- * non-ASCII byte and is not empty; otherwise quoted with \ " \n \r \t and
- * \u00XX escapes. */
+ * non-ASCII byte and is not empty; otherwise quoted with \ " \n \r \t,
+ * \u00XX, \u2028 and \u2029 escapes (as JSON's). */
 void lumen__esc_logfmt(lumen__buf *b, const char *s, size_t n);
 
 /* HTML text or attribute value: & < > " ' escaped. */

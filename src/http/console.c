@@ -201,6 +201,23 @@ const char *lumen__query_param(const char *query, const char *name, char *out, s
     return NULL;
 }
 
+void lumen__console_json_html_safe(lumen__buf *b, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = s[i] == '<'   ? "\\u003c"
+                        : s[i] == '>' ? "\\u003e"
+                        : s[i] == '&' ? "\\u0026"
+                                      : NULL;
+        if (e == NULL)
+            continue;
+        lumen__buf_add(b, s + run, i - run);
+        lumen__buf_add(b, e, 6);
+        run = i + 1;
+    }
+    lumen__buf_add(b, s + run, n - run);
+}
+
 /* ---- routing ------------------------------------------------------------- */
 
 static bool serve_asset(const char *name, lumen__console_resp *r)
@@ -230,12 +247,17 @@ static void series_endpoint(lumen__console *c, const char *query, lumen__console
 {
     char names[MAX_FAMILY_PARAMS][256];
     const char *ptrs[MAX_FAMILY_PARAMS];
-    size_t n = 0;
+    size_t n = 0, ignored = 0;
     const char *pos = NULL;
-    while (n < MAX_FAMILY_PARAMS &&
-           (pos = lumen__query_param(query, "family", names[n], sizeof names[n], pos)) != NULL) {
-        ptrs[n] = names[n];
-        n++;
+    char extra[256];
+    while ((pos = lumen__query_param(query, "family", n < MAX_FAMILY_PARAMS ? names[n] : extra,
+                                     sizeof extra, pos)) != NULL) {
+        if (n < MAX_FAMILY_PARAMS) {
+            ptrs[n] = names[n];
+            n++;
+        } else {
+            ignored++; /* said in the answer: the page asks again for those */
+        }
     }
     char lim[16];
     size_t limit = 2000;
@@ -251,7 +273,7 @@ static void series_endpoint(lumen__console *c, const char *query, lumen__console
         json_resp(r, 400);
         return;
     }
-    lumen__mhist_series_json(c->hist, ptrs, n, limit, &r->body);
+    lumen__mhist_series_json(c->hist, ptrs, n, limit, ignored, &r->body);
     json_resp(r, 200);
 }
 

@@ -65,6 +65,14 @@ bool lumen__console_handle(lumen__console *c, const char *path, const char *quer
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "   \
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
+/* Append JSON text s[0..n) with every '<', '>' and '&' written as
+ * \u003c, \u003e, \u0026, as every console answer has them. In JSON
+ * these bytes can only stand inside strings, where the escape means the
+ * same character, so the text reads the same and cannot close a script
+ * element. For text already in JSON form: stored log lines, peers'
+ * answers. */
+void lumen__console_json_html_safe(lumen__buf *b, const char *s, size_t n);
+
 /* Find query parameter `name` (URL-decoded into out, NUL-terminated, at
  * most cap-1 bytes). Returns true if present. `from` lets a caller iterate
  * repeated parameters: pass NULL first, then the returned position. */

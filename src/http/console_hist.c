@@ -398,8 +398,8 @@ static bool wanted(lumen__mhist *h, size_t fam, const char *const *fams, size_t 
     return false;
 }
 
-void lumen__mhist_series_json(lumen__mhist *h, const char *const *fams, size_t n,
-                              size_t limit, lumen__buf *b)
+void lumen__mhist_series_json(lumen__mhist *h, const char *const *fams, size_t n, size_t limit,
+                              size_t families_ignored, lumen__buf *b)
 {
     pthread_mutex_lock(&h->mu);
     size_t first = (h->head + h->points - h->count) % h->points;
@@ -410,11 +410,15 @@ void lumen__mhist_series_json(lumen__mhist *h, const char *const *fams, size_t n
         lumen__buf_i64(b, h->ts[(first + k) % h->points]);
     }
     lumen__buf_puts(b, "],\"series\":[");
-    size_t emitted = 0;
-    for (size_t i = 0; i < h->nser && emitted < limit; i++) {
+    size_t emitted = 0, cut = 0;
+    for (size_t i = 0; i < h->nser; i++) {
         series *s = &h->ser[i];
         if (!wanted(h, s->fam, fams, n))
             continue;
+        if (emitted == limit) {
+            cut++;
+            continue;
+        }
         if (emitted++)
             lumen__buf_putc(b, ',');
         lumen__buf_puts(b, "{\"family\":");
@@ -443,6 +447,10 @@ void lumen__mhist_series_json(lumen__mhist *h, const char *const *fams, size_t n
         }
         lumen__buf_puts(b, "]}");
     }
-    lumen__buf_puts(b, "]}");
+    lumen__buf_puts(b, "],\"series_cut\":");
+    lumen__buf_u64(b, cut);
+    lumen__buf_puts(b, ",\"families_ignored\":");
+    lumen__buf_u64(b, families_ignored);
+    lumen__buf_putc(b, '}');
     pthread_mutex_unlock(&h->mu);
 }

@@ -30,9 +30,13 @@ int lumen__mhist_add(lumen__mhist *h, int64_t ts_ms, const char *text, size_t le
 void lumen__mhist_families_json(lumen__mhist *h, lumen__buf *b);
 
 /* {"timestamps":[...],"series":[{"family","type","name","labels":{},
- * "values":[...]}...]} for the families named in `fams` (all when n is 0,
- * up to `limit` series). Missing points and non-finite values are null. */
-void lumen__mhist_series_json(lumen__mhist *h, const char *const *fams, size_t n,
-                              size_t limit, lumen__buf *b);
+ * "values":[...]}...],"series_cut":N,"families_ignored":M} for the families
+ * named in `fams` (all when n is 0), up to `limit` series. series_cut counts
+ * the series of those families left out by the limit; families_ignored is
+ * passed through (family parameters the caller could not take), so that
+ * nothing is left out without the answer saying so. Missing points and
+ * non-finite values are null. */
+void lumen__mhist_series_json(lumen__mhist *h, const char *const *fams, size_t n, size_t limit,
+                              size_t families_ignored, lumen__buf *b);
 
 #endif

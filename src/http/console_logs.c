@@ -109,7 +109,9 @@ int lumen__console_logs_json(void *ud, const char *arg, const char *query, lumen
     }
     for (size_t k = n; k-- > 0;) {
         cl_line *l = &g_cl.lines[idx[k]];
-        lumen__buf_add(out, l->json, l->len);
+        /* A line is JSON as the log formatter wrote it; the console's
+         * answers also escape < > & (docs/console.md). */
+        lumen__console_json_html_safe(out, l->json, l->len);
         if (k)
             lumen__buf_putc(out, ',');
     }

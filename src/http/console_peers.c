@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/env.h"
+#include "http/console.h"
 #include "http/console_store.h"
 #include "lumen/http_console.h"
 
@@ -147,7 +148,9 @@ size_t lumen__console_peer_array(const char *path_query, const char *key, size_t
         if (status == 200 && array_part(&b, key, &part, &len)) {
             if (have + got > 0)
                 lumen__buf_putc(out, ',');
-            lumen__buf_add(out, part, len);
+            /* A peer is another process: its answer gets the same < > &
+             * escaping as this console's own. */
+            lumen__console_json_html_safe(out, part, len);
             got++;
         }
         lumen__buf_free(&b);

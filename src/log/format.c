@@ -31,6 +31,52 @@ const lumen__log_preset lumen__log_presets[3] = {
                               "suppressed", false, "\"ecs.version\":\"8.11.0\""},
 };
 
+/* Per preset, for each first byte, a mask of the lengths (below 32) of the
+ * preset's own keys that start with it: a user key is compared with the
+ * keys only when its first byte and length both match one. Built once. */
+static uint32_t g_reserved_len[3][256];
+
+static const char *const *preset_keys(int preset, const char *keys[16])
+{
+    const lumen__log_preset *p = &lumen__log_presets[preset];
+    const char *all[] = {p->ts,          p->level,
+                         p->logger,      p->msg,
+                         p->trace_id,    p->span_id,
+                         p->trace_flags, p->request_id,
+                         p->file,        p->line,
+                         p->func,        p->sevnum,
+                         p->suppressed,  preset == LUMEN_LOG_PRESET_ECS ? "ecs.version" : NULL};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i] != NULL)
+            keys[n++] = all[i];
+    keys[n] = NULL;
+    return keys;
+}
+
+__attribute__((constructor)) static void init_reserved(void)
+{
+    for (int p = 0; p < 3; p++) {
+        const char *keys[16];
+        for (const char *const *k = preset_keys(p, keys); *k; k++) {
+            size_t n = strlen(*k);
+            if (n < 32)
+                g_reserved_len[p][(unsigned char)(*k)[0]] |= 1u << n;
+        }
+    }
+}
+
+bool lumen__log_reserved(int preset, const char *k, size_t n)
+{
+    if (LUMEN_LIKELY(n == 0 || n >= 32 || !(g_reserved_len[preset][(unsigned char)k[0]] >> n & 1)))
+        return false;
+    const char *keys[16];
+    for (const char *const *r = preset_keys(preset, keys); *r; r++)
+        if (strlen(*r) == n && memcmp(*r, k, n) == 0)
+            return true;
+    return false;
+}
+
 const char *lumen__log_level_upper(int level)
 {
     switch (level) {
@@ -243,7 +289,9 @@ void lumen__log_logfmt_val(lumen__buf *b, const char *s, size_t n, size_t max)
 }
 
 /* A logfmt key: go-logfmt's rule drops bytes <= ' ', '=', '"', DEL and
- * invalid UTF-8; an empty result becomes "_". */
+ * invalid UTF-8, and lumen also drops U+2028 and U+2029 (a key cannot be
+ * quoted, and JavaScript and some viewers end a line there); an empty
+ * result becomes "_". */
 void lumen__log_logfmt_key(lumen__buf *b, const char *k)
 {
     const unsigned char *u = (const unsigned char *)(k ? k : "");
@@ -259,7 +307,9 @@ void lumen__log_logfmt_key(lumen__buf *b, const char *k)
         lumen__buf_add(b, u + run, i - run);
         if (c >= 0x80) {
             size_t l = lumen__utf8_seq(u + i, n - i);
-            if (l > 0)
+            bool sep =
+                l == 3 && c == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9);
+            if (l > 0 && !sep)
                 lumen__buf_add(b, u + i, l);
             i += l ? l : 1;
         } else {

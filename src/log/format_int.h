@@ -31,6 +31,19 @@ void lumen__log_value(lumen__buf *b, const lumen_field *f, int fmt, size_t max);
 void lumen__log_json_val(lumen__buf *b, const char *s, size_t n, size_t max);
 /* `,"key":` with the key escaped. */
 void lumen__log_json_key(lumen__buf *b, const char *k);
+
+/*
+ * The record's own keys cannot be forged: a user field (bound to a child
+ * logger or given to the call) whose key, as written, is one of the
+ * handler's preset's own keys (ts, level, logger, msg, trace_id, ... or
+ * the preset's names for them) is written with this prefix instead, in
+ * every format: {"msg":"lumen's","fields.msg":"the program's"}. It is
+ * logrus's rule. The set is the preset's whole set, whether or not this
+ * line has that key.
+ */
+#define LUMEN__LOG_FIELD_PREFIX "fields."
+/* Whether k[0..n) is one of preset `preset`'s own keys. */
+bool lumen__log_reserved(int preset, const char *k, size_t n);
 /* A logfmt value: bare when safe, else quoted; cut values are quoted. */
 void lumen__log_logfmt_val(lumen__buf *b, const char *s, size_t n, size_t max);
 /* A logfmt key: bytes that would break the syntax dropped; "" becomes "_". */

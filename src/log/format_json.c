@@ -9,10 +9,18 @@
 #include "core/clock.h"
 #include "core/escape.h"
 
-static void json_fields(lumen__buf *b, const lumen_field *f, size_t n, size_t max)
+static void json_fields(lumen__buf *b, int preset, const lumen_field *f, size_t n, size_t max)
 {
     for (size_t i = 0; i < n; i++) {
-        lumen__log_json_key(b, f[i].key ? f[i].key : "");
+        const char *k = f[i].key ? f[i].key : "";
+        if (LUMEN_UNLIKELY(lumen__log_reserved(preset, k, strlen(k)))) {
+            /* One of the record's own keys: written as fields.<key>. */
+            LIT(b, ",\"" LUMEN__LOG_FIELD_PREFIX);
+            lumen__esc_json(b, k, strlen(k), 0);
+            LIT(b, "\":");
+        } else {
+            lumen__log_json_key(b, k);
+        }
         lumen__log_value(b, &f[i], F_JSON, max);
     }
 }
@@ -120,8 +128,8 @@ void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r,
         lumen__log_json_key(b, p->suppressed);
         lumen__buf_u64(b, r->suppressed);
     }
-    json_fields(b, r->lg->bound.f, r->lg->bound.n, h->max_value);
-    json_fields(b, r->f, r->n, h->max_value);
+    json_fields(b, h->preset, r->lg->bound.f, r->lg->bound.n, h->max_value);
+    json_fields(b, h->preset, r->f, r->n, h->max_value);
     LIT(b, "}\n");
 }
 

@@ -17,10 +17,30 @@ static void kv_key(lumen__buf *b, const char *k)
     lumen__buf_putc(b, '=');
 }
 
-static void kv_fields(lumen__buf *b, const lumen_field *f, size_t n, int fmt, size_t max)
+/* A user field's key: as written (bytes that would break the syntax
+ * dropped), then, when that is one of the record's own keys, moved right
+ * to make room for the prefix. */
+static void kv_field_key(lumen__buf *b, int preset, const char *k)
+{
+    lumen__buf_putc(b, ' ');
+    size_t start = b->len;
+    lumen__log_logfmt_key(b, k);
+    size_t n = b->len - start;
+    static const size_t pn = sizeof LUMEN__LOG_FIELD_PREFIX - 1;
+    if (LUMEN_UNLIKELY(!b->oom && lumen__log_reserved(preset, b->p + start, n)) &&
+        lumen__buf_reserve(b, pn)) {
+        memmove(b->p + start + pn, b->p + start, n);
+        memcpy(b->p + start, LUMEN__LOG_FIELD_PREFIX, pn);
+        b->len += pn;
+    }
+    lumen__buf_putc(b, '=');
+}
+
+static void kv_fields(lumen__buf *b, int preset, const lumen_field *f, size_t n, int fmt,
+                      size_t max)
 {
     for (size_t i = 0; i < n; i++) {
-        kv_key(b, f[i].key);
+        kv_field_key(b, preset, f[i].key);
         lumen__log_value(b, &f[i], fmt, max);
     }
 }
@@ -56,8 +76,8 @@ static void kv_tail(const lumen_log_handler *h, const lumen__log_rec *r, lumen__
         kv_key(b, p->suppressed);
         lumen__buf_u64(b, r->suppressed);
     }
-    kv_fields(b, r->lg->bound.f, r->lg->bound.n, fmt, h->max_value);
-    kv_fields(b, r->f, r->n, fmt, h->max_value);
+    kv_fields(b, h->preset, r->lg->bound.f, r->lg->bound.n, fmt, h->max_value);
+    kv_fields(b, h->preset, r->f, r->n, fmt, h->max_value);
     lumen__buf_putc(b, '\n');
 }
 

@@ -65,6 +65,10 @@ void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
                 memcpy(line + o, "\xEF\xBF\xBD", 3);
                 o += 3;
                 i++;
+            } else if (l == 3 && c == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] | 1) == 0xA9) {
+                /* U+2028, U+2029: escaped as the other formatters do. */
+                PUT(u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+                i += 3;
             } else {
                 memcpy(line + o, u + i, l);
                 o += l;

@@ -1,11 +1,13 @@
 /*
  * trace/attr.c: copying attributes into a span's arena, applying the
  * value length limit (counted in characters, cut at a UTF-8 boundary) and
- * the count limits. A failed arena allocation drops the attribute and
+ * the count limits. Keys and string values are kept with invalid UTF-8
+ * repaired to U+FFFD (lumen__span_strdup_text). A failed arena allocation drops the attribute and
  * counts it, as a limit would: setters never fail.
  */
 #include <string.h>
 
+#include "core/escape.h"
 #include "trace/span.h"
 
 /* Bytes of the first `limit` characters of s[0..n). */
@@ -32,9 +34,18 @@ static const char *copy_str(lumen_span *s, const char *p, size_t n, uint32_t vle
     } else if (n == (size_t)-1) {
         n = strlen(p);
     }
+    /* Cut first, then repair what is kept: a long value is not scanned
+     * past the limit. Each invalid byte counts as one character. */
     n = cut_chars(p, n, vlen);
-    *outn = n;
-    return lumen__span_strdup(s, p, n);
+    return lumen__span_strdup_text(s, p, n, outn);
+}
+
+const char *lumen__attr_key_repair(lumen_span *s, const char *key, size_t *n, bool *copied)
+{
+    if (lumen__utf8_invalid(key, *n) == 0)
+        return key;
+    *copied = true;
+    return lumen__span_strdup_repair(s, key, *n, n);
 }
 
 static bool copy_value(lumen_span *s, lumen_attr *dst, const lumen_attr *src, uint32_t vlen)
@@ -120,17 +131,25 @@ lumen_attr *lumen__attrs_copy_list(lumen_span *s, const lumen_attr *src, size_t 
             d++;
             continue;
         }
-        /* A later duplicate key replaces the earlier value. */
+        /* A later duplicate key replaces the earlier value; keys are
+         * compared as they are kept (repaired). */
+        bool copied;
+        size_t kn;
+        const char *key = lumen__attr_key(s, src[i].key, &kn, &copied);
+        if (key == NULL) {
+            d++;
+            continue;
+        }
         uint32_t j;
         for (j = 0; j < k; j++)
-            if (strcmp(a[j].key, src[i].key) == 0)
+            if (strcmp(a[j].key, key) == 0)
                 break;
         if (j == k) {
             if (k == cap) {
                 d++;
                 continue;
             }
-            a[k].key = lumen__span_strdup(s, src[i].key, strlen(src[i].key));
+            a[k].key = copied ? key : lumen__span_strdup(s, key, kn);
             if (a[k].key == NULL) {
                 d++;
                 continue;

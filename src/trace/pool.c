@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/escape.h"
 #include "trace/span.h"
 
 #define LOCAL_MAX 512
@@ -191,6 +192,26 @@ void *lumen__span_arena_alloc(lumen_span *s, size_t n, size_t align)
     s->arena_p = c + hdr;
     s->arena_left = size - hdr;
     return lumen__span_arena_alloc(s, n, align);
+}
+
+char *lumen__span_strdup_repair(lumen_span *s, const char *p, size_t n, size_t *outn)
+{
+    size_t bad = lumen__utf8_invalid(p, n);
+    if (bad == 0) {
+        if (outn != NULL)
+            *outn = n;
+        return lumen__span_strdup(s, p, n);
+    }
+    size_t m = n + 2 * bad;
+    char *d = lumen__span_arena_alloc(s, m + 1, 1);
+    if (d == NULL)
+        return NULL;
+    lumen__buf b;
+    lumen__buf_fixed(&b, d, m + 1);
+    lumen__utf8_repair_buf(&b, p, n);
+    if (outn != NULL)
+        *outn = b.len;
+    return d;
 }
 
 char *lumen__span_strdup(lumen_span *s, const char *p, size_t n)

@@ -2,20 +2,25 @@
  * trace/propagation.c: W3C Trace Context (traceparent, tracestate) and the
  * extract/inject entry points that combine the propagators.
  *
- * Strictness follows the W3C Recommendation and its test suite (level 2):
- * lowercase hex only, all-zero ids and version ff invalid, version 00 of
- * exactly 55 characters, later versions parsed by their 00 prefix when the
- * 56th character is '-' or the end. Two traceparent lines make the context
- * invalid. An invalid traceparent discards tracestate too; an invalid
- * tracestate (bad key or value, duplicate key, more than 32 members)
- * is discarded whole and does not affect traceparent.
+ * W3C Trace Context Level 2, which keeps Level 1's behaviour where the two
+ * agree: lowercase hex only, all-zero ids and version ff invalid, version
+ * 00 of exactly 55 characters, later versions (of any length) parsed by
+ * their 00 prefix when the 56th character is '-' or the end. The sampled
+ * and random flags are kept; other flag bits are read but sent as zero.
+ * Two traceparent lines make the context invalid. An invalid traceparent
+ * discards tracestate too; an invalid tracestate (bad key or value, more
+ * than 32 members) is discarded whole and does not affect traceparent; a
+ * duplicated key keeps its first member. Kept tracestate is cut by whole
+ * members to 512 characters.
  */
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/diag.h"
 #include "core/env.h"
 #include "trace/propagation.h"
+#include "trace/span.h"
 
 /* Lowercase hex digit values, X (0xff) for every other byte. A table:
  * there are 48 digits per traceparent, and a branch per digit showed in
@@ -61,16 +66,15 @@ static bool all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
-static const char *trim_ows(const char *s, size_t *n)
-{
-    return lumen__trim(s, n);
-}
+/* ---- traceparent ---- */
 
+/* s[0..n) is the value with its OWS trimmed; only its first 56 bytes are
+ * read (a later version's fields past the flags are not ours to parse, so
+ * its length has no upper bound here: the spec asks to parse it). */
 static int parse_traceparent(const char *s, size_t n, lumen_span_context *out)
 {
-    s = trim_ows(s, &n);
     uint8_t ver;
-    if (n < 55 || n > LUMEN__TRACEPARENT_INPUT_MAX || !lumen__hex_decode(s, 1, &ver) || ver == 0xff)
+    if (n < 55 || !lumen__hex_decode(s, 1, &ver) || ver == 0xff)
         return LUMEN_EPARSE;
     if (ver == 0 && n != 55)
         return LUMEN_EPARSE;
@@ -89,44 +93,31 @@ static int parse_traceparent(const char *s, size_t n, lumen_span_context *out)
 
 /* ---- tracestate ---- */
 
-static bool keychar(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' ||
-           c == '/';
-}
+/* Level 2 key: ( lcalpha / DIGIT ) 0*255( keychar ), where keychar adds
+ * "_" "-" "*" "/" and "@". Every Level 1 key (simple or tenant@system)
+ * is also a Level 2 key. */
+static const uint8_t g_keychar[256] = {
+    ['a'] = 3, ['b'] = 3, ['c'] = 3, ['d'] = 3, ['e'] = 3, ['f'] = 3, ['g'] = 3,
+    ['h'] = 3, ['i'] = 3, ['j'] = 3, ['k'] = 3, ['l'] = 3, ['m'] = 3, ['n'] = 3,
+    ['o'] = 3, ['p'] = 3, ['q'] = 3, ['r'] = 3, ['s'] = 3, ['t'] = 3, ['u'] = 3,
+    ['v'] = 3, ['w'] = 3, ['x'] = 3, ['y'] = 3, ['z'] = 3, ['0'] = 3, ['1'] = 3,
+    ['2'] = 3, ['3'] = 3, ['4'] = 3, ['5'] = 3, ['6'] = 3, ['7'] = 3, ['8'] = 3,
+    ['9'] = 3, ['_'] = 1, ['-'] = 1, ['*'] = 1, ['/'] = 1, ['@'] = 1,
+}; /* bit 0: keychar; bit 1: may also start a key */
 
 static bool valid_key(const char *k, size_t n)
 {
-    if (n == 0)
+    if (n == 0 || n > LUMEN__TRACESTATE_KEY_MAX || !(g_keychar[(unsigned char)k[0]] & 2))
         return false;
-    const char *at = memchr(k, '@', n);
-    if (at == NULL) {
-        if (n > 256 || !(k[0] >= 'a' && k[0] <= 'z'))
-            return false;
-        for (size_t i = 1; i < n; i++)
-            if (!keychar(k[i]))
-                return false;
-        return true;
-    }
-    size_t tn = (size_t)(at - k), sn = n - tn - 1;
-    if (tn == 0 || tn > 241 || sn == 0 || sn > 14)
-        return false;
-    if (!((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= '0' && k[0] <= '9')))
-        return false;
-    for (size_t i = 1; i < tn; i++)
-        if (!keychar(k[i]))
-            return false;
-    if (!(at[1] >= 'a' && at[1] <= 'z'))
-        return false;
-    for (size_t i = 1; i < sn; i++)
-        if (!keychar(at[1 + i]))
+    for (size_t i = 1; i < n; i++)
+        if (!g_keychar[(unsigned char)k[i]])
             return false;
     return true;
 }
 
 static bool valid_value(const char *v, size_t n)
 {
-    if (n == 0 || n > 256 || v[n - 1] == ' ')
+    if (n == 0 || n > LUMEN__TRACESTATE_VALUE_MAX || v[n - 1] == ' ')
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
@@ -136,69 +127,181 @@ static bool valid_value(const char *v, size_t n)
     return true;
 }
 
-typedef struct member {
-    const char *p; /* key=value, OWS removed */
-    size_t n, keylen;
-} member;
+/* A list being parsed, one header line at a time. Members are kept as
+ * offsets into `base`: the parsed string itself, or (when lines arrive
+ * through a carrier, whose values live only during the callback) a copy
+ * of the normalized members, on the stack and, for lists longer than
+ * TS_LOCAL, on the heap. A valid list never needs more than TS_STORE. */
+#define TS_LOCAL 1024
+#define TS_STORE                                                                                   \
+    (LUMEN__TRACESTATE_MEMBERS * (LUMEN__TRACESTATE_KEY_MAX + 1 + LUMEN__TRACESTATE_VALUE_MAX))
 
-int lumen__tracestate_parse(const char *s, size_t n, char *out)
+typedef struct ts_member {
+    uint32_t off;
+    uint16_t len, keylen;
+} ts_member;
+
+typedef struct ts_list {
+    ts_member m[LUMEN__TRACESTATE_MEMBERS];
+    unsigned nm;   /* kept (a duplicated key keeps its first member) */
+    unsigned seen; /* non-empty members, duplicates included */
+    bool invalid;
+    bool copy;
+    const char *base;
+    char *heap;
+    size_t slen, scap;
+    char local[TS_LOCAL];
+} ts_list;
+
+static void ts_init(ts_list *l, const char *base)
 {
-    member m[32];
-    size_t nm = 0;
-    if (n > LUMEN__TRACESTATE_INPUT_MAX)
-        return -1;
+    l->nm = l->seen = 0;
+    l->invalid = false;
+    l->copy = base == NULL;
+    l->base = base ? base : l->local;
+    l->heap = NULL;
+    l->slen = 0;
+    l->scap = sizeof l->local;
+}
+
+static void ts_free(ts_list *l)
+{
+    if (l->heap != NULL)
+        lumen__free(l->heap, TS_STORE);
+    l->heap = NULL;
+}
+
+static bool ts_store(ts_list *l, const char *e, size_t len, uint32_t *off)
+{
+    if (l->slen + len > l->scap) {
+        if (l->heap != NULL || l->slen + len > TS_STORE)
+            return false; /* cannot happen for a valid list */
+        l->heap = lumen__malloc(TS_STORE);
+        if (l->heap == NULL) {
+            lumen__diag(LUMEN_DIAG_WARN, "tracestate: out of memory, discarded");
+            return false;
+        }
+        memcpy(l->heap, l->local, l->slen);
+        l->base = l->heap;
+        l->scap = TS_STORE;
+    }
+    memcpy(l->heap ? l->heap + l->slen : l->local + l->slen, e, len);
+    *off = (uint32_t)l->slen;
+    l->slen += len;
+    return true;
+}
+
+/* One member, its OWS already trimmed. */
+static void ts_member_add(ts_list *l, const char *e, size_t len)
+{
+    const char *eq = memchr(e, '=', len);
+    if (eq == NULL || ++l->seen > LUMEN__TRACESTATE_MEMBERS) {
+        l->invalid = true;
+        return;
+    }
+    size_t kl = (size_t)(eq - e);
+    if (!valid_key(e, kl) || !valid_value(eq + 1, len - kl - 1)) {
+        l->invalid = true;
+        return;
+    }
+    /* A duplicated key: the first member stands, later ones are dropped.
+     * Level 2 lets a receiver keep or drop duplicates; discarding the
+     * whole list (Level 1's test suite) loses every other vendor's
+     * entry, and sending duplicates on would break the rule that a list
+     * has one entry per key. The OpenTelemetry Go SDK does the same. */
+    for (unsigned k = 0; k < l->nm; k++)
+        if (l->m[k].keylen == kl && memcmp(l->base + l->m[k].off, e, kl) == 0)
+            return;
+    uint32_t off;
+    if (l->copy) {
+        if (!ts_store(l, e, len, &off)) {
+            l->invalid = true;
+            return;
+        }
+    } else if ((size_t)(e - l->base) <= UINT32_MAX) {
+        off = (uint32_t)(e - l->base);
+    } else {
+        l->invalid = true;
+        return;
+    }
+    l->m[l->nm++] = (ts_member){off, (uint16_t)len, (uint16_t)kl};
+}
+
+static void ts_add(ts_list *l, const char *s, size_t n)
+{
     size_t i = 0;
-    while (i <= n) {
+    while (i <= n && !l->invalid) {
         size_t j = i;
         while (j < n && s[j] != ',')
             j++;
         size_t len = j - i;
-        const char *e = trim_ows(s + i, &len);
-        if (len > 0) {
-            const char *eq = memchr(e, '=', len);
-            if (eq == NULL || nm == 32)
-                return -1;
-            size_t kl = (size_t)(eq - e);
-            if (!valid_key(e, kl) || !valid_value(eq + 1, len - kl - 1))
-                return -1;
-            for (size_t k = 0; k < nm; k++)
-                if (m[k].keylen == kl && memcmp(m[k].p, e, kl) == 0)
-                    return -1;
-            m[nm++] = (member){e, len, kl};
-        }
+        const char *e = lumen__trim(s + i, &len);
+        if (len > 0)
+            ts_member_add(l, e, len);
         i = j + 1;
     }
-    /* Keep what fits in LUMEN_TRACESTATE_MAX: drop members longer than
-     * 128 characters first, then from the right (W3C truncation rule). */
-    bool keep[32];
-    size_t total = 0;
-    for (size_t k = 0; k < nm; k++) {
-        keep[k] = true;
-        total += m[k].n + (k ? 1 : 0);
+}
+
+/* The kept list into out[LUMEN_TRACESTATE_MAX+1], cut by whole members to
+ * LUMEN_TRACESTATE_MAX: members longer than 128 characters go first, then
+ * members from the right (the W3C truncation rule). Returns the length,
+ * or -1 when the list was invalid. */
+static int ts_finish(ts_list *l, char *out)
+{
+    out[0] = '\0';
+    if (l->invalid) {
+        lumen__trace_metric_add(LUMEN__TM_TRACESTATE_INVALID, 1);
+        return -1;
     }
-    for (size_t k = 0; k < nm && total > LUMEN_TRACESTATE_MAX; k++) {
-        if (m[k].n > 128) {
+    bool keep[LUMEN__TRACESTATE_MEMBERS];
+    size_t total = 0;
+    for (unsigned k = 0; k < l->nm; k++) {
+        keep[k] = true;
+        total += l->m[k].len + (k ? 1 : 0);
+    }
+    for (unsigned k = 0; k < l->nm && total > LUMEN_TRACESTATE_MAX; k++) {
+        if (l->m[k].len > 128) {
             keep[k] = false;
-            total -= m[k].n + 1;
+            total -= l->m[k].len + 1u;
         }
     }
-    for (size_t k = nm; k-- > 0 && total > LUMEN_TRACESTATE_MAX;) {
+    for (unsigned k = l->nm; k-- > 0 && total > LUMEN_TRACESTATE_MAX;) {
         if (keep[k]) {
             keep[k] = false;
-            total -= m[k].n + 1;
+            total -= l->m[k].len + 1u;
         }
     }
     size_t o = 0;
-    for (size_t k = 0; k < nm; k++) {
-        if (!keep[k])
+    unsigned cut = 0;
+    for (unsigned k = 0; k < l->nm; k++) {
+        if (!keep[k]) {
+            cut++;
             continue;
+        }
         if (o)
             out[o++] = ',';
-        memcpy(out + o, m[k].p, m[k].n);
-        o += m[k].n;
+        memcpy(out + o, l->base + l->m[k].off, l->m[k].len);
+        o += l->m[k].len;
     }
     out[o] = '\0';
+    if (cut > 0)
+        lumen__trace_metric_add(LUMEN__TM_TRACESTATE_LIMIT, cut);
     return (int)o;
+}
+
+int lumen__tracestate_parse(const char *s, size_t n, char *out)
+{
+    ts_list l;
+    ts_init(&l, s);
+    ts_add(&l, s, n);
+    return ts_finish(&l, out);
+}
+
+static void set_trace_state(lumen_span_context *out, int r)
+{
+    out->trace_state_len = r > 0 ? (uint16_t)r : 0;
+    if (r <= 0)
+        out->trace_state[0] = '\0';
 }
 
 int lumen_traceparent_parse(const char *tp, size_t len, const char *const *ts, const size_t *ts_len,
@@ -207,31 +310,28 @@ int lumen_traceparent_parse(const char *tp, size_t len, const char *const *ts, c
     if (out == NULL)
         return LUMEN_EINVAL;
     memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
-    if (tp == NULL || parse_traceparent(tp, len, out) != LUMEN_OK) {
+    size_t n = len;
+    const char *v = tp ? lumen__trim(tp, &n) : NULL;
+    if (v == NULL || parse_traceparent(v, n, out) != LUMEN_OK) {
         memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
         return LUMEN_EPARSE;
     }
-    char joined[LUMEN__TRACESTATE_INPUT_MAX + 1];
-    size_t jn = 0;
-    for (size_t i = 0; i < lines && ts != NULL; i++) {
-        if (ts[i] == NULL)
-            continue;
-        size_t l = ts_len ? ts_len[i] : strlen(ts[i]);
-        if (jn + l + 1 > LUMEN__TRACESTATE_INPUT_MAX) {
-            jn = (size_t)-1;
-            break;
-        }
-        if (jn)
-            joined[jn++] = ',';
-        memcpy(joined + jn, ts[i], l);
-        jn += l;
+    if (ts == NULL || lines == 0)
+        return LUMEN_OK;
+    ts_list l;
+    if (lines == 1 && ts[0] != NULL) {
+        /* One line: parsed in place, nothing copied. */
+        size_t n1 = ts_len ? ts_len[0] : strlen(ts[0]);
+        ts_init(&l, ts[0]);
+        ts_add(&l, ts[0], n1);
+    } else {
+        ts_init(&l, NULL);
+        for (size_t i = 0; i < lines; i++)
+            if (ts[i] != NULL)
+                ts_add(&l, ts[i], ts_len ? ts_len[i] : strlen(ts[i]));
     }
-    if (jn != (size_t)-1 && jn > 0) {
-        int r = lumen__tracestate_parse(joined, jn, out->trace_state);
-        out->trace_state_len = r > 0 ? (uint16_t)r : 0;
-        if (r < 0)
-            out->trace_state[0] = '\0';
-    }
+    set_trace_state(out, ts_finish(&l, out->trace_state));
+    ts_free(&l);
     return LUMEN_OK;
 }
 
@@ -257,9 +357,9 @@ int lumen_traceparent_format(const lumen_span_context *sc, char out[56])
     out[35] = '-';
     hex(out + 36, sc->span_id, 8);
     out[52] = '-';
-    /* Only the sampled bit: we speak version 00, whose other bits are
-     * reserved and must be sent as zero. */
-    uint8_t f = sc->trace_flags & LUMEN_TRACE_FLAG_SAMPLED;
+    /* The sampled and random bits (Level 2); the others are reserved and
+     * must be sent as zero. */
+    uint8_t f = sc->trace_flags & (LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
     hex(out + 53, &f, 1);
     out[55] = '\0';
     return LUMEN_OK;
@@ -267,41 +367,47 @@ int lumen_traceparent_format(const lumen_span_context *sc, char out[56])
 
 /* ---- extract and inject ---- */
 
-typedef struct line_collect {
-    char buf[LUMEN__TRACESTATE_INPUT_MAX + 1];
+/* The first line of a single-valued header: its OWS-trimmed length and
+ * up to FIRST_KEEP of its bytes (what the parsers read), and how many
+ * lines there were. */
+#define FIRST_KEEP 128
+
+typedef struct first_line {
+    char buf[FIRST_KEEP];
     size_t len;
     unsigned lines;
-    bool overflow;
-    bool join; /* join lines with ',' (tracestate, baggage) or keep the first */
-} line_collect;
+} first_line;
 
-static void collect(void *ctx, const char *v, size_t n)
+static void first_emit(void *ctx, const char *v, size_t n)
 {
-    line_collect *c = ctx;
-    c->lines++;
-    if (!c->join && c->lines > 1)
+    first_line *f = ctx;
+    if (f->lines++ > 0 || v == NULL)
         return;
-    if (v == NULL)
-        return;
-    if (c->len + n + 1 > LUMEN__TRACESTATE_INPUT_MAX) {
-        c->overflow = true;
-        return;
-    }
-    if (c->len)
-        c->buf[c->len++] = ',';
-    memcpy(c->buf + c->len, v, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
+    v = lumen__trim(v, &n);
+    f->len = n;
+    memcpy(f->buf, v, n < FIRST_KEEP ? n : FIRST_KEEP);
 }
 
-static void get(const lumen_carrier *c, const char *name, line_collect *lc, bool join)
+static void get_first(const lumen_carrier *c, const char *name, first_line *f)
 {
-    lc->len = 0;
-    lc->lines = 0;
-    lc->overflow = false;
-    lc->join = join;
-    lc->buf[0] = '\0';
-    c->get(c->carrier, name, collect, lc);
+    f->len = 0;
+    f->lines = 0;
+    c->get(c->carrier, name, first_emit, f);
+}
+
+static void ts_emit(void *ctx, const char *v, size_t n)
+{
+    if (v != NULL)
+        ts_add(ctx, v, n);
+}
+
+/* Each baggage line is parsed as it arrives: lines combine with ',', and
+ * a member never spans two lines, so no joined copy is needed and no
+ * length cap on the raw header drops the whole baggage. */
+static void baggage_emit(void *ctx, const char *v, size_t n)
+{
+    if (v != NULL)
+        lumen_baggage_parse(ctx, v, n);
 }
 
 int lumen_propagation_extract(unsigned which, const lumen_carrier *c, lumen_span_context *out,
@@ -312,30 +418,27 @@ int lumen_propagation_extract(unsigned which, const lumen_carrier *c, lumen_span
     if (which & LUMEN_PROPAGATE_DEFAULT)
         which = lumen_propagators_from_env();
     memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
-    line_collect lcs;
-    line_collect *lc = &lcs;
+    first_line f;
     int rc = LUMEN_ENOENT;
     if (which & LUMEN_PROPAGATE_TRACECONTEXT) {
-        get(c, "traceparent", lc, false);
+        get_first(c, "traceparent", &f);
         /* Two traceparent lines: the spec's test suite treats the context
          * as invalid rather than guessing which one to trust. */
-        if (lc->lines == 1 && !lc->overflow &&
-            parse_traceparent(lc->buf, lc->len, out) == LUMEN_OK) {
+        if (f.lines == 1 && parse_traceparent(f.buf, f.len, out) == LUMEN_OK) {
             rc = LUMEN_OK;
-            get(c, "tracestate", lc, true);
-            if (lc->lines > 0 && !lc->overflow) {
-                int r = lumen__tracestate_parse(lc->buf, lc->len, out->trace_state);
-                out->trace_state_len = r > 0 ? (uint16_t)r : 0;
-                if (r < 0)
-                    out->trace_state[0] = '\0';
-            }
+            ts_list l;
+            ts_init(&l, NULL);
+            c->get(c->carrier, "tracestate", ts_emit, &l);
+            set_trace_state(out, ts_finish(&l, out->trace_state));
+            ts_free(&l);
         } else {
             memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
         }
     }
     if (rc != LUMEN_OK && (which & LUMEN_PROPAGATE_B3)) {
-        get(c, "b3", lc, false);
-        if (lc->lines >= 1 && lumen__b3_parse_single(lc->buf, lc->len, out) == LUMEN_OK)
+        get_first(c, "b3", &f);
+        if (f.lines >= 1 && f.len < FIRST_KEEP &&
+            lumen__b3_parse_single(f.buf, f.len, out) == LUMEN_OK)
             rc = LUMEN_OK;
     }
     if (rc != LUMEN_OK && (which & LUMEN_PROPAGATE_B3MULTI)) {
@@ -348,24 +451,19 @@ int lumen_propagation_extract(unsigned which, const lumen_carrier *c, lumen_span
         char *dst[4] = {tid, sid, smp, flg};
         size_t *dn[4] = {&tn, &sn, &smn, &fn};
         for (int i = 0; i < 4; i++) {
-            get(c, hs[i].name, lc, false);
-            size_t l = lc->len;
-            const char *v = trim_ows(lc->buf, &l);
-            if (lc->lines >= 1 && l < hs[i].cap) {
-                memcpy(dst[i], v, l);
-                *dn[i] = l;
-            } else if (lc->lines >= 1) {
+            get_first(c, hs[i].name, &f);
+            if (f.lines >= 1 && f.len < hs[i].cap) {
+                memcpy(dst[i], f.buf, f.len);
+                *dn[i] = f.len;
+            } else if (f.lines >= 1) {
                 *dn[i] = hs[i].cap; /* too long: invalid */
             }
         }
         if (tn > 0 && lumen__b3_parse_multi(tid, tn, sid, sn, smp, smn, flg, fn, out) == LUMEN_OK)
             rc = LUMEN_OK;
     }
-    if (baggage != NULL && (which & LUMEN_PROPAGATE_BAGGAGE)) {
-        get(c, "baggage", lc, true);
-        if (lc->lines > 0 && !lc->overflow)
-            lumen_baggage_parse(baggage, lc->buf, lc->len);
-    }
+    if (baggage != NULL && (which & LUMEN_PROPAGATE_BAGGAGE))
+        c->get(c->carrier, "baggage", baggage_emit, baggage);
     return rc;
 }
 
@@ -381,9 +479,21 @@ int lumen_propagation_inject(unsigned which, const lumen_span_context *sc, const
         char tp[56];
         lumen_traceparent_format(sc, tp);
         c->set(c->carrier, "traceparent", tp);
-        if (sc->trace_state_len > 0 && sc->trace_state_len <= LUMEN_TRACESTATE_MAX &&
-            sc->trace_state[sc->trace_state_len] == '\0')
-            c->set(c->carrier, "tracestate", sc->trace_state);
+        /* A context may have been filled by hand: its tracestate is
+         * checked (and normalized) as an incoming one would be, so that
+         * no byte the grammar forbids (CR, LF, non-ASCII) reaches a
+         * header. An invalid one is not sent. */
+        if (sc->trace_state_len > 0) {
+            char ts[LUMEN_TRACESTATE_MAX + 1];
+            int r = sc->trace_state_len <= LUMEN_TRACESTATE_MAX
+                        ? lumen__tracestate_parse(sc->trace_state, sc->trace_state_len, ts)
+                        : -1;
+            if (r > 0)
+                c->set(c->carrier, "tracestate", ts);
+            else if (r < 0)
+                lumen__diag(LUMEN_DIAG_WARN, "lumen_propagation_inject: the context's tracestate "
+                                             "is not valid W3C tracestate; not sent");
+        }
     }
     if (valid && (which & LUMEN_PROPAGATE_B3)) {
         char b3[32 + 1 + 16 + 2 + 1];

@@ -8,21 +8,21 @@
 #include "core/common.h"
 #include "lumen/trace.h"
 
-/* Largest raw traceparent line considered (future versions may be longer
- * than 55 characters, but not without bound). */
-#define LUMEN__TRACEPARENT_INPUT_MAX 512
-/* Largest combined raw tracestate (all header lines, joined) considered;
- * beyond it the tracestate is discarded as the spec allows. */
-#define LUMEN__TRACESTATE_INPUT_MAX 8192
-/* W3C Baggage limits: members, bytes per member, bytes in all. */
+/* W3C tracestate: members in a list, characters in a key and in a value. */
+#define LUMEN__TRACESTATE_MEMBERS 32
+#define LUMEN__TRACESTATE_KEY_MAX 256
+#define LUMEN__TRACESTATE_VALUE_MAX 256
+/* W3C Baggage: the most list-members the grammar allows, and the bytes of
+ * the header lumen keeps and sends (every member is kept while both hold;
+ * the spec's floor is 64 members and 8192 bytes). */
 #define LUMEN__BAGGAGE_MAX_MEMBERS 180
-#define LUMEN__BAGGAGE_MAX_MEMBER 4096
 #define LUMEN__BAGGAGE_MAX_TOTAL 8192
 
 /* Parse a combined tracestate value (lines already joined by ',') into
- * out[LUMEN_TRACESTATE_MAX+1], normalised (OWS removed) and cut by whole
- * members to LUMEN_TRACESTATE_MAX. Returns the length, or -1 when the list
- * is invalid (then the whole tracestate is discarded). */
+ * out[LUMEN_TRACESTATE_MAX+1], normalised (OWS and empty members removed,
+ * a duplicated key's later members dropped) and cut by whole members to
+ * LUMEN_TRACESTATE_MAX. Returns the length, or -1 when the list is invalid
+ * (then the whole tracestate is discarded). Any length of input. */
 int lumen__tracestate_parse(const char *s, size_t n, char *out);
 
 /* Parse lowercase hex of exactly 2*n chars into out[n]. */

@@ -55,12 +55,29 @@ void lumen__resource_free(lumen_attr *a, size_t n)
     lumen__free(a, 0);
 }
 
+/* s itself when it is valid UTF-8, else a copy with U+FFFD for each
+ * invalid byte (s freed): resource and scope strings are exported in
+ * every request, and a protobuf decoder rejects invalid UTF-8. NULL: s
+ * was NULL or out of memory. */
+static char *text(char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (s == NULL || lumen__utf8_invalid(s, n) == 0)
+        return s;
+    lumen__buf b = LUMEN__BUF_INIT;
+    lumen__utf8_repair_buf(&b, s, n);
+    lumen__free(s, 0);
+    char *r = b.oom ? NULL : lumen__buf_steal(&b, NULL);
+    lumen__buf_free(&b);
+    return r;
+}
+
 /* Set key=value (both copied) in the resource, replacing an equal key. */
 static int res_set(lumen_attr **a, size_t *n, const char *k, size_t kn, const char *v, size_t vn,
                    bool decode)
 {
-    char *key = decode ? pct_decode(k, kn) : lumen__strndup(k, kn);
-    char *val = decode ? pct_decode(v, vn) : lumen__strndup(v, vn);
+    char *key = text(decode ? pct_decode(k, kn) : lumen__strndup(k, kn));
+    char *val = text(decode ? pct_decode(v, vn) : lumen__strndup(v, vn));
     if (key == NULL || val == NULL || *key == '\0') {
         lumen__free(key, 0);
         lumen__free(val, 0);
@@ -269,6 +286,16 @@ lumen_tracer *lumen_tracer_provider_get_tracer(lumen_tracer_provider *tp, const 
         return &g_noop_tracer;
     if (name == NULL)
         name = "";
+    /* Scopes are kept (and so looked up) with invalid UTF-8 repaired. */
+    char *fixed_name = NULL, *fixed_version = NULL;
+    if (lumen__utf8_invalid(name, strlen(name)) > 0 &&
+        (name = fixed_name = text(lumen__strdup(name))) == NULL)
+        return &g_noop_tracer;
+    if (version != NULL && lumen__utf8_invalid(version, strlen(version)) > 0 &&
+        (version = fixed_version = text(lumen__strdup(version))) == NULL) {
+        lumen__free(fixed_name, 0);
+        return &g_noop_tracer;
+    }
     pthread_mutex_lock(tp->lock);
     lumen_tracer *t;
     for (t = tp->tracers; t != NULL; t = t->next) {
@@ -295,6 +322,8 @@ lumen_tracer *lumen_tracer_provider_get_tracer(lumen_tracer_provider *tp, const 
         }
     }
     pthread_mutex_unlock(tp->lock);
+    lumen__free(fixed_name, 0);
+    lumen__free(fixed_version, 0);
     return t != NULL ? t : &g_noop_tracer;
 }
 

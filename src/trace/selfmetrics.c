@@ -13,7 +13,10 @@
  *   lag),
  *   lumen_trace_spans_dropped_total (queue full, or lost in a failed export),
  *   lumen_trace_spans_exported_total,
- *   lumen_trace_export_failures_total{reason="timeout|http|connect|other"}.
+ *   lumen_trace_export_failures_total{reason="timeout|http|connect|other"},
+ *   lumen_trace_propagation_dropped_total{header="baggage|tracestate",
+ *   reason="invalid|limit"} (baggage members skipped or dropped on the way
+ *   in; tracestate lists discarded and members cut, in or out).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -145,6 +148,24 @@ static int collect(lumen_collect_sink *sink, void *ud)
     for (size_t i = 0; rc == LUMEN_OK && i < LUMEN_ARRAY_LEN(fails); i++) {
         lumen_label l = {"reason", fails[i].reason};
         rc = lumen_collect_sample(sink, "", &l, 1, (double)v[fails[i].m]);
+    }
+    static const struct {
+        const char *header, *reason;
+        lumen__trace_metric m;
+    } drops[] = {{"baggage", "invalid", LUMEN__TM_BAGGAGE_INVALID},
+                 {"baggage", "limit", LUMEN__TM_BAGGAGE_LIMIT},
+                 {"tracestate", "invalid", LUMEN__TM_TRACESTATE_INVALID},
+                 {"tracestate", "limit", LUMEN__TM_TRACESTATE_LIMIT}};
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_family(
+            sink, LUMEN_METRIC_COUNTER, "lumen_trace_propagation_dropped_total",
+            "Propagated entries dropped: baggage members that were invalid or "
+            "past the limits, tracestate lists that were invalid and members "
+            "cut to 512 characters.",
+            NULL);
+    for (size_t i = 0; rc == LUMEN_OK && i < LUMEN_ARRAY_LEN(drops); i++) {
+        lumen_label l[2] = {{"header", drops[i].header}, {"reason", drops[i].reason}};
+        rc = lumen_collect_sample(sink, "", l, 2, (double)lumen__trace_metric_get(drops[i].m));
     }
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "core/rand.h"
 #include "trace/ids.h"
 #include "core/fastclock.h"
+#include "trace/propagation.h"
 #include "trace/span.h"
 
 /* Returned when no real span can be made (no tracer, no memory, shut
@@ -50,6 +51,7 @@ typedef struct parent_ref {
     size_t trace_state_len;
     uint8_t flags;
     bool remote;
+    bool from_context; /* a lumen_span_context: its tracestate is checked */
 } parent_ref;
 
 static bool find_parent(const lumen_span_options *o, parent_ref *p)
@@ -69,6 +71,7 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
         p->trace_state = pc->trace_state;
         p->trace_state_len = pc->trace_state_len <= LUMEN_TRACESTATE_MAX ? pc->trace_state_len : 0;
         p->remote = pc->is_remote != 0;
+        p->from_context = true;
         return true;
     } else if (!o->root) {
         ps = lumen__tls_current;
@@ -81,6 +84,7 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
     p->trace_state = ps->trace_state;
     p->trace_state_len = ps->trace_state_len;
     p->remote = false;
+    p->from_context = false;
     return true;
 }
 
@@ -131,6 +135,26 @@ static inline lumen_sampling_decision sample(const lumen_sampler *smp, const par
     }
 }
 
+/* A parent's tracestate, kept by the new span. One from a context (which
+ * may have been filled by hand) is checked and normalized first: an
+ * invalid list is dropped, so that no span sends or exports it. */
+static __attribute__((noinline)) void keep_trace_state(lumen_span *s, const parent_ref *p)
+{
+    const char *ts = p->trace_state;
+    size_t n = p->trace_state_len;
+    char norm[LUMEN_TRACESTATE_MAX + 1];
+    if (p->from_context) {
+        int r = lumen__tracestate_parse(ts, n, norm);
+        if (r <= 0)
+            return;
+        ts = norm;
+        n = (size_t)r;
+    }
+    s->trace_state = lumen__span_strdup(s, ts, n);
+    if (s->trace_state != NULL)
+        s->trace_state_len = (uint16_t)n;
+}
+
 /* The recording half of lumen_span_start, kept out of line so that the
  * unsampled path stays short and register-light. */
 static __attribute__((noinline)) void start_recording(lumen_span *s, const char *name, const lumen_span_options *o)
@@ -149,7 +173,7 @@ static __attribute__((noinline)) void start_recording(lumen_span *s, const char 
     s->nlinks = s->links_cap = s->dropped_links = 0;
     s->end_ns = 0;
     size_t nl = strlen(name);
-    s->name = lumen__span_strdup(s, name, nl);
+    s->name = lumen__span_strdup_text(s, name, nl, NULL);
     if (s->name == NULL)
         s->name = "";
     s->start_ns = (o != NULL && o->start_ns > 0) ? o->start_ns : lumen__now_fast();
@@ -197,16 +221,15 @@ lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span
     lumen_sampling_decision d = sample(&tp->sampler, &p, has_parent, s->trace_id, name, kind);
     uint64_t sid = lumen__idgen_next(g);
     memcpy(s->span_id, &sid, 8);
-    /* Reserved flag bits of the parent are not propagated: only the
-     * sampled bit is ours to set. */
-    s->flags = d == LUMEN_SAMPLING_RECORD_AND_SAMPLE ? LUMEN_TRACE_FLAG_SAMPLED : 0;
+    /* The sampled bit is this span's decision. The random bit (W3C Level
+     * 2) is the trace id's: set when lumen drew the id, kept from the
+     * parent otherwise. Reserved bits are not propagated. */
+    s->flags = (d == LUMEN_SAMPLING_RECORD_AND_SAMPLE ? LUMEN_TRACE_FLAG_SAMPLED : 0) |
+               (has_parent ? p.flags & LUMEN_TRACE_FLAG_RANDOM : LUMEN_TRACE_FLAG_RANDOM);
     s->trace_state = NULL;
     s->trace_state_len = 0;
-    if (has_parent && p.trace_state_len > 0) {
-        s->trace_state = lumen__span_strdup(s, p.trace_state, p.trace_state_len);
-        if (s->trace_state != NULL)
-            s->trace_state_len = (uint16_t)p.trace_state_len;
-    }
+    if (has_parent && p.trace_state_len > 0)
+        keep_trace_state(s, &p);
     if (d == LUMEN_SAMPLING_DROP) {
         s->recording = 0;
         return s;
@@ -273,9 +296,16 @@ static void set_attr(lumen_span *s, const lumen_attr *a)
     if (a->key == NULL)
         return;
     const lumen__limits *lim = limits(s);
+    bool copied;
+    size_t kn;
+    const char *key = lumen__attr_key(s, a->key, &kn, &copied);
+    if (key == NULL) {
+        s->dropped_attrs++;
+        return;
+    }
     lumen_attr *slot = NULL;
     for (uint32_t i = 0; i < s->nattrs; i++) {
-        if (s->attrs[i].key[0] == a->key[0] && strcmp(s->attrs[i].key, a->key) == 0) {
+        if (s->attrs[i].key[0] == key[0] && strcmp(s->attrs[i].key, key) == 0) {
             slot = &s->attrs[i];
             break;
         }
@@ -297,7 +327,7 @@ static void set_attr(lumen_span *s, const lumen_attr *a)
             s->attrs = na;
             s->attrs_cap = cap;
         }
-        const char *k = lumen__span_strdup(s, a->key, strlen(a->key));
+        const char *k = copied ? key : lumen__span_strdup(s, key, kn);
         if (k == NULL) {
             s->dropped_attrs++;
             return;
@@ -379,7 +409,7 @@ void lumen_span_add_event(lumen_span *s, const char *name, int64_t time_ns, cons
     lumen__event *e = &s->events[s->nevents];
     if (name == NULL)
         name = "";
-    e->name = lumen__span_strdup(s, name, strlen(name));
+    e->name = lumen__span_strdup_text(s, name, strlen(name), NULL);
     if (e->name == NULL) {
         s->dropped_events++;
         return;
@@ -415,9 +445,12 @@ void lumen_span_add_link(lumen_span *s, const lumen_span_context *ctx, const lum
     lumen__link *l = &s->links[s->nlinks];
     memcpy(l->trace_id, ctx->trace_id, 16);
     memcpy(l->span_id, ctx->span_id, 8);
-    l->flags = ctx->trace_flags;
+    l->flags = ctx->trace_flags & (LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
+    /* A link's tracestate is exported: checked like a parent's. */
     size_t tsl = ctx->trace_state_len <= LUMEN_TRACESTATE_MAX ? ctx->trace_state_len : 0;
-    l->trace_state = tsl ? lumen__span_strdup(s, ctx->trace_state, tsl) : NULL;
+    char norm[LUMEN_TRACESTATE_MAX + 1];
+    int r = tsl ? lumen__tracestate_parse(ctx->trace_state, tsl, norm) : 0;
+    l->trace_state = r > 0 ? lumen__span_strdup(s, norm, (size_t)r) : NULL;
     l->attrs = lumen__attrs_copy_list(s, attrs, n, lim->link_attrs, lim->value_len, &l->nattrs,
                                       &l->dropped);
     s->nlinks++;
@@ -432,7 +465,8 @@ void lumen_span_set_status(lumen_span *s, lumen_span_status code, const char *de
         s->status_msg = NULL;
     } else if (code == LUMEN_SPAN_STATUS_ERROR) {
         s->status = LUMEN_SPAN_STATUS_ERROR;
-        s->status_msg = description ? lumen__span_strdup(s, description, strlen(description)) : NULL;
+        s->status_msg =
+            description ? lumen__span_strdup_text(s, description, strlen(description), NULL) : NULL;
     }
 }
 
@@ -440,7 +474,7 @@ void lumen_span_update_name(lumen_span *s, const char *name)
 {
     if (!writable(s) || name == NULL)
         return;
-    const char *n = lumen__span_strdup(s, name, strlen(name));
+    const char *n = lumen__span_strdup_text(s, name, strlen(name), NULL);
     if (n != NULL)
         s->name = n;
 }

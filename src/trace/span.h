@@ -12,8 +12,11 @@
 #ifndef LUMEN_TRACE_SPAN_H
 #define LUMEN_TRACE_SPAN_H
 
+#include <string.h>
+
 #include "core/common.h"
 #include "core/clock.h"
+#include "core/escape.h"
 #include "lumen/trace.h"
 
 #define LUMEN__SPAN_INLINE_ATTRS 8
@@ -136,6 +139,21 @@ void lumen__span_recycle(lumen_span *s);
 void lumen__span_pool_trim(void);
 void *lumen__span_arena_alloc(lumen_span *s, size_t n, size_t align);
 char *lumen__span_strdup(lumen_span *s, const char *p, size_t n);
+char *lumen__span_strdup_repair(lumen_span *s, const char *p, size_t n, size_t *outn);
+/* A copy of text the program gave (a name, a key, a value, a description)
+ * with invalid UTF-8 repaired to U+FFFD, once, here: every exporter then
+ * sees the same valid UTF-8 (protobuf decoders reject anything else).
+ * *outn (may be NULL) gets the copy's length. ASCII, the common case, is
+ * recognized inline and copied as is. */
+static inline char *lumen__span_strdup_text(lumen_span *s, const char *p, size_t n, size_t *outn)
+{
+    if (LUMEN_LIKELY(lumen__ascii(p, n))) {
+        if (outn != NULL)
+            *outn = n;
+        return lumen__span_strdup(s, p, n);
+    }
+    return lumen__span_strdup_repair(s, p, n, outn);
+}
 
 static inline void lumen__span_retain(lumen_span *s)
 {
@@ -161,6 +179,18 @@ bool lumen__ratio_sampled(double ratio, const uint8_t trace_id[16]);
 
 /* attr.c: copying attributes into a span's arena with the limits. */
 void lumen__attrs_copy_one(lumen_span *s, lumen_attr *dst, const lumen_attr *src, uint32_t vlen_limit);
+/* The key to keep for `key` (*n: its length): key itself when it is
+ * valid UTF-8, else a repaired copy in the span's arena (*copied set).
+ * NULL when out of memory. */
+const char *lumen__attr_key_repair(lumen_span *s, const char *key, size_t *n, bool *copied);
+static inline const char *lumen__attr_key(lumen_span *s, const char *key, size_t *n, bool *copied)
+{
+    *n = strlen(key);
+    *copied = false;
+    if (LUMEN_LIKELY(lumen__ascii(key, *n)))
+        return key;
+    return lumen__attr_key_repair(s, key, n, copied);
+}
 lumen_attr *lumen__attrs_copy_list(lumen_span *s, const lumen_attr *src, size_t n, uint32_t limit,
                                    uint32_t vlen_limit, uint32_t *kept, uint32_t *dropped);
 
@@ -191,6 +221,10 @@ typedef enum {
     LUMEN__TM_FAIL_HTTP,
     LUMEN__TM_FAIL_CONNECT,
     LUMEN__TM_FAIL_OTHER,
+    LUMEN__TM_BAGGAGE_INVALID,    /* incoming baggage members skipped: invalid */
+    LUMEN__TM_BAGGAGE_LIMIT,      /* ... dropped: past 180 members or 8192 bytes */
+    LUMEN__TM_TRACESTATE_INVALID, /* tracestate lists discarded: invalid */
+    LUMEN__TM_TRACESTATE_LIMIT,   /* tracestate members cut: past 512 characters */
     LUMEN__TM_COUNT
 } lumen__trace_metric;
 /* Add to a shared counter, with release order: a scrape that reads the

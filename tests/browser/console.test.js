@@ -92,6 +92,42 @@ async function main() {
   check('HELP text with markup shows as text', help.some(t => t.includes('</script><b>bold</b>')), JSON.stringify(help));
   await shot('hostile-metrics');
 
+  // ---- the metrics page's limits ------------------------------------------------
+  // A 10,000-character HELP without a space wraps: the page is no wider
+  // than the window, in the table and in the family's card.
+  const widths = async () =>
+      page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  let w = await widths();
+  check('a 10,000-character HELP wraps in the families table', w[0] <= w[1], w.join(' > '));
+  await page.locator('#families tbody tr', {hasText : 'long_help_total'}).first().click();
+  await page.waitForSelector('#picked .card[data-family="long_help_total"]', {timeout : 15000})
+      .catch(() => {});
+  w = await widths();
+  check('... and in its chart card', w[0] <= w[1], w.join(' > '));
+  // 70 more families picked (71 with long_help, plus the overview's own):
+  // more than the 64 one series request takes. Every card is charted.
+  for (let i = 0; i < 70; i++)
+      await page.locator('#families tbody tr', {hasText : 'many_' + String(i).padStart(2, '0')})
+          .first()
+          .click();
+  const allCharted = () => {
+      const cards = [...document.querySelectorAll('#picked .card') ];
+      return cards.length === 72 &&
+             cards.every(c => Number(c.querySelector('svg.chart').dataset.points) > 0);
+  };
+  await page.waitForFunction(allCharted, null, {timeout : 30000}).catch(() => {});
+  const charted = await page.$$eval(
+      '#picked .card',
+      cs => cs.map(c => [c.dataset.family, Number(c.querySelector('svg.chart').dataset.points)]));
+  const blank = charted.filter(([, p ]) => !(p > 0)).map(([ f ]) => f);
+  check('72 picked families are all charted (the page asks 64 at a time)',
+        charted.length === 72 && blank.length === 0,
+        `${charted.length} cards, not charted: ${blank.join(',')}`);
+  const notice = await page.$eval('#not-charted', e => e.textContent).catch(() => null);
+  check('the page says what it did not chart (nothing here)', notice === '',
+        JSON.stringify(notice));
+  await shot('many-families');
+
   await page.goto(fixtureUrl + '/traces');
   await page.waitForSelector('#traces tbody tr', { timeout: 15000 });
   await page.locator('#traces tbody tr').first().click();

@@ -1,8 +1,9 @@
 /*
  * tests/browser/console_fixture.c: a program whose metrics, spans and logs
  * carry hostile strings, serving the console, for the browser test to
- * check that every page shows them as text. Prints "port=N" when ready and
- * runs until killed.
+ * check that every page shows them as text; with 70 more families and a
+ * 10,000-character HELP text for the metrics page's limits. Prints
+ * "port=N" when ready and runs until killed.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +44,24 @@ int main(void)
     lumen_family_counter(fam, v1, 1, &c1);
     lumen_family_counter(fam, v2, 1, &c2);
 
+    /* More families than one series request takes (64), and a HELP text
+     * of 10,000 characters without a space: the page must chart them all
+     * and wrap the text. */
+    lumen_gauge *many[70];
+    for (int i = 0; i < 70; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "many_%02d", i);
+        if (lumen_gauge_new(&many[i], NULL, name, "One of many families.") != LUMEN_OK)
+            return 1;
+        lumen_gauge_set(many[i], i + 1);
+    }
+    static char long_help[10001];
+    for (int i = 0; i < 10000; i++)
+        long_help[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[i % 36];
+    lumen_counter *lh;
+    if (lumen_counter_new(&lh, NULL, "long_help", long_help) != LUMEN_OK)
+        return 1;
+
     lumen_tracer_provider *tp;
     lumen_tracer_provider_options to = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
     to.service_name = "fixture<b>";
@@ -70,6 +89,7 @@ int main(void)
     while (!stop) {
         lumen_counter_inc(c1);
         lumen_counter_add(c2, 2);
+        lumen_counter_inc(lh);
         lumen_span *s = lumen_span_start(tr, HOSTILE_SPAN, NULL);
         lumen_span_enter(s);
         lumen_span_set_str(s, "user.input", HOSTILE_ATTR);

@@ -167,6 +167,24 @@ static void test_console_history__series_json(void **state)
     s = get(c, "/api/metrics/series", NULL, &st, NULL);
     assert_int_equal(st, 400);
     free(s);
+    /* Nothing is left out without the answer saying so: family parameters
+     * past the 64 taken, series past the limit. */
+    char q[8192] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(q, i ? "&family=latency_seconds" : "family=latency_seconds");
+    strcat(q, "&family=http_requests_total&limit=3");
+    s = get(c, "/api/metrics/series", q, &st, NULL);
+    assert_int_equal(st, 200);
+    /* 64 parameters taken (all latency_seconds), 7 ignored (one of them
+     * http_requests_total); the histogram's series are cut to 3. */
+    out = py("import json,sys; d=json.load(sys.stdin); s=d[\"series\"]; "
+             "assert len(s) == 3 and {x[\"family\"] for x in s} == {\"latency_seconds\"}, s; "
+             "assert d[\"series_cut\"] >= 10, d[\"series_cut\"]; "
+             "print(d[\"families_ignored\"])",
+             s);
+    assert_string_equal(out, "7\n");
+    free(out);
+    free(s);
     lumen__console_free(c);
     lumen_registry_free(reg);
 }
@@ -370,6 +388,18 @@ static void test_console_logs__handler_and_filters(void **state)
     free(s);
     s = get(c, "/api/logs", "level=loud", &st, NULL);
     assert_int_equal(st, 400);
+    free(s);
+    /* < > & are escaped as in every console answer (docs/console.md), in
+     * the message, keys and values; Python's json reads them back. */
+    LUMEN_LOG_WARN(lg, "a <script> & </script>", LUMEN_STR("<k>", "x&amp;<y>"));
+    lumen_log_flush();
+    s = get(c, "/api/logs", "level=warn", &st, NULL);
+    assert_int_equal(st, 200);
+    assert_null(strpbrk(s, "<>&"));
+    out = py("import json,sys; l=json.load(sys.stdin)[\"logs\"][-1]; print(l[\"msg\"], l[\"<k>\"])",
+             s);
+    assert_string_equal(out, "a <script> & </script> x&amp;<y>\n");
+    free(out);
     free(s);
     /* The ring keeps the newest lines. */
     for (int i = 0; i < LUMEN__CL_LINES + 10; i++)

@@ -367,7 +367,7 @@ static void test_log_loggers__child_binds_fields(void **state)
     lt_cap c;
     lumen_logger *lg = lt_cap_open(&c, "t.with", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
     char rid[8] = "r-1";
-    lumen_field bound[] = {LUMEN_STR("request_id", rid), LUMEN_INT("conn", 7)};
+    lumen_field bound[] = {LUMEN_STR("req", rid), LUMEN_INT("conn", 7)};
     lumen_logger *child = NULL, *grand = NULL;
     assert_int_equal(lumen_logger_with(lg, bound, 2, &child), LUMEN_OK);
     rid[0] = 'X'; /* copied */
@@ -383,11 +383,12 @@ static void test_log_loggers__child_binds_fields(void **state)
     assert_int_equal(lumen_logger_with(NULL, NULL, 0, &child), LUMEN_EINVAL);
     size_t n;
     char *out = lt_cap_read(&c, &n);
-    lt_py_check("assert len(recs) == 2, recs\n"
-                "r = recs[0]\n"
-                "assert r['request_id'] == 'r-1' and r['conn'] == 7 and r['tls'] is True and r['n'] == 1\n"
-                "assert r['logger'] == 't.with' and recs[1]['msg'] == 'y' and recs[1]['conn'] == 7\n",
-                out, n, 1);
+    lt_py_check(
+        "assert len(recs) == 2, recs\n"
+        "r = recs[0]\n"
+        "assert r['req'] == 'r-1' and r['conn'] == 7 and r['tls'] is True and r['n'] == 1\n"
+        "assert r['logger'] == 't.with' and recs[1]['msg'] == 'y' and recs[1]['conn'] == 7\n",
+        out, n, 1);
     free(out);
 }
 
@@ -832,6 +833,198 @@ static void test_log_oom__constructors_clean_up(void **state)
     lt_failalloc_uninstall();
 }
 
+/* ---- a user field never forges the record's own keys ------------------------------ */
+
+/* A strict logfmt reader: the whole line is `key=value` pairs separated by
+ * one space; a key is one or more bytes other than space, '=', '"' and
+ * controls; a value is bare (no space, '=', '"', control) or a quoted
+ * JSON string. No raw control, U+2028 or U+2029 anywhere; no key twice.
+ * Anything else fails the check. */
+static const char STRICT_LOGFMT[] =
+    "import re\n"
+    "KEY = r'[^ =\"\\x00-\\x1f\\x7f]+'\n"
+    "VAL = r'(\"(?:[^\"\\\\\\x00-\\x1f\\x7f]|\\\\[\"\\\\/bfnrt]|\\\\u[0-9a-f]{4})*\"|[^ "
+    "=\"\\x00-\\x1f\\x7f]*)'\n"
+    "PAIR = re.compile(r'(' + KEY + r')=' + VAL + r'( |$)')\n"
+    "def parse(l, start=0):\n"
+    "    assert not re.search('[\\x00-\\x1f\\x7f\\u2028\\u2029]', l), 'raw control or separator: "
+    "%r' % l\n"
+    "    d, pos = {}, start\n"
+    "    while pos < len(l):\n"
+    "        m = PAIR.match(l, pos)\n"
+    "        assert m, 'not logfmt at %d: %r' % (pos, l[pos:pos+60])\n"
+    "        k, v = m.group(1), m.group(2)\n"
+    "        assert k not in d, 'duplicate key %r in %r' % (k, l)\n"
+    "        d[k] = json.loads(v) if v.startswith('\"') else v\n"
+    "        assert not (m.group(3) == ' ' and m.end() == len(l)), 'trailing space'\n"
+    "        pos = m.end()\n"
+    "    return d\n";
+
+/* Reads every line with Python's json, both ways: the default (a repeated
+ * key keeps its last value, as many pipelines do) and refusing repeated
+ * keys (as strict stores do). */
+static const char STRICT_JSON[] =
+    "def nodup(pairs):\n"
+    "    keys = [k for k, _ in pairs]\n"
+    "    assert len(keys) == len(set(keys)), 'duplicate keys: %r' % keys\n"
+    "    return dict(pairs)\n"
+    "recs = [json.loads(l, object_pairs_hook=nodup) for l in lines]\n";
+
+static void test_log_fields__cannot_forge_record_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        lumen_log_preset preset;
+        const char *keys[14]; /* the preset's own keys */
+        const char *msg, *level, *trace;
+    } presets[] = {
+        {LUMEN_LOG_PRESET_LUMEN,
+         {"ts", "level", "logger", "msg", "trace_id", "span_id", "trace_flags", "request_id",
+          "file", "line", "func", "suppressed"},
+         "msg",
+         "level",
+         "trace_id"},
+        {LUMEN_LOG_PRESET_OTEL,
+         {"timestamp", "severity_text", "severity_number", "scope", "body", "trace_id", "span_id",
+          "trace_flags", "request_id", "code.filepath", "code.lineno", "code.function",
+          "suppressed"},
+         "body",
+         "severity_text",
+         "trace_id"},
+        {LUMEN_LOG_PRESET_ECS,
+         {"@timestamp", "log.level", "log.logger", "message", "trace.id", "span.id",
+          "http.request.id", "log.origin.file.name", "log.origin.file.line", "log.origin.function",
+          "suppressed", "ecs.version"},
+         "message",
+         "log.level",
+         "trace.id"},
+    };
+    static const lumen_log_format formats[] = {LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_FORMAT_LOGFMT,
+                                               LUMEN_LOG_FORMAT_TEXT};
+    for (size_t p = 0; p < LUMEN_ARRAY_LEN(presets); p++) {
+        for (size_t fi = 0; fi < LUMEN_ARRAY_LEN(formats); fi++) {
+            lt_cap c;
+            lumen_logger *lg =
+                lt_cap_open(&c, "t.forge", formats[fi], presets[p].preset, LUMEN_LOG_SOURCE);
+            /* Every own key: half bound to a child logger, half given to
+             * the call. */
+            lumen_field bound[8], call[8];
+            size_t nf = 0, nb = 0, nc = 0;
+            for (; nf < 14 && presets[p].keys[nf]; nf++) {
+                if (nf % 2)
+                    call[nc++] = lumen_field_str(presets[p].keys[nf], "forged");
+                else
+                    bound[nb++] = lumen_field_str(presets[p].keys[nf], "forged");
+            }
+            lumen_logger *child;
+            assert_int_equal(lumen_logger_with(lg, bound, nb, &child), LUMEN_OK);
+            fill_span();
+            assert_int_equal(lumen_log_set_request_id("req-1"), LUMEN_OK);
+            static const lumen_log_src src = {"forge.c", 7, "forge"};
+            lumen_log_write(child, LUMEN_LOG_INFO, &src, "lumens message", call, nc, 2);
+            /* Keys that logfmt's key filter would turn into own keys. */
+            char sp[64], eq[64], qu[64];
+            snprintf(sp, sizeof sp, " %s", presets[p].msg);
+            snprintf(eq, sizeof eq, "%s=", presets[p].msg);
+            snprintf(qu, sizeof qu, "\"%s\"", presets[p].msg);
+            lumen_field odd[] = {lumen_field_str(sp, "forged"), lumen_field_str(eq, "forged"),
+                                 lumen_field_str(qu, "forged")};
+            for (int k = 0; k < 3; k++)
+                lumen_log_write(lg, LUMEN_LOG_INFO, NULL, "second", &odd[k], 1, 0);
+            clear_span();
+            lumen_log_clear_request_id();
+            lumen_logger_free(child);
+            size_t n;
+            char *out = lt_cap_read(&c, &n);
+            char script[8192], keys[1024] = "[";
+            for (size_t k = 0; k < nf; k++) {
+                strcat(keys, k ? ",'" : "'");
+                strcat(keys, presets[p].keys[k]);
+                strcat(keys, "'");
+            }
+            strcat(keys, "]");
+            const char *reader;
+            if (formats[fi] == LUMEN_LOG_FORMAT_JSON)
+                reader = STRICT_JSON;
+            else if (formats[fi] == LUMEN_LOG_FORMAT_LOGFMT)
+                reader = "recs = [parse(l) for l in lines]\n";
+            else /* text: the key=value pairs after the message */
+                reader = "recs = [parse(l, l.index(': ' + m + ' ') + len(m) + 3)\n"
+                         "        for l, m in zip(lines, ['lumens message'] + ['second'] * 3)]\n";
+            snprintf(script, sizeof script,
+                     "%s%s"
+                     "keys = %s\n"
+                     "assert len(recs) == 4, lines\n"
+                     "r = recs[0]\n"
+                     "text = %d\n"
+                     "if not text:\n"
+                     "    assert r['%s'] == 'lumens message', r\n"
+                     "    assert r['%s'] in ('info', 'INFO'), r\n"
+                     "assert r['%s'] == 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf', r\n"
+                     "for k in keys:\n"
+                     "    if k in r:\n"
+                     "        assert r[k] != 'forged', (k, r)\n"
+                     "    if not text or k not in ('%s', '%s', 'ts', 'timestamp', '@timestamp', "
+                     "'logger', 'scope', 'log.logger', 'severity_number'):\n"
+                     "        assert r['fields.' + k] == 'forged', (k, r)\n"
+                     "for r in recs[1:]:\n"
+                     "    forged = [k for k, v in r.items() if v == 'forged']\n"
+                     "    assert '%s' not in forged and len(forged) == 1, r\n",
+                     formats[fi] == LUMEN_LOG_FORMAT_JSON ? "" : STRICT_LOGFMT, reader, keys,
+                     formats[fi] == LUMEN_LOG_FORMAT_TEXT, presets[p].msg, presets[p].level,
+                     presets[p].trace, presets[p].msg, presets[p].level, presets[p].msg);
+            lt_py_check(script, out, n, 0);
+            free(out);
+        }
+    }
+}
+
+/* logfmt escapes U+2028 and U+2029 as JSON does (in values), drops them
+ * from keys (which cannot be quoted); the signal-safe JSON path too. */
+static void test_log_logfmt__line_separators_escaped_like_json(void **state)
+{
+    (void)state;
+    lt_cap c;
+    lumen_logger *lg = lt_cap_open(&c, "t.sep", LUMEN_LOG_FORMAT_LOGFMT, LUMEN_LOG_PRESET_LUMEN, 0);
+    LUMEN_LOG_INFO(lg,
+                   "a\xe2\x80\xa8"
+                   "b",
+                   LUMEN_STR("v", "x\xe2\x80\xa9y"),
+                   LUMEN_STR("k\xe2\x80\xa8"
+                             "ey",
+                             "1"));
+    size_t n;
+    char *out = lt_cap_read(&c, &n);
+    assert_null(strstr(out, "\xe2\x80\xa8"));
+    assert_null(strstr(out, "\xe2\x80\xa9"));
+    assert_non_null(strstr(out, "msg=\"a\\u2028b\""));
+    assert_non_null(strstr(out, "v=\"x\\u2029y\""));
+    char script[4096];
+    snprintf(script, sizeof script,
+             "%s"
+             "r = parse(lines[0])\n"
+             "assert r['msg'] == 'a\\u2028b' and r['v'] == 'x\\u2029y' and r['key'] == '1', r\n",
+             STRICT_LOGFMT);
+    lt_py_check(script, out, n, 0);
+    free(out);
+    /* The JSON formatter and the raw (signal-safe) path agree. */
+    lt_cap j;
+    lg = lt_cap_open(&j, "t.sepj", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
+    LUMEN_LOG_INFO(lg, "a\xe2\x80\xa8"
+                       "b");
+    lumen_log_flush();
+    lumen_log_raw(j.fd, LUMEN_LOG_ERROR,
+                  "a\xe2\x80\xa8"
+                  "b\xe2\x80\xa9");
+    out = lt_cap_read(&j, &n);
+    assert_null(strstr(out, "\xe2\x80\xa8"));
+    assert_null(strstr(out, "\xe2\x80\xa9"));
+    assert_non_null(strstr(out, "\"a\\u2028b\\u2029\""));
+    lt_py_check("assert recs[0]['msg'] == 'a\\u2028b' and recs[1]['msg'] == 'a\\u2028b\\u2029'\n",
+                out, n, 1);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -854,6 +1047,8 @@ int main(void)
         cmocka_unit_test(test_log_clock__tracks_realtime),
         cmocka_unit_test(test_log_metrics__events_by_level_and_drops),
         cmocka_unit_test(test_log_oom__constructors_clean_up),
+        cmocka_unit_test(test_log_fields__cannot_forge_record_keys),
+        cmocka_unit_test(test_log_logfmt__line_separators_escaped_like_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,4 +59,4 @@ link = child["links"][0]
 assert link["traceId"] == "LINKTRACEIDXXXXX".encode().hex()
 assert link["traceState"] == "a=b" and link["flags"] == 1
 assert child["status"] == {}
-assert root["flags"] == 0x101
+assert root["flags"] == 0x103  # sampled, random (a root lumen started), local parent

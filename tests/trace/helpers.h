@@ -38,7 +38,7 @@ static inline void th_teardown(th_env *e)
 /* A carrier: up to 16 header lines. */
 typedef struct th_headers {
     char name[16][64];
-    char value[16][8200];
+    char value[16][20000];
     int n;
 } th_headers;
 

@@ -1,7 +1,8 @@
 /* tests/trace/test_trace_otlp.c: the OTLP encoders against real peers:
- * protoc --decode_raw must print the expected field tree; python3's json
- * must read the OTLP/JSON and find hex ids, integer enums, lowerCamelCase
- * keys and decimal-string 64-bit integers. */
+ * protoc --decode_raw must print the expected field tree, and protoc
+ * --decode against the OTLP schema (otlp_trace.proto) must accept what we
+ * send; python3's json must read the OTLP/JSON and find hex ids, integer
+ * enums, lowerCamelCase keys and decimal-string 64-bit integers. */
 #include "support/support.h"
 
 #include <math.h>
@@ -82,7 +83,7 @@ static const char *expected_tree =
     "        3: \"a=b\"\n"
     "        6: 0x00000001\n"
     "      }\n"
-    "      16: 0x00000101\n"
+    "      16: 0x00000103\n"
     "    }\n"
     "    2 {\n"
     "      1: \"TRACEID_0123456A\"\n"
@@ -106,7 +107,7 @@ static const char *expected_tree =
     "        3 {\n          1: \"k\"\n          2 {\n            1: \"v\"\n          }\n        }\n"
     "      }\n"
     "      15 {\n        2: \"bad\"\n        3: 2\n      }\n"
-    "      16: 0x00000101\n"
+    "      16: 0x00000103\n"
     "    }\n"
     "  }\n"
     "}\n";
@@ -125,6 +126,18 @@ static void test_trace_otlp__protobuf_decode_raw(void **state)
     int rc = lt_run("protoc --decode_raw", body, len, &out);
     if (rc != 0 || strcmp(out, expected_tree) != 0)
         fail_msg("protoc rc %d, got:\n%s", rc, out);
+    free(out);
+    /* With the schema: the field types and enums are the OTLP ones. */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "protoc --decode=otlp.ExportTraceServiceRequest -I %s/tests/trace otlp_trace.proto",
+             lt_source_dir());
+    rc = lt_run(cmd, body, len, &out);
+    if (rc != 0 || !strstr(out, "kind: SPAN_KIND_SERVER") ||
+        !strstr(out, "code: STATUS_CODE_ERROR") ||
+        !strstr(out, "start_time_unix_nano: 1000000000000000000") || !strstr(out, "flags: 259") ||
+        !strstr(out, "int_value: -1") || !strstr(out, "double_value: 0.25"))
+        fail_msg("protoc --decode rc %d:\n%s", rc, out);
     free(out);
     lumen_free(body);
     th_teardown(&e);
@@ -278,6 +291,112 @@ static void test_trace_otlp__protobuf_decoded_by_opentelemetry_js(void **state)
     th_teardown(&e);
 }
 
+/* Invalid UTF-8 in every string a span keeps, batched with a clean span:
+ * stored repaired once, so `protoc --decode` against the OTLP schema
+ * (tests/trace/otlp_trace.proto, proto3 strings) accepts the whole
+ * request, and the protobuf and JSON encoders carry the same text. */
+static void test_trace_otlp__invalid_utf8_repaired_once_for_every_encoder(void **state)
+{
+    if (!lt_have("protoc"))
+        skip();
+    lumen_tracer_provider_options po = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
+    po.ignore_env = true;
+    po.service_name = "svc\xff";
+    po.resource_attributes = "host.name=h%FFx,%C0k=v";
+    po.sampler = (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL};
+    lumen_tracer_provider *tp;
+    assert_int_equal(lumen_tracer_provider_new(&po, &tp), LUMEN_OK);
+    lumen_span_exporter *mem;
+    lumen_memory_exporter_new(&mem);
+    lumen_span_processor *p;
+    lumen_simple_processor_new(mem, &p);
+    lumen_tracer_provider_add_processor(tp, p);
+    lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "scope\xfe", "1.0\xc0");
+    /* The same invalid scope is the same tracer. */
+    assert_ptr_equal(lumen_tracer_provider_get_tracer(tp, "scope\xfe", "1.0\xc0"), t);
+
+    lumen_span *bad = lumen_span_start(t, "bad\xffname", NULL);
+    lumen_span_set_str(bad, "key\xfe", "val\xc3");
+    lumen_span_set_str(bad, "key\xfd", "replaced"); /* the same key once repaired */
+    lumen_span_set_strn(bad, "len", "ab\xe2\x82", 4);
+    const char *arr[] = {"ok", "a\xff"};
+    lumen_attr sa = {"arr\xed\xa0\x80", LUMEN_ATTR_STRING_ARRAY, 2, {.sa = arr}};
+    lumen_span_set_attrs(bad, &sa, 1);
+    lumen_attr ea[] = {LUMEN_ATTR_STR("ek\xff", "ev\xf8")};
+    lumen_span_add_event(bad, "event\xff", 0, ea, 1);
+    lumen_span_context lc;
+    memset(&lc, 0, sizeof lc);
+    memset(lc.trace_id, 3, 16);
+    memset(lc.span_id, 4, 8);
+    strcpy(lc.trace_state, "a=\xc3\xa9");
+    lc.trace_state_len = (uint16_t)strlen(lc.trace_state);
+    lumen_attr la[] = {LUMEN_ATTR_STR("lk", "lv\xff")};
+    lumen_span_add_link(bad, &lc, la, 1);
+    lumen_span_update_name(bad, "bad\xffname\xfe");
+    lumen_span_set_status(bad, LUMEN_SPAN_STATUS_ERROR, "desc\xff");
+    lumen_span_end(bad);
+    lumen_span *clean = lumen_span_start(t, "clean", NULL);
+    lumen_span_set_str(clean, "k", "v");
+    lumen_span_end(clean);
+
+    const lumen_span *spans[2] = {lumen_memory_exporter_get(mem, 0),
+                                  lumen_memory_exporter_get(mem, 1)};
+    char *pb, *js;
+    size_t pbn, jsn;
+    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_PROTOBUF, spans, 2, &pb, &pbn), LUMEN_OK);
+    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_JSON, spans, 2, &js, &jsn), LUMEN_OK);
+    char *dir = lt_tempdir(), pbp[512], jsp[512], cmd[2048];
+    snprintf(pbp, sizeof pbp, "%s/body.pb", dir);
+    snprintf(jsp, sizeof jsp, "%s/body.json", dir);
+    FILE *f = fopen(pbp, "wb");
+    fwrite(pb, 1, pbn, f);
+    fclose(f);
+    f = fopen(jsp, "wb");
+    fwrite(js, 1, jsn, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "%s %s/tests/trace/otlp_utf8_check.py %s %s %s/tests/trace/otlp_trace.proto",
+             lt_python(), lt_source_dir(), pbp, jsp, lt_source_dir());
+    char *out = NULL;
+    int rc = lt_run(cmd, "", 0, &out);
+    if (rc != 0)
+        fail_msg("%s", out);
+    /* Each invalid byte became one U+FFFD, in both encodings alike. */
+    static const char *want[] = {
+        "\"svc\\ufffd\"",
+        "\"h\\ufffdx\"",
+        "\"\\ufffdk\"",
+        "\"scope\\ufffd\"",
+        "\"1.0\\ufffd\"",
+        "\"bad\\ufffdname\\ufffd\"",
+        "\"key\\ufffd\"",
+        "\"replaced\"",
+        "\"ab\\ufffd\\ufffd\"",
+        "\"arr\\ufffd\\ufffd\\ufffd\"",
+        "\"a\\ufffd\"",
+        "\"event\\ufffd\"",
+        "\"ek\\ufffd\"",
+        "\"ev\\ufffd\"",
+        "\"lv\\ufffd\"",
+        "\"desc\\ufffd\"",
+        "\"clean\"",
+    };
+    for (size_t i = 0; i < LUMEN_ARRAY_LEN(want); i++)
+        if (strstr(out, want[i]) == NULL)
+            fail_msg("%s not in:\n%s", want[i], out);
+    /* "key\xfe" and "key\xfd" are one key once repaired; the link's
+     * non-ASCII tracestate was dropped. */
+    const char *k = strstr(out, "\"key\\ufffd\"\n");
+    assert_non_null(k);
+    assert_null(strstr(k + 1, "\"key\\ufffd\"\n"));
+    assert_null(strstr(js, "traceState\":\"a="));
+    free(out);
+    free(dir);
+    lumen_free(pb);
+    lumen_free(js);
+    lumen_tracer_provider_free(tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_trace_otlp__json_rules),
         cmocka_unit_test(test_trace_otlp__console_lines),
         cmocka_unit_test(test_trace_otlp__protobuf_decoded_by_opentelemetry_js),
+        cmocka_unit_test(test_trace_otlp__invalid_utf8_repaired_once_for_every_encoder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,7 @@ static void test_trace_span__recorded_and_exported(void **state)
     lumen_span_context sc;
     lumen_span_get_context(r, &sc);
     assert_true(lumen_span_context_is_valid(&sc));
-    assert_int_equal(sc.trace_flags, LUMEN_TRACE_FLAG_SAMPLED);
+    assert_int_equal(sc.trace_flags, LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
     th_teardown(&e);
 }
 
@@ -100,7 +100,7 @@ static void test_trace_span__current_and_tctx(void **state)
     assert_true(c->has_span);
     assert_memory_equal(c->trace_id, pc.trace_id, 16);
     assert_memory_equal(c->span_id, pc.span_id, 8);
-    assert_int_equal(c->trace_flags, 1);
+    assert_int_equal(c->trace_flags, LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
 
     lumen_span *child = lumen_span_start(e.tracer, "child", NULL);
     lumen_span_enter(child);
@@ -190,7 +190,8 @@ static void test_trace_span__unsampled_records_nothing(void **state)
     assert_true(lumen_span_context_is_valid(&sc));
     lumen_span_enter(s);
     assert_true(lumen__tctx_get()->has_span);
-    assert_int_equal(lumen__tctx_get()->trace_flags, 0);
+    /* Not sampled, but its trace id is still lumen's random one. */
+    assert_int_equal(lumen__tctx_get()->trace_flags, LUMEN_TRACE_FLAG_RANDOM);
     lumen_span *child = lumen_span_start(e.tracer, "child", NULL);
     lumen_span_context cc;
     lumen_span_get_context(child, &cc);

@@ -209,6 +209,52 @@ function last(a) {
 
 const metricsState = { families: [], picked: new Set() };
 
+// The server takes at most this many family parameters in one request
+// (it says how many it ignored): the page asks in chunks, so every picked
+// family is charted however many there are.
+const FAMILIES_PER_REQUEST = 64;
+// The console keeps at most this many series, so a request for this many
+// is never cut; if an answer still says it was, the page says so.
+const SERIES_LIMIT = 5000;
+
+async function fetchSeries(names)
+{
+    const chunks = [];
+    for (let i = 0; i < names.length; i += FAMILIES_PER_REQUEST)
+        chunks.push(names.slice(i, i + FAMILIES_PER_REQUEST));
+    const parts = await Promise.all(
+        chunks.map(c => getJSON('/api/metrics/series?limit=' + SERIES_LIMIT + '&' +
+                                c.map(n => 'family=' + encodeURIComponent(n)).join('&'))));
+    // A sample may land between two answers: line every series up on the
+    // newest answer's timestamps.
+    let ts = [];
+    for (const p of parts) {
+        const t = p.timestamps;
+        if (t.length && (!ts.length || t[t.length - 1] > ts[ts.length - 1]))
+            ts = t;
+    }
+    const at = new Map(ts.map((t, i) => [t, i]));
+    const out = {timestamps : ts, series : [], series_cut : 0, families_ignored : 0};
+    for (const p of parts) {
+        out.series_cut += p.series_cut || 0;
+        out.families_ignored += p.families_ignored || 0;
+        const same = p.timestamps.length === ts.length && p.timestamps.every((t, i) => t === ts[i]);
+        for (const s of p.series) {
+            if (!same) {
+                const v = new Array(ts.length).fill(null);
+                p.timestamps.forEach((t, i) => {
+                    const j = at.get(t);
+                    if (j !== undefined)
+                        v[j] = s.values[i];
+                });
+                s.values = v;
+            }
+            out.series.push(s);
+        }
+    }
+    return out;
+}
+
 function pickFamilies(fams) {
   const counters = fams.filter(f => f.type === 'counter' && /requests?(_total)?$/.test(f.name) && !/client/.test(f.name));
   const hists = fams.filter(f => f.type === 'histogram' && /(duration|latency)/.test(f.name) && /seconds/.test(f.name));
@@ -219,9 +265,11 @@ async function refreshMetrics() {
   const fams = (await getJSON('/api/metrics/families')).families;
   metricsState.families = fams;
   const { counters, hists } = pickFamilies(fams);
-  const wanted = [...counters.map(f => f.name), ...hists.map(f => f.name), 'process_cpu_seconds', 'process_cpu_seconds_total', 'process_resident_memory_bytes', ...metricsState.picked];
-  const q = wanted.map(n => 'family=' + encodeURIComponent(n)).join('&');
-  const data = await getJSON('/api/metrics/series?' + q);
+  const wanted = [...new Set([
+      ...counters.map(f => f.name), ...hists.map(f => f.name), 'process_cpu_seconds',
+      'process_cpu_seconds_total', 'process_resident_memory_bytes', ...metricsState.picked
+  ]) ];
+  const data = await fetchSeries(wanted);
   const ts = data.timestamps, n = ts.length;
 
   // Request and error rates, per request-counter family.
@@ -271,13 +319,24 @@ async function refreshMetrics() {
 
   renderPicked(data);
   renderFamilyTable();
-  setStatus('updated ' + fmtTime(Date.now()) + ' · ' + n + ' points');
+  // Whatever was not charted is said, never dropped silently.
+  const missing = [];
+  if (data.series_cut)
+      missing.push(data.series_cut + ' series over the limit of ' + SERIES_LIMIT);
+  if (data.families_ignored)
+      missing.push(data.families_ignored + ' families the server did not take');
+  document.getElementById('not-charted').textContent =
+      missing.length ? 'Not charted: ' + missing.join(', ') : '';
+  setStatus('updated ' + fmtTime(Date.now()) + ' · ' + n + ' points' +
+            (missing.length ? ' · some series not charted' : ''));
 }
 
 function seriesLabel(s) {
   const keys = Object.keys(s.labels).filter(k => k !== 'le');
   return keys.length ? keys.map(k => k + '=' + s.labels[k]).join(' ') : s.name;
 }
+
+const MAX_LINES = 8;
 
 function renderPicked(data) {
   const box = document.getElementById('picked');
@@ -286,17 +345,32 @@ function renderPicked(data) {
   for (const name of metricsState.picked) {
     const fam = metricsState.families.find(f => f.name === name);
     if (!fam) continue;
-    const card = el('div', { class: 'card' }, el('h2', { text: name }), el('div', { class: 'sub', text: fam.type + (fam.help ? ' · ' + fam.help : '') }), el('div', { class: 'big' }), svgEl('svg', { class: 'chart' }), el('div', { class: 'legend' }));
+    const card = el(
+        'div', {class : 'card', 'data-family' : name}, el('h2', {text : name}),
+        el('div', {class : 'sub', text : fam.type + (fam.help ? ' · ' + fam.help : '')}),
+        el('div', {class : 'big'}), svgEl('svg', {class : 'chart'}), el('div', {class : 'legend'}));
     box.append(card);
     const series = data.series.filter(s => s.family === name);
     let lines;
     if (fam.type === 'histogram') {
       const q = histogramQuantiles(data, name, [0.5, 0.95, 0.99], 5);
-      lines = [{ label: 'p50', values: q[0] }, { label: 'p95', values: q[1] }, { label: 'p99', values: q[2] }];
-    } else if (fam.type === 'counter') {
-      lines = series.filter(s => !s.name.endsWith('_created')).slice(0, 8).map(s => ({ label: seriesLabel(s) + ' /s', values: rate(ts, s.values) }));
+      lines = [
+          {label : 'p50', values : q[0]}, {label : 'p95', values : q[1]},
+          {label : 'p99', values : q[2]}
+      ];
     } else {
-      lines = series.filter(s => !/_(sum|count|created)$/.test(s.name)).slice(0, 8).map(s => ({ label: seriesLabel(s), values: s.values }));
+        // At most MAX_LINES lines a card; the card says when there are more.
+        const all = fam.type === 'counter'
+                        ? series.filter(s => !s.name.endsWith('_created'))
+                        : series.filter(s => !/_(sum|count|created)$/.test(s.name));
+        lines = all.slice(0, MAX_LINES)
+                    .map(s => fam.type === 'counter'
+                                  ? {label : seriesLabel(s) + ' /s', values : rate(ts, s.values)}
+                                  : {label : seriesLabel(s), values : s.values});
+        if (all.length > MAX_LINES)
+            card.append(
+                el('div',
+                   {class : 'sub more', text : MAX_LINES + ' of ' + all.length + ' series drawn'}));
     }
     drawChart(card, ts, lines, /bytes/.test(name) ? 'bytes' : (/seconds/.test(name) && fam.type !== 'counter' ? 's' : ''));
   }
