@@ -6,6 +6,7 @@
  */
 #include "core/clock.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,8 +38,25 @@ int lumen__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mono
 {
     if (mono_ns < 0)
         mono_ns = 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
     struct timespec ts = {(time_t)(mono_ns / 1000000000), (long)(mono_ns % 1000000000)};
     return pthread_cond_clockwait(cv, mu, CLOCK_MONOTONIC, &ts);
+#else
+    /* Without pthread_cond_clockwait (musl, older glibc), a wall-clock
+     * wait of at most 100 ms at a time: ETIMEDOUT only once the monotonic
+     * deadline has passed, else a return as from a spurious wakeup (which
+     * every caller handles), so that a step of the wall clock shortens
+     * nothing and lengthens a wait by 100 ms at most. */
+    int64_t left = mono_ns - lumen__mono_ns();
+    if (left > 100000000)
+        left = 100000000;
+    int64_t wall = lumen__wall_ns() + (left > 0 ? left : 0);
+    struct timespec ts = {(time_t)(wall / 1000000000), (long)(wall % 1000000000)};
+    int rc = pthread_cond_timedwait(cv, mu, &ts);
+    if (rc == ETIMEDOUT && lumen__mono_ns() < mono_ns)
+        rc = 0;
+    return rc;
+#endif
 }
 
 /* ".uuuuuuZ" and a NUL from the nanoseconds within the second. */
