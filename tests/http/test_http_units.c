@@ -308,7 +308,7 @@ static void clear_env(void)
                           "LUMEN_METRICS_MAX_SCRAPES", "LUMEN_METRICS_SCRAPE_TIMEOUT",
                           "LUMEN_METRICS_THREADS", "LUMEN_METRICS_BASIC_AUTH_FILE",
                           "LUMEN_METRICS_TLS_CERT_FILE", "LUMEN_METRICS_TLS_KEY_FILE",
-                          "LUMEN_METRICS_GZIP"};
+                          "LUMEN_METRICS_GZIP", "LUMEN_METRICS_HEADER_TIMEOUT"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
         unsetenv(vars[i]);
 }
@@ -329,6 +329,7 @@ static void test_http_server_env__applies_and_checks(void **state)
     setenv("LUMEN_METRICS_MAX_HEADER_BYTES", "8192", 1);
     setenv("LUMEN_METRICS_MAX_SCRAPES", "3", 1);
     setenv("LUMEN_METRICS_SCRAPE_TIMEOUT", "2.5", 1);
+    setenv("LUMEN_METRICS_HEADER_TIMEOUT", "0.75", 1);
     setenv("LUMEN_METRICS_THREADS", "2", 1);
     setenv("LUMEN_METRICS_GZIP", "false", 1);
     setenv("LUMEN_METRICS_BASIC_AUTH_FILE", "/etc/lumen/htpasswd", 1);
@@ -340,6 +341,7 @@ static void test_http_server_env__applies_and_checks(void **state)
     assert_int_equal(o.max_header_bytes, 8192);
     assert_int_equal(o.max_concurrent_scrapes, 3);
     assert_int_equal(o.scrape_timeout_ms, 2500);
+    assert_int_equal(o.header_timeout_ms, 750);
     assert_int_equal(o.threads, 2);
     assert_true(o.flags & LUMEN_HTTP_NO_GZIP);
     assert_string_equal(o.basic_auth_file, "/etc/lumen/htpasswd");
@@ -350,6 +352,7 @@ static void test_http_server_env__applies_and_checks(void **state)
     setenv("LUMEN_METRICS_MAX_CONNECTIONS", "12x", 1);
     setenv("LUMEN_METRICS_MAX_HEADER_BYTES", "100", 1);
     setenv("LUMEN_METRICS_SCRAPE_TIMEOUT", "-1", 1);
+    setenv("LUMEN_METRICS_HEADER_TIMEOUT", "soon", 1);
     setenv("LUMEN_METRICS_GZIP", "maybe", 1);
     setenv("LUMEN_METRICS_TLS_CERT_FILE", "/x.pem", 1);
     assert_int_equal(lumen_http_server_opts_env(&p), LUMEN_ECONFIG);
@@ -357,6 +360,7 @@ static void test_http_server_env__applies_and_checks(void **state)
     assert_int_equal(p.max_connections, 0);
     assert_int_equal(p.max_header_bytes, 0);
     assert_int_equal(p.scrape_timeout_ms, 0);
+    assert_int_equal(p.header_timeout_ms, 0);
     assert_null(p.tls_cert_file);
     assert_int_equal(p.max_connections_per_client, 5);
     assert_int_equal(lumen_http_server_opts_env(NULL), LUMEN_EINVAL);
