@@ -39,7 +39,10 @@ static void test_http_addr__forms(void **state)
 
     const char *bad[] = {"", "127.0.0.1", "::1:80", "127.0.0.1:65536", "127.0.0.1:",
                          "[::1]80", "[::1]:", "host:abc", "127.0.0.1:-1", "[127.0.0.1]:80",
-                         "127.0.0.1:1234567", "no.such.host.invalid:80"};
+                         "127.0.0.1:1234567",
+                         /* unresolvable without a DNS query: a label longer than 63 */
+                         "no.such.host.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                         "xxxxxxxxxx.invalid:80"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         if (lumen__http_addr_parse(bad[i], &a) != LUMEN_ECONFIG)
             fail_msg("accepted '%s'", bad[i]);
