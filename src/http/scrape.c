@@ -69,8 +69,8 @@ int lumen__http_self_init(lumen_http_server *srv)
     k.help = "Connections the server closed before they sent a complete request, by "
              "reason: header_timeout (the request's headers did not arrive within the "
              "header deadline), evicted (closed to make room for a new connection), "
-             "refused (a new connection closed at once: every slot of its address held "
-             "a request in progress).";
+             "refused (a new connection closed at once: every slot of its address, or of "
+             "all, held a request in progress).";
     k.label_names = reason;
     k.label_count = 1;
     if ((rc = lumen_family_new(&s->conns_closed, s->reg, LUMEN_METRIC_COUNTER,
