@@ -42,10 +42,15 @@ if [ -n "$(echo $missing)" ]; then
 fi
 # The browser test drives Debian's Chromium with playwright-core from npm
 # (pinned in tests/browser/package-lock.json; it never downloads a browser).
+# test_trace_otlp decodes OTLP with the OpenTelemetry JS definitions (pinned
+# in tests/trace/js/package-lock.json). Installed here, never during ctest.
 if [ "$what" = test ]; then
   top=$(cd "$(dirname "$0")/.." && pwd)
-  if [ ! -d "$top/tests/browser/node_modules/playwright-core" ]; then
-    echo "installing tests/browser npm packages"
-    (cd "$top/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  for d in tests/browser:playwright-core tests/trace/js:@opentelemetry/otlp-transformer; do
+    dir=${d%%:*} pkg=${d#*:}
+    if [ ! -d "$top/$dir/node_modules/$pkg" ]; then
+      echo "installing $dir npm packages"
+      (cd "$top/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 fi

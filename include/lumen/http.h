@@ -39,11 +39,14 @@ typedef struct lumen_http_server lumen_http_server;
 /* The defaults of the limits (each used when its field is 0). */
 #define LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS 128      /**< open connections in total */
 #define LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT 16        /**< open connections from one IP address */
+/* At either limit a new connection closes the oldest one (of all, or of its
+ * address) that has not sent a complete request. */
 #define LUMEN_HTTP_DEFAULT_CONNECTION_TIMEOUT_S 10  /**< seconds a connection may stay idle */
 #define LUMEN_HTTP_DEFAULT_MAX_HEADER_BYTES 16384   /**< bytes of request line and headers */
 #define LUMEN_HTTP_DEFAULT_MAX_SCRAPES 2            /**< /metrics renders at once; 503 beyond */
 #define LUMEN_HTTP_DEFAULT_SCRAPE_TIMEOUT_MS 10000  /**< a render taking longer answers 503 */
 #define LUMEN_HTTP_DEFAULT_THREADS 4                /**< server threads */
+#define LUMEN_HTTP_DEFAULT_HEADER_TIMEOUT_MS 10000  /**< time to send the request's headers */
 
 /** Flags for lumen_http_server_opts.flags. */
 enum {
@@ -100,6 +103,10 @@ typedef struct lumen_http_server_opts {
     const char *tls_key_file;
     const char *tls_cert_pem;
     const char *tls_key_pem;
+    /** Milliseconds a connection may take, from its opening, to send its
+     * request's line and headers, however many bytes it sends meanwhile;
+     * then it is closed. 0: LUMEN_HTTP_DEFAULT_HEADER_TIMEOUT_MS. */
+    unsigned header_timeout_ms;
 } lumen_http_server_opts;
 
 #define LUMEN_HTTP_SERVER_OPTS_INIT {0}
@@ -111,7 +118,8 @@ typedef struct lumen_http_server_opts {
  *   LUMEN_METRICS_MAX_CONNECTIONS_PER_CLIENT, LUMEN_METRICS_CONNECTION_TIMEOUT
  *   (seconds), LUMEN_METRICS_MAX_HEADER_BYTES, LUMEN_METRICS_MAX_SCRAPES,
  *   LUMEN_METRICS_SCRAPE_TIMEOUT (seconds, may be fractional),
- *   LUMEN_METRICS_THREADS, LUMEN_METRICS_BASIC_AUTH_FILE,
+ *   LUMEN_METRICS_THREADS, LUMEN_METRICS_HEADER_TIMEOUT (seconds, may be
+ *   fractional), LUMEN_METRICS_BASIC_AUTH_FILE,
  *   LUMEN_METRICS_TLS_CERT_FILE, LUMEN_METRICS_TLS_KEY_FILE,
  *   LUMEN_METRICS_GZIP (false disables compression).
  * String fields then point into the environment: start the server before

@@ -3,14 +3,19 @@
  *
  * What it guarantees, after exporter-toolkit's handler and its CVE-2022-46146:
  * - A request without credentials is refused at once, without a hash.
- * - Timing does not tell known from unknown users: the user name is matched
- *   against every entry without an early exit, and an unknown user's
- *   password is hashed against a decoy (the first user's hash, so the cost
- *   is the same) whose result is ignored.
- * - bcrypt is slow on purpose, so at most one hash runs at a time: a flood
- *   of bad logins costs one core at most, and a check that cannot get the
- *   slot within a second is answered "busy" (429) instead of piling up
- *   server threads.
+ * - Timing does not tell known from unknown users, even when the users'
+ *   hashes have different bcrypt costs: the user name is matched against
+ *   every entry without an early exit, and every failed check does the work
+ *   of one hash at the highest cost in the table. An unknown user's
+ *   password is hashed against a decoy of that cost; a known user's wrong
+ *   password, hashed at its own cost c, is followed by decoys of costs c,
+ *   c+1, ..., max-1, whose 2^c + ... + 2^(max-1) rounds make up the
+ *   difference (bcrypt's work doubles with each step of cost). Decoy
+ *   results are ignored.
+ * - bcrypt is slow on purpose, so at most one check hashes at a time: a
+ *   flood of bad logins costs one core at most, and a check that cannot get
+ *   the slot within a second (on the monotonic clock) is answered "busy"
+ *   (429) instead of piling up server threads.
  * - A successful check is remembered for CACHE_NS so that a scraper does not
  *   pay a bcrypt per scrape. The cache holds, per user, the exact password
  *   bytes that verified (compared in constant time over a fixed width, with
@@ -22,7 +27,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -45,18 +49,34 @@ typedef struct user {
     char *name;
     size_t name_len;
     char hash[HASH_LEN + 1];
+    int cost;
     /* guarded by lumen__http_auth.cache_mu */
     unsigned char cached_pw[CACHE_PW];
     size_t cached_len;
     int64_t cached_until; /* 0: nothing cached */
 } user;
 
+#define MIN_COST 4
+#define MAX_COST 31
+
 struct lumen__http_auth {
     user *users;
     size_t n;
+    int max_cost;
+    /* decoy[k]: a bcrypt setting of cost k (the first user's salt), for
+     * k from the lowest cost in the table to max_cost. */
+    char decoy[MAX_COST + 1][HASH_LEN + 1];
     pthread_mutex_t cache_mu;
-    sem_t slot;
+    /* The hashing slot: busy while a check hashes; waiters wait on
+     * slot_cv, which runs on the monotonic clock. */
+    pthread_mutex_t slot_mu;
+    pthread_cond_t slot_cv;
+    bool slot_busy;
     bool sync_ready;
+    /* For the tests: bcrypt rounds spent (the sum of 2^cost over every
+     * hash) and the most hashes ever running at once. */
+    atomic_uint_fast64_t work;
+    atomic_uint hashing, max_hashing;
 };
 
 /* Equal in time that depends on the lengths only through n. */
@@ -76,6 +96,11 @@ static bool is_b64(char c)
 
 /* "$2a$NN$" / "$2b$" / "$2y$", cost 04..31, then 53 characters of bcrypt's
  * base64. */
+static int bcrypt_cost(const char *h)
+{
+    return (h[4] - '0') * 10 + (h[5] - '0');
+}
+
 static bool is_bcrypt(const char *h, size_t n)
 {
     if (n != HASH_LEN || h[0] != '$' || h[1] != '2' ||
@@ -83,8 +108,8 @@ static bool is_bcrypt(const char *h, size_t n)
         return false;
     if (h[4] < '0' || h[4] > '3' || h[5] < '0' || h[5] > '9')
         return false;
-    int cost = (h[4] - '0') * 10 + (h[5] - '0');
-    if (cost < 4 || cost > 31)
+    int cost = bcrypt_cost(h);
+    if (cost < MIN_COST || cost > MAX_COST)
         return false;
     for (size_t i = 7; i < n; i++)
         if (!is_b64(h[i]))
@@ -126,6 +151,7 @@ static int add_entry(lumen__http_auth *a, size_t *cap, const char *s, size_t n)
         return LUMEN_ENOMEM;
     u->name_len = name_len;
     memcpy(u->hash, colon + 1, HASH_LEN);
+    u->cost = bcrypt_cost(u->hash);
     a->n++;
     return LUMEN_OK;
 }
@@ -190,10 +216,33 @@ int lumen__http_auth_new(lumen__http_auth **out, const char *users, const char *
         lumen__diag(LUMEN_DIAG_ERROR, "http: basic auth configured without any user");
         goto fail;
     }
+    /* The decoys: the first user's salt at every cost from the lowest in
+     * the table to the highest. */
+    int min_cost = MAX_COST;
+    for (size_t i = 0; i < a->n; i++) {
+        a->max_cost = a->users[i].cost > a->max_cost ? a->users[i].cost : a->max_cost;
+        min_cost = a->users[i].cost < min_cost ? a->users[i].cost : min_cost;
+    }
+    for (int k = min_cost; k <= a->max_cost; k++) {
+        memcpy(a->decoy[k], a->users[0].hash, HASH_LEN + 1);
+        a->decoy[k][4] = (char)('0' + k / 10);
+        a->decoy[k][5] = (char)('0' + k % 10);
+    }
     rc = LUMEN_ESYS;
-    if (pthread_mutex_init(&a->cache_mu, NULL) != 0)
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
         goto fail;
-    if (sem_init(&a->slot, 0, 1) != 0) {
+    bool cond_ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+                   pthread_cond_init(&a->slot_cv, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+    if (!cond_ok)
+        goto fail;
+    if (pthread_mutex_init(&a->cache_mu, NULL) != 0) {
+        pthread_cond_destroy(&a->slot_cv);
+        goto fail;
+    }
+    if (pthread_mutex_init(&a->slot_mu, NULL) != 0) {
+        pthread_cond_destroy(&a->slot_cv);
         pthread_mutex_destroy(&a->cache_mu);
         goto fail;
     }
@@ -217,40 +266,85 @@ void lumen__http_auth_free(lumen__http_auth *a)
     lumen__free(a->users, a->n * sizeof *a->users);
     if (a->sync_ready) {
         pthread_mutex_destroy(&a->cache_mu);
-        sem_destroy(&a->slot);
+        pthread_mutex_destroy(&a->slot_mu);
+        pthread_cond_destroy(&a->slot_cv);
     }
     lumen__free(a, sizeof *a);
 }
 
 #ifdef LUMEN_HAVE_XCRYPT
-/* bcrypt `password` with `hash`'s salt and cost; true when it reproduces
- * the hash. */
-static bool bcrypt_matches(const char *password, const char *hash)
+/* bcrypt `password` with `hash`'s salt and cost (in cd, the caller's
+ * scratch); true when it reproduces the hash. */
+static bool bcrypt_matches(lumen__http_auth *a, struct crypt_data *cd, const char *password,
+                           const char *hash)
 {
-    struct crypt_data *cd = lumen__calloc(1, sizeof *cd);
-    if (cd == NULL)
-        return false;
+    unsigned now = atomic_fetch_add(&a->hashing, 1) + 1;
+    unsigned seen = atomic_load(&a->max_hashing);
+    while (now > seen && !atomic_compare_exchange_weak(&a->max_hashing, &seen, now))
+        ;
     const char *r = crypt_rn(password, hash, cd, (int)sizeof *cd);
-    bool ok = r != NULL && strlen(r) == HASH_LEN &&
-              ct_diff((const unsigned char *)r, (const unsigned char *)hash, HASH_LEN) == 0;
-    explicit_bzero(cd, sizeof *cd);
-    lumen__free(cd, sizeof *cd);
-    return ok;
+    atomic_fetch_sub(&a->hashing, 1);
+    atomic_fetch_add(&a->work, (uint_fast64_t)1 << bcrypt_cost(hash));
+    return r != NULL && strlen(r) == HASH_LEN &&
+           ct_diff((const unsigned char *)r, (const unsigned char *)hash, HASH_LEN) == 0;
 }
 
 static bool take_slot(lumen__http_auth *a)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t ns = ts.tv_nsec + BUSY_WAIT_NS;
     ts.tv_sec += ns / 1000000000LL;
     ts.tv_nsec = ns % 1000000000LL;
-    while (sem_timedwait(&a->slot, &ts) != 0)
-        if (errno != EINTR)
-            return false;
-    return true;
+    bool got = true;
+    pthread_mutex_lock(&a->slot_mu);
+    while (a->slot_busy && got)
+        got = pthread_cond_timedwait(&a->slot_cv, &a->slot_mu, &ts) != ETIMEDOUT || !a->slot_busy;
+    if (got)
+        a->slot_busy = true;
+    pthread_mutex_unlock(&a->slot_mu);
+    return got;
+}
+
+static void give_slot(lumen__http_auth *a)
+{
+    pthread_mutex_lock(&a->slot_mu);
+    a->slot_busy = false;
+    pthread_cond_signal(&a->slot_cv);
+    pthread_mutex_unlock(&a->slot_mu);
+}
+
+/* The hashing of one check: the user's own hash, then, when it fails, the
+ * decoys that bring the work up to one hash at the highest cost. */
+static bool hash_check(lumen__http_auth *a, const user *found, const char *password)
+{
+    struct crypt_data *cd = lumen__calloc(1, sizeof *cd);
+    if (cd == NULL)
+        return false;
+    int done = found != NULL ? found->cost : a->max_cost;
+    bool ok = bcrypt_matches(a, cd, password, found != NULL ? found->hash : a->decoy[done]);
+    if (found == NULL)
+        ok = false;
+    if (!ok)
+        for (int k = done; k < a->max_cost; k++)
+            (void)bcrypt_matches(a, cd, password, a->decoy[k]);
+    explicit_bzero(cd, sizeof *cd);
+    lumen__free(cd, sizeof *cd);
+    return ok;
 }
 #endif
+
+void lumen__http_auth_stats(lumen__http_auth *a, uint64_t *work, unsigned *max_at_once)
+{
+#ifdef LUMEN_HAVE_XCRYPT
+    *work = atomic_load(&a->work);
+    *max_at_once = atomic_load(&a->max_hashing);
+#else
+    (void)a;
+    *work = 0;
+    *max_at_once = 0;
+#endif
+}
 
 int lumen__http_auth_check(lumen__http_auth *a, const char *name, const char *password)
 {
@@ -294,9 +388,9 @@ int lumen__http_auth_check(lumen__http_auth *a, const char *name, const char *pa
 
     if (!take_slot(a))
         return LUMEN__AUTH_BUSY;
-    bool ok = bcrypt_matches(password, found ? found->hash : a->users[0].hash);
-    sem_post(&a->slot);
-    if (found == NULL || !ok)
+    bool ok = hash_check(a, found, password);
+    give_slot(a);
+    if (!ok)
         return LUMEN__AUTH_DENIED;
 
     if (plen <= CACHE_PW) {

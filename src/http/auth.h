@@ -29,9 +29,15 @@ void lumen__http_auth_free(lumen__http_auth *a);
 
 /*
  * Check credentials (either may be NULL: missing). Takes as long for an
- * unknown user as for a known one with a wrong password; no user name at
- * all is refused without hashing. Thread-safe.
+ * unknown user as for a known one with a wrong password, whatever the
+ * users' bcrypt costs (every failure does the work of one hash at the
+ * highest cost); no user name at all is refused without hashing.
+ * Thread-safe.
  */
 int lumen__http_auth_check(lumen__http_auth *a, const char *user, const char *password);
+
+/* For the tests: the bcrypt rounds spent so far (the sum of 2^cost over
+ * every hash computed) and the most hashes that ever ran at once. */
+void lumen__http_auth_stats(lumen__http_auth *a, uint64_t *work, unsigned *max_at_once);
 
 #endif

@@ -64,6 +64,26 @@ int lumen__http_self_init(lumen_http_server *srv)
         (rc = labelled(s->errors, "auth", &s->err_auth)) != LUMEN_OK)
         return rc;
 
+    static const char *const reason[] = {"reason"};
+    lumen_metric_opts k = LUMEN_METRIC_OPTS_INIT;
+    k.help = "Connections the server closed before they sent a complete request, by "
+             "reason: header_timeout (the request's headers did not arrive within the "
+             "header deadline), evicted (closed to make room for a new connection), "
+             "refused (a new connection closed at once: every slot of its address, or of "
+             "all, held a request in progress).";
+    k.label_names = reason;
+    k.label_count = 1;
+    if ((rc = lumen_family_new(&s->conns_closed, s->reg, LUMEN_METRIC_COUNTER,
+                               "lumen_http_connections_closed", &k)) != LUMEN_OK ||
+        (rc = labelled(s->conns_closed, "header_timeout", &s->closed_timeout)) != LUMEN_OK ||
+        (rc = labelled(s->conns_closed, "evicted", &s->closed_evicted)) != LUMEN_OK ||
+        (rc = labelled(s->conns_closed, "refused", &s->closed_refused)) != LUMEN_OK)
+        return rc;
+    if ((rc = lumen_gauge_new(&s->conns_open, s->reg, "lumen_http_connections_open",
+                              "Connections open now (the scrape that reads it counts "
+                              "its own).")) != LUMEN_OK)
+        return rc;
+
     if ((rc = lumen_gauge_new(&s->in_flight, s->reg, "lumen_http_scrapes_in_flight",
                               "Scrapes of /metrics being rendered now.")) != LUMEN_OK)
         return rc;

@@ -3,21 +3,21 @@
  * libmicrohttpd.
  *
  * Threads: a pool of `threads` libmicrohttpd threads, each running its own
- * epoll loop; an idle or slow connection costs a socket and a small memory
- * pool, never a thread, so slow clients cannot starve the scrapers (the
- * Slowloris failure of thread-per-connection servers). A render runs on the
- * pool thread that received the request; the scrape limit keeps renders
- * from taking every thread, so /healthz and refusals stay quick.
+ * epoll loop, and an accept thread of our own (http/conns.c). An idle or
+ * slow connection costs a socket and a small memory pool, never a thread.
+ * A render runs on the pool thread that received the request; the scrape
+ * limit keeps renders from taking every thread, so /healthz and refusals
+ * stay quick.
  *
  * Limits, each set explicitly rather than inherited from the library:
- * connections in total and per client IP, idle timeout, and the
- * per-connection memory pool, which bounds the request line and headers
- * (libmicrohttpd answers 431 or 414 when they do not fit).
+ * connections in total and per client IP, the deadline for a request's
+ * headers and room for new connections (http/conns.c, which owns the
+ * listening socket and hands connections to libmicrohttpd), the idle
+ * timeout, and the per-connection memory pool, which bounds the request
+ * line and headers (libmicrohttpd answers 431 or 414 when they do not fit).
  */
 #include "core/common.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +25,7 @@
 #include "core/alloc.h"
 #include "core/diag.h"
 #include "http/addr.h"
+#include "http/conns.h"
 #include "http/console_store.h"
 #include "http/server.h"
 
@@ -78,7 +79,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode code)
 {
-    (void)cls, (void)c, (void)code;
+    lumen_http_server *srv = cls;
+    (void)code;
+    lumen__http_conns_request_done(srv->conns, c);
     char *q = *req_cls;
     if (q != NULL)
         lumen__free(q, strlen(q) + 1);
@@ -134,6 +137,52 @@ static enum MHD_Result serve_console(lumen_http_server *srv, struct MHD_Connecti
 
 /* ---- routing ------------------------------------------------------------------- */
 
+/* RFC 9110 5.1: a field name is a token. */
+static bool is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static enum MHD_Result check_name(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind, (void)value;
+    const unsigned char *k = (const unsigned char *)key;
+    bool ok = *k != '\0';
+    for (; ok && *k; k++)
+        ok = is_tchar(*k);
+    if (!ok)
+        *(bool *)cls = true;
+    return ok ? MHD_YES : MHD_NO;
+}
+
+/* Whether a header name is not a token. libmicrohttpd 0.9.75 keeps the
+ * spaces of "Name : value" in the name (its own check runs only in its
+ * permissive mode), so the rule of RFC 9112 5.1 that a server must answer
+ * whitespace between a field name and its colon with 400 is kept here. */
+static bool bad_header_name(struct MHD_Connection *c)
+{
+    bool bad = false;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, check_name, &bad);
+    return bad;
+}
+
+static enum MHD_Result reply_bad_request(struct MHD_Connection *c)
+{
+    static const char msg[] = "Bad request: a header name is not a token.\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        sizeof msg - 1, (void *)(uintptr_t)msg, MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    /* The message's framing cannot be trusted: close after answering. */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_BAD_REQUEST, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* LUMEN__AUTH_OK when the request may proceed. */
 static int authenticate(lumen_http_server *srv, struct MHD_Connection *c)
 {
@@ -149,13 +198,11 @@ static int authenticate(lumen_http_server *srv, struct MHD_Connection *c)
     return r;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+static enum MHD_Result route(lumen_http_server *srv, struct MHD_Connection *c, const char *url,
+                             const char *method, void **req_cls)
 {
-    lumen_http_server *srv = cls;
-    (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
+    if (bad_header_name(c))
+        return reply_bad_request(c);
 
     bool metrics = strcmp(url, "/metrics") == 0;
     bool healthz = strcmp(url, "/healthz") == 0;
@@ -186,6 +233,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (metrics)
         return lumen__http_scrape(srv, c);
     return serve_console(srv, c, url, *req_cls);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    lumen_http_server *srv = cls;
+    (void)version, (void)upload_data, (void)upload_data_size;
+    /* The headers are complete: the connection is no longer one that can
+     * be closed to make room for another, and while the answer is made
+     * (a render can take a while) new connections go to other threads. */
+    int worker = lumen__http_conns_request(srv->conns, c);
+    enum MHD_Result r = route(srv, c, url, method, req_cls);
+    lumen__http_conns_handler_done(srv->conns, worker);
+    return r;
 }
 
 /* libmicrohttpd's own messages go to the diagnostics hook, never stderr. */
@@ -276,6 +339,14 @@ static int setup_tls(lumen_http_server *srv, const lumen_http_server_opts *o)
 
 static void server_free(lumen_http_server *srv)
 {
+    /* No new connections first, then libmicrohttpd closes the open ones
+     * (telling the table each), then the table goes. */
+    lumen__http_conns_stop(srv->conns);
+    for (unsigned i = 0; i < srv->ndaemons; i++)
+        if (srv->daemons[i] != NULL)
+            MHD_stop_daemon(srv->daemons[i]);
+    lumen__free(srv->daemons, srv->ndaemons * sizeof *srv->daemons);
+    lumen__http_conns_free(srv->conns);
     lumen__console_free(srv->console);
     lumen__http_auth_free(srv->auth);
     lumen__http_self_free(srv);
@@ -288,19 +359,6 @@ static void server_free(lumen_http_server *srv)
 }
 
 #define PICK(v, def) ((v) ? (v) : (def))
-
-/* Whether the address can be bound now (as libmicrohttpd binds it). */
-static bool can_bind(const lumen__http_addr *a)
-{
-    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    bool ok = bind(fd, (const struct sockaddr *)&a->ss, a->len) == 0;
-    close(fd);
-    return ok;
-}
 
 int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opts *opts)
 {
@@ -357,27 +415,43 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
         lumen__console_set_logs(srv->console, lumen__console_logs_json, NULL);
     }
 
+    lumen__http_conns_opts cno = {0};
+    cno.max_total = PICK(o->max_connections, LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS);
+    cno.max_per_client = PICK(o->max_connections_per_client, LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT);
+    cno.header_timeout_ms = PICK(o->header_timeout_ms, LUMEN_HTTP_DEFAULT_HEADER_TIMEOUT_MS);
+    cno.closed_timeout = srv->self.closed_timeout;
+    cno.closed_evicted = srv->self.closed_evicted;
+    cno.refused = srv->self.closed_refused;
+    cno.open = srv->self.conns_open;
     unsigned threads = PICK(o->threads, LUMEN_HTTP_DEFAULT_THREADS);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if ((rc = lumen__http_conns_new(&srv->conns, &addr, &cno, threads)) != LUMEN_OK) {
+        lumen__diag(LUMEN_DIAG_ERROR, "http: cannot listen on %s",
+                    PICK(o->addr, LUMEN_HTTP_DEFAULT_ADDR));
+        goto fail;
+    }
+    srv->port = lumen__http_conns_port(srv->conns);
+
+    /* One daemon with one thread per server thread, and no listening
+     * socket of libmicrohttpd's own: http/conns.c accepts and picks the
+     * daemon for each connection (MHD_USE_ITC wakes its thread). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL
                                                                      : MHD_USE_POLL;
-    if (addr.ipv6)
-        flags |= addr.dual_stack ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     if (srv->tls_cert != NULL)
         flags |= MHD_USE_TLS;
 
     struct MHD_OptionItem mo[16];
     size_t k = 0;
-    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr.ss};
     /* In an option array a function pointer travels in `value`, its
      * closure in `ptr_value`. */
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+                                      (intptr_t)lumen__http_conns_notify, srv->conns};
+    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
+    /* The limits that count are the table's (http/conns.c). */
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                      PICK(o->max_connections,
-                                           LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS), NULL};
-    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                      PICK(o->max_connections_per_client,
-                                           LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT), NULL};
+                                      lumen__http_conns_mhd_limit(srv->conns), NULL};
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                       PICK(o->connection_timeout_s,
                                            LUMEN_HTTP_DEFAULT_CONNECTION_TIMEOUT_S), NULL};
@@ -386,13 +460,8 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
                                                      LUMEN_HTTP_DEFAULT_MAX_HEADER_BYTES), NULL};
     /* Refuse requests that bend HTTP/1.1 (bare LF, spaces in odd places). */
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
-    if (threads > 1)
-        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
-    if (srv->console != NULL) {
+    if (srv->console != NULL)
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL};
-        mo[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed,
-                                          NULL};
-    }
     if (srv->tls_cert != NULL) {
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
         mo[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
@@ -402,19 +471,25 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
     }
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
-    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, mo,
-                                   MHD_OPTION_END);
-    if (srv->daemon == NULL) {
-        lumen__diag(LUMEN_DIAG_ERROR, "http: cannot start the server on %s",
-                    PICK(o->addr, LUMEN_HTTP_DEFAULT_ADDR));
-        /* libmicrohttpd does not say why. Without TLS only the socket can
-         * fail; with it, a certificate or key that GnuTLS refused is the
-         * other cause, told apart by trying the address ourselves. */
-        rc = srv->tls_cert != NULL && can_bind(&addr) ? LUMEN_ECONFIG : LUMEN_ESYS;
+    rc = LUMEN_ENOMEM;
+    if ((srv->daemons = lumen__calloc(threads, sizeof *srv->daemons)) == NULL)
         goto fail;
+    srv->ndaemons = threads;
+    for (unsigned i = 0; i < threads; i++) {
+        srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                                           MHD_OPTION_ARRAY, mo, MHD_OPTION_END);
+        if (srv->daemons[i] == NULL) {
+            lumen__diag(LUMEN_DIAG_ERROR, "http: cannot start the server on %s",
+                        PICK(o->addr, LUMEN_HTTP_DEFAULT_ADDR));
+            /* The address is bound already, so with TLS the cause is a
+             * certificate or key that GnuTLS refused. */
+            rc = srv->tls_cert != NULL ? LUMEN_ECONFIG : LUMEN_ESYS;
+            goto fail;
+        }
+        lumen__http_conns_set_daemon(srv->conns, i, srv->daemons[i]);
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : 0;
+    if ((rc = lumen__http_conns_run(srv->conns)) != LUMEN_OK)
+        goto fail;
     *out = srv;
     return LUMEN_OK;
 fail:
@@ -431,6 +506,5 @@ void lumen_http_server_stop(lumen_http_server *srv)
 {
     if (srv == NULL)
         return;
-    MHD_stop_daemon(srv->daemon);
     server_free(srv);
 }

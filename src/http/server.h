@@ -10,6 +10,7 @@
 #include "core/common.h"
 #include "http/auth.h"
 #include "http/console.h"
+#include "http/conns.h"
 #include "lumen/http.h"
 
 /* The endpoint's own metrics, in a registry of the server's own. */
@@ -21,10 +22,14 @@ typedef struct lumen__http_self {
     lumen_counter *err_render, *err_timeout, *err_overload, *err_auth;
     lumen_gauge *in_flight;       /* lumen_http_scrapes_in_flight */
     lumen_histogram *duration;    /* lumen_http_scrape_duration_seconds */
+    lumen_family *conns_closed;   /* lumen_http_connections_closed_total{reason} */
+    lumen_counter *closed_timeout, *closed_evicted, *closed_refused;
+    lumen_gauge *conns_open;      /* lumen_http_connections_open */
 } lumen__http_self;
 
 struct lumen_http_server {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon **daemons; /* one per server thread */
+    unsigned ndaemons;
     uint16_t port;
     unsigned flags;
     unsigned max_scrapes;
@@ -35,6 +40,7 @@ struct lumen_http_server {
     lumen__http_self self;
     lumen__http_auth *auth;  /* NULL: no authentication */
     lumen__console *console; /* NULL: /metrics and /healthz only */
+    lumen__http_conns *conns; /* the listening socket, limits, deadlines */
     char *tls_cert, *tls_key; /* kept for the daemon's life */
     size_t tls_cert_len, tls_key_len;
     /* Scrapes rendering now: the in-flight limit is checked against it. */

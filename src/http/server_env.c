@@ -95,6 +95,16 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
             rc = LUMEN_ECONFIG;
         }
     }
+    if ((v = lumen__env("LUMEN_METRICS_HEADER_TIMEOUT")) != NULL) {
+        double s;
+        if (lumen__parse_double(v, &s) && s >= 0.001 && s <= 86400) {
+            o->header_timeout_ms = (unsigned)(s * 1000 + 0.5);
+        } else {
+            lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_HEADER_TIMEOUT: expected seconds "
+                                          "from 0.001 to 86400");
+            rc = LUMEN_ECONFIG;
+        }
+    }
     if ((v = lumen__env("LUMEN_METRICS_GZIP")) != NULL) {
         size_t len = strlen(v);
         if (lumen__strieq(v, len, "false"))

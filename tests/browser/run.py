@@ -26,6 +26,18 @@ def cross_service_trace(demo):
     return None
 
 
+def console_samples(demo, want=4, seconds=60):
+    """Wait until the console holds `want` samples of the request counter
+    (one every two seconds), so that rates have points to draw."""
+    url = f'http://127.0.0.1:{demo.api_admin}/api/metrics/series?family=http_requests_total'
+    end = time.time() + seconds
+    while time.time() < end:
+        if len(get_json(url)['timestamps']) >= want:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--bin', required=True)
@@ -44,7 +56,10 @@ def main():
         with Demo(a.bin, fail_rate=0.1, slow_rate=0.05) as demo:
             load = threading.Thread(target=demo.load, args=(40, 30), daemon=True)
             load.start()
-            time.sleep(8)  # a few console samples, so that rates have points
+            if not console_samples(demo):
+                print('FAIL the console took more than 60 s to take 4 samples')
+                print('0 passed, 1 failed')
+                return 1
             tid = cross_service_trace(demo)
             env = dict(os.environ, NODE_PATH=os.path.join(HERE, 'node_modules'))
             r = subprocess.run(['node', os.path.join(HERE, 'console.test.js'),

@@ -58,7 +58,16 @@ def main():
         statuses = demo.load(a.seconds)
         total = sum(statuses.values())
         check('the load generator got answers', total > 100, str(statuses))
-        time.sleep(2.5)  # two more scrapes after the last request
+        # Until Prometheus has scraped both services since the last request
+        # (its counter shows every request), with a deadline.
+        q_total = 'sum(http_requests_total{service="microposts-api"})'
+        q_store = 'sum(http_requests_total{service="microposts-store"})'
+        end = time.time() + 30
+        while time.time() < end:
+            got = promql(demo, q_total)
+            if got and float(got[0]['value'][1]) >= total and promql(demo, q_store):
+                break
+            time.sleep(0.25)
 
         rate = promql(demo, 'sum by (service) (rate(http_requests_total[10s]))')
         rates = {r['metric']['service']: float(r['value'][1]) for r in rate}
@@ -71,7 +80,7 @@ def main():
         ratio = float(res[0]['value'][1]) if res else -1
         check(f'error ratio equals the injected rate ({FAIL_RATE}) within 0.05',
               abs(ratio - FAIL_RATE) <= 0.05, f'{ratio:.3f}')
-        scraped = promql(demo, 'sum(http_requests_total{service="microposts-api"})')
+        scraped = promql(demo, q_total)
         n_scraped = float(scraped[0]['value'][1]) if scraped else -1
         check('Prometheus saw every request the load generator made', n_scraped == total,
               f'{n_scraped} vs {total}')

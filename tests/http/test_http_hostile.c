@@ -1,7 +1,8 @@
 /* tests/http/test_http_hostile.c: clients that do not play fair: idle and
- * slow connections by the hundred, too many from one address, oversized
- * headers, malformed request lines, unknown methods, wrong credentials;
- * and TLS. The server must answer 4xx or close, and keep serving. */
+ * slowloris connections by the hundred, from many addresses and from the
+ * scraper's own, with the default limits; oversized headers, malformed
+ * request lines and header names, unknown methods, wrong credentials; and
+ * TLS. The server must answer 4xx or close, and keep serving. */
 #include "http/http_test.h"
 
 #include <errno.h>
@@ -11,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef LUMEN_HAVE_XCRYPT
 #  include <crypt.h>
@@ -54,6 +57,46 @@ static void scrape_ok(const char *base, long ms)
     th_resp_free(&r);
 }
 
+/* The bound on a scrape while the server is flooded: attempts from
+ * 127.0.0.1, each given the time left, until one answers 200. Well below
+ * the header deadline and the idle timeout (10 s each), so a pass shows
+ * room made for the scrape, not connections that ran out their time. */
+#define FLOOD_SCRAPE_BOUND_MS 5000
+
+/* Scrape until one succeeds or `bound_ms` passes (then fail); returns the
+ * body (malloc'd) and the time it took in *took_ms. */
+static char *scrape_within(const char *base, long bound_ms, int64_t *took_ms)
+{
+    char u[256];
+    snprintf(u, sizeof u, "%s/metrics", base);
+    int64_t t0 = th_now_ms(), left;
+    long s = 0;
+    int tries = 0;
+    while ((left = bound_ms - (th_now_ms() - t0)) > 0) {
+        th_resp r;
+        tries++;
+        s = th_http("GET", u, NULL, NULL, NULL, left, &r);
+        if (s == 200) {
+            *took_ms = th_now_ms() - t0;
+            free(r.headers);
+            assert_non_null(strstr(r.body, "hostile_test_total 7\n"));
+            return r.body;
+        }
+        th_resp_free(&r);
+    }
+    fail_msg("no scrape got through in %ld ms (%d tries, last status %ld)", bound_ms, tries, s);
+    return NULL;
+}
+
+/* A sample of the server's own metrics in an exposition, -1 if absent. */
+static double sample(const char *body, const char *series)
+{
+    char key[256];
+    snprintf(key, sizeof key, "\n%s ", series);
+    const char *p = strstr(body, key);
+    return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
 /* Whether the server has closed fd (reads EOF or a reset within ms). */
 static int closed_by_server(int fd, int ms)
 {
@@ -75,7 +118,7 @@ static void raise_fd_limit(void)
     }
 }
 
-/* 500 connections that send half a request and then nothing. */
+/* Connections that send half a request and then nothing. */
 static int open_idle(int *fds, int n, uint16_t port, const char *src)
 {
     static const char partial[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
@@ -97,25 +140,256 @@ static void close_all(int *fds, int n)
             close(fds[i]);
 }
 
+/* 500 idle connections from each of `naddr` addresses 127.0.0.<first>...,
+ * then a scrape from 127.0.0.1 within the bound, with the default limits. */
+static void idle_flood(int naddr, int first, int per_addr)
+{
+    raise_fd_limit();
+    char base[128];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT; /* the default limits */
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    int n = naddr * per_addr;
+    int *fds = calloc((size_t)n, sizeof *fds);
+    for (int a = 0; a < naddr; a++) {
+        char src[32];
+        snprintf(src, sizeof src, "127.0.0.%d", first + a);
+        assert_int_equal(open_idle(fds + a * per_addr, per_addr, lumen_http_server_port(srv), src),
+                         per_addr);
+    }
+    int64_t took;
+    char *body = scrape_within(base, FLOOD_SCRAPE_BOUND_MS, &took);
+    double evicted = sample(body, "lumen_http_connections_closed_total{reason=\"evicted\"}");
+    double open = sample(body, "lumen_http_connections_open");
+    print_message("%d idle connections from %d address(es) from 127.0.0.%d: scrape in %lld ms; "
+                  "%.0f evicted, %.0f open\n",
+                  n, naddr, first, (long long)took, evicted, open);
+    /* Room was made by closing idle connections, and never more open than
+     * the limit. */
+    assert_true(evicted >= n - LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS);
+    assert_true(open >= 1 && open <= LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS);
+    free(body);
+    /* The closed ones see the server close them, oldest first. */
+    assert_true(closed_by_server(fds[0], 2000));
+    scrape_ok(base, FLOOD_SCRAPE_BOUND_MS);
+    close_all(fds, n);
+    free(fds);
+    lumen_http_server_stop(srv);
+}
+
+/* 500 idle connections from 50 addresses: more than the total limit, each
+ * address within its own. */
+static void test_http_hostile__idle_flood_from_many_addresses(void **state)
+{
+    (void)state;
+    idle_flood(50, 10, 10);
+}
+
+/* 500 idle connections from one other address. */
 static void test_http_hostile__idle_flood_from_one_address(void **state)
+{
+    (void)state;
+    idle_flood(1, 2, 500);
+}
+
+/* 500 idle connections from the scraper's own address (a sidecar, a load
+ * balancer, the same host): the per-address limit cannot tell them from
+ * the scraper, so the room comes from closing the idle ones. */
+static void test_http_hostile__idle_flood_from_the_scrapers_address(void **state)
+{
+    (void)state;
+    idle_flood(1, 1, 500);
+}
+
+/* Slowloris: connections that send a request one byte a second, and open
+ * again when closed (checked once a second, as slowloris does). */
+typedef struct slowloris {
+    uint16_t port;
+    int naddr, per_addr;
+    int *fds;
+    atomic_int stop;
+    atomic_int opened;    /* connections open after the first round */
+    atomic_long reopened; /* closed by the server and opened again */
+} slowloris;
+
+static int slow_open(slowloris *sl, int i)
+{
+    static const char start[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    char src[32];
+    snprintf(src, sizeof src, "127.0.0.%d", 20 + i / sl->per_addr);
+    int fd = th_connect(sl->port, src);
+    if (fd >= 0)
+        send(fd, start, sizeof start - 1, MSG_NOSIGNAL);
+    return fd;
+}
+
+static void *slowloris_main(void *arg)
+{
+    slowloris *sl = arg;
+    int n = sl->naddr * sl->per_addr, open = 0;
+    for (int i = 0; i < n; i++)
+        open += (sl->fds[i] = slow_open(sl, i)) >= 0;
+    atomic_store(&sl->opened, open);
+    while (!atomic_load(&sl->stop)) {
+        int64_t tick = th_now_ms() + 1000;
+        for (int64_t left; (left = tick - th_now_ms()) > 0 && !atomic_load(&sl->stop);) {
+            struct timespec ts = {0, (long)(left > 100 ? 100 : left) * 1000000};
+            nanosleep(&ts, NULL); /* the attacker's pace: a byte a second */
+        }
+        for (int i = 0; i < n && !atomic_load(&sl->stop); i++) {
+            if (sl->fds[i] >= 0 && !closed_by_server(sl->fds[i], 0) &&
+                send(sl->fds[i], "a", 1, MSG_NOSIGNAL) == 1)
+                continue;
+            if (sl->fds[i] >= 0)
+                close(sl->fds[i]);
+            sl->fds[i] = slow_open(sl, i);
+            atomic_fetch_add(&sl->reopened, 1);
+        }
+    }
+    close_all(sl->fds, n);
+    return NULL;
+}
+
+/* 136 slowloris connections from 8 addresses (more than the total limit,
+ * within each address's), with the default limits: a scrape gets through
+ * within the bound, again and again. */
+static void test_http_hostile__slowloris(void **state)
 {
     (void)state;
     raise_fd_limit();
     char base[128];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT; /* default limits */
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT; /* the default limits */
     lumen_http_server *srv = start(&o, base, sizeof base);
-    enum { N = 500 };
-    int fds[N];
-    /* From another loopback address: the per-client limit stops them. */
-    assert_int_equal(open_idle(fds, N, lumen_http_server_port(srv), "127.0.0.2"), N);
-    scrape_ok(base, 2000);
-    int refused = 0;
-    for (int i = 0; i < N; i++)
-        refused += closed_by_server(fds[i], i == N - 1 ? 200 : 0);
-    print_message("%d of %d idle connections from one address refused\n", refused, N);
-    assert_true(refused >= N - LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT);
-    close_all(fds, N);
+    slowloris sl = {.port = lumen_http_server_port(srv), .naddr = 8, .per_addr = 17};
+    sl.fds = calloc(8 * 17, sizeof *sl.fds);
+    pthread_t t;
+    pthread_create(&t, NULL, slowloris_main, &sl);
+    int64_t deadline = th_now_ms() + 10000;
+    while (atomic_load(&sl.opened) == 0 && th_now_ms() < deadline)
+        poll(NULL, 0, 10);
+    assert_int_equal(atomic_load(&sl.opened), 8 * 17);
+    /* Three scrapes, a while apart, while the attack goes on. */
+    for (int i = 0; i < 3; i++) {
+        int64_t took;
+        char *body = scrape_within(base, FLOOD_SCRAPE_BOUND_MS, &took);
+        print_message("slowloris (%d connections, %ld reopened): scrape %d in %lld ms, "
+                      "%.0f open\n",
+                      8 * 17, atomic_load(&sl.reopened), i, (long long)took,
+                      sample(body, "lumen_http_connections_open"));
+        assert_true(sample(body, "lumen_http_connections_open") <=
+                    LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS);
+        free(body);
+        /* Let the attacker refill the slots before the next scrape. */
+        long before = atomic_load(&sl.reopened);
+        deadline = th_now_ms() + 5000;
+        while (atomic_load(&sl.reopened) == before && th_now_ms() < deadline)
+            poll(NULL, 0, 10);
+    }
+    atomic_store(&sl.stop, 1);
+    pthread_join(t, NULL);
+    free(sl.fds);
     lumen_http_server_stop(srv);
+}
+
+/* A request's line and headers must arrive within the header deadline,
+ * however many bytes the client sends meanwhile (an inactivity timeout
+ * would restart on each). */
+static void test_http_hostile__header_deadline(void **state)
+{
+    (void)state;
+    char base[128];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.header_timeout_ms = 1000; /* the idle timeout stays 10 s */
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    uint16_t port = lumen_http_server_port(srv);
+
+    int fd = th_connect(port, "127.0.0.30");
+    static const char start_req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    int64_t t0 = th_now_ms();
+    send(fd, start_req, sizeof start_req - 1, MSG_NOSIGNAL);
+    int closed = 0;
+    while (!closed && th_now_ms() - t0 < 6000) {
+        closed = closed_by_server(fd, 100);
+        if (!closed)
+            send(fd, "a", 1, MSG_NOSIGNAL); /* never idle for more than 100 ms */
+    }
+    int64_t took = th_now_ms() - t0;
+    close(fd);
+    print_message("a request sent a byte every 100 ms was closed after %lld ms\n", (long long)took);
+    assert_true(closed);
+    assert_true(took >= 900 && took < 5000);
+
+    int64_t t;
+    char *body = scrape_within(base, FLOOD_SCRAPE_BOUND_MS, &t);
+    assert_true(sample(body, "lumen_http_connections_closed_total{reason=\"header_timeout\"}") ==
+                1);
+    free(body);
+    lumen_http_server_stop(srv);
+}
+
+/* A render in progress is never closed to make room: a slow scrape from
+ * 127.0.0.40 while 160 idle connections from it and nine other addresses
+ * arrive (past its address's limit and the total limit). */
+static atomic_int g_slow_entered;
+static int slow_collect(lumen_collect_sink *s, void *ud)
+{
+    (void)ud;
+    atomic_store(&g_slow_entered, 1);
+    struct timespec ts = {0, 800 * 1000000L}; /* a render that takes its time */
+    nanosleep(&ts, NULL);
+    int rc = lumen_collect_family(s, LUMEN_METRIC_GAUGE, "slow_value", "A slow gauge.", NULL);
+    return rc ? rc : lumen_collect_sample(s, "", NULL, 0, 1);
+}
+
+typedef struct raw_job {
+    uint16_t port;
+    int status;
+    char *answer;
+} raw_job;
+
+static void *raw_scrape(void *arg)
+{
+    raw_job *j = arg;
+    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    j->status = th_raw(j->port, "127.0.0.40", req, sizeof req - 1, 10000, &j->answer);
+    return NULL;
+}
+
+static void test_http_hostile__request_in_progress_is_kept(void **state)
+{
+    (void)state;
+    raise_fd_limit();
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    assert_int_equal(lumen_registry_add_collector(reg, slow_collect, NULL, NULL), LUMEN_OK);
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    o.addr = "127.0.0.1:0";
+    o.registries = &reg;
+    o.registry_count = 1;
+    lumen_http_server *srv;
+    assert_int_equal(lumen_http_server_start(&srv, &o), LUMEN_OK);
+    uint16_t port = lumen_http_server_port(srv);
+    atomic_store(&g_slow_entered, 0);
+    raw_job j = {port, 0, NULL};
+    pthread_t t;
+    pthread_create(&t, NULL, raw_scrape, &j);
+    int64_t deadline = th_now_ms() + 10000;
+    while (!atomic_load(&g_slow_entered) && th_now_ms() < deadline)
+        poll(NULL, 0, 5);
+    assert_true(atomic_load(&g_slow_entered));
+    enum { ADDRS = 10, PER = 16 };
+    int fds[ADDRS * PER];
+    for (int a = 0; a < ADDRS; a++) {
+        char src[32];
+        snprintf(src, sizeof src, "127.0.0.%d", 40 + a);
+        open_idle(fds + a * PER, PER, port, src);
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(j.status, 200);
+    assert_non_null(strstr(j.answer, "slow_value 1\n"));
+    free(j.answer);
+    close_all(fds, ADDRS * PER);
+    lumen_http_server_stop(srv);
+    lumen_registry_free(reg);
 }
 
 static void test_http_hostile__idle_flood_accepted(void **state)
@@ -129,11 +403,18 @@ static void test_http_hostile__idle_flood_accepted(void **state)
     lumen_http_server *srv = start(&o, base, sizeof base);
     enum { N = 500 };
     int fds[N];
-    /* Every one is accepted and held open, and still the scrape gets through:
-     * an idle connection costs the server no thread. */
+    /* With limits raised, every one is accepted and held open, and still
+     * the scrape gets through: an idle connection costs the server no
+     * thread. Once the server counts them all open, scrape again. */
     assert_int_equal(open_idle(fds, N, lumen_http_server_port(srv), NULL), N);
-    usleep(200000);
-    scrape_ok(base, 2000);
+    int64_t took, deadline = th_now_ms() + 10000;
+    double open = 0;
+    while (open < N + 1 && th_now_ms() < deadline) {
+        char *body = scrape_within(base, FLOOD_SCRAPE_BOUND_MS, &took);
+        open = sample(body, "lumen_http_connections_open");
+        free(body);
+    }
+    assert_true(open >= N + 1);
     int refused = 0;
     for (int i = 0; i < N; i++)
         refused += closed_by_server(fds[i], 0);
@@ -143,6 +424,9 @@ static void test_http_hostile__idle_flood_accepted(void **state)
     lumen_http_server_stop(srv);
 }
 
+/* The policy, with small limits: a new connection closes the oldest idle
+ * one of its address at that address's limit, and the oldest idle one of
+ * all at the total limit; the idle timeout closes the rest. */
 static void test_http_hostile__total_limit_and_idle_timeout(void **state)
 {
     (void)state;
@@ -154,30 +438,44 @@ static void test_http_hostile__total_limit_and_idle_timeout(void **state)
     o.threads = 1;
     lumen_http_server *srv = start(&o, base, sizeof base);
     uint16_t port = lumen_http_server_port(srv);
-    int a[6], b[6];
-    /* Six from one address: the per-client limit closes two at once. */
+    int a[6], b[4], c[2];
+    /* Six from one address: the fifth and sixth close the first two. */
     open_idle(a, 6, port, "127.0.0.3");
-    int ca = 0;
-    for (int i = 0; i < 6; i++)
-        ca += closed_by_server(a[i], 100);
-    assert_int_equal(ca, 2);
-    /* Six from another: four fill the total limit of 8; the other two
-     * wait in the listen backlog, unanswered, as a scrape would now. */
-    open_idle(b, 6, port, "127.0.0.4");
-    /* The idle timeout frees the slots: every connection is closed within
-     * a few seconds, the backlogged ones after their own timeout. */
+    assert_true(closed_by_server(a[0], 2000));
+    assert_true(closed_by_server(a[1], 2000));
+    for (int i = 2; i < 6; i++)
+        assert_false(closed_by_server(a[i], 0));
+    /* Four from another fill the total of 8; two from a third address
+     * close the two oldest of all, a[2] and a[3]. */
+    open_idle(b, 4, port, "127.0.0.4");
+    open_idle(c, 2, port, "127.0.0.5");
+    assert_true(closed_by_server(a[2], 2000));
+    assert_true(closed_by_server(a[3], 2000));
+    int open = 0;
+    for (int i = 4; i < 6; i++)
+        open += !closed_by_server(a[i], 0);
+    for (int i = 0; i < 4; i++)
+        open += !closed_by_server(b[i], 0);
+    for (int i = 0; i < 2; i++)
+        open += !closed_by_server(c[i], 0);
+    assert_int_equal(open, 8);
+    /* The idle timeout (2 s, shorter than the header deadline) closes
+     * every one within a few seconds. */
     int64_t t0 = th_now_ms();
     int still_open = 0;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 4; i < 6; i++)
         still_open += !closed_by_server(a[i], 5000);
+    for (int i = 0; i < 4; i++)
         still_open += !closed_by_server(b[i], 5000);
-    }
+    for (int i = 0; i < 2; i++)
+        still_open += !closed_by_server(c[i], 5000);
     assert_int_equal(still_open, 0);
     print_message("idle connections closed after %lld ms\n", (long long)(th_now_ms() - t0));
     assert_true(th_now_ms() - t0 < 5000);
     scrape_ok(base, 2000);
     close_all(a, 6);
-    close_all(b, 6);
+    close_all(b, 4);
+    close_all(c, 2);
     lumen_http_server_stop(srv);
 }
 
@@ -274,6 +572,37 @@ static void test_http_hostile__malformed_requests(void **state)
     lumen_http_server_stop(srv);
 }
 
+/* RFC 9112 5.1: whitespace between a field name and its colon is answered
+ * 400, the connection closed; so is any other name that is not a token.
+ * Checked with the Host header present, so that only the name is at fault. */
+static void test_http_hostile__header_name_not_a_token(void **state)
+{
+    (void)state;
+    char base[128];
+    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server *srv = start(&o, base, sizeof base);
+    uint16_t port = lumen_http_server_port(srv);
+    static const char *const bad[] = {
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept : text/plain\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept\t: text/plain\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A b: c\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-(a): c\r\n\r\n",
+        "GET /healthz HTTP/1.0\r\nX-Forwarded-For : 10.0.0.1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *ans = NULL;
+        int st = th_raw(port, NULL, bad[i], strlen(bad[i]), 5000, &ans);
+        if (st != 400 || strstr(ans, "Connection: close") == NULL)
+            fail_msg("'%s': status %d, answer '%.200s'", bad[i], st, ans ? ans : "");
+        free(ans);
+    }
+    /* Every token character is allowed in a name. */
+    static const char good[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-a!#$%&'*+.^_`|~9: v\r\n\r\n";
+    assert_int_equal(th_raw(port, NULL, good, sizeof good - 1, 5000, NULL), 200);
+    lumen_http_server_stop(srv);
+}
+
 #ifdef LUMEN_HAVE_XCRYPT
 static void test_http_hostile__basic_auth(void **state)
 {
@@ -350,8 +679,8 @@ static void test_http_hostile__bad_logins_take_turns(void **state)
     /* Cost 12: a few hundred milliseconds per check. Eight bad logins at
      * once are hashed one after another, not side by side on both cores
      * (each may be told 429 instead when its wait passes a second; how
-     * many wait that long depends on how the connections spread over the
-     * server's threads, so the unit test checks that path). */
+     * many wait that long depends on the machine's load, so the unit test
+     * checks that path). */
     struct crypt_data cd;
     memset(&cd, 0, sizeof cd);
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
@@ -384,10 +713,11 @@ static void test_http_hostile__bad_logins_take_turns(void **state)
     int64_t took = th_now_ms() - t0;
     print_message("one hash %lld ms; %d bad logins at once: %d x 401, %d x 429 in %lld ms\n",
                   (long long)one, N, denied, busy, (long long)took);
+    /* Each is refused, 401 or 429; that the hashes run one at a time is
+     * counted in test_http_units (test_http_auth__one_hash_at_a_time),
+     * where the check's own counters can be read. */
     assert_int_equal(denied + busy, N);
     assert_true(denied >= 1);
-    /* Hashes ran one at a time: the 401s took at least their sum. */
-    assert_true(took >= (denied - 1) * one * 8 / 10);
     lumen_http_server_stop(srv);
 }
 #endif
@@ -474,10 +804,16 @@ static void test_http_hostile__tls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_hostile__idle_flood_from_many_addresses),
         cmocka_unit_test(test_http_hostile__idle_flood_from_one_address),
+        cmocka_unit_test(test_http_hostile__idle_flood_from_the_scrapers_address),
+        cmocka_unit_test(test_http_hostile__slowloris),
+        cmocka_unit_test(test_http_hostile__header_deadline),
+        cmocka_unit_test(test_http_hostile__request_in_progress_is_kept),
         cmocka_unit_test(test_http_hostile__idle_flood_accepted),
         cmocka_unit_test(test_http_hostile__total_limit_and_idle_timeout),
         cmocka_unit_test(test_http_hostile__malformed_requests),
+        cmocka_unit_test(test_http_hostile__header_name_not_a_token),
 #ifdef LUMEN_HAVE_XCRYPT
         cmocka_unit_test(test_http_hostile__basic_auth),
         cmocka_unit_test(test_http_hostile__bad_logins_take_turns),

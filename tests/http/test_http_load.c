@@ -29,7 +29,8 @@ static atomic_int g_writing;
 static atomic_int g_stop;
 
 typedef struct scraper {
-    long scrapes, bad, backwards;
+    atomic_long scrapes; /* read by the main thread while it runs */
+    long bad, backwards;
 } scraper;
 
 static double sample(const char *body, const char *name)
@@ -60,7 +61,7 @@ static void *scrape_loop(void *arg)
          * only the status is checked then. */
         int zip = (s->scrapes & 1) != 0;
         long st = th_http("GET", g_url, zip ? gz : NULL, NULL, NULL, 10000, &r);
-        s->scrapes++;
+        atomic_fetch_add(&s->scrapes, 1);
         if (st != 200) {
             s->bad++;
         } else if (!zip) {
@@ -130,12 +131,16 @@ static void test_http_load__scrapes_while_incrementing(void **state)
     }
     for (int i = 0; i < WRITERS; i++)
         pthread_join(w[i], NULL);
-    usleep(200000);
+    /* Every scraper has answers to show before they stop. */
+    int64_t deadline = th_now_ms() + 30000;
+    for (int i = 0; i < SCRAPERS; i++)
+        while (atomic_load(&st[i].scrapes) == 0 && th_now_ms() < deadline)
+            usleep(10000);
     atomic_store(&g_stop, 1);
     long scrapes = 0;
     for (int i = 0; i < SCRAPERS; i++) {
         pthread_join(s[i], NULL);
-        scrapes += st[i].scrapes;
+        scrapes += atomic_load(&st[i].scrapes);
         assert_int_equal(st[i].bad, 0);
         assert_int_equal(st[i].backwards, 0);
     }

@@ -1,9 +1,12 @@
 /* tests/http/test_http_pushgateway.c: push, push-add and delete against
  * the real Pushgateway (Debian prometheus-pushgateway), checked through
  * the gateway's own /metrics; and a push the gateway refuses, with its
- * message kept. */
+ * message kept. The gateway applies a DELETE after answering it (202
+ * Accepted), so every check polls the gateway until it holds, with a
+ * deadline. */
 #include "http/http_test.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +76,42 @@ static int has_line(const char *body, const char *line)
     return 0;
 }
 
+/* What the gateway's exposition must have and must not have (NULL-ended). */
+typedef struct expect {
+    const char *has[3];
+    const char *lacks[3];
+} expect;
+
+static int holds(const char *body, const expect *e)
+{
+    for (int i = 0; i < 3 && e->has[i]; i++)
+        if (!has_line(body, e->has[i]))
+            return 0;
+    for (int i = 0; i < 3 && e->lacks[i]; i++)
+        if (strstr(body, e->lacks[i]) != NULL)
+            return 0;
+    return 1;
+}
+
+/* Poll the gateway until its exposition holds `e` (10 s at most); fail
+ * with the last exposition otherwise. */
+static void gateway_until(const char *when, const expect *e)
+{
+    int64_t deadline = th_now_ms() + 10000;
+    for (;;) {
+        char *m = gateway_metrics();
+        int ok = holds(m, e);
+        if (ok || th_now_ms() >= deadline) {
+            if (!ok)
+                fail_msg("%s, after 10 s:\n%s", when, m);
+            free(m);
+            return;
+        }
+        free(m);
+        poll(NULL, 0, 50);
+    }
+}
+
 static void test_http_pushgateway__push_add_delete(void **state)
 {
     (void)state;
@@ -113,36 +152,28 @@ static void test_http_pushgateway__push_add_delete(void **state)
     /* PUT: the group holds a's metrics. */
     assert_int_equal(lumen_push(&o, &res), LUMEN_OK);
     assert_int_equal(res.http_status, 200);
+    gateway_until("after push", &(expect){{jobs_line, last_line}, {NULL}});
     char *m = gateway_metrics();
-    if (!has_line(m, jobs_line) || !has_line(m, last_line))
-        fail_msg("after push:\n%s", m);
     assert_non_null(strstr(m, "push_time_seconds{instance=\"host/with/slashes\""));
     free(m);
 
     /* POST: b's metrics join them. */
     o.registries = &b;
     assert_int_equal(lumen_push_add(&o, &res), LUMEN_OK);
-    m = gateway_metrics();
-    if (!has_line(m, jobs_line) || !has_line(m, other_line))
-        fail_msg("after push-add:\n%s", m);
-    free(m);
+    gateway_until("after push-add", &(expect){{jobs_line, other_line}, {NULL}});
 
     /* PUT with b alone: a's metrics are gone. */
     lumen_gauge_set(other, 6);
     assert_int_equal(lumen_push(&o, &res), LUMEN_OK);
-    m = gateway_metrics();
-    assert_false(has_line(m, jobs_line));
-    assert_non_null(strstr(m, "lumen_push_other{instance=\"host/with/slashes\",job=\"lumen "
-                              "batch\",stage=\"nightly\"} 6\n"));
-    free(m);
+    gateway_until("after a push of b alone",
+                  &(expect){{"lumen_push_other{instance=\"host/with/slashes\",job=\"lumen "
+                             "batch\",stage=\"nightly\"} 6"},
+                            {"lumen_push_jobs_total{"}});
 
-    /* DELETE: the group is gone. */
+    /* DELETE (202: applied after the answer): the group goes. */
     assert_int_equal(lumen_push_delete(&o, &res), LUMEN_OK);
     assert_int_equal(res.http_status, 202);
-    m = gateway_metrics();
-    assert_null(strstr(m, "lumen_push_other{"));
-    assert_null(strstr(m, "job=\"lumen batch\""));
-    free(m);
+    gateway_until("after delete", &(expect){{NULL}, {"lumen_push_other{", "job=\"lumen batch\""}});
 
     lumen_registry_free(a);
     lumen_registry_free(b);
@@ -178,6 +209,7 @@ static void test_http_pushgateway__refusal_keeps_message(void **state)
     assert_non_null(strstr(res.message, "lumen_clash_total"));
     o.job = "clash_a";
     assert_int_equal(lumen_push_delete(&o, NULL), LUMEN_OK);
+    gateway_until("after delete", &(expect){{NULL}, {"job=\"clash_a\""}});
     lumen_registry_free(a);
     lumen_registry_free(b);
 }

@@ -4,6 +4,7 @@
 #include "http/http_test.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,7 @@ static void test_http_server__ipv6_and_port_choice(void **state)
     int rc = lumen_http_server_start(&srv, &o);
     if (rc != LUMEN_OK) {
         print_message("no IPv6 loopback here (%s); skipped\n", lumen_status_name(rc));
-        return;
+        skip();
     }
     char u[128];
     snprintf(u, sizeof u, "http://[::1]:%u/healthz", (unsigned)lumen_http_server_port(srv));
@@ -314,6 +315,22 @@ static void *scrape_thread(void *arg)
     return NULL;
 }
 
+/* A collector that holds its render until the test lets it go. */
+typedef struct gate {
+    atomic_int entered, open;
+} gate;
+
+static int gated_collect(lumen_collect_sink *s, void *ud)
+{
+    gate *g = ud;
+    atomic_store(&g->entered, 1);
+    int64_t deadline = th_now_ms() + 20000;
+    while (!atomic_load(&g->open) && th_now_ms() < deadline)
+        usleep(1000);
+    int rc = lumen_collect_family(s, LUMEN_METRIC_GAUGE, "slow_value", "A slow gauge.", NULL);
+    return rc ? rc : lumen_collect_sample(s, "", NULL, 0, 1);
+}
+
 static void test_http_server__scrape_limit_answers_503(void **state)
 {
     (void)state;
@@ -322,31 +339,34 @@ static void test_http_server__scrape_limit_answers_503(void **state)
     o.max_concurrent_scrapes = 1;
     o.threads = 4;
     assert_int_equal(start(&f, &o), LUMEN_OK);
-    int ms = 600;
-    assert_int_equal(lumen_registry_add_collector(f.reg, slow_collect, &ms, NULL), LUMEN_OK);
+    gate g;
+    atomic_init(&g.entered, 0);
+    atomic_init(&g.open, 0);
+    assert_int_equal(lumen_registry_add_collector(f.reg, gated_collect, &g, NULL), LUMEN_OK);
     char u[256];
     snprintf(u, sizeof u, "%s/metrics", f.url);
     scrape_job jobs[3] = {{u, 0}, {u, 0}, {u, 0}};
     pthread_t t[3];
-    for (int i = 0; i < 3; i++) {
+    /* The first scrape holds the only render slot until the gate opens. */
+    pthread_create(&t[0], NULL, scrape_thread, &jobs[0]);
+    int64_t deadline = th_now_ms() + 10000;
+    while (!atomic_load(&g.entered) && th_now_ms() < deadline)
+        usleep(1000);
+    assert_true(atomic_load(&g.entered));
+    /* Two more meanwhile are refused at once, and /healthz answers: neither
+     * waits for the render, which cannot end before the gate opens. */
+    for (int i = 1; i < 3; i++)
         pthread_create(&t[i], NULL, scrape_thread, &jobs[i]);
-        usleep(100000);
-    }
-    /* /healthz stays quick while the render holds its thread. */
-    th_resp r;
-    int64_t t0 = th_now_ms();
-    assert_int_equal(th_http("GET", url(&f, "/healthz"), NULL, NULL, NULL, 5000, &r), 200);
-    assert_true(th_now_ms() - t0 < 400);
-    th_resp_free(&r);
-    int ok = 0, busy = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 1; i < 3; i++)
         pthread_join(t[i], NULL);
-        ok += jobs[i].status == 200;
-        busy += jobs[i].status == 503;
-    }
-    assert_int_equal(ok, 1);
-    assert_int_equal(busy, 2);
-    ms = 0;
+    th_resp r;
+    assert_int_equal(th_http("GET", url(&f, "/healthz"), NULL, NULL, NULL, 5000, &r), 200);
+    th_resp_free(&r);
+    assert_int_equal(jobs[1].status, 503);
+    assert_int_equal(jobs[2].status, 503);
+    atomic_store(&g.open, 1);
+    pthread_join(t[0], NULL);
+    assert_int_equal(jobs[0].status, 200);
     assert_int_equal(th_http("GET", url(&f, "/metrics"), NULL, NULL, NULL, 5000, &r), 200);
     assert_non_null(strstr(r.body, "lumen_http_scrapes_total{code=\"503\"} 2\n"));
     assert_non_null(strstr(r.body, "lumen_http_scrape_errors_total{cause=\"overload\"} 2\n"));

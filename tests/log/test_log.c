@@ -565,7 +565,9 @@ static void test_log_batch__lines_leave_in_bounded_time(void **state)
     /* An info line waits in the thread's batch... */
     int64_t t0 = lumen_now_ns();
     LUMEN_LOG_INFO(lg, "batched");
-    assert_int_equal(file_size(c.path), 0);
+    size_t early = file_size(c.path);
+    if (lumen_now_ns() - t0 < 300000000LL)
+        assert_int_equal(early, 0);
     /* ...and leaves on its own, without a flush call, after the interval. */
     while (file_size(c.path) == 0 && lumen_now_ns() - t0 < 5000000000LL)
         usleep(5000);
@@ -622,11 +624,15 @@ static void test_log_async__lines_leave_in_bounded_time(void **state)
     o.flush_interval_ms = 400;
     assert_int_equal(lumen_log_handler_new(&c.h, &o), LUMEN_OK);
     assert_int_equal(lumen_logger_set_handlers(lg, &c.h, 1), LUMEN_OK);
-    /* An info line waits for its batch, at most the interval. */
+    /* An info line waits for its batch, at most the interval: still
+     * unwritten a moment later (asserted only when that moment is well
+     * inside the interval, which a busy machine may stretch). */
     int64_t t0 = lumen_now_ns();
     LUMEN_LOG_INFO(lg, "queued");
     usleep(20000);
-    assert_int_equal(file_size(c.path), 0);
+    size_t early = file_size(c.path);
+    if (lumen_now_ns() - t0 < 300000000LL)
+        assert_int_equal(early, 0);
     while (file_size(c.path) == 0 && lumen_now_ns() - t0 < 5000000000LL)
         usleep(5000);
     int64_t waited_ms = (lumen_now_ns() - t0) / 1000000;

@@ -87,6 +87,20 @@ int lt_run(const char *cmd, const char *in, size_t inlen, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static atomic_int lt_skipped;
+
+void lt__note_skip(void)
+{
+    atomic_store(&lt_skipped, 1);
+}
+
+int lt__group_result(int failed)
+{
+    if (failed != 0)
+        return 1;
+    return atomic_load(&lt_skipped) ? LT_SKIP_CODE : 0;
+}
+
 int lt_have(const char *prog)
 {
     char cmd[512];
