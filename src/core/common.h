@@ -36,6 +36,16 @@
  */
 #define LUMEN__SHARED __attribute__((visibility("default")))
 
+/* ThreadSanitizer builds: it cannot see rseq sections or membarrier, and
+ * does not model standalone fences, so those paths use plain atomics. */
+#if defined(__SANITIZE_THREAD__)
+#define LUMEN__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LUMEN__TSAN 1
+#endif
+#endif
+
 #define LUMEN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define LUMEN_CACHELINE 64
 

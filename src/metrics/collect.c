@@ -177,7 +177,7 @@ LUMEN_API int lumen_collect_sample(lumen_collect_sink *s, const char *suffix,
     return LUMEN_OK;
 }
 
-void lumen__sink_collect(lumen_collect_sink *s, lumen_registry *r)
+void lumen__sink_collect(lumen_collect_sink *s, lumen__registry *r)
 {
     s->reg = r;
     pthread_mutex_lock(&r->collect_mu);

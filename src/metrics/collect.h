@@ -25,7 +25,7 @@ typedef struct lumen__cfam {
 } lumen__cfam;
 
 struct lumen_collect_sink {
-    lumen_registry *reg; /* the registry whose collectors run */
+    lumen__registry *reg; /* the registry whose collectors run */
     lumen__buf arena;
     lumen__cfam *fams;
     size_t nfams, cap;
@@ -44,6 +44,6 @@ static inline const char *lumen__sink_str(const lumen_collect_sink *s, size_t of
 /* The suffix text for SFX_*. */
 const char *lumen__sfx_text(int sfx);
 /* Run the registry's collectors into the sink. */
-void lumen__sink_collect(lumen_collect_sink *s, lumen_registry *r);
+void lumen__sink_collect(lumen_collect_sink *s, lumen__registry *r);
 
 #endif

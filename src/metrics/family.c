@@ -2,14 +2,16 @@
  * metrics/family.c: families and their children.
  *
  * A family keeps its children in a lock-free open-addressing table
- * (internal.h). Lookups of an existing child read the table without a
- * lock and allocate nothing; creating, removing and clearing take the
- * family mutex. A replaced table, and a removed child, are not freed at
- * once: a lock-free reader may still be looking at them. They are kept as
- * garbage and freed when the family is freed, or when much garbage has
- * accumulated and no render holds a snapshot (a reader would have to stall
- * inside one lookup across thousands of removals to see freed memory; the
- * documented rule is that a handle is not used after its removal).
+ * (internal.h). Lookups of an existing child read the table inside a read
+ * section (core/rcu.h) without a lock and allocate nothing; creating,
+ * removing and clearing take the family mutex. Removal unlinks the child
+ * and kills its handle at once (metrics/slots.h), so that updates through
+ * a handle kept past its removal are dropped and counted; a replaced
+ * table and a removed child are freed after a grace period, when every
+ * lookup that might hold them has ended, and once no render holds a
+ * snapshot that lists them. Reclaiming waits for a grace period only once
+ * per GARBAGE_CHILDREN removals (or as many bytes of tables), so that
+ * removal stays cheap.
  *
  * Renders take a snapshot: an immutable array of the children in label
  * order, rebuilt only when the set of children changed, reference counted
@@ -24,10 +26,13 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/hash.h"
+#include "core/rcu.h"
 #include "metrics/internal.h"
 
-/* Free the garbage once this many removed children wait for it. */
+/* Reclaim once this many removed children, or this many bytes of
+ * replaced tables, wait for it. */
 #define GARBAGE_CHILDREN 1024
+#define GARBAGE_TABLE_BYTES (1u << 20)
 
 typedef struct snap {
     long refs;
@@ -35,7 +40,7 @@ typedef struct snap {
     lumen__child *c[];
 } snap;
 
-static snap **fam_snap(lumen_family *f)
+static snap **fam_snap(lumen__family *f)
 {
     return (snap **)&f->snap;
 }
@@ -97,7 +102,7 @@ static size_t table_bytes(const lumen__table *t)
     return sizeof *t + t->cap * sizeof t->slot[0];
 }
 
-static lumen__child *table_find(lumen_family *f, uint64_t h, const char *const *values, size_t n)
+static lumen__child *table_find(lumen__family *f, uint64_t h, const char *const *values, size_t n)
 {
     /* Acquire pairs with the release that published the table and each
      * slot: a child seen here is fully initialised. */
@@ -127,7 +132,7 @@ static void table_put(lumen__table *t, lumen__child *c, bool *used_tomb)
 }
 
 /* Make room for one more child (under f->mu). */
-static int table_reserve(lumen_family *f)
+static int table_reserve(lumen__family *f)
 {
     lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
     if ((f->count + f->tombs + 1) * 4 <= t->cap * 3)
@@ -146,27 +151,35 @@ static int table_reserve(lumen_family *f)
     atomic_store_explicit(&f->table, nt, memory_order_release);
     t->next_garbage = f->garbage_tables;
     f->garbage_tables = t;
+    f->garbage_bytes += table_bytes(t);
     f->tombs = 0;
     return LUMEN_OK;
 }
 
 /* ---- garbage --------------------------------------------------------- */
 
-static void free_garbage(lumen_family *f)
+typedef struct garbage {
+    lumen__child **children;
+    size_t n, cap;
+    lumen__table *tables;
+} garbage;
+
+/* Free what a grace period ago was unlinked. */
+static void garbage_free(garbage *g)
 {
-    for (size_t i = 0; i < f->nretired; i++)
-        lumen__child_free(f->retired[i]);
-    f->nretired = 0;
-    while (f->garbage_tables) {
-        lumen__table *t = f->garbage_tables;
-        f->garbage_tables = t->next_garbage;
+    for (size_t i = 0; i < g->n; i++)
+        lumen__child_free(g->children[i]);
+    lumen__free(g->children, g->cap * sizeof *g->children);
+    while (g->tables) {
+        lumen__table *t = g->tables;
+        g->tables = t->next_garbage;
         lumen__free(t, table_bytes(t));
     }
 }
 
 /* Under f->mu: make room to retire `n` more children, so that a removal
  * never has to choose between leaking and freeing too early. */
-static int reserve_retired(lumen_family *f, size_t n)
+static int reserve_retired(lumen__family *f, size_t n)
 {
     if (f->retired_cap - f->nretired >= n)
         return LUMEN_OK;
@@ -181,18 +194,45 @@ static int reserve_retired(lumen_family *f, size_t n)
     return LUMEN_OK;
 }
 
-/* Under f->mu, with room reserved. */
-static void retire(lumen_family *f, lumen__child *c)
+/* Under f->mu, with room reserved: the child is unlinked; kill its handle
+ * now (updates through it are dropped from here on) and keep it until a
+ * grace period has passed. */
+static void retire(lumen__family *f, lumen__child *c)
 {
+    lumen__slot_kill(c->tok);
     f->retired[f->nretired++] = c;
 }
 
-/* Under f->mu: free the garbage when enough has piled up and no render
- * holds a snapshot that may point at it. */
-static void maybe_free_garbage(lumen_family *f)
+/* Under f->mu: hand over the garbage when enough has piled up and no
+ * render holds a snapshot that may list it. The caller frees it with
+ * reclaim() after unlocking. */
+static void take_garbage(lumen__family *f, garbage *g, bool force)
 {
-    if (f->renders == 0 && f->nretired >= GARBAGE_CHILDREN)
-        free_garbage(f);
+    *g = (garbage){0};
+    if (f->renders > 0 || lumen__rcu_reading())
+        return;
+    if (!force && f->nretired < GARBAGE_CHILDREN && f->garbage_bytes < GARBAGE_TABLE_BYTES)
+        return;
+    g->children = f->retired;
+    g->n = f->nretired;
+    g->cap = f->retired_cap;
+    g->tables = f->garbage_tables;
+    f->retired = NULL;
+    f->nretired = f->retired_cap = 0;
+    f->garbage_tables = NULL;
+    f->garbage_bytes = 0;
+}
+
+/* Without f->mu: wait for the grace period and free. */
+static void reclaim(garbage *g)
+{
+    if (g->n == 0 && g->tables == NULL) {
+        lumen__free(g->children, g->cap * sizeof *g->children);
+        return;
+    }
+    if (lumen__rcu_synchronize() != LUMEN_OK)
+        return; /* cannot happen: take_garbage refuses inside a read section */
+    garbage_free(g);
 }
 
 /* ---- snapshots ------------------------------------------------------- */
@@ -218,7 +258,7 @@ static void snap_drop(snap *s)
         lumen__free(s, sizeof *s + s->n * sizeof s->c[0]);
 }
 
-lumen__child **lumen__family_snapshot(lumen_family *f, size_t *n)
+lumen__child **lumen__family_snapshot(lumen__family *f, size_t *n)
 {
     pthread_mutex_lock(&f->mu);
     snap *s = *fam_snap(f);
@@ -249,17 +289,21 @@ lumen__child **lumen__family_snapshot(lumen_family *f, size_t *n)
     return s->c;
 }
 
-void lumen__family_snapshot_end(lumen_family *f, lumen__child **c)
+void lumen__family_snapshot_end(lumen__family *f, lumen__child **c)
 {
+    garbage g;
     pthread_mutex_lock(&f->mu);
     snap_drop((snap *)((char *)c - offsetof(snap, c)));
     f->renders--;
+    /* Reclaiming may have waited for this render. */
+    take_garbage(f, &g, false);
     pthread_mutex_unlock(&f->mu);
+    reclaim(&g);
 }
 
 /* ---- children -------------------------------------------------------- */
 
-static lumen__child *child_new(lumen_family *f, uint64_t h, const char *const *values, size_t n,
+static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *values, size_t n,
                                uint32_t flags, int *rc)
 {
     size_t len = 0;
@@ -271,8 +315,9 @@ static lumen__child *child_new(lumen_family *f, uint64_t h, const char *const *v
         return NULL;
     }
     c->fam = f;
+    c->type = (uint16_t)f->type;
     c->hash = h;
-    c->flags = flags;
+    c->flags = (uint16_t)flags;
     if (f->flags & LUMEN_METRIC_EXEMPLARS_FROM_TRACE)
         c->flags |= LUMEN__CF_EXEMPLARS_FROM_TRACE;
     c->created_ns = lumen__wall_ns();
@@ -287,6 +332,16 @@ static lumen__child *child_new(lumen_family *f, uint64_t h, const char *const *v
         lumen__free(c, sizeof *c + len + 1);
         return NULL;
     }
+    /* A counter without exemplars updates through the fast path, which
+     * finds its cell id in the slot (slots.h); the rest take the slow one. */
+    uint32_t low = f->type == LUMEN_METRIC_COUNTER && !(c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE)
+                       ? c->cell
+                       : LUMEN__SLOT_SLOW | (uint32_t)f->type;
+    *rc = lumen__slot_alloc(LUMEN__SLOT_SERIES, c, low, &c->tok);
+    if (*rc != LUMEN_OK) {
+        lumen__child_free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -296,7 +351,7 @@ size_t lumen__child_size(const lumen__child *c)
 }
 
 /* Under f->mu: create and publish a child. */
-static int insert_child(lumen_family *f, uint64_t h, const char *const *values, size_t n,
+static int insert_child(lumen__family *f, uint64_t h, const char *const *values, size_t n,
                         uint32_t flags, lumen__child **out)
 {
     int rc = table_reserve(f);
@@ -317,7 +372,7 @@ static int insert_child(lumen_family *f, uint64_t h, const char *const *values, 
 
 /* Under f->mu: the overflow series, created on first need; it does not
  * count against the limit. */
-static int overflow_child(lumen_family *f, lumen__child **out)
+static int overflow_child(lumen__family *f, lumen__child **out)
 {
     const char *vals[LUMEN__MAX_LABELS];
     for (size_t i = 0; i < f->nlabels; i++)
@@ -374,34 +429,65 @@ static void free_values(char **v, size_t n)
     lumen__free(v, n * sizeof *v);
 }
 
-int lumen__family_child(lumen_family *f, lumen_metric_type type, const char *const *values,
-                        size_t n, lumen__child **out)
+/* The family of a handle, inside a read section; NULL when stale. */
+static lumen__family *family_of(uintptr_t tok)
 {
-    if (f == NULL || out == NULL || (n > 0 && values == NULL))
+    return lumen__slot_get(tok, LUMEN__SLOT_FAMILY);
+}
+
+static int create_child(lumen__family *f, const char *const *values, size_t n, uintptr_t *out);
+
+int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *const *values,
+                        size_t n, uintptr_t *out)
+{
+    if (ftok == 0 || out == NULL || (n > 0 && values == NULL))
         return LUMEN_EINVAL;
-    if (f->type != type || f->fn != NULL)
-        return LUMEN_ETYPE;
-    if (n != f->nlabels)
-        return LUMEN_ELABELCOUNT;
     for (size_t i = 0; i < n; i++)
         if (values[i] == NULL)
             return LUMEN_EINVAL;
     uint64_t h = hash_values(values, n);
+    int rc = LUMEN_OK;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__family *f = family_of(ftok);
+    if (f == NULL)
+        rc = LUMEN_ENOENT;
+    else if (f->type != type || f->fn != NULL)
+        rc = LUMEN_ETYPE;
+    else if (n != f->nlabels)
+        rc = LUMEN_ELABELCOUNT;
+    if (rc != LUMEN_OK) {
+        lumen__rcu_unlock(rd);
+        return rc;
+    }
     lumen__child *c = table_find(f, h, values, n);
     if (LUMEN_LIKELY(c != NULL)) {
-        *out = c;
+        *out = c->tok;
+        lumen__rcu_unlock(rd);
         return LUMEN_OK;
     }
-    /* Slow path: store values as valid UTF-8, so that distinct stored
-     * values never render alike. */
+    /* Creating takes the mutex and may allocate: hold a reference instead
+     * of the read section. */
+    bool alive = lumen__family_tryref(f);
+    lumen__rcu_unlock(rd);
+    if (!alive)
+        return LUMEN_ENOENT;
+    rc = create_child(f, values, n, out);
+    lumen__family_unref(f);
+    return rc;
+}
+
+static int create_child(lumen__family *f, const char *const *values, size_t n, uintptr_t *out)
+{
+    /* Store values as valid UTF-8, so that distinct stored values never
+     * render alike. */
     char **fixed;
     int rc = repair_values(values, n, &fixed);
     if (rc != LUMEN_OK)
         return rc;
-    if (fixed != NULL) {
+    if (fixed != NULL)
         values = (const char *const *)fixed;
-        h = hash_values(values, n);
-    }
+    uint64_t h = hash_values(values, n);
+    lumen__child *c;
     pthread_mutex_lock(&f->mu);
     c = table_find(f, h, values, n);
     if (c == NULL) {
@@ -413,26 +499,40 @@ int lumen__family_child(lumen_family *f, lumen_metric_type type, const char *con
             rc = insert_child(f, h, values, n, 0, &c);
         }
     }
+    /* Under the lock: once it is released the child may be removed. */
+    if (rc == LUMEN_OK)
+        *out = c->tok;
     pthread_mutex_unlock(&f->mu);
     free_values(fixed, n);
-    if (rc == LUMEN_OK)
-        *out = c;
     return rc;
 }
 
-LUMEN_API int lumen_family_remove(lumen_family *f, const char *const *values, size_t n)
+/* The family of a handle with a reference taken, or NULL when stale. */
+static lumen__family *family_get(const lumen_family *tok)
 {
-    if (f == NULL || (n > 0 && values == NULL))
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__family *f = family_of((uintptr_t)tok);
+    if (f != NULL && !lumen__family_tryref(f))
+        f = NULL;
+    lumen__rcu_unlock(rd);
+    return f;
+}
+
+LUMEN_API int lumen_family_remove(lumen_family *ftok, const char *const *values, size_t n)
+{
+    if (ftok == NULL || (n > 0 && values == NULL))
         return LUMEN_EINVAL;
-    if (n != f->nlabels)
-        return LUMEN_ELABELCOUNT;
     for (size_t i = 0; i < n; i++)
         if (values[i] == NULL)
             return LUMEN_EINVAL;
-    char **fixed;
-    int rc = repair_values(values, n, &fixed);
-    if (rc != LUMEN_OK)
-        return rc;
+    lumen__family *f = family_get(ftok);
+    if (f == NULL)
+        return LUMEN_ENOENT;
+    int rc = LUMEN_ELABELCOUNT;
+    char **fixed = NULL;
+    garbage g = {0};
+    if (n != f->nlabels || (rc = repair_values(values, n, &fixed)) != LUMEN_OK)
+        goto out;
     if (fixed != NULL)
         values = (const char *const *)fixed;
     uint64_t h = hash_values(values, n);
@@ -440,8 +540,8 @@ LUMEN_API int lumen_family_remove(lumen_family *f, const char *const *values, si
     pthread_mutex_lock(&f->mu);
     if (reserve_retired(f, 1) != LUMEN_OK) {
         pthread_mutex_unlock(&f->mu);
-        free_values(fixed, n);
-        return LUMEN_ENOMEM;
+        rc = LUMEN_ENOMEM;
+        goto out;
     }
     lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
     size_t mask = t->cap - 1;
@@ -457,24 +557,30 @@ LUMEN_API int lumen_family_remove(lumen_family *f, const char *const *values, si
             if (f->only == c)
                 f->only = NULL;
             retire(f, c);
-            maybe_free_garbage(f);
+            take_garbage(f, &g, false);
             rc = LUMEN_OK;
             break;
         }
     }
     pthread_mutex_unlock(&f->mu);
+    reclaim(&g);
+out:
     free_values(fixed, n);
+    lumen__family_unref(f);
     return rc;
 }
 
-LUMEN_API void lumen_family_clear(lumen_family *f)
+LUMEN_API void lumen_family_clear(lumen_family *ftok)
 {
+    lumen__family *f = family_get(ftok);
     if (f == NULL)
         return;
+    garbage g = {0};
     pthread_mutex_lock(&f->mu);
     if (reserve_retired(f, f->count) != LUMEN_OK) {
         pthread_mutex_unlock(&f->mu);
         lumen__diag(LUMEN_DIAG_ERROR, "metrics: out of memory clearing %s", f->name);
+        lumen__family_unref(f);
         return;
     }
     lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
@@ -489,30 +595,51 @@ LUMEN_API void lumen_family_clear(lumen_family *f)
     f->count = 0;
     f->only = NULL;
     f->dirty = true;
-    maybe_free_garbage(f);
+    take_garbage(f, &g, false);
     pthread_mutex_unlock(&f->mu);
+    reclaim(&g);
+    lumen__family_unref(f);
 }
 
-LUMEN_API void lumen_family_set_series_limit(lumen_family *f, size_t limit)
+LUMEN_API void lumen_family_set_series_limit(lumen_family *ftok, size_t limit)
 {
-    if (f != NULL)
-        atomic_store_explicit(&f->limit, limit ? limit : LUMEN_DEFAULT_SERIES_LIMIT,
-                              memory_order_relaxed);
+    lumen__family *f = family_get(ftok);
+    if (f == NULL)
+        return;
+    atomic_store_explicit(&f->limit, limit ? limit : LUMEN_DEFAULT_SERIES_LIMIT,
+                          memory_order_relaxed);
+    lumen__family_unref(f);
 }
 
-LUMEN_API uint64_t lumen_family_overflows(const lumen_family *f)
+uint64_t lumen__family_overflows(const lumen__family *f)
 {
-    return f ? atomic_load_explicit(&((lumen_family *)f)->overflows, memory_order_relaxed) : 0;
+    return atomic_load_explicit(&((lumen__family *)f)->overflows, memory_order_relaxed);
 }
 
-LUMEN_API const char *lumen_family_name(const lumen_family *f)
+LUMEN_API uint64_t lumen_family_overflows(const lumen_family *ftok)
 {
-    return f ? f->name : NULL;
+    lumen__family *f = family_get(ftok);
+    uint64_t n = f ? lumen__family_overflows(f) : 0;
+    lumen__family_unref(f);
+    return n;
 }
 
-LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *f)
+LUMEN_API const char *lumen_family_name(const lumen_family *ftok)
 {
-    return f ? f->type : (lumen_metric_type)0;
+    /* The name lives as long as the family: borrowed until it is
+     * unregistered (the registry's reference keeps it until then). */
+    lumen__family *f = family_get(ftok);
+    const char *name = f ? f->name : NULL;
+    lumen__family_unref(f);
+    return name;
+}
+
+LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *ftok)
+{
+    lumen__family *f = family_get(ftok);
+    lumen_metric_type t = f ? f->type : (lumen_metric_type)0;
+    lumen__family_unref(f);
+    return t;
 }
 
 /* ---- families -------------------------------------------------------- */
@@ -535,10 +662,26 @@ static void free_strv(char **v, size_t n)
     lumen__free(v, n * sizeof *v);
 }
 
-static void family_free(lumen_family *f)
+/* Kill the handles of the family's children (the family's own dies at
+ * unregistering): from here on their updates are dropped and counted. */
+static void family_kill(lumen__family *f)
 {
-    if (f->table != NULL) {
-        lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    for (size_t i = 0; t != NULL && i < t->cap; i++) {
+        lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+        if (c != NULL && c != LUMEN__TOMB)
+            lumen__slot_kill(c->tok);
+    }
+    if (f->tok != 0)
+        lumen__slot_kill(f->tok);
+}
+
+/* Free a family whose handles are dead, a grace period after they died
+ * (or at once when no handle was ever given out). */
+static void family_destroy(lumen__family *f)
+{
+    lumen__table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    if (t != NULL) {
         for (size_t i = 0; i < t->cap; i++) {
             lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
             if (c != NULL && c != LUMEN__TOMB)
@@ -546,8 +689,9 @@ static void family_free(lumen_family *f)
         }
         lumen__free(t, table_bytes(t));
     }
-    free_garbage(f);
-    lumen__free(f->retired, f->retired_cap * sizeof *f->retired);
+    garbage g = {.children = f->retired, .n = f->nretired, .cap = f->retired_cap,
+                 .tables = f->garbage_tables};
+    garbage_free(&g);
     snap_drop(*fam_snap(f));
     lumen__free(f->name, f->name ? strlen(f->name) + 1 : 0);
     lumen__free(f->help, f->help ? strlen(f->help) + 1 : 0);
@@ -557,16 +701,41 @@ static void family_free(lumen_family *f)
     free_strv(f->const_values, f->nconst);
     lumen__free(f->buckets, f->nbuckets * sizeof(double));
     lumen__free(f->quantiles, f->nquantiles * sizeof(double));
+    lumen__slot_free(f->tok);
     pthread_mutex_destroy(&f->mu);
     lumen__free(f, sizeof *f);
 }
 
-void lumen__family_ref(lumen_family *f)
+/* The last reference is gone: lookups that reached the family through its
+ * handle may still be reading it, and updates may be adding to its
+ * children's cells, until a grace period has passed. */
+static void family_free(lumen__family *f)
+{
+    family_kill(f);
+    if (lumen__rcu_synchronize() != LUMEN_OK) {
+        lumen__diag(LUMEN_DIAG_ERROR, "metrics: family %s leaked (freed inside a read section)",
+                    f->name);
+        return;
+    }
+    family_destroy(f);
+}
+
+void lumen__family_ref(lumen__family *f)
 {
     atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
 }
 
-void lumen__family_unref(lumen_family *f)
+bool lumen__family_tryref(lumen__family *f)
+{
+    long r = atomic_load_explicit(&f->refs, memory_order_relaxed);
+    while (r > 0)
+        if (atomic_compare_exchange_weak_explicit(&f->refs, &r, r + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    return false;
+}
+
+void lumen__family_unref(lumen__family *f)
 {
     if (f != NULL && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
         family_free(f);
@@ -695,7 +864,7 @@ static int copy_doubles(double **dst, const double *src, size_t n)
 }
 
 /* Build (not register) a family. Info families are built here too. */
-int lumen__family_build(lumen_family **out, lumen_metric_type type, const char *name,
+int lumen__family_build(lumen__family **out, lumen_metric_type type, const char *name,
                         const lumen_metric_opts *o)
 {
     static const lumen_metric_opts none = LUMEN_METRIC_OPTS_INIT;
@@ -705,7 +874,7 @@ int lumen__family_build(lumen_family **out, lumen_metric_type type, const char *
     int rc = check_opts(type, name, base, o);
     if (rc != LUMEN_OK)
         return rc;
-    lumen_family *f = lumen__calloc(1, sizeof *f);
+    lumen__family *f = lumen__calloc(1, sizeof *f);
     if (f == NULL)
         return LUMEN_ENOMEM;
     pthread_mutex_init(&f->mu, NULL);
@@ -778,15 +947,52 @@ int lumen__family_build(lumen_family **out, lumen_metric_type type, const char *
 nomem:
     rc = LUMEN_ENOMEM;
 fail:
-    family_free(f);
+    family_destroy(f);
     return rc;
 }
 
-/* Destroy a family that was never registered. */
-void lumen__family_destroy(lumen_family *f)
+/* Destroy a family that was never registered: no handle of it or of its
+ * children reached anyone. */
+void lumen__family_destroy(lumen__family *f)
 {
     if (f != NULL)
-        family_free(f);
+        family_destroy(f);
+}
+
+int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *name,
+                      const lumen_metric_opts *opts, uintptr_t *ftok, uintptr_t *only)
+{
+    lumen__registry *r = lumen__registry_get(reg);
+    if (r == NULL)
+        return LUMEN_ENOENT;
+    lumen__family *f;
+    int rc = lumen__family_build(&f, type, name, opts);
+    if (rc != LUMEN_OK)
+        goto out;
+    if (f->nlabels == 0) {
+        /* The only series exists from the start, so it renders as 0. */
+        pthread_mutex_lock(&f->mu);
+        rc = insert_child(f, hash_values(NULL, 0), NULL, 0, 0, &f->only);
+        pthread_mutex_unlock(&f->mu);
+        if (rc != LUMEN_OK) {
+            family_destroy(f);
+            goto out;
+        }
+    }
+    /* Read before the family is published: from then on another thread
+     * may unregister and free it. */
+    uintptr_t only_tok = f->only ? f->only->tok : 0;
+    if ((rc = lumen__registry_add(r, f)) != LUMEN_OK) {
+        family_destroy(f);
+        goto out;
+    }
+    if (ftok != NULL)
+        *ftok = f->tok;
+    if (only != NULL)
+        *only = only_tok;
+out:
+    lumen__registry_put(r);
+    return rc;
 }
 
 LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
@@ -797,31 +1003,15 @@ LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_me
     if (type != LUMEN_METRIC_COUNTER && type != LUMEN_METRIC_GAUGE &&
         type != LUMEN_METRIC_HISTOGRAM && type != LUMEN_METRIC_SUMMARY)
         return LUMEN_EINVAL;
-    if (reg == NULL && (reg = lumen_registry_default()) == NULL)
-        return LUMEN_ENOMEM;
-    lumen_family *f;
-    int rc = lumen__family_build(&f, type, name, opts);
-    if (rc != LUMEN_OK)
-        return rc;
-    if (f->nlabels == 0) {
-        /* The only series exists from the start, so it renders as 0. */
-        pthread_mutex_lock(&f->mu);
-        rc = insert_child(f, hash_values(NULL, 0), NULL, 0, 0, &f->only);
-        pthread_mutex_unlock(&f->mu);
-        if (rc != LUMEN_OK)
-            goto fail;
-    }
-    if ((rc = lumen__registry_add(reg, f)) != LUMEN_OK)
-        goto fail;
-    *out = f;
-    return LUMEN_OK;
-fail:
-    family_free(f);
+    uintptr_t t;
+    int rc = lumen__family_new(reg, type, name, opts, &t, NULL);
+    if (rc == LUMEN_OK)
+        *out = (lumen_family *)t;
     return rc;
 }
 
 /* Under no lock: create the only child of an info family. */
-int lumen__family_add_fixed_child(lumen_family *f, const char *const *values, size_t n)
+int lumen__family_add_fixed_child(lumen__family *f, const char *const *values, size_t n)
 {
     char **fixed;
     int rc = repair_values(values, n, &fixed);

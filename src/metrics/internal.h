@@ -6,8 +6,10 @@
  * Ownership: a registry owns its families (through a reference count, so
  * that a render in progress keeps an unregistered family alive); a family
  * owns its children, its tables and its retired garbage. Public handles
- * (lumen_counter, lumen_gauge, lumen_histogram, lumen_summary) are
- * pointers to lumen__child.
+ * (lumen_registry, lumen_family, lumen_counter, lumen_gauge,
+ * lumen_histogram, lumen_summary) are tokens of metrics/slots.h, never
+ * pointers: lumen__registry, lumen__family and lumen__child are reached
+ * through their slots, inside a read section (core/rcu.h).
  */
 #ifndef LUMEN_METRICS_INTERNAL_H
 #define LUMEN_METRICS_INTERNAL_H
@@ -18,6 +20,7 @@
 #include "core/common.h"
 #include "lumen/metrics.h"
 #include "metrics/cells.h"
+#include "metrics/slots.h"
 
 /* A histogram may have at most this many finite buckets: its buckets,
  * +Inf and its sum must fit in one cell page. */
@@ -52,11 +55,13 @@ typedef struct lumen__exemplar {
 typedef struct lumen__summary_state lumen__summary_state;
 
 typedef struct lumen__child {
-    struct lumen_family *fam;
+    struct lumen__family *fam;
+    uintptr_t tok; /* the handle (slots.h) */
     uint64_t hash;
     int64_t created_ns;
     uint32_t cell;  /* first cell id (counters, histograms) */
-    uint32_t flags; /* LUMEN__CF_* */
+    uint16_t flags; /* LUMEN__CF_* */
+    uint16_t type;  /* the family's lumen_metric_type, read by updates */
     union {
         _Atomic uint64_t gauge;                    /* gauges: double bits */
         _Atomic(lumen__exemplar *) ex;             /* counters: one slot, lazily */
@@ -83,11 +88,11 @@ typedef struct lumen__table {
  * fixed-size vector compare over bounds padded with +Inf. */
 #define LUMEN__SMALL_BUCKETS 16
 
-typedef struct lumen_family {
+typedef struct lumen__family {
     /* Read by histogram observations: first, in one cache line. */
     double small_bounds[LUMEN__SMALL_BUCKETS] __attribute__((aligned(16)));
     _Atomic long refs;
-    struct lumen_registry *reg;
+    uintptr_t tok; /* the handle (slots.h) */
     lumen_metric_type type;
     unsigned flags;
     char *name; /* base name: counters without _total, info without _info */
@@ -118,10 +123,11 @@ typedef struct lumen_family {
     bool dirty;                /* the set of children changed since `snap` */
     int renders;               /* renders holding a copy of `sorted` */
     lumen__table *garbage_tables;
-    lumen__child **retired; /* removed children awaiting free */
+    size_t garbage_bytes;
+    lumen__child **retired; /* removed children (handles dead) awaiting a grace period */
     size_t nretired, retired_cap;
     lumen__child *only; /* the child of an unlabelled family */
-} lumen_family;
+} lumen__family;
 
 typedef struct lumen_collector {
     lumen_collect_fn fn;
@@ -129,14 +135,17 @@ typedef struct lumen_collector {
     struct lumen_collector *next;
 } lumen_collector;
 
-typedef struct lumen_registry {
+typedef struct lumen__registry {
+    _Atomic long refs;          /* the owner's, and one per call in progress */
+    uintptr_t tok;              /* the handle (slots.h) */
     pthread_mutex_t mu;         /* families, collectors list */
     pthread_mutex_t collect_mu; /* held while collectors run */
-    lumen_family **fams;        /* sorted by name */
+    lumen__family **fams;        /* sorted by name */
     size_t nfams, cap;
     lumen_collector *collectors;
     bool is_default;
-} lumen_registry;
+    _Atomic bool freed; /* lumen_registry_free was called */
+} lumen__registry;
 
 /* ---- validate.c ---- */
 bool lumen__valid_metric_name(const char *s, size_t n);
@@ -146,14 +155,18 @@ bool lumen__valid_label_name(const char *s, size_t n);
 char *lumen__utf8_repair(const char *s, bool *oom);
 
 /* ---- family.c ---- */
-void lumen__family_ref(lumen_family *f);
-void lumen__family_unref(lumen_family *f);
-/* Lookup-create for any type. */
-int lumen__family_child(lumen_family *f, lumen_metric_type type, const char *const *values,
-                        size_t n, lumen__child **out);
+void lumen__family_ref(lumen__family *f);
+/* Take a reference unless the count already fell to zero (inside a read
+ * section, on a family reached through its handle). */
+bool lumen__family_tryref(lumen__family *f);
+void lumen__family_unref(lumen__family *f);
+/* Lookup-create for any type, through the family's handle; the child's
+ * handle into *out. */
+int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *const *values,
+                        size_t n, uintptr_t *out);
 /* Snapshot of the children in label order; release with _end. */
-lumen__child **lumen__family_snapshot(lumen_family *f, size_t *n);
-void lumen__family_snapshot_end(lumen_family *f, lumen__child **c);
+lumen__child **lumen__family_snapshot(lumen__family *f, size_t *n);
+void lumen__family_snapshot_end(lumen__family *f, lumen__child **c);
 /* The i-th label value of a child. */
 const char *lumen__child_value(const lumen__child *c, size_t i);
 /* Names a family of this type and base name produces; returns count. */
@@ -161,24 +174,35 @@ size_t lumen__family_sample_names(lumen_metric_type type, const char *base, char
 /* Family name after removing a type's implied suffix (_total, _info). */
 size_t lumen__family_base_len(lumen_metric_type type, const char *name);
 
+/* Build and register a family in the registry of handle `reg`; its handle
+ * into *ftok and, for a family without labels, its only series' handle
+ * into *only (either may be NULL). Errors as lumen_family_new, and
+ * LUMEN_ENOENT for a stale registry handle. */
+int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *name,
+                      const lumen_metric_opts *opts, uintptr_t *ftok, uintptr_t *only);
+uint64_t lumen__family_overflows(const lumen__family *f);
 /* Build (validate and allocate) a family without registering it. */
-int lumen__family_build(lumen_family **out, lumen_metric_type type, const char *name,
+int lumen__family_build(lumen__family **out, lumen_metric_type type, const char *name,
                         const lumen_metric_opts *o);
 /* Free a family that was never registered. */
-void lumen__family_destroy(lumen_family *f);
+void lumen__family_destroy(lumen__family *f);
 /* Create the family's only child with these values (info metrics). */
-int lumen__family_add_fixed_child(lumen_family *f, const char *const *values, size_t n);
+int lumen__family_add_fixed_child(lumen__family *f, const char *const *values, size_t n);
 /* Bytes of a child's allocation. */
 size_t lumen__child_size(const lumen__child *c);
 
 /* ---- registry.c ---- */
+/* The registry of a handle (NULL: the default) with a reference taken,
+ * or NULL when the handle is stale. Release with lumen__registry_put. */
+lumen__registry *lumen__registry_get(lumen_registry *tok);
+void lumen__registry_put(lumen__registry *r);
 /* Insert a fully built family; refuses clashing names (LUMEN_EEXIST). */
-int lumen__registry_add(lumen_registry *reg, lumen_family *f);
+int lumen__registry_add(lumen__registry *reg, lumen__family *f);
 /* Referenced copies of the registry's families (unref each, free the
  * array); NULL on allocation failure. */
-lumen_family **lumen__registry_families(lumen_registry *r, size_t *n);
+lumen__family **lumen__registry_families(lumen__registry *r, size_t *n);
 /* Does a registered family expose this family or sample name? */
-bool lumen__registry_exposes(lumen_registry *r, const char *name);
+bool lumen__registry_exposes(lumen__registry *r, const char *name);
 
 /* ---- exemplar.c ---- */
 void lumen__exemplar_record(_Atomic(lumen__exemplar *) *slot, double v, const lumen_label *labels,
@@ -189,14 +213,45 @@ bool lumen__exemplar_read(_Atomic(lumen__exemplar *) *slot, lumen__exemplar *out
 void lumen__exemplar_free(_Atomic(lumen__exemplar *) *slot);
 
 /* ---- summary.c ---- */
-int lumen__summary_state_new(lumen_family *f, lumen__summary_state **out);
+int lumen__summary_state_new(lumen__family *f, lumen__summary_state **out);
 void lumen__summary_state_free(lumen__summary_state *s);
 /* count, sum, and the family's quantile estimates into q[nquantiles]. */
-void lumen__summary_read(lumen__summary_state *s, const lumen_family *f, uint64_t *count,
+void lumen__summary_read(lumen__summary_state *s, const lumen__family *f, uint64_t *count,
                          double *sum, double *q);
 
 /* ---- types.c ---- */
+/* Release what a child holds and the child itself; only after a grace
+ * period that began after its handle was killed. */
 void lumen__child_free(lumen__child *c);
-int lumen__child_init_storage(lumen__child *c, lumen_family *f);
+int lumen__child_init_storage(lumen__child *c, lumen__family *f);
+/* Updates dropped because their handle was stale. */
+uint64_t lumen__metrics_lost_stale(void);
+extern _Atomic uint64_t lumen__metrics_stale;
+
+/* Inside a read section: the series of a handle of this type, or NULL
+ * (and the update counted as lost) when the handle is dead. NULL handles
+ * are no-ops, not losses. */
+static inline lumen__child *lumen__series_of(uintptr_t t, lumen_metric_type type)
+{
+    lumen__slot *s = lumen__slot_at(t);
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+#if LUMEN__SLOT_IDX_BITS == 32
+    /* One comparison checks generation, kind and type; a counter's word
+     * may instead be a fast one (its cell id, bits 26-31 clear). */
+    bool live = w == lumen__slot_word(t, LUMEN__SLOT_SLOW | (uint32_t)type) ||
+                (type == LUMEN_METRIC_COUNTER &&
+                 ((w ^ lumen__slot_word(t, 0)) & ~(uint64_t)LUMEN__SLOT_CELL_MASK) == 0);
+#else
+    bool live = lumen__slot_matches(t, w) && lumen__slot_idx(t) != 0 &&
+                ((w & LUMEN__SLOT_SLOW) ? (uint32_t)w == (LUMEN__SLOT_SLOW | (uint32_t)type)
+                                        : type == LUMEN_METRIC_COUNTER);
+#endif
+    if (LUMEN_UNLIKELY(!live)) {
+        if (t != 0)
+            atomic_fetch_add_explicit(&lumen__metrics_stale, 1, memory_order_relaxed);
+        return NULL;
+    }
+    return (lumen__child *)atomic_load_explicit(&s->obj, memory_order_relaxed);
+}
 
 #endif

@@ -8,65 +8,137 @@
  * Two families clash when one would expose a sample name the other
  * exposes (a counter `a` exposes a, a_total and a_created, so a gauge
  * `a_total` is refused).
+ *
+ * A registry is named by a handle (slots.h) and reference counted: the
+ * owner holds one reference until lumen_registry_free, every call in
+ * progress holds one, and the last one frees it a grace period after the
+ * handle died. Unregistering a family kills its handle at once.
  */
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/diag.h"
+#include "core/rcu.h"
 #include "metrics/internal.h"
 #include "metrics/process.h"
 
-static lumen_registry g_default = {
+static lumen__registry g_default = {
+    .refs = 1,
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .collect_mu = PTHREAD_MUTEX_INITIALIZER,
     .is_default = true,
 };
 
 /* The default registry carries the process collector from its first use
- * (LUMEN_PROCESS_METRICS=false turns it off). */
+ * (LUMEN_PROCESS_METRICS=false turns it off). Its handle never dies. */
 static void default_init(void)
 {
-    lumen__process_collector_add_default(&g_default);
+    if (lumen__slot_alloc(LUMEN__SLOT_REGISTRY, &g_default, 0, &g_default.tok) != LUMEN_OK) {
+        lumen__diag(LUMEN_DIAG_ERROR, "metrics: no memory for the default registry");
+        return;
+    }
+    lumen__process_collector_add_default((lumen_registry *)g_default.tok);
 }
 
 LUMEN_API lumen_registry *lumen_registry_default(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, default_init);
-    return &g_default;
+    return (lumen_registry *)g_default.tok;
 }
 
-LUMEN_API int lumen_registry_new(lumen_registry **out)
+lumen__registry *lumen__registry_get(lumen_registry *tok)
 {
-    if (out == NULL)
-        return LUMEN_EINVAL;
-    lumen_registry *r = lumen__calloc(1, sizeof *r);
-    if (r == NULL)
-        return LUMEN_ENOMEM;
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_mutex_init(&r->collect_mu, NULL);
-    *out = r;
-    return LUMEN_OK;
+    if (tok == NULL) {
+        if (lumen_registry_default() == NULL)
+            return NULL;
+        atomic_fetch_add_explicit(&g_default.refs, 1, memory_order_relaxed);
+        return &g_default;
+    }
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__registry *r = lumen__slot_get((uintptr_t)tok, LUMEN__SLOT_REGISTRY);
+    if (r != NULL) {
+        long n = atomic_load_explicit(&r->refs, memory_order_relaxed);
+        while (n > 0 && !atomic_compare_exchange_weak_explicit(&r->refs, &n, n + 1,
+                                                               memory_order_relaxed,
+                                                               memory_order_relaxed)) {
+        }
+        if (n <= 0)
+            r = NULL;
+    }
+    lumen__rcu_unlock(rd);
+    return r;
 }
 
-LUMEN_API void lumen_registry_free(lumen_registry *r)
+/* The last reference: free the families, the collectors and, a grace
+ * period after its handle died, the registry. */
+static void registry_destroy(lumen__registry *r)
 {
-    if (r == NULL || r->is_default)
-        return;
-    for (size_t i = 0; i < r->nfams; i++)
+    for (size_t i = 0; i < r->nfams; i++) {
+        lumen__slot_kill(r->fams[i]->tok);
         lumen__family_unref(r->fams[i]);
+    }
     lumen__free(r->fams, r->cap * sizeof *r->fams);
     while (r->collectors) {
         lumen_collector *c = r->collectors;
         r->collectors = c->next;
         lumen__free(c, sizeof *c);
     }
+    if (lumen__rcu_synchronize() != LUMEN_OK) {
+        lumen__diag(LUMEN_DIAG_ERROR, "metrics: a registry leaked (freed inside a read section)");
+        return;
+    }
+    lumen__slot_free(r->tok);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->collect_mu);
     lumen__free(r, sizeof *r);
 }
 
+void lumen__registry_put(lumen__registry *r)
+{
+    if (r != NULL && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
+        registry_destroy(r);
+}
+
+LUMEN_API int lumen_registry_new(lumen_registry **out)
+{
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    lumen__registry *r = lumen__calloc(1, sizeof *r);
+    if (r == NULL)
+        return LUMEN_ENOMEM;
+    atomic_init(&r->refs, 1);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->collect_mu, NULL);
+    int rc = lumen__slot_alloc(LUMEN__SLOT_REGISTRY, r, 0, &r->tok);
+    if (rc != LUMEN_OK) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_mutex_destroy(&r->collect_mu);
+        lumen__free(r, sizeof *r);
+        return rc;
+    }
+    *out = (lumen_registry *)r->tok;
+    return LUMEN_OK;
+}
+
+LUMEN_API void lumen_registry_free(lumen_registry *tok)
+{
+    if (tok == NULL)
+        return;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__registry *r = lumen__slot_get((uintptr_t)tok, LUMEN__SLOT_REGISTRY);
+    /* Exactly one caller drops the owner's reference: the first to swap
+     * the flag, on a handle still alive. */
+    if (r != NULL && (r->is_default || atomic_exchange(&r->freed, true)))
+        r = NULL;
+    if (r != NULL)
+        lumen__slot_kill(r->tok);
+    lumen__rcu_unlock(rd);
+    lumen__registry_put(r);
+}
+
 /* Index of the first family whose name is >= name. */
-static size_t lower_bound(const lumen_registry *r, const char *name)
+static size_t lower_bound(const lumen__registry *r, const char *name)
 {
     size_t lo = 0, hi = r->nfams;
     while (lo < hi) {
@@ -79,14 +151,14 @@ static size_t lower_bound(const lumen_registry *r, const char *name)
     return lo;
 }
 
-static lumen_family *find(const lumen_registry *r, const char *name)
+static lumen__family *find(const lumen__registry *r, const char *name)
 {
     size_t i = lower_bound(r, name);
     return i < r->nfams && strcmp(r->fams[i]->name, name) == 0 ? r->fams[i] : NULL;
 }
 
 /* Does family g expose the sample or family name `s`? */
-static bool exposes(const lumen_family *g, const char *s)
+static bool exposes(const lumen__family *g, const char *s)
 {
     char names[8][256];
     size_t k = lumen__family_sample_names(g->type, g->name, names);
@@ -99,7 +171,7 @@ static bool exposes(const lumen_family *g, const char *s)
 /* Under r->mu: would `f` clash with a registered family? Each name f
  * exposes is split at every suffix a family may add, and the base looked
  * up: O(names x suffixes x log families). */
-static bool clashes(const lumen_registry *r, const lumen_family *f)
+static bool clashes(const lumen__registry *r, const lumen__family *f)
 {
     static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
                                            "_sum", "_count", "_info"};
@@ -114,7 +186,7 @@ static bool clashes(const lumen_registry *r, const lumen_family *f)
             char base[256];
             memcpy(base, names[i], n - sl);
             base[n - sl] = '\0';
-            const lumen_family *g = find(r, base);
+            const lumen__family *g = find(r, base);
             if (g != NULL && exposes(g, names[i]))
                 return true;
         }
@@ -122,7 +194,7 @@ static bool clashes(const lumen_registry *r, const lumen_family *f)
     return false;
 }
 
-int lumen__registry_add(lumen_registry *r, lumen_family *f)
+int lumen__registry_add(lumen__registry *r, lumen__family *f)
 {
     int rc = LUMEN_OK;
     pthread_mutex_lock(&r->mu);
@@ -132,7 +204,7 @@ int lumen__registry_add(lumen_registry *r, lumen_family *f)
     }
     if (r->nfams == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
-        lumen_family **v = lumen__realloc(r->fams, r->cap * sizeof *v, cap * sizeof *v);
+        lumen__family **v = lumen__realloc(r->fams, r->cap * sizeof *v, cap * sizeof *v);
         if (v == NULL) {
             rc = LUMEN_ENOMEM;
             goto out;
@@ -140,23 +212,25 @@ int lumen__registry_add(lumen_registry *r, lumen_family *f)
         r->fams = v;
         r->cap = cap;
     }
+    if ((rc = lumen__slot_alloc(LUMEN__SLOT_FAMILY, f, 0, &f->tok)) != LUMEN_OK)
+        goto out;
     size_t i = lower_bound(r, f->name);
     memmove(r->fams + i + 1, r->fams + i, (r->nfams - i) * sizeof *r->fams);
     r->fams[i] = f;
     r->nfams++;
-    f->reg = r;
 out:
     pthread_mutex_unlock(&r->mu);
     return rc;
 }
 
-LUMEN_API int lumen_registry_unregister(lumen_registry *r, const char *name)
+LUMEN_API int lumen_registry_unregister(lumen_registry *tok, const char *name)
 {
     if (name == NULL)
         return LUMEN_EINVAL;
+    lumen__registry *r = lumen__registry_get(tok);
     if (r == NULL)
-        r = lumen_registry_default();
-    lumen_family *f = NULL;
+        return LUMEN_ENOENT;
+    lumen__family *f = NULL;
     pthread_mutex_lock(&r->mu);
     /* Accept the name as given at creation (a counter's "x_total"). */
     for (int pass = 0; pass < 2 && f == NULL; pass++) {
@@ -185,23 +259,31 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *r, const char *name)
             }
         }
     }
+    /* Its handle dies with its registration: lookups through it fail from
+     * here on. */
+    if (f != NULL)
+        lumen__slot_kill(f->tok);
     pthread_mutex_unlock(&r->mu);
+    lumen__registry_put(r);
     if (f == NULL)
         return LUMEN_ENOENT;
     lumen__family_unref(f);
     return LUMEN_OK;
 }
 
-LUMEN_API int lumen_registry_add_collector(lumen_registry *r, lumen_collect_fn fn, void *ud,
+LUMEN_API int lumen_registry_add_collector(lumen_registry *tok, lumen_collect_fn fn, void *ud,
                                            lumen_collector **out)
 {
     if (fn == NULL)
         return LUMEN_EINVAL;
+    lumen__registry *r = lumen__registry_get(tok);
     if (r == NULL)
-        r = lumen_registry_default();
+        return LUMEN_ENOENT;
     lumen_collector *c = lumen__calloc(1, sizeof *c);
-    if (c == NULL)
+    if (c == NULL) {
+        lumen__registry_put(r);
         return LUMEN_ENOMEM;
+    }
     c->fn = fn;
     c->ud = ud;
     pthread_mutex_lock(&r->collect_mu);
@@ -211,17 +293,19 @@ LUMEN_API int lumen_registry_add_collector(lumen_registry *r, lumen_collect_fn f
         p = &(*p)->next;
     *p = c;
     pthread_mutex_unlock(&r->collect_mu);
+    lumen__registry_put(r);
     if (out != NULL)
         *out = c;
     return LUMEN_OK;
 }
 
-LUMEN_API int lumen_registry_remove_collector(lumen_registry *r, lumen_collector *col)
+LUMEN_API int lumen_registry_remove_collector(lumen_registry *tok, lumen_collector *col)
 {
     if (col == NULL)
         return LUMEN_EINVAL;
+    lumen__registry *r = lumen__registry_get(tok);
     if (r == NULL)
-        r = lumen_registry_default();
+        return LUMEN_ENOENT;
     int rc = LUMEN_ENOENT;
     pthread_mutex_lock(&r->collect_mu);
     for (lumen_collector **p = &r->collectors; *p; p = &(*p)->next) {
@@ -233,13 +317,14 @@ LUMEN_API int lumen_registry_remove_collector(lumen_registry *r, lumen_collector
         }
     }
     pthread_mutex_unlock(&r->collect_mu);
+    lumen__registry_put(r);
     return rc;
 }
 
-lumen_family **lumen__registry_families(lumen_registry *r, size_t *n)
+lumen__family **lumen__registry_families(lumen__registry *r, size_t *n)
 {
     pthread_mutex_lock(&r->mu);
-    lumen_family **v = lumen__malloc((r->nfams ? r->nfams : 1) * sizeof *v);
+    lumen__family **v = lumen__malloc((r->nfams ? r->nfams : 1) * sizeof *v);
     if (v != NULL) {
         for (size_t i = 0; i < r->nfams; i++) {
             v[i] = r->fams[i];
@@ -251,7 +336,7 @@ lumen_family **lumen__registry_families(lumen_registry *r, size_t *n)
     return v;
 }
 
-bool lumen__registry_exposes(lumen_registry *r, const char *name)
+bool lumen__registry_exposes(lumen__registry *r, const char *name)
 {
     static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
                                            "_sum", "_count", "_info"};
@@ -265,7 +350,7 @@ bool lumen__registry_exposes(lumen_registry *r, const char *name)
         char base[256];
         memcpy(base, name, n - sl);
         base[n - sl] = '\0';
-        const lumen_family *g = find(r, base);
+        const lumen__family *g = find(r, base);
         found = g != NULL && exposes(g, name);
     }
     pthread_mutex_unlock(&r->mu);

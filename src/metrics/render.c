@@ -4,10 +4,11 @@
  *
  * Order: families by name (registered and collected merged), children in
  * label order, so that the same state renders to the same bytes. Each
- * family is read from a snapshot: its children array (family.c) and, under
- * the cells lock, one read of every cell, so that within a render a
- * histogram's buckets are cumulative and its _count equals its +Inf
- * bucket. No lock an update takes is held while formatting.
+ * family is read from a snapshot: its children array (family.c) and one
+ * read of every cell (lock-free: the cells are summed over the CPUs),
+ * from which a histogram's cumulative buckets and its _count are derived,
+ * so that its _count equals its +Inf bucket. No lock an update takes is
+ * held at any time.
  *
  * Format differences kept here: a counter's TYPE names `x_total` in 0.0.4
  * and `x` in OpenMetrics (each the form its parsers and promtool accept
@@ -186,7 +187,7 @@ static void end_value(rctx *c, double v)
     lumen__buf_putc(&c->out, '\n');
 }
 
-static void created(rctx *c, const lumen_family *f, const lumen__child *ch)
+static void created(rctx *c, const lumen__family *f, const lumen__child *ch)
 {
     if (!c->om || (f->flags & LUMEN_METRIC_NO_CREATED))
         return;
@@ -195,7 +196,7 @@ static void created(rctx *c, const lumen_family *f, const lumen__child *ch)
     lumen__buf_putc(&c->out, '\n');
 }
 
-static void child_labels(rctx *c, const lumen_family *f, const lumen__child *ch)
+static void child_labels(rctx *c, const lumen__family *f, const lumen__child *ch)
 {
     c->lab.len = 0;
     if (c->lab.p != NULL)
@@ -211,23 +212,30 @@ static void child_labels(rctx *c, const lumen_family *f, const lumen__child *ch)
         c->out.oom = true;
 }
 
-/* Values of every child, read in one pass under the cells lock. */
-static double *read_cells(rctx *c, lumen__child **ch, size_t n, size_t per)
+/* Values of every child's `per` cells, the last `nf` of them doubles,
+ * in one pass. */
+static double *read_cells(rctx *c, lumen__child **ch, size_t n, size_t per, size_t nf)
 {
     double *v = scratch(c, n * per + 1);
+    uint64_t u[LUMEN__MAX_BUCKETS + 2];
     if (v == NULL)
         return NULL;
-    lumen__cells_lock();
-    for (size_t i = 0; i < n; i++)
-        lumen__cells_sum(ch[i]->cell, (uint32_t)per, v + i * per);
-    lumen__cells_unlock();
+    for (size_t i = 0; i < n; i++) {
+        double *o = v + i * per;
+        uint32_t nu = (uint32_t)(per - nf);
+        lumen__cells_read_u64(ch[i]->cell, nu, u);
+        for (uint32_t k = 0; k < nu; k++)
+            o[k] = (double)u[k];
+        for (uint32_t k = nu; k < per; k++)
+            o[k] = lumen__cells_read_f64(ch[i]->cell + k);
+    }
     return v;
 }
 
-static void render_histogram(rctx *c, lumen_family *f, lumen__child **ch, size_t n)
+static void render_histogram(rctx *c, lumen__family *f, lumen__child **ch, size_t n)
 {
     size_t nb = f->nbuckets, per = nb + 2;
-    double *v = read_cells(c, ch, n, per);
+    double *v = read_cells(c, ch, n, per, 1);
     char(*le)[LUMEN__DBL_MAX + 2] = lumen__malloc((nb + 1) * sizeof *le);
     size_t *lelen = lumen__malloc((nb + 1) * sizeof *lelen);
     if (v == NULL || le == NULL || lelen == NULL) {
@@ -264,7 +272,7 @@ out:
     lumen__free(lelen, (nb + 1) * sizeof *lelen);
 }
 
-static void render_summary(rctx *c, lumen_family *f, lumen__child **ch, size_t n)
+static void render_summary(rctx *c, lumen__family *f, lumen__child **ch, size_t n)
 {
     double q[LUMEN__MAX_QUANTILES];
     char qs[LUMEN__MAX_QUANTILES][LUMEN__DBL_MAX + 2];
@@ -291,7 +299,7 @@ static void render_summary(rctx *c, lumen_family *f, lumen__child **ch, size_t n
     }
 }
 
-static void render_family(rctx *c, lumen_family *f)
+static void render_family(rctx *c, lumen__family *f)
 {
     header(c, f->type, f->name, f->help, c->om ? f->unit : NULL);
     if (f->fn != NULL) {
@@ -308,7 +316,7 @@ static void render_family(rctx *c, lumen_family *f)
     }
     switch (f->type) {
     case LUMEN_METRIC_COUNTER: {
-        double *v = read_cells(c, ch, n, 2);
+        double *v = read_cells(c, ch, n, 2, 1);
         if (v == NULL) {
             c->err = LUMEN_ENOMEM;
             break;
@@ -397,7 +405,7 @@ static void render_collected(rctx *c, const lumen_collect_sink *s, const lumen__
 
 typedef struct item {
     const char *name;
-    lumen_family *fam; /* registered, or NULL */
+    lumen__family *fam; /* registered, or NULL */
     size_t sink, cfam; /* collected: sink index, family index */
     size_t order;      /* registry, then position: keeps the first */
 } item;
@@ -417,15 +425,15 @@ static void render_overflow(rctx *c, item *items, size_t nitems)
     for (size_t i = 0; i < nitems; i++) {
         if (strcmp(items[i].name, LUMEN__OVERFLOW_FAMILY) == 0)
             return; /* a family of that name exists: it wins */
-        any = any || (items[i].fam && lumen_family_overflows(items[i].fam) > 0);
+        any = any || (items[i].fam && lumen__family_overflows(items[i].fam) > 0);
     }
     if (!any)
         return;
     header(c, LUMEN_METRIC_COUNTER, LUMEN__OVERFLOW_FAMILY,
            "Label sets sent to a family's overflow series because it held its series limit.", NULL);
     for (size_t i = 0; i < nitems; i++) {
-        lumen_family *f = items[i].fam;
-        uint64_t o = f ? lumen_family_overflows(f) : 0;
+        lumen__family *f = items[i].fam;
+        uint64_t o = f ? lumen__family_overflows(f) : 0;
         if (o == 0)
             continue;
         c->lab.len = 0;
@@ -436,9 +444,9 @@ static void render_overflow(rctx *c, item *items, size_t nitems)
     }
 }
 
-static int render_all(rctx *c, lumen_registry *const *regs, size_t nregs)
+static int render_all(rctx *c, lumen__registry *const *regs, size_t nregs)
 {
-    lumen_family ***fams = lumen__calloc(nregs, sizeof *fams);
+    lumen__family ***fams = lumen__calloc(nregs, sizeof *fams);
     size_t *nf = lumen__calloc(nregs, sizeof *nf);
     lumen_collect_sink *sinks = lumen__calloc(nregs, sizeof *sinks);
     item *items = NULL;
@@ -502,7 +510,7 @@ out:
     return c->err;
 }
 
-static int render(lumen_registry *const *regs, size_t n, lumen_format format, lumen_write_fn write,
+static int render(lumen__registry *const *regs, size_t n, lumen_format format, lumen_write_fn write,
                   void *ud, char **str, size_t *len)
 {
     if (format != LUMEN_FORMAT_PROMETHEUS && format != LUMEN_FORMAT_OPENMETRICS)
@@ -526,14 +534,33 @@ static int render(lumen_registry *const *regs, size_t n, lumen_format format, lu
     return c.err;
 }
 
+/* Render the registries of handles regs[0..n) (NULL: the default). */
+static int render_handles(lumen_registry *const *regs, size_t n, lumen_format format,
+                          lumen_write_fn write, void *ud, char **str, size_t *len)
+{
+    lumen__registry *r[64];
+    if (n > LUMEN_ARRAY_LEN(r))
+        return LUMEN_EINVAL;
+    int rc = LUMEN_OK;
+    size_t got = 0;
+    for (; got < n; got++)
+        if ((r[got] = lumen__registry_get(regs[got])) == NULL) {
+            rc = LUMEN_ENOENT;
+            break;
+        }
+    if (rc == LUMEN_OK)
+        rc = render(r, n, format, write, ud, str, len);
+    for (size_t i = 0; i < got; i++)
+        lumen__registry_put(r[i]);
+    return rc;
+}
+
 LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format, lumen_write_fn write,
                                     void *ud)
 {
     if (write == NULL)
         return LUMEN_EINVAL;
-    if (reg == NULL)
-        reg = lumen_registry_default();
-    return render(&reg, 1, format, write, ud, NULL, NULL);
+    return render_handles(&reg, 1, format, write, ud, NULL, NULL);
 }
 
 LUMEN_API int lumen_registry_render_string(lumen_registry *reg, lumen_format format, char **out,
@@ -541,9 +568,7 @@ LUMEN_API int lumen_registry_render_string(lumen_registry *reg, lumen_format for
 {
     if (out == NULL)
         return LUMEN_EINVAL;
-    if (reg == NULL)
-        reg = lumen_registry_default();
-    return render(&reg, 1, format, NULL, NULL, out, len);
+    return render_handles(&reg, 1, format, NULL, NULL, out, len);
 }
 
 LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n, lumen_format format,
@@ -551,10 +576,5 @@ LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n, lum
 {
     if (write == NULL || (n > 0 && regs == NULL))
         return LUMEN_EINVAL;
-    lumen_registry *tmp[64];
-    if (n > LUMEN_ARRAY_LEN(tmp))
-        return LUMEN_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = regs[i] ? regs[i] : lumen_registry_default();
-    return render(tmp, n, format, write, ud, NULL, NULL);
+    return render_handles(regs, n, format, write, ud, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/rand.h"
+#include "core/rcu.h"
 #include "metrics/internal.h"
 
 #define SAMPLES 256
@@ -43,7 +44,7 @@ struct lumen__summary_state {
     window *win;      /* NULL without quantiles */
 };
 
-int lumen__summary_state_new(lumen_family *f, lumen__summary_state **out)
+int lumen__summary_state_new(lumen__family *f, lumen__summary_state **out)
 {
     lumen__summary_state *s = lumen__calloc(1, sizeof *s);
     if (s == NULL)
@@ -93,12 +94,13 @@ static void rotate(lumen__summary_state *s, int64_t now)
 
 LUMEN_API void lumen_summary_observe(lumen_summary *h, double v)
 {
-    lumen__child *c = (lumen__child *)h;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_SUMMARY);
     if (c == NULL)
-        return;
+        goto out;
     if (v != v) {
         atomic_fetch_add_explicit(&c->fam->rejected, 1, memory_order_relaxed);
-        return;
+        goto out;
     }
     lumen__summary_state *s = c->u.sum;
     pthread_mutex_lock(&s->mu);
@@ -117,6 +119,8 @@ LUMEN_API void lumen_summary_observe(lumen_summary *h, double v)
         }
     }
     pthread_mutex_unlock(&s->mu);
+out:
+    lumen__rcu_unlock(rd);
 }
 
 typedef struct wv {
@@ -129,7 +133,7 @@ static int cmp_wv(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-void lumen__summary_read(lumen__summary_state *s, const lumen_family *f, uint64_t *count,
+void lumen__summary_read(lumen__summary_state *s, const lumen__family *f, uint64_t *count,
                          double *sum, double *q)
 {
     wv *all = NULL;

@@ -8,7 +8,16 @@
  * cell per bucket (+Inf included, not cumulative) and a double sum cell;
  * the exposition derives cumulative buckets and _count from one snapshot
  * of the bucket cells, so _count always equals the +Inf bucket. Gauges
- * keep one shared atomic double: set semantics cannot be split per thread.
+ * keep one shared atomic double: set semantics cannot be split per CPU.
+ *
+ * Every update reaches its series through its handle (slots.h). A
+ * counter's inc and integral add check the handle and add to the current
+ * CPU's cell in one rseq critical section (core/cpu.h): no lock, no call
+ * beyond this function, no atomic read-modify-write. Everything else runs
+ * inside a read section (core/rcu.h) that keeps the series' memory and
+ * cells valid until it ends. An update through a dead handle (its series
+ * removed, cleared, or its family or registry gone) does nothing but
+ * count itself in lumen__metrics_lost_stale.
  */
 #include <math.h>
 #include <string.h>
@@ -16,6 +25,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/diag.h"
+#include "core/rcu.h"
 #include "core/tctx.h"
 #include "metrics/internal.h"
 
@@ -34,13 +44,13 @@ static uint32_t child_cells(const lumen__child *c)
     }
 }
 
-int lumen__child_init_storage(lumen__child *c, lumen_family *f)
+int lumen__child_init_storage(lumen__child *c, lumen__family *f)
 {
     switch (f->type) {
     case LUMEN_METRIC_COUNTER:
-        return lumen__cells_alloc(1, 1, &c->cell);
+        return lumen__cells_alloc(2, &c->cell);
     case LUMEN_METRIC_HISTOGRAM:
-        return lumen__cells_alloc((uint32_t)f->nbuckets + 1, 1, &c->cell);
+        return lumen__cells_alloc((uint32_t)f->nbuckets + 2, &c->cell);
     case LUMEN_METRIC_SUMMARY:
         return lumen__summary_state_new(f, &c->u.sum);
     default:
@@ -52,7 +62,7 @@ void lumen__child_free(lumen__child *c)
 {
     if (c == NULL)
         return;
-    lumen_family *f = c->fam;
+    lumen__family *f = c->fam;
     uint32_t n = child_cells(c);
     if (n > 0)
         lumen__cells_release(c->cell, n);
@@ -68,7 +78,15 @@ void lumen__child_free(lumen__child *c)
     } else if (f->type == LUMEN_METRIC_SUMMARY) {
         lumen__summary_state_free(c->u.sum);
     }
+    lumen__slot_free(c->tok);
     lumen__free(c, lumen__child_size(c));
+}
+
+_Atomic uint64_t lumen__metrics_stale;
+
+uint64_t lumen__metrics_lost_stale(void)
+{
+    return atomic_load_explicit(&lumen__metrics_stale, memory_order_relaxed);
 }
 
 static void reject(lumen__child *c, const char *what, double v)
@@ -85,7 +103,8 @@ static bool trace_sampled(void)
 
 /* ---- counters -------------------------------------------------------- */
 
-static inline void counter_add(lumen__child *c, double v)
+/* Inside a read section. */
+static void counter_add(lumen__child *c, double v)
 {
     if (LUMEN_LIKELY(v == 1.0)) {
         lumen__cell_add_u64(c->cell, 1);
@@ -101,81 +120,118 @@ static inline void counter_add(lumen__child *c, double v)
         lumen__exemplar_from_trace(&c->u.ex, v);
 }
 
-static __attribute__((noinline)) void counter_inc_slow(lumen__child *c)
+static __attribute__((noinline)) void counter_add_slow(uintptr_t t, double v)
 {
-    if (c == NULL)
-        return;
-    lumen__cell_add_u64(c->cell, 1);
-    if (trace_sampled())
-        lumen__exemplar_from_trace(&c->u.ex, 1);
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of(t, LUMEN_METRIC_COUNTER);
+    if (c != NULL)
+        counter_add(c, v);
+    lumen__rcu_unlock(rd);
+}
+
+/* The fast path: handle check and cell add in one critical section. The
+ * expected word is the handle's generation with the slow bit clear. */
+static inline bool counter_fast(uintptr_t t, uint64_t v)
+{
+#ifdef LUMEN__HAVE_RSEQ
+    return lumen__cpu_add_u64_guarded(lumen__cell_cpu, &lumen__slot_at(t)->word,
+                                      (uint64_t)t & ~(uint64_t)0xffffffffu, v);
+#else
+    (void)t, (void)v;
+    return false;
+#endif
 }
 
 LUMEN_API void lumen_counter_inc(lumen_counter *h)
 {
-    lumen__child *c = (lumen__child *)h;
-    /* Everything unusual goes out of line, so that nothing stays live
-     * across the cell update and the fast path saves no registers. */
-    if (LUMEN_UNLIKELY(c == NULL || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE))) {
-        counter_inc_slow(c);
+    uintptr_t t = (uintptr_t)h;
+    if (LUMEN_LIKELY(counter_fast(t, 1)))
         return;
-    }
-    lumen__cell_add_u64(c->cell, 1);
+    counter_add_slow(t, 1);
 }
 
 LUMEN_API void lumen_counter_add(lumen_counter *h, double v)
 {
-    if (h != NULL)
-        counter_add((lumen__child *)h, v);
+    uintptr_t t = (uintptr_t)h;
+    if (LUMEN_LIKELY(v >= 0 && v < EXACT_LIMIT && v == (double)(uint64_t)v) &&
+        counter_fast(t, (uint64_t)v))
+        return;
+    counter_add_slow(t, v);
 }
 
 LUMEN_API void lumen_counter_add_exemplar(lumen_counter *h, double v, const lumen_label *labels,
                                           size_t n)
 {
-    lumen__child *c = (lumen__child *)h;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_COUNTER);
     if (c == NULL)
-        return;
+        goto out;
     if (!(v >= 0)) {
         reject(c, "counter", v);
-        return;
+        goto out;
     }
     if (v < EXACT_LIMIT && v == (double)(uint64_t)v)
         lumen__cell_add_u64(c->cell, (uint64_t)v);
     else
         lumen__cell_add_f64(c->cell + 1, v);
     lumen__exemplar_record(&c->u.ex, v, labels, n);
+out:
+    lumen__rcu_unlock(rd);
 }
 
 LUMEN_API double lumen_counter_value(const lumen_counter *h)
 {
-    const lumen__child *c = (const lumen__child *)h;
-    if (c == NULL)
-        return 0;
-    double v[2];
-    lumen__cells_lock();
-    lumen__cells_sum(c->cell, 2, v);
-    lumen__cells_unlock();
-    return v[0] + v[1];
+    double v = 0;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__slot_get((uintptr_t)h, LUMEN__SLOT_SERIES);
+    if (c != NULL && c->type == LUMEN_METRIC_COUNTER) {
+        uint64_t n;
+        lumen__cells_read_u64(c->cell, 1, &n);
+        v = (double)n + lumen__cells_read_f64(c->cell + 1);
+    }
+    lumen__rcu_unlock(rd);
+    return v;
 }
 
 /* ---- gauges ---------------------------------------------------------- */
 
-LUMEN_API void lumen_gauge_set(lumen_gauge *h, double v)
+static __attribute__((noinline)) void gauge_set_slow(uintptr_t t, double v)
 {
-    lumen__child *c = (lumen__child *)h;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of(t, LUMEN_METRIC_GAUGE);
     if (c != NULL)
         atomic_store_explicit(&c->u.gauge, lumen__f64_bits(v), memory_order_relaxed);
+    lumen__rcu_unlock(rd);
+}
+
+LUMEN_API void lumen_gauge_set(lumen_gauge *h, double v)
+{
+    uintptr_t t = (uintptr_t)h;
+#ifdef LUMEN__HAVE_RSEQ
+    /* Handle, generation and type checked and the value stored in one
+     * critical section: the child is freed only after a grace period that
+     * restarts every section in progress. */
+    _Static_assert(offsetof(lumen__slot, obj) == 8, "lumen__cpu_store_guarded reads obj at 8");
+    uint64_t expect = ((uint64_t)t & ~(uint64_t)0xffffffffu) | LUMEN__SLOT_SLOW | LUMEN_METRIC_GAUGE;
+    if (LUMEN_LIKELY(lumen__cpu_store_guarded(&lumen__slot_at(t)->word, expect,
+                                              offsetof(lumen__child, u.gauge), lumen__f64_bits(v))))
+        return;
+#endif
+    gauge_set_slow(t, v);
 }
 
 LUMEN_API void lumen_gauge_add(lumen_gauge *h, double v)
 {
-    lumen__child *c = (lumen__child *)h;
-    if (c == NULL)
-        return;
-    uint64_t old = atomic_load_explicit(&c->u.gauge, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&c->u.gauge, &old,
-                                                  lumen__f64_bits(lumen__bits_f64(old) + v),
-                                                  memory_order_relaxed, memory_order_relaxed)) {
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_GAUGE);
+    if (c != NULL) {
+        uint64_t old = atomic_load_explicit(&c->u.gauge, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(&c->u.gauge, &old,
+                                                      lumen__f64_bits(lumen__bits_f64(old) + v),
+                                                      memory_order_relaxed, memory_order_relaxed)) {
+        }
     }
+    lumen__rcu_unlock(rd);
 }
 
 LUMEN_API void lumen_gauge_inc(lumen_gauge *h)
@@ -200,11 +256,13 @@ LUMEN_API void lumen_gauge_set_to_current_time(lumen_gauge *h)
 
 LUMEN_API double lumen_gauge_value(const lumen_gauge *h)
 {
-    const lumen__child *c = (const lumen__child *)h;
-    if (c == NULL)
-        return 0;
-    return lumen__bits_f64(
-        atomic_load_explicit(&((lumen__child *)c)->u.gauge, memory_order_relaxed));
+    double v = 0;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__slot_get((uintptr_t)h, LUMEN__SLOT_SERIES);
+    if (c != NULL && c->type == LUMEN_METRIC_GAUGE)
+        v = lumen__bits_f64(atomic_load_explicit(&c->u.gauge, memory_order_relaxed));
+    lumen__rcu_unlock(rd);
+    return v;
 }
 
 /* ---- histograms ------------------------------------------------------ */
@@ -216,11 +274,12 @@ typedef long long v2i __attribute__((vector_size(16)));
  * number of bounds below v. For up to 16 bounds a branch-free vector
  * compare over the bounds padded with +Inf (eight two-lane compares, no
  * branch to mispredict); a binary search for longer lists. */
-static inline size_t bucket_index(const lumen_family *f, double v)
+static inline size_t bucket_index(const lumen__family *f, double v)
 {
     if (LUMEN_LIKELY(f->nbuckets <= LUMEN__SMALL_BUCKETS)) {
         v2d vv = {v, v};
         v2i acc = {0, 0};
+#pragma GCC unroll 8
         for (int i = 0; i < LUMEN__SMALL_BUCKETS; i += 2) {
             v2d b;
             memcpy(&b, &f->small_bounds[i], sizeof b);
@@ -257,26 +316,21 @@ static _Atomic(lumen__exemplar *) *bucket_slot(lumen__child *c, size_t idx)
     return &hex[idx];
 }
 
-/* Count v in its bucket and add it to the sum. The whole range lives in
- * one page: one lookup serves both cells. */
-static inline void observe_at(_Atomic uint64_t *cells, const lumen_family *f, size_t idx, double v)
+/* Inside a read section: count v in its bucket and add it to the sum.
+ * Both cell ids are computed before the first add, whose memory clobber
+ * would make the compiler read the child again. */
+static inline __attribute__((always_inline)) size_t observe(lumen__child *c, double v)
 {
-    atomic_store_explicit(&cells[idx], atomic_load_explicit(&cells[idx], memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    lumen__cell_add_f64_at(&cells[f->nbuckets + 1], v);
-}
-
-static size_t observe(lumen__child *c, double v)
-{
-    size_t idx = bucket_index(c->fam, v);
-    observe_at(lumen__cell(c->cell), c->fam, idx, v);
+    const lumen__family *f = c->fam;
+    size_t idx = bucket_index(f, v);
+    uint32_t bucket = c->cell + (uint32_t)idx, sum = c->cell + (uint32_t)f->nbuckets + 1;
+    lumen__cell_add_u64(bucket, 1);
+    lumen__cell_add_f64(sum, v);
     return idx;
 }
 
 static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
 {
-    if (c == NULL)
-        return;
     if (v != v) {
         reject(c, "histogram", v);
         return;
@@ -291,32 +345,35 @@ static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
 
 LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
 {
-    lumen__child *c = (lumen__child *)h;
-    _Atomic uint64_t *cells;
-    /* Everything unusual (NULL, NaN, exemplars, a thread's first touch of
-     * the page) goes out of line as a tail call. */
-    if (LUMEN_UNLIKELY(c == NULL || v != v || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE) ||
-                       (cells = lumen__cell_fast(c->cell)) == NULL)) {
-        observe_slow(c, v);
-        return;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_HISTOGRAM);
+    /* NaN and exemplars go out of line. */
+    if (LUMEN_LIKELY(c != NULL)) {
+        if (LUMEN_UNLIKELY(v != v || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE)))
+            observe_slow(c, v);
+        else
+            observe(c, v);
     }
-    observe_at(cells, c->fam, bucket_index(c->fam, v), v);
+    lumen__rcu_unlock(rd);
 }
 
 LUMEN_API void lumen_histogram_observe_exemplar(lumen_histogram *h, double v,
                                                 const lumen_label *labels, size_t n)
 {
-    lumen__child *c = (lumen__child *)h;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_HISTOGRAM);
     if (c == NULL)
-        return;
+        goto out;
     if (v != v) {
         reject(c, "histogram", v);
-        return;
+        goto out;
     }
     size_t idx = observe(c, v);
     _Atomic(lumen__exemplar *) *slot = bucket_slot(c, idx);
     if (slot != NULL)
         lumen__exemplar_record(slot, v, labels, n);
+out:
+    lumen__rcu_unlock(rd);
 }
 
 LUMEN_API int lumen_buckets_linear(double *out, double start, double width, size_t count)
@@ -339,30 +396,31 @@ LUMEN_API int lumen_buckets_exponential(double *out, double start, double factor
     return LUMEN_OK;
 }
 
-/* ---- typed lookups --------------------------------------------------- */
+/* ---- typed lookups ----------------------------------------------------- */
 
 LUMEN_API int lumen_family_counter(lumen_family *f, const char *const *values, size_t n,
                                    lumen_counter **out)
 {
-    return lumen__family_child(f, LUMEN_METRIC_COUNTER, values, n, (lumen__child **)out);
+    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_COUNTER, values, n, (uintptr_t *)out);
 }
 
 LUMEN_API int lumen_family_gauge(lumen_family *f, const char *const *values, size_t n,
                                  lumen_gauge **out)
 {
-    return lumen__family_child(f, LUMEN_METRIC_GAUGE, values, n, (lumen__child **)out);
+    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_GAUGE, values, n, (uintptr_t *)out);
 }
 
 LUMEN_API int lumen_family_histogram(lumen_family *f, const char *const *values, size_t n,
                                      lumen_histogram **out)
 {
-    return lumen__family_child(f, LUMEN_METRIC_HISTOGRAM, values, n, (lumen__child **)out);
+    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_HISTOGRAM, values, n,
+                               (uintptr_t *)out);
 }
 
 LUMEN_API int lumen_family_summary(lumen_family *f, const char *const *values, size_t n,
                                    lumen_summary **out)
 {
-    return lumen__family_child(f, LUMEN_METRIC_SUMMARY, values, n, (lumen__child **)out);
+    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_SUMMARY, values, n, (uintptr_t *)out);
 }
 
 /* ---- unlabelled shortcuts -------------------------------------------- */
@@ -370,12 +428,12 @@ LUMEN_API int lumen_family_summary(lumen_family *f, const char *const *values, s
 static int new_plain(void **out, lumen_registry *reg, lumen_metric_type type, const char *name,
                      const lumen_metric_opts *o)
 {
-    if (out == NULL)
+    if (out == NULL || name == NULL)
         return LUMEN_EINVAL;
-    lumen_family *f;
-    int rc = lumen_family_new(&f, reg, type, name, o);
+    uintptr_t only;
+    int rc = lumen__family_new(reg, type, name, o, NULL, &only);
     if (rc == LUMEN_OK)
-        *out = f->only;
+        *out = (void *)only;
     return rc;
 }
 
@@ -425,19 +483,19 @@ LUMEN_API int lumen_info_new(lumen_registry *reg, const char *name, const char *
         names[i] = labels[i].name;
         values[i] = labels[i].value;
     }
-    if (reg == NULL && (reg = lumen_registry_default()) == NULL)
-        return LUMEN_ENOMEM;
+    lumen__registry *r = lumen__registry_get(reg);
+    if (r == NULL)
+        return LUMEN_ENOENT;
     lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
     o.help = help;
     o.label_names = names;
     o.label_count = n;
-    lumen_family *f;
+    lumen__family *f;
     int rc = lumen__family_build(&f, LUMEN_METRIC_INFO, name, &o);
-    if (rc != LUMEN_OK)
-        return rc;
-    if ((rc = lumen__family_add_fixed_child(f, values, n)) != LUMEN_OK ||
-        (rc = lumen__registry_add(reg, f)) != LUMEN_OK)
+    if (rc == LUMEN_OK && ((rc = lumen__family_add_fixed_child(f, values, n)) != LUMEN_OK ||
+                           (rc = lumen__registry_add(r, f)) != LUMEN_OK))
         lumen__family_destroy(f);
+    lumen__registry_put(r);
     return rc;
 }
 
@@ -446,17 +504,19 @@ LUMEN_API int lumen_gauge_func_new(lumen_registry *reg, const char *name, const 
 {
     if (name == NULL || fn == NULL)
         return LUMEN_EINVAL;
-    if (reg == NULL && (reg = lumen_registry_default()) == NULL)
-        return LUMEN_ENOMEM;
+    lumen__registry *r = lumen__registry_get(reg);
+    if (r == NULL)
+        return LUMEN_ENOENT;
     lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
     o.help = help;
-    lumen_family *f;
+    lumen__family *f;
     int rc = lumen__family_build(&f, LUMEN_METRIC_GAUGE, name, &o);
-    if (rc != LUMEN_OK)
-        return rc;
-    f->fn = fn;
-    f->fn_ud = ud;
-    if ((rc = lumen__registry_add(reg, f)) != LUMEN_OK)
-        lumen__family_destroy(f);
+    if (rc == LUMEN_OK) {
+        f->fn = fn;
+        f->fn_ud = ud;
+        if ((rc = lumen__registry_add(r, f)) != LUMEN_OK)
+            lumen__family_destroy(f);
+    }
+    lumen__registry_put(r);
     return rc;
 }

@@ -814,43 +814,40 @@ static void *cells_thread(void *arg)
     return NULL;
 }
 
-/* Cells past the directly indexed pages (the mid-array path), summed over
- * live threads and folded at thread exit. */
-static void test_metrics_cells__far_ids_and_exit_fold(void **state)
+/* Cells far into the id space (past several steps of the regions'
+ * growth), written from a thread that then exits and from this one: the
+ * sums hold, with nothing to fold at exit, and a released range reads 0. */
+static void test_metrics_cells__far_ids_survive_thread_exit(void **state)
 {
     (void)state;
-    enum { RANGES = LUMEN__CELL_DIRECT + 8 };
+    enum { RANGES = 300 };
     static uint32_t first[RANGES];
     for (int i = 0; i < RANGES; i++)
-        assert_int_equal(lumen__cells_alloc(1, LUMEN__CELL_PAGE - 1, &first[i]), LUMEN_OK);
-    uint32_t ids[3] = {first[0], first[LUMEN__CELL_DIRECT + 1], first[RANGES - 1]};
-    assert_true(ids[2] >= LUMEN__CELL_DIRECT * LUMEN__CELL_PAGE);
+        assert_int_equal(lumen__cells_alloc(1000, &first[i]), LUMEN_OK);
+    uint32_t ids[3] = {first[0], first[RANGES / 2], first[RANGES - 1]};
+    assert_true(ids[2] >= 200000);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, cells_thread, ids), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
     cells_thread(ids); /* this thread too, still alive */
     for (int k = 0; k < 3; k++) {
-        double v[2];
-        lumen__cells_lock();
-        lumen__cells_sum(ids[k], 2, v);
-        lumen__cells_unlock();
-        assert_true(v[0] == 10 && v[1] == 0.5);
+        uint64_t n;
+        lumen__cells_read_u64(ids[k], 1, &n);
+        assert_int_equal(n, 10);
+        assert_true(lumen__cells_read_f64(ids[k] + 1) == 0.5);
     }
-    lumen__cells_thread_exit();
-    for (int k = 0; k < 3; k++) {
-        double v[2];
-        lumen__cells_lock();
-        lumen__cells_sum(ids[k], 2, v);
-        lumen__cells_unlock();
-        assert_true(v[0] == 10 && v[1] == 0.5);
-    }
+    assert_true(lumen__cells_regions() >= 1);
     for (int i = 0; i < RANGES; i++)
-        lumen__cells_release(first[i], LUMEN__CELL_PAGE);
-    double v[2];
-    lumen__cells_lock();
-    lumen__cells_sum(ids[2], 2, v);
-    lumen__cells_unlock();
-    assert_true(v[0] == 0 && v[1] == 0);
+        lumen__cells_release(first[i], 1000);
+    uint64_t n;
+    lumen__cells_read_u64(ids[2], 1, &n);
+    assert_int_equal(n, 0);
+    assert_true(lumen__cells_read_f64(ids[2] + 1) == 0);
+    /* A released range is reused by the next of its length. */
+    uint32_t again;
+    assert_int_equal(lumen__cells_alloc(1000, &again), LUMEN_OK);
+    assert_true(again == first[RANGES - 1]);
+    lumen__cells_release(again, 1000);
 }
 
 int main(void)
@@ -877,7 +874,7 @@ int main(void)
         cmocka_unit_test(test_metrics_registry__default_registry),
         cmocka_unit_test(test_metrics_render__callback_chunks),
         cmocka_unit_test(test_metrics_cells__fork_child_renders),
-        cmocka_unit_test(test_metrics_cells__far_ids_and_exit_fold),
+        cmocka_unit_test(test_metrics_cells__far_ids_survive_thread_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,308 @@
+/*
+ * core/cpu.h: per-CPU execution. Two kernel facilities, and the one place
+ * that knows the instruction sets:
+ *
+ * - Restartable sequences (rseq). glibc 2.35 and later register a
+ *   `struct rseq` for every thread, and the kernel keeps its cpu_id field
+ *   current. A short critical section that reads cpu_id and ends in a
+ *   single committing store is restarted from its beginning whenever the
+ *   thread is preempted, migrated or signalled inside it, so a plain
+ *   read-modify-write of memory that belongs to the current CPU is exact
+ *   without a `lock` prefix: only the thread running on a CPU writes that
+ *   CPU's memory, and it cannot be interrupted half way.
+ * - membarrier(2). MEMBARRIER_CMD_PRIVATE_EXPEDITED makes every running
+ *   thread of the process execute a full memory barrier, which lets the
+ *   readers of core/rcu.h use a compiler barrier where they would need a
+ *   fence; MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ also restarts every rseq
+ *   critical section in progress, which is what lets a writer know that no
+ *   section that read a value before a change can still commit after it.
+ *
+ * The critical sections below add to slot `idx` of the region that
+ * `bases[cpu]` points to. They exist for x86-64 and aarch64 on glibc
+ * (elsewhere, and under ThreadSanitizer, which cannot see them, they are
+ * not compiled and callers take their portable path). Each returns false,
+ * having done nothing, when the current CPU's region is missing, the CPU
+ * id is out of range or, for the guarded form, the guard word does not
+ * match. Where rseq cannot be used (no glibc registration, an old kernel,
+ * qemu-user, valgrind, LUMEN_METRICS_RSEQ=false), lumen__cpu_rseq_off
+ * points at a thread-local stand-in whose CPU id is out of range, so the
+ * sections fail at their first test and the hot paths need no flag.
+ */
+#ifndef LUMEN_CORE_CPU_H
+#define LUMEN_CORE_CPU_H
+
+#include "core/common.h"
+
+/* CPU ids at or above this take the portable path. */
+#define LUMEN__CPU_MAX 4096
+#define LUMEN__STR_(x) #x
+#define LUMEN__STR(x) LUMEN__STR_(x)
+
+#if defined(__linux__) && defined(__GLIBC__) && !defined(LUMEN__TSAN) &&                          \
+    (defined(__x86_64__) || defined(__aarch64__))
+#define LUMEN__HAVE_RSEQ 1
+#endif
+
+/* True once rseq critical sections may be used (set by lumen__cpu_init,
+ * never cleared except in a forked child that cannot re-register). */
+extern bool lumen__cpu_rseq;
+/* Offset from the thread pointer of the thread's struct rseq, or of the
+ * stand-in. Valid from the library's load (a constructor sets it), the
+ * same for every thread (both are initial-exec thread-locals). */
+extern ptrdiff_t lumen__cpu_rseq_off;
+
+/* Detect rseq and membarrier and register for them; idempotent and
+ * thread-safe. */
+void lumen__cpu_init(void);
+
+/* True when membarrier gives every thread a barrier on demand, so that
+ * readers of core/rcu.h may use compiler barriers only. */
+bool lumen__cpu_membarrier(void);
+
+/*
+ * The writer's side of both facilities: a full memory barrier on every
+ * thread of the process and, when rseq is in use, the restart of every
+ * critical section in progress. Without membarrier, a seq_cst fence (the
+ * readers then fence too).
+ */
+void lumen__cpu_barrier(void);
+
+/* The CPU the calling thread runs on, or -1. For the slow paths. */
+int lumen__cpu_current(void);
+
+/* Fork handling: called in the child. */
+void lumen__cpu_atfork_child(void);
+
+#ifdef LUMEN__HAVE_RSEQ
+
+static inline char *lumen__cpu_rseq_area(void)
+{
+    return (char *)__builtin_thread_pointer() + lumen__cpu_rseq_off;
+}
+
+#if defined(__x86_64__)
+
+/* The rseq_cs descriptor (version 0, flags 0, start, length, abort) and
+ * the abort handler, which must follow the 4-byte signature glibc
+ * registered (RSEQ_SIG, behind a ud1 opcode so disassemblers stay in
+ * step); the handler restarts the section from the store of its
+ * descriptor, since the kernel clears rseq_cs on abort. */
+#define LUMEN__RSEQ_DESC                                                                           \
+    ".pushsection __rseq_cs, \"aw\"\n\t"                                                           \
+    ".balign 32\n"                                                                                 \
+    "9:\n\t"                                                                                       \
+    ".long 0, 0\n\t"                                                                               \
+    ".quad 8f, 6f - 8f, 5f\n\t"                                                                    \
+    ".popsection\n"                                                                                \
+    "7:\n\t"                                                                                       \
+    "leaq 9b(%%rip), %%rax\n\t"                                                                    \
+    "movq %%rax, 8(%[rs])\n"                                                                       \
+    "8:\n\t"                                                                                       \
+    "movl 4(%[rs]), %%eax\n\t"                                                                     \
+    "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%eax\n\t"                                              \
+    "jae %l[fail]\n\t"
+#define LUMEN__RSEQ_ABORT                                                                          \
+    ".pushsection __rseq_failure, \"ax\"\n\t"                                                      \
+    ".byte 0x0f, 0xb9, 0x3d\n\t"                                                                   \
+    ".long 0x53053053\n"                                                                           \
+    "5:\n\t"                                                                                       \
+    "jmp 7b\n\t"                                                                                   \
+    ".popsection\n\t"
+
+/* bases[cpu][idx] += v, where idx is *guard ^ expect, which must have
+ * no bit set from 26 up (metrics/slots.h: a fast word's cell id). */
+static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases,
+                                              const _Atomic uint64_t *guard, uint64_t expect,
+                                              uint64_t v)
+{
+    __asm__ goto(LUMEN__RSEQ_DESC "movq (%[guard]), %%rcx\n\t"
+                                  "xorq %[expect], %%rcx\n\t"
+                                  "testq %[hi], %%rcx\n\t"
+                                  "jnz %l[fail]\n\t"
+                                  "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                                  "testq %%rdx, %%rdx\n\t"
+                                  "jz %l[fail]\n\t"
+                                  "addq %[v], (%%rdx, %%rcx, 8)\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
+                   [hi] "r"(0xfffffffffc000000ull), [bases] "r"(bases), [v] "er"(v)
+                 : "rax", "rcx", "rdx", "memory", "cc"
+                 : fail);
+    return true;
+fail:
+    return false;
+}
+
+/* bases[cpu][idx] += v. */
+static inline bool lumen__cpu_add_u64(uint64_t *const *bases, uint64_t idx, uint64_t v)
+{
+    __asm__ goto(LUMEN__RSEQ_DESC "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                                  "testq %%rdx, %%rdx\n\t"
+                                  "jz %l[fail]\n\t"
+                                  "addq %[v], (%%rdx, %[idx], 8)\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [bases] "r"(bases), [idx] "r"(idx),
+                   [v] "er"(v)
+                 : "rax", "rdx", "memory", "cc"
+                 : fail);
+    return true;
+fail:
+    return false;
+}
+
+/* bases[cpu][idx] (the bits of a double) += v. The load and add may be
+ * repeated; only the final store commits. */
+static inline bool lumen__cpu_add_f64(uint64_t *const *bases, uint64_t idx, double v)
+{
+    __asm__ goto(LUMEN__RSEQ_DESC "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                                  "testq %%rdx, %%rdx\n\t"
+                                  "jz %l[fail]\n\t"
+                                  "movsd (%%rdx, %[idx], 8), %%xmm15\n\t"
+                                  "addsd %[v], %%xmm15\n\t"
+                                  "movsd %%xmm15, (%%rdx, %[idx], 8)\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [bases] "r"(bases), [idx] "r"(idx),
+                   [v] "x"(v)
+                 : "rax", "rdx", "xmm15", "memory", "cc"
+                 : fail);
+    return true;
+fail:
+    return false;
+}
+
+/* If guard[0] == expect: *(uint64_t *)((char *)guard[1] + off) = v. The
+ * CPU id is checked only to know that the section is registered. */
+static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint64_t expect,
+                                            size_t off, uint64_t v)
+{
+    __asm__ goto(LUMEN__RSEQ_DESC "movq (%[guard]), %%rcx\n\t"
+                                  "cmpq %[expect], %%rcx\n\t"
+                                  "jne %l[fail]\n\t"
+                                  "movq 8(%[guard]), %%rdx\n\t"
+                                  "movq %[v], (%%rdx, %[off])\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
+                   [v] "r"(v), [off] "r"(off)
+                 : "rax", "rcx", "rdx", "memory", "cc"
+                 : fail);
+    return true;
+fail:
+    return false;
+}
+
+#elif defined(__aarch64__)
+
+/* As on x86-64; the signature is glibc's RSEQ_SIG_CODE (a BRK). x9 holds
+ * the CPU id. */
+#define LUMEN__RSEQ_DESC                                                                           \
+    ".pushsection __rseq_cs, \"aw\"\n\t"                                                           \
+    ".balign 32\n"                                                                                 \
+    "9:\n\t"                                                                                       \
+    ".long 0, 0\n\t"                                                                               \
+    ".quad 8f, 6f - 8f, 5f\n\t"                                                                    \
+    ".popsection\n"                                                                                \
+    "7:\n\t"                                                                                       \
+    "adrp x9, 9b\n\t"                                                                              \
+    "add x9, x9, :lo12:9b\n\t"                                                                     \
+    "str x9, [%[rs], #8]\n"                                                                        \
+    "8:\n\t"                                                                                       \
+    "ldr w9, [%[rs], #4]\n\t"                                                                      \
+    "cmp w9, #" LUMEN__STR(LUMEN__CPU_MAX) "\n\t"                                                  \
+    "b.hs %l[fail]\n\t"
+#define LUMEN__RSEQ_ABORT                                                                          \
+    ".pushsection __rseq_failure, \"ax\"\n\t"                                                      \
+    ".inst 0xd428bc00\n"                                                                           \
+    "5:\n\t"                                                                                       \
+    "b 7b\n\t"                                                                                     \
+    ".popsection\n\t"
+
+static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases,
+                                              const _Atomic uint64_t *guard, uint64_t expect,
+                                              uint64_t v)
+{
+    __asm__ goto(LUMEN__RSEQ_DESC "ldr x10, [%[guard]]\n\t"
+                                  "eor x10, x10, %[expect]\n\t"
+                                  "tst x10, #0xfffffffffc000000\n\t"
+                                  "b.ne %l[fail]\n\t"
+                                  "ldr x11, [%[bases], w9, uxtw #3]\n\t"
+                                  "cbz x11, %l[fail]\n\t"
+                                  "add x11, x11, x10, lsl #3\n\t"
+                                  "ldr x12, [x11]\n\t"
+                                  "add x12, x12, %[v]\n\t"
+                                  "str x12, [x11]\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
+                   [bases] "r"(bases), [v] "r"(v)
+                 : "x9", "x10", "x11", "x12", "memory", "cc"
+                 : fail);
+    return true;
+fail:
+    return false;
+}
+
+static inline bool lumen__cpu_add_u64(uint64_t *const *bases, uint64_t idx, uint64_t v)
+{
+    __asm__ goto(LUMEN__RSEQ_DESC "ldr x11, [%[bases], w9, uxtw #3]\n\t"
+                                  "cbz x11, %l[fail]\n\t"
+                                  "add x11, x11, %[idx], lsl #3\n\t"
+                                  "ldr x12, [x11]\n\t"
+                                  "add x12, x12, %[v]\n\t"
+                                  "str x12, [x11]\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [bases] "r"(bases), [idx] "r"(idx),
+                   [v] "r"(v)
+                 : "x9", "x11", "x12", "memory", "cc"
+                 : fail);
+    return true;
+fail:
+    return false;
+}
+
+static inline bool lumen__cpu_add_f64(uint64_t *const *bases, uint64_t idx, double v)
+{
+    __asm__ goto(LUMEN__RSEQ_DESC "ldr x11, [%[bases], w9, uxtw #3]\n\t"
+                                  "cbz x11, %l[fail]\n\t"
+                                  "add x11, x11, %[idx], lsl #3\n\t"
+                                  "ldr d31, [x11]\n\t"
+                                  "fadd d31, d31, %d[v]\n\t"
+                                  "str d31, [x11]\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [bases] "r"(bases), [idx] "r"(idx),
+                   [v] "w"(v)
+                 : "x9", "x11", "v31", "memory", "cc"
+                 : fail);
+    return true;
+fail:
+    return false;
+}
+
+static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint64_t expect,
+                                            size_t off, uint64_t v)
+{
+    __asm__ goto(LUMEN__RSEQ_DESC "ldr x10, [%[guard]]\n\t"
+                                  "cmp x10, %[expect]\n\t"
+                                  "b.ne %l[fail]\n\t"
+                                  "ldr x11, [%[guard], #8]\n\t"
+                                  "str %[v], [x11, %[off]]\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
+                   [v] "r"(v), [off] "r"(off)
+                 : "x9", "x10", "x11", "memory", "cc"
+                 : fail);
+    return true;
+fail:
+    return false;
+}
+
+#endif /* arch */
+#endif /* LUMEN__HAVE_RSEQ */
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * metrics/slots.c: see slots.h. The table grows by chunks that are never
+ * freed; free slots wait in a FIFO, so that a slot is reused as late as
+ * possible (it matters only for the short generations of 32-bit tokens).
+ */
+#include "metrics/slots.h"
+
+#include <pthread.h>
+
+#include "core/alloc.h"
+
+/* In BSS: the first chunk costs memory only where it is used. Its slot 0,
+ * the NULL token's, is set to a permanently free word when the first slot
+ * is taken; until then it reads as a fast word for cell 0, which is never
+ * given to a series (cells.c), and its object is NULL, so a NULL handle is
+ * harmless either way. */
+static lumen__slot g_chunk0[LUMEN__SLOT_CHUNK];
+
+lumen__slot *lumen__slot_chunk[LUMEN__SLOT_CHUNKS] = {g_chunk0};
+
+static struct {
+    pthread_mutex_t mu;
+    uint32_t next;       /* never-used slots start here */
+    uint32_t head, tail; /* FIFO of free slots, linked through obj; 0: empty */
+    size_t used;
+} g_slots = {.mu = PTHREAD_MUTEX_INITIALIZER, .next = 1};
+
+static lumen__slot *at(uint32_t i)
+{
+    return &lumen__slot_chunk[i >> LUMEN__SLOT_CHUNK_SHIFT][i & (LUMEN__SLOT_CHUNK - 1)];
+}
+
+static uintptr_t token(uint32_t idx, uint64_t word)
+{
+    uint64_t gen = word >> 32;
+#if LUMEN__SLOT_IDX_BITS == 32
+    return (uintptr_t)(gen << 32 | idx);
+#else
+    return (uintptr_t)((gen & ((1u << (32 - LUMEN__SLOT_IDX_BITS)) - 1)) << LUMEN__SLOT_IDX_BITS |
+                       idx);
+#endif
+}
+
+int lumen__slot_alloc(unsigned kind, void *obj, uint32_t low, uintptr_t *tok)
+{
+    if (kind != LUMEN__SLOT_SERIES)
+        low = LUMEN__SLOT_SLOW | (uint32_t)kind << LUMEN__SLOT_KIND_SHIFT;
+    pthread_mutex_lock(&g_slots.mu);
+    if (g_slots.next == 1)
+        atomic_store_explicit(&g_chunk0[0].word,
+                              LUMEN__SLOT_SLOW |
+                                  (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT,
+                              memory_order_relaxed);
+    uint32_t i;
+    if (g_slots.head != 0) {
+        i = g_slots.head;
+        g_slots.head = (uint32_t)(uintptr_t)atomic_load_explicit(&at(i)->obj, memory_order_relaxed);
+        if (g_slots.head == 0)
+            g_slots.tail = 0;
+    } else {
+        if (g_slots.next >= LUMEN__SLOT_MAX) {
+            pthread_mutex_unlock(&g_slots.mu);
+            return LUMEN_ELIMIT;
+        }
+        i = g_slots.next;
+        size_t c = i >> LUMEN__SLOT_CHUNK_SHIFT;
+        if (lumen__slot_chunk[c] == NULL) {
+            lumen__slot *chunk = lumen__calloc(LUMEN__SLOT_CHUNK, sizeof *chunk);
+            if (chunk == NULL) {
+                pthread_mutex_unlock(&g_slots.mu);
+                return LUMEN_ENOMEM;
+            }
+            /* A fresh slot starts at generation 1, so that no token is
+             * ever a small integer. */
+            for (uint32_t k = 0; k < LUMEN__SLOT_CHUNK; k++)
+                atomic_init(&chunk[k].word, (uint64_t)1 << 32 | LUMEN__SLOT_SLOW |
+                                                (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT);
+            lumen__slot_chunk[c] = chunk;
+        } else if (c == 0 &&
+                   atomic_load_explicit(&at(i)->word, memory_order_relaxed) >> 32 == 0) {
+            atomic_store_explicit(&at(i)->word,
+                                  (uint64_t)1 << 32 | LUMEN__SLOT_SLOW |
+                                      (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT,
+                                  memory_order_relaxed);
+        }
+        g_slots.next++;
+    }
+    g_slots.used++;
+    lumen__slot *s = at(i);
+    uint64_t gen = atomic_load_explicit(&s->word, memory_order_relaxed) >> 32;
+    uint64_t w = gen << 32 | low;
+    atomic_store_explicit(&s->obj, obj, memory_order_relaxed);
+    /* Release: a reader that sees the word sees the object. */
+    atomic_store_explicit(&s->word, w, memory_order_release);
+    pthread_mutex_unlock(&g_slots.mu);
+    *tok = token(i, w);
+    return LUMEN_OK;
+}
+
+void lumen__slot_kill(uintptr_t tok)
+{
+    lumen__slot *s = lumen__slot_at(tok);
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    uint64_t gen = (w >> 32) + 1;
+    if ((uint32_t)gen == 0)
+        gen = 1;
+    atomic_store_explicit(&s->word,
+                          (gen & 0xffffffffu) << 32 | LUMEN__SLOT_SLOW |
+                              (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT,
+                          memory_order_release);
+}
+
+void lumen__slot_free(uintptr_t tok)
+{
+    uint32_t i = lumen__slot_idx(tok);
+    if (i == 0)
+        return;
+    pthread_mutex_lock(&g_slots.mu);
+    atomic_store_explicit(&at(i)->obj, NULL, memory_order_relaxed);
+    if (g_slots.tail != 0)
+        atomic_store_explicit(&at(g_slots.tail)->obj, (void *)(uintptr_t)i, memory_order_relaxed);
+    else
+        g_slots.head = i;
+    g_slots.tail = i;
+    g_slots.used--;
+    pthread_mutex_unlock(&g_slots.mu);
+}
+
+size_t lumen__slots_used(void)
+{
+    pthread_mutex_lock(&g_slots.mu);
+    size_t n = g_slots.used;
+    pthread_mutex_unlock(&g_slots.mu);
+    return n;
+}
