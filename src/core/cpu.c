@@ -9,6 +9,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
+#if defined(__linux__) && __has_include(<sys/auxv.h>)
+#include <sys/auxv.h>
+#endif
 
 #include "core/diag.h"
 #include "core/env.h"
@@ -23,6 +26,7 @@
 
 bool lumen__cpu_rseq;
 ptrdiff_t lumen__cpu_rseq_off;
+ptrdiff_t lumen__cpu_id_off = 4;
 
 #ifdef LUMEN__HAVE_RSEQ
 /* What the critical sections read where rseq is not used: a CPU id of
@@ -75,6 +79,10 @@ static void setup(void)
     if (g_rseq_wanted && &__rseq_size != NULL && &__rseq_offset != NULL && __rseq_size >= 20 &&
         (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) &&
         membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ) == 0) {
+        /* mm_cid, when the kernel's rseq covers it (AT_RSEQ_FEATURE_SIZE,
+         * 27, reaches past its offset 24). glibc registers 32 bytes. */
+        if (getauxval(27) >= 28)
+            lumen__cpu_id_off = 24;
         lumen__cpu_rseq = true;
         /* Sections running meanwhile read either area: both are safe. */
         __atomic_store_n(&lumen__cpu_rseq_off, __rseq_offset, __ATOMIC_RELAXED);
@@ -126,7 +134,7 @@ int lumen__cpu_current(void)
 {
 #ifdef LUMEN__HAVE_RSEQ
     if (lumen__cpu_rseq) {
-        uint32_t c = *(volatile uint32_t *)(lumen__cpu_rseq_area() + 4);
+        uint32_t c = *(volatile uint32_t *)(lumen__cpu_rseq_area() + lumen__cpu_id_off);
         return c < LUMEN__CPU_MAX ? (int)c : -1;
     }
 #endif

@@ -3,13 +3,14 @@
  * that knows the instruction sets:
  *
  * - Restartable sequences (rseq). glibc 2.35 and later register a
- *   `struct rseq` for every thread, and the kernel keeps its cpu_id field
- *   current. A short critical section that reads cpu_id and ends in a
- *   single committing store is restarted from its beginning whenever the
- *   thread is preempted, migrated or signalled inside it, so a plain
- *   read-modify-write of memory that belongs to the current CPU is exact
- *   without a `lock` prefix: only the thread running on a CPU writes that
- *   CPU's memory, and it cannot be interrupted half way.
+ *   `struct rseq` for every thread, and the kernel keeps its cpu_id (and,
+ *   since Linux 6.3, mm_cid) fields current. A short critical section
+ *   that reads one and ends in a single committing store is restarted
+ *   from its beginning whenever the thread is preempted, migrated or
+ *   signalled inside it, so a plain read-modify-write of memory that
+ *   belongs to the current CPU (or concurrency id) is exact without a
+ *   `lock` prefix: only the thread holding that id writes that memory,
+ *   and it cannot be interrupted half way.
  * - membarrier(2). MEMBARRIER_CMD_PRIVATE_EXPEDITED makes every running
  *   thread of the process execute a full memory barrier, which lets the
  *   readers of core/rcu.h use a compiler barrier where they would need a
@@ -38,7 +39,7 @@
 #define LUMEN__STR_(x) #x
 #define LUMEN__STR(x) LUMEN__STR_(x)
 
-#if defined(__linux__) && defined(__GLIBC__) && !defined(LUMEN__TSAN) &&                          \
+#if defined(__linux__) && defined(__GLIBC__) && !defined(LUMEN__TSAN) &&                           \
     (defined(__x86_64__) || defined(__aarch64__))
 #define LUMEN__HAVE_RSEQ 1
 #endif
@@ -50,6 +51,12 @@ extern bool lumen__cpu_rseq;
  * stand-in. Valid from the library's load (a constructor sets it), the
  * same for every thread (both are initial-exec thread-locals). */
 extern ptrdiff_t lumen__cpu_rseq_off;
+/* Offset in struct rseq of the index the sections use: cpu_id (4), or
+ * mm_cid (24) where the kernel provides it (Linux 6.3+): a compact id
+ * unique among the threads of the process running at that moment, below
+ * both the thread count and the CPU count, so that a program of few
+ * threads uses few regions however many CPUs it runs on. */
+extern ptrdiff_t lumen__cpu_id_off;
 
 /* Detect rseq and membarrier and register for them; idempotent and
  * thread-safe. */
@@ -98,9 +105,11 @@ static inline char *lumen__cpu_rseq_area(void)
     "leaq 9b(%%rip), %%rax\n\t"                                                                    \
     "movq %%rax, 8(%[rs])\n"                                                                       \
     "8:\n\t"                                                                                       \
-    "movl 4(%[rs]), %%eax\n\t"                                                                     \
+    "cmpl $-2, 4(%[rs])\n\t"                                                                       \
+    "jae %l[fail]\n\t"                                                                             \
+    "movl (%[rs], %[idoff]), %%eax\n\t"                                                            \
     "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%eax\n\t"                                              \
-    "jae %l[fail]\n\t"
+                                        "jae %l[fail]\n\t"
 #define LUMEN__RSEQ_ABORT                                                                          \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                                      \
     ".byte 0x0f, 0xb9, 0x3d\n\t"                                                                   \
@@ -111,24 +120,24 @@ static inline char *lumen__cpu_rseq_area(void)
 
 /* bases[cpu][idx] += v, where idx is *guard ^ expect, which must have
  * no bit set from 26 up (metrics/slots.h: a fast word's cell id). */
-static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases,
-                                              const _Atomic uint64_t *guard, uint64_t expect,
-                                              uint64_t v)
+static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases, const _Atomic uint64_t *guard,
+                                              uint64_t expect, uint64_t v)
 {
-    __asm__ goto(LUMEN__RSEQ_DESC "movq (%[guard]), %%rcx\n\t"
-                                  "xorq %[expect], %%rcx\n\t"
-                                  "testq %[hi], %%rcx\n\t"
-                                  "jnz %l[fail]\n\t"
-                                  "movq (%[bases], %%rax, 8), %%rdx\n\t"
-                                  "testq %%rdx, %%rdx\n\t"
-                                  "jz %l[fail]\n\t"
-                                  "addq %[v], (%%rdx, %%rcx, 8)\n"
-                                  "6:\n\t" LUMEN__RSEQ_ABORT
-                 :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
-                   [hi] "r"(0xfffffffffc000000ull), [bases] "r"(bases), [v] "er"(v)
-                 : "rax", "rcx", "rdx", "memory", "cc"
-                 : fail);
+    __asm__ goto(
+        LUMEN__RSEQ_DESC "movq (%[guard]), %%rcx\n\t"
+                         "xorq %[expect], %%rcx\n\t"
+                         "testq %[hi], %%rcx\n\t"
+                         "jnz %l[fail]\n\t"
+                         "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                         "testq %%rdx, %%rdx\n\t"
+                         "jz %l[fail]\n\t"
+                         "addq %[v], (%%rdx, %%rcx, 8)\n"
+                         "6:\n\t" LUMEN__RSEQ_ABORT
+        :
+        : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off), [guard] "r"(guard),
+          [expect] "r"(expect), [hi] "r"(0xfffffffffc000000ull), [bases] "r"(bases), [v] "er"(v)
+        : "rax", "rcx", "rdx", "memory", "cc"
+        : fail);
     return true;
 fail:
     return false;
@@ -143,8 +152,8 @@ static inline bool lumen__cpu_add_u64(uint64_t *const *bases, uint64_t idx, uint
                                   "addq %[v], (%%rdx, %[idx], 8)\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [bases] "r"(bases), [idx] "r"(idx),
-                   [v] "er"(v)
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [bases] "r"(bases), [idx] "r"(idx), [v] "er"(v)
                  : "rax", "rdx", "memory", "cc"
                  : fail);
     return true;
@@ -164,8 +173,8 @@ static inline bool lumen__cpu_add_f64(uint64_t *const *bases, uint64_t idx, doub
                                   "movsd %%xmm15, (%%rdx, %[idx], 8)\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [bases] "r"(bases), [idx] "r"(idx),
-                   [v] "x"(v)
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [bases] "r"(bases), [idx] "r"(idx), [v] "x"(v)
                  : "rax", "rdx", "xmm15", "memory", "cc"
                  : fail);
     return true;
@@ -185,8 +194,8 @@ static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint6
                                   "movq %[v], (%%rdx, %[off])\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
-                   [v] "r"(v), [off] "r"(off)
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [guard] "r"(guard), [expect] "r"(expect), [v] "r"(v), [off] "r"(off)
                  : "rax", "rcx", "rdx", "memory", "cc"
                  : fail);
     return true;
@@ -211,8 +220,11 @@ fail:
     "str x9, [%[rs], #8]\n"                                                                        \
     "8:\n\t"                                                                                       \
     "ldr w9, [%[rs], #4]\n\t"                                                                      \
+    "cmn w9, #2\n\t"                                                                               \
+    "b.hs %l[fail]\n\t"                                                                            \
+    "ldr w9, [%[rs], %[idoff]]\n\t"                                                                \
     "cmp w9, #" LUMEN__STR(LUMEN__CPU_MAX) "\n\t"                                                  \
-    "b.hs %l[fail]\n\t"
+                                           "b.hs %l[fail]\n\t"
 #define LUMEN__RSEQ_ABORT                                                                          \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                                      \
     ".inst 0xd428bc00\n"                                                                           \
@@ -220,9 +232,8 @@ fail:
     "b 7b\n\t"                                                                                     \
     ".popsection\n\t"
 
-static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases,
-                                              const _Atomic uint64_t *guard, uint64_t expect,
-                                              uint64_t v)
+static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases, const _Atomic uint64_t *guard,
+                                              uint64_t expect, uint64_t v)
 {
     __asm__ goto(LUMEN__RSEQ_DESC "ldr x10, [%[guard]]\n\t"
                                   "eor x10, x10, %[expect]\n\t"
@@ -236,8 +247,8 @@ static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases,
                                   "str x12, [x11]\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
-                   [bases] "r"(bases), [v] "r"(v)
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [guard] "r"(guard), [expect] "r"(expect), [bases] "r"(bases), [v] "r"(v)
                  : "x9", "x10", "x11", "x12", "memory", "cc"
                  : fail);
     return true;
@@ -255,8 +266,8 @@ static inline bool lumen__cpu_add_u64(uint64_t *const *bases, uint64_t idx, uint
                                   "str x12, [x11]\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [bases] "r"(bases), [idx] "r"(idx),
-                   [v] "r"(v)
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [bases] "r"(bases), [idx] "r"(idx), [v] "r"(v)
                  : "x9", "x11", "x12", "memory", "cc"
                  : fail);
     return true;
@@ -274,8 +285,8 @@ static inline bool lumen__cpu_add_f64(uint64_t *const *bases, uint64_t idx, doub
                                   "str d31, [x11]\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [bases] "r"(bases), [idx] "r"(idx),
-                   [v] "w"(v)
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [bases] "r"(bases), [idx] "r"(idx), [v] "w"(v)
                  : "x9", "x11", "v31", "memory", "cc"
                  : fail);
     return true;
@@ -293,8 +304,8 @@ static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint6
                                   "str %[v], [x11, %[off]]\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
-                   [v] "r"(v), [off] "r"(off)
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [guard] "r"(guard), [expect] "r"(expect), [v] "r"(v), [off] "r"(off)
                  : "x9", "x10", "x11", "memory", "cc"
                  : fail);
     return true;

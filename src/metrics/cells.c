@@ -129,7 +129,9 @@ static uint64_t *stripe_region(void)
         pthread_mutex_lock(&g_cells.mu);
         if (g_cells.nstripes == 0) {
             long n = sysconf(_SC_NPROCESSORS_CONF);
-            g_cells.nstripes = n < 1 ? 1 : n > LUMEN__CELL_STRIPES ? LUMEN__CELL_STRIPES : (unsigned)n;
+            g_cells.nstripes = n < 1                     ? 1
+                               : n > LUMEN__CELL_STRIPES ? LUMEN__CELL_STRIPES
+                                                         : (unsigned)n;
         }
         pthread_mutex_unlock(&g_cells.mu);
         t_stripe = atomic_fetch_add_explicit(&g_cells.next_stripe, 1, memory_order_relaxed) %

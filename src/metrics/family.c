@@ -112,15 +112,29 @@ static lumen__child *table_find(lumen__family *f, uint64_t h, const char *const 
         lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_acquire);
         if (c == NULL)
             return NULL;
-        if (c != LUMEN__TOMB && c->hash == h && values_eq(c, values, n))
+        if (c != LUMEN__TOMB && c->htag == (uint16_t)h && values_eq(c, values, n))
             return c;
     }
 }
 
-static void table_put(lumen__table *t, lumen__child *c, bool *used_tomb)
+/* The hash of a stored child's values (children keep only its low bits:
+ * recomputing it when a table grows saves 8 bytes a series). */
+static uint64_t child_hash(const lumen__child *c)
+{
+    uint64_t h = 0x5eed;
+    const char *p = c->values;
+    for (size_t i = 0; i < c->fam->nlabels; i++) {
+        size_t k = strlen(p);
+        h = lumen__hash(p, k, h);
+        p += k + 1;
+    }
+    return h;
+}
+
+static void table_put(lumen__table *t, lumen__child *c, uint64_t h, bool *used_tomb)
 {
     size_t mask = t->cap - 1;
-    for (size_t i = c->hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
         lumen__child *s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
         if (s == NULL || s == LUMEN__TOMB) {
             if (used_tomb)
@@ -146,7 +160,7 @@ static int table_reserve(lumen__family *f)
     for (size_t i = 0; i < t->cap; i++) {
         lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
         if (c != NULL && c != LUMEN__TOMB)
-            table_put(nt, c, NULL);
+            table_put(nt, c, child_hash(c), NULL);
     }
     atomic_store_explicit(&f->table, nt, memory_order_release);
     t->next_garbage = f->garbage_tables;
@@ -315,9 +329,9 @@ static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *
         return NULL;
     }
     c->fam = f;
-    c->type = (uint16_t)f->type;
-    c->hash = h;
-    c->flags = (uint16_t)flags;
+    c->type = (uint8_t)f->type;
+    c->htag = (uint16_t)h;
+    c->flags = (uint8_t)flags;
     if (f->flags & LUMEN_METRIC_EXEMPLARS_FROM_TRACE)
         c->flags |= LUMEN__CF_EXEMPLARS_FROM_TRACE;
     c->created_ns = lumen__wall_ns();
@@ -361,7 +375,7 @@ static int insert_child(lumen__family *f, uint64_t h, const char *const *values,
     if (c == NULL)
         return rc;
     bool tomb = false;
-    table_put(atomic_load_explicit(&f->table, memory_order_relaxed), c, &tomb);
+    table_put(atomic_load_explicit(&f->table, memory_order_relaxed), c, h, &tomb);
     if (tomb)
         f->tombs--;
     f->count++;
@@ -437,8 +451,8 @@ static lumen__family *family_of(uintptr_t tok)
 
 static int create_child(lumen__family *f, const char *const *values, size_t n, uintptr_t *out);
 
-int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *const *values,
-                        size_t n, uintptr_t *out)
+int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *const *values, size_t n,
+                        uintptr_t *out)
 {
     if (ftok == 0 || out == NULL || (n > 0 && values == NULL))
         return LUMEN_EINVAL;
@@ -502,7 +516,11 @@ static int create_child(lumen__family *f, const char *const *values, size_t n, u
     /* Under the lock: once it is released the child may be removed. */
     if (rc == LUMEN_OK)
         *out = c->tok;
+    /* Growing the table retired the old one. */
+    garbage g;
+    take_garbage(f, &g, false);
     pthread_mutex_unlock(&f->mu);
+    reclaim(&g);
     free_values(fixed, n);
     return rc;
 }
@@ -549,7 +567,7 @@ LUMEN_API int lumen_family_remove(lumen_family *ftok, const char *const *values,
         lumen__child *c = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
         if (c == NULL)
             break;
-        if (c != LUMEN__TOMB && c->hash == h && values_eq(c, values, n)) {
+        if (c != LUMEN__TOMB && c->htag == (uint16_t)h && values_eq(c, values, n)) {
             atomic_store_explicit(&t->slot[i], LUMEN__TOMB, memory_order_release);
             f->count--;
             f->tombs++;
@@ -689,7 +707,9 @@ static void family_destroy(lumen__family *f)
         }
         lumen__free(t, table_bytes(t));
     }
-    garbage g = {.children = f->retired, .n = f->nretired, .cap = f->retired_cap,
+    garbage g = {.children = f->retired,
+                 .n = f->nretired,
+                 .cap = f->retired_cap,
                  .tables = f->garbage_tables};
     garbage_free(&g);
     snap_drop(*fam_snap(f));

@@ -57,11 +57,11 @@ typedef struct lumen__summary_state lumen__summary_state;
 typedef struct lumen__child {
     struct lumen__family *fam;
     uintptr_t tok; /* the handle (slots.h) */
-    uint64_t hash;
     int64_t created_ns;
-    uint32_t cell;  /* first cell id (counters, histograms) */
-    uint16_t flags; /* LUMEN__CF_* */
-    uint16_t type;  /* the family's lumen_metric_type, read by updates */
+    uint32_t cell; /* first cell id (counters, histograms) */
+    uint16_t htag; /* the low bits of the values' hash: most probes stop here */
+    uint8_t flags; /* LUMEN__CF_* */
+    uint8_t type;  /* the family's lumen_metric_type */
     union {
         _Atomic uint64_t gauge;                    /* gauges: double bits */
         _Atomic(lumen__exemplar *) ex;             /* counters: one slot, lazily */
@@ -140,7 +140,7 @@ typedef struct lumen__registry {
     uintptr_t tok;              /* the handle (slots.h) */
     pthread_mutex_t mu;         /* families, collectors list */
     pthread_mutex_t collect_mu; /* held while collectors run */
-    lumen__family **fams;        /* sorted by name */
+    lumen__family **fams;       /* sorted by name */
     size_t nfams, cap;
     lumen_collector *collectors;
     bool is_default;
@@ -162,8 +162,8 @@ bool lumen__family_tryref(lumen__family *f);
 void lumen__family_unref(lumen__family *f);
 /* Lookup-create for any type, through the family's handle; the child's
  * handle into *out. */
-int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *const *values,
-                        size_t n, uintptr_t *out);
+int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *const *values, size_t n,
+                        uintptr_t *out);
 /* Snapshot of the children in label order; release with _end. */
 lumen__child **lumen__family_snapshot(lumen__family *f, size_t *n);
 void lumen__family_snapshot_end(lumen__family *f, lumen__child **c);

@@ -59,11 +59,11 @@ static unsigned long long next_ull(const char **p)
 
 /* The fields of /proc/self/stat we use (proc(5) numbering). */
 typedef struct stat_fields {
-    unsigned long long utime, stime;   /* 14, 15: clock ticks */
-    unsigned long long threads;        /* 20 */
-    unsigned long long starttime;      /* 22: ticks after boot */
-    unsigned long long vsize;          /* 23: bytes */
-    unsigned long long rss;            /* 24: pages */
+    unsigned long long utime, stime; /* 14, 15: clock ticks */
+    unsigned long long threads;      /* 20 */
+    unsigned long long starttime;    /* 22: ticks after boot */
+    unsigned long long vsize;        /* 23: bytes */
+    unsigned long long rss;          /* 24: pages */
 } stat_fields;
 
 static bool read_stat(stat_fields *f)
@@ -171,10 +171,10 @@ static int collect(lumen_collect_sink *s, void *ud)
 {
     (void)ud;
     int rc = LUMEN_OK;
-#define TRY(x)                                                                                   \
-    do {                                                                                         \
-        if ((rc = (x)) != LUMEN_OK)                                                              \
-            return rc;                                                                           \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        if ((rc = (x)) != LUMEN_OK)                                                                \
+            return rc;                                                                             \
     } while (0)
 
     stat_fields f;
@@ -206,8 +206,7 @@ static int collect(lumen_collect_sink *s, void *ud)
         TRY(gauge(s, "process_open_fds", "Number of open file descriptors.", NULL, (double)fds));
     double maxfds = rlimit_value(RLIMIT_NOFILE);
     if (maxfds >= 0)
-        TRY(gauge(s, "process_max_fds", "Maximum number of open file descriptors.", NULL,
-                  maxfds));
+        TRY(gauge(s, "process_max_fds", "Maximum number of open file descriptors.", NULL, maxfds));
 
     char io[1024];
     if (read_small("/proc/self/io", io, sizeof io) > 0) {

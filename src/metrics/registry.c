@@ -59,9 +59,8 @@ lumen__registry *lumen__registry_get(lumen_registry *tok)
     lumen__registry *r = lumen__slot_get((uintptr_t)tok, LUMEN__SLOT_REGISTRY);
     if (r != NULL) {
         long n = atomic_load_explicit(&r->refs, memory_order_relaxed);
-        while (n > 0 && !atomic_compare_exchange_weak_explicit(&r->refs, &n, n + 1,
-                                                               memory_order_relaxed,
-                                                               memory_order_relaxed)) {
+        while (n > 0 && !atomic_compare_exchange_weak_explicit(
+                            &r->refs, &n, n + 1, memory_order_relaxed, memory_order_relaxed)) {
         }
         if (n <= 0)
             r = NULL;

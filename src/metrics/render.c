@@ -406,8 +406,8 @@ static void render_collected(rctx *c, const lumen_collect_sink *s, const lumen__
 typedef struct item {
     const char *name;
     lumen__family *fam; /* registered, or NULL */
-    size_t sink, cfam; /* collected: sink index, family index */
-    size_t order;      /* registry, then position: keeps the first */
+    size_t sink, cfam;  /* collected: sink index, family index */
+    size_t order;       /* registry, then position: keeps the first */
 } item;
 
 static int cmp_item(const void *pa, const void *pb)

@@ -48,8 +48,8 @@ int lumen__slot_alloc(unsigned kind, void *obj, uint32_t low, uintptr_t *tok)
     pthread_mutex_lock(&g_slots.mu);
     if (g_slots.next == 1)
         atomic_store_explicit(&g_chunk0[0].word,
-                              LUMEN__SLOT_SLOW |
-                                  (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT,
+                              LUMEN__SLOT_SLOW | (uint64_t)LUMEN__SLOT_FREE
+                                                     << LUMEN__SLOT_KIND_SHIFT,
                               memory_order_relaxed);
     uint32_t i;
     if (g_slots.head != 0) {
@@ -73,11 +73,11 @@ int lumen__slot_alloc(unsigned kind, void *obj, uint32_t low, uintptr_t *tok)
             /* A fresh slot starts at generation 1, so that no token is
              * ever a small integer. */
             for (uint32_t k = 0; k < LUMEN__SLOT_CHUNK; k++)
-                atomic_init(&chunk[k].word, (uint64_t)1 << 32 | LUMEN__SLOT_SLOW |
-                                                (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT);
+                atomic_init(&chunk[k].word,
+                            (uint64_t)1 << 32 | LUMEN__SLOT_SLOW |
+                                (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT);
             lumen__slot_chunk[c] = chunk;
-        } else if (c == 0 &&
-                   atomic_load_explicit(&at(i)->word, memory_order_relaxed) >> 32 == 0) {
+        } else if (c == 0 && atomic_load_explicit(&at(i)->word, memory_order_relaxed) >> 32 == 0) {
             atomic_store_explicit(&at(i)->word,
                                   (uint64_t)1 << 32 | LUMEN__SLOT_SLOW |
                                       (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT,

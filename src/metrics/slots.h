@@ -39,7 +39,12 @@ typedef struct lumen__slot {
 #define LUMEN__SLOT_KIND_SHIFT 28
 /* A fast word's cell id: bits 0-25; bits 26-31 of a fast word are 0. */
 #define LUMEN__SLOT_CELL_MASK 0x03ffffffu
-enum { LUMEN__SLOT_SERIES = 0, LUMEN__SLOT_FAMILY = 1, LUMEN__SLOT_REGISTRY = 2, LUMEN__SLOT_FREE = 3 };
+enum {
+    LUMEN__SLOT_SERIES = 0,
+    LUMEN__SLOT_FAMILY = 1,
+    LUMEN__SLOT_REGISTRY = 2,
+    LUMEN__SLOT_FREE = 3
+};
 
 #define LUMEN__SLOT_CHUNK_SHIFT 12
 #define LUMEN__SLOT_CHUNK (1u << LUMEN__SLOT_CHUNK_SHIFT)
@@ -97,8 +102,8 @@ static inline void *lumen__slot_get(uintptr_t tok, unsigned kind)
     uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
     if (!lumen__slot_matches(tok, w) || lumen__slot_idx(tok) == 0)
         return NULL;
-    unsigned k = (w & LUMEN__SLOT_SLOW) ? (unsigned)(w >> LUMEN__SLOT_KIND_SHIFT) & 3u
-                                        : LUMEN__SLOT_SERIES;
+    unsigned k =
+        (w & LUMEN__SLOT_SLOW) ? (unsigned)(w >> LUMEN__SLOT_KIND_SHIFT) & 3u : LUMEN__SLOT_SERIES;
     return k == kind ? atomic_load_explicit(&s->obj, memory_order_relaxed) : NULL;
 }
 

@@ -212,7 +212,8 @@ LUMEN_API void lumen_gauge_set(lumen_gauge *h, double v)
      * critical section: the child is freed only after a grace period that
      * restarts every section in progress. */
     _Static_assert(offsetof(lumen__slot, obj) == 8, "lumen__cpu_store_guarded reads obj at 8");
-    uint64_t expect = ((uint64_t)t & ~(uint64_t)0xffffffffu) | LUMEN__SLOT_SLOW | LUMEN_METRIC_GAUGE;
+    uint64_t expect =
+        ((uint64_t)t & ~(uint64_t)0xffffffffu) | LUMEN__SLOT_SLOW | LUMEN_METRIC_GAUGE;
     if (LUMEN_LIKELY(lumen__cpu_store_guarded(&lumen__slot_at(t)->word, expect,
                                               offsetof(lumen__child, u.gauge), lumen__f64_bits(v))))
         return;
@@ -413,8 +414,7 @@ LUMEN_API int lumen_family_gauge(lumen_family *f, const char *const *values, siz
 LUMEN_API int lumen_family_histogram(lumen_family *f, const char *const *values, size_t n,
                                      lumen_histogram **out)
 {
-    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_HISTOGRAM, values, n,
-                               (uintptr_t *)out);
+    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_HISTOGRAM, values, n, (uintptr_t *)out);
 }
 
 LUMEN_API int lumen_family_summary(lumen_family *f, const char *const *values, size_t n,

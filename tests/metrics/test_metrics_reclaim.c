@@ -90,8 +90,7 @@ static void check_render(const char *text, bool om)
                 prev_bucket = v;
                 if (strncmp(le, "le=\"+Inf\"", 9) == 0)
                     inf_bucket = v;
-            } else if (strstr(p, "_count") != NULL && strstr(p, "_count") < sp &&
-                       inf_bucket >= 0) {
+            } else if (strstr(p, "_count") != NULL && strstr(p, "_count") < sp && inf_bucket >= 0) {
                 assert_true(v == inf_bucket);
                 inf_bucket = -1;
             }
@@ -452,7 +451,8 @@ static void test_metrics_reclaim__stale_handles_counted(void **state)
     }
     assert_int_equal(lumen__metrics_lost_stale() - before, 200);
     char *out;
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &out, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &out, NULL),
+                     LUMEN_OK);
     assert_null(strstr(out, "fresh_total{k=\"m1\"} 1"));
     assert_non_null(strstr(out, "fresh_total{k=\"m1\"} 0"));
     lumen_free(out);
