@@ -6,9 +6,19 @@
  * The model: a registry holds families; a family has a name, a type, help,
  * an optional unit, fixed label names and constant labels; each distinct set
  * of label values is one child (series). A child is handed out as a stable
- * handle that stays valid until it is removed or its family is unregistered;
- * keep it, and an update costs a few plain stores: no lock, no allocation,
- * no atomic read-modify-write.
+ * handle: keep it, and an update costs a plain add to a cell of the CPU it
+ * runs on: no lock, no allocation, no atomic read-modify-write.
+ *
+ * Handles never dangle. Registries, families and series are named by
+ * handles that carry a generation, not by pointers. Once a series is
+ * removed or cleared, or its family unregistered, or its registry freed,
+ * an update through its handle does nothing but count itself in
+ * lumen_metrics_updates_lost_total{reason="stale_handle"} (in the default
+ * registry); a lookup or render through a family or registry handle that
+ * died returns LUMEN_ENOENT. This holds in every interleaving with other
+ * threads, however late the handle is used. (On 32-bit targets a handle
+ * keeps 10 bits of generation: one used after its slot was reused 1024
+ * times may reach the new series.)
  */
 #ifndef LUMEN_METRICS_H
 #define LUMEN_METRICS_H
@@ -97,18 +107,20 @@ LUMEN_API int lumen_registry_new(lumen_registry **out);
 
 /**
  * Free a registry, its families, their children and its collectors. Every
- * handle obtained from it becomes invalid. NULL and the default registry are
- * no-ops. The caller must ensure no other thread uses the registry or its
- * handles any more.
+ * handle obtained from it dies: updates through them are dropped and
+ * counted, lookups and renders return LUMEN_ENOENT (see the top of this
+ * file). A render in progress finishes first. NULL, the default registry
+ * and a registry already freed are no-ops. Thread-safe.
  */
 LUMEN_API void lumen_registry_free(lumen_registry *reg);
 
 /**
  * Remove the family `name` (a counter's with or without `_total`) from the
  * registry and free it with its children; a render in progress finishes
- * with it first. Handles to it become invalid. `reg` NULL is the default
- * registry. Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOENT. Thread-safe, but the caller must ensure that no other thread
- * still updates the family's children.
+ * with it first. Its handle and its series' handles die (see the top of
+ * this file). `reg` NULL is the default registry. Returns LUMEN_OK,
+ * LUMEN_EINVAL or LUMEN_ENOENT (no such family, or a dead registry
+ * handle). Thread-safe.
  */
 LUMEN_API int lumen_registry_unregister(lumen_registry *reg, const char *name);
 
@@ -128,17 +140,18 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *reg, const char *name);
  * LUMEN_EBADNAME, LUMEN_EBADLABEL, LUMEN_ERESERVED ("__" prefixes, "le" on a
  * histogram, "quantile" on a summary), LUMEN_EEXIST (a family already
  * produces one of this family's sample names), LUMEN_ERANGE (buckets not
- * strictly increasing or NaN, quantile outside [0,1]), LUMEN_ENOMEM.
- * Thread-safe.
+ * strictly increasing or NaN, quantile outside [0,1]), LUMEN_ENOENT (a dead
+ * registry handle), LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg,
                                lumen_metric_type type, const char *name,
                                const lumen_metric_opts *opts);
 
-/** The family's name, borrowed for the family's life. Thread-safe. */
+/** The family's name, borrowed until the family is unregistered; NULL for
+ * a dead handle. Thread-safe. */
 LUMEN_API const char *lumen_family_name(const lumen_family *fam);
 
-/** The family's type. Thread-safe. */
+/** The family's type; 0 for a dead handle. Thread-safe. */
 LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *fam);
 
 /**
@@ -146,13 +159,15 @@ LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *fam);
  * label count; values are copied, any bytes allowed: invalid UTF-8 is
  * stored as U+FFFD, so values that differ only there are one series).
  * The handle in *out
- * stays valid until the child is removed or the family unregistered.
+ * stays usable until the child is removed or the family unregistered;
+ * after that it is dead, not dangling (see the top of this file).
  * When the family already holds its series limit, a new label set gets the
  * family's overflow series (all label values "__overflow__"), LUMEN_OK is
  * returned and the overflow is counted (lumen_family_overflows).
- * Errors: LUMEN_EINVAL, LUMEN_ETYPE (not a counter family),
- * LUMEN_ELABELCOUNT, LUMEN_ENOMEM. A lookup of an existing child takes no
- * lock and allocates nothing. Thread-safe.
+ * Errors: LUMEN_EINVAL, LUMEN_ENOENT (the family handle is dead),
+ * LUMEN_ETYPE (not a counter family), LUMEN_ELABELCOUNT, LUMEN_ENOMEM. A
+ * lookup of an existing child takes no lock and allocates nothing, and may
+ * run while other threads remove, clear or unregister. Thread-safe.
  */
 LUMEN_API int lumen_family_counter(lumen_family *fam, const char *const *values,
                                    size_t n, lumen_counter **out);
@@ -167,17 +182,17 @@ LUMEN_API int lumen_family_summary(lumen_family *fam, const char *const *values,
                                    size_t n, lumen_summary **out);
 
 /**
- * Remove the child for `values`. Its handle becomes invalid: the caller
- * must ensure no thread still uses it. (Its memory is reclaimed lazily,
- * after many more removals, because lookups read the child table without
- * a lock.) Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ELABELCOUNT, LUMEN_ENOENT
- * or LUMEN_ENOMEM. Thread-safe.
+ * Remove the child for `values`. Its handle dies at once: updates through
+ * it are dropped and counted (see the top of this file). Its memory is
+ * reclaimed once no lookup or render can still be reading it. Returns
+ * LUMEN_OK, LUMEN_EINVAL, LUMEN_ELABELCOUNT, LUMEN_ENOENT (no such child,
+ * or a dead family handle) or LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_family_remove(lumen_family *fam, const char *const *values, size_t n);
 
-/** Remove every child (same caveat as lumen_family_remove). When memory
- * is exhausted nothing is removed and the diagnostics hook is told.
- * Thread-safe. */
+/** Remove every child; their handles die as with lumen_family_remove.
+ * When memory is exhausted nothing is removed and the diagnostics hook is
+ * told. A dead family handle is a no-op. Thread-safe. */
 LUMEN_API void lumen_family_clear(lumen_family *fam);
 
 /**
@@ -186,7 +201,8 @@ LUMEN_API void lumen_family_clear(lumen_family *fam);
  */
 LUMEN_API void lumen_family_set_series_limit(lumen_family *fam, size_t limit);
 
-/** How many label sets were sent to the overflow series. Thread-safe. */
+/** How many label sets were sent to the overflow series (0 for a dead
+ * handle). Thread-safe. */
 LUMEN_API uint64_t lumen_family_overflows(const lumen_family *fam);
 
 /* ---- unlabelled shortcuts ------------------------------------------------ */
@@ -242,7 +258,8 @@ LUMEN_API void lumen_counter_add(lumen_counter *c, double v);
 LUMEN_API void lumen_counter_add_exemplar(lumen_counter *c, double v,
                                           const lumen_label *labels, size_t n);
 
-/** The counter's current total, summed over threads. Thread-safe. */
+/** The counter's current total, summed over the CPUs' cells; 0 for a dead
+ * handle. Thread-safe. */
 LUMEN_API double lumen_counter_value(const lumen_counter *c);
 
 /* ---- gauges -------------------------------------------------------------- */
@@ -259,7 +276,7 @@ LUMEN_API void lumen_gauge_add(lumen_gauge *g, double v);
 LUMEN_API void lumen_gauge_sub(lumen_gauge *g, double v);
 /** Set to the current Unix time in seconds. Thread-safe. */
 LUMEN_API void lumen_gauge_set_to_current_time(lumen_gauge *g);
-/** The gauge's current value. Thread-safe. */
+/** The gauge's current value; 0 for a dead handle. Thread-safe. */
 LUMEN_API double lumen_gauge_value(const lumen_gauge *g);
 
 /* ---- histograms ---------------------------------------------------------- */
@@ -313,7 +330,8 @@ typedef int (*lumen_collect_fn)(lumen_collect_sink *sink, void *ud);
 /**
  * Register a collector. *out (may be NULL) receives a handle for
  * lumen_registry_remove_collector. `reg` NULL is the default registry.
- * Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM. Thread-safe.
+ * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOENT (a dead registry handle) or
+ * LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_registry_add_collector(lumen_registry *reg, lumen_collect_fn fn,
                                            void *ud, lumen_collector **out);
@@ -373,7 +391,8 @@ typedef int (*lumen_write_fn)(void *ud, const char *data, size_t len);
  * children in label order: the same state renders to the same bytes.
  * Rendering reads the counters without stopping the threads that update
  * them and never holds a lock that an update takes.
- * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOMEM or LUMEN_EIO. Thread-safe.
+ * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOENT (a dead registry handle),
+ * LUMEN_ENOMEM or LUMEN_EIO. Thread-safe.
  */
 LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format,
                                     lumen_write_fn write, void *ud);

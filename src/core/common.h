@@ -36,6 +36,10 @@
  */
 #define LUMEN__SHARED __attribute__((visibility("default")))
 
+/* On the declaration of an internal variable read by hot paths: the
+ * compiler then reaches it directly instead of through the GOT. */
+#define LUMEN__HIDDEN __attribute__((visibility("hidden")))
+
 /* ThreadSanitizer builds: it cannot see rseq sections or membarrier, and
  * does not model standalone fences, so those paths use plain atomics. */
 #if defined(__SANITIZE_THREAD__)

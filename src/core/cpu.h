@@ -46,17 +46,17 @@
 
 /* True once rseq critical sections may be used (set by lumen__cpu_init,
  * never cleared except in a forked child that cannot re-register). */
-extern bool lumen__cpu_rseq;
+extern LUMEN__HIDDEN bool lumen__cpu_rseq;
 /* Offset from the thread pointer of the thread's struct rseq, or of the
  * stand-in. Valid from the library's load (a constructor sets it), the
  * same for every thread (both are initial-exec thread-locals). */
-extern ptrdiff_t lumen__cpu_rseq_off;
+extern LUMEN__HIDDEN ptrdiff_t lumen__cpu_rseq_off;
 /* Offset in struct rseq of the index the sections use: cpu_id (4), or
  * mm_cid (24) where the kernel provides it (Linux 6.3+): a compact id
  * unique among the threads of the process running at that moment, below
  * both the thread count and the CPU count, so that a program of few
  * threads uses few regions however many CPUs it runs on. */
-extern ptrdiff_t lumen__cpu_id_off;
+extern LUMEN__HIDDEN ptrdiff_t lumen__cpu_id_off;
 
 /* Detect rseq and membarrier and register for them; idempotent and
  * thread-safe. */
@@ -89,7 +89,11 @@ static inline char *lumen__cpu_rseq_area(void)
 
 #if defined(__x86_64__)
 
-/* The rseq_cs descriptor (version 0, flags 0, start, length, abort) and
+/* The struct rseq is reached through %fs with the offset in a register:
+ * reading the thread pointer into a register first costs a load (fs:0)
+ * on the path to every access, over a nanosecond an update here.
+ *
+ * The rseq_cs descriptor (version 0, flags 0, start, length, abort) and
  * the abort handler, which must follow the 4-byte signature glibc
  * registered (RSEQ_SIG, behind a ud1 opcode so disassemblers stay in
  * step); the handler restarts the section from the store of its
@@ -103,11 +107,11 @@ static inline char *lumen__cpu_rseq_area(void)
     ".popsection\n"                                                                                \
     "7:\n\t"                                                                                       \
     "leaq 9b(%%rip), %%rax\n\t"                                                                    \
-    "movq %%rax, 8(%[rs])\n"                                                                       \
+    "movq %%rax, %%fs:8(%[rs])\n"                                                                  \
     "8:\n\t"                                                                                       \
-    "cmpl $-2, 4(%[rs])\n\t"                                                                       \
+    "cmpl $-2, %%fs:4(%[rs])\n\t"                                                                  \
     "jae %l[fail]\n\t"                                                                             \
-    "movl (%[rs], %[idoff]), %%eax\n\t"                                                            \
+    "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"                                                       \
     "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%eax\n\t"                                              \
                                         "jae %l[fail]\n\t"
 #define LUMEN__RSEQ_ABORT                                                                          \
@@ -118,26 +122,29 @@ static inline char *lumen__cpu_rseq_area(void)
     "jmp 7b\n\t"                                                                                   \
     ".popsection\n\t"
 
-/* bases[cpu][idx] += v, where idx is *guard ^ expect, which must have
- * no bit set from 26 up (metrics/slots.h: a fast word's cell id). */
+/* bases[cpu][*guard & 0x3ffffff] += v, if *guard and tok agree from bit
+ * 26 up (metrics/slots.h: a counter's fast word is the generation of its
+ * handle above a cell id of 26 bits, as its handle is the generation
+ * above a slot index of 26 bits). */
 static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases, const _Atomic uint64_t *guard,
-                                              uint64_t expect, uint64_t v)
+                                              uint64_t tok, uint64_t v)
 {
-    __asm__ goto(
-        LUMEN__RSEQ_DESC "movq (%[guard]), %%rcx\n\t"
-                         "xorq %[expect], %%rcx\n\t"
-                         "testq %[hi], %%rcx\n\t"
-                         "jnz %l[fail]\n\t"
-                         "movq (%[bases], %%rax, 8), %%rdx\n\t"
-                         "testq %%rdx, %%rdx\n\t"
-                         "jz %l[fail]\n\t"
-                         "addq %[v], (%%rdx, %%rcx, 8)\n"
-                         "6:\n\t" LUMEN__RSEQ_ABORT
-        :
-        : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off), [guard] "r"(guard),
-          [expect] "r"(expect), [hi] "r"(0xfffffffffc000000ull), [bases] "r"(bases), [v] "er"(v)
-        : "rax", "rcx", "rdx", "memory", "cc"
-        : fail);
+    __asm__ goto(LUMEN__RSEQ_DESC "movq (%[guard]), %%rcx\n\t"
+                                  "movq %%rcx, %%rdx\n\t"
+                                  "xorq %[tok], %%rdx\n\t"
+                                  "shrq $26, %%rdx\n\t"
+                                  "jnz %l[fail]\n\t"
+                                  "andl $0x3ffffff, %%ecx\n\t"
+                                  "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                                  "testq %%rdx, %%rdx\n\t"
+                                  "jz %l[fail]\n\t"
+                                  "addq %[v], (%%rdx, %%rcx, 8)\n"
+                                  "6:\n\t" LUMEN__RSEQ_ABORT
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
+                   [guard] "r"(guard), [tok] "r"(tok), [bases] "r"(bases), [v] "er"(v)
+                 : "rax", "rcx", "rdx", "memory", "cc"
+                 : fail);
     return true;
 fail:
     return false;
@@ -152,7 +159,7 @@ static inline bool lumen__cpu_add_u64(uint64_t *const *bases, uint64_t idx, uint
                                   "addq %[v], (%%rdx, %[idx], 8)\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                 : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
                    [bases] "r"(bases), [idx] "r"(idx), [v] "er"(v)
                  : "rax", "rdx", "memory", "cc"
                  : fail);
@@ -173,7 +180,7 @@ static inline bool lumen__cpu_add_f64(uint64_t *const *bases, uint64_t idx, doub
                                   "movsd %%xmm15, (%%rdx, %[idx], 8)\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                 : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
                    [bases] "r"(bases), [idx] "r"(idx), [v] "x"(v)
                  : "rax", "rdx", "xmm15", "memory", "cc"
                  : fail);
@@ -194,7 +201,7 @@ static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint6
                                   "movq %[v], (%%rdx, %[off])\n"
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                 : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
                    [guard] "r"(guard), [expect] "r"(expect), [v] "r"(v), [off] "r"(off)
                  : "rax", "rcx", "rdx", "memory", "cc"
                  : fail);
@@ -233,12 +240,13 @@ fail:
     ".popsection\n\t"
 
 static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases, const _Atomic uint64_t *guard,
-                                              uint64_t expect, uint64_t v)
+                                              uint64_t tok, uint64_t v)
 {
     __asm__ goto(LUMEN__RSEQ_DESC "ldr x10, [%[guard]]\n\t"
-                                  "eor x10, x10, %[expect]\n\t"
-                                  "tst x10, #0xfffffffffc000000\n\t"
-                                  "b.ne %l[fail]\n\t"
+                                  "eor x11, x10, %[tok]\n\t"
+                                  "lsr x11, x11, #26\n\t"
+                                  "cbnz x11, %l[fail]\n\t"
+                                  "and x10, x10, #0x3ffffff\n\t"
                                   "ldr x11, [%[bases], w9, uxtw #3]\n\t"
                                   "cbz x11, %l[fail]\n\t"
                                   "add x11, x11, x10, lsl #3\n\t"
@@ -248,7 +256,7 @@ static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases, const _Ato
                                   "6:\n\t" LUMEN__RSEQ_ABORT
                  :
                  : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
-                   [guard] "r"(guard), [expect] "r"(expect), [bases] "r"(bases), [v] "r"(v)
+                   [guard] "r"(guard), [tok] "r"(tok), [bases] "r"(bases), [v] "r"(v)
                  : "x9", "x10", "x11", "x12", "memory", "cc"
                  : fail);
     return true;

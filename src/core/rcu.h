@@ -57,10 +57,10 @@ typedef struct lumen__rcu_section {
  * could not be allocated): it holds a global mutex instead. */
 #define LUMEN__RCU_EMERGENCY UINT64_MAX
 
-extern LUMEN_TLS lumen__rcu_reader *lumen__rcu_self;
-extern _Atomic uint64_t lumen__rcu_gp;
+extern LUMEN__HIDDEN LUMEN_TLS lumen__rcu_reader *lumen__rcu_self;
+extern LUMEN__HIDDEN _Atomic uint64_t lumen__rcu_gp;
 /* True when readers must fence (membarrier unavailable). */
-extern _Atomic bool lumen__rcu_fence;
+extern LUMEN__HIDDEN _Atomic bool lumen__rcu_fence;
 
 /* Out of line: the first section of a thread (registration), and the
  * sections of a thread that could not get a record. */

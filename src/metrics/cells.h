@@ -41,7 +41,7 @@
 #define LUMEN__CELL_STRIPES 64
 
 /* The region of each CPU, NULL until a thread first updates a cell there. */
-extern uint64_t *lumen__cell_cpu[LUMEN__CPU_MAX];
+extern LUMEN__HIDDEN uint64_t *lumen__cell_cpu[LUMEN__CPU_MAX];
 
 /* Slow paths: the portable path, and the first update on a CPU. */
 void lumen__cell_add_u64_slow(uint32_t id, uint64_t v);

@@ -226,7 +226,7 @@ void lumen__child_free(lumen__child *c);
 int lumen__child_init_storage(lumen__child *c, lumen__family *f);
 /* Updates dropped because their handle was stale. */
 uint64_t lumen__metrics_lost_stale(void);
-extern _Atomic uint64_t lumen__metrics_stale;
+extern LUMEN__HIDDEN _Atomic uint64_t lumen__metrics_stale;
 
 /* Inside a read section: the series of a handle of this type, or NULL
  * (and the update counted as lost) when the handle is dead. NULL handles

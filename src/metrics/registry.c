@@ -29,8 +29,28 @@ static lumen__registry g_default = {
     .is_default = true,
 };
 
+/* The metrics layer's own losses, read at scrape time:
+ * lumen_metrics_updates_lost_total{reason="stale_handle"} counts updates
+ * through handles whose series, family or registry was taken away, and
+ * {reason="no_memory"} those that found no memory for their CPU's cells. */
+static int self_collect(lumen_collect_sink *sink, void *ud)
+{
+    (void)ud;
+    int rc = lumen_collect_family(
+        sink, LUMEN_METRIC_COUNTER, "lumen_metrics_updates_lost_total",
+        "Metric updates dropped: through a handle whose series was removed, or without memory.",
+        NULL);
+    lumen_label stale = {"reason", "stale_handle"}, nomem = {"reason", "no_memory"};
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(sink, "", &stale, 1, (double)lumen__metrics_lost_stale());
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(sink, "", &nomem, 1, (double)lumen__cells_lost());
+    return rc;
+}
+
 /* The default registry carries the process collector from its first use
- * (LUMEN_PROCESS_METRICS=false turns it off). Its handle never dies. */
+ * (LUMEN_PROCESS_METRICS=false turns it off) and the metrics layer's own
+ * counters. Its handle never dies. */
 static void default_init(void)
 {
     if (lumen__slot_alloc(LUMEN__SLOT_REGISTRY, &g_default, 0, &g_default.tok) != LUMEN_OK) {
@@ -38,6 +58,9 @@ static void default_init(void)
         return;
     }
     lumen__process_collector_add_default((lumen_registry *)g_default.tok);
+    if (lumen_registry_add_collector((lumen_registry *)g_default.tok, self_collect, NULL, NULL) !=
+        LUMEN_OK)
+        lumen__diag(LUMEN_DIAG_ERROR, "metrics: no memory for the self-metrics collector");
 }
 
 LUMEN_API lumen_registry *lumen_registry_default(void)

@@ -59,7 +59,7 @@ enum {
 
 /* Chunk 0 is static, so that a NULL token (index 0, permanently slow)
  * can be decoded before any slot was allocated. */
-extern lumen__slot *lumen__slot_chunk[LUMEN__SLOT_CHUNKS];
+extern LUMEN__HIDDEN lumen__slot *lumen__slot_chunk[LUMEN__SLOT_CHUNKS];
 
 static inline uint32_t lumen__slot_idx(uintptr_t tok)
 {

@@ -134,8 +134,7 @@ static __attribute__((noinline)) void counter_add_slow(uintptr_t t, double v)
 static inline bool counter_fast(uintptr_t t, uint64_t v)
 {
 #ifdef LUMEN__HAVE_RSEQ
-    return lumen__cpu_add_u64_guarded(lumen__cell_cpu, &lumen__slot_at(t)->word,
-                                      (uint64_t)t & ~(uint64_t)0xffffffffu, v);
+    return lumen__cpu_add_u64_guarded(lumen__cell_cpu, &lumen__slot_at(t)->word, (uint64_t)t, v);
 #else
     (void)t, (void)v;
     return false;

@@ -474,6 +474,15 @@ static void test_metrics_reclaim__stale_handles_counted(void **state)
     lumen_gauge_set(NULL, 1);
     lumen_histogram_observe(NULL, 1);
     assert_int_equal(lumen__metrics_lost_stale(), before);
+    /* The losses are exposed by the default registry. */
+    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &out, NULL),
+                     LUMEN_OK);
+    char want[128];
+    snprintf(want, sizeof want, "lumen_metrics_updates_lost_total{reason=\"stale_handle\"} %llu\n",
+             (unsigned long long)before);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "lumen_metrics_updates_lost_total{reason=\"no_memory\"} 0\n"));
+    lumen_free(out);
 }
 
 /* ---- more threads than CPUs, churn and signals ------------------------- */
