@@ -166,6 +166,44 @@ int lumen__rcu_synchronize(void)
     return LUMEN_OK;
 }
 
+static struct {
+    pthread_mutex_t mu;
+    lumen__rcu_head *head;
+    size_t bytes;
+} g_defer = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void lumen__rcu_defer(lumen__rcu_head *h, size_t bytes, void (*free)(lumen__rcu_head *))
+{
+    h->bytes = bytes;
+    h->free = free;
+    pthread_mutex_lock(&g_defer.mu);
+    h->next = g_defer.head;
+    g_defer.head = h;
+    g_defer.bytes += bytes;
+    pthread_mutex_unlock(&g_defer.mu);
+}
+
+void lumen__rcu_reclaim(bool force)
+{
+    if (lumen__rcu_reading())
+        return;
+    pthread_mutex_lock(&g_defer.mu);
+    lumen__rcu_head *h = NULL;
+    if (g_defer.head != NULL && (force || g_defer.bytes >= LUMEN__RCU_BATCH)) {
+        h = g_defer.head;
+        g_defer.head = NULL;
+        g_defer.bytes = 0;
+    }
+    pthread_mutex_unlock(&g_defer.mu);
+    if (h == NULL || lumen__rcu_synchronize() != LUMEN_OK)
+        return;
+    while (h != NULL) {
+        lumen__rcu_head *next = h->next;
+        h->free(h);
+        h = next;
+    }
+}
+
 size_t lumen__rcu_records(void)
 {
     size_t n = 0;
@@ -177,6 +215,7 @@ size_t lumen__rcu_records(void)
 
 void lumen__rcu_atfork_prepare(void)
 {
+    pthread_mutex_lock(&g_defer.mu);
     pthread_mutex_lock(&g_gp_mu);
     pthread_mutex_lock(&g_emergency_mu);
 }
@@ -185,12 +224,14 @@ void lumen__rcu_atfork_parent(void)
 {
     pthread_mutex_unlock(&g_emergency_mu);
     pthread_mutex_unlock(&g_gp_mu);
+    pthread_mutex_unlock(&g_defer.mu);
 }
 
 void lumen__rcu_atfork_child(void)
 {
     pthread_mutex_unlock(&g_emergency_mu);
     pthread_mutex_unlock(&g_gp_mu);
+    pthread_mutex_unlock(&g_defer.mu);
     lumen__cpu_atfork_child();
     if (!lumen__cpu_membarrier())
         atomic_store(&lumen__rcu_fence, true);

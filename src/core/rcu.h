@@ -104,6 +104,26 @@ bool lumen__rcu_reading(void);
  * having waited for nothing, and reports LUMEN_EBUSY). Thread-safe. */
 int lumen__rcu_synchronize(void);
 
+/*
+ * Deferred frees. An object unlinked from what readers can reach starts
+ * with (or holds) a lumen__rcu_head; lumen__rcu_defer queues it, and
+ * lumen__rcu_reclaim frees the queue, a grace period later, once it holds
+ * LUMEN__RCU_BATCH bytes or more (force: whatever it holds). One grace
+ * period thus pays for many objects of many owners. defer never blocks
+ * (call it under a lock); reclaim may wait (not under one a reader takes,
+ * never inside a read section, where it does nothing).
+ */
+typedef struct lumen__rcu_head {
+    struct lumen__rcu_head *next;
+    size_t bytes;
+    void (*free)(struct lumen__rcu_head *);
+} lumen__rcu_head;
+
+#define LUMEN__RCU_BATCH (1u << 20)
+
+void lumen__rcu_defer(lumen__rcu_head *h, size_t bytes, void (*free)(lumen__rcu_head *));
+void lumen__rcu_reclaim(bool force);
+
 /* Reader records ever made (they are reused, never freed). For tests. */
 size_t lumen__rcu_records(void);
 

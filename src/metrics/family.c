@@ -6,12 +6,12 @@
  * section (core/rcu.h) without a lock and allocate nothing; creating,
  * removing and clearing take the family mutex. Removal unlinks the child
  * and kills its handle at once (metrics/slots.h), so that updates through
- * a handle kept past its removal are dropped and counted; a replaced
- * table and a removed child are freed after a grace period, when every
- * lookup that might hold them has ended, and once no render holds a
- * snapshot that lists them. Reclaiming waits for a grace period only once
- * per GARBAGE_CHILDREN removals (or as many bytes of tables), so that
- * removal stays cheap.
+ * a handle kept past its removal are dropped and counted; a removed child
+ * is freed after a grace period, when every lookup that might hold it has
+ * ended, and once no render holds a snapshot that lists it. Reclaiming
+ * waits for a grace period only once per GARBAGE_CHILDREN removals, so
+ * that removal stays cheap. A replaced table goes to core/rcu.c's queue,
+ * freed with the tables of every family once a megabyte waits.
  *
  * Renders take a snapshot: an immutable array of the children in label
  * order, rebuilt only when the set of children changed, reference counted
@@ -29,10 +29,8 @@
 #include "core/rcu.h"
 #include "metrics/internal.h"
 
-/* Reclaim once this many removed children, or this many bytes of
- * replaced tables, wait for it. */
+/* Reclaim once this many removed children wait for it. */
 #define GARBAGE_CHILDREN 1024
-#define GARBAGE_TABLE_BYTES (1u << 20)
 
 typedef struct snap {
     long refs;
@@ -145,6 +143,12 @@ static void table_put(lumen__table *t, lumen__child *c, uint64_t h, bool *used_t
     }
 }
 
+static void table_free_deferred(lumen__rcu_head *h)
+{
+    lumen__table *t = (lumen__table *)((char *)h - offsetof(lumen__table, rcu));
+    lumen__free(t, table_bytes(t));
+}
+
 /* Make room for one more child (under f->mu). */
 static int table_reserve(lumen__family *f)
 {
@@ -163,9 +167,7 @@ static int table_reserve(lumen__family *f)
             table_put(nt, c, child_hash(c), NULL);
     }
     atomic_store_explicit(&f->table, nt, memory_order_release);
-    t->next_garbage = f->garbage_tables;
-    f->garbage_tables = t;
-    f->garbage_bytes += table_bytes(t);
+    lumen__rcu_defer(&t->rcu, table_bytes(t), table_free_deferred);
     f->tombs = 0;
     return LUMEN_OK;
 }
@@ -175,7 +177,6 @@ static int table_reserve(lumen__family *f)
 typedef struct garbage {
     lumen__child **children;
     size_t n, cap;
-    lumen__table *tables;
 } garbage;
 
 /* Free what a grace period ago was unlinked. */
@@ -184,11 +185,6 @@ static void garbage_free(garbage *g)
     for (size_t i = 0; i < g->n; i++)
         lumen__child_free(g->children[i]);
     lumen__free(g->children, g->cap * sizeof *g->children);
-    while (g->tables) {
-        lumen__table *t = g->tables;
-        g->tables = t->next_garbage;
-        lumen__free(t, table_bytes(t));
-    }
 }
 
 /* Under f->mu: make room to retire `n` more children, so that a removal
@@ -225,22 +221,19 @@ static void take_garbage(lumen__family *f, garbage *g, bool force)
     *g = (garbage){0};
     if (f->renders > 0 || lumen__rcu_reading())
         return;
-    if (!force && f->nretired < GARBAGE_CHILDREN && f->garbage_bytes < GARBAGE_TABLE_BYTES)
+    if (!force && f->nretired < GARBAGE_CHILDREN)
         return;
     g->children = f->retired;
     g->n = f->nretired;
     g->cap = f->retired_cap;
-    g->tables = f->garbage_tables;
     f->retired = NULL;
     f->nretired = f->retired_cap = 0;
-    f->garbage_tables = NULL;
-    f->garbage_bytes = 0;
 }
 
 /* Without f->mu: wait for the grace period and free. */
 static void reclaim(garbage *g)
 {
-    if (g->n == 0 && g->tables == NULL) {
+    if (g->n == 0) {
         lumen__free(g->children, g->cap * sizeof *g->children);
         return;
     }
@@ -516,11 +509,9 @@ static int create_child(lumen__family *f, const char *const *values, size_t n, u
     /* Under the lock: once it is released the child may be removed. */
     if (rc == LUMEN_OK)
         *out = c->tok;
-    /* Growing the table retired the old one. */
-    garbage g;
-    take_garbage(f, &g, false);
     pthread_mutex_unlock(&f->mu);
-    reclaim(&g);
+    /* Growing the table queued the old one. */
+    lumen__rcu_reclaim(false);
     free_values(fixed, n);
     return rc;
 }
@@ -707,10 +698,7 @@ static void family_destroy(lumen__family *f)
         }
         lumen__free(t, table_bytes(t));
     }
-    garbage g = {.children = f->retired,
-                 .n = f->nretired,
-                 .cap = f->retired_cap,
-                 .tables = f->garbage_tables};
+    garbage g = {.children = f->retired, .n = f->nretired, .cap = f->retired_cap};
     garbage_free(&g);
     snap_drop(*fam_snap(f));
     lumen__free(f->name, f->name ? strlen(f->name) + 1 : 0);

@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "core/common.h"
+#include "core/rcu.h"
 #include "lumen/metrics.h"
 #include "metrics/cells.h"
 #include "metrics/slots.h"
@@ -77,8 +78,8 @@ typedef struct lumen__child {
  * reader that finds NULL knows the key is absent. Tables are replaced, not
  * resized in place; the old one is kept as garbage. */
 typedef struct lumen__table {
-    size_t cap; /* power of two */
-    struct lumen__table *next_garbage;
+    size_t cap;          /* power of two */
+    lumen__rcu_head rcu; /* a replaced table waits in core/rcu.c's queue */
     _Atomic(lumen__child *) slot[];
 } lumen__table;
 
@@ -122,9 +123,7 @@ typedef struct lumen__family {
     void *snap;                /* children in label order, for renders (family.c) */
     bool dirty;                /* the set of children changed since `snap` */
     int renders;               /* renders holding a copy of `sorted` */
-    lumen__table *garbage_tables;
-    size_t garbage_bytes;
-    lumen__child **retired; /* removed children (handles dead) awaiting a grace period */
+    lumen__child **retired;    /* removed children (handles dead) awaiting a grace period */
     size_t nretired, retired_cap;
     lumen__child *only; /* the child of an unlabelled family */
 } lumen__family;
