@@ -76,8 +76,9 @@ static void setup(void)
     /* The rseq path needs the kernel to restart the sections of other
      * CPUs on demand (core/rcu.h's grace periods rely on it), and glibc
      * to have registered the thread's struct rseq. */
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
     if (g_rseq_wanted && &__rseq_size != NULL && &__rseq_offset != NULL && __rseq_size >= 20 &&
-        (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) &&
+        ncpu > 0 && ncpu <= LUMEN__CPU_MAX && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) &&
         membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ) == 0) {
         /* mm_cid, when the kernel's rseq covers it (AT_RSEQ_FEATURE_SIZE,
          * 27, reaches past its offset 24). glibc registers 32 bytes. */

@@ -89,7 +89,11 @@ static inline char *lumen__cpu_rseq_area(void)
 
 #if defined(__x86_64__)
 
-/* The struct rseq is reached through %fs with the offset in a register:
+/* One test covers both that the thread is registered (cpu_id is -1 or -2
+ * otherwise) and that the index is in range: rseq is used only where
+ * every CPU id, hence every mm_cid, is below LUMEN__CPU_MAX (cpu.c).
+ *
+ * The struct rseq is reached through %fs with the offset in a register:
  * reading the thread pointer into a register first costs a load (fs:0)
  * on the path to every access, over a nanosecond an update here.
  *
@@ -109,11 +113,9 @@ static inline char *lumen__cpu_rseq_area(void)
     "leaq 9b(%%rip), %%rax\n\t"                                                                    \
     "movq %%rax, %%fs:8(%[rs])\n"                                                                  \
     "8:\n\t"                                                                                       \
-    "cmpl $-2, %%fs:4(%[rs])\n\t"                                                                  \
-    "jae %l[fail]\n\t"                                                                             \
-    "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"                                                       \
-    "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%eax\n\t"                                              \
-                                        "jae %l[fail]\n\t"
+    "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"                                      \
+                                        "jae %l[fail]\n\t"                                         \
+                                        "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"
 #define LUMEN__RSEQ_ABORT                                                                          \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                                      \
     ".byte 0x0f, 0xb9, 0x3d\n\t"                                                                   \
@@ -122,29 +124,24 @@ static inline char *lumen__cpu_rseq_area(void)
     "jmp 7b\n\t"                                                                                   \
     ".popsection\n\t"
 
-/* bases[cpu][*guard & 0x3ffffff] += v, if *guard and tok agree from bit
- * 26 up (metrics/slots.h: a counter's fast word is the generation of its
- * handle above a cell id of 26 bits, as its handle is the generation
- * above a slot index of 26 bits). */
+/* bases[cpu][idx] += v, if *guard == tok (metrics/slots.h: a counter's
+ * slot word equals its live handle). */
 static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases, const _Atomic uint64_t *guard,
-                                              uint64_t tok, uint64_t v)
+                                              uint64_t tok, uint64_t idx, uint64_t v)
 {
-    __asm__ goto(LUMEN__RSEQ_DESC "movq (%[guard]), %%rcx\n\t"
-                                  "movq %%rcx, %%rdx\n\t"
-                                  "xorq %[tok], %%rdx\n\t"
-                                  "shrq $26, %%rdx\n\t"
-                                  "jnz %l[fail]\n\t"
-                                  "andl $0x3ffffff, %%ecx\n\t"
-                                  "movq (%[bases], %%rax, 8), %%rdx\n\t"
-                                  "testq %%rdx, %%rdx\n\t"
-                                  "jz %l[fail]\n\t"
-                                  "addq %[v], (%%rdx, %%rcx, 8)\n"
-                                  "6:\n\t" LUMEN__RSEQ_ABORT
-                 :
-                 : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
-                   [guard] "r"(guard), [tok] "r"(tok), [bases] "r"(bases), [v] "er"(v)
-                 : "rax", "rcx", "rdx", "memory", "cc"
-                 : fail);
+    __asm__ goto(
+        LUMEN__RSEQ_DESC "cmpq %[tok], (%[guard])\n\t"
+                         "jne %l[fail]\n\t"
+                         "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                         "testq %%rdx, %%rdx\n\t"
+                         "jz %l[fail]\n\t"
+                         "addq %[v], (%%rdx, %[idx], 8)\n"
+                         "6:\n\t" LUMEN__RSEQ_ABORT
+        :
+        : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off), [guard] "r"(guard),
+          [tok] "r"(tok), [idx] "r"(idx), [bases] "r"(bases), [v] "er"(v)
+        : "rax", "rdx", "memory", "cc"
+        : fail);
     return true;
 fail:
     return false;
@@ -210,6 +207,73 @@ fail:
     return false;
 }
 
+/* bases[cpu][i1] += v, then bases[cpu'][i2] (a double) += d: two critical
+ * sections in one block (a histogram's bucket and sum), each restarted on
+ * its own, so that each add happens exactly once. Returns 0 when both were
+ * done, 1 when neither was, 2 when only the first was. */
+static inline int lumen__cpu_add_u64_f64(uint64_t *const *bases, uint64_t i1, uint64_t v,
+                                         uint64_t i2, double d)
+{
+    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
+                 ".balign 32\n"
+                 "9:\n\t"
+                 ".long 0, 0\n\t"
+                 ".quad 8f, 6f - 8f, 5f\n\t"
+                 ".balign 32\n"
+                 "4:\n\t"
+                 ".long 0, 0\n\t"
+                 ".quad 3f, 1f - 3f, 0f\n\t"
+                 ".popsection\n"
+                 "7:\n\t"
+                 "leaq 9b(%%rip), %%rax\n\t"
+                 "movq %%rax, %%fs:8(%[rs])\n"
+                 "8:\n\t"
+                 "cmpl $" LUMEN__STR(
+                     LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"
+                                     "jae %l[none]\n\t"
+                                     "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"
+                                     "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                                     "testq %%rdx, %%rdx\n\t"
+                                     "jz %l[none]\n\t"
+                                     "addq %[v], (%%rdx, %[i1], 8)\n"
+                                     "6:\n"
+                                     "2:\n\t"
+                                     "leaq 4b(%%rip), %%rax\n\t"
+                                     "movq %%rax, %%fs:8(%[rs])\n"
+                                     "3:\n\t"
+                                     "cmpl $" LUMEN__STR(
+                                         LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"
+                                                         "jae %l[first]\n\t"
+                                                         "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"
+                                                         "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                                                         "testq %%rdx, %%rdx\n\t"
+                                                         "jz %l[first]\n\t"
+                                                         "movsd (%%rdx, %[i2], 8), %%xmm15\n\t"
+                                                         "addsd %[d], %%xmm15\n\t"
+                                                         "movsd %%xmm15, (%%rdx, %[i2], 8)\n"
+                                                         "1:\n\t"
+                                                         ".pushsection __rseq_failure, \"ax\"\n\t"
+                                                         ".byte 0x0f, 0xb9, 0x3d\n\t"
+                                                         ".long 0x53053053\n"
+                                                         "5:\n\t"
+                                                         "jmp 7b\n\t"
+                                                         ".byte 0x0f, 0xb9, 0x3d\n\t"
+                                                         ".long 0x53053053\n"
+                                                         "0:\n\t"
+                                                         "jmp 2b\n\t"
+                                                         ".popsection\n\t"
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
+                   [bases] "r"(bases), [i1] "r"(i1), [v] "er"(v), [i2] "r"(i2), [d] "x"(d)
+                 : "rax", "rdx", "xmm15", "memory", "cc"
+                 : none, first);
+    return 0;
+none:
+    return 1;
+first:
+    return 2;
+}
+
 #elif defined(__aarch64__)
 
 /* As on x86-64; the signature is glibc's RSEQ_SIG_CODE (a BRK). x9 holds
@@ -227,11 +291,9 @@ fail:
     "str x9, [%[rs], #8]\n"                                                                        \
     "8:\n\t"                                                                                       \
     "ldr w9, [%[rs], #4]\n\t"                                                                      \
-    "cmn w9, #2\n\t"                                                                               \
-    "b.hs %l[fail]\n\t"                                                                            \
-    "ldr w9, [%[rs], %[idoff]]\n\t"                                                                \
     "cmp w9, #" LUMEN__STR(LUMEN__CPU_MAX) "\n\t"                                                  \
-                                           "b.hs %l[fail]\n\t"
+                                           "b.hs %l[fail]\n\t"                                     \
+                                           "ldr w9, [%[rs], %[idoff]]\n\t"
 #define LUMEN__RSEQ_ABORT                                                                          \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                                      \
     ".inst 0xd428bc00\n"                                                                           \
@@ -240,25 +302,24 @@ fail:
     ".popsection\n\t"
 
 static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases, const _Atomic uint64_t *guard,
-                                              uint64_t tok, uint64_t v)
+                                              uint64_t tok, uint64_t idx, uint64_t v)
 {
-    __asm__ goto(LUMEN__RSEQ_DESC "ldr x10, [%[guard]]\n\t"
-                                  "eor x11, x10, %[tok]\n\t"
-                                  "lsr x11, x11, #26\n\t"
-                                  "cbnz x11, %l[fail]\n\t"
-                                  "and x10, x10, #0x3ffffff\n\t"
-                                  "ldr x11, [%[bases], w9, uxtw #3]\n\t"
-                                  "cbz x11, %l[fail]\n\t"
-                                  "add x11, x11, x10, lsl #3\n\t"
-                                  "ldr x12, [x11]\n\t"
-                                  "add x12, x12, %[v]\n\t"
-                                  "str x12, [x11]\n"
-                                  "6:\n\t" LUMEN__RSEQ_ABORT
-                 :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
-                   [guard] "r"(guard), [tok] "r"(tok), [bases] "r"(bases), [v] "r"(v)
-                 : "x9", "x10", "x11", "x12", "memory", "cc"
-                 : fail);
+    __asm__ goto(
+        LUMEN__RSEQ_DESC "ldr x10, [%[guard]]\n\t"
+                         "cmp x10, %[tok]\n\t"
+                         "b.ne %l[fail]\n\t"
+                         "ldr x11, [%[bases], w9, uxtw #3]\n\t"
+                         "cbz x11, %l[fail]\n\t"
+                         "add x11, x11, %[idx], lsl #3\n\t"
+                         "ldr x12, [x11]\n\t"
+                         "add x12, x12, %[v]\n\t"
+                         "str x12, [x11]\n"
+                         "6:\n\t" LUMEN__RSEQ_ABORT
+        :
+        : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off), [guard] "r"(guard),
+          [tok] "r"(tok), [idx] "r"(idx), [bases] "r"(bases), [v] "r"(v)
+        : "x9", "x10", "x11", "x12", "memory", "cc"
+        : fail);
     return true;
 fail:
     return false;
@@ -319,6 +380,73 @@ static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint6
     return true;
 fail:
     return false;
+}
+
+static inline int lumen__cpu_add_u64_f64(uint64_t *const *bases, uint64_t i1, uint64_t v,
+                                         uint64_t i2, double d)
+{
+    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
+                 ".balign 32\n"
+                 "9:\n\t"
+                 ".long 0, 0\n\t"
+                 ".quad 8f, 6f - 8f, 5f\n\t"
+                 ".balign 32\n"
+                 "4:\n\t"
+                 ".long 0, 0\n\t"
+                 ".quad 3f, 1f - 3f, 0f\n\t"
+                 ".popsection\n"
+                 "7:\n\t"
+                 "adrp x9, 9b\n\t"
+                 "add x9, x9, :lo12:9b\n\t"
+                 "str x9, [%[rs], #8]\n"
+                 "8:\n\t"
+                 "ldr w9, [%[rs], #4]\n\t"
+                 "cmp w9, #" LUMEN__STR(
+                     LUMEN__CPU_MAX) "\n\t"
+                                     "b.hs %l[none]\n\t"
+                                     "ldr w9, [%[rs], %[idoff]]\n\t"
+                                     "ldr x11, [%[bases], w9, uxtw #3]\n\t"
+                                     "cbz x11, %l[none]\n\t"
+                                     "add x11, x11, %[i1], lsl #3\n\t"
+                                     "ldr x12, [x11]\n\t"
+                                     "add x12, x12, %[v]\n\t"
+                                     "str x12, [x11]\n"
+                                     "6:\n"
+                                     "2:\n\t"
+                                     "adrp x9, 4b\n\t"
+                                     "add x9, x9, :lo12:4b\n\t"
+                                     "str x9, [%[rs], #8]\n"
+                                     "3:\n\t"
+                                     "ldr w9, [%[rs], #4]\n\t"
+                                     "cmp w9, #" LUMEN__STR(
+                                         LUMEN__CPU_MAX) "\n\t"
+                                                         "b.hs %l[first]\n\t"
+                                                         "ldr w9, [%[rs], %[idoff]]\n\t"
+                                                         "ldr x11, [%[bases], w9, uxtw #3]\n\t"
+                                                         "cbz x11, %l[first]\n\t"
+                                                         "add x11, x11, %[i2], lsl #3\n\t"
+                                                         "ldr d31, [x11]\n\t"
+                                                         "fadd d31, d31, %d[d]\n\t"
+                                                         "str d31, [x11]\n"
+                                                         "1:\n\t"
+                                                         ".pushsection __rseq_failure, \"ax\"\n\t"
+                                                         ".inst 0xd428bc00\n"
+                                                         "5:\n\t"
+                                                         "b 7b\n\t"
+                                                         ".inst 0xd428bc00\n"
+                                                         "0:\n\t"
+                                                         "b 2b\n\t"
+                                                         ".popsection\n\t"
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [bases] "r"(bases), [i1] "r"(i1), [v] "r"(v), [i2] "r"(i2), [d] "w"(d)
+                 : "x9", "x11", "x12", "v31", "memory", "cc"
+                 : none, first);
+    return 0;
+none:
+    return 1;
+first:
+    return 2;
 }
 
 #endif /* arch */

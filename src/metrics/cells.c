@@ -2,11 +2,12 @@
  * metrics/cells.c: see cells.h. Owns the id allocator and the regions.
  *
  * Every region is reserved at LUMEN__CELL_MAX cells with no access and
- * made writable up to the high-water mark `hw` of ids ever handed out;
- * ids are handed out only below `hw`, and `hw` grows (for every region,
- * under g_cells.mu) before the ids beyond it are. A new region is made
- * writable up to `hw` before it is published. Untouched pages cost no
- * memory, and reading them maps the kernel's zero page.
+ * made writable in two windows: the pairs [0, hw_pairs) and the ranges
+ * [LUMEN__CELL_PAIRS, LUMEN__CELL_PAIRS + hw_ranges). Cells are used only
+ * inside the windows, which grow (for every region, under g_cells.mu)
+ * before the ids beyond them are; a new region is made writable over both
+ * before it is published. Untouched pages cost no memory, and reading them
+ * maps the kernel's zero page.
  *
  * Region pointers are published with release stores and read with
  * acquire loads (the rseq sections read them with a plain load, which on
@@ -35,8 +36,9 @@ typedef struct idvec {
 
 static struct {
     pthread_mutex_t mu;
-    uint32_t next_id; /* ids below are handed out or free */
-    uint32_t hw;      /* writable cells in every region */
+    uint32_t next_id;   /* range ids below are handed out or free */
+    uint32_t hw_pairs;  /* pair cells writable in every region */
+    uint32_t hw_ranges; /* range cells writable in every region, from LUMEN__CELL_PAIRS */
     idvec free_by_len[MAX_RANGE + 1];
     uint64_t *stripe[LUMEN__CELL_STRIPES];
     unsigned nstripes; /* regions used by the portable path: the CPU count, at most STRIPES */
@@ -46,7 +48,7 @@ static struct {
      * walk. Entries are written before `nlist` is released over them. */
     uint64_t *list[LUMEN__CPU_MAX + LUMEN__CELL_STRIPES];
     _Atomic size_t nlist;
-} g_cells = {.mu = PTHREAD_MUTEX_INITIALIZER, .next_id = 1}; /* id 0: see slots.c */
+} g_cells = {.mu = PTHREAD_MUTEX_INITIALIZER, .next_id = LUMEN__CELL_PAIRS};
 
 /* The stripe of the calling thread, +1 (0: not chosen yet). */
 static LUMEN_TLS unsigned t_stripe;
@@ -56,15 +58,22 @@ static uint64_t *load_region(uint64_t *const *p)
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-/* Under g_cells.mu: map a region writable up to hw. */
+static int writable(uint64_t *r, uint32_t from, uint32_t to)
+{
+    if (to <= from)
+        return 0;
+    return mprotect(r + from, (size_t)(to - from) * sizeof(uint64_t), PROT_READ | PROT_WRITE);
+}
+
+/* Under g_cells.mu: map a region writable over both windows. */
 static uint64_t *region_new(void)
 {
     size_t bytes = (size_t)LUMEN__CELL_MAX * sizeof(uint64_t);
     void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    if (g_cells.hw > 0 &&
-        mprotect(p, (size_t)g_cells.hw * sizeof(uint64_t), PROT_READ | PROT_WRITE) != 0) {
+    if (writable(p, 0, g_cells.hw_pairs) != 0 ||
+        writable(p, LUMEN__CELL_PAIRS, LUMEN__CELL_PAIRS + g_cells.hw_ranges) != 0) {
         munmap(p, bytes);
         return NULL;
     }
@@ -80,22 +89,23 @@ static void region_publish(uint64_t **where, uint64_t *r)
     __atomic_store_n(where, r, __ATOMIC_RELEASE);
 }
 
-/* Under g_cells.mu: make every region writable up to `want` cells. */
-static int grow(uint32_t want)
+/* Under g_cells.mu: make a window of every region writable up to `want`
+ * cells past its start `base`, whose high-water mark is *hw, at most
+ * `limit`. */
+static int grow(uint32_t *hw, uint32_t base, uint32_t want, uint32_t limit)
 {
-    if (want <= g_cells.hw)
+    if (want <= *hw)
         return LUMEN_OK;
-    uint32_t hw = g_cells.hw + (g_cells.hw / 2 > GROW ? g_cells.hw / 2 : GROW);
-    if (hw < want)
-        hw = want;
-    if (hw > LUMEN__CELL_MAX)
-        hw = LUMEN__CELL_MAX;
-    size_t bytes = (size_t)hw * sizeof(uint64_t);
+    uint32_t to = *hw + (*hw / 2 > GROW ? *hw / 2 : GROW);
+    if (to < want)
+        to = want;
+    if (to > limit)
+        to = limit;
     size_t nl = atomic_load_explicit(&g_cells.nlist, memory_order_relaxed);
     for (size_t i = 0; i < nl; i++)
-        if (mprotect(g_cells.list[i], bytes, PROT_READ | PROT_WRITE) != 0)
+        if (writable(g_cells.list[i], base + *hw, base + to) != 0)
             return LUMEN_ENOMEM;
-    g_cells.hw = hw;
+    *hw = to;
     return LUMEN_OK;
 }
 
@@ -206,11 +216,26 @@ int lumen__cells_alloc(uint32_t n, uint32_t *first)
         *first = fv->v[--fv->n];
     } else if ((uint64_t)g_cells.next_id + n > LUMEN__CELL_MAX) {
         rc = LUMEN_ELIMIT;
-    } else if ((rc = grow(g_cells.next_id + n)) == LUMEN_OK) {
+    } else if ((rc = grow(&g_cells.hw_ranges, LUMEN__CELL_PAIRS,
+                          g_cells.next_id + n - LUMEN__CELL_PAIRS,
+                          LUMEN__CELL_MAX - LUMEN__CELL_PAIRS)) == LUMEN_OK) {
         *first = g_cells.next_id;
         g_cells.next_id += n;
     }
     pthread_mutex_unlock(&g_cells.mu);
+    return rc;
+}
+
+int lumen__cells_pair(uint32_t idx, uint32_t *first)
+{
+    if ((uint64_t)idx * 2 + 2 > LUMEN__CELL_PAIRS)
+        return LUMEN_ELIMIT;
+    lumen__cpu_init();
+    pthread_mutex_lock(&g_cells.mu);
+    int rc = grow(&g_cells.hw_pairs, 0, idx * 2 + 2, LUMEN__CELL_PAIRS);
+    pthread_mutex_unlock(&g_cells.mu);
+    if (rc == LUMEN_OK)
+        *first = idx * 2;
     return rc;
 }
 
@@ -233,6 +258,10 @@ void lumen__cells_release(uint32_t first, uint32_t n)
     size_t nl = atomic_load_explicit(&g_cells.nlist, memory_order_relaxed);
     for (size_t i = 0; i < nl; i++)
         zero_range(g_cells.list[i], first, n);
+    if (first < LUMEN__CELL_PAIRS) { /* a pair goes with its slot */
+        pthread_mutex_unlock(&g_cells.mu);
+        return;
+    }
     idvec *fv = &g_cells.free_by_len[n];
     if (fv->n == fv->cap) {
         uint32_t cap = fv->cap ? fv->cap * 2 : 16;

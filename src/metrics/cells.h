@@ -33,10 +33,16 @@
 #include "core/common.h"
 #include "core/cpu.h"
 
+/* Cell ids: [0, LUMEN__CELL_PAIRS) are two per handle slot (slots.h), the
+ * cells of a counter whose handle has that slot, so that a counter's
+ * update finds them from its handle alone; [LUMEN__CELL_PAIRS,
+ * LUMEN__CELL_MAX) are ranges handed out by lumen__cells_alloc. */
 #if UINTPTR_MAX > 0xffffffffu
-#define LUMEN__CELL_MAX (1u << 26) /* 512 MiB of address space per region */
+#define LUMEN__CELL_PAIRS (2u << 24)
+#define LUMEN__CELL_MAX (1u << 27) /* 1 GiB of address space per region */
 #else
-#define LUMEN__CELL_MAX (1u << 20)
+#define LUMEN__CELL_PAIRS (2u << 18)
+#define LUMEN__CELL_MAX (1u << 21)
 #endif
 #define LUMEN__CELL_STRIPES 64
 
@@ -69,6 +75,20 @@ static inline void lumen__cell_add_f64(uint32_t id, double v)
     lumen__cell_add_f64_slow(id, v);
 }
 
+/* Add v to count cell `id` and d to double cell `sum` (a histogram's
+ * bucket and sum), each exactly once. */
+static inline void lumen__cell_add_u64_f64(uint32_t id, uint64_t v, uint32_t sum, double d)
+{
+#ifdef LUMEN__HAVE_RSEQ
+    int r = lumen__cpu_add_u64_f64(lumen__cell_cpu, id, v, sum, d);
+    if (LUMEN_LIKELY(r == 0))
+        return;
+    if (r == 1)
+#endif
+        lumen__cell_add_u64_slow(id, v);
+    lumen__cell_add_f64_slow(sum, d);
+}
+
 static inline double lumen__bits_f64(uint64_t u)
 {
     double d;
@@ -83,8 +103,12 @@ static inline uint64_t lumen__f64_bits(double d)
     return u;
 }
 
+/* The two cells of slot `idx` into *first (2 * idx), made writable.
+ * Returns LUMEN_OK, LUMEN_ELIMIT or LUMEN_ENOMEM. */
+int lumen__cells_pair(uint32_t idx, uint32_t *first);
+
 /*
- * Allocate `n` consecutive ids into *first. Returns LUMEN_OK, LUMEN_EINVAL
+ * Allocate `n` consecutive ids from the ranges into *first. Returns LUMEN_OK, LUMEN_EINVAL
  * (n is 0 or too large), LUMEN_ELIMIT (the id space is full) or
  * LUMEN_ENOMEM. The cells read zero.
  */

@@ -334,21 +334,21 @@ static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *
         memcpy(p, values[i], k + 1);
         p += k + 1;
     }
-    *rc = lumen__child_init_storage(c, f);
+    /* The slot first: a counter's cells are its slot's pair (cells.h). */
+    *rc = lumen__slot_alloc(LUMEN__SLOT_SERIES, c, LUMEN__SLOT_SLOW | (uint32_t)f->type, &c->tok);
+    if (*rc == LUMEN_OK && (*rc = lumen__child_init_storage(c, f)) != LUMEN_OK) {
+        lumen__slot_kill(c->tok);
+        lumen__slot_free(c->tok);
+    }
     if (*rc != LUMEN_OK) {
         lumen__free(c, sizeof *c + len + 1);
         return NULL;
     }
     /* A counter without exemplars updates through the fast path, which
-     * finds its cell id in the slot (slots.h); the rest take the slow one. */
-    uint32_t low = f->type == LUMEN_METRIC_COUNTER && !(c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE)
-                       ? c->cell
-                       : LUMEN__SLOT_SLOW | (uint32_t)f->type;
-    *rc = lumen__slot_alloc(LUMEN__SLOT_SERIES, c, low, &c->tok);
-    if (*rc != LUMEN_OK) {
-        lumen__child_free(c);
-        return NULL;
-    }
+     * checks the slot's word against the handle itself (slots.h). No
+     * handle was given out yet: the word can change under nobody. */
+    if (f->type == LUMEN_METRIC_COUNTER && !(c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE))
+        lumen__slot_set_fast(c->tok);
     return c;
 }
 

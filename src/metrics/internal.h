@@ -236,14 +236,14 @@ static inline lumen__child *lumen__series_of(uintptr_t t, lumen_metric_type type
     uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
 #if LUMEN__SLOT_IDX_BITS == 32
     /* One comparison checks generation, kind and type; a counter's word
-     * may instead be a fast one (its cell id, bits 26-31 clear). */
+     * may instead be the fast one, equal to its handle. */
     bool live = w == lumen__slot_word(t, LUMEN__SLOT_SLOW | (uint32_t)type) ||
-                (type == LUMEN_METRIC_COUNTER &&
-                 ((w ^ lumen__slot_word(t, 0)) & ~(uint64_t)LUMEN__SLOT_CELL_MASK) == 0);
+                (type == LUMEN_METRIC_COUNTER && w == (uint64_t)t);
 #else
     bool live = lumen__slot_matches(t, w) && lumen__slot_idx(t) != 0 &&
-                ((w & LUMEN__SLOT_SLOW) ? (uint32_t)w == (LUMEN__SLOT_SLOW | (uint32_t)type)
-                                        : type == LUMEN_METRIC_COUNTER);
+                ((w & LUMEN__SLOT_SLOW)
+                     ? (uint32_t)w == (LUMEN__SLOT_SLOW | (uint32_t)type)
+                     : type == LUMEN_METRIC_COUNTER && (uint32_t)w == lumen__slot_idx(t));
 #endif
     if (LUMEN_UNLIKELY(!live)) {
         if (t != 0)

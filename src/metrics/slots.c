@@ -97,6 +97,14 @@ int lumen__slot_alloc(unsigned kind, void *obj, uint32_t low, uintptr_t *tok)
     return LUMEN_OK;
 }
 
+void lumen__slot_set_fast(uintptr_t tok)
+{
+    lumen__slot *s = lumen__slot_at(tok);
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    atomic_store_explicit(&s->word, (w & ~(uint64_t)0xffffffffu) | lumen__slot_idx(tok),
+                          memory_order_release);
+}
+
 void lumen__slot_kill(uintptr_t tok)
 {
     lumen__slot *s = lumen__slot_at(tok);

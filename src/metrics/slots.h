@@ -37,8 +37,6 @@ typedef struct lumen__slot {
 
 #define LUMEN__SLOT_SLOW 0x80000000u
 #define LUMEN__SLOT_KIND_SHIFT 28
-/* A fast word's cell id: bits 0-25; bits 26-31 of a fast word are 0. */
-#define LUMEN__SLOT_CELL_MASK 0x03ffffffu
 enum {
     LUMEN__SLOT_SERIES = 0,
     LUMEN__SLOT_FAMILY = 1,
@@ -50,10 +48,10 @@ enum {
 #define LUMEN__SLOT_CHUNK (1u << LUMEN__SLOT_CHUNK_SHIFT)
 #if UINTPTR_MAX > 0xffffffffu
 #define LUMEN__SLOT_IDX_BITS 32
-#define LUMEN__SLOT_MAX (1u << 26)
+#define LUMEN__SLOT_MAX (1u << 24)
 #else
 #define LUMEN__SLOT_IDX_BITS 22
-#define LUMEN__SLOT_MAX (1u << 22)
+#define LUMEN__SLOT_MAX (1u << 18)
 #endif
 #define LUMEN__SLOT_CHUNKS (LUMEN__SLOT_MAX >> LUMEN__SLOT_CHUNK_SHIFT)
 
@@ -113,6 +111,10 @@ static inline void *lumen__slot_get(uintptr_t tok, unsigned kind)
  * token in *tok. LUMEN_OK, LUMEN_ENOMEM or LUMEN_ELIMIT. Thread-safe.
  */
 int lumen__slot_alloc(unsigned kind, void *obj, uint32_t low, uintptr_t *tok);
+
+/* Make a series slot's word the fast one: its own index. Before the
+ * token is given out. */
+void lumen__slot_set_fast(uintptr_t tok);
 
 /* End the token's life now: from here on it matches nothing. The slot
  * stays taken until lumen__slot_free. Thread-safe. */

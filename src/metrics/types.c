@@ -48,7 +48,7 @@ int lumen__child_init_storage(lumen__child *c, lumen__family *f)
 {
     switch (f->type) {
     case LUMEN_METRIC_COUNTER:
-        return lumen__cells_alloc(2, &c->cell);
+        return lumen__cells_pair(lumen__slot_idx(c->tok), &c->cell);
     case LUMEN_METRIC_HISTOGRAM:
         return lumen__cells_alloc((uint32_t)f->nbuckets + 2, &c->cell);
     case LUMEN_METRIC_SUMMARY:
@@ -134,7 +134,8 @@ static __attribute__((noinline)) void counter_add_slow(uintptr_t t, double v)
 static inline bool counter_fast(uintptr_t t, uint64_t v)
 {
 #ifdef LUMEN__HAVE_RSEQ
-    return lumen__cpu_add_u64_guarded(lumen__cell_cpu, &lumen__slot_at(t)->word, (uint64_t)t, v);
+    return lumen__cpu_add_u64_guarded(lumen__cell_cpu, &lumen__slot_at(t)->word, (uint64_t)t,
+                                      (uint64_t)(uint32_t)t * 2, v);
 #else
     (void)t, (void)v;
     return false;
@@ -323,9 +324,7 @@ static inline __attribute__((always_inline)) size_t observe(lumen__child *c, dou
 {
     const lumen__family *f = c->fam;
     size_t idx = bucket_index(f, v);
-    uint32_t bucket = c->cell + (uint32_t)idx, sum = c->cell + (uint32_t)f->nbuckets + 1;
-    lumen__cell_add_u64(bucket, 1);
-    lumen__cell_add_f64(sum, v);
+    lumen__cell_add_u64_f64(c->cell + (uint32_t)idx, 1, c->cell + (uint32_t)f->nbuckets + 1, v);
     return idx;
 }
 
