@@ -191,16 +191,29 @@ fail:
 static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint64_t expect,
                                             size_t off, uint64_t v)
 {
-    __asm__ goto(LUMEN__RSEQ_DESC "movq (%[guard]), %%rcx\n\t"
-                                  "cmpq %[expect], %%rcx\n\t"
-                                  "jne %l[fail]\n\t"
-                                  "movq 8(%[guard]), %%rdx\n\t"
-                                  "movq %[v], (%%rdx, %[off])\n"
-                                  "6:\n\t" LUMEN__RSEQ_ABORT
+    /* No CPU index to read: the test of cpu_id only says the section is
+     * registered, so that the kernel will restart it. */
+    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
+                 ".balign 32\n"
+                 "9:\n\t"
+                 ".long 0, 0\n\t"
+                 ".quad 8f, 6f - 8f, 5f\n\t"
+                 ".popsection\n"
+                 "7:\n\t"
+                 "leaq 9b(%%rip), %%rax\n\t"
+                 "movq %%rax, %%fs:8(%[rs])\n"
+                 "8:\n\t"
+                 "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"
+                                                     "jae %l[fail]\n\t"
+                                                     "cmpq %[expect], (%[guard])\n\t"
+                                                     "jne %l[fail]\n\t"
+                                                     "movq 8(%[guard]), %%rax\n\t"
+                                                     "movq %[v], (%%rax, %[off])\n"
+                                                     "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
-                   [guard] "r"(guard), [expect] "r"(expect), [v] "r"(v), [off] "r"(off)
-                 : "rax", "rcx", "rdx", "memory", "cc"
+                 : [rs] "r"(lumen__cpu_rseq_off), [guard] "r"(guard), [expect] "r"(expect),
+                   [v] "r"(v), [off] "r"(off)
+                 : "rax", "memory", "cc"
                  : fail);
     return true;
 fail:
@@ -366,15 +379,29 @@ fail:
 static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint64_t expect,
                                             size_t off, uint64_t v)
 {
-    __asm__ goto(LUMEN__RSEQ_DESC "ldr x10, [%[guard]]\n\t"
-                                  "cmp x10, %[expect]\n\t"
-                                  "b.ne %l[fail]\n\t"
-                                  "ldr x11, [%[guard], #8]\n\t"
-                                  "str %[v], [x11, %[off]]\n"
-                                  "6:\n\t" LUMEN__RSEQ_ABORT
+    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
+                 ".balign 32\n"
+                 "9:\n\t"
+                 ".long 0, 0\n\t"
+                 ".quad 8f, 6f - 8f, 5f\n\t"
+                 ".popsection\n"
+                 "7:\n\t"
+                 "adrp x9, 9b\n\t"
+                 "add x9, x9, :lo12:9b\n\t"
+                 "str x9, [%[rs], #8]\n"
+                 "8:\n\t"
+                 "ldr w9, [%[rs], #4]\n\t"
+                 "cmp w9, #" LUMEN__STR(LUMEN__CPU_MAX) "\n\t"
+                                                        "b.hs %l[fail]\n\t"
+                                                        "ldr x10, [%[guard]]\n\t"
+                                                        "cmp x10, %[expect]\n\t"
+                                                        "b.ne %l[fail]\n\t"
+                                                        "ldr x11, [%[guard], #8]\n\t"
+                                                        "str %[v], [x11, %[off]]\n"
+                                                        "6:\n\t" LUMEN__RSEQ_ABORT
                  :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
-                   [guard] "r"(guard), [expect] "r"(expect), [v] "r"(v), [off] "r"(off)
+                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
+                   [v] "r"(v), [off] "r"(off)
                  : "x9", "x10", "x11", "memory", "cc"
                  : fail);
     return true;

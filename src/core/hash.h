@@ -24,6 +24,13 @@ static inline uint64_t lumen__read64(const unsigned char *p)
     return v;
 }
 
+static inline uint64_t lumen__read32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 /* Hash n bytes, continuing from `seed` (chain calls to hash several
  * strings; include each length so that "ab","c" differs from "a","bc"). */
 static inline uint64_t lumen__hash(const void *data, size_t n, uint64_t seed)
@@ -40,9 +47,11 @@ static inline uint64_t lumen__hash(const void *data, size_t n, uint64_t seed)
     if (n >= 8) {
         a = lumen__read64(p);
         b = lumen__read64(p + n - 8);
+    } else if (n >= 4) {
+        /* Two overlapping reads cover 4 to 7 bytes without a loop. */
+        a = lumen__read32(p) << 32 | lumen__read32(p + n - 4);
     } else if (n > 0) {
-        for (size_t i = 0; i < n; i++)
-            a |= (uint64_t)p[i] << (8 * i);
+        a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
     }
     return lumen__mix(a ^ k1 ^ n, b ^ h ^ k0);
 }
