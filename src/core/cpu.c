@@ -41,7 +41,16 @@ __attribute__((constructor)) static void standin_init(void)
 {
     lumen__cpu_rseq_off = (char *)&t_standin - (char *)__builtin_thread_pointer();
 }
+
+/* For lumen__cpu_fake_rseq: a struct rseq the kernel does not know,
+ * claiming CPU 0 in one thread only. */
+static LUMEN_TLS struct {
+    uint32_t cpu_id_start, cpu_id;
+    uint64_t rseq_cs;
+    uint32_t flags, node_id, mm_cid, pad;
+} __attribute__((aligned(32))) t_fake = {0, UINT32_MAX, 0, 0, 0, 0, 0};
 #endif
+static bool g_fake;
 
 /* Readers may rely on membarrier once this is set; set only after the
  * registration succeeded, cleared in a child that fails to register. */
@@ -116,7 +125,7 @@ void lumen__cpu_barrier(void)
     if (atomic_load(&g_membarrier)) {
         /* Both commands issue a barrier on every thread of the process
          * that is running; the first also restarts their rseq sections. */
-        if (lumen__cpu_rseq && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) != 0)
+        if (lumen__cpu_rseq && !g_fake && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) != 0)
             lumen__diag(LUMEN_DIAG_ERROR, "membarrier(RSEQ) failed: errno %d", errno);
         if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
             return;
@@ -166,4 +175,22 @@ void lumen__cpu_atfork_child(void)
     standin_init();
 #endif
     atomic_store(&g_membarrier, false);
+}
+
+int lumen__cpu_fake_rseq(void)
+{
+#ifdef LUMEN__HAVE_RSEQ
+    lumen__cpu_init();
+    if (lumen__cpu_rseq)
+        return 0;
+    t_fake.cpu_id = 0;
+    t_fake.mm_cid = 0;
+    g_fake = true;
+    lumen__cpu_id_off = 4;
+    lumen__cpu_rseq_off = (char *)&t_fake - (char *)__builtin_thread_pointer();
+    lumen__cpu_rseq = true;
+    return 1;
+#else
+    return -1;
+#endif
 }

@@ -77,6 +77,14 @@ void lumen__cpu_barrier(void);
 /* The CPU the calling thread runs on, or -1. For the slow paths. */
 int lumen__cpu_current(void);
 
+/* Tests only: where rseq is unavailable (qemu-user, valgrind), run the
+ * critical sections in the calling thread against a struct rseq the
+ * kernel does not know, claiming CPU 0; other threads keep the portable
+ * path. Without restarts this is sound for one thread only, which is what
+ * it is for: executing each section's instructions. Returns 1 when set up,
+ * 0 when the real rseq is in use, -1 where no section is compiled. */
+int lumen__cpu_fake_rseq(void);
+
 /* Fork handling: called in the child. */
 void lumen__cpu_atfork_child(void);
 
