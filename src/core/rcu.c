@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/cpu.h"
 #include "core/diag.h"
+#include "core/sigblock.h"
 
 LUMEN_TLS lumen__rcu_reader *lumen__rcu_self;
 _Atomic uint64_t lumen__rcu_gp = 1;
@@ -102,8 +103,16 @@ static lumen__rcu_reader *reg(void)
 
 lumen__rcu_section lumen__rcu_lock_slow(void)
 {
-    if (t_emergency_depth == 0 && reg() != NULL)
-        return lumen__rcu_lock();
+    if (t_emergency_depth == 0) {
+        /* Registration allocates: no handler of this thread may run
+         * meanwhile (core/sigblock.h). */
+        sigset_t old;
+        lumen__sigblock(&old);
+        lumen__rcu_reader *r = lumen__rcu_self ? lumen__rcu_self : reg();
+        lumen__sigrestore(&old);
+        if (r != NULL)
+            return lumen__rcu_lock();
+    }
     /* No memory for a record: take the emergency one, so that the section
      * is still seen by the writers. Rare, and slow only then. */
     pthread_mutex_lock(&g_emergency_mu);

@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/diag.h"
+#include "core/sigblock.h"
 
 uint64_t *lumen__cell_cpu[LUMEN__CPU_MAX];
 
@@ -42,7 +43,7 @@ static struct {
     idvec free_by_len[MAX_RANGE + 1];
     uint64_t *stripe[LUMEN__CELL_STRIPES];
     unsigned nstripes; /* regions used by the portable path: the CPU count, at most STRIPES */
-    _Atomic unsigned next_stripe;
+    unsigned next_stripe;
     _Atomic uint64_t lost;
     /* Every mapped region, CPU or stripe, in mapping order: what readers
      * walk. Entries are written before `nlist` is released over them. */
@@ -123,11 +124,14 @@ static bool cpu_region(int cpu)
         return false;
     if (load_region(&lumen__cell_cpu[cpu]) != NULL)
         return true;
+    sigset_t old;
+    lumen__sigblock(&old);
     pthread_mutex_lock(&g_cells.mu);
     uint64_t *r = lumen__cell_cpu[cpu];
     if (r == NULL && (r = region_new()) != NULL)
         region_publish(&lumen__cell_cpu[cpu], r);
     pthread_mutex_unlock(&g_cells.mu);
+    lumen__sigrestore(&old);
     return r != NULL;
 }
 #endif
@@ -135,27 +139,24 @@ static bool cpu_region(int cpu)
 /* The calling thread's stripe region, mapped on first need. */
 static uint64_t *stripe_region(void)
 {
-    if (LUMEN_UNLIKELY(t_stripe == 0)) {
-        pthread_mutex_lock(&g_cells.mu);
-        if (g_cells.nstripes == 0) {
-            long n = sysconf(_SC_NPROCESSORS_CONF);
-            g_cells.nstripes = n < 1                     ? 1
-                               : n > LUMEN__CELL_STRIPES ? LUMEN__CELL_STRIPES
-                                                         : (unsigned)n;
-        }
-        pthread_mutex_unlock(&g_cells.mu);
-        t_stripe = atomic_fetch_add_explicit(&g_cells.next_stripe, 1, memory_order_relaxed) %
-                       g_cells.nstripes +
-                   1;
-    }
-    uint64_t **slot = &g_cells.stripe[t_stripe - 1];
-    uint64_t *r = load_region(slot);
+    unsigned k = t_stripe;
+    uint64_t *r = k ? load_region(&g_cells.stripe[k - 1]) : NULL;
     if (LUMEN_LIKELY(r != NULL))
         return r;
+    sigset_t old;
+    lumen__sigblock(&old);
     pthread_mutex_lock(&g_cells.mu);
+    if (g_cells.nstripes == 0) {
+        long n = sysconf(_SC_NPROCESSORS_CONF);
+        g_cells.nstripes = n < 1 ? 1 : n > LUMEN__CELL_STRIPES ? LUMEN__CELL_STRIPES : (unsigned)n;
+    }
+    if (k == 0)
+        t_stripe = k = g_cells.next_stripe++ % g_cells.nstripes + 1;
+    uint64_t **slot = &g_cells.stripe[k - 1];
     if ((r = *slot) == NULL && (r = region_new()) != NULL)
         region_publish(slot, r);
     pthread_mutex_unlock(&g_cells.mu);
+    lumen__sigrestore(&old);
     return r;
 }
 
