@@ -23,6 +23,9 @@
 #include "lumen/log.h"
 
 #define LUMEN__LOG_NAME_MAX 255
+/* Bytes after a logger's name_json that may be read (zeros), so that the
+ * JSON formatter copies the name in fixed 16-byte moves. */
+#define LUMEN__LOG_NAME_PAD 16
 /* A batch never exceeds PIPE_BUF when it holds more than one line, so a
  * batch written into a pipe shared with other processes stays atomic. */
 #define LUMEN__LOG_BATCH 4096
@@ -81,7 +84,8 @@ struct lumen_logger {
     lumen__logger_head head;       /* must stay first: read by the macros */
     char *name;
     size_t name_len;
-    char *name_json;               /* the name as a JSON string with quotes */
+    char *name_json;               /* the name as a JSON string with quotes, then
+                                      LUMEN__LOG_NAME_PAD readable bytes */
     size_t name_json_len;
     struct lumen_logger *parent;   /* named parent, or for a child the logger it came from */
     bool is_child;                 /* made by lumen_logger_with */
