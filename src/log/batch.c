@@ -252,9 +252,13 @@ bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r)
      * into its scratch buffer. */
     if (t->len > 0 && (t->sink != h->sink || LUMEN__LOG_BATCH - t->len < 1024))
         flush_locked(t);
-    lumen__buf b;
-    lumen__buf_fixed(&b, t->data + t->len, LUMEN__LOG_BATCH + 1 - t->len);
-    lumen__log_format(h, r, &b);
+    /* A fixed buffer over the rest of the batch (lumen__buf_fixed, inline). */
+    lumen__buf b = {t->data + t->len, 0, LUMEN__LOG_BATCH + 1 - t->len, 0, false, true};
+    t->data[t->len] = '\0';
+    if (LUMEN_LIKELY(h->format == LUMEN_LOG_FORMAT_JSON))
+        lumen__log_format_json(h, r, &b);
+    else
+        lumen__log_format(h, r, &b);
     if (LUMEN_UNLIKELY(b.oom)) {
         pthread_mutex_unlock(&t->mu);
         return false;

@@ -170,7 +170,7 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
     r.suppressed = suppressed;
     r.ctx = lumen__tctx_get();
     lumen__log_metrics_event(lvl);
-    lumen__buf *b = lumen__log_scratch();
+    lumen__buf *b = NULL; /* the thread's scratch buffer, when a line needs it */
     for (size_t i = 0; i < set->n; i++) {
         lumen_log_handler *h = set->h[i];
         if (lvl < h->level)
@@ -180,6 +180,8 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
             !atomic_load_explicit(&lumen__log_shut, memory_order_relaxed) &&
             lumen__log_batch_format(h, &r))
             continue;
+        if (b == NULL)
+            b = lumen__log_scratch();
         b->len = 0;
         b->oom = false;
         lumen__log_format(h, &r, b);
@@ -191,7 +193,7 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         lumen__log_deliver(h, lvl, b->p, b->len);
     }
     /* A long line grew the scratch buffer: give the memory back. */
-    if (LUMEN_UNLIKELY(b->cap > ((size_t)256 << 10)))
+    if (LUMEN_UNLIKELY(b != NULL && b->cap > ((size_t)256 << 10)))
         lumen__buf_free(b);
     if (LUMEN_UNLIKELY(lvl >= LUMEN_LOG_FATAL))
         lumen_log_flush();

@@ -92,11 +92,6 @@ const char *lumen__log_level_upper(int level)
 
 /* ---- numbers ----------------------------------------------------------------- */
 
-const char lumen__log_digits2[200] = "00010203040506070809101112131415161718192021222324"
-                                     "25262728293031323334353637383940414243444546474849"
-                                     "50515253545556575859606162636465666768697071727374"
-                                     "75767778798081828384858687888990919293949596979899";
-
 static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
                                1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
 
@@ -125,33 +120,31 @@ size_t lumen__log_fmt_float(char *out, double v)
                 continue;
             if (r / POW10[k] != a)
                 continue;
-            /* Written right to left straight into out (a bounce through
-             * a local would stall on store forwarding), two digits per
-             * step: the k digits after the point, the point, then those
-             * before it ("0" for values below 1). */
-            uint64_t u = (uint64_t)r;
-            size_t nd = 1;
-            for (uint64_t p10 = 10; nd < 17 && u >= p10; p10 *= 10)
-                nd++;
-            size_t intd = nd > (size_t)k ? nd - (size_t)k : 1;
-            size_t len = (v < 0) + intd + 1 + (size_t)k;
-            char *d = out + len;
+            /* v = u / 10^k, and the integer part of v is that of the
+             * exact quotient: u <= 2^52, so v is within u / 10^k * 2^-53
+             * < 0.5 / 10^k of it, less than the quotient's distance to
+             * any integer it is not. The digits go straight into out
+             * (a bounce through a local would stall on store forwarding):
+             * the integer part, the point, then the k digits after it,
+             * right to left, two per step. (10^k up to 1e17 is exact.) */
+            uint64_t u = (uint64_t)r, ip = (uint64_t)a, fp = u - ip * (uint64_t)POW10[k];
+            char *d = out;
+            if (v < 0)
+                *d++ = '-';
+            d += lumen__log_fmt_u64(d, ip);
+            *d = '.';
+            char *e = d + 1 + k;
+            d = e;
             int i = k;
             for (; i >= 2; i -= 2) {
-                uint64_t q = u / 100;
+                uint64_t q = fp / 100;
                 d -= 2;
-                memcpy(d, lumen__log_digits2 + 2 * (u - q * 100), 2);
-                u = q;
+                memcpy(d, lumen__digits2 + 2 * (fp - q * 100), 2);
+                fp = q;
             }
-            if (i > 0) {
-                *--d = (char)('0' + u % 10);
-                u /= 10;
-            }
-            *--d = '.';
-            d -= lumen__log_fmt_u64(d - intd, u);
-            if (v < 0)
-                *--d = '-';
-            return len;
+            if (i > 0)
+                d[-1] = (char)('0' + fp);
+            return (size_t)(e - out);
         }
     }
     return lumen__fmt_double(out, v);

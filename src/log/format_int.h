@@ -62,8 +62,6 @@ static inline bool lumen__log_reserved_maybe(int preset, const char *k, size_t n
 void lumen__log_logfmt_val(lumen__buf *b, const char *s, size_t n, size_t max);
 /* A logfmt key: bytes that would break the syntax dropped; "" becomes "_". */
 void lumen__log_logfmt_key(lumen__buf *b, const char *k);
-/* The JSON formatter (format_json.c). */
-void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);
 /* "...[truncated N bytes]" */
 void lumen__log_put_marker(lumen__buf *b, size_t dropped);
 /* Bytes of s kept under the limit, on a UTF-8 boundary. */
@@ -98,6 +96,86 @@ static inline void lumen__log_st8(char *o, uint64_t x)
     memcpy(o, &x, 8);
 }
 
+#if defined(__SSE2__)
+/* One bit per byte of v that ends the fast copy (lumen__log_slow8's set). */
+static inline unsigned lumen__log_slow16(__m128i v)
+{
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+    const __m128i sp = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7F);
+    /* Signed compare: bytes from 0x80 up are negative, so below 0x20 too. */
+    __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+                               _mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_cmpeq_epi8(v, del)));
+    return (unsigned)_mm_movemask_epi8(bad);
+}
+
+/*
+ * The length of the C string k when it is at most 64 bytes long and needs
+ * no escaping, else SIZE_MAX: strlen and the test of lumen__log_slow16 in
+ * one pass (NUL is one of the bytes that stop it). It reads k in aligned
+ * 16-byte blocks, as glibc's strlen does: a block that holds a byte of the
+ * string never crosses a page boundary, so the bytes after the NUL that it
+ * also reads cannot fault, and they are never used. The sanitizers would
+ * report those bytes, so this function is not instrumented.
+ */
+__attribute__((no_sanitize("address", "thread"))) static inline size_t
+lumen__log_clean_key_len(const char *k)
+{
+    uintptr_t p = (uintptr_t)k;
+    const char *blk = (const char *)(p & ~(uintptr_t)15);
+    unsigned m = lumen__log_slow16(_mm_load_si128((const __m128i *)(const void *)blk)) >> (p & 15);
+    size_t n = 0;
+    if (m == 0) {
+        /* No byte of the string in this block stops it, not even a NUL:
+         * the string goes on into the next block. */
+        n = 16 - (p & 15);
+        for (;;) {
+            blk += 16;
+            m = lumen__log_slow16(_mm_load_si128((const __m128i *)(const void *)blk));
+            if (m != 0 || n > 64)
+                break;
+            n += 16;
+        }
+    }
+    n += (size_t)__builtin_ctz(m | 0x10000u);
+    return n <= 64 && k[n] == '\0' ? n : SIZE_MAX;
+}
+#endif
+
+/* Copy s[0..n), n <= 64, with overlapping moves (no call to memcpy). */
+static inline void lumen__log_copy_short(char *o, const char *s, size_t n)
+{
+#if defined(__SSE2__)
+    if (n >= 16) {
+        for (size_t i = 0; i + 16 < n; i += 16)
+            _mm_storeu_si128((__m128i *)(void *)(o + i),
+                             _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        _mm_storeu_si128((__m128i *)(void *)(o + n - 16),
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
+        return;
+    }
+#else
+    if (n >= 16) {
+        memcpy(o, s, n);
+        return;
+    }
+#endif
+    if (n >= 8) {
+        uint64_t a = lumen__log_ld8(s), z = lumen__log_ld8(s + n - 8);
+        lumen__log_st8(o, a);
+        lumen__log_st8(o + n - 8, z);
+    } else if (n >= 4) {
+        uint32_t a, z;
+        memcpy(&a, s, 4);
+        memcpy(&z, s + n - 4, 4);
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &z, 4);
+    } else if (n > 0) {
+        o[0] = s[0];
+        o[n >> 1] = s[n >> 1];
+        o[n - 1] = s[n - 1];
+    }
+}
+
 /*
  * Copy s[0..n) to o and return true when no byte of it needs escaping
  * (the test of lumen__log_slow8); false otherwise, with o[0..n) holding
@@ -109,17 +187,12 @@ static inline bool lumen__log_copy_clean(char *o, const char *s, size_t n)
 {
     if (n >= 16) {
 #if defined(__SSE2__)
-        const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-        const __m128i sp = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7F);
         size_t i = 0;
         for (;;) {
             if (i + 16 > n)
                 i = n - 16;
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            /* Signed: bytes from 0x80 up are negative, below 0x20 too. */
-            __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
-                                       _mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_cmpeq_epi8(v, del)));
-            if (_mm_movemask_epi8(bad) != 0)
+            if (lumen__log_slow16(v) != 0)
                 return false;
             _mm_storeu_si128((__m128i *)(void *)(o + i), v);
             if (i + 16 >= n)
@@ -143,7 +216,11 @@ static inline bool lumen__log_copy_clean(char *o, const char *s, size_t n)
         uint64_t a = lumen__log_ld8(s), z = lumen__log_ld8(s + n - 8);
         lumen__log_st8(o, a);
         lumen__log_st8(o + n - 8, z);
+#if defined(__SSE2__)
+        return lumen__log_slow16(_mm_set_epi64x((long long)z, (long long)a)) == 0;
+#else
         return (lumen__log_slow8(a) | lumen__log_slow8(z)) == 0;
+#endif
     }
     uint64_t x;
     if (n >= 4) {
@@ -168,9 +245,6 @@ static inline bool lumen__log_copy_clean(char *o, const char *s, size_t n)
     return lumen__log_slow8(x) == 0;
 }
 
-/* "00" .. "99" (format.c). */
-extern const char lumen__log_digits2[200];
-
 /* Decimal digits of v at out (at most 20 bytes); returns their number. */
 static inline size_t lumen__log_fmt_u64(char *out, uint64_t v)
 {
@@ -182,10 +256,10 @@ static inline size_t lumen__log_fmt_u64(char *out, uint64_t v)
         uint64_t r = v % 100;
         v /= 100;
         d -= 2;
-        memcpy(d, lumen__log_digits2 + 2 * r, 2);
+        memcpy(d, lumen__digits2 + 2 * r, 2);
     }
     if (v >= 10)
-        memcpy(d - 2, lumen__log_digits2 + 2 * v, 2);
+        memcpy(d - 2, lumen__digits2 + 2 * v, 2);
     else
         d[-1] = (char)('0' + v);
     return n;

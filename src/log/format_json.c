@@ -19,39 +19,49 @@
 #include "core/clock.h"
 #include "core/escape.h"
 
-/* A write cursor over a buffer: `o` is where the line goes on, `end` the
- * last byte before the NUL the buffer keeps. */
+/*
+ * A write cursor over a buffer: `o` is where the line goes on, `end` the
+ * last byte before the NUL the buffer keeps. A jw lives in a local that is
+ * only ever handed to inline functions, so it stays in registers and the
+ * compiler knows that the line's byte stores cannot change it; the
+ * out-of-line writers get the buffer and the cursor by value and return
+ * the new cursor.
+ */
 typedef struct jw {
     lumen__buf *b;
     char *o;
     char *end;
 } jw;
 
+/* The buffer's length brought up to o, for the writers that append to it. */
+static inline lumen__buf *jw_sync(lumen__buf *b, char *o)
+{
+    b->len = (size_t)(o - b->p);
+    return b;
+}
+
+/* Back from such a writer: the cursor at the buffer's new end. */
 static inline void jw_load(jw *w)
 {
     w->o = w->b->p + w->b->len;
     w->end = w->b->p + w->b->cap - 1;
 }
 
-static inline void jw_sync(jw *w)
-{
-    w->b->len = (size_t)(w->o - w->b->p);
-}
-
 /* Room for n more bytes: grows a heap buffer; a fixed one that is full is
  * marked oom (the caller then formats the line elsewhere). */
-static __attribute__((noinline)) bool jw_grow(jw *w, size_t n)
+static __attribute__((noinline)) bool grow(lumen__buf *b, char *o, size_t n)
 {
-    jw_sync(w);
-    if (!lumen__buf_reserve(w->b, n))
-        return false;
-    jw_load(w);
-    return true;
+    return lumen__buf_reserve(jw_sync(b, o), n);
 }
 
 static inline bool jw_room(jw *w, size_t n)
 {
-    return LUMEN_LIKELY((size_t)(w->end - w->o) >= n) || jw_grow(w, n);
+    if (LUMEN_LIKELY((size_t)(w->end - w->o) >= n))
+        return true;
+    if (!grow(w->b, w->o, n))
+        return false;
+    jw_load(w);
+    return true;
 }
 
 /* A JSON string value with quotes; false when it needs the full writer
@@ -69,17 +79,16 @@ static inline bool jw_str(jw *w, const char *s, size_t n, size_t max)
     return true;
 }
 
-static __attribute__((noinline)) void str_slow(jw *w, const char *s, size_t n, size_t max)
+static __attribute__((noinline)) void str_slow(lumen__buf *b, char *o, const char *s, size_t n,
+                                               size_t max)
 {
-    jw_sync(w);
-    lumen__log_json_val(w->b, s, n, max);
-    jw_load(w);
+    lumen__log_json_val(jw_sync(b, o), s, n, max);
 }
 
-static __attribute__((noinline)) void key_slow(jw *w, int preset, const char *k, size_t n)
+static __attribute__((noinline)) void key_slow(lumen__buf *b, char *o, int preset, const char *k)
 {
-    lumen__buf *b = w->b;
-    jw_sync(w);
+    jw_sync(b, o);
+    size_t n = strlen(k);
     if (lumen__log_reserved(preset, k, n)) {
         /* One of the record's own keys: written as fields.<key>. */
         LIT(b, ",\"" LUMEN__LOG_FIELD_PREFIX);
@@ -88,57 +97,83 @@ static __attribute__((noinline)) void key_slow(jw *w, int preset, const char *k,
     } else {
         lumen__log_json_key(b, k);
     }
-    jw_load(w);
 }
 
-static __attribute__((noinline)) void value_slow(jw *w, const lumen_field *f, size_t max)
+static __attribute__((noinline)) void value_slow(lumen__buf *b, char *o, const lumen_field *f,
+                                                 size_t max)
 {
-    jw_sync(w);
-    lumen__log_value(w->b, f, F_JSON, max);
-    jw_load(w);
+    lumen__log_value(jw_sync(b, o), f, F_JSON, max);
 }
 
-static void json_fields(jw *w, int preset, const lumen_field *f, size_t n, size_t max)
+/* `,"key":` for a key of at most 64 bytes that needs no escaping and is
+ * none of the preset's own keys; false (nothing written that counts)
+ * otherwise. */
+static inline bool jw_key(jw *w, int preset, const char *k)
 {
+#if defined(__SSE2__)
+    size_t n = lumen__log_clean_key_len(k);
+    if (LUMEN_UNLIKELY(n == SIZE_MAX || lumen__log_reserved_maybe(preset, k, n)) ||
+        !jw_room(w, n + 4))
+        return false;
+    char *o = w->o;
+    lumen__log_copy_short(o + 2, k, n);
+#else
+    size_t n = strlen(k);
+    if (LUMEN_UNLIKELY(n > 64 || lumen__log_reserved_maybe(preset, k, n)) || !jw_room(w, n + 4))
+        return false;
+    char *o = w->o;
+    if (!lumen__log_copy_clean(o + 2, k, n))
+        return false;
+#endif
+    o[0] = ',';
+    o[1] = '"';
+    o[n + 2] = '"';
+    o[n + 3] = ':';
+    w->o = o + n + 4;
+    return true;
+}
+
+static void json_fields(jw *wp, int preset, const lumen_field *f, size_t n, size_t max)
+{
+    /* A local copy, so that it stays in registers (see jw). */
+    jw local = *wp, *w = &local;
     for (size_t i = 0; i < n; i++) {
-        const char *k = f[i].key ? f[i].key : "";
-        size_t kn = strlen(k);
-        char *o = w->o;
-        if (LUMEN_LIKELY(kn <= 64 && !lumen__log_reserved_maybe(preset, k, kn)) &&
-            jw_room(w, kn + 4) && (o = w->o, lumen__log_copy_clean(o + 2, k, kn))) {
-            o[0] = ',';
-            o[1] = '"';
-            o[kn + 2] = '"';
-            o[kn + 3] = ':';
-            w->o = o + kn + 4;
-        } else {
-            key_slow(w, preset, k, kn);
+        lumen_field fi = f[i]; /* in registers, whatever the stores do */
+        const char *k = fi.key ? fi.key : "";
+        if (!jw_key(w, preset, k)) {
+            key_slow(w->b, w->o, preset, k);
+            jw_load(w);
         }
-        switch (f[i].type) {
+        switch (fi.type) {
         case LUMEN_FIELD_STR:
-            if (!jw_str(w, f[i].v.s, f[i].len, max))
-                str_slow(w, f[i].v.s, f[i].len, max);
+            if (!jw_str(w, fi.v.s, fi.len, max)) {
+                str_slow(w->b, w->o, fi.v.s, fi.len, max);
+                jw_load(w);
+            }
             break;
         case LUMEN_FIELD_INT:
             if (LUMEN_LIKELY(jw_room(w, 21)))
-                w->o += lumen__log_fmt_i64(w->o, f[i].v.i);
+                w->o += lumen__log_fmt_i64(w->o, fi.v.i);
             break;
         case LUMEN_FIELD_UINT:
             if (LUMEN_LIKELY(jw_room(w, 21)))
-                w->o += lumen__log_fmt_u64(w->o, f[i].v.u);
+                w->o += lumen__log_fmt_u64(w->o, fi.v.u);
             break;
         case LUMEN_FIELD_FLOAT:
-            if (LUMEN_LIKELY(isfinite(f[i].v.d)) && LUMEN_LIKELY(jw_room(w, 40))) {
-                w->o += lumen__log_fmt_float(w->o, f[i].v.d);
+            if (LUMEN_LIKELY(isfinite(fi.v.d)) && LUMEN_LIKELY(jw_room(w, 40))) {
+                w->o += lumen__log_fmt_float(w->o, fi.v.d);
                 break;
             }
-            value_slow(w, &f[i], max);
+            value_slow(w->b, w->o, &fi, max);
+            jw_load(w);
             break;
         default:
-            value_slow(w, &f[i], max);
+            value_slow(w->b, w->o, &fi, max);
+            jw_load(w);
             break;
         }
     }
+    *wp = local;
 }
 
 static void frag(char *dst, size_t size, uint8_t *len, lumen__buf *tmp)
@@ -233,6 +268,12 @@ void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r,
      * timestamp) takes at most 32 + 28 + 64 + 32 bytes. */
     if (!lumen__buf_reserve(b, 512))
         return;
+    /* Read before the line's byte stores, which the compiler must assume
+     * could change *h and *r. */
+    const lumen_logger *lg = r->lg;
+    const char *msg = r->msg;
+    size_t msg_len = r->msg_len, max = h->max_value, nl = lg->name_json_len;
+    int preset = h->preset;
     jw w = {b, NULL, NULL};
     jw_load(&w);
     char *o = w.o;
@@ -243,21 +284,18 @@ void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r,
     memcpy(o, h->frag_level[idx], 64);
     o += h->frag_level_len[idx];
     w.o = o;
-    bool ecs = h->preset == LUMEN_LOG_PRESET_ECS;
-    if (LUMEN_UNLIKELY(ecs)) {
+    if (LUMEN_UNLIKELY(preset == LUMEN_LOG_PRESET_ECS)) {
         /* ECS wants @timestamp, log.level, message first. */
         memcpy(w.o, h->frag_msg, 32);
         w.o += h->frag_msg_len;
-        if (!jw_str(&w, r->msg, r->msg_len, h->max_value))
-            str_slow(&w, r->msg, r->msg_len, h->max_value);
-        jw_sync(&w);
+        if (!jw_str(&w, msg, msg_len, max))
+            str_slow(b, w.o, msg, msg_len, max);
+        else
+            jw_sync(b, w.o);
         lumen__buf_putc(b, ',');
-        lumen__buf_puts(b, lumen__log_presets[h->preset].prefix);
-        if (!lumen__buf_reserve(b, 64))
-            return;
+        lumen__buf_puts(b, lumen__log_presets[preset].prefix);
         jw_load(&w);
     }
-    size_t nl = r->lg->name_json_len;
     if (nl > 2) {
         /* The name as a JSON string, padded (logger.c) so that it is
          * copied in 16-byte moves. */
@@ -266,34 +304,34 @@ void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r,
         o = w.o;
         memcpy(o, h->frag_logger, 32);
         o += h->frag_logger_len;
-        const char *s = r->lg->name_json;
+        const char *s = lg->name_json;
         for (size_t i = 0; i < nl; i += 16)
             memcpy(o + i, s + i, 16);
         w.o = o + nl;
     }
-    if (LUMEN_LIKELY(!ecs)) {
+    if (LUMEN_LIKELY(preset != LUMEN_LOG_PRESET_ECS)) {
         if (!jw_room(&w, 32))
             return;
         memcpy(w.o, h->frag_msg, 32);
         w.o += h->frag_msg_len;
-        if (!jw_str(&w, r->msg, r->msg_len, h->max_value))
-            str_slow(&w, r->msg, r->msg_len, h->max_value);
+        if (!jw_str(&w, msg, msg_len, max)) {
+            str_slow(b, w.o, msg, msg_len, max);
+            jw_load(&w);
+        }
     }
     const lumen__tctx *c = r->ctx;
     if (LUMEN_UNLIKELY(c->has_span || c->request_id_len > 0 || (h->flags & LUMEN_LOG_SOURCE) ||
                        r->suppressed > 0)) {
-        jw_sync(&w);
-        json_extras(h, r, b);
+        json_extras(h, r, jw_sync(b, w.o));
         jw_load(&w);
     }
-    if (LUMEN_UNLIKELY(r->lg->bound.n > 0))
-        json_fields(&w, h->preset, r->lg->bound.f, r->lg->bound.n, h->max_value);
-    json_fields(&w, h->preset, r->f, r->n, h->max_value);
+    if (LUMEN_UNLIKELY(lg->bound.n > 0))
+        json_fields(&w, preset, lg->bound.f, lg->bound.n, max);
+    json_fields(&w, preset, r->f, r->n, max);
     if (!jw_room(&w, 2))
         return;
     w.o[0] = '}';
     w.o[1] = '\n';
-    w.o += 2;
-    jw_sync(&w);
-    b->p[b->len] = '\0';
+    w.o[2] = '\0';
+    jw_sync(b, w.o + 2);
 }

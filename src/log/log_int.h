@@ -127,6 +127,8 @@ extern _Atomic int lumen__log_shut;   /* after lumen_log_shutdown */
 
 /* format.c */
 void lumen__log_format(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);
+/* The JSON formatter itself (format_json.c), for callers that know. */
+void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);
 void lumen__log_frags(lumen_log_handler *h);
 const char *lumen__log_level_upper(int level);
 
