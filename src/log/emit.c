@@ -5,7 +5,7 @@
  * callback or sink. Also flush, shutdown and the request-id setter.
  *
  * Invariant: the hot path takes no lock of its own (a sync handler's batch
- * takes its thread's own, uncontended mutex) and allocates only when the
+ * takes its thread's own, uncontended lock) and allocates only when the
  * thread's scratch buffer must grow for an unusually long line.
  */
 #include "log/log_int.h"
