@@ -95,57 +95,110 @@ const char *lumen__log_level_upper(int level)
 static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
                                1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
 
-/* Shortest decimal with few fractional digits that reads back as v: find
- * the smallest k with round(v * 10^k) / 10^k == v exactly. Both sides are
+/* "ip.fff": v's sign, the integer part ip and the k digits of fp (k >= 1,
+ * fp < 10^k), straight into out (a bounce through a local would stall on
+ * store forwarding), the fraction right to left, two digits per step. */
+static size_t put_decimal(char *out, bool neg, uint64_t ip, uint64_t fp, int k)
+{
+    char *d = out;
+    if (neg)
+        *d++ = '-';
+    d += lumen__log_fmt_u64(d, ip);
+    *d = '.';
+    char *e = d + 1 + k;
+    d = e;
+    int i = k;
+    for (; i >= 2; i -= 2) {
+        uint64_t q = fp / 100;
+        d -= 2;
+        memcpy(d, lumen__digits2 + 2 * (fp - q * 100), 2);
+        fp = q;
+    }
+    if (i > 0)
+        d[-1] = (char)('0' + fp);
+    return (size_t)(e - out);
+}
+
+/*
+ * Shortest decimal with few fractional digits that reads back as v: the
+ * smallest k >= 1 with round(v * 10^k) / 10^k == v exactly. Both sides are
  * exact integers and exact powers of ten below 2^53 and 1e22, so the
  * division is correctly rounded: the printed digits parse back to v. This
  * avoids snprintf("%.17g") (hundreds of ns) for the usual measured values;
  * anything else falls back to the core's shortest formatting. `out` needs
- * 40 bytes. */
+ * 40 bytes.
+ *
+ * Why the fast path finds the same k as the search below it. Write a for
+ * |v|. If some k0 <= K passes the test with the integer u0, then
+ * |a - u0 / 10^k0| <= a * 2^-53, so a * 10^K, computed, is within
+ * a * 10^K * 2^-52 of the integer u0 * 10^(K - k0): below 0.5 when
+ * a * 10^K < 2^51, so that integer is exactly round(a * 10^K). Taking K
+ * as large as that allows and dropping the trailing zeros of
+ * round(a * 10^K) (down to k = 1) therefore leaves k <= k0 for every
+ * passing k0; a k that then passes the test is the smallest that does,
+ * with the same integer as the search's (the same bound at k). When it
+ * does not pass, the search decides.
+ */
 size_t lumen__log_fmt_float(char *out, double v)
 {
     double a = fabs(v);
-    if (a < 1e15 && a >= 1e-6) {
-        for (int k = 1; k <= 17; k++) {
-            double m = a * POW10[k];
-            if (m >= 0x1p52)
-                break;
-            /* Round to the nearest integer with two additions: for
-             * 0 <= m < 2^52, adding 2^52 leaves no fraction bits. Shorter
-             * latency than a round trip through an integer register. */
-            double r = (m + 0x1p52) - 0x1p52; /* not folded without -ffast-math */
-            /* Cheap filter before the division: m must be within a few
-             * ulps of an integer for k to be a candidate. */
-            if (fabs(m - r) > m * 0x1p-49)
-                continue;
-            if (r / POW10[k] != a)
-                continue;
-            /* v = u / 10^k, and the integer part of v is that of the
-             * exact quotient: u <= 2^52, so v is within u / 10^k * 2^-53
-             * < 0.5 / 10^k of it, less than the quotient's distance to
-             * any integer it is not. The digits go straight into out
-             * (a bounce through a local would stall on store forwarding):
-             * the integer part, the point, then the k digits after it,
-             * right to left, two per step. (10^k up to 1e17 is exact.) */
-            uint64_t u = (uint64_t)r, ip = (uint64_t)a, fp = u - ip * (uint64_t)POW10[k];
-            char *d = out;
-            if (v < 0)
-                *d++ = '-';
-            d += lumen__log_fmt_u64(d, ip);
-            *d = '.';
-            char *e = d + 1 + k;
-            d = e;
-            int i = k;
-            for (; i >= 2; i -= 2) {
-                uint64_t q = fp / 100;
-                d -= 2;
-                memcpy(d, lumen__digits2 + 2 * (fp - q * 100), 2);
-                fp = q;
-            }
-            if (i > 0)
-                d[-1] = (char)('0' + fp);
-            return (size_t)(e - out);
+    if (!(a < 1e15 && a >= 1e-6))
+        return lumen__fmt_double(out, v);
+    /* a < 2^(e+1); with K <= (50 - e) * log10(2), a * 10^K < 2^51.
+     * 1233 / 4096 is just below log10(2). a >= 1e-6 is normal. */
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    int e = (int)(bits >> 52) - 1023;
+    int K = ((50 - e) * 1233) >> 12;
+    if (K > 17)
+        K = 17;
+    if (K >= 1) {
+        double m = a * POW10[K];
+        /* Round to the nearest integer with two additions: for
+         * 0 <= m < 2^52, adding 2^52 leaves no fraction bits. */
+        double r = (m + 0x1p52) - 0x1p52; /* not folded without -ffast-math */
+        uint64_t u = (uint64_t)r;
+        int k = K;
+        /* Drop min(trailing zeros, K - 1) zeros: at most 15, in steps
+         * of 8, 4, 2 and 1. */
+        if (k > 8 && u % 100000000 == 0) {
+            u /= 100000000;
+            k -= 8;
         }
+        if (k > 4 && u % 10000 == 0) {
+            u /= 10000;
+            k -= 4;
+        }
+        if (k > 2 && u % 100 == 0) {
+            u /= 100;
+            k -= 2;
+        }
+        if (k > 1 && u % 10 == 0) {
+            u /= 10;
+            k -= 1;
+        }
+        if ((double)u / POW10[k] == a) {
+            /* The integer part of v is that of u / 10^k: v is within
+             * u / 10^k * 2^-53 < 0.5 / 10^k of it, less than the
+             * quotient's distance to any integer it is not. (10^k up to
+             * 1e17 is exact.) */
+            uint64_t ip = (uint64_t)a;
+            return put_decimal(out, v < 0, ip, u - ip * (uint64_t)POW10[k], k);
+        }
+    }
+    for (int k = 1; k <= 17; k++) {
+        double m = a * POW10[k];
+        if (m >= 0x1p52)
+            break;
+        double r = (m + 0x1p52) - 0x1p52;
+        /* Cheap filter before the division: m must be within a few ulps
+         * of an integer for k to be a candidate. */
+        if (fabs(m - r) > m * 0x1p-49)
+            continue;
+        if (r / POW10[k] != a)
+            continue;
+        uint64_t u = (uint64_t)r, ip = (uint64_t)a;
+        return put_decimal(out, v < 0, ip, u - ip * (uint64_t)POW10[k], k);
     }
     return lumen__fmt_double(out, v);
 }
