@@ -109,6 +109,7 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     h->flush_interval_ns = (o->flush_interval_ms > 0 ? o->flush_interval_ms : 100) * 1000000;
     /* A terminal gets every line at once; batching is for pipes and files. */
     h->batch = !(o->flags & LUMEN_LOG_UNBUFFERED) && h->sink->cb == NULL && !h->sink->is_tty;
+    h->format_in_batch = h->batch && h->async == NULL;
     if (h->async != NULL)
         lumen__log_async_publish(h->async);
     /* Publish last, so that fork handlers see complete handlers only. */
@@ -176,8 +177,7 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         if (lvl < h->level)
             continue;
         /* The common case, a batched sync handler: format in place. */
-        if (h->batch && h->async == NULL && h->sink->cb == NULL &&
-            !atomic_load_explicit(&lumen__log_shut, memory_order_relaxed) &&
+        if (h->format_in_batch && !atomic_load_explicit(&lumen__log_shut, memory_order_relaxed) &&
             lumen__log_batch_format(h, &r))
             continue;
         if (b == NULL)

@@ -53,6 +53,7 @@ struct lumen_log_handler {
     unsigned flags;
     bool color;
     bool batch;             /* sync: batch lines per thread */
+    bool format_in_batch;   /* batch and sync: lines are formatted into the batch */
     int64_t flush_interval_ns;
     size_t max_value;
     lumen__log_sink *sink;
