@@ -98,7 +98,7 @@ static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8
 /* "ip.fff": v's sign, the integer part ip and the k digits of fp (k >= 1,
  * fp < 10^k), straight into out (a bounce through a local would stall on
  * store forwarding), the fraction right to left, two digits per step. */
-static size_t put_decimal(char *out, bool neg, uint64_t ip, uint64_t fp, int k)
+static inline size_t put_decimal(char *out, bool neg, uint64_t ip, uint64_t fp, int k)
 {
     char *d = out;
     if (neg)
@@ -157,7 +157,9 @@ size_t lumen__log_fmt_float(char *out, double v)
         /* Round to the nearest integer with two additions: for
          * 0 <= m < 2^52, adding 2^52 leaves no fraction bits. */
         double r = (m + 0x1p52) - 0x1p52; /* not folded without -ffast-math */
-        uint64_t u = (uint64_t)r;
+        /* Conversions through int64_t: one instruction, where one to
+         * uint64_t needs a branch (every value here is below 2^53). */
+        uint64_t u = (uint64_t)(int64_t)r;
         int k = K;
         /* Drop min(trailing zeros, K - 1) zeros: at most 15, in steps
          * of 8, 4, 2 and 1. */
@@ -177,13 +179,13 @@ size_t lumen__log_fmt_float(char *out, double v)
             u /= 10;
             k -= 1;
         }
-        if ((double)u / POW10[k] == a) {
+        if ((double)(int64_t)u / POW10[k] == a) {
             /* The integer part of v is that of u / 10^k: v is within
              * u / 10^k * 2^-53 < 0.5 / 10^k of it, less than the
              * quotient's distance to any integer it is not. (10^k up to
              * 1e17 is exact.) */
-            uint64_t ip = (uint64_t)a;
-            return put_decimal(out, v < 0, ip, u - ip * (uint64_t)POW10[k], k);
+            uint64_t ip = (uint64_t)(int64_t)a;
+            return put_decimal(out, v < 0, ip, u - ip * (uint64_t)(int64_t)POW10[k], k);
         }
     }
     for (int k = 1; k <= 17; k++) {
@@ -197,8 +199,8 @@ size_t lumen__log_fmt_float(char *out, double v)
             continue;
         if (r / POW10[k] != a)
             continue;
-        uint64_t u = (uint64_t)r, ip = (uint64_t)a;
-        return put_decimal(out, v < 0, ip, u - ip * (uint64_t)POW10[k], k);
+        uint64_t u = (uint64_t)(int64_t)r, ip = (uint64_t)(int64_t)a;
+        return put_decimal(out, v < 0, ip, u - ip * (uint64_t)(int64_t)POW10[k], k);
     }
     return lumen__fmt_double(out, v);
 }
