@@ -104,7 +104,7 @@ size_t lumen__rfc3339_us_safe(char *out, int64_t ns)
     return 27;
 }
 
-LUMEN_TLS lumen__rfc3339_cache lumen__rfc3339_tls = {-1, {0}};
+LUMEN_TLS lumen__rfc3339_cache lumen__rfc3339_tls = {INT64_MIN, {0}};
 
 size_t lumen__rfc3339_us_refill(char *out, int64_t ns)
 {
@@ -113,6 +113,9 @@ size_t lumen__rfc3339_us_refill(char *out, int64_t ns)
         sec--;
     lumen__rfc3339_us_safe(out, ns);
     memcpy(lumen__rfc3339_tls.text, out, 19);
-    lumen__rfc3339_tls.sec = sec;
+    /* The second's first instant; a second too far from the epoch for
+     * nanoseconds stays uncached (every call comes here). */
+    lumen__rfc3339_tls.start =
+        sec > INT64_MIN / 1000000000 && sec < INT64_MAX / 1000000000 ? sec * 1000000000 : INT64_MIN;
     return 27;
 }

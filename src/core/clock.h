@@ -29,7 +29,7 @@ size_t lumen__rfc3339_us_safe(char *out, int64_t ns);
 /* Not for direct use: the calling thread's text of the current second,
  * behind the inline lumen__rfc3339_us (every log line calls it). */
 typedef struct lumen__rfc3339_cache {
-    int64_t sec;   /* the second of `text`; -1 before the first use */
+    int64_t start; /* ns of the first instant of `text`'s second; INT64_MIN: none */
     char text[24]; /* "YYYY-MM-DDTHH:MM:SS" and 5 bytes that do not count */
 } lumen__rfc3339_cache;
 extern LUMEN_TLS lumen__rfc3339_cache lumen__rfc3339_tls;
@@ -37,16 +37,14 @@ extern LUMEN_TLS lumen__rfc3339_cache lumen__rfc3339_tls;
 size_t lumen__rfc3339_us_refill(char *out, int64_t ns);
 
 /* lumen__rfc3339_us_safe's text, from a per-thread cache of the current
- * second's part: a copy and the six digits of the microseconds. */
+ * second's part: a copy and the six digits of the microseconds (the
+ * offset into the cached second, so no 64-bit division either). */
 static inline size_t lumen__rfc3339_us(char *out, int64_t ns)
 {
-    int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
-        sec--;
-    }
     lumen__rfc3339_cache *c = &lumen__rfc3339_tls;
-    if (LUMEN_UNLIKELY(sec != c->sec))
+    /* Unsigned: a time before the cached second is out of range too. */
+    uint64_t frac = (uint64_t)ns - (uint64_t)c->start;
+    if (LUMEN_UNLIKELY(frac >= 1000000000 || c->start == INT64_MIN))
         return lumen__rfc3339_us_refill(out, ns);
     memcpy(out, c->text, sizeof c->text);
     uint32_t us = (uint32_t)frac / 1000;
