@@ -84,6 +84,9 @@ size_t lumen__fmt_double_go(char *out, double v);
  * "0.25", "1e-05", "+Inf"): the OpenMetrics canonical form for le and
  * quantile label values. */
 size_t lumen__fmt_double_canonical(char *out, double v);
+/* "00", "01" .. "99": decimal digits written two per step. */
+extern const char lumen__digits2[200];
+
 /* Decimal digits of v into out (at least 21 bytes); returns length. */
 size_t lumen__fmt_u64(char *out, uint64_t v);
 

@@ -62,12 +62,12 @@ int lumen__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mono
 /* ".uuuuuuZ" and a NUL from the nanoseconds within the second. */
 static void put_frac(char *o, int64_t frac)
 {
+    unsigned us = (unsigned)(frac / 1000);
+    unsigned hi = us / 10000, mid = us / 100 % 100, lo = us % 100;
     o[0] = '.';
-    int us = (int)(frac / 1000);
-    for (int i = 6; i >= 1; i--) {
-        o[i] = (char)('0' + us % 10);
-        us /= 10;
-    }
+    memcpy(o + 1, lumen__digits2 + 2 * hi, 2);
+    memcpy(o + 3, lumen__digits2 + 2 * mid, 2);
+    memcpy(o + 5, lumen__digits2 + 2 * lo, 2);
     o[7] = 'Z';
     o[8] = '\0';
 }
@@ -122,23 +122,18 @@ size_t lumen__rfc3339_us_safe(char *out, int64_t ns)
     return 27;
 }
 
-static LUMEN_TLS int64_t cached_sec = -1;
-static LUMEN_TLS char cached_prefix[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+LUMEN_TLS lumen__rfc3339_cache lumen__rfc3339_tls = {INT64_MIN, {0}};
 
-size_t lumen__rfc3339_us(char *out, int64_t ns)
+size_t lumen__rfc3339_us_refill(char *out, int64_t ns)
 {
-    int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
+    int64_t sec = ns / 1000000000;
+    if (ns % 1000000000 < 0)
         sec--;
-    }
-    if (LUMEN_UNLIKELY(sec != cached_sec)) {
-        char full[28];
-        lumen__rfc3339_us_safe(full, ns);
-        memcpy(cached_prefix, full, 19);
-        cached_sec = sec;
-    }
-    memcpy(out, cached_prefix, 19);
-    put_frac(out + 19, frac);
+    lumen__rfc3339_us_safe(out, ns);
+    memcpy(lumen__rfc3339_tls.text, out, 19);
+    /* The second's first instant; a second too far from the epoch for
+     * nanoseconds stays uncached (every call comes here). */
+    lumen__rfc3339_tls.start =
+        sec > INT64_MIN / 1000000000 && sec < INT64_MAX / 1000000000 ? sec * 1000000000 : INT64_MIN;
     return 27;
 }

@@ -13,15 +13,16 @@
  *   LUMEN__LOG_BATCH (= PIPE_BUF) bytes, so a batch written to a pipe is
  *   atomic even against other processes; a longer line is written alone,
  *   under the sink's write mutex.
- * - A batch is touched only under its mutex. Its owner thread is the only
- *   frequent locker, so the mutex is uncontended except for the flusher's
- *   visit every few milliseconds.
+ * - A batch is touched only under its lock. Its owner thread is the only
+ *   frequent locker, so the lock is uncontended except for the flusher's
+ *   visit every few milliseconds and lumen_log_flush.
  * - Batch structures are never freed: a thread's batch is flushed at its
  *   exit and reused by a later thread, so the list can be walked without a
  *   lock by the signal path.
  */
 #include "log/log_int.h"
 
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,7 +30,7 @@
 #include "core/clock.h"
 
 typedef struct tbuf {
-    pthread_mutex_t mu;
+    _Atomic int lk;           /* the batch lock (lk_lock): 1 while held */
     lumen__log_sink *sink;    /* sink of the lines in data */
     size_t len;
     size_t lines;
@@ -40,6 +41,60 @@ typedef struct tbuf {
     lumen__buf scratch;       /* the owner's formatting buffer (no lock) */
     char data[LUMEN__LOG_BATCH + 1]; /* + the NUL a lumen__buf keeps */
 } tbuf;
+
+/*
+ * The batch lock. The owner thread takes it for every line it logs; the
+ * flusher (every 10 ms), lumen_log_flush, thread exit, fork and the crash
+ * path take it rarely. A pthread mutex costs a call into libc and two
+ * locked read-modify-writes per line (about 10% of a line); this lock is
+ * one exchange to take and a plain release store to drop. The price is
+ * that nobody wakes a waiter: it spins a little, then yields, then sleeps
+ * in steps of up to 1 ms, and it only waits that long while the holder is
+ * inside a write(2) that blocks (a full pipe), which the waiter would have
+ * waited for anyway.
+ */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static inline bool lk_try(tbuf *t)
+{
+    return atomic_exchange_explicit(&t->lk, 1, memory_order_acquire) == 0;
+}
+
+static __attribute__((noinline)) void lk_wait(tbuf *t)
+{
+    for (unsigned i = 0;; i++) {
+        /* Exchange only once it looks free: a waiter does not keep
+         * taking the cache line from the holder. */
+        if (atomic_load_explicit(&t->lk, memory_order_relaxed) == 0 && lk_try(t))
+            return;
+        if (i < 64) {
+            cpu_relax();
+        } else if (i < 80) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, i < 180 ? 20000 : 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static inline void lk_lock(tbuf *t)
+{
+    if (LUMEN_UNLIKELY(!lk_try(t)))
+        lk_wait(t);
+}
+
+static inline void lk_unlock(tbuf *t)
+{
+    atomic_store_explicit(&t->lk, 0, memory_order_release);
+}
 
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(tbuf *) list;
@@ -76,9 +131,9 @@ static void flush_locked(tbuf *t)
 static void thread_exit(void *p)
 {
     tbuf *t = p;
-    pthread_mutex_lock(&t->mu);
+    lk_lock(t);
     flush_locked(t);
-    pthread_mutex_unlock(&t->mu);
+    lk_unlock(t);
     lumen__buf_free(&t->scratch);
     /* A later TLS destructor that logs gets a fresh batch (and this
      * destructor runs again for it) rather than one another thread may
@@ -108,7 +163,6 @@ static tbuf *get_tbuf(void)
     if (t == NULL) {
         t = lumen__calloc(1, sizeof *t);
         if (t != NULL) {
-            pthread_mutex_init(&t->mu, NULL);
             t->next = atomic_load(&list);
             atomic_store_explicit(&list, t, memory_order_release);
         }
@@ -154,14 +208,14 @@ static void *flusher(void *arg)
         uint64_t seq0 = atomic_load(&fl_seq);
         int64_t now = lumen__mono_ns();
         for (tbuf *t = atomic_load_explicit(&list, memory_order_acquire); t; t = t->next) {
-            pthread_mutex_lock(&t->mu);
+            lk_lock(t);
             if (t->len > 0) {
                 if (now - t->first_ns >= t->interval_ns)
                     flush_locked(t);
                 else
                     pending = true;
             }
-            pthread_mutex_unlock(&t->mu);
+            lk_unlock(t);
         }
         pthread_mutex_lock(&fl_mu);
         quiet_rounds = pending ? 0 : quiet_rounds + 1;
@@ -212,7 +266,7 @@ void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, siz
         return;
     }
     bool first = false;
-    pthread_mutex_lock(&t->mu);
+    lk_lock(t);
     if (t->len > 0 && (t->sink != h->sink || t->len + n > LUMEN__LOG_BATCH))
         flush_locked(t);
     if (n > LUMEN__LOG_BATCH) {
@@ -233,7 +287,7 @@ void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, siz
             first = false;
         }
     }
-    pthread_mutex_unlock(&t->mu);
+    lk_unlock(t);
     if (first) {
         atomic_fetch_add(&fl_seq, 1);
         if (atomic_load(&fl_state) != RUN)
@@ -246,17 +300,21 @@ bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r)
     tbuf *t = get_tbuf();
     if (LUMEN_UNLIKELY(t == NULL))
         return false;
-    pthread_mutex_lock(&t->mu);
+    lk_lock(t);
     /* Leave room for a typical line so that formatting in place rarely
      * fails; a line that does not fit is formatted again by the caller
      * into its scratch buffer. */
     if (t->len > 0 && (t->sink != h->sink || LUMEN__LOG_BATCH - t->len < 1024))
         flush_locked(t);
-    lumen__buf b;
-    lumen__buf_fixed(&b, t->data + t->len, LUMEN__LOG_BATCH + 1 - t->len);
-    lumen__log_format(h, r, &b);
+    /* A fixed buffer over the rest of the batch (lumen__buf_fixed, inline). */
+    lumen__buf b = {t->data + t->len, 0, LUMEN__LOG_BATCH + 1 - t->len, 0, false, true};
+    t->data[t->len] = '\0';
+    if (LUMEN_LIKELY(h->format == LUMEN_LOG_FORMAT_JSON))
+        lumen__log_format_json(h, r, &b);
+    else
+        lumen__log_format(h, r, &b);
     if (LUMEN_UNLIKELY(b.oom)) {
-        pthread_mutex_unlock(&t->mu);
+        lk_unlock(t);
         return false;
     }
     bool first = t->len == 0;
@@ -271,7 +329,7 @@ bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r)
         flush_locked(t);
         first = false;
     }
-    pthread_mutex_unlock(&t->mu);
+    lk_unlock(t);
     if (first) {
         atomic_fetch_add(&fl_seq, 1);
         if (atomic_load(&fl_state) != RUN)
@@ -283,9 +341,9 @@ bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r)
 void lumen__log_batch_flush_all(void)
 {
     for (tbuf *t = atomic_load_explicit(&list, memory_order_acquire); t; t = t->next) {
-        pthread_mutex_lock(&t->mu);
+        lk_lock(t);
         flush_locked(t);
-        pthread_mutex_unlock(&t->mu);
+        lk_unlock(t);
     }
 }
 
@@ -316,14 +374,14 @@ void lumen_log_flush_from_signal(void)
     /* try-locks only: a batch whose lock is held (perhaps by the very code
      * the signal interrupted) is skipped rather than deadlocked on. */
     for (tbuf *t = atomic_load_explicit(&list, memory_order_acquire); t; t = t->next) {
-        if (pthread_mutex_trylock(&t->mu) != 0)
+        if (!lk_try(t))
             continue;
         if (t->len > 0 && t->sink != NULL && t->sink->cb == NULL) {
             lumen__log_write_all(atomic_load(&t->sink->fd), t->data, t->len, t->sink->is_pipe);
             t->len = 0;
             t->lines = 0;
         }
-        pthread_mutex_unlock(&t->mu);
+        lk_unlock(t);
     }
 }
 
@@ -348,7 +406,7 @@ void lumen__log_batch_atfork_child(void)
      * for reuse, and reset its mutex, which a vanished thread may hold.
      * The flusher thread is gone; the next batched line starts a new one. */
     for (tbuf *t = atomic_load(&list); t != NULL; t = t->next) {
-        pthread_mutex_init(&t->mu, NULL);
+        atomic_store_explicit(&t->lk, 0, memory_order_relaxed);
         t->len = 0;
         t->lines = 0;
         if (t != mine)

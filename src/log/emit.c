@@ -5,7 +5,7 @@
  * callback or sink. Also flush, shutdown and the request-id setter.
  *
  * Invariant: the hot path takes no lock of its own (a sync handler's batch
- * takes its thread's own, uncontended mutex) and allocates only when the
+ * takes its thread's own, uncontended lock) and allocates only when the
  * thread's scratch buffer must grow for an unusually long line.
  */
 #include "log/log_int.h"
@@ -109,6 +109,7 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     h->flush_interval_ns = (o->flush_interval_ms > 0 ? o->flush_interval_ms : 100) * 1000000;
     /* A terminal gets every line at once; batching is for pipes and files. */
     h->batch = !(o->flags & LUMEN_LOG_UNBUFFERED) && h->sink->cb == NULL && !h->sink->is_tty;
+    h->format_in_batch = h->batch && h->async == NULL;
     if (h->async != NULL)
         lumen__log_async_publish(h->async);
     /* Publish last, so that fork handlers see complete handlers only. */
@@ -170,16 +171,17 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
     r.suppressed = suppressed;
     r.ctx = lumen__tctx_get();
     lumen__log_metrics_event(lvl);
-    lumen__buf *b = lumen__log_scratch();
+    lumen__buf *b = NULL; /* the thread's scratch buffer, when a line needs it */
     for (size_t i = 0; i < set->n; i++) {
         lumen_log_handler *h = set->h[i];
         if (lvl < h->level)
             continue;
         /* The common case, a batched sync handler: format in place. */
-        if (h->batch && h->async == NULL && h->sink->cb == NULL &&
-            !atomic_load_explicit(&lumen__log_shut, memory_order_relaxed) &&
+        if (h->format_in_batch && !atomic_load_explicit(&lumen__log_shut, memory_order_relaxed) &&
             lumen__log_batch_format(h, &r))
             continue;
+        if (b == NULL)
+            b = lumen__log_scratch();
         b->len = 0;
         b->oom = false;
         lumen__log_format(h, &r, b);
@@ -191,7 +193,7 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         lumen__log_deliver(h, lvl, b->p, b->len);
     }
     /* A long line grew the scratch buffer: give the memory back. */
-    if (LUMEN_UNLIKELY(b->cap > ((size_t)256 << 10)))
+    if (LUMEN_UNLIKELY(b != NULL && b->cap > ((size_t)256 << 10)))
         lumen__buf_free(b);
     if (LUMEN_UNLIKELY(lvl >= LUMEN_LOG_FATAL))
         lumen_log_flush();

@@ -34,7 +34,7 @@ const lumen__log_preset lumen__log_presets[3] = {
 /* Per preset, for each first byte, a mask of the lengths (below 32) of the
  * preset's own keys that start with it: a user key is compared with the
  * keys only when its first byte and length both match one. Built once. */
-static uint32_t g_reserved_len[3][256];
+uint32_t lumen__log_reserved_len[3][256];
 
 static const char *const *preset_keys(int preset, const char *keys[16])
 {
@@ -61,14 +61,14 @@ __attribute__((constructor)) static void init_reserved(void)
         for (const char *const *k = preset_keys(p, keys); *k; k++) {
             size_t n = strlen(*k);
             if (n < 32)
-                g_reserved_len[p][(unsigned char)(*k)[0]] |= 1u << n;
+                lumen__log_reserved_len[p][(unsigned char)(*k)[0]] |= 1u << n;
         }
     }
 }
 
 bool lumen__log_reserved(int preset, const char *k, size_t n)
 {
-    if (LUMEN_LIKELY(n == 0 || n >= 32 || !(g_reserved_len[preset][(unsigned char)k[0]] >> n & 1)))
+    if (LUMEN_LIKELY(!lumen__log_reserved_maybe(preset, k, n)))
         return false;
     const char *keys[16];
     for (const char *const *r = preset_keys(preset, keys); *r; r++)
@@ -95,55 +95,112 @@ const char *lumen__log_level_upper(int level)
 static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
                                1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
 
-/* Shortest decimal with few fractional digits that reads back as v: find
- * the smallest k with round(v * 10^k) / 10^k == v exactly. Both sides are
+/* "ip.fff": v's sign, the integer part ip and the k digits of fp (k >= 1,
+ * fp < 10^k), straight into out (a bounce through a local would stall on
+ * store forwarding), the fraction right to left, two digits per step. */
+static inline size_t put_decimal(char *out, bool neg, uint64_t ip, uint64_t fp, int k)
+{
+    char *d = out;
+    if (neg)
+        *d++ = '-';
+    d += lumen__log_fmt_u64(d, ip);
+    *d = '.';
+    char *e = d + 1 + k;
+    d = e;
+    int i = k;
+    for (; i >= 2; i -= 2) {
+        uint64_t q = fp / 100;
+        d -= 2;
+        memcpy(d, lumen__digits2 + 2 * (fp - q * 100), 2);
+        fp = q;
+    }
+    if (i > 0)
+        d[-1] = (char)('0' + fp);
+    return (size_t)(e - out);
+}
+
+/*
+ * Shortest decimal with few fractional digits that reads back as v: the
+ * smallest k >= 1 with round(v * 10^k) / 10^k == v exactly. Both sides are
  * exact integers and exact powers of ten below 2^53 and 1e22, so the
  * division is correctly rounded: the printed digits parse back to v. This
  * avoids snprintf("%.17g") (hundreds of ns) for the usual measured values;
  * anything else falls back to the core's shortest formatting. `out` needs
- * 32 bytes. */
-static size_t fmt_float(char *out, double v)
+ * 40 bytes.
+ *
+ * Why the fast path finds the same k as the search below it. Write a for
+ * |v|. If some k0 <= K passes the test with the integer u0, then
+ * |a - u0 / 10^k0| <= a * 2^-53, so a * 10^K, computed, is within
+ * a * 10^K * 2^-52 of the integer u0 * 10^(K - k0): below 0.5 when
+ * a * 10^K < 2^51, so that integer is exactly round(a * 10^K). Taking K
+ * as large as that allows and dropping the trailing zeros of
+ * round(a * 10^K) (down to k = 1) therefore leaves k <= k0 for every
+ * passing k0; a k that then passes the test is the smallest that does,
+ * with the same integer as the search's (the same bound at k). When it
+ * does not pass, the search decides.
+ */
+size_t lumen__log_fmt_float(char *out, double v)
 {
     double a = fabs(v);
-    if (a < 1e15 && a >= 1e-6) {
-        for (int k = 1; k <= 17; k++) {
-            double m = a * POW10[k];
-            if (m >= 0x1p52)
-                break;
-            /* Round to the nearest integer with two additions: for
-             * 0 <= m < 2^52, adding 2^52 leaves no fraction bits. Shorter
-             * latency than a round trip through an integer register. */
-            double r = (m + 0x1p52) - 0x1p52; /* not folded without -ffast-math */
-            /* Cheap filter before the division: m must be within a few
-             * ulps of an integer for k to be a candidate. */
-            if (fabs(m - r) > m * 0x1p-49)
-                continue;
-            if (r / POW10[k] != a)
-                continue;
-            /* Written right to left straight into out (a bounce through
-             * a local would stall on store forwarding): the digits of r,
-             * the point after k of them, "0" before the point for values
-             * below 1. */
-            uint64_t u = (uint64_t)r;
-            size_t nd = 1;
-            for (uint64_t p10 = 10; nd < 17 && u >= p10; p10 *= 10)
-                nd++;
-            size_t intd = nd > (size_t)k ? nd - (size_t)k : 1;
-            size_t len = (v < 0) + intd + 1 + (size_t)k;
-            char *d = out + len;
-            for (int i = 0; i < k; i++) {
-                *--d = (char)('0' + u % 10);
-                u /= 10;
-            }
-            *--d = '.';
-            do {
-                *--d = (char)('0' + u % 10);
-                u /= 10;
-            } while (u != 0);
-            if (v < 0)
-                *--d = '-';
-            return len;
+    if (!(a < 1e15 && a >= 1e-6))
+        return lumen__fmt_double(out, v);
+    /* a < 2^(e+1); with K <= (50 - e) * log10(2), a * 10^K < 2^51.
+     * 1233 / 4096 is just below log10(2). a >= 1e-6 is normal. */
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    int e = (int)(bits >> 52) - 1023;
+    int K = ((50 - e) * 1233) >> 12;
+    if (K > 17)
+        K = 17;
+    if (K >= 1) {
+        double m = a * POW10[K];
+        /* Round to the nearest integer with two additions: for
+         * 0 <= m < 2^52, adding 2^52 leaves no fraction bits. */
+        double r = (m + 0x1p52) - 0x1p52; /* not folded without -ffast-math */
+        /* Conversions through int64_t: one instruction, where one to
+         * uint64_t needs a branch (every value here is below 2^53). */
+        uint64_t u = (uint64_t)(int64_t)r;
+        int k = K;
+        /* Drop min(trailing zeros, K - 1) zeros: at most 15, in steps
+         * of 8, 4, 2 and 1. */
+        if (k > 8 && u % 100000000 == 0) {
+            u /= 100000000;
+            k -= 8;
         }
+        if (k > 4 && u % 10000 == 0) {
+            u /= 10000;
+            k -= 4;
+        }
+        if (k > 2 && u % 100 == 0) {
+            u /= 100;
+            k -= 2;
+        }
+        if (k > 1 && u % 10 == 0) {
+            u /= 10;
+            k -= 1;
+        }
+        if ((double)(int64_t)u / POW10[k] == a) {
+            /* The integer part of v is that of u / 10^k: v is within
+             * u / 10^k * 2^-53 < 0.5 / 10^k of it, less than the
+             * quotient's distance to any integer it is not. (10^k up to
+             * 1e17 is exact.) */
+            uint64_t ip = (uint64_t)(int64_t)a;
+            return put_decimal(out, v < 0, ip, u - ip * (uint64_t)(int64_t)POW10[k], k);
+        }
+    }
+    for (int k = 1; k <= 17; k++) {
+        double m = a * POW10[k];
+        if (m >= 0x1p52)
+            break;
+        double r = (m + 0x1p52) - 0x1p52;
+        /* Cheap filter before the division: m must be within a few ulps
+         * of an integer for k to be a candidate. */
+        if (fabs(m - r) > m * 0x1p-49)
+            continue;
+        if (r / POW10[k] != a)
+            continue;
+        uint64_t u = (uint64_t)(int64_t)r, ip = (uint64_t)(int64_t)a;
+        return put_decimal(out, v < 0, ip, u - ip * (uint64_t)(int64_t)POW10[k], k);
     }
     return lumen__fmt_double(out, v);
 }
@@ -153,21 +210,10 @@ static inline void put_u64(lumen__buf *b, uint64_t v, bool neg)
 {
     if (!lumen__buf_reserve(b, 21))
         return;
-    char tmp[24];
-    char *e = tmp + sizeof tmp, *d = e;
-    do {
-        *--d = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    if (neg)
-        *--d = '-';
-    /* Copy a fixed 24 bytes (one or two vector moves) and keep what
-     * counts; the room was reserved above. */
     char *o = b->p + b->len;
-    size_t n = (size_t)(e - d);
-    for (size_t i = 0; i < n; i++)
-        o[i] = d[i];
-    b->len += n;
+    if (neg)
+        *o++ = '-';
+    b->len += neg + lumen__log_fmt_u64(o, v);
     b->p[b->len] = '\0';
 }
 
@@ -194,54 +240,6 @@ void lumen__log_put_marker(lumen__buf *b, size_t dropped)
     LIT(b, " bytes]");
 }
 
-/* Bytes that end the fast copy: controls, '"', '\\', DEL and non-ASCII
- * (which must be checked as UTF-8). NUL is among them, which lets the key
- * loop find the end of a C string in the same pass. */
-static const unsigned char SLOW[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
-/* Whether any of the 8 bytes in x needs the full escaper: a control
- * character (< 0x20), '"', '\\', DEL or a non-ASCII byte. The classic
- * "has a zero byte" test, applied to x itself and to x XOR each special
- * byte. */
-static inline bool slow8(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-#define HASZERO(v) (((v) - ones) & ~(v) & high)
-    uint64_t ctl = (x - ones * 0x20) & ~x & high; /* a byte below 0x20 */
-    return ((x & high) | ctl | HASZERO(x ^ (ones * '"')) | HASZERO(x ^ (ones * '\\')) |
-            HASZERO(x ^ (ones * 0x7F))) != 0;
-#undef HASZERO
-}
-
-/* Copy s[0..n) to o if no byte needs escaping, 8 bytes at a time; returns
- * false at the first word (or byte) that does. */
-static inline bool copy_clean(char *o, const char *s, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        if (LUMEN_UNLIKELY(slow8(x)))
-            return false;
-        memcpy(o + i, &x, 8);
-    }
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (LUMEN_UNLIKELY(SLOW[c]))
-            return false;
-        o[i] = (char)c;
-    }
-    return true;
-}
-
 /* The common case of a short printable-ASCII string, copied straight into
  * reserved room with its quotes: no call per piece. Returns false (having
  * written nothing that counts) when the string needs the full escaper. */
@@ -250,7 +248,7 @@ static inline bool json_str_fast(lumen__buf *b, const char *s, size_t n)
     if (n > 256 || !lumen__buf_reserve(b, n + 2))
         return false;
     char *o = b->p + b->len;
-    if (!copy_clean(o + 1, s, n))
+    if (!lumen__log_copy_clean(o + 1, s, n))
         return false;
     o[0] = '"';
     o[n + 1] = '"';
@@ -345,7 +343,7 @@ void lumen__log_value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
         if (LUMEN_LIKELY(isfinite(f->v.d))) {
             if (!lumen__buf_reserve(b, 40))
                 return;
-            b->len += fmt_float(b->p + b->len, f->v.d);
+            b->len += lumen__log_fmt_float(b->p + b->len, f->v.d);
             b->p[b->len] = '\0';
             return;
         }
@@ -406,7 +404,7 @@ void lumen__log_json_key(lumen__buf *b, const char *k)
     size_t n = strlen(k);
     if (LUMEN_LIKELY(n <= 64) && lumen__buf_reserve(b, n + 4)) {
         char *o = b->p + b->len;
-        if (copy_clean(o + 2, k, n)) {
+        if (lumen__log_copy_clean(o + 2, k, n)) {
             o[0] = ',';
             o[1] = '"';
             o[n + 2] = '"';

@@ -3,26 +3,177 @@
  * preset's own fields first (from fragments built once per handler), then
  * the trace context, the request id, the source location, the bound
  * fields and the call's fields.
+ *
+ * Why it looks the way it does: this is the hot path of every emitted
+ * line. The line is written through a cursor kept in registers (the
+ * buffer's length and NUL are stored once, at the end); keys and values
+ * that need no escaping, integers and the usual floats are written inline;
+ * everything else (escaping, cut values, markers, bytes, status names)
+ * goes through the same out-of-line writers as before, on the buffer
+ * itself, so each byte of output is what those writers produce.
  */
 #include "log/format_int.h"
+
+#include <math.h>
 
 #include "core/clock.h"
 #include "core/escape.h"
 
-static void json_fields(lumen__buf *b, int preset, const lumen_field *f, size_t n, size_t max)
+/*
+ * A write cursor over a buffer: `o` is where the line goes on, `end` the
+ * last byte before the NUL the buffer keeps. A jw lives in a local that is
+ * only ever handed to inline functions, so it stays in registers and the
+ * compiler knows that the line's byte stores cannot change it; the
+ * out-of-line writers get the buffer and the cursor by value and return
+ * the new cursor.
+ */
+typedef struct jw {
+    lumen__buf *b;
+    char *o;
+    char *end;
+} jw;
+
+/* The buffer's length brought up to o, for the writers that append to it. */
+static inline lumen__buf *jw_sync(lumen__buf *b, char *o)
 {
-    for (size_t i = 0; i < n; i++) {
-        const char *k = f[i].key ? f[i].key : "";
-        if (LUMEN_UNLIKELY(lumen__log_reserved(preset, k, strlen(k)))) {
-            /* One of the record's own keys: written as fields.<key>. */
-            LIT(b, ",\"" LUMEN__LOG_FIELD_PREFIX);
-            lumen__esc_json(b, k, strlen(k), 0);
-            LIT(b, "\":");
-        } else {
-            lumen__log_json_key(b, k);
-        }
-        lumen__log_value(b, &f[i], F_JSON, max);
+    b->len = (size_t)(o - b->p);
+    return b;
+}
+
+/* Back from such a writer: the cursor at the buffer's new end. */
+static inline void jw_load(jw *w)
+{
+    w->o = w->b->p + w->b->len;
+    w->end = w->b->p + w->b->cap - 1;
+}
+
+/* Room for n more bytes: grows a heap buffer; a fixed one that is full is
+ * marked oom (the caller then formats the line elsewhere). */
+static __attribute__((noinline)) bool grow(lumen__buf *b, char *o, size_t n)
+{
+    return lumen__buf_reserve(jw_sync(b, o), n);
+}
+
+static inline bool jw_room(jw *w, size_t n)
+{
+    if (LUMEN_LIKELY((size_t)(w->end - w->o) >= n))
+        return true;
+    if (!grow(w->b, w->o, n))
+        return false;
+    jw_load(w);
+    return true;
+}
+
+/* A JSON string value with quotes; false when it needs the full writer
+ * (escapes, or longer than max) and nothing that counts was written. */
+static inline bool jw_str(jw *w, const char *s, size_t n, size_t max)
+{
+    if (LUMEN_UNLIKELY(n > max || n > 4096) || !jw_room(w, n + 2))
+        return false;
+    char *o = w->o;
+    if (LUMEN_UNLIKELY(!lumen__log_copy_clean(o + 1, s, n)))
+        return false;
+    o[0] = '"';
+    o[n + 1] = '"';
+    w->o = o + n + 2;
+    return true;
+}
+
+static __attribute__((noinline)) void str_slow(lumen__buf *b, char *o, const char *s, size_t n,
+                                               size_t max)
+{
+    lumen__log_json_val(jw_sync(b, o), s, n, max);
+}
+
+static __attribute__((noinline)) void key_slow(lumen__buf *b, char *o, int preset, const char *k)
+{
+    jw_sync(b, o);
+    size_t n = strlen(k);
+    if (lumen__log_reserved(preset, k, n)) {
+        /* One of the record's own keys: written as fields.<key>. */
+        LIT(b, ",\"" LUMEN__LOG_FIELD_PREFIX);
+        lumen__esc_json(b, k, n, 0);
+        LIT(b, "\":");
+    } else {
+        lumen__log_json_key(b, k);
     }
+}
+
+static __attribute__((noinline)) void value_slow(lumen__buf *b, char *o, const lumen_field *f,
+                                                 size_t max)
+{
+    lumen__log_value(jw_sync(b, o), f, F_JSON, max);
+}
+
+/* `,"key":` for a key of at most 64 bytes that needs no escaping and is
+ * none of the preset's own keys; false (nothing written that counts)
+ * otherwise. */
+static inline bool jw_key(jw *w, int preset, const char *k)
+{
+#if defined(__SSE2__)
+    size_t n = lumen__log_clean_key_len(k);
+    if (LUMEN_UNLIKELY(n == SIZE_MAX || lumen__log_reserved_maybe(preset, k, n)) ||
+        !jw_room(w, n + 4))
+        return false;
+    char *o = w->o;
+    lumen__log_copy_short(o + 2, k, n);
+#else
+    size_t n = strlen(k);
+    if (LUMEN_UNLIKELY(n > 64 || lumen__log_reserved_maybe(preset, k, n)) || !jw_room(w, n + 4))
+        return false;
+    char *o = w->o;
+    if (!lumen__log_copy_clean(o + 2, k, n))
+        return false;
+#endif
+    o[0] = ',';
+    o[1] = '"';
+    o[n + 2] = '"';
+    o[n + 3] = ':';
+    w->o = o + n + 4;
+    return true;
+}
+
+static void json_fields(jw *wp, int preset, const lumen_field *f, size_t n, size_t max)
+{
+    /* A local copy, so that it stays in registers (see jw). */
+    jw local = *wp, *w = &local;
+    for (size_t i = 0; i < n; i++) {
+        lumen_field fi = f[i]; /* in registers, whatever the stores do */
+        const char *k = fi.key ? fi.key : "";
+        if (!jw_key(w, preset, k)) {
+            key_slow(w->b, w->o, preset, k);
+            jw_load(w);
+        }
+        switch (fi.type) {
+        case LUMEN_FIELD_STR:
+            if (!jw_str(w, fi.v.s, fi.len, max)) {
+                str_slow(w->b, w->o, fi.v.s, fi.len, max);
+                jw_load(w);
+            }
+            break;
+        case LUMEN_FIELD_INT:
+            if (LUMEN_LIKELY(jw_room(w, 21)))
+                w->o += lumen__log_fmt_i64(w->o, fi.v.i);
+            break;
+        case LUMEN_FIELD_UINT:
+            if (LUMEN_LIKELY(jw_room(w, 21)))
+                w->o += lumen__log_fmt_u64(w->o, fi.v.u);
+            break;
+        case LUMEN_FIELD_FLOAT:
+            if (LUMEN_LIKELY(isfinite(fi.v.d)) && LUMEN_LIKELY(jw_room(w, 40))) {
+                w->o += lumen__log_fmt_float(w->o, fi.v.d);
+                break;
+            }
+            value_slow(w->b, w->o, &fi, max);
+            jw_load(w);
+            break;
+        default:
+            value_slow(w->b, w->o, &fi, max);
+            jw_load(w);
+            break;
+        }
+    }
+    *wp = local;
 }
 
 static void frag(char *dst, size_t size, uint8_t *len, lumen__buf *tmp)
@@ -70,31 +221,12 @@ void lumen__log_frags(lumen_log_handler *h)
     frag(h->frag_msg, sizeof h->frag_msg, &h->frag_msg_len, &t);
 }
 
-void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
+/* The parts of a line that most lines lack: trace context, request id,
+ * source location, suppressed count; and the ECS prefix. */
+static __attribute__((noinline)) void json_extras(const lumen_log_handler *h,
+                                                  const lumen__log_rec *r, lumen__buf *b)
 {
     const lumen__log_preset *p = &lumen__log_presets[h->preset];
-    if (!lumen__buf_reserve(b, 512))
-        return;
-    put_frag(b, h->frag_head, h->frag_head_len, 32);
-    lumen__rfc3339_us(b->p + b->len, r->ts_ns);
-    b->len += 27;
-    int idx = (r->level - 1) / 4;
-    put_frag(b, h->frag_level[idx], h->frag_level_len[idx], 64);
-    if (h->preset == LUMEN_LOG_PRESET_ECS) {
-        /* ECS wants @timestamp, log.level, message first. */
-        put_frag(b, h->frag_msg, h->frag_msg_len, 32);
-        lumen__log_json_val(b, r->msg, r->msg_len, h->max_value);
-        lumen__buf_putc(b, ',');
-        lumen__buf_puts(b, p->prefix);
-    }
-    if (r->lg->name_len > 0) {
-        put_frag(b, h->frag_logger, h->frag_logger_len, 32);
-        lumen__buf_add(b, r->lg->name_json, r->lg->name_json_len);
-    }
-    if (h->preset != LUMEN_LOG_PRESET_ECS) {
-        put_frag(b, h->frag_msg, h->frag_msg_len, 32);
-        lumen__log_json_val(b, r->msg, r->msg_len, h->max_value);
-    }
     const lumen__tctx *c = r->ctx;
     if (c->has_span) {
         lumen__log_json_key(b, p->trace_id);
@@ -128,8 +260,78 @@ void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r,
         lumen__log_json_key(b, p->suppressed);
         lumen__buf_u64(b, r->suppressed);
     }
-    json_fields(b, h->preset, r->lg->bound.f, r->lg->bound.n, h->max_value);
-    json_fields(b, h->preset, r->f, r->n, h->max_value);
-    LIT(b, "}\n");
 }
 
+void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
+{
+    /* The head below (fragments copied with fixed-size moves, the
+     * timestamp) takes at most 32 + 28 + 64 + 32 bytes. */
+    if (!lumen__buf_reserve(b, 512))
+        return;
+    /* Read before the line's byte stores, which the compiler must assume
+     * could change *h and *r. */
+    const lumen_logger *lg = r->lg;
+    const char *msg = r->msg;
+    size_t msg_len = r->msg_len, max = h->max_value, nl = lg->name_json_len;
+    int preset = h->preset;
+    jw w = {b, NULL, NULL};
+    jw_load(&w);
+    char *o = w.o;
+    memcpy(o, h->frag_head, 32);
+    o += h->frag_head_len;
+    o += lumen__rfc3339_us(o, r->ts_ns);
+    int idx = (r->level - 1) / 4;
+    memcpy(o, h->frag_level[idx], 64);
+    o += h->frag_level_len[idx];
+    w.o = o;
+    if (LUMEN_UNLIKELY(preset == LUMEN_LOG_PRESET_ECS)) {
+        /* ECS wants @timestamp, log.level, message first. */
+        memcpy(w.o, h->frag_msg, 32);
+        w.o += h->frag_msg_len;
+        if (!jw_str(&w, msg, msg_len, max))
+            str_slow(b, w.o, msg, msg_len, max);
+        else
+            jw_sync(b, w.o);
+        lumen__buf_putc(b, ',');
+        lumen__buf_puts(b, lumen__log_presets[preset].prefix);
+        jw_load(&w);
+    }
+    if (nl > 2) {
+        /* The name as a JSON string, padded (logger.c) so that it is
+         * copied in 16-byte moves. */
+        if (!jw_room(&w, 32 + nl + LUMEN__LOG_NAME_PAD))
+            return;
+        o = w.o;
+        memcpy(o, h->frag_logger, 32);
+        o += h->frag_logger_len;
+        const char *s = lg->name_json;
+        for (size_t i = 0; i < nl; i += 16)
+            memcpy(o + i, s + i, 16);
+        w.o = o + nl;
+    }
+    if (LUMEN_LIKELY(preset != LUMEN_LOG_PRESET_ECS)) {
+        if (!jw_room(&w, 32))
+            return;
+        memcpy(w.o, h->frag_msg, 32);
+        w.o += h->frag_msg_len;
+        if (!jw_str(&w, msg, msg_len, max)) {
+            str_slow(b, w.o, msg, msg_len, max);
+            jw_load(&w);
+        }
+    }
+    const lumen__tctx *c = r->ctx;
+    if (LUMEN_UNLIKELY(c->has_span || c->request_id_len > 0 || (h->flags & LUMEN_LOG_SOURCE) ||
+                       r->suppressed > 0)) {
+        json_extras(h, r, jw_sync(b, w.o));
+        jw_load(&w);
+    }
+    if (LUMEN_UNLIKELY(lg->bound.n > 0))
+        json_fields(&w, preset, lg->bound.f, lg->bound.n, max);
+    json_fields(&w, preset, r->f, r->n, max);
+    if (!jw_room(&w, 2))
+        return;
+    w.o[0] = '}';
+    w.o[1] = '\n';
+    w.o[2] = '\0';
+    jw_sync(b, w.o + 2);
+}

@@ -23,6 +23,9 @@
 #include "lumen/log.h"
 
 #define LUMEN__LOG_NAME_MAX 255
+/* Bytes after a logger's name_json that may be read (zeros), so that the
+ * JSON formatter copies the name in fixed 16-byte moves. */
+#define LUMEN__LOG_NAME_PAD 16
 /* A batch never exceeds PIPE_BUF when it holds more than one line, so a
  * batch written into a pipe shared with other processes stays atomic. */
 #define LUMEN__LOG_BATCH 4096
@@ -50,6 +53,7 @@ struct lumen_log_handler {
     unsigned flags;
     bool color;
     bool batch;             /* sync: batch lines per thread */
+    bool format_in_batch;   /* batch and sync: lines are formatted into the batch */
     int64_t flush_interval_ns;
     size_t max_value;
     lumen__log_sink *sink;
@@ -81,7 +85,8 @@ struct lumen_logger {
     lumen__logger_head head;       /* must stay first: read by the macros */
     char *name;
     size_t name_len;
-    char *name_json;               /* the name as a JSON string with quotes */
+    char *name_json;               /* the name as a JSON string with quotes, then
+                                      LUMEN__LOG_NAME_PAD readable bytes */
     size_t name_json_len;
     struct lumen_logger *parent;   /* named parent, or for a child the logger it came from */
     bool is_child;                 /* made by lumen_logger_with */
@@ -123,6 +128,8 @@ extern _Atomic int lumen__log_shut;   /* after lumen_log_shutdown */
 
 /* format.c */
 void lumen__log_format(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);
+/* The JSON formatter itself (format_json.c), for callers that know. */
+void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);
 void lumen__log_frags(lumen_log_handler *h);
 const char *lumen__log_level_upper(int level);
 

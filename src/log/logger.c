@@ -29,7 +29,7 @@ _Atomic int lumen__log_shut;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static char root_name[1] = "";
-static char root_json[3] = "\"\"";
+static char root_json[2 + LUMEN__LOG_NAME_PAD] = "\"\"";
 static struct lumen_logger root = {
     .head = {LUMEN_LOG_OFF},
     .name = root_name,
@@ -158,6 +158,10 @@ static lumen_logger *get_locked(const char *name, size_t n)
     lg->name_len = n;
     lumen__buf j = LUMEN__BUF_INIT;
     lumen__json_str(&j, name, n);
+    /* Zeroed padding after the text: the JSON formatter copies the name
+     * in 16-byte moves. */
+    if (lumen__buf_reserve(&j, LUMEN__LOG_NAME_PAD))
+        memset(j.p + j.len, 0, LUMEN__LOG_NAME_PAD + 1);
     if (j.oom) {
         lumen__buf_free(&j);
         lumen__free(lg->name, n + 1);

@@ -86,20 +86,25 @@ static void test_log_json__float_text_reads_back(void **state)
                            1e-7,   1e300, 123456.789, 0.1 + 0.2, 3.141592653589793, 0};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
         LUMEN_LOG_INFO(lg, "f", LUMEN_FLOAT("v", vals[i]));
-    /* Random values of every magnitude, and short decimals (the fast
-     * path): each must read back to the same bits. */
+    /* Random values of every magnitude, short decimals (the fast path)
+     * and decimals of up to 17 digits: each must read back to the same
+     * bits, and be the shortest text that does. */
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+                                 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
     uint64_t x = 88172645463325252ULL;
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < 4500; i++) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         double d;
-        if (i % 2 == 0) {
+        if (i % 3 == 0) {
             memcpy(&d, &x, sizeof d);
             if (d != d || d - d != 0)
                 continue;
-        } else {
+        } else if (i % 3 == 1) {
             d = (double)(int64_t)(x % 2000000001 - 1000000000) / 1e6 * ((i % 7) ? 1 : 1e-9);
+        } else {
+            d = (double)(x % 100000000000000000ULL >> (x % 40)) / p10[(x >> 58) % 18];
         }
         uint64_t bits;
         memcpy(&bits, &d, sizeof bits);
@@ -110,11 +115,19 @@ static void test_log_json__float_text_reads_back(void **state)
     lt_py_check("import struct\n"
                 "for r in recs[12:]:\n"
                 "    assert struct.pack('<d', r['v']) == struct.pack('<Q', r['bits']), r\n"
-                "assert len(recs) > 1500\n"
+                "assert len(recs) > 3000\n"
                 "want = [0.0123, 0.1, 0.3, 1.5, 2.0, -0.001, 1e-7, 1e300, 123456.789, 0.1+0.2, 3.141592653589793, 0]\n"
                 "got = [r['v'] for r in recs[:12]]\n"
                 "assert got == want, got\n"
-                "assert '\"v\":0.0123}' in lines[0], lines[0]\n",
+                "assert '\"v\":0.0123}' in lines[0], lines[0]\n"
+                "import re\n"
+                "short = 0\n"
+                "for l, r in zip(lines[12:], recs[12:]):\n"
+                "    t = re.search(r'\"v\":([^,}]+)', l).group(1)\n"
+                "    if 1e-4 <= abs(r['v']) < 1e15:\n"
+                "        assert t == repr(r['v']), (t, repr(r['v']))\n"
+                "        short += 1\n"
+                "assert short > 1500, short\n",
                 out, n, 1);
     free(out);
 }
