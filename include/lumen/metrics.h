@@ -54,9 +54,6 @@ typedef struct lumen_label {
     const char *value;
 } lumen_label;
 
-/** The default per-family series limit. */
-#define LUMEN_DEFAULT_SERIES_LIMIT 10000
-
 /** Flags for lumen_metric_opts.flags. */
 enum {
     /** Attach the current sampled span's trace_id and span_id as an exemplar
@@ -72,23 +69,28 @@ enum {
  * arrays are copied.
  */
 typedef struct lumen_metric_opts {
-    const char *help;                /**< HELP text; NULL means "" */
-    const char *unit;                /**< OpenMetrics UNIT; must be a suffix of the name; NULL for none */
-    const char *const *label_names;  /**< label names, fixed for the family's life */
+    const char *help; /**< HELP text; NULL means "" */
+    const char *unit; /**< OpenMetrics UNIT; must be a suffix of the name; NULL for none */
+    const char *const *label_names; /**< label names, fixed for the family's life */
     size_t label_count;
     const lumen_label *const_labels; /**< labels with fixed values added to every series */
     size_t const_label_count;
-    size_t series_limit;             /**< 0: LUMEN_DEFAULT_SERIES_LIMIT */
-    unsigned flags;                  /**< LUMEN_METRIC_* flags */
-    const double *buckets;           /**< histograms: upper bounds, strictly increasing, +Inf implied; NULL: default buckets */
+    size_t series_limit;   /**< 0: LUMEN_DEFAULT_SERIES_LIMIT */
+    unsigned flags;        /**< LUMEN_METRIC_* flags */
+    const double *buckets; /**< histograms: upper bounds, strictly increasing, +Inf implied; NULL:
+                              default buckets */
     size_t bucket_count;
-    const double *quantiles;         /**< summaries: quantiles in [0,1] to estimate; NULL: count and sum only */
+    const double
+        *quantiles; /**< summaries: quantiles in [0,1] to estimate; NULL: count and sum only */
     size_t quantile_count;
-    double max_age_seconds;          /**< summaries: sliding window length; 0: 600 */
-    unsigned age_buckets;            /**< summaries: window subdivisions; 0: 5 */
+    double max_age_seconds; /**< summaries: sliding window length; 0: 600 */
+    unsigned age_buckets;   /**< summaries: window subdivisions; 0: 5 */
 } lumen_metric_opts;
 
-#define LUMEN_METRIC_OPTS_INIT {0}
+#define LUMEN_METRIC_OPTS_INIT                                                                     \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* ---- registries ---------------------------------------------------------- */
 
@@ -143,9 +145,8 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *reg, const char *name);
  * strictly increasing or NaN, quantile outside [0,1]), LUMEN_ENOENT (a dead
  * registry handle), LUMEN_ENOMEM. Thread-safe.
  */
-LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg,
-                               lumen_metric_type type, const char *name,
-                               const lumen_metric_opts *opts);
+LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
+                               const char *name, const lumen_metric_opts *opts);
 
 /** The family's name, borrowed until the family is unregistered; NULL for
  * a dead handle. Thread-safe. */
@@ -169,17 +170,17 @@ LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *fam);
  * lookup of an existing child takes no lock and allocates nothing, and may
  * run while other threads remove, clear or unregister. Thread-safe.
  */
-LUMEN_API int lumen_family_counter(lumen_family *fam, const char *const *values,
-                                   size_t n, lumen_counter **out);
+LUMEN_API int lumen_family_counter(lumen_family *fam, const char *const *values, size_t n,
+                                   lumen_counter **out);
 /** As lumen_family_counter, for gauge families. */
-LUMEN_API int lumen_family_gauge(lumen_family *fam, const char *const *values,
-                                 size_t n, lumen_gauge **out);
+LUMEN_API int lumen_family_gauge(lumen_family *fam, const char *const *values, size_t n,
+                                 lumen_gauge **out);
 /** As lumen_family_counter, for histogram families. */
-LUMEN_API int lumen_family_histogram(lumen_family *fam, const char *const *values,
-                                     size_t n, lumen_histogram **out);
+LUMEN_API int lumen_family_histogram(lumen_family *fam, const char *const *values, size_t n,
+                                     lumen_histogram **out);
 /** As lumen_family_counter, for summary families. */
-LUMEN_API int lumen_family_summary(lumen_family *fam, const char *const *values,
-                                   size_t n, lumen_summary **out);
+LUMEN_API int lumen_family_summary(lumen_family *fam, const char *const *values, size_t n,
+                                   lumen_summary **out);
 
 /**
  * Remove the child for `values`. Its handle dies at once: updates through
@@ -211,19 +212,18 @@ LUMEN_API uint64_t lumen_family_overflows(const lumen_family *fam);
  * Create a family without labels and return its only child. `reg` NULL is
  * the default registry. Errors as lumen_family_new. Thread-safe.
  */
-LUMEN_API int lumen_counter_new(lumen_counter **out, lumen_registry *reg,
-                                const char *name, const char *help);
+LUMEN_API int lumen_counter_new(lumen_counter **out, lumen_registry *reg, const char *name,
+                                const char *help);
 /** As lumen_counter_new, for a gauge. */
-LUMEN_API int lumen_gauge_new(lumen_gauge **out, lumen_registry *reg,
-                              const char *name, const char *help);
+LUMEN_API int lumen_gauge_new(lumen_gauge **out, lumen_registry *reg, const char *name,
+                              const char *help);
 /** As lumen_counter_new, for a histogram; `buckets` NULL means the default
  * buckets (0.005 ... 10, as the other Prometheus clients). */
-LUMEN_API int lumen_histogram_new(lumen_histogram **out, lumen_registry *reg,
-                                  const char *name, const char *help,
-                                  const double *buckets, size_t bucket_count);
+LUMEN_API int lumen_histogram_new(lumen_histogram **out, lumen_registry *reg, const char *name,
+                                  const char *help, const double *buckets, size_t bucket_count);
 /** As lumen_counter_new, for a summary with count and sum only. */
-LUMEN_API int lumen_summary_new(lumen_summary **out, lumen_registry *reg,
-                                const char *name, const char *help);
+LUMEN_API int lumen_summary_new(lumen_summary **out, lumen_registry *reg, const char *name,
+                                const char *help);
 
 /**
  * Register an info metric: `name` (without the `_info` suffix, which the
@@ -255,8 +255,8 @@ LUMEN_API void lumen_counter_add(lumen_counter *c, double v);
  * the current time). Exemplar labels whose names and values together exceed
  * 128 UTF-8 characters are dropped (the add still happens). Thread-safe.
  */
-LUMEN_API void lumen_counter_add_exemplar(lumen_counter *c, double v,
-                                          const lumen_label *labels, size_t n);
+LUMEN_API void lumen_counter_add_exemplar(lumen_counter *c, double v, const lumen_label *labels,
+                                          size_t n);
 
 /** The counter's current total, summed over the CPUs' cells; 0 for a dead
  * handle. Thread-safe. */
@@ -333,8 +333,8 @@ typedef int (*lumen_collect_fn)(lumen_collect_sink *sink, void *ud);
  * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOENT (a dead registry handle) or
  * LUMEN_ENOMEM. Thread-safe.
  */
-LUMEN_API int lumen_registry_add_collector(lumen_registry *reg, lumen_collect_fn fn,
-                                           void *ud, lumen_collector **out);
+LUMEN_API int lumen_registry_add_collector(lumen_registry *reg, lumen_collect_fn fn, void *ud,
+                                           lumen_collector **out);
 
 /** Unregister and free a collector. Returns LUMEN_OK or LUMEN_ENOENT. Thread-safe. */
 LUMEN_API int lumen_registry_remove_collector(lumen_registry *reg, lumen_collector *col);
@@ -394,15 +394,15 @@ typedef int (*lumen_write_fn)(void *ud, const char *data, size_t len);
  * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOENT (a dead registry handle),
  * LUMEN_ENOMEM or LUMEN_EIO. Thread-safe.
  */
-LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format,
-                                    lumen_write_fn write, void *ud);
+LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format, lumen_write_fn write,
+                                    void *ud);
 
 /**
  * Render into a new NUL-terminated string in *out (free with lumen_free),
  * its length without the NUL in *len (may be NULL). Thread-safe.
  */
-LUMEN_API int lumen_registry_render_string(lumen_registry *reg, lumen_format format,
-                                           char **out, size_t *len);
+LUMEN_API int lumen_registry_render_string(lumen_registry *reg, lumen_format format, char **out,
+                                           size_t *len);
 
 /**
  * Render several registries (at most 64; NULL entries mean the default
@@ -410,8 +410,8 @@ LUMEN_API int lumen_registry_render_string(lumen_registry *reg, lumen_format for
  * that appears in two of them is rendered from the first only.
  * Returns as lumen_registry_render. Thread-safe.
  */
-LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n,
-                                      lumen_format format, lumen_write_fn write, void *ud);
+LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n, lumen_format format,
+                                      lumen_write_fn write, void *ud);
 
 /**
  * Pick the format for an HTTP Accept header (NULL or empty: text 0.0.4):

@@ -39,10 +39,6 @@ extern "C" {
 
 /* ---- span context -------------------------------------------------------- */
 
-/** The longest tracestate lumen keeps and sends (the W3C minimum a vendor
- * must propagate). Longer incoming lists are cut by whole members. */
-#define LUMEN_TRACESTATE_MAX 512
-
 /** W3C trace-flags bit 0: the caller may have recorded the trace. */
 #define LUMEN_TRACE_FLAG_SAMPLED 0x01
 /** W3C Trace Context Level 2 trace-flags bit 1: at least the rightmost 7
@@ -104,8 +100,20 @@ typedef struct lumen_attr {
     } v;
 } lumen_attr;
 
-#define LUMEN_ATTR_STR(k, val) {(k), LUMEN_ATTR_STRING, (size_t)-1, {.s = (val)}}
-#define LUMEN_ATTR_INT(k, val) {(k), LUMEN_ATTR_INT, 0, {.i = (val)}}
+#define LUMEN_ATTR_STR(k, val)                                                                     \
+    {                                                                                              \
+        (k), LUMEN_ATTR_STRING, (size_t)-1,                                                        \
+        {                                                                                          \
+            .s = (val)                                                                             \
+        }                                                                                          \
+    }
+#define LUMEN_ATTR_INT(k, val)                                                                     \
+    {                                                                                              \
+        (k), LUMEN_ATTR_INT, 0,                                                                    \
+        {                                                                                          \
+            .i = (val)                                                                             \
+        }                                                                                          \
+    }
 
 /* ---- samplers ------------------------------------------------------------ */
 
@@ -152,7 +160,7 @@ typedef lumen_sampling_decision (*lumen_sample_fn)(void *ud, const lumen_span_co
  * same traces. */
 typedef struct lumen_sampler {
     lumen_sampler_kind kind;
-    double ratio;      /**< for the traceidratio kinds, in [0, 1] */
+    double ratio;       /**< for the traceidratio kinds, in [0, 1] */
     lumen_sample_fn fn; /**< for LUMEN_SAMPLER_CUSTOM */
     void *ud;
 } lumen_sampler;
@@ -201,7 +209,10 @@ LUMEN_API void lumen_span_exporter_free(lumen_span_exporter *exp);
 typedef struct lumen_console_exporter_options {
     int fd; /**< file descriptor to write to; -1 means 1 (stdout) */
 } lumen_console_exporter_options;
-#define LUMEN_CONSOLE_EXPORTER_OPTIONS_INIT {-1}
+#define LUMEN_CONSOLE_EXPORTER_OPTIONS_INIT                                                        \
+    {                                                                                              \
+        -1                                                                                         \
+    }
 
 /**
  * An exporter that writes one JSON object per span per line: the members
@@ -240,11 +251,15 @@ LUMEN_API int lumen_simple_processor_new(lumen_span_exporter *exp, lumen_span_pr
 /** Batch processor options. Zero fields take OTEL_BSP_* or the defaults. */
 typedef struct lumen_batch_options {
     uint32_t max_queue_size;        /**< OTEL_BSP_MAX_QUEUE_SIZE, 2048 */
-    uint32_t max_export_batch_size; /**< OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512 (capped at the queue size) */
+    uint32_t max_export_batch_size; /**< OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512 (capped at the queue
+                                       size) */
     uint32_t schedule_delay_ms;     /**< OTEL_BSP_SCHEDULE_DELAY, 5000 */
     uint32_t export_timeout_ms;     /**< OTEL_BSP_EXPORT_TIMEOUT, 30000 */
 } lumen_batch_options;
-#define LUMEN_BATCH_OPTIONS_INIT {0, 0, 0, 0}
+#define LUMEN_BATCH_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        0, 0, 0, 0                                                                                 \
+    }
 
 /**
  * A processor that queues ended spans in a bounded lock-free queue and
@@ -299,25 +314,29 @@ typedef struct lumen_tracer lumen_tracer;
 /** Tracer provider options. Zero or NULL fields take the environment
  * (unless ignore_env) or the OpenTelemetry defaults. */
 typedef struct lumen_tracer_provider_options {
-    bool ignore_env;                 /**< do not read OTEL_* variables */
-    const char *service_name;        /**< beats OTEL_SERVICE_NAME */
-    const char *resource_attributes; /**< "k=v,k2=v2", percent-encoded as OTEL_RESOURCE_ATTRIBUTES */
-    lumen_sampler sampler;           /**< kind LUMEN_SAMPLER_DEFAULT: OTEL_TRACES_SAMPLER(_ARG) */
-    uint32_t attribute_count_limit;  /**< OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, 128 */
+    bool ignore_env;          /**< do not read OTEL_* variables */
+    const char *service_name; /**< beats OTEL_SERVICE_NAME */
+    const char
+        *resource_attributes;       /**< "k=v,k2=v2", percent-encoded as OTEL_RESOURCE_ATTRIBUTES */
+    lumen_sampler sampler;          /**< kind LUMEN_SAMPLER_DEFAULT: OTEL_TRACES_SAMPLER(_ARG) */
+    uint32_t attribute_count_limit; /**< OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, 128 */
     uint32_t attribute_value_length_limit; /**< OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, unlimited */
-    uint32_t event_count_limit;      /**< OTEL_SPAN_EVENT_COUNT_LIMIT, 128 */
-    uint32_t link_count_limit;       /**< OTEL_SPAN_LINK_COUNT_LIMIT, 128 */
-    uint32_t attribute_per_event_limit; /**< OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, 128 */
-    uint32_t attribute_per_link_limit;  /**< OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, 128 */
+    uint32_t event_count_limit;            /**< OTEL_SPAN_EVENT_COUNT_LIMIT, 128 */
+    uint32_t link_count_limit;             /**< OTEL_SPAN_LINK_COUNT_LIMIT, 128 */
+    uint32_t attribute_per_event_limit;    /**< OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, 128 */
+    uint32_t attribute_per_link_limit;     /**< OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, 128 */
 } lumen_tracer_provider_options;
-#define LUMEN_TRACER_PROVIDER_OPTIONS_INIT {false, NULL, NULL, {LUMEN_SAMPLER_DEFAULT, 1.0, NULL, NULL}, 0, 0, 0, 0, 0, 0}
+#define LUMEN_TRACER_PROVIDER_OPTIONS_INIT                                                         \
+    {                                                                                              \
+        false, NULL, NULL, {LUMEN_SAMPLER_DEFAULT, 1.0, NULL, NULL}, 0, 0, 0, 0, 0, 0              \
+    }
 
 /**
  * Create a provider. Its resource has service.name (options, then
  * OTEL_SERVICE_NAME, then service.name of OTEL_RESOURCE_ATTRIBUTES, then
  * "unknown_service:<program>"), the resource attributes and telemetry.sdk.*.
- * With OTEL_SDK_DISABLED=true its tracers do nothing. Invalid environment values are reported through the diagnostics hook and
- * ignored. Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM.
+ * With OTEL_SDK_DISABLED=true its tracers do nothing. Invalid environment values are reported
+ * through the diagnostics hook and ignored. Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM.
  */
 LUMEN_API int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts,
                                         lumen_tracer_provider **out);
@@ -328,15 +347,16 @@ LUMEN_API int lumen_tracer_provider_new(const lumen_tracer_provider_options *opt
  * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ELIMIT or LUMEN_ESHUTDOWN.
  * Not thread-safe with span starts: add processors before tracing.
  */
-LUMEN_API int lumen_tracer_provider_add_processor(lumen_tracer_provider *tp, lumen_span_processor *p);
+LUMEN_API int lumen_tracer_provider_add_processor(lumen_tracer_provider *tp,
+                                                  lumen_span_processor *p);
 
 /**
  * The tracer for an instrumentation scope (name, version may be NULL),
  * created on first use and owned by the provider. Never NULL: on error or
  * after shutdown, a tracer whose spans do nothing. Thread-safe.
  */
-LUMEN_API lumen_tracer *lumen_tracer_provider_get_tracer(lumen_tracer_provider *tp, const char *name,
-                                                          const char *version);
+LUMEN_API lumen_tracer *lumen_tracer_provider_get_tracer(lumen_tracer_provider *tp,
+                                                         const char *name, const char *version);
 
 /** Force-flush every processor within `timeout_ms` (0: no limit).
  * Returns LUMEN_OK or the first error. Thread-safe. */
@@ -365,15 +385,18 @@ LUMEN_API lumen_tracer *lumen_tracer_get(const char *name, const char *version);
 
 /** Options for lumen_span_start. */
 typedef struct lumen_span_options {
-    lumen_span_kind kind;              /**< 0 means LUMEN_SPAN_INTERNAL */
-    const lumen_span *parent;          /**< explicit parent span (asynchronous code) */
+    lumen_span_kind kind;                     /**< 0 means LUMEN_SPAN_INTERNAL */
+    const lumen_span *parent;                 /**< explicit parent span (asynchronous code) */
     const lumen_span_context *parent_context; /**< or a parent extracted from a carrier */
-    bool root;                         /**< ignore the thread's current span */
-    int64_t start_ns;                  /**< 0: now */
-    const lumen_attr *attrs;           /**< initial attributes */
+    bool root;                                /**< ignore the thread's current span */
+    int64_t start_ns;                         /**< 0: now */
+    const lumen_attr *attrs;                  /**< initial attributes */
     size_t attr_count;
 } lumen_span_options;
-#define LUMEN_SPAN_OPTIONS_INIT {LUMEN_SPAN_INTERNAL, NULL, NULL, false, 0, NULL, 0}
+#define LUMEN_SPAN_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        LUMEN_SPAN_INTERNAL, NULL, NULL, false, 0, NULL, 0                                         \
+    }
 
 /**
  * Start a span. Its parent is opts->parent, else opts->parent_context, else
@@ -429,7 +452,8 @@ typedef enum lumen_span_status {
 
 /** Set the status. OK is final; the description is kept only for ERROR;
  * UNSET is ignored. */
-LUMEN_API void lumen_span_set_status(lumen_span *s, lumen_span_status code, const char *description);
+LUMEN_API void lumen_span_set_status(lumen_span *s, lumen_span_status code,
+                                     const char *description);
 
 /** Rename the span. */
 LUMEN_API void lumen_span_update_name(lumen_span *s, const char *name);

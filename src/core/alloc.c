@@ -4,6 +4,7 @@
  * must run before any object exists.
  */
 #include "core/alloc.h"
+#include "core/versioned.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,17 +30,32 @@ static void libc_free(void *ctx, void *p, size_t n)
     free(p);
 }
 
-static lumen_allocator g_alloc = {libc_malloc, libc_realloc, libc_free, NULL};
+static const lumen_allocator g_libc = {LUMEN_ALLOCATOR_VERSION, libc_malloc, libc_realloc,
+                                       libc_free, NULL};
+static lumen_allocator g_alloc = {LUMEN_ALLOCATOR_VERSION, libc_malloc, libc_realloc, libc_free,
+                                  NULL};
+
+static const size_t allocator_sizes[] = {0, sizeof(lumen_allocator)};
+
+int lumen_allocator_init(lumen_allocator *a, unsigned int version)
+{
+    return lumen__versioned_init(a, version, allocator_sizes, LUMEN__VERSIONS(allocator_sizes));
+}
 
 int lumen_set_allocator(const lumen_allocator *a)
 {
     if (a == NULL) {
-        g_alloc = (lumen_allocator){libc_malloc, libc_realloc, libc_free, NULL};
+        g_alloc = g_libc;
         return LUMEN_OK;
     }
-    if (a->malloc == NULL || a->realloc == NULL || a->free == NULL)
+    lumen_allocator full;
+    int rc = lumen__versioned_in(&full, sizeof full, a, allocator_sizes,
+                                 LUMEN__VERSIONS(allocator_sizes));
+    if (rc != LUMEN_OK)
+        return rc;
+    if (full.malloc == NULL || full.realloc == NULL || full.free == NULL)
         return LUMEN_EINVAL;
-    g_alloc = *a;
+    g_alloc = full;
     return LUMEN_OK;
 }
 

@@ -37,7 +37,7 @@ static atomic_uint_fast64_t g_suppressed;
 enum { STDERR_UNREAD = -2, STDERR_NOTICES = -1, STDERR_NONE = 100 };
 static atomic_int g_stderr_min = STDERR_UNREAD;
 
-void lumen_set_diag_hook(lumen_diag_fn fn, void *ud, lumen_diag_level min_level)
+void lumen_set_diag_hook(lumen_diag_level min_level, lumen_diag_fn fn, void *ud)
 {
     hook_rec *r = NULL;
     if (fn != NULL) {

@@ -1,5 +1,6 @@
-/* tests/core/test_core.c: status codes, buffers, escaping, numbers, clock,
- * random ids, environment parsing and the diagnostics hook. */
+/* tests/core/test_core.c: status codes, versioned structs, buffers,
+ * escaping, numbers, clock, random ids, environment parsing, the allocator
+ * and the diagnostics hook. */
 #include "support/support.h"
 
 #include <locale.h>
@@ -15,6 +16,7 @@
 #include "core/env.h"
 #include "core/escape.h"
 #include "core/rand.h"
+#include "core/versioned.h"
 
 static void test_core_status__names_and_messages(void **state)
 {
@@ -23,8 +25,116 @@ static void test_core_status__names_and_messages(void **state)
     assert_string_equal(lumen_strerror(LUMEN_OK), "success");
     assert_string_equal(lumen_strerror(12345), "unknown status");
     assert_string_equal(lumen_status_name(-999), "LUMEN_UNKNOWN");
-    for (int s = 0; s >= LUMEN_ESHUTDOWN; s--)
+    for (int s = 0; s >= LUMEN_EVERSION; s--)
         assert_string_not_equal(lumen_status_name(s), "LUMEN_UNKNOWN");
+    assert_string_equal(lumen_status_name(-28), "LUMEN_EVERSION");
+    assert_string_equal(lumen_status_name(LUMEN_EVERSION - 1), "LUMEN_UNKNOWN");
+}
+
+/* A struct at version 2 of a made-up API: v1 callers know `a` and `b`, v2
+ * callers also `c` and `d`. */
+typedef struct vstruct {
+    unsigned int version;
+    uint64_t a;
+    uint32_t b;
+    uint64_t c;
+    uint32_t d;
+} vstruct;
+static const size_t vsizes[] = {0, offsetof(vstruct, c), sizeof(vstruct)};
+
+static void test_core_versioned__init_and_check(void **state)
+{
+    (void)state;
+    unsigned n = LUMEN__VERSIONS(vsizes);
+    assert_int_equal(n, 2);
+    vstruct v;
+    memset(&v, 0xAA, sizeof v);
+    assert_int_equal(lumen__versioned_init(&v, 1, vsizes, n), LUMEN_OK);
+    assert_int_equal(v.version, 1);
+    assert_int_equal(v.a, 0);
+    assert_int_equal(v.b, 0);
+    /* A v1 caller's struct ends before c: init must not write there. */
+    assert_int_equal(v.c, 0xAAAAAAAAAAAAAAAAull);
+    assert_int_equal(lumen__versioned_init(&v, 0, vsizes, n), LUMEN_EVERSION);
+    assert_int_equal(lumen__versioned_init(&v, 99, vsizes, n), LUMEN_EVERSION);
+    assert_int_equal(lumen__versioned_init(NULL, 1, vsizes, n), LUMEN_EINVAL);
+    assert_int_equal(lumen__versioned_init(&v, 2, vsizes, n), LUMEN_OK);
+    assert_int_equal(v.c, 0);
+    assert_int_equal(v.d, 0);
+    assert_int_equal(lumen__versioned_check(&v, vsizes, n), LUMEN_OK);
+    v.version = 0;
+    assert_int_equal(lumen__versioned_check(&v, vsizes, n), LUMEN_EVERSION);
+    v.version = 99;
+    assert_int_equal(lumen__versioned_check(&v, vsizes, n), LUMEN_EVERSION);
+    assert_int_equal(lumen__versioned_check(NULL, vsizes, n), LUMEN_EINVAL);
+}
+
+static void test_core_versioned__in_defaults_what_the_caller_lacks(void **state)
+{
+    (void)state;
+    unsigned n = LUMEN__VERSIONS(vsizes);
+    /* An old (v1) caller's options: only a and b exist; what follows in
+     * memory is someone else's and must not be read as c and d. */
+    struct {
+        vstruct head;
+        char guard[8];
+    } mem;
+    memset(&mem, 0x55, sizeof mem);
+    vstruct *old = &mem.head;
+    old->version = 1;
+    old->a = 7;
+    old->b = 8;
+    vstruct full;
+    memset(&full, 0xAA, sizeof full);
+    assert_int_equal(lumen__versioned_in(&full, sizeof full, old, vsizes, n), LUMEN_OK);
+    assert_int_equal(full.version, 2);
+    assert_int_equal(full.a, 7);
+    assert_int_equal(full.b, 8);
+    assert_int_equal(full.c, 0);
+    assert_int_equal(full.d, 0);
+    /* A current caller's fields all arrive. */
+    vstruct cur = {2, 1, 2, 3, 4};
+    assert_int_equal(lumen__versioned_in(&full, sizeof full, &cur, vsizes, n), LUMEN_OK);
+    assert_int_equal(full.c, 3);
+    assert_int_equal(full.d, 4);
+    /* NULL: every default. */
+    assert_int_equal(lumen__versioned_in(&full, sizeof full, NULL, vsizes, n), LUMEN_OK);
+    assert_int_equal(full.a, 0);
+    assert_int_equal(full.version, 2);
+    /* Version 0 (a struct never initialised) and a newer one are refused. */
+    cur.version = 0;
+    assert_int_equal(lumen__versioned_in(&full, sizeof full, &cur, vsizes, n), LUMEN_EVERSION);
+    cur.version = 3;
+    assert_int_equal(lumen__versioned_in(&full, sizeof full, &cur, vsizes, n), LUMEN_EVERSION);
+}
+
+static void test_core_versioned__out_stops_at_the_callers_size(void **state)
+{
+    (void)state;
+    unsigned n = LUMEN__VERSIONS(vsizes);
+    vstruct full = {2, 11, 12, 13, 14};
+    struct {
+        vstruct head;
+        char guard[8];
+    } mem;
+    memset(&mem, 0x55, sizeof mem);
+    mem.head.version = 1;
+    assert_int_equal(lumen__versioned_out(&mem.head, &full, vsizes, n), LUMEN_OK);
+    assert_int_equal(mem.head.version, 1);
+    assert_int_equal(mem.head.a, 11);
+    assert_int_equal(mem.head.b, 12);
+    /* Past a v1 caller's struct nothing is written. */
+    const unsigned char *p = (const unsigned char *)&mem + offsetof(vstruct, c);
+    for (size_t i = 0; i < sizeof mem - offsetof(vstruct, c); i++)
+        assert_int_equal(p[i], 0x55);
+    vstruct cur = {2, 0, 0, 0, 0};
+    assert_int_equal(lumen__versioned_out(&cur, &full, vsizes, n), LUMEN_OK);
+    assert_int_equal(cur.d, 14);
+    cur.version = 7;
+    cur.a = 0;
+    assert_int_equal(lumen__versioned_out(&cur, &full, vsizes, n), LUMEN_EVERSION);
+    assert_int_equal(cur.a, 0);
+    assert_int_equal(lumen__versioned_out(NULL, &full, vsizes, n), LUMEN_EINVAL);
 }
 
 static void test_core_version__matches_macros(void **state)
@@ -175,7 +285,10 @@ static void test_core_escape__invalid_utf8_replaced(void **state)
     assert_string_equal(esc(json, "\xf4\x90\x80\x80", 4),
                         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
     assert_string_equal(esc(json, "\xe2\x82\xac", 3), "\xe2\x82\xac");
-    assert_int_equal(lumen__utf8_count("\xe2\x82\xac" "a\x80", 5), 3);
+    assert_int_equal(lumen__utf8_count("\xe2\x82\xac"
+                                       "a\x80",
+                                       5),
+                     3);
     assert_int_equal(lumen__utf8_cut("ab\xe2\x82\xac", 5, 4), 2);
 }
 
@@ -265,7 +378,7 @@ static void test_core_diag__hook_filters_and_limits(void **state)
     (void)state;
     lumen__diag(LUMEN_DIAG_ERROR, "silent by default");
     assert_int_equal(diag_calls, 0);
-    lumen_set_diag_hook(diag_hook, NULL, LUMEN_DIAG_WARN);
+    lumen_set_diag_hook(LUMEN_DIAG_WARN, diag_hook, NULL);
     lumen__diag(LUMEN_DIAG_INFO, "below level");
     assert_int_equal(diag_calls, 0);
     lumen__diag(LUMEN_DIAG_WARN, "value %d", 5);
@@ -275,7 +388,7 @@ static void test_core_diag__hook_filters_and_limits(void **state)
         lumen__diag(LUMEN_DIAG_ERROR, "flood");
     assert_true(diag_calls < 40);
     assert_true(lumen__diag_suppressed() > 900);
-    lumen_set_diag_hook(NULL, NULL, LUMEN_DIAG_DEBUG);
+    lumen_set_diag_hook(LUMEN_DIAG_DEBUG, NULL, NULL);
 }
 
 static void noisy_site(void)
@@ -295,7 +408,7 @@ static void test_core_diag__rate_limit_per_call_site(void **state)
 {
     (void)state;
     diag_calls = 0;
-    lumen_set_diag_hook(diag_hook, NULL, LUMEN_DIAG_DEBUG);
+    lumen_set_diag_hook(LUMEN_DIAG_DEBUG, diag_hook, NULL);
     for (int i = 0; i < 1000; i++)
         noisy_site();
     int noisy = diag_calls;
@@ -313,7 +426,27 @@ static void test_core_diag__rate_limit_per_call_site(void **state)
     assert_int_equal(diag_calls, noisy + 2);
     assert_non_null(strstr(diag_last, "noisy site ("));
     assert_non_null(strstr(diag_last, " more from here suppressed)"));
-    lumen_set_diag_hook(NULL, NULL, LUMEN_DIAG_DEBUG);
+    lumen_set_diag_hook(LUMEN_DIAG_DEBUG, NULL, NULL);
+}
+
+static int ctx_calls;
+static void *malloc_ctx(void *ctx, size_t n)
+{
+    ++*(int *)ctx;
+    return malloc(n);
+}
+static void *realloc_ctx(void *ctx, void *p, size_t old, size_t n)
+{
+    (void)old;
+    ++*(int *)ctx;
+    return realloc(p, n);
+}
+static void free_ctx(void *ctx, void *p, size_t n)
+{
+    (void)n;
+    if (ctx != NULL)
+        ++*(int *)ctx;
+    free(p);
 }
 
 static void test_core_alloc__hook_and_failure(void **state)
@@ -329,8 +462,35 @@ static void test_core_alloc__hook_and_failure(void **state)
     lumen__buf_free(&b);
     assert_int_equal(lt_failalloc_live(), 0);
     lt_failalloc_uninstall();
-    lumen_allocator bad = {0};
+    /* A table without functions is refused, and so is one whose version
+     * is 0 (never initialised) or newer than the library. */
+    lumen_allocator bad = LUMEN_ALLOCATOR_INIT;
+    assert_int_equal(bad.version, LUMEN_ALLOCATOR_VERSION);
     assert_int_equal(lumen_set_allocator(&bad), LUMEN_EINVAL);
+    lumen_allocator zero;
+    memset(&zero, 0, sizeof zero);
+    zero.malloc = malloc_ctx;
+    zero.realloc = realloc_ctx;
+    zero.free = free_ctx;
+    assert_int_equal(lumen_set_allocator(&zero), LUMEN_EVERSION);
+    zero.version = LUMEN_ALLOCATOR_VERSION + 1;
+    assert_int_equal(lumen_set_allocator(&zero), LUMEN_EVERSION);
+    assert_int_equal(lumen_allocator_init(&zero, 0), LUMEN_EVERSION);
+    assert_int_equal(lumen_allocator_init(NULL, LUMEN_ALLOCATOR_VERSION), LUMEN_EINVAL);
+    assert_int_equal(lumen_allocator_init(&zero, LUMEN_ALLOCATOR_VERSION), LUMEN_OK);
+    assert_null(zero.malloc);
+    /* A valid table is used: every allocation goes through it. */
+    zero.malloc = malloc_ctx;
+    zero.realloc = realloc_ctx;
+    zero.free = free_ctx;
+    zero.ctx = &ctx_calls;
+    ctx_calls = 0;
+    assert_int_equal(lumen_set_allocator(&zero), LUMEN_OK);
+    lumen__buf b2 = LUMEN__BUF_INIT;
+    lumen__buf_puts(&b2, "y");
+    lumen__buf_free(&b2);
+    assert_int_equal(lumen_set_allocator(NULL), LUMEN_OK);
+    assert_true(ctx_calls >= 2);
 }
 
 int main(void)
@@ -338,6 +498,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core_status__names_and_messages),
         cmocka_unit_test(test_core_version__matches_macros),
+        cmocka_unit_test(test_core_versioned__init_and_check),
+        cmocka_unit_test(test_core_versioned__in_defaults_what_the_caller_lacks),
+        cmocka_unit_test(test_core_versioned__out_stops_at_the_callers_size),
         cmocka_unit_test(test_core_buf__doubles_shortest_roundtrip),
         cmocka_unit_test(test_core_buf__doubles_ignore_locale),
         cmocka_unit_test(test_core_buf__grows_and_sticky_oom),

@@ -69,7 +69,7 @@ static void read_everything(void)
         }
         lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT; /* LUMEN_METRICS_* */
         (void)lumen_http_server_opts_env(&so);
-        lumen_registry_default(); /* LUMEN_PROCESS_METRICS */
+        lumen_registry_default();       /* LUMEN_PROCESS_METRICS */
         lumen__buf b = LUMEN__BUF_INIT; /* LUMEN_CONSOLE_PEERS */
         lumen__console_peer_array("/api/traces", "traces", 0, &b);
         lumen__buf_free(&b);
@@ -101,7 +101,7 @@ static int child(const char *mode)
     if (strcmp(mode, "--double-end") == 0)
         return child_double_end();
     if (strcmp(mode, "--hook") == 0)
-        lumen_set_diag_hook(hook, NULL, LUMEN_DIAG_DEBUG);
+        lumen_set_diag_hook(LUMEN_DIAG_DEBUG, hook, NULL);
     read_everything();
     if (strcmp(mode, "--hook") == 0) {
         /* The reports reached the hook (the parent checks that stderr
@@ -126,9 +126,9 @@ static char *run(const char *mode, const char *const *vars, char **out)
     if (pid == 0) {
         /* Start from an environment without OTEL_* or LUMEN_* settings. */
         for (char **e = environ; *e != NULL;) {
-            if (strncmp(*e, "OTEL_", 5) == 0 || (strncmp(*e, "LUMEN_", 6) == 0 &&
-                                                 strncmp(*e, "LUMEN_SOURCE_DIR=", 17) != 0 &&
-                                                 strncmp(*e, "LUMEN_BINARY_DIR=", 17) != 0)) {
+            if (strncmp(*e, "OTEL_", 5) == 0 ||
+                (strncmp(*e, "LUMEN_", 6) == 0 && strncmp(*e, "LUMEN_SOURCE_DIR=", 17) != 0 &&
+                 strncmp(*e, "LUMEN_BINARY_DIR=", 17) != 0)) {
                 char name[256];
                 size_t n = strcspn(*e, "=");
                 snprintf(name, sizeof name, "%.*s", (int)n, *e);
@@ -237,8 +237,10 @@ static const setting second[] = {
      "invalid OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=\"grpc\": "},
     {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=br",
      "invalid OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=\"br\": "},
-    {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=1.5", "invalid OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=\"1.5\": "},
-    {"OTEL_EXPORTER_OTLP_TRACES_HEADERS==x", "invalid OTEL_EXPORTER_OTLP_TRACES_HEADERS=\"(not shown)\": "},
+    {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=1.5",
+     "invalid OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=\"1.5\": "},
+    {"OTEL_EXPORTER_OTLP_TRACES_HEADERS==x",
+     "invalid OTEL_EXPORTER_OTLP_TRACES_HEADERS=\"(not shown)\": "},
     {"LUMEN_LOG_FORMAT=\x1b[31m\"red\"", "invalid LUMEN_LOG_FORMAT=\"\\x1b[31m\\\"red\\\"\": "},
 };
 

@@ -172,7 +172,10 @@ static void fa_free(void *ctx, void *p, size_t n)
 
 void lt_failalloc_install(void)
 {
-    lumen_allocator a = {fa_malloc, fa_realloc, fa_free, NULL};
+    lumen_allocator a = LUMEN_ALLOCATOR_INIT;
+    a.malloc = fa_malloc;
+    a.realloc = fa_realloc;
+    a.free = fa_free;
     lumen_set_allocator(&a);
 }
 

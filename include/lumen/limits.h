@@ -1,0 +1,98 @@
+/*
+ * lumen/limits.h: every fixed limit and every default of liblumen, by name.
+ * The doc of each function a limit bounds cites it, and the table at the
+ * end of docs/architecture.md lists them. liblumen-http's own limits and
+ * defaults are in lumen/http.h. Included by lumen/common.h.
+ */
+#ifndef LUMEN_LIMITS_H
+#define LUMEN_LIMITS_H
+
+/* ---- metrics ------------------------------------------------------------- */
+
+/** Bytes of a metric family name, without the suffixes the exposition adds
+ * (`_total`, `_bucket`, `_created`, ...). */
+#define LUMEN_METRIC_NAME_MAX 200
+/** Label names and constant labels of one family, together. */
+#define LUMEN_METRIC_MAX_LABELS 64
+/** Bucket bounds of one histogram (+Inf implied, not counted). */
+#define LUMEN_HISTOGRAM_MAX_BUCKETS 1000
+/** Series of one family before new label sets go to its overflow series. */
+#define LUMEN_DEFAULT_SERIES_LIMIT 10000
+/** UTF-8 characters of an exemplar's label names and values together
+ * (OpenMetrics' limit); a longer set is dropped. */
+#define LUMEN_EXEMPLAR_MAX_RUNES 128
+/** Registries one lumen_registries_render call takes. */
+#define LUMEN_RENDER_MAX_REGISTRIES 64
+/** A summary's sliding window, when its options give none. */
+#define LUMEN_SUMMARY_DEFAULT_MAX_AGE_MS 600000
+/** Sub-windows of a summary's window, when its options give none. */
+#define LUMEN_SUMMARY_DEFAULT_AGE_BUCKETS 5
+/** Observations a summary's sub-window keeps for its quantiles (exact up
+ * to this many, a uniform random sample beyond). */
+#define LUMEN_SUMMARY_SAMPLE_MAX 256
+
+/* ---- logs ---------------------------------------------------------------- */
+
+/** Bytes of a logger name. */
+#define LUMEN_LOG_NAME_MAX 255
+/** Fields one LUMEN_LOG* macro call takes. */
+#define LUMEN_LOG_MAX_FIELDS 31
+/** Bytes of a request id (lumen_log_set_request_id). */
+#define LUMEN_LOG_REQUEST_ID_MAX 64
+/** Bytes of the source file and of the function name written per line
+ * (LUMEN_LOG_SOURCE); longer ones are cut with a marker. */
+#define LUMEN_LOG_SOURCE_MAX 4096
+/** Bytes of a lumen_log_raw message; longer ones are cut. */
+#define LUMEN_LOG_RAW_MAX 1024
+/** A handler's longest string value, when its options give none. */
+#define LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES (1024 * 1024)
+/** An asynchronous handler's queue, when its options give none. */
+#define LUMEN_LOG_DEFAULT_QUEUE_BYTES (1024 * 1024)
+/** How long a batched line waits at most, when a handler's options give
+ * no interval. */
+#define LUMEN_LOG_DEFAULT_FLUSH_INTERVAL_MS 100
+/** An asynchronous BLOCK handler's longest wait for room, when its options
+ * give none. */
+#define LUMEN_LOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
+
+/* ---- shutdown and export budgets ----------------------------------------- */
+
+/** The budget of a flush or shutdown given no timeout (lumen_log_flush,
+ * lumen_log_shutdown, a processor's or provider's free and shutdown). */
+#define LUMEN_DEFAULT_SHUTDOWN_TIMEOUT_MS 5000
+/** The budget of one export, when the processor's options and
+ * OTEL_BSP_EXPORT_TIMEOUT give none. */
+#define LUMEN_DEFAULT_EXPORT_TIMEOUT_MS 30000
+
+/* ---- traces -------------------------------------------------------------- */
+
+/** The batch processor's queue, when neither its options nor
+ * OTEL_BSP_MAX_QUEUE_SIZE give one. */
+#define LUMEN_BATCH_DEFAULT_MAX_QUEUE_SIZE 2048
+/** Spans per export, when neither the options nor
+ * OTEL_BSP_MAX_EXPORT_BATCH_SIZE give one. */
+#define LUMEN_BATCH_DEFAULT_MAX_EXPORT_BATCH_SIZE 512
+/** The batch processor's export interval, when neither the options nor
+ * OTEL_BSP_SCHEDULE_DELAY give one. */
+#define LUMEN_BATCH_DEFAULT_SCHEDULE_DELAY_MS 5000
+/** A span's attributes, events, links, and attributes per event and per
+ * link, when neither the provider's options nor OTEL_* give a limit. */
+#define LUMEN_SPAN_DEFAULT_ATTRIBUTE_COUNT_LIMIT 128
+#define LUMEN_SPAN_DEFAULT_EVENT_COUNT_LIMIT 128
+#define LUMEN_SPAN_DEFAULT_LINK_COUNT_LIMIT 128
+#define LUMEN_SPAN_DEFAULT_ATTRIBUTE_PER_EVENT_LIMIT 128
+#define LUMEN_SPAN_DEFAULT_ATTRIBUTE_PER_LINK_LIMIT 128
+/** Processors one tracer provider takes. */
+#define LUMEN_TRACER_PROVIDER_MAX_PROCESSORS 8
+/** The longest tracestate lumen keeps and sends (the W3C minimum a vendor
+ * must propagate). Longer incoming lists are cut by whole members. */
+#define LUMEN_TRACESTATE_MAX 512
+/** Bytes of a formatted version-00 traceparent with its NUL. */
+#define LUMEN_TRACEPARENT_SIZE 56
+/** Baggage members lumen keeps and sends (the grammar's most; the W3C
+ * floor is 64). */
+#define LUMEN_BAGGAGE_MAX_MEMBERS 180
+/** Bytes of the baggage header lumen keeps and sends (the W3C floor). */
+#define LUMEN_BAGGAGE_MAX_BYTES 8192
+
+#endif /* LUMEN_LIMITS_H */
