@@ -24,7 +24,7 @@ static void *worker(void *arg)
         lumen_counter_inc(requests);
         const char *values[] = {i % 2 ? "GET" : "POST", codes[(i + id) % 3]};
         lumen_counter *c;
-        if (lumen_family_counter(by_code, values, 2, &c) == LUMEN_OK)
+        if (lumen_family_counter(&c, by_code, values, 2) == LUMEN_OK)
             lumen_counter_inc(c);
         lumen_histogram_observe(latency, (double)(i % 1000) / 1000.0);
         lumen_gauge_dec(in_flight);
@@ -32,7 +32,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int print(void *ud, const char *data, size_t len)
+static int print(const char *data, size_t len, void *ud)
 {
     return fwrite(data, 1, len, ud) == len ? 0 : -1;
 }
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
                                                                          : LUMEN_FORMAT_PROMETHEUS;
     int rc = lumen_counter_new(&requests, NULL, "demo_requests_total", "Requests handled.");
     const char *labels[] = {"method", "code"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Requests by method and status code.";
     o.label_names = labels;
     o.label_count = 2;
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
         rc = lumen_histogram_new(&latency, NULL, "demo_latency_seconds", "Handling time.", NULL, 0);
     lumen_label build[] = {{"version", lumen_version()}, {"variant", "demo"}};
     if (rc == LUMEN_OK)
-        rc = lumen_info_new(NULL, "demo_build", "Build information.", build, 2);
+        rc = lumen_info_new(NULL, NULL, "demo_build", "Build information.", build, 2);
     if (rc != LUMEN_OK) {
         fprintf(stderr, "metrics_basic: %s\n", lumen_strerror(rc));
         return 1;

@@ -203,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lumen_label cl[] = {{"const", f[2]}};
     double q[] = {0.5, 0.9};
     for (size_t t = 0; t < 4; t++) {
-        lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+        lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
         o.help = f[3];
         o.label_names = lnames;
         o.label_count = 2;
@@ -225,12 +225,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *vals[] = {f[i], f[(i + 1) % nf]};
             void *child;
             int rc = types[t] == LUMEN_METRIC_COUNTER
-                         ? lumen_family_counter(fam, vals, 2, (lumen_counter **)&child)
+                         ? lumen_family_counter((lumen_counter **)&child, fam, vals, 2)
                      : types[t] == LUMEN_METRIC_GAUGE
-                         ? lumen_family_gauge(fam, vals, 2, (lumen_gauge **)&child)
+                         ? lumen_family_gauge((lumen_gauge **)&child, fam, vals, 2)
                      : types[t] == LUMEN_METRIC_HISTOGRAM
-                         ? lumen_family_histogram(fam, vals, 2, (lumen_histogram **)&child)
-                         : lumen_family_summary(fam, vals, 2, (lumen_summary **)&child);
+                         ? lumen_family_histogram((lumen_histogram **)&child, fam, vals, 2)
+                         : lumen_family_summary((lumen_summary **)&child, fam, vals, 2);
             if (rc != LUMEN_OK)
                 continue;
             lumen_label el[] = {{f[1], f[i]}};
@@ -258,13 +258,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     lumen_label il[] = {{f[1], f[2]}};
-    lumen_info_new(r, f[0], f[3], il, 1);
-    lumen_registry_add_collector(r, collect, (void *)f, NULL);
+    lumen_info_new(NULL, r, f[0], f[3], il, 1);
+    lumen_registry_add_collector(NULL, r, NULL, collect, (void *)f);
     for (int om = 0; om < 2; om++) {
         char *s;
         size_t len;
-        if (lumen_registry_render_string(r, om ? LUMEN_FORMAT_OPENMETRICS : LUMEN_FORMAT_PROMETHEUS,
-                                         &s, &len) == LUMEN_OK) {
+        if (lumen_registry_render_string(
+                &s, &len, r, om ? LUMEN_FORMAT_OPENMETRICS : LUMEN_FORMAT_PROMETHEUS) == LUMEN_OK) {
             check(strlen(s) == len);
             check_exposition(s, len, om);
             lumen_free(s);

@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     for (int f = 0; f < FAMILIES; f++) {
         char name[64], path[64];
         snprintf(name, sizeof name, "bench_requests_%d", f);
-        lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+        lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
         o.help = "Requests handled, by path and code.";
         o.label_names = labels;
         o.label_count = 2;
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
         for (int s = 0; s < SERIES; s++) {
             snprintf(path, sizeof path, "/api/v1/item/%d", s);
             const char *v[] = {path, "200"};
-            if (lumen_family_counter(fam, v, 2, &g_series[f * SERIES + s]) != LUMEN_OK)
+            if (lumen_family_counter(&g_series[f * SERIES + s], fam, v, 2) != LUMEN_OK)
                 return 1;
         }
     }

@@ -55,7 +55,7 @@ static lumen_family *labeled_family(lumen_registry *r)
 {
     lumen_family *f;
     const char *names[] = {"method", "code"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "B.";
     o.label_names = names;
     o.label_count = 2;
@@ -69,7 +69,7 @@ static void labeled_once(lumen_family *f, long i)
 {
     const char *v[] = {methods[i & 3], codes[(i >> 2) & 3]};
     lumen_counter *c;
-    if (lumen_family_counter(f, v, 2, &c) == LUMEN_OK)
+    if (lumen_family_counter(&c, f, v, 2) == LUMEN_OK)
         lumen_counter_inc(c);
 }
 
@@ -79,7 +79,7 @@ static double labeled_total(lumen_family *f)
     for (int i = 0; i < 16; i++) {
         const char *v[] = {methods[i & 3], codes[i >> 2]};
         lumen_counter *c;
-        if (lumen_family_counter(f, v, 2, &c) == LUMEN_OK)
+        if (lumen_family_counter(&c, f, v, 2) == LUMEN_OK)
             s += lumen_counter_value(c);
     }
     return s;
@@ -88,7 +88,7 @@ static double labeled_total(lumen_family *f)
 static double histogram_count(lumen_registry *r)
 {
     char *s;
-    if (lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, NULL) != LUMEN_OK)
+    if (lumen_registry_render_string(&s, NULL, r, LUMEN_FORMAT_PROMETHEUS) != LUMEN_OK)
         return -1;
     double v = bench_sample(s, "bench_seconds_count");
     lumen_free(s);
@@ -258,7 +258,7 @@ static void series_new(series_set *s, int fams, int per, int extra, lumen_counte
     if (s->fam == NULL || lumen_registry_new(&s->r) != LUMEN_OK)
         die("registry", LUMEN_ENOMEM);
     const char *names[] = {"path", "code"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Requests served.";
     o.label_names = names;
     o.label_count = 2;
@@ -274,7 +274,7 @@ static void series_new(series_set *s, int fams, int per, int extra, lumen_counte
             snprintf(path, sizeof path, "/api/v1/item/%d", k);
             const char *v[] = {path, "200"};
             lumen_counter *c;
-            if ((rc = lumen_family_counter(s->fam[i], v, 2, &c)) != LUMEN_OK)
+            if ((rc = lumen_family_counter(&c, s->fam[i], v, 2)) != LUMEN_OK)
                 die("series", rc);
             lumen_counter_add(c, k);
             if (handles != NULL)
@@ -294,7 +294,7 @@ static double render_once(lumen_registry *r, char **keep)
     char *s;
     size_t len;
     double t0 = bench_now();
-    int rc = lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, &len);
+    int rc = lumen_registry_render_string(&s, &len, r, LUMEN_FORMAT_PROMETHEUS);
     double t1 = bench_now();
     if (rc)
         die("render", rc);
@@ -333,7 +333,7 @@ static void render_cold(void)
         snprintf(path, sizeof path, "/api/v1/new/%d", i);
         const char *v[] = {path, "200"};
         lumen_counter *c;
-        int rc = lumen_family_counter(s.fam[i % 100], v, 2, &c);
+        int rc = lumen_family_counter(&c, s.fam[i % 100], v, 2);
         if (rc)
             die("render_10k_series_cold series", rc);
         lumen_counter_inc(c);
@@ -362,7 +362,7 @@ static void *churn_thread(void *p)
     for (long i = 0; !atomic_load(&ch->stop); i++) {
         lumen_family *f = ch->s->fam[i % ch->s->fams];
         lumen_counter *c;
-        if (lumen_family_counter(f, v, 2, &c) == LUMEN_OK) {
+        if (lumen_family_counter(&c, f, v, 2) == LUMEN_OK) {
             lumen_counter_inc(c);
             lumen_family_remove(f, v, 2);
         }

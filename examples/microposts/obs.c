@@ -84,7 +84,7 @@ static int setup_metrics(void)
     static const char *route_label[] = {"route"};
     static const char *query_label[] = {"query"};
     static const char *code_label[] = {"code"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "HTTP requests served, by method, route and status code.";
     o.label_names = req_labels;
     o.label_count = 3;
@@ -94,14 +94,14 @@ static int setup_metrics(void)
 
     static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                      0.1,   0.25,   0.5,   1,    2.5};
-    o = (lumen_metric_opts)LUMEN_METRIC_OPTS_INIT;
+    o = (lumen_family_options)LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "HTTP request latency by route; exemplars link to traces.";
     o.unit = "seconds";
     o.label_names = route_label;
     o.label_count = 1;
     o.buckets = buckets;
     o.bucket_count = sizeof buckets / sizeof buckets[0];
-    o.flags = LUMEN_METRIC_EXEMPLARS_FROM_TRACE;
+    o.flags = LUMEN_FAMILY_EXEMPLARS_FROM_TRACE;
     if ((rc = lumen_family_new(&g.duration, NULL, LUMEN_METRIC_HISTOGRAM,
                                "http_request_duration_seconds", &o)) != LUMEN_OK)
         return rc;
@@ -112,7 +112,7 @@ static int setup_metrics(void)
                                "db_query_duration_seconds", &o)) != LUMEN_OK)
         return rc;
 
-    o = (lumen_metric_opts)LUMEN_METRIC_OPTS_INIT;
+    o = (lumen_family_options)LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Outgoing HTTP calls by status code (0: no answer).";
     o.label_names = code_label;
     o.label_count = 1;
@@ -222,12 +222,12 @@ void obs_request_end(obs_request *r, int status)
 
     const char *req_values[] = {r->method, r->route, code};
     lumen_counter *c;
-    if (lumen_family_counter(g.requests, req_values, 3, &c) == LUMEN_OK)
+    if (lumen_family_counter(&c, g.requests, req_values, 3) == LUMEN_OK)
         lumen_counter_inc(c);
     /* Observed while the request's span is current, so that the bucket's
      * exemplar carries this trace id. */
     lumen_histogram *h;
-    if (lumen_family_histogram(g.duration, &r->route, 1, &h) == LUMEN_OK)
+    if (lumen_family_histogram(&h, g.duration, &r->route, 1) == LUMEN_OK)
         lumen_histogram_observe(h, seconds);
 
     LUMEN_LOG(g.log, status >= 500 ? LUMEN_LOG_ERROR : LUMEN_LOG_INFO, "request served",
@@ -274,7 +274,7 @@ void obs_client_end(obs_client_call *c, int status, const char *error)
     snprintf(code, sizeof code, "%d", status);
     const char *v[] = {code};
     lumen_counter *ctr;
-    if (lumen_family_counter(g.client_requests, v, 1, &ctr) == LUMEN_OK)
+    if (lumen_family_counter(&ctr, g.client_requests, v, 1) == LUMEN_OK)
         lumen_counter_inc(ctr);
     if (status)
         lumen_span_set_int(c->span, "http.response.status_code", status);
@@ -304,7 +304,7 @@ void obs_db_begin(obs_db_span *d, const char *name, const char *sql)
 void obs_db_end(obs_db_span *d, const char *error)
 {
     lumen_histogram *h;
-    if (lumen_family_histogram(g.db_duration, &d->name, 1, &h) == LUMEN_OK)
+    if (lumen_family_histogram(&h, g.db_duration, &d->name, 1) == LUMEN_OK)
         lumen_histogram_observe(h, (double)(now_ns() - d->start_ns) / 1e9);
     if (error) {
         lumen_span_set_status(d->span, LUMEN_SPAN_STATUS_ERROR, error);

@@ -54,43 +54,57 @@ typedef struct lumen_label {
     const char *value;
 } lumen_label;
 
-/** Flags for lumen_metric_opts.flags. */
+/** Flags for lumen_family_options.flags. */
 enum {
     /** Attach the current sampled span's trace_id and span_id as an exemplar
      * to increments and observations made while that span is current. */
-    LUMEN_METRIC_EXEMPLARS_FROM_TRACE = 1u << 0,
+    LUMEN_FAMILY_EXEMPLARS_FROM_TRACE = 1u << 0,
     /** Do not expose the `_created` sample in OpenMetrics. */
-    LUMEN_METRIC_NO_CREATED = 1u << 1
+    LUMEN_FAMILY_NO_CREATED = 1u << 1
 };
 
 /**
- * Options for creating a family. Zero every field with LUMEN_METRIC_OPTS_INIT
- * and set those you need; fields will only ever be appended. Strings and
- * arrays are copied.
+ * Options for creating a family (a versioned struct, docs/api.md). Start
+ * from LUMEN_FAMILY_OPTIONS_INIT and set the fields you need; every field
+ * left zero takes its default. Strings and arrays are copied.
  */
-typedef struct lumen_metric_opts {
-    const char *help; /**< HELP text; NULL means "" */
-    const char *unit; /**< OpenMetrics UNIT; must be a suffix of the name; NULL for none */
-    const char *const *label_names; /**< label names, fixed for the family's life */
+typedef struct lumen_family_options {
+    /** LUMEN_FAMILY_OPTIONS_VERSION */
+    unsigned int version;
+    /** HELP text; NULL means "" */
+    const char *help;
+    /** OpenMetrics UNIT; must be a suffix of the name; NULL for none */
+    const char *unit;
+    /** Label names, fixed for the family's life. */
+    const char *const *label_names;
     size_t label_count;
-    const lumen_label *const_labels; /**< labels with fixed values added to every series */
+    /** Labels with fixed values added to every series. */
+    const lumen_label *const_labels;
     size_t const_label_count;
-    size_t series_limit;   /**< 0: LUMEN_DEFAULT_SERIES_LIMIT */
-    unsigned flags;        /**< LUMEN_METRIC_* flags */
-    const double *buckets; /**< histograms: upper bounds, strictly increasing, +Inf implied; NULL:
-                              default buckets */
+    /** 0: LUMEN_DEFAULT_SERIES_LIMIT */
+    size_t series_limit;
+    /** LUMEN_FAMILY_* flags */
+    uint32_t flags;
+    /** Histograms: upper bounds, strictly increasing, +Inf implied; NULL:
+     * the default buckets. */
+    const double *buckets;
     size_t bucket_count;
-    const double
-        *quantiles; /**< summaries: quantiles in [0,1] to estimate; NULL: count and sum only */
+    /** Summaries: quantiles in [0,1] to estimate; NULL: count and sum only. */
+    const double *quantiles;
     size_t quantile_count;
-    double max_age_seconds; /**< summaries: sliding window length; 0: 600 */
-    unsigned age_buckets;   /**< summaries: window subdivisions; 0: 5 */
-} lumen_metric_opts;
+    /** Summaries: the sliding window; 0: LUMEN_SUMMARY_DEFAULT_MAX_AGE_MS. */
+    uint32_t max_age_ms;
+    /** Summaries: sub-windows, at most 60; 0: LUMEN_SUMMARY_DEFAULT_AGE_BUCKETS. */
+    uint32_t age_buckets;
+} lumen_family_options;
 
-#define LUMEN_METRIC_OPTS_INIT                                                                     \
-    {                                                                                              \
-        0                                                                                          \
-    }
+#define LUMEN_FAMILY_OPTIONS_VERSION 1
+#define LUMEN_FAMILY_OPTIONS_INIT                                                                  \
+    LUMEN__VERSIONED_INIT(lumen_family_options, LUMEN_FAMILY_OPTIONS_VERSION)
+
+/** Zero *opts and set its version. Returns LUMEN_OK, LUMEN_EINVAL (opts
+ * NULL) or LUMEN_EVERSION (0 or newer than this library). Thread-safe. */
+LUMEN_API int lumen_family_options_init(lumen_family_options *opts, unsigned int version);
 
 /* ---- registries ---------------------------------------------------------- */
 
@@ -133,20 +147,36 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *reg, const char *name);
  * `opts` NULL means no labels, no help and defaults for the rest. The family
  * is owned by the registry; *out is borrowed until it is unregistered.
  * A counter's name may be given with or without its `_total` suffix (the
- * family is named without it, as OpenMetrics does); at most 64 label names
- * and constant labels together; at most 1000 histogram bounds (a trailing
- * +Inf is accepted and ignored). Families of type INFO and UNTYPED are
- * made with lumen_info_new and by collectors, not here.
+ * family is named without it, as OpenMetrics does); names are at most
+ * LUMEN_METRIC_NAME_MAX bytes; at most LUMEN_METRIC_MAX_LABELS label names
+ * and constant labels together; at most LUMEN_HISTOGRAM_MAX_BUCKETS
+ * histogram bounds (a trailing +Inf is accepted and ignored). Families of
+ * type INFO and UNTYPED are made with lumen_info_new and by collectors,
+ * not here.
  *
  * Errors: LUMEN_EINVAL (NULL name or out, bad type, inconsistent opts),
- * LUMEN_EBADNAME, LUMEN_EBADLABEL, LUMEN_ERESERVED ("__" prefixes, "le" on a
- * histogram, "quantile" on a summary), LUMEN_EEXIST (a family already
- * produces one of this family's sample names), LUMEN_ERANGE (buckets not
- * strictly increasing or NaN, quantile outside [0,1]), LUMEN_ENOENT (a dead
- * registry handle), LUMEN_ENOMEM. Thread-safe.
+ * LUMEN_EVERSION (opts not started from LUMEN_FAMILY_OPTIONS_INIT),
+ * LUMEN_EBADNAME, LUMEN_ETOOBIG (a name longer than LUMEN_METRIC_NAME_MAX),
+ * LUMEN_EBADLABEL, LUMEN_ERESERVED ("__" prefixes, "le" on a histogram,
+ * "quantile" on a summary), LUMEN_EEXIST (a family, or a collector's
+ * declared family, already produces one of this family's sample names; see
+ * lumen_family_lookup), LUMEN_ERANGE (buckets not strictly increasing or
+ * NaN, quantile outside [0,1], more than 60 age buckets), LUMEN_ENOENT (a
+ * dead registry handle), LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
-                               const char *name, const lumen_metric_opts *opts);
+                               const char *name, const lumen_family_options *opts);
+
+/**
+ * The registered family named `name` (a counter's with or without `_total`,
+ * an info metric's with or without `_info`), for a program that got
+ * LUMEN_EEXIST from lumen_family_new and wants the family already there.
+ * *out is borrowed as lumen_family_new's is; check its type with
+ * lumen_family_type. `reg` NULL is the default registry. Returns LUMEN_OK,
+ * LUMEN_EINVAL (out or name NULL) or LUMEN_ENOENT (no such family, or a
+ * dead registry handle; *out is then NULL). Thread-safe.
+ */
+LUMEN_API int lumen_family_lookup(lumen_family **out, lumen_registry *reg, const char *name);
 
 /** The family's name, borrowed until the family is unregistered; NULL for
  * a dead handle. Thread-safe. */
@@ -170,17 +200,17 @@ LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *fam);
  * lookup of an existing child takes no lock and allocates nothing, and may
  * run while other threads remove, clear or unregister. Thread-safe.
  */
-LUMEN_API int lumen_family_counter(lumen_family *fam, const char *const *values, size_t n,
-                                   lumen_counter **out);
-/** As lumen_family_counter, for gauge families. */
-LUMEN_API int lumen_family_gauge(lumen_family *fam, const char *const *values, size_t n,
-                                 lumen_gauge **out);
-/** As lumen_family_counter, for histogram families. */
-LUMEN_API int lumen_family_histogram(lumen_family *fam, const char *const *values, size_t n,
-                                     lumen_histogram **out);
-/** As lumen_family_counter, for summary families. */
-LUMEN_API int lumen_family_summary(lumen_family *fam, const char *const *values, size_t n,
-                                   lumen_summary **out);
+LUMEN_API int lumen_family_counter(lumen_counter **out, lumen_family *fam,
+                                   const char *const *values, size_t n);
+/** As lumen_family_counter, for gauge families. Thread-safe. */
+LUMEN_API int lumen_family_gauge(lumen_gauge **out, lumen_family *fam, const char *const *values,
+                                 size_t n);
+/** As lumen_family_counter, for histogram families. Thread-safe. */
+LUMEN_API int lumen_family_histogram(lumen_histogram **out, lumen_family *fam,
+                                     const char *const *values, size_t n);
+/** As lumen_family_counter, for summary families. Thread-safe. */
+LUMEN_API int lumen_family_summary(lumen_summary **out, lumen_family *fam,
+                                   const char *const *values, size_t n);
 
 /**
  * Remove the child for `values`. Its handle dies at once: updates through
@@ -214,32 +244,38 @@ LUMEN_API uint64_t lumen_family_overflows(const lumen_family *fam);
  */
 LUMEN_API int lumen_counter_new(lumen_counter **out, lumen_registry *reg, const char *name,
                                 const char *help);
-/** As lumen_counter_new, for a gauge. */
+/** As lumen_counter_new, for a gauge. Thread-safe. */
 LUMEN_API int lumen_gauge_new(lumen_gauge **out, lumen_registry *reg, const char *name,
                               const char *help);
 /** As lumen_counter_new, for a histogram; `buckets` NULL means the default
- * buckets (0.005 ... 10, as the other Prometheus clients). */
+ * buckets (0.005 ... 10, as the other Prometheus clients). Thread-safe. */
 LUMEN_API int lumen_histogram_new(lumen_histogram **out, lumen_registry *reg, const char *name,
                                   const char *help, const double *buckets, size_t bucket_count);
-/** As lumen_counter_new, for a summary with count and sum only. */
+/** As lumen_counter_new, for a summary with count and sum only. Thread-safe. */
 LUMEN_API int lumen_summary_new(lumen_summary **out, lumen_registry *reg, const char *name,
                                 const char *help);
 
 /**
  * Register an info metric: `name` (without the `_info` suffix, which the
- * exposition adds) with one series of value 1 carrying `labels`.
+ * exposition adds) with one series of value 1 carrying `labels`. *out
+ * (may be NULL) receives the family, borrowed as lumen_family_new's is.
  * Errors as lumen_family_new. Thread-safe.
  */
-LUMEN_API int lumen_info_new(lumen_registry *reg, const char *name, const char *help,
-                             const lumen_label *labels, size_t n);
+LUMEN_API int lumen_info_new(lumen_family **out, lumen_registry *reg, const char *name,
+                             const char *help, const lumen_label *labels, size_t n);
+
+/** The value of a function gauge, called at every scrape from the scraping
+ * thread, possibly from several scrapes at once: it must be thread-safe
+ * and quick, and must not call into lumen's metrics. */
+typedef double (*lumen_gauge_fn)(void *ud);
 
 /**
- * Register a gauge whose value is `fn(ud)`, called at every scrape from the
- * scraping thread. `fn` must be thread-safe and quick.
- * Errors as lumen_family_new. Thread-safe.
+ * Register a gauge whose value is `fn(ud)` at every scrape. *out (may be
+ * NULL) receives the family, borrowed as lumen_family_new's is. Errors as
+ * lumen_family_new. Thread-safe.
  */
-LUMEN_API int lumen_gauge_func_new(lumen_registry *reg, const char *name, const char *help,
-                                   double (*fn)(void *ud), void *ud);
+LUMEN_API int lumen_gauge_func_new(lumen_family **out, lumen_registry *reg, const char *name,
+                                   const char *help, lumen_gauge_fn fn, void *ud);
 
 /* ---- counters ------------------------------------------------------------ */
 
@@ -253,7 +289,8 @@ LUMEN_API void lumen_counter_add(lumen_counter *c, double v);
 /**
  * Add `v` and record an exemplar (labels such as trace_id, the value, and
  * the current time). Exemplar labels whose names and values together exceed
- * 128 UTF-8 characters are dropped (the add still happens). Thread-safe.
+ * LUMEN_EXEMPLAR_MAX_RUNES UTF-8 characters are dropped (the add still
+ * happens). Thread-safe.
  */
 LUMEN_API void lumen_counter_add_exemplar(lumen_counter *c, double v, const lumen_label *labels,
                                           size_t n);
@@ -304,56 +341,135 @@ LUMEN_API int lumen_buckets_exponential(double *out, double start, double factor
 
 /**
  * The default buckets (.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10):
- * returns a static array and stores its length in *count. Thread-safe.
+ * returns a static array and stores its length in *out_count (may be
+ * NULL). Thread-safe.
  */
-LUMEN_API const double *lumen_buckets_default(size_t *count);
+LUMEN_API const double *lumen_buckets_default(size_t *out_count);
 
 /* ---- summaries ----------------------------------------------------------- */
 
 /** Record one observation (NaN is refused and counted). Summaries take a
  * per-series lock: use a histogram where the cost matters. Quantiles are
  * estimated over the sliding window from a bounded random sample of each
- * sub-window (exact while a sub-window holds at most 256 observations).
- * Thread-safe. */
+ * sub-window (exact while a sub-window holds at most
+ * LUMEN_SUMMARY_SAMPLE_MAX observations). Thread-safe. */
 LUMEN_API void lumen_summary_observe(lumen_summary *s, double v);
 
 /* ---- custom collectors --------------------------------------------------- */
 
 /**
  * A collector is called at every scrape, from the scraping thread, and
- * writes families and samples through the sink. It returns LUMEN_OK or an
- * error, which is reported through the diagnostics hook; what it wrote
- * before failing is still exposed only if it is well formed.
+ * writes families and samples through the sink. The collectors of one
+ * registry never run at once. It returns LUMEN_OK or an error, which is
+ * reported through the diagnostics hook; what it wrote before failing is
+ * still exposed only if it is well formed.
  */
 typedef int (*lumen_collect_fn)(lumen_collect_sink *sink, void *ud);
 
+/** Options of a collector (a versioned struct, docs/api.md). */
+typedef struct lumen_collector_options {
+    /** LUMEN_COLLECTOR_OPTIONS_VERSION */
+    unsigned int version;
+    /** The names of the families the collector writes (as it gives them to
+     * lumen_collect_family), copied. They are reserved at registration:
+     * each reserves itself and every name a family of that name may expose
+     * (its `_total`, `_created`, `_bucket`, `_sum`, `_count` and `_info`),
+     * so that a clash with a registered family, another collector's
+     * declared family or a later lumen_family_new is LUMEN_EEXIST at once
+     * instead of a family missing from a scrape. NULL: nothing declared
+     * (then only the scrape-time check applies). */
+    const char *const *family_names;
+    size_t family_count;
+} lumen_collector_options;
+
+#define LUMEN_COLLECTOR_OPTIONS_VERSION 1
+#define LUMEN_COLLECTOR_OPTIONS_INIT                                                               \
+    LUMEN__VERSIONED_INIT(lumen_collector_options, LUMEN_COLLECTOR_OPTIONS_VERSION)
+
+/** Zero *opts and set its version. Returns LUMEN_OK, LUMEN_EINVAL (opts
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_collector_options_init(lumen_collector_options *opts, unsigned int version);
+
 /**
  * Register a collector. *out (may be NULL) receives a handle for
- * lumen_registry_remove_collector. `reg` NULL is the default registry.
- * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOENT (a dead registry handle) or
- * LUMEN_ENOMEM. Thread-safe.
+ * lumen_registry_remove_collector. `reg` NULL is the default registry;
+ * `opts` NULL declares no family. Returns LUMEN_OK, LUMEN_EINVAL (fn NULL,
+ * an invalid declared name), LUMEN_EVERSION, LUMEN_ETOOBIG (a declared
+ * name longer than LUMEN_METRIC_NAME_MAX), LUMEN_EEXIST (a declared name
+ * clashes), LUMEN_ENOENT (a dead registry handle) or LUMEN_ENOMEM.
+ * Thread-safe.
  */
-LUMEN_API int lumen_registry_add_collector(lumen_registry *reg, lumen_collect_fn fn, void *ud,
-                                           lumen_collector **out);
+LUMEN_API int lumen_registry_add_collector(lumen_collector **out, lumen_registry *reg,
+                                           const lumen_collector_options *opts, lumen_collect_fn fn,
+                                           void *ud);
 
-/** Unregister and free a collector. Returns LUMEN_OK or LUMEN_ENOENT. Thread-safe. */
+/** Unregister and free a collector, releasing its declared names. Returns
+ * LUMEN_OK, LUMEN_EINVAL (col NULL) or LUMEN_ENOENT. Thread-safe. */
 LUMEN_API int lumen_registry_remove_collector(lumen_registry *reg, lumen_collector *col);
 
 /**
  * Register the process collector (process_cpu_seconds_total,
  * process_resident_memory_bytes, process_open_fds, ... read from /proc at
- * scrape time; see docs/metrics.md#process-metrics) in `reg`. The default registry
- * has it already unless LUMEN_PROCESS_METRICS=false; call this for a
- * registry of your own, once per registry. *out (may be NULL) receives its
- * handle for lumen_registry_remove_collector. Returns LUMEN_OK,
- * LUMEN_EINVAL (reg NULL) or LUMEN_ENOMEM. Thread-safe.
+ * scrape time; see docs/metrics.md#process-metrics) in `reg`, with its
+ * families declared (lumen_collector_options). The default registry has it
+ * already unless LUMEN_PROCESS_METRICS=false; call this for a registry of
+ * your own, once per registry. *out (may be NULL) receives its handle for
+ * lumen_registry_remove_collector. Returns LUMEN_OK, LUMEN_EINVAL (reg
+ * NULL), LUMEN_EEXIST (a process_* family is already registered there) or
+ * LUMEN_ENOMEM. Thread-safe.
  */
-LUMEN_API int lumen_process_collector_add(lumen_registry *reg, lumen_collector **out);
+LUMEN_API int lumen_process_collector_add(lumen_collector **out, lumen_registry *reg);
+
+/* ---- lumen's own metrics ------------------------------------------------ */
+
+/** Flags for lumen_self_metrics_options.flags. */
+enum {
+    LUMEN_SELF_METRICS_NO_LOG = 1u << 0,  /**< no lumen_log_* families */
+    LUMEN_SELF_METRICS_NO_TRACE = 1u << 1 /**< no lumen_trace_* families */
+};
+
+/** Where the log and trace layers register their own families (a
+ * versioned struct, docs/api.md). */
+typedef struct lumen_self_metrics_options {
+    /** LUMEN_SELF_METRICS_OPTIONS_VERSION */
+    unsigned int version;
+    /** NULL: the default registry. It must outlive every logger and tracer
+     * provider. */
+    lumen_registry *registry;
+    /** LUMEN_SELF_METRICS_* */
+    uint32_t flags;
+} lumen_self_metrics_options;
+
+#define LUMEN_SELF_METRICS_OPTIONS_VERSION 1
+#define LUMEN_SELF_METRICS_OPTIONS_INIT                                                            \
+    LUMEN__VERSIONED_INIT(lumen_self_metrics_options, LUMEN_SELF_METRICS_OPTIONS_VERSION)
+
+/** Zero *opts and set its version. Returns LUMEN_OK, LUMEN_EINVAL (opts
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_self_metrics_options_init(lumen_self_metrics_options *opts,
+                                              unsigned int version);
+
+/**
+ * Choose where the log layer's families (lumen_log_events_total,
+ * lumen_log_dropped_total) and the trace layer's (lumen_trace_*) are
+ * registered, or turn either off; NULL restores the default (both in the
+ * default registry). LUMEN_SELF_METRICS=false in the environment turns
+ * both off whatever this says. A layer registers its families once, when
+ * it is first used (the first record logged, the first tracer provider);
+ * from then on its choice is fixed, and a call that would change it
+ * returns LUMEN_ESTATE. A family of the program's that already has one of
+ * these names keeps it: the clash is reported once through the diagnostics
+ * hook, with the name, and that layer's families stay off; a program
+ * family created after them gets LUMEN_EEXIST from lumen_family_new.
+ * Returns LUMEN_OK, LUMEN_EVERSION or LUMEN_ESTATE. Thread-safe.
+ */
+LUMEN_API int lumen_self_metrics_configure(const lumen_self_metrics_options *opts);
 
 /**
  * Inside a collector: begin a family. Its name is validated like any
  * family's; a name already exposed in this scrape is refused with
- * LUMEN_EEXIST. `help` and `unit` may be NULL.
+ * LUMEN_EEXIST. `help` and `unit` may be NULL. Safe on distinct objects
+ * (a sink belongs to the one collector call it was passed to).
  */
 LUMEN_API int lumen_collect_family(lumen_collect_sink *sink, lumen_metric_type type,
                                    const char *name, const char *help, const char *unit);
@@ -366,7 +482,8 @@ LUMEN_API int lumen_collect_family(lumen_collect_sink *sink, lumen_metric_type t
  * the collector writes `le` on buckets and `quantile` on summary samples.
  * Labels are validated and escaped. Returns LUMEN_OK, LUMEN_ESTATE (no
  * family begun, or the last one was refused), LUMEN_EINVAL (a suffix the
- * type does not have), LUMEN_EBADLABEL or LUMEN_ENOMEM.
+ * type does not have), LUMEN_EBADLABEL or LUMEN_ENOMEM. Safe on distinct
+ * objects, as lumen_collect_family.
  */
 LUMEN_API int lumen_collect_sample(lumen_collect_sink *sink, const char *suffix,
                                    const lumen_label *labels, size_t n, double value);
@@ -380,10 +497,11 @@ typedef enum lumen_format {
 } lumen_format;
 
 /**
- * Receives rendered output in pieces; returns 0 to go on or nonzero to stop
- * the render (which then returns LUMEN_EIO).
+ * Receives rendered output in pieces, on the rendering thread, one call at
+ * a time per render; `data` is borrowed for the call. Returns 0 to go on
+ * or nonzero to stop the render (which then returns LUMEN_EIO).
  */
-typedef int (*lumen_write_fn)(void *ud, const char *data, size_t len);
+typedef int (*lumen_write_fn)(const char *data, size_t len, void *ud);
 
 /**
  * Render the registry (`reg` NULL: the default registry) in `format`,
@@ -399,16 +517,17 @@ LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format, lu
 
 /**
  * Render into a new NUL-terminated string in *out (free with lumen_free),
- * its length without the NUL in *len (may be NULL). Thread-safe.
+ * its length without the NUL in *out_len (may be NULL). Returns as
+ * lumen_registry_render (*out NULL on error). Thread-safe.
  */
-LUMEN_API int lumen_registry_render_string(lumen_registry *reg, lumen_format format, char **out,
-                                           size_t *len);
+LUMEN_API int lumen_registry_render_string(char **out, size_t *out_len, lumen_registry *reg,
+                                           lumen_format format);
 
 /**
- * Render several registries (at most 64; NULL entries mean the default
- * registry) as one exposition (one `# EOF` in OpenMetrics). A family name
- * that appears in two of them is rendered from the first only.
- * Returns as lumen_registry_render. Thread-safe.
+ * Render several registries (at most LUMEN_RENDER_MAX_REGISTRIES; NULL
+ * entries mean the default registry) as one exposition (one `# EOF` in
+ * OpenMetrics). A family name that appears in two of them is rendered from
+ * the first only. Returns as lumen_registry_render. Thread-safe.
  */
 LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n, lumen_format format,
                                       lumen_write_fn write, void *ud);
@@ -416,18 +535,19 @@ LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n, lum
 /**
  * Pick the format for an HTTP Accept header (NULL or empty: text 0.0.4):
  * OpenMetrics when the header accepts application/openmetrics-text with a
- * nonzero q, text 0.0.4 otherwise. Stores the response Content-Type in
- * *content_type when that is not NULL. Thread-safe.
+ * nonzero q, text 0.0.4 otherwise. Stores the response Content-Type (a
+ * static string) in *out_content_type when that is not NULL. Thread-safe.
  */
-LUMEN_API lumen_format lumen_format_negotiate(const char *accept, const char **content_type);
+LUMEN_API lumen_format lumen_format_negotiate(const char **out_content_type, const char *accept);
 
 /** The Content-Type of a format, a static string. Thread-safe. */
 LUMEN_API const char *lumen_format_content_type(lumen_format format);
 
 /* ---- validation ---------------------------------------------------------- */
 
-/** LUMEN_OK if `name` is a valid metric name, else LUMEN_EBADNAME or
- * LUMEN_ERESERVED. Thread-safe. */
+/** LUMEN_OK if `name` is a valid metric name, else LUMEN_EBADNAME,
+ * LUMEN_ERESERVED or LUMEN_ETOOBIG (longer than LUMEN_METRIC_NAME_MAX).
+ * Thread-safe. */
 LUMEN_API int lumen_metric_name_check(const char *name);
 
 /** LUMEN_OK if `name` is a valid label name, else LUMEN_EBADLABEL or

@@ -22,9 +22,9 @@ struct lumen__console {
     size_t nregs;
     int interval_ms;
     lumen__mhist *hist;
-    lumen__buf scratch; /* the render buffer, reused; guarded by tick_mu */
+    lumen__buf scratch;      /* the render buffer, reused; guarded by tick_mu */
     pthread_mutex_t tick_mu; /* one sample at a time (sampler thread, tests) */
-    pthread_mutex_t mu; /* guards providers and the stop flag */
+    pthread_mutex_t mu;      /* guards providers and the stop flag */
     pthread_cond_t cv;
     bool stop, thread_started;
     pthread_t thread;
@@ -32,7 +32,7 @@ struct lumen__console {
     void *traces_ud, *logs_ud;
 };
 
-static int to_buf(void *ud, const char *data, size_t len)
+static int to_buf(const char *data, size_t len, void *ud)
 {
     lumen__buf *b = ud;
     lumen__buf_add(b, data, len);
@@ -52,8 +52,7 @@ void lumen__console_tick(lumen__console *c)
         regs = &def;
         n = 1;
     }
-    if (lumen_registries_render(regs, n, LUMEN_FORMAT_PROMETHEUS, to_buf, &c->scratch) ==
-        LUMEN_OK)
+    if (lumen_registries_render(regs, n, LUMEN_FORMAT_PROMETHEUS, to_buf, &c->scratch) == LUMEN_OK)
         lumen__mhist_add(c->hist, lumen__wall_ns() / 1000000, c->scratch.p, c->scratch.len);
     pthread_mutex_unlock(&c->tick_mu);
 }
@@ -100,8 +99,7 @@ int lumen__console_new(lumen__console **out, const lumen__console_opts *opts)
         memcpy(c->regs, o.registries, o.registry_count * sizeof *c->regs);
         c->nregs = o.registry_count;
     }
-    rc = lumen__mhist_new(&c->hist, o.max_series ? o.max_series : 5000,
-                          o.points ? o.points : 180);
+    rc = lumen__mhist_new(&c->hist, o.max_series ? o.max_series : 5000, o.points ? o.points : 180);
     if (rc != LUMEN_OK)
         goto fail;
     pthread_mutex_init(&c->mu, NULL);

@@ -83,7 +83,7 @@ static int map_curl_error(CURL *h, CURLcode cc)
     }
 }
 
-static int buf_write(void *ud, const char *data, size_t len)
+static int buf_write(const char *data, size_t len, void *ud)
 {
     lumen__buf *b = ud;
     lumen__buf_add(b, data, len);

@@ -25,7 +25,7 @@
 static int labelled(lumen_family *fam, const char *value, lumen_counter **out)
 {
     const char *v[1] = {value};
-    return lumen_family_counter(fam, v, 1, out);
+    return lumen_family_counter(out, fam, v, 1);
 }
 
 int lumen__http_self_init(lumen_http_server *srv)
@@ -36,12 +36,12 @@ int lumen__http_self_init(lumen_http_server *srv)
         return rc;
 
     static const char *const code[] = {"code"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Scrapes of /metrics answered, by HTTP status code.";
     o.label_names = code;
     o.label_count = 1;
-    if ((rc = lumen_family_new(&s->scrapes, s->reg, LUMEN_METRIC_COUNTER,
-                               "lumen_http_scrapes", &o)) != LUMEN_OK ||
+    if ((rc = lumen_family_new(&s->scrapes, s->reg, LUMEN_METRIC_COUNTER, "lumen_http_scrapes",
+                               &o)) != LUMEN_OK ||
         (rc = labelled(s->scrapes, "200", &s->code_200)) != LUMEN_OK ||
         (rc = labelled(s->scrapes, "401", &s->code_401)) != LUMEN_OK ||
         (rc = labelled(s->scrapes, "429", &s->code_429)) != LUMEN_OK ||
@@ -50,14 +50,14 @@ int lumen__http_self_init(lumen_http_server *srv)
         return rc;
 
     static const char *const cause[] = {"cause"};
-    lumen_metric_opts e = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options e = LUMEN_FAMILY_OPTIONS_INIT;
     e.help = "Scrapes of /metrics that failed, by cause: render (a collector or an "
              "allocation failed), timeout (the scrape timeout passed), overload (too "
              "many scrapes at once), auth (missing or wrong credentials).";
     e.label_names = cause;
     e.label_count = 1;
-    if ((rc = lumen_family_new(&s->errors, s->reg, LUMEN_METRIC_COUNTER,
-                               "lumen_http_scrape_errors", &e)) != LUMEN_OK ||
+    if ((rc = lumen_family_new(&s->errors, s->reg, LUMEN_METRIC_COUNTER, "lumen_http_scrape_errors",
+                               &e)) != LUMEN_OK ||
         (rc = labelled(s->errors, "render", &s->err_render)) != LUMEN_OK ||
         (rc = labelled(s->errors, "timeout", &s->err_timeout)) != LUMEN_OK ||
         (rc = labelled(s->errors, "overload", &s->err_overload)) != LUMEN_OK ||
@@ -65,7 +65,7 @@ int lumen__http_self_init(lumen_http_server *srv)
         return rc;
 
     static const char *const reason[] = {"reason"};
-    lumen_metric_opts k = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options k = LUMEN_FAMILY_OPTIONS_INIT;
     k.help = "Connections the server closed before they sent a complete request, by "
              "reason: header_timeout (the request's headers did not arrive within the "
              "header deadline), evicted (closed to make room for a new connection), "
@@ -87,8 +87,8 @@ int lumen__http_self_init(lumen_http_server *srv)
     if ((rc = lumen_gauge_new(&s->in_flight, s->reg, "lumen_http_scrapes_in_flight",
                               "Scrapes of /metrics being rendered now.")) != LUMEN_OK)
         return rc;
-    static const double b[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                               0.05,   0.1,   0.25,   0.5,   1,    2.5, 10};
+    static const double b[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                               0.1,    0.25,  0.5,    1,     2.5,  10};
     return lumen_histogram_new(&s->duration, s->reg, "lumen_http_scrape_duration_seconds",
                                "Time to render and compress a /metrics answer.", b,
                                LUMEN_ARRAY_LEN(b));
@@ -119,7 +119,7 @@ typedef struct render_sink {
     bool timed_out;
 } render_sink;
 
-static int sink_write(void *ud, const char *data, size_t len)
+static int sink_write(const char *data, size_t len, void *ud)
 {
     render_sink *s = ud;
     lumen__buf_add(&s->buf, data, len);
@@ -181,8 +181,7 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
         count(self->code_503);
         count(self->err_overload);
         return lumen__http_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                 "Limit of concurrent scrapes reached, try again later.\n",
-                                 NULL);
+                                 "Limit of concurrent scrapes reached, try again later.\n", NULL);
     }
     if (self->in_flight)
         lumen_gauge_inc(self->in_flight);
@@ -190,7 +189,7 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
     int64_t t0 = lumen__mono_ns();
     const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     const char *content_type = NULL;
-    lumen_format fmt = lumen_format_negotiate(accept, &content_type);
+    lumen_format fmt = lumen_format_negotiate(&content_type, accept);
     if (content_type == NULL)
         content_type = lumen_format_content_type(fmt);
     bool gzip = !(srv->flags & LUMEN_HTTP_NO_GZIP) &&

@@ -1,16 +1,19 @@
 /*
- * log/metrics.c: the log layer's metrics in the default registry:
- * lumen_log_events_total{level} and lumen_log_dropped_total. The only file
- * of the layer that talks to the metrics layer, through its public API.
+ * log/metrics.c: the log layer's metrics, lumen_log_events_total{level}
+ * and lumen_log_dropped_total, in the registry lumen_self_metrics_configure
+ * chose (the default registry unless the program said otherwise), or
+ * nowhere. The only file of the layer that talks to the metrics layer,
+ * through its public API and metrics/self.h.
  *
  * The counters are created on the first record, not at start-up, so that
  * a program that never logs exposes no log metrics. If they cannot be
- * created (out of memory, or a program already registered the names)
- * records are simply not counted.
+ * created (out of memory, or a program already registered one of the
+ * names) the clash is reported once and records are not counted.
  */
 #include "log/log_int.h"
 
 #include "lumen/metrics.h"
+#include "metrics/self.h"
 
 static lumen_counter *events[6];
 static lumen_counter *dropped;
@@ -20,23 +23,36 @@ static _Atomic int ready;
 static void setup(void)
 {
     static const char *const label_names[] = {"level"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    static const char *const names[6] = {"trace", "debug", "info", "warn", "error", "fatal"};
+    lumen_registry *reg = lumen__self_metrics_registry(LUMEN__SELF_LOG);
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Log records emitted, by level.";
     o.label_names = label_names;
     o.label_count = 1;
     lumen_family *fam = NULL;
-    static const char *const names[6] = {"trace", "debug", "info", "warn", "error", "fatal"};
-    if (lumen_family_new(&fam, NULL, LUMEN_METRIC_COUNTER, "lumen_log_events_total", &o) ==
-        LUMEN_OK) {
-        for (int i = 0; i < 6; i++) {
-            const char *v[1] = {names[i]};
-            if (lumen_family_counter(fam, v, 1, &events[i]) != LUMEN_OK)
-                events[i] = NULL;
-        }
+    int rc;
+    if (reg == NULL)
+        goto done;
+    rc = lumen_family_new(&fam, reg, LUMEN_METRIC_COUNTER, "lumen_log_events_total", &o);
+    if (rc != LUMEN_OK) {
+        lumen__self_metrics_refused(LUMEN__SELF_LOG, "lumen_log_events_total", rc);
+        goto done;
     }
-    if (lumen_counter_new(&dropped, NULL, "lumen_log_dropped_total",
-                          "Log lines dropped: a full async queue or a failed write.") != LUMEN_OK)
+    rc = lumen_counter_new(&dropped, reg, "lumen_log_dropped_total",
+                           "Log lines dropped: a full async queue or a failed write.");
+    if (rc != LUMEN_OK) {
+        /* The group stays off as a whole. */
         dropped = NULL;
+        lumen_registry_unregister(reg, "lumen_log_events_total");
+        lumen__self_metrics_refused(LUMEN__SELF_LOG, "lumen_log_dropped_total", rc);
+        goto done;
+    }
+    for (int i = 0; i < 6; i++) {
+        const char *v[1] = {names[i]};
+        if (lumen_family_counter(&events[i], fam, v, 1) != LUMEN_OK)
+            events[i] = NULL;
+    }
+done:
     atomic_store_explicit(&ready, 1, memory_order_release);
 }
 

@@ -81,8 +81,8 @@ LUMEN_API int lumen_collect_family(lumen_collect_sink *s, lumen_metric_type type
     if (rc != LUMEN_OK)
         return rc;
     size_t base = lumen__family_base_len(type, name);
-    if (base >= 200)
-        return LUMEN_EBADNAME;
+    if (base > LUMEN_METRIC_NAME_MAX) /* lumen_metric_name_check refused it already */
+        return LUMEN_ETOOBIG;
     char b[256];
     memcpy(b, name, base);
     b[base] = '\0';

@@ -27,6 +27,7 @@
 #include "core/diag.h"
 #include "core/hash.h"
 #include "core/rcu.h"
+#include "core/versioned.h"
 #include "metrics/internal.h"
 
 /* Reclaim once this many removed children wait for it. */
@@ -325,7 +326,7 @@ static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *
     c->type = (uint8_t)f->type;
     c->htag = (uint16_t)h;
     c->flags = (uint8_t)flags;
-    if (f->flags & LUMEN_METRIC_EXEMPLARS_FROM_TRACE)
+    if (f->flags & LUMEN_FAMILY_EXEMPLARS_FROM_TRACE)
         c->flags |= LUMEN__CF_EXEMPLARS_FROM_TRACE;
     c->created_ns = lumen__wall_ns();
     char *p = c->values;
@@ -655,10 +656,10 @@ LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *ftok)
 
 static const double g_default_buckets[] = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
 
-LUMEN_API const double *lumen_buckets_default(size_t *count)
+LUMEN_API const double *lumen_buckets_default(size_t *out_count)
 {
-    if (count != NULL)
-        *count = LUMEN_ARRAY_LEN(g_default_buckets);
+    if (out_count != NULL)
+        *out_count = LUMEN_ARRAY_LEN(g_default_buckets);
     return g_default_buckets;
 }
 
@@ -804,13 +805,14 @@ static int check_label(lumen_metric_type type, const char *name)
 
 /* Validate everything before allocating anything. */
 static int check_opts(lumen_metric_type type, const char *name, size_t base_len,
-                      const lumen_metric_opts *o)
+                      const lumen_family_options *o)
 {
-    int rc = lumen_metric_name_check(name);
+    int rc = lumen_metric_name_check(name); /* also LUMEN_ETOOBIG past LUMEN_METRIC_NAME_MAX */
     if (rc != LUMEN_OK)
         return rc;
-    if (base_len >= 200)
-        return LUMEN_EBADNAME; /* leaves room for suffixes in fixed buffers */
+    /* The sample-name buffers (char[256]) hold the base and any suffix. */
+    _Static_assert(LUMEN_METRIC_NAME_MAX + sizeof "_created" <= 256, "sample name buffers");
+    (void)base_len;
     if ((o->label_count > 0 && o->label_names == NULL) || o->label_count > LUMEN__MAX_LABELS ||
         (o->const_label_count > 0 && o->const_labels == NULL) ||
         o->label_count + o->const_label_count > LUMEN__MAX_LABELS)
@@ -854,8 +856,7 @@ static int check_opts(lumen_metric_type type, const char *name, size_t base_len,
             if (!(o->quantiles[i] >= 0 && o->quantiles[i] <= 1) ||
                 (i > 0 && !(o->quantiles[i] > o->quantiles[i - 1])))
                 return LUMEN_ERANGE;
-        if (o->max_age_seconds < 0 || o->max_age_seconds != o->max_age_seconds ||
-            o->age_buckets > 60)
+        if (o->age_buckets > 60)
             return LUMEN_ERANGE;
     }
     return LUMEN_OK;
@@ -873,9 +874,9 @@ static int copy_doubles(double **dst, const double *src, size_t n)
 
 /* Build (not register) a family. Info families are built here too. */
 int lumen__family_build(lumen__family **out, lumen_metric_type type, const char *name,
-                        const lumen_metric_opts *o)
+                        const lumen_family_options *o)
 {
-    static const lumen_metric_opts none = LUMEN_METRIC_OPTS_INIT;
+    static const lumen_family_options none = LUMEN_FAMILY_OPTIONS_INIT;
     if (o == NULL)
         o = &none;
     size_t base = lumen__family_base_len(type, name);
@@ -943,8 +944,8 @@ int lumen__family_build(lumen__family **out, lumen_metric_type type, const char 
         if ((rc = copy_doubles(&f->quantiles, o->quantiles, o->quantile_count)) != LUMEN_OK)
             goto fail;
         f->nquantiles = o->quantile_count;
-        f->max_age_s = o->max_age_seconds > 0 ? o->max_age_seconds : 600;
-        f->age_buckets = o->age_buckets ? o->age_buckets : 5;
+        f->max_age_s = (o->max_age_ms ? o->max_age_ms : LUMEN_SUMMARY_DEFAULT_MAX_AGE_MS) / 1e3;
+        f->age_buckets = o->age_buckets ? o->age_buckets : LUMEN_SUMMARY_DEFAULT_AGE_BUCKETS;
     }
     lumen__table *t = table_new(8);
     if (t == NULL)
@@ -968,7 +969,7 @@ void lumen__family_destroy(lumen__family *f)
 }
 
 int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *name,
-                      const lumen_metric_opts *opts, uintptr_t *ftok, uintptr_t *only)
+                      const lumen_family_options *opts, uintptr_t *ftok, uintptr_t *only)
 {
     lumen__registry *r = lumen__registry_get(reg);
     if (r == NULL)
@@ -989,13 +990,13 @@ int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *n
     }
     /* Read before the family is published: from then on another thread
      * may unregister and free it. */
-    uintptr_t only_tok = f->only ? f->only->tok : 0;
-    if ((rc = lumen__registry_add(r, f)) != LUMEN_OK) {
+    uintptr_t only_tok = f->only ? f->only->tok : 0, tok;
+    if ((rc = lumen__registry_add(r, f, &tok)) != LUMEN_OK) {
         family_destroy(f);
         goto out;
     }
     if (ftok != NULL)
-        *ftok = f->tok;
+        *ftok = tok;
     if (only != NULL)
         *only = only_tok;
 out:
@@ -1003,16 +1004,36 @@ out:
     return rc;
 }
 
-LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
-                               const char *name, const lumen_metric_opts *opts)
+static const size_t options_sizes[] = {0, sizeof(lumen_family_options)};
+
+LUMEN_API int lumen_family_options_init(lumen_family_options *opts, unsigned int version)
 {
-    if (out == NULL || name == NULL)
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen__family_options_in(lumen_family_options *full, const lumen_family_options *opts)
+{
+    return lumen__versioned_in(full, sizeof *full, opts, options_sizes,
+                               LUMEN__VERSIONS(options_sizes));
+}
+
+LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
+                               const char *name, const lumen_family_options *opts)
+{
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    if (name == NULL)
         return LUMEN_EINVAL;
     if (type != LUMEN_METRIC_COUNTER && type != LUMEN_METRIC_GAUGE &&
         type != LUMEN_METRIC_HISTOGRAM && type != LUMEN_METRIC_SUMMARY)
         return LUMEN_EINVAL;
+    lumen_family_options o;
+    int rc = lumen__family_options_in(&o, opts);
+    if (rc != LUMEN_OK)
+        return rc;
     uintptr_t t;
-    int rc = lumen__family_new(reg, type, name, opts, &t, NULL);
+    rc = lumen__family_new(reg, type, name, &o, &t, NULL);
     if (rc == LUMEN_OK)
         *out = (lumen_family *)t;
     return rc;

@@ -25,15 +25,15 @@
 
 /* A histogram may have at most this many finite buckets: its buckets,
  * +Inf and its sum must fit in one cell page. */
-#define LUMEN__MAX_BUCKETS 1000
-#define LUMEN__MAX_LABELS 64
+#define LUMEN__MAX_BUCKETS LUMEN_HISTOGRAM_MAX_BUCKETS
+#define LUMEN__MAX_LABELS LUMEN_METRIC_MAX_LABELS
 #define LUMEN__MAX_QUANTILES 32
 #define LUMEN__OVERFLOW_VALUE "__overflow__"
 /* The family that reports overflowing families, rendered when non-zero. */
 #define LUMEN__OVERFLOW_FAMILY "lumen_series_overflow"
 /* Exemplar label text: 128 code points of names and values, escaped,
  * with their punctuation. */
-#define LUMEN__EXEMPLAR_RUNES 128
+#define LUMEN__EXEMPLAR_RUNES LUMEN_EXEMPLAR_MAX_RUNES
 #define LUMEN__EXEMPLAR_BYTES 1100
 
 enum {
@@ -110,7 +110,7 @@ typedef struct lumen__family {
     size_t nquantiles;
     double max_age_s;
     unsigned age_buckets;
-    double (*fn)(void *); /* gauge_func */
+    lumen_gauge_fn fn; /* gauge_func */
     void *fn_ud;
 
     pthread_mutex_t mu; /* guards everything below except the atomics */
@@ -134,6 +134,13 @@ typedef struct lumen_collector {
     struct lumen_collector *next;
 } lumen_collector;
 
+/* A name a collector declared (lumen_collector_options): every name a
+ * family of that name may expose, reserved in its registry. */
+typedef struct lumen__reserved {
+    char *name;
+    const lumen_collector *owner;
+} lumen__reserved;
+
 typedef struct lumen__registry {
     _Atomic long refs;          /* the owner's, and one per call in progress */
     uintptr_t tok;              /* the handle (slots.h) */
@@ -142,6 +149,8 @@ typedef struct lumen__registry {
     lumen__family **fams;       /* sorted by name */
     size_t nfams, cap;
     lumen_collector *collectors;
+    lumen__reserved *reserved; /* under mu, unsorted */
+    size_t nreserved, reserved_cap;
     bool is_default;
     _Atomic bool freed; /* lumen_registry_free was called */
 } lumen__registry;
@@ -173,16 +182,19 @@ size_t lumen__family_sample_names(lumen_metric_type type, const char *base, char
 /* Family name after removing a type's implied suffix (_total, _info). */
 size_t lumen__family_base_len(lumen_metric_type type, const char *name);
 
+/* Options in: *full from the caller's `opts` (NULL: defaults), with the
+ * defaults of the fields an older caller lacks. LUMEN_OK or LUMEN_EVERSION. */
+int lumen__family_options_in(lumen_family_options *full, const lumen_family_options *opts);
 /* Build and register a family in the registry of handle `reg`; its handle
  * into *ftok and, for a family without labels, its only series' handle
  * into *only (either may be NULL). Errors as lumen_family_new, and
  * LUMEN_ENOENT for a stale registry handle. */
 int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *name,
-                      const lumen_metric_opts *opts, uintptr_t *ftok, uintptr_t *only);
+                      const lumen_family_options *opts, uintptr_t *ftok, uintptr_t *only);
 uint64_t lumen__family_overflows(const lumen__family *f);
 /* Build (validate and allocate) a family without registering it. */
 int lumen__family_build(lumen__family **out, lumen_metric_type type, const char *name,
-                        const lumen_metric_opts *o);
+                        const lumen_family_options *o);
 /* Free a family that was never registered. */
 void lumen__family_destroy(lumen__family *f);
 /* Create the family's only child with these values (info metrics). */
@@ -195,8 +207,11 @@ size_t lumen__child_size(const lumen__child *c);
  * or NULL when the handle is stale. Release with lumen__registry_put. */
 lumen__registry *lumen__registry_get(lumen_registry *tok);
 void lumen__registry_put(lumen__registry *r);
-/* Insert a fully built family; refuses clashing names (LUMEN_EEXIST). */
-int lumen__registry_add(lumen__registry *reg, lumen__family *f);
+/* Insert a fully built family; refuses clashing names (LUMEN_EEXIST),
+ * with registered families and with collectors' declared names. Its new
+ * handle into *tok (read under the registry's lock: once it is unlocked
+ * another thread may unregister and free the family). */
+int lumen__registry_add(lumen__registry *reg, lumen__family *f, uintptr_t *tok);
 /* Referenced copies of the registry's families (unref each, free the
  * array); NULL on allocation failure. */
 lumen__family **lumen__registry_families(lumen__registry *r, size_t *n);

@@ -44,7 +44,7 @@ static double q_of(const char *p, const char *end)
     return 1;
 }
 
-LUMEN_API lumen_format lumen_format_negotiate(const char *accept, const char **content_type)
+LUMEN_API lumen_format lumen_format_negotiate(const char **out_content_type, const char *accept)
 {
     lumen_format f = LUMEN_FORMAT_PROMETHEUS;
     for (const char *p = accept; p != NULL && *p != '\0';) {
@@ -64,7 +64,7 @@ LUMEN_API lumen_format lumen_format_negotiate(const char *accept, const char **c
         }
         p = comma ? comma + 1 : end;
     }
-    if (content_type != NULL)
-        *content_type = lumen_format_content_type(f);
+    if (out_content_type != NULL)
+        *out_content_type = lumen_format_content_type(f);
     return f;
 }

@@ -243,15 +243,36 @@ static int collect(lumen_collect_sink *s, void *ud)
 }
 #endif
 
-int lumen_process_collector_add(lumen_registry *reg, lumen_collector **out)
+LUMEN_API int lumen_process_collector_add(lumen_collector **out, lumen_registry *reg)
 {
+    /* Every family collect() may write, declared so that a clash with a
+     * program's family is refused at registration. */
+    static const char *const names[] = {
+        "process_cpu_seconds",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_start_time_seconds",
+        "process_threads",
+        "process_virtual_memory_max_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_io_read_bytes",
+        "process_io_written_bytes",
+        "process_io_storage_read_bytes",
+        "process_io_storage_written_bytes",
+    };
+    if (out != NULL)
+        *out = NULL;
     if (reg == NULL)
         return LUMEN_EINVAL;
-    return lumen_registry_add_collector(reg, collect, NULL, out);
+    lumen_collector_options o = LUMEN_COLLECTOR_OPTIONS_INIT;
+    o.family_names = names;
+    o.family_count = LUMEN_ARRAY_LEN(names);
+    return lumen_registry_add_collector(out, reg, &o, collect, NULL);
 }
 
 void lumen__process_collector_add_default(lumen_registry *reg)
 {
     if (lumen__env_bool("LUMEN_PROCESS_METRICS", true))
-        (void)lumen_process_collector_add(reg, NULL);
+        (void)lumen_process_collector_add(NULL, reg);
 }

@@ -13,12 +13,19 @@
  * owner holds one reference until lumen_registry_free, every call in
  * progress holds one, and the last one frees it a grace period after the
  * handle died. Unregistering a family kills its handle at once.
+ *
+ * A collector may declare the families it writes (lumen_collector_options).
+ * Their names are reserved under the registry's lock as every name a
+ * family of that name could expose, whatever its type, so that a family
+ * clashing with them is refused when it is registered, not left out of a
+ * scrape.
  */
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/diag.h"
 #include "core/rcu.h"
+#include "core/versioned.h"
 #include "metrics/internal.h"
 #include "metrics/process.h"
 
@@ -58,8 +65,12 @@ static void default_init(void)
         return;
     }
     lumen__process_collector_add_default((lumen_registry *)g_default.tok);
-    if (lumen_registry_add_collector((lumen_registry *)g_default.tok, self_collect, NULL, NULL) !=
-        LUMEN_OK)
+    static const char *const self_names[] = {"lumen_metrics_updates_lost_total"};
+    lumen_collector_options o = LUMEN_COLLECTOR_OPTIONS_INIT;
+    o.family_names = self_names;
+    o.family_count = 1;
+    if (lumen_registry_add_collector(NULL, (lumen_registry *)g_default.tok, &o, self_collect,
+                                     NULL) != LUMEN_OK)
         lumen__diag(LUMEN_DIAG_ERROR, "metrics: no memory for the self-metrics collector");
 }
 
@@ -106,6 +117,9 @@ static void registry_destroy(lumen__registry *r)
         r->collectors = c->next;
         lumen__free(c, sizeof *c);
     }
+    for (size_t i = 0; i < r->nreserved; i++)
+        lumen__free(r->reserved[i].name, strlen(r->reserved[i].name) + 1);
+    lumen__free(r->reserved, r->reserved_cap * sizeof *r->reserved);
     if (lumen__rcu_synchronize() != LUMEN_OK) {
         lumen__diag(LUMEN_DIAG_ERROR, "metrics: a registry leaked (freed inside a read section)");
         return;
@@ -216,11 +230,33 @@ static bool clashes(const lumen__registry *r, const lumen__family *f)
     return false;
 }
 
-int lumen__registry_add(lumen__registry *r, lumen__family *f)
+/* Under r->mu: is `s` one of the names a collector declared? */
+static bool reserved(const lumen__registry *r, const char *s)
+{
+    for (size_t i = 0; i < r->nreserved; i++)
+        if (strcmp(r->reserved[i].name, s) == 0)
+            return true;
+    return false;
+}
+
+/* Under r->mu: does `f` expose a name a collector declared? */
+static bool clashes_reserved(const lumen__registry *r, const lumen__family *f)
+{
+    if (r->nreserved == 0)
+        return false;
+    char names[8][256];
+    size_t k = lumen__family_sample_names(f->type, f->name, names);
+    for (size_t i = 0; i < k; i++)
+        if (reserved(r, names[i]))
+            return true;
+    return false;
+}
+
+int lumen__registry_add(lumen__registry *r, lumen__family *f, uintptr_t *tok)
 {
     int rc = LUMEN_OK;
     pthread_mutex_lock(&r->mu);
-    if (clashes(r, f)) {
+    if (clashes(r, f) || clashes_reserved(r, f)) {
         rc = LUMEN_EEXIST;
         goto out;
     }
@@ -240,9 +276,37 @@ int lumen__registry_add(lumen__registry *r, lumen__family *f)
     memmove(r->fams + i + 1, r->fams + i, (r->nfams - i) * sizeof *r->fams);
     r->fams[i] = f;
     r->nfams++;
+    *tok = f->tok;
 out:
     pthread_mutex_unlock(&r->mu);
     return rc;
+}
+
+/* Under r->mu: the index of the family named `name` as it was given at
+ * creation (a counter's "x" or "x_total", an info metric's "x" or
+ * "x_info"), or r->nfams when there is none. */
+static size_t find_given(const lumen__registry *r, const char *name)
+{
+    size_t i = lower_bound(r, name);
+    if (i < r->nfams && strcmp(r->fams[i]->name, name) == 0)
+        return i;
+    static const struct {
+        const char *suffix;
+        lumen_metric_type type;
+    } sufs[] = {{"_total", LUMEN_METRIC_COUNTER}, {"_info", LUMEN_METRIC_INFO}};
+    size_t n = strlen(name);
+    for (size_t s = 0; s < LUMEN_ARRAY_LEN(sufs); s++) {
+        size_t sl = strlen(sufs[s].suffix);
+        if (n <= sl || n - sl >= 256 || memcmp(name + n - sl, sufs[s].suffix, sl) != 0)
+            continue;
+        char base[256];
+        memcpy(base, name, n - sl);
+        base[n - sl] = '\0';
+        size_t j = lower_bound(r, base);
+        if (j < r->nfams && strcmp(r->fams[j]->name, base) == 0 && r->fams[j]->type == sufs[s].type)
+            return j;
+    }
+    return r->nfams;
 }
 
 LUMEN_API int lumen_registry_unregister(lumen_registry *tok, const char *name)
@@ -254,37 +318,15 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *tok, const char *name)
         return LUMEN_ENOENT;
     lumen__family *f = NULL;
     pthread_mutex_lock(&r->mu);
-    /* Accept the name as given at creation (a counter's "x_total"). */
-    for (int pass = 0; pass < 2 && f == NULL; pass++) {
-        size_t n = strlen(name);
-        size_t i = lower_bound(r, name);
-        if (i < r->nfams && strcmp(r->fams[i]->name, name) == 0) {
-            f = r->fams[i];
-            memmove(r->fams + i, r->fams + i + 1, (r->nfams - i - 1) * sizeof *r->fams);
-            r->nfams--;
-        } else if (pass == 0) {
-            static const char *const sufs[] = {"_total", "_info"};
-            for (size_t s = 0; s < 2 && f == NULL; s++) {
-                size_t sl = strlen(sufs[s]);
-                if (n > sl && n - sl < 256 && memcmp(name + n - sl, sufs[s], sl) == 0) {
-                    char base[256];
-                    memcpy(base, name, n - sl);
-                    base[n - sl] = '\0';
-                    size_t j = lower_bound(r, base);
-                    if (j < r->nfams && strcmp(r->fams[j]->name, base) == 0 &&
-                        r->fams[j]->type == (s == 0 ? LUMEN_METRIC_COUNTER : LUMEN_METRIC_INFO)) {
-                        f = r->fams[j];
-                        memmove(r->fams + j, r->fams + j + 1, (r->nfams - j - 1) * sizeof *r->fams);
-                        r->nfams--;
-                    }
-                }
-            }
-        }
-    }
-    /* Its handle dies with its registration: lookups through it fail from
-     * here on. */
-    if (f != NULL)
+    size_t i = find_given(r, name);
+    if (i < r->nfams) {
+        f = r->fams[i];
+        memmove(r->fams + i, r->fams + i + 1, (r->nfams - i - 1) * sizeof *r->fams);
+        r->nfams--;
+        /* Its handle dies with its registration: lookups through it fail
+         * from here on. */
         lumen__slot_kill(f->tok);
+    }
     pthread_mutex_unlock(&r->mu);
     lumen__registry_put(r);
     if (f == NULL)
@@ -293,11 +335,158 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *tok, const char *name)
     return LUMEN_OK;
 }
 
-LUMEN_API int lumen_registry_add_collector(lumen_registry *tok, lumen_collect_fn fn, void *ud,
-                                           lumen_collector **out)
+LUMEN_API int lumen_family_lookup(lumen_family **out, lumen_registry *tok, const char *name)
 {
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    if (name == NULL)
+        return LUMEN_EINVAL;
+    lumen__registry *r = lumen__registry_get(tok);
+    if (r == NULL)
+        return LUMEN_ENOENT;
+    pthread_mutex_lock(&r->mu);
+    size_t i = find_given(r, name);
+    if (i < r->nfams)
+        *out = (lumen_family *)r->fams[i]->tok;
+    pthread_mutex_unlock(&r->mu);
+    lumen__registry_put(r);
+    return *out != NULL ? LUMEN_OK : LUMEN_ENOENT;
+}
+
+static const size_t collector_options_sizes[] = {0, sizeof(lumen_collector_options)};
+
+LUMEN_API int lumen_collector_options_init(lumen_collector_options *opts, unsigned int version)
+{
+    return lumen__versioned_init(opts, version, collector_options_sizes,
+                                 LUMEN__VERSIONS(collector_options_sizes));
+}
+
+/* Under r->mu: does a registered family expose `s`? */
+static bool exposed(const lumen__registry *r, const char *s)
+{
+    static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
+                                           "_sum", "_count", "_info"};
+    size_t n = strlen(s);
+    for (size_t j = 0; j < LUMEN_ARRAY_LEN(suffixes); j++) {
+        size_t sl = strlen(suffixes[j]);
+        if (n <= sl || n - sl >= 256 || memcmp(s + n - sl, suffixes[j], sl) != 0)
+            continue;
+        char base[256];
+        memcpy(base, s, n - sl);
+        base[n - sl] = '\0';
+        const lumen__family *g = find(r, base);
+        if (g != NULL && exposes(g, s))
+            return true;
+    }
+    return false;
+}
+
+/* The names a family named `name` may expose, of any type, into out
+ * (each at most 256 bytes with its NUL); returns how many, without
+ * duplicates. `name` is a valid metric name of at most
+ * LUMEN_METRIC_NAME_MAX bytes. */
+static size_t declared_names(const char *name, char out[][256], size_t cap)
+{
+    static const lumen_metric_type types[] = {LUMEN_METRIC_COUNTER, LUMEN_METRIC_GAUGE,
+                                              LUMEN_METRIC_HISTOGRAM, LUMEN_METRIC_SUMMARY,
+                                              LUMEN_METRIC_INFO};
+    size_t k = 0;
+    for (size_t t = 0; t < LUMEN_ARRAY_LEN(types); t++) {
+        char base[256], names[8][256];
+        size_t bl = lumen__family_base_len(types[t], name);
+        memcpy(base, name, bl);
+        base[bl] = '\0';
+        size_t m = lumen__family_sample_names(types[t], base, names);
+        for (size_t i = 0; i < m; i++) {
+            bool dup = false;
+            for (size_t j = 0; j < k && !dup; j++)
+                dup = strcmp(out[j], names[i]) == 0;
+            if (!dup && k < cap)
+                memcpy(out[k++], names[i], strlen(names[i]) + 1);
+        }
+    }
+    return k;
+}
+
+/* Reserve the declared names of collector `c` in r (under r->mu): all or
+ * none. */
+static int reserve_names(lumen__registry *r, const lumen_collector *c,
+                         const lumen_collector_options *o)
+{
+    enum { PER_NAME = 16 };
+    size_t before = r->nreserved;
+    int rc = LUMEN_OK;
+    for (size_t i = 0; i < o->family_count && rc == LUMEN_OK; i++) {
+        char names[PER_NAME][256];
+        size_t k = declared_names(o->family_names[i], names, PER_NAME);
+        for (size_t j = 0; j < k && rc == LUMEN_OK; j++) {
+            if (exposed(r, names[j]) || reserved(r, names[j])) {
+                rc = LUMEN_EEXIST;
+                break;
+            }
+            if (r->nreserved == r->reserved_cap) {
+                size_t cap = r->reserved_cap ? r->reserved_cap * 2 : 16;
+                lumen__reserved *v =
+                    lumen__realloc(r->reserved, r->reserved_cap * sizeof *v, cap * sizeof *v);
+                if (v == NULL) {
+                    rc = LUMEN_ENOMEM;
+                    break;
+                }
+                r->reserved = v;
+                r->reserved_cap = cap;
+            }
+            char *d = lumen__strdup(names[j]);
+            if (d == NULL) {
+                rc = LUMEN_ENOMEM;
+                break;
+            }
+            r->reserved[r->nreserved++] = (lumen__reserved){d, c};
+        }
+    }
+    if (rc != LUMEN_OK) {
+        while (r->nreserved > before) {
+            char *d = r->reserved[--r->nreserved].name;
+            lumen__free(d, strlen(d) + 1);
+        }
+    }
+    return rc;
+}
+
+/* Release the names collector `c` declared (under r->mu). */
+static void release_names(lumen__registry *r, const lumen_collector *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->nreserved; i++) {
+        if (r->reserved[i].owner == c)
+            lumen__free(r->reserved[i].name, strlen(r->reserved[i].name) + 1);
+        else
+            r->reserved[k++] = r->reserved[i];
+    }
+    r->nreserved = k;
+}
+
+LUMEN_API int lumen_registry_add_collector(lumen_collector **out, lumen_registry *tok,
+                                           const lumen_collector_options *opts, lumen_collect_fn fn,
+                                           void *ud)
+{
+    if (out != NULL)
+        *out = NULL;
     if (fn == NULL)
         return LUMEN_EINVAL;
+    lumen_collector_options o;
+    int rc = lumen__versioned_in(&o, sizeof o, opts, collector_options_sizes,
+                                 LUMEN__VERSIONS(collector_options_sizes));
+    if (rc != LUMEN_OK)
+        return rc;
+    if (o.family_count > 0 && o.family_names == NULL)
+        return LUMEN_EINVAL;
+    for (size_t i = 0; i < o.family_count; i++) {
+        if (o.family_names[i] == NULL)
+            return LUMEN_EINVAL;
+        if ((rc = lumen_metric_name_check(o.family_names[i])) != LUMEN_OK)
+            return rc == LUMEN_ETOOBIG ? rc : LUMEN_EINVAL;
+    }
     lumen__registry *r = lumen__registry_get(tok);
     if (r == NULL)
         return LUMEN_ENOENT;
@@ -308,6 +497,14 @@ LUMEN_API int lumen_registry_add_collector(lumen_registry *tok, lumen_collect_fn
     }
     c->fn = fn;
     c->ud = ud;
+    pthread_mutex_lock(&r->mu);
+    rc = reserve_names(r, c, &o);
+    pthread_mutex_unlock(&r->mu);
+    if (rc != LUMEN_OK) {
+        lumen__free(c, sizeof *c);
+        lumen__registry_put(r);
+        return rc;
+    }
     pthread_mutex_lock(&r->collect_mu);
     /* Append, so collectors run in registration order. */
     lumen_collector **p = &r->collectors;
@@ -333,12 +530,17 @@ LUMEN_API int lumen_registry_remove_collector(lumen_registry *tok, lumen_collect
     for (lumen_collector **p = &r->collectors; *p; p = &(*p)->next) {
         if (*p == col) {
             *p = col->next;
-            lumen__free(col, sizeof *col);
             rc = LUMEN_OK;
             break;
         }
     }
     pthread_mutex_unlock(&r->collect_mu);
+    if (rc == LUMEN_OK) {
+        pthread_mutex_lock(&r->mu);
+        release_names(r, col);
+        pthread_mutex_unlock(&r->mu);
+        lumen__free(col, sizeof *col);
+    }
     lumen__registry_put(r);
     return rc;
 }
@@ -360,21 +562,8 @@ lumen__family **lumen__registry_families(lumen__registry *r, size_t *n)
 
 bool lumen__registry_exposes(lumen__registry *r, const char *name)
 {
-    static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
-                                           "_sum", "_count", "_info"};
-    size_t n = strlen(name);
-    bool found = false;
     pthread_mutex_lock(&r->mu);
-    for (size_t j = 0; j < LUMEN_ARRAY_LEN(suffixes) && !found; j++) {
-        size_t sl = strlen(suffixes[j]);
-        if (n <= sl || n - sl >= 256 || memcmp(name + n - sl, suffixes[j], sl) != 0)
-            continue;
-        char base[256];
-        memcpy(base, name, n - sl);
-        base[n - sl] = '\0';
-        const lumen__family *g = find(r, base);
-        found = g != NULL && exposes(g, name);
-    }
+    bool found = exposed(r, name);
     pthread_mutex_unlock(&r->mu);
     return found;
 }

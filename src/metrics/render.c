@@ -49,7 +49,7 @@ static void flush(rctx *c, bool force)
     }
     if (c->out.len == 0 || (!force && c->out.len < FLUSH_AT))
         return;
-    if (c->write(c->ud, c->out.p, c->out.len) != 0)
+    if (c->write(c->out.p, c->out.len, c->ud) != 0)
         c->err = LUMEN_EIO;
     c->out.len = 0;
 }
@@ -189,7 +189,7 @@ static void end_value(rctx *c, double v)
 
 static void created(rctx *c, const lumen__family *f, const lumen__child *ch)
 {
-    if (!c->om || (f->flags & LUMEN_METRIC_NO_CREATED))
+    if (!c->om || (f->flags & LUMEN_FAMILY_NO_CREATED))
         return;
     sample_start(c, f->name, "_created", NULL, NULL, 0);
     seconds(&c->out, ch->created_ns);
@@ -538,7 +538,7 @@ static int render(lumen__registry *const *regs, size_t n, lumen_format format, l
 static int render_handles(lumen_registry *const *regs, size_t n, lumen_format format,
                           lumen_write_fn write, void *ud, char **str, size_t *len)
 {
-    lumen__registry *r[64];
+    lumen__registry *r[LUMEN_RENDER_MAX_REGISTRIES];
     if (n > LUMEN_ARRAY_LEN(r))
         return LUMEN_EINVAL;
     int rc = LUMEN_OK;
@@ -563,12 +563,13 @@ LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format, lu
     return render_handles(&reg, 1, format, write, ud, NULL, NULL);
 }
 
-LUMEN_API int lumen_registry_render_string(lumen_registry *reg, lumen_format format, char **out,
-                                           size_t *len)
+LUMEN_API int lumen_registry_render_string(char **out, size_t *out_len, lumen_registry *reg,
+                                           lumen_format format)
 {
     if (out == NULL)
         return LUMEN_EINVAL;
-    return render_handles(&reg, 1, format, NULL, NULL, out, len);
+    *out = NULL;
+    return render_handles(&reg, 1, format, NULL, NULL, out, out_len);
 }
 
 LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n, lumen_format format,

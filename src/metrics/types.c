@@ -397,26 +397,26 @@ LUMEN_API int lumen_buckets_exponential(double *out, double start, double factor
 
 /* ---- typed lookups ----------------------------------------------------- */
 
-LUMEN_API int lumen_family_counter(lumen_family *f, const char *const *values, size_t n,
-                                   lumen_counter **out)
+LUMEN_API int lumen_family_counter(lumen_counter **out, lumen_family *f, const char *const *values,
+                                   size_t n)
 {
     return lumen__family_child((uintptr_t)f, LUMEN_METRIC_COUNTER, values, n, (uintptr_t *)out);
 }
 
-LUMEN_API int lumen_family_gauge(lumen_family *f, const char *const *values, size_t n,
-                                 lumen_gauge **out)
+LUMEN_API int lumen_family_gauge(lumen_gauge **out, lumen_family *f, const char *const *values,
+                                 size_t n)
 {
     return lumen__family_child((uintptr_t)f, LUMEN_METRIC_GAUGE, values, n, (uintptr_t *)out);
 }
 
-LUMEN_API int lumen_family_histogram(lumen_family *f, const char *const *values, size_t n,
-                                     lumen_histogram **out)
+LUMEN_API int lumen_family_histogram(lumen_histogram **out, lumen_family *f,
+                                     const char *const *values, size_t n)
 {
     return lumen__family_child((uintptr_t)f, LUMEN_METRIC_HISTOGRAM, values, n, (uintptr_t *)out);
 }
 
-LUMEN_API int lumen_family_summary(lumen_family *f, const char *const *values, size_t n,
-                                   lumen_summary **out)
+LUMEN_API int lumen_family_summary(lumen_summary **out, lumen_family *f, const char *const *values,
+                                   size_t n)
 {
     return lumen__family_child((uintptr_t)f, LUMEN_METRIC_SUMMARY, values, n, (uintptr_t *)out);
 }
@@ -424,7 +424,7 @@ LUMEN_API int lumen_family_summary(lumen_family *f, const char *const *values, s
 /* ---- unlabelled shortcuts -------------------------------------------- */
 
 static int new_plain(void **out, lumen_registry *reg, lumen_metric_type type, const char *name,
-                     const lumen_metric_opts *o)
+                     const lumen_family_options *o)
 {
     if (out == NULL || name == NULL)
         return LUMEN_EINVAL;
@@ -438,7 +438,7 @@ static int new_plain(void **out, lumen_registry *reg, lumen_metric_type type, co
 LUMEN_API int lumen_counter_new(lumen_counter **out, lumen_registry *reg, const char *name,
                                 const char *help)
 {
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = help;
     return new_plain((void **)out, reg, LUMEN_METRIC_COUNTER, name, &o);
 }
@@ -446,7 +446,7 @@ LUMEN_API int lumen_counter_new(lumen_counter **out, lumen_registry *reg, const 
 LUMEN_API int lumen_gauge_new(lumen_gauge **out, lumen_registry *reg, const char *name,
                               const char *help)
 {
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = help;
     return new_plain((void **)out, reg, LUMEN_METRIC_GAUGE, name, &o);
 }
@@ -454,7 +454,7 @@ LUMEN_API int lumen_gauge_new(lumen_gauge **out, lumen_registry *reg, const char
 LUMEN_API int lumen_histogram_new(lumen_histogram **out, lumen_registry *reg, const char *name,
                                   const char *help, const double *buckets, size_t bucket_count)
 {
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = help;
     o.buckets = buckets;
     o.bucket_count = bucket_count;
@@ -464,14 +464,16 @@ LUMEN_API int lumen_histogram_new(lumen_histogram **out, lumen_registry *reg, co
 LUMEN_API int lumen_summary_new(lumen_summary **out, lumen_registry *reg, const char *name,
                                 const char *help)
 {
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = help;
     return new_plain((void **)out, reg, LUMEN_METRIC_SUMMARY, name, &o);
 }
 
-LUMEN_API int lumen_info_new(lumen_registry *reg, const char *name, const char *help,
-                             const lumen_label *labels, size_t n)
+LUMEN_API int lumen_info_new(lumen_family **out, lumen_registry *reg, const char *name,
+                             const char *help, const lumen_label *labels, size_t n)
 {
+    if (out != NULL)
+        *out = NULL;
     if (name == NULL || (n > 0 && labels == NULL) || n > LUMEN__MAX_LABELS)
         return LUMEN_EINVAL;
     const char *names[LUMEN__MAX_LABELS], *values[LUMEN__MAX_LABELS];
@@ -484,36 +486,44 @@ LUMEN_API int lumen_info_new(lumen_registry *reg, const char *name, const char *
     lumen__registry *r = lumen__registry_get(reg);
     if (r == NULL)
         return LUMEN_ENOENT;
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = help;
     o.label_names = names;
     o.label_count = n;
     lumen__family *f;
+    uintptr_t tok;
     int rc = lumen__family_build(&f, LUMEN_METRIC_INFO, name, &o);
     if (rc == LUMEN_OK && ((rc = lumen__family_add_fixed_child(f, values, n)) != LUMEN_OK ||
-                           (rc = lumen__registry_add(r, f)) != LUMEN_OK))
+                           (rc = lumen__registry_add(r, f, &tok)) != LUMEN_OK))
         lumen__family_destroy(f);
+    else if (rc == LUMEN_OK && out != NULL)
+        *out = (lumen_family *)tok;
     lumen__registry_put(r);
     return rc;
 }
 
-LUMEN_API int lumen_gauge_func_new(lumen_registry *reg, const char *name, const char *help,
-                                   double (*fn)(void *ud), void *ud)
+LUMEN_API int lumen_gauge_func_new(lumen_family **out, lumen_registry *reg, const char *name,
+                                   const char *help, lumen_gauge_fn fn, void *ud)
 {
+    if (out != NULL)
+        *out = NULL;
     if (name == NULL || fn == NULL)
         return LUMEN_EINVAL;
     lumen__registry *r = lumen__registry_get(reg);
     if (r == NULL)
         return LUMEN_ENOENT;
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = help;
     lumen__family *f;
     int rc = lumen__family_build(&f, LUMEN_METRIC_GAUGE, name, &o);
     if (rc == LUMEN_OK) {
         f->fn = fn;
         f->fn_ud = ud;
-        if ((rc = lumen__registry_add(r, f)) != LUMEN_OK)
+        uintptr_t tok;
+        if ((rc = lumen__registry_add(r, f, &tok)) != LUMEN_OK)
             lumen__family_destroy(f);
+        else if (out != NULL)
+            *out = (lumen_family *)tok;
     }
     lumen__registry_put(r);
     return rc;

@@ -50,10 +50,13 @@ bool lumen__valid_label_name(const char *s, size_t n)
 
 LUMEN_API int lumen_metric_name_check(const char *name)
 {
-    if (name == NULL || !lumen__valid_metric_name(name, strlen(name)))
+    size_t n = name != NULL ? strlen(name) : 0;
+    if (name == NULL || !lumen__valid_metric_name(name, n))
         return LUMEN_EBADNAME;
     if (name[0] == '_' && name[1] == '_')
         return LUMEN_ERESERVED;
+    if (n > LUMEN_METRIC_NAME_MAX)
+        return LUMEN_ETOOBIG;
     return LUMEN_OK;
 }
 

@@ -6,8 +6,10 @@
  * in the order that keeps a scrape consistent: nothing exported that has
  * not ended, nothing ended that has not started (see collect()).
  *
- * They reach the default registry through a collector read at scrape time,
- * so counting costs the span path nothing more than the increments:
+ * They reach a registry through a collector read at scrape time (the
+ * registry lumen_self_metrics_configure chose: the default one unless the
+ * program said otherwise), so counting costs the span path nothing more
+ * than the increments:
  *   lumen_trace_spans_started_total, lumen_trace_spans_ended_total (recording
  *   spans; counted in per-thread cells that a scrape sums, so they never
  *   lag),
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 
 #include "lumen/metrics.h"
+#include "metrics/self.h"
 #include "trace/span.h"
 
 static atomic_uint_fast64_t g_counts[LUMEN__TM_COUNT];
@@ -118,7 +121,8 @@ static int collect(lumen_collect_sink *sink, void *ud)
         {"lumen_trace_spans_started_total", "Recording spans started.", LUMEN__TM_STARTED},
         {"lumen_trace_spans_ended_total", "Recording spans ended.", LUMEN__TM_ENDED},
         {"lumen_trace_spans_dropped_total",
-         "Sampled spans lost: the processor queue was full or their export failed.", LUMEN__TM_DROPPED},
+         "Sampled spans lost: the processor queue was full or their export failed.",
+         LUMEN__TM_DROPPED},
         {"lumen_trace_spans_exported_total", "Spans exported successfully.", LUMEN__TM_EXPORTED},
     };
     /* Read in the order that keeps the totals consistent: what the
@@ -175,9 +179,38 @@ static bool g_registered;
 
 void lumen__trace_metrics_register(void)
 {
-    /* Retried by the next provider if registration failed (no memory). */
+    /* The families collect() writes, declared so that a clash with a
+     * program's family is found here, at registration. */
+    static const char *const names[] = {
+        "lumen_trace_spans_started_total",   "lumen_trace_spans_ended_total",
+        "lumen_trace_spans_dropped_total",   "lumen_trace_spans_exported_total",
+        "lumen_trace_export_failures_total", "lumen_trace_propagation_dropped_total",
+    };
     pthread_mutex_lock(&g_reg_mu);
-    if (!g_registered)
-        g_registered = lumen_registry_add_collector(NULL, collect, NULL, NULL) == LUMEN_OK;
+    if (!g_registered) {
+        lumen_registry *reg = lumen__self_metrics_registry(LUMEN__SELF_TRACE);
+        lumen_collector_options o = LUMEN_COLLECTOR_OPTIONS_INIT;
+        o.family_names = names;
+        o.family_count = LUMEN_ARRAY_LEN(names);
+        int rc =
+            reg != NULL ? lumen_registry_add_collector(NULL, reg, &o, collect, NULL) : LUMEN_OK;
+        /* Out of memory: the next provider tries again. A clash leaves the
+         * group off, said once with the first name that clashes. */
+        const char *culprit = names[0];
+        for (size_t i = 0; rc == LUMEN_EEXIST && i < LUMEN_ARRAY_LEN(names); i++) {
+            lumen_collector *probe;
+            o.family_names = &names[i];
+            o.family_count = 1;
+            if (lumen_registry_add_collector(&probe, reg, &o, collect, NULL) == LUMEN_OK)
+                lumen_registry_remove_collector(reg, probe);
+            else {
+                culprit = names[i];
+                break;
+            }
+        }
+        if (rc != LUMEN_OK && rc != LUMEN_ENOMEM)
+            lumen__self_metrics_refused(LUMEN__SELF_TRACE, culprit, rc);
+        g_registered = rc != LUMEN_ENOMEM;
+    }
     pthread_mutex_unlock(&g_reg_mu);
 }

@@ -31,7 +31,7 @@ int main(void)
 {
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     const char *labels[] = {"path"};
     o.label_names = labels;
     o.label_count = 1;
@@ -41,8 +41,8 @@ int main(void)
         return 1;
     const char *v1[] = {HOSTILE_LABEL}, *v2[] = {HOSTILE_LABEL2};
     lumen_counter *c1, *c2;
-    lumen_family_counter(fam, v1, 1, &c1);
-    lumen_family_counter(fam, v2, 1, &c2);
+    lumen_family_counter(&c1, fam, v1, 1);
+    lumen_family_counter(&c2, fam, v2, 1);
 
     /* More families than one series request takes (64), and a HELP text
      * of 10,000 characters without a space: the page must chart them all

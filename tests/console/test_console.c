@@ -104,7 +104,7 @@ static void test_console_history__series_json(void **state)
     (void)state;
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     const char *names[] = {"route", "code"};
     o.label_names = names;
     o.label_count = 2;
@@ -115,8 +115,8 @@ static void test_console_history__series_json(void **state)
     const char *v1[] = {"</script><script>alert(1)</script>", "200"};
     const char *v2[] = {"/a\"b\\c\nd", "500"};
     lumen_counter *c1, *c2;
-    assert_int_equal(lumen_family_counter(fam, v1, 2, &c1), LUMEN_OK);
-    assert_int_equal(lumen_family_counter(fam, v2, 2, &c2), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&c1, fam, v1, 2), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&c2, fam, v2, 2), LUMEN_OK);
     lumen_histogram *h;
     assert_int_equal(lumen_histogram_new(&h, reg, "latency_seconds", "lat", NULL, 0), LUMEN_OK);
 
@@ -130,10 +130,11 @@ static void test_console_history__series_json(void **state)
     int st;
     char *s = get(c, "/api/metrics/families", NULL, &st, NULL);
     assert_int_equal(st, 200);
-    char *out = py("import json,sys; d=json.load(sys.stdin); "
-                   "print(sorted((f[\"name\"],f[\"type\"],f[\"series\"]) for f in d[\"families\"])); "
-                   "print([f[\"help\"] for f in d[\"families\"] if f[\"name\"]==\"http_requests_total\"][0])",
-                   s);
+    char *out = py(
+        "import json,sys; d=json.load(sys.stdin); "
+        "print(sorted((f[\"name\"],f[\"type\"],f[\"series\"]) for f in d[\"families\"])); "
+        "print([f[\"help\"] for f in d[\"families\"] if f[\"name\"]==\"http_requests_total\"][0])",
+        s);
     assert_non_null(strstr(out, "('http_requests_total', 'counter', 2)"));
     assert_non_null(strstr(out, "('latency_seconds', 'histogram', "));
     assert_non_null(strstr(out, "Requests \"served\" <b>"));
@@ -158,9 +159,11 @@ static void test_console_history__series_json(void **state)
 
     s = get(c, "/api/metrics/series", "family=latency_seconds&family=nothing", &st, NULL);
     out = py("import json,sys; d=json.load(sys.stdin); "
-             "print(sorted(x[\"name\"] for x in d[\"series\"] if x[\"labels\"].get(\"le\") in (None,\"+Inf\")))",
+             "print(sorted(x[\"name\"] for x in d[\"series\"] if x[\"labels\"].get(\"le\") in "
+             "(None,\"+Inf\")))",
              s);
-    assert_non_null(strstr(out, "'latency_seconds_bucket', 'latency_seconds_count', 'latency_seconds_sum'"));
+    assert_non_null(
+        strstr(out, "'latency_seconds_bucket', 'latency_seconds_count', 'latency_seconds_sum'"));
     free(out);
     free(s);
 
@@ -297,12 +300,14 @@ static void test_console_traces__store_and_peers(void **state)
     snprintf(path, sizeof path, "/api/traces/%s", tid);
     s = get(c, path, NULL, &st, NULL);
     assert_int_equal(st, 200);
-    out = py("import json,sys; d=json.load(sys.stdin); sp={x[\"name\"]:x for x in d[\"spans\"]}; "
-             "r=sp[\"GET </script>\"]; k=sp[\"db\"]; "
-             "print(r[\"parent_span_id\"], k[\"parent_span_id\"]==r[\"span_id\"], k[\"status\"], "
-             "k[\"attributes\"], [e[\"name\"] for e in k[\"events\"]], k[\"end_ns\"]>=k[\"start_ns\"])",
-             s);
-    assert_string_equal(out, "None True {'code': 2, 'message': 'boom'} {'q': 'a\"b', 'n': 7} ['retry'] True\n");
+    out = py(
+        "import json,sys; d=json.load(sys.stdin); sp={x[\"name\"]:x for x in d[\"spans\"]}; "
+        "r=sp[\"GET </script>\"]; k=sp[\"db\"]; "
+        "print(r[\"parent_span_id\"], k[\"parent_span_id\"]==r[\"span_id\"], k[\"status\"], "
+        "k[\"attributes\"], [e[\"name\"] for e in k[\"events\"]], k[\"end_ns\"]>=k[\"start_ns\"])",
+        s);
+    assert_string_equal(
+        out, "None True {'code': 2, 'message': 'boom'} {'q': 'a\"b', 'n': 7} ['retry'] True\n");
     free(out);
     free(s);
     s = get(c, "/api/traces/0000", NULL, &st, NULL);
@@ -372,12 +377,16 @@ static void test_console_logs__handler_and_filters(void **state)
     int st;
     char *s = get(c, "/api/logs", NULL, &st, NULL);
     assert_int_equal(st, 200);
-    char *out = py("import json,sys; print([(l[\"level\"], l[\"msg\"]) for l in json.load(sys.stdin)[\"logs\"]])", s);
+    char *out = py("import json,sys; print([(l[\"level\"], l[\"msg\"]) for l in "
+                   "json.load(sys.stdin)[\"logs\"]])",
+                   s);
     assert_string_equal(out, "[('info', 'hello <b>'), ('error', 'failed')]\n");
     free(out);
     free(s);
     s = get(c, "/api/logs", "level=warn", &st, NULL);
-    out = py("import json,sys; print([(l[\"msg\"], l[\"why\"], l[\"trace_id\"]) for l in json.load(sys.stdin)[\"logs\"]])", s);
+    out = py("import json,sys; print([(l[\"msg\"], l[\"why\"], l[\"trace_id\"]) for l in "
+             "json.load(sys.stdin)[\"logs\"]])",
+             s);
     assert_string_equal(out, "[('failed', 'x\"y', 'abababababababababababababababab')]\n");
     free(out);
     free(s);
@@ -429,7 +438,7 @@ static void test_console_oom__constructors_clean_up(void **state)
     /* A first render lets the registry make what it keeps between renders,
      * so that what remains afterwards is the console's alone. */
     char *warm;
-    assert_int_equal(lumen_registry_render_string(reg, LUMEN_FORMAT_PROMETHEUS, &warm, NULL),
+    assert_int_equal(lumen_registry_render_string(&warm, NULL, reg, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     lumen_free(warm);
     long base = lt_failalloc_live();

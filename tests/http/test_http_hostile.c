@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef LUMEN_HAVE_XCRYPT
-#  include <crypt.h>
+#include <crypt.h>
 #endif
 
 #include "lumen/http.h"
@@ -360,7 +360,7 @@ static void test_http_hostile__request_in_progress_is_kept(void **state)
     raise_fd_limit();
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    assert_int_equal(lumen_registry_add_collector(reg, slow_collect, NULL, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_add_collector(NULL, reg, NULL, slow_collect, NULL), LUMEN_OK);
     lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
     o.addr = "127.0.0.1:0";
     o.registries = &reg;
@@ -625,7 +625,7 @@ static void test_http_hostile__basic_auth(void **state)
     assert_non_null(strstr(v, "Basic realm="));
     th_resp_free(&r);
     const char *wrong[] = {"prometheus:scrape-m", "prometheus:scrape-me2", "Prometheus:scrape-me",
-                           "nobody:scrape-me", "prometheus:", ":scrape-me"};
+                           "nobody:scrape-me",    "prometheus:",           ":scrape-me"};
     for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
         long s = th_http("GET", u, NULL, wrong[i], NULL, 5000, &r);
         if (s != 401)

@@ -15,9 +15,9 @@
 #include "lumen/http.h"
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#  define OPS 200000
+#define OPS 200000
 #else
-#  define OPS 2000000
+#define OPS 2000000
 #endif
 #define WRITERS 2
 #define SCRAPERS 2
@@ -81,12 +81,12 @@ static void test_http_load__scrapes_while_incrementing(void **state)
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
     assert_int_equal(lumen_counter_new(&g_ops, reg, "load_test_ops", "Operations."), LUMEN_OK);
-    assert_int_equal(lumen_histogram_new(&g_lat, reg, "load_test_latency_seconds", "Latency.",
-                                         NULL, 0),
-                     LUMEN_OK);
+    assert_int_equal(
+        lumen_histogram_new(&g_lat, reg, "load_test_latency_seconds", "Latency.", NULL, 0),
+        LUMEN_OK);
     /* Bulk, so that a scrape has real work: 2000 labelled series. */
     static const char *const ln[] = {"id"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.label_names = ln;
     o.label_count = 1;
     lumen_family *fam;
@@ -97,7 +97,7 @@ static void test_http_load__scrapes_while_incrementing(void **state)
         snprintf(id, sizeof id, "%d", i);
         const char *v[] = {id};
         lumen_counter *c;
-        assert_int_equal(lumen_family_counter(fam, v, 1, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, fam, v, 1), LUMEN_OK);
         lumen_counter_add(c, i);
     }
 

@@ -19,7 +19,7 @@
 static char *render(lumen_registry *reg, lumen_format fmt)
 {
     char *s = NULL;
-    assert_int_equal(lumen_registry_render_string(reg, fmt, &s, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(&s, NULL, reg, fmt), LUMEN_OK);
     return s;
 }
 
@@ -46,8 +46,8 @@ static void test_metrics_process__names_and_values(void **state)
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
     lumen_collector *col;
-    assert_int_equal(lumen_process_collector_add(NULL, &col), LUMEN_EINVAL);
-    assert_int_equal(lumen_process_collector_add(reg, &col), LUMEN_OK);
+    assert_int_equal(lumen_process_collector_add(&col, NULL), LUMEN_EINVAL);
+    assert_int_equal(lumen_process_collector_add(&col, reg), LUMEN_OK);
     char *t = render(reg, LUMEN_FORMAT_PROMETHEUS);
     assert_non_null(strstr(t, "# TYPE process_cpu_seconds_total counter\n"));
     assert_non_null(strstr(t, "# TYPE process_resident_memory_bytes gauge\n"));
@@ -120,7 +120,7 @@ static void test_metrics_process__parsers_accept(void **state)
     (void)state;
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    assert_int_equal(lumen_process_collector_add(reg, NULL), LUMEN_OK);
+    assert_int_equal(lumen_process_collector_add(NULL, reg), LUMEN_OK);
     char cmd[512];
     char *t = render(reg, LUMEN_FORMAT_OPENMETRICS);
     assert_non_null(strstr(t, "# TYPE process_cpu_seconds counter\n"));
@@ -170,7 +170,7 @@ static void test_metrics_process__scrape_is_quick(void **state)
     (void)state;
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    assert_int_equal(lumen_process_collector_add(reg, NULL), LUMEN_OK);
+    assert_int_equal(lumen_process_collector_add(NULL, reg), LUMEN_OK);
     int64_t t0 = th_now_ms();
     for (int i = 0; i < 200; i++) {
         char *t = render(reg, LUMEN_FORMAT_PROMETHEUS);

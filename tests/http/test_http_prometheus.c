@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef LUMEN_HAVE_XCRYPT
-#  include <crypt.h>
+#include <crypt.h>
 #endif
 
 #include "lumen/http.h"
@@ -118,7 +118,7 @@ static int setup(void **state)
     lumen_counter_add(events, 12345);
     static const double bounds[] = {0.1, 0.2, 0.5, 1};
     static const char *const route[] = {"route"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Request latency.";
     o.unit = "seconds";
     o.label_names = route;
@@ -129,7 +129,7 @@ static int setup(void **state)
     lumen_histogram *h_a, *h_b;
     const char *a[] = {"/a"}, *b[] = {"/b"};
     if (lumen_family_new(&fam, NULL, LUMEN_METRIC_HISTOGRAM, "prom_test_latency_seconds", &o) ||
-        lumen_family_histogram(fam, a, 1, &h_a) || lumen_family_histogram(fam, b, 1, &h_b))
+        lumen_family_histogram(&h_a, fam, a, 1) || lumen_family_histogram(&h_b, fam, b, 1))
         return -1;
     /* /a: 10 at 0.05, 30 at 0.15, 60 at 0.3. The median (rank 50) lies in
      * (0.2, 0.5]: 0.2 + 0.3 * (50 - 40) / 60 = 0.25. */

@@ -12,8 +12,8 @@
 
 #include "lumen/http.h"
 
-#define PROM_ACCEPT                                                                         \
-    "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"     \
+#define PROM_ACCEPT                                                                                \
+    "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"             \
     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
 typedef struct fixture {
@@ -79,8 +79,7 @@ static void test_http_server__text_format_by_default(void **state)
     assert_false(th_header(r.headers, "Content-Encoding", ct, sizeof ct));
     th_resp_free(&r);
     /* What a query string says does not matter. */
-    assert_int_equal(th_http("GET", url(&f, "/metrics?name[]=x"), NULL, NULL, NULL, 5000, &r),
-                     200);
+    assert_int_equal(th_http("GET", url(&f, "/metrics?name[]=x"), NULL, NULL, NULL, 5000, &r), 200);
     th_resp_free(&r);
     stop(&f);
 }
@@ -192,8 +191,8 @@ static void test_http_server__routes_and_methods(void **state)
     }
     const char *methods[] = {"POST", "PUT", "DELETE", "OPTIONS", "PATCH", "BREW"};
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
-        long s = th_http(methods[i], url(&f, "/metrics"), NULL, NULL,
-                         i < 2 ? "some=body" : NULL, 5000, &r);
+        long s = th_http(methods[i], url(&f, "/metrics"), NULL, NULL, i < 2 ? "some=body" : NULL,
+                         5000, &r);
         if (s != 405)
             fail_msg("%s /metrics: %ld", methods[i], s);
         assert_true(th_header(r.headers, "Allow", v, sizeof v));
@@ -342,7 +341,7 @@ static void test_http_server__scrape_limit_answers_503(void **state)
     gate g;
     atomic_init(&g.entered, 0);
     atomic_init(&g.open, 0);
-    assert_int_equal(lumen_registry_add_collector(f.reg, gated_collect, &g, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_add_collector(NULL, f.reg, NULL, gated_collect, &g), LUMEN_OK);
     char u[256];
     snprintf(u, sizeof u, "%s/metrics", f.url);
     scrape_job jobs[3] = {{u, 0}, {u, 0}, {u, 0}};
@@ -382,7 +381,7 @@ static void test_http_server__scrape_timeout_answers_503(void **state)
     o.scrape_timeout_ms = 100;
     assert_int_equal(start(&f, &o), LUMEN_OK);
     int ms = 300;
-    assert_int_equal(lumen_registry_add_collector(f.reg, slow_collect, &ms, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_add_collector(NULL, f.reg, NULL, slow_collect, &ms), LUMEN_OK);
     th_resp r;
     assert_int_equal(th_http("GET", url(&f, "/metrics"), NULL, NULL, NULL, 5000, &r), 503);
     char v[64];
@@ -441,12 +440,11 @@ static void test_http_server__console_pages(void **state)
     th_resp_free(&r);
     /* The query string reaches the console: with the family named, 200;
      * without, its own 400. */
-    assert_int_equal(th_http("GET", url(&f, "/api/metrics/series?family=test_requests"),
-                             NULL, NULL, NULL, 5000, &r),
+    assert_int_equal(th_http("GET", url(&f, "/api/metrics/series?family=test_requests"), NULL, NULL,
+                             NULL, 5000, &r),
                      200);
     th_resp_free(&r);
-    assert_int_equal(th_http("GET", url(&f, "/api/metrics/series?x=1"), NULL, NULL, NULL, 5000,
-                             &r),
+    assert_int_equal(th_http("GET", url(&f, "/api/metrics/series?x=1"), NULL, NULL, NULL, 5000, &r),
                      400);
     th_resp_free(&r);
     assert_int_equal(th_http("GET", url(&f, "/nothing/here"), NULL, NULL, NULL, 5000, &r), 404);

@@ -740,7 +740,7 @@ static void test_log_metrics__events_by_level_and_drops(void **state)
     lumen_logger *lg = lt_cap_open(&c, "t.metrics", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
     LUMEN_LOG_ERROR(lg, "count me"); /* makes sure the family exists */
     char *before = NULL;
-    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &before, NULL),
+    assert_int_equal(lumen_registry_render_string(&before, NULL, NULL, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     for (int i = 0; i < 3; i++)
         LUMEN_LOG_ERROR(lg, "count me");
@@ -758,7 +758,7 @@ static void test_log_metrics__events_by_level_and_drops(void **state)
     LUMEN_LOG_ERROR(bad, "lost");
     assert_int_equal(lumen_log_dropped(), d0 + 1);
     char *after = NULL;
-    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &after, NULL),
+    assert_int_equal(lumen_registry_render_string(&after, NULL, NULL, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     /* Hand both renderings to the real parser and compare the deltas. */
     size_t lb = strlen(before), la = strlen(after);

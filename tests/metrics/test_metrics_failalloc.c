@@ -34,7 +34,7 @@ static double fn(void *ud)
     return 1;
 }
 
-static int sink(void *ud, const char *data, size_t len)
+static int sink(const char *data, size_t len, void *ud)
 {
     (void)data;
     *(size_t *)ud += len;
@@ -57,7 +57,7 @@ static int scenario(void)
     TRY(lumen_registry_new(&r2));
     const char *names[] = {"method", "path"};
     lumen_label cl[] = {{"svc", "a\xff"}};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Requests.";
     o.unit = "bytes";
     o.label_names = names;
@@ -72,13 +72,13 @@ static int scenario(void)
         snprintf(v, sizeof v, "/p\xfe%d", i);
         const char *vals[] = {"GET", v};
         lumen_counter *c;
-        TRY(lumen_family_counter(fc, vals, 2, &c));
+        TRY(lumen_family_counter(&c, fc, vals, 2));
         lumen_counter_inc(c);
         lumen_label el[] = {{"trace_id", "abc"}};
         lumen_counter_add_exemplar(c, 1, el, 1);
     }
     double b[] = {1, 2, 3};
-    lumen_metric_opts ho = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options ho = LUMEN_FAMILY_OPTIONS_INIT;
     ho.help = "H.";
     ho.label_names = names;
     ho.label_count = 2;
@@ -88,33 +88,33 @@ static int scenario(void)
     TRY(lumen_family_new(&fh, r, LUMEN_METRIC_HISTOGRAM, "fa_hist", &ho));
     const char *hv[] = {"x", "y"};
     lumen_histogram *h;
-    TRY(lumen_family_histogram(fh, hv, 2, &h));
+    TRY(lumen_family_histogram(&h, fh, hv, 2));
     lumen_histogram_observe(h, 1.5);
     lumen_label el[] = {{"trace_id", "abc"}};
     lumen_histogram_observe_exemplar(h, 2.5, el, 1);
     double q[] = {0.5, 0.99};
-    lumen_metric_opts so = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options so = LUMEN_FAMILY_OPTIONS_INIT;
     so.help = "S.";
     so.quantiles = q;
     so.quantile_count = 2;
     lumen_family *fs;
     TRY(lumen_family_new(&fs, r, LUMEN_METRIC_SUMMARY, "fa_sum", &so));
     lumen_summary *s;
-    TRY(lumen_family_summary(fs, NULL, 0, &s));
+    TRY(lumen_family_summary(&s, fs, NULL, 0));
     lumen_summary_observe(s, 3);
     lumen_gauge *g;
     TRY(lumen_gauge_new(&g, r, "fa_gauge_level", "G."));
     lumen_label il[] = {{"version", "1"}};
-    TRY(lumen_info_new(r, "fa_build", "B.", il, 1));
-    TRY(lumen_gauge_func_new(r, "fa_func", "F.", fn, NULL));
+    TRY(lumen_info_new(NULL, r, "fa_build", "B.", il, 1));
+    TRY(lumen_gauge_func_new(NULL, r, "fa_func", "F.", fn, NULL));
     lumen_collector *col;
-    TRY(lumen_registry_add_collector(r, collect, NULL, &col));
+    TRY(lumen_registry_add_collector(&col, r, NULL, collect, NULL));
     lumen_counter *other;
     TRY(lumen_counter_new(&other, r2, "fa_other_total", "O."));
     char *str = NULL;
-    TRY(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &str, NULL));
+    TRY(lumen_registry_render_string(&str, NULL, r, LUMEN_FORMAT_PROMETHEUS));
     lumen_free(str);
-    TRY(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &str, NULL));
+    TRY(lumen_registry_render_string(&str, NULL, r, LUMEN_FORMAT_OPENMETRICS));
     lumen_free(str);
     size_t total = 0;
     TRY(lumen_registry_render(r, LUMEN_FORMAT_OPENMETRICS, sink, &total));

@@ -96,7 +96,7 @@ static lumen_registry *build(lines *text, lines *om)
     /* Counters with two labels, every tricky value in each position. */
     const char *cn[] = {"path", "code"};
     lumen_label cl[] = {{"service", "const \"x\"\n\\"}};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Requests with \\ backslash, \"quotes\" and\nnewline in help.";
     o.label_names = cn;
     o.label_count = 2;
@@ -108,7 +108,7 @@ static lumen_registry *build(lines *text, lines *om)
     for (size_t i = 0; i < g_nvals; i++) {
         const char *v[] = {g_vals[i], g_vals[(i + 1) % g_nvals]};
         lumen_counter *c;
-        assert_int_equal(lumen_family_counter(fc, v, 2, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, fc, v, 2), LUMEN_OK);
         lumen_counter_add(c, (double)i + 1);
         if (i % 3 == 0)
             lumen_counter_add(c, 0.25);
@@ -121,7 +121,7 @@ static lumen_registry *build(lines *text, lines *om)
 
     /* Gauges with the special values. */
     const char *gn[] = {"kind"};
-    lumen_metric_opts go = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options go = LUMEN_FAMILY_OPTIONS_INIT;
     go.help = "Special values.";
     go.label_names = gn;
     go.label_count = 1;
@@ -133,7 +133,7 @@ static lumen_registry *build(lines *text, lines *om)
         snprintf(k, sizeof k, "k%zu", i);
         const char *v[] = {k};
         lumen_gauge *g;
-        assert_int_equal(lumen_family_gauge(fg, v, 1, &g), LUMEN_OK);
+        assert_int_equal(lumen_family_gauge(&g, fg, v, 1), LUMEN_OK);
         lumen_gauge_set(g, specials[i]);
         const char *kv[] = {"kind", k};
         for (int f = 0; f < 2; f++)
@@ -143,7 +143,7 @@ static lumen_registry *build(lines *text, lines *om)
     /* Histograms, labelled by the tricky values, with exemplars. */
     const char *hn[] = {"route"};
     double bounds[] = {0.001, 0.01, 0.1, 1, 10, 1e6};
-    lumen_metric_opts ho = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options ho = LUMEN_FAMILY_OPTIONS_INIT;
     ho.help = "Latency.";
     ho.unit = "seconds";
     ho.label_names = hn;
@@ -156,7 +156,7 @@ static lumen_registry *build(lines *text, lines *om)
     for (size_t i = 0; i < g_nvals; i++) {
         const char *v[] = {g_vals[i]};
         lumen_histogram *h;
-        assert_int_equal(lumen_family_histogram(fh, v, 1, &h), LUMEN_OK);
+        assert_int_equal(lumen_family_histogram(&h, fh, v, 1), LUMEN_OK);
         uint64_t counts[7] = {0};
         double sum = 0;
         for (size_t k = 0; k <= i; k++) {
@@ -209,7 +209,7 @@ static lumen_registry *build(lines *text, lines *om)
 
     /* A summary with quantiles: 1..100 observed. */
     double qs[] = {0.5, 0.9, 0.99};
-    lumen_metric_opts so = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options so = LUMEN_FAMILY_OPTIONS_INIT;
     so.help = "Sizes.";
     so.quantiles = qs;
     so.quantile_count = 3;
@@ -217,7 +217,7 @@ static lumen_registry *build(lines *text, lines *om)
     assert_int_equal(lumen_family_new(&fs, r, LUMEN_METRIC_SUMMARY, "peer_size_bytes", &so),
                      LUMEN_OK);
     lumen_summary *sm;
-    assert_int_equal(lumen_family_summary(fs, NULL, 0, &sm), LUMEN_OK);
+    assert_int_equal(lumen_family_summary(&sm, fs, NULL, 0), LUMEN_OK);
     for (int i = 1; i <= 100; i++)
         lumen_summary_observe(sm, i);
     for (int f = 0; f < 2; f++) {
@@ -237,7 +237,7 @@ static lumen_registry *build(lines *text, lines *om)
 
     /* Info, an unlabelled counter with an exemplar, a collector. */
     lumen_label il[] = {{"version", "1.0 \"beta\""}, {"commit", "\xff"}};
-    assert_int_equal(lumen_info_new(r, "peer_build", "Build.", il, 2), LUMEN_OK);
+    assert_int_equal(lumen_info_new(NULL, r, "peer_build", "Build.", il, 2), LUMEN_OK);
     const char *ikv[] = {"version", "1.0 \"beta\"", "commit", "\xef\xbf\xbd"};
     for (int f = 0; f < 2; f++)
         peer_expect(both[f], "peer_build_info", ikv, 2, 1, NULL);
@@ -247,7 +247,7 @@ static lumen_registry *build(lines *text, lines *om)
     lumen_counter_add_exemplar(ec, 3, el, 2);
     peer_expect(text, "peer_jobs_total", NULL, 0, 3, NULL);
     peer_expect(om, "peer_jobs_total", NULL, 0, 3, "span_id=e697a5 trace_id=61622263 3");
-    assert_int_equal(lumen_registry_add_collector(r, collect, NULL, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_add_collector(NULL, r, NULL, collect, NULL), LUMEN_OK);
     for (size_t i = 0; i < g_nvals; i++) {
         const char *kv[] = {"v", g_fixed[i]};
         for (int f = 0; f < 2; f++)
@@ -278,7 +278,7 @@ static void check_peers(lumen_registry *r, lines *text, lines *om)
 {
     char *expo, *out = NULL;
     size_t len;
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &expo, &len),
+    assert_int_equal(lumen_registry_render_string(&expo, &len, r, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     int rc = peer_promtool(expo, len, &out);
     if (rc != 0)
@@ -295,7 +295,7 @@ static void check_peers(lumen_registry *r, lines *text, lines *om)
     free(out);
     lumen_free(expo);
 
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &expo, &len),
+    assert_int_equal(lumen_registry_render_string(&expo, &len, r, LUMEN_FORMAT_OPENMETRICS),
                      LUMEN_OK);
     rc = peer_parse(expo, len, 1, &out);
     if (rc != 0)

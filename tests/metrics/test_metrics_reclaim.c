@@ -114,9 +114,9 @@ static void *lookup_worker(void *arg)
     for (uint64_t i = 0; !atomic_load(&g_stop); i++) {
         const char *v[] = {g_fixed[i % FIXED]};
         lumen_counter *c;
-        assert_int_equal(lumen_family_counter(g_fam, v, 1, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, g_fam, v, 1), LUMEN_OK);
         lumen_counter_inc(c); /* may be removed meanwhile: dropped, counted */
-        assert_int_equal(lumen_family_counter(g_stable, v, 1, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, g_stable, v, 1), LUMEN_OK);
         lumen_counter_inc(c);
         (*done)++;
     }
@@ -129,7 +129,7 @@ static void test_metrics_reclaim__lookup_while_clearing(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     const char *ln[] = {"k"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.label_names = ln;
     o.label_count = 1;
     assert_int_equal(lumen_family_new(&g_fam, r, LUMEN_METRIC_COUNTER, "churn", &o), LUMEN_OK);
@@ -145,7 +145,7 @@ static void test_metrics_reclaim__lookup_while_clearing(void **state)
             snprintf(name, sizeof name, "s%d", k);
             const char *v[] = {name};
             lumen_counter *c;
-            assert_int_equal(lumen_family_counter(g_fam, v, 1, &c), LUMEN_OK);
+            assert_int_equal(lumen_family_counter(&c, g_fam, v, 1), LUMEN_OK);
             lumen_counter_inc(c);
         }
         lumen_family_clear(g_fam);
@@ -161,7 +161,7 @@ static void test_metrics_reclaim__lookup_while_clearing(void **state)
     for (int i = 0; i < FIXED; i++) {
         const char *v[] = {g_fixed[i]};
         lumen_counter *c;
-        assert_int_equal(lumen_family_counter(g_stable, v, 1, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, g_stable, v, 1), LUMEN_OK);
         sum += lumen_counter_value(c);
     }
     assert_true(sum == (double)total);
@@ -201,7 +201,7 @@ static void *update_worker(void *arg)
         lumen_gauge *g;
         lumen_summary *s;
         lumen_family *cf = atomic_load(&W.cfam);
-        int rc = lumen_family_counter(cf, v, 1, &c);
+        int rc = lumen_family_counter(&c, cf, v, 1);
         assert_true(rc == LUMEN_OK || rc == LUMEN_ENOENT);
         if (rc == LUMEN_OK) {
             lumen_counter_inc(c);
@@ -209,26 +209,26 @@ static void *update_worker(void *arg)
             if (i % 64 == 0)
                 kept_c = c;
         }
-        if (lumen_family_histogram(W.hist, v, 1, &h) == LUMEN_OK) {
+        if (lumen_family_histogram(&h, W.hist, v, 1) == LUMEN_OK) {
             lumen_histogram_observe(h, (double)(i % 13) / 10);
             if (i % 64 == 1)
                 kept_h = h;
         }
-        if (lumen_family_gauge(W.gauge, v, 1, &g) == LUMEN_OK) {
+        if (lumen_family_gauge(&g, W.gauge, v, 1) == LUMEN_OK) {
             lumen_gauge_set(g, (double)i);
             lumen_gauge_add(g, 1);
         }
-        if (i % 16 == 0 && lumen_family_summary(W.summ, v, 1, &s) == LUMEN_OK)
+        if (i % 16 == 0 && lumen_family_summary(&s, W.summ, v, 1) == LUMEN_OK)
             lumen_summary_observe(s, (double)i);
         lumen_family *f2 = atomic_load(&W.fam2);
-        rc = lumen_family_counter(f2, v, 1, &c);
+        rc = lumen_family_counter(&c, f2, v, 1);
         assert_true(rc == LUMEN_OK || rc == LUMEN_ENOENT);
         if (rc == LUMEN_OK)
             lumen_counter_inc(c);
         lumen_counter_inc(kept_c);
         lumen_histogram_observe(kept_h, 1);
         /* The stable family: through a lookup and through a kept handle. */
-        assert_int_equal(lumen_family_counter(W.stable, v, 1, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, W.stable, v, 1), LUMEN_OK);
         lumen_counter_inc(c);
         lumen_counter_inc(W.stable_only);
         (*done)++;
@@ -236,7 +236,7 @@ static void *update_worker(void *arg)
     return NULL;
 }
 
-static int sink_discard(void *ud, const char *data, size_t len)
+static int sink_discard(const char *data, size_t len, void *ud)
 {
     (void)ud, (void)data, (void)len;
     return 0;
@@ -250,7 +250,7 @@ static void *render_worker(void *arg)
         for (int om = 0; om < 2; om++) {
             char *s = NULL;
             size_t len;
-            assert_int_equal(lumen_registry_render_string(W.reg, om, &s, &len), LUMEN_OK);
+            assert_int_equal(lumen_registry_render_string(&s, &len, W.reg, om), LUMEN_OK);
             check_render(s, om);
             /* A few renders go to the strict parser as well. */
             if (om && peer_checks < 2 && atomic_load(&W.renders) % 40 == 39 &&
@@ -274,7 +274,7 @@ static void *render_worker(void *arg)
 static lumen_family *new_fam(lumen_registry *r, lumen_metric_type t, const char *name)
 {
     const char *ln[] = {"k"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.label_names = ln;
     o.label_count = 1;
     static const double q[] = {0.5, 0.9};
@@ -348,7 +348,7 @@ static void test_metrics_reclaim__everything_while_updating(void **state)
                 snprintf(name, sizeof name, "x%d", k);
                 const char *xv[] = {name};
                 lumen_histogram *h;
-                assert_int_equal(lumen_family_histogram(W.hist, xv, 1, &h), LUMEN_OK);
+                assert_int_equal(lumen_family_histogram(&h, W.hist, xv, 1), LUMEN_OK);
                 lumen_histogram_observe(h, 1);
             }
             for (int k = 0; k < 1500; k++) {
@@ -374,7 +374,7 @@ static void test_metrics_reclaim__everything_while_updating(void **state)
     for (int i = 0; i < 8; i++) {
         const char *v[] = {g_vals[i]};
         lumen_counter *c;
-        assert_int_equal(lumen_family_counter(W.stable, v, 1, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, W.stable, v, 1), LUMEN_OK);
         sum += lumen_counter_value(c);
     }
     assert_true(sum == (double)total);
@@ -401,10 +401,10 @@ static void test_metrics_reclaim__stale_handles_counted(void **state)
     lumen_gauge *g;
     lumen_histogram *h;
     lumen_summary *s;
-    assert_int_equal(lumen_family_counter(cf, v, 1, &c), LUMEN_OK);
-    assert_int_equal(lumen_family_gauge(gf, v, 1, &g), LUMEN_OK);
-    assert_int_equal(lumen_family_histogram(hf, v, 1, &h), LUMEN_OK);
-    assert_int_equal(lumen_family_summary(sf, v, 1, &s), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&c, cf, v, 1), LUMEN_OK);
+    assert_int_equal(lumen_family_gauge(&g, gf, v, 1), LUMEN_OK);
+    assert_int_equal(lumen_family_histogram(&h, hf, v, 1), LUMEN_OK);
+    assert_int_equal(lumen_family_summary(&s, sf, v, 1), LUMEN_OK);
     lumen_counter_inc(c);
     lumen_gauge_set(g, 7);
     assert_true(lumen_counter_value(c) == 1 && lumen_gauge_value(g) == 7);
@@ -423,7 +423,7 @@ static void test_metrics_reclaim__stale_handles_counted(void **state)
     assert_int_equal(lumen__metrics_lost_stale() - before, 6);
     assert_true(lumen_counter_value(c) == 0 && lumen_gauge_value(g) == 0);
     /* A stale family handle is refused, not dereferenced. */
-    assert_int_equal(lumen_family_histogram(hf, v, 1, &h), LUMEN_ENOENT);
+    assert_int_equal(lumen_family_histogram(&h, hf, v, 1), LUMEN_ENOENT);
     assert_int_equal(lumen_family_remove(hf, v, 1), LUMEN_ENOENT);
     assert_null(lumen_family_name(hf));
 
@@ -435,14 +435,14 @@ static void test_metrics_reclaim__stale_handles_counted(void **state)
         snprintf(name, sizeof name, "n%d", k);
         const char *nv[] = {name};
         lumen_counter *x;
-        assert_int_equal(lumen_family_counter(nf, nv, 1, &x), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&x, nf, nv, 1), LUMEN_OK);
     }
     lumen_family_clear(nf);
     for (int k = 0; k < 3000; k++) {
         snprintf(name, sizeof name, "m%d", k);
         const char *nv[] = {name};
         lumen_counter *x;
-        assert_int_equal(lumen_family_counter(nf, nv, 1, &x), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&x, nf, nv, 1), LUMEN_OK);
     }
     before = lumen__metrics_lost_stale();
     for (int i = 0; i < 100; i++) {
@@ -451,7 +451,7 @@ static void test_metrics_reclaim__stale_handles_counted(void **state)
     }
     assert_int_equal(lumen__metrics_lost_stale() - before, 200);
     char *out;
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &out, NULL),
+    assert_int_equal(lumen_registry_render_string(&out, NULL, r, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     assert_null(strstr(out, "fresh_total{k=\"m1\"} 1"));
     assert_non_null(strstr(out, "fresh_total{k=\"m1\"} 0"));
@@ -464,9 +464,9 @@ static void test_metrics_reclaim__stale_handles_counted(void **state)
     lumen_summary_observe(s, 1);
     lumen_counter_inc(c);
     assert_int_equal(lumen__metrics_lost_stale() - before, 2);
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &out, NULL),
+    assert_int_equal(lumen_registry_render_string(&out, NULL, r, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_ENOENT);
-    assert_int_equal(lumen_family_counter(cf, v, 1, &c), LUMEN_ENOENT);
+    assert_int_equal(lumen_family_counter(&c, cf, v, 1), LUMEN_ENOENT);
     lumen_registry_free(r); /* twice: a no-op */
     /* NULL handles stay no-ops, not losses. */
     before = lumen__metrics_lost_stale();
@@ -475,7 +475,7 @@ static void test_metrics_reclaim__stale_handles_counted(void **state)
     lumen_histogram_observe(NULL, 1);
     assert_int_equal(lumen__metrics_lost_stale(), before);
     /* The losses are exposed by the default registry. */
-    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &out, NULL),
+    assert_int_equal(lumen_registry_render_string(&out, NULL, NULL, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     char want[128];
     snprintf(want, sizeof want, "lumen_metrics_updates_lost_total{reason=\"stale_handle\"} %llu\n",
@@ -539,7 +539,7 @@ static void test_metrics_reclaim__many_threads_exact(void **state)
     assert_true(lumen_counter_value(g_hot) == 3.0 * HOT_THREADS * HOT_ITERS);
     assert_true(lumen_counter_value(g_sig) == (double)atomic_load(&g_sig_count));
     char *out;
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &out, NULL),
+    assert_int_equal(lumen_registry_render_string(&out, NULL, r, LUMEN_FORMAT_OPENMETRICS),
                      LUMEN_OK);
     check_render(out, true);
     char want[64];
@@ -571,7 +571,7 @@ static void *churn_thread(void *arg)
             snprintf(name, sizeof name, "%zu", idx);
             const char *v[] = {name};
             lumen_counter *c;
-            assert_int_equal(lumen_family_counter(g_churn_fam, v, 1, &c), LUMEN_OK);
+            assert_int_equal(lumen_family_counter(&c, g_churn_fam, v, 1), LUMEN_OK);
             lumen_counter_inc(c);
         } else {
             lumen_counter_inc(g_many[idx]);
@@ -590,7 +590,7 @@ static void test_metrics_reclaim__thread_churn(void **state)
         char name[16];
         snprintf(name, sizeof name, "%d", i);
         const char *v[] = {name};
-        assert_int_equal(lumen_family_counter(g_churn_fam, v, 1, &g_many[i]), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&g_many[i], g_churn_fam, v, 1), LUMEN_OK);
     }
     size_t regions = lumen__cells_regions();
     size_t records = lumen__rcu_records();

@@ -35,11 +35,11 @@ static void *worker(void *arg)
         lumen_counter_inc(g_c);
         const char *v[] = {g_keys[i % KEYS]};
         lumen_counter *lc;
-        if (lumen_family_counter(g_fam, v, 1, &lc) == LUMEN_OK)
+        if (lumen_family_counter(&lc, g_fam, v, 1) == LUMEN_OK)
             lumen_counter_inc(lc);
         lumen_histogram_observe(g_h, (double)(i % 7));
         lumen_histogram *lh;
-        if (lumen_family_histogram(g_hfam, v, 1, &lh) == LUMEN_OK)
+        if (lumen_family_histogram(&lh, g_hfam, v, 1) == LUMEN_OK)
             lumen_histogram_observe(lh, (double)(i % 3) * 2);
     }
     return NULL;
@@ -153,7 +153,7 @@ static void test_metrics_threads__render_while_updating(void **state)
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     assert_int_equal(lumen_counter_new(&g_c, r, "t_ops_total", "Ops."), LUMEN_OK);
     const char *ln[] = {"key"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Keyed.";
     o.label_names = ln;
     o.label_count = 1;
@@ -161,7 +161,7 @@ static void test_metrics_threads__render_while_updating(void **state)
                      LUMEN_OK);
     double b[] = {1, 2, 5};
     assert_int_equal(lumen_histogram_new(&g_h, r, "t_lat", "Lat.", b, 3), LUMEN_OK);
-    lumen_metric_opts ho = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options ho = LUMEN_FAMILY_OPTIONS_INIT;
     ho.help = "Keyed lat.";
     ho.label_names = ln;
     ho.label_count = 1;
@@ -172,8 +172,8 @@ static void test_metrics_threads__render_while_updating(void **state)
         const char *v[] = {g_keys[k]};
         lumen_counter *c;
         lumen_histogram *h;
-        assert_int_equal(lumen_family_counter(g_fam, v, 1, &c), LUMEN_OK);
-        assert_int_equal(lumen_family_histogram(g_hfam, v, 1, &h), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, g_fam, v, 1), LUMEN_OK);
+        assert_int_equal(lumen_family_histogram(&h, g_hfam, v, 1), LUMEN_OK);
     }
 
     pthread_t t[WORKERS + 1];
@@ -190,7 +190,7 @@ static void test_metrics_threads__render_while_updating(void **state)
         bool om = renders % 2 == 1;
         char *s;
         assert_int_equal(lumen_registry_render_string(
-                             r, om ? LUMEN_FORMAT_OPENMETRICS : LUMEN_FORMAT_PROMETHEUS, &s, NULL),
+                             &s, NULL, r, om ? LUMEN_FORMAT_OPENMETRICS : LUMEN_FORMAT_PROMETHEUS),
                          LUMEN_OK);
         parse_render(s, om, &cur);
         if (prev.n > 0) {
@@ -232,11 +232,11 @@ static void test_metrics_threads__render_while_updating(void **state)
     for (int k = 0; k < KEYS; k++) {
         const char *v[] = {g_keys[k]};
         lumen_counter *c;
-        assert_int_equal(lumen_family_counter(g_fam, v, 1, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, g_fam, v, 1), LUMEN_OK);
         assert_true(lumen_counter_value(c) == (double)WORKERS * ITERS / KEYS);
     }
     char *s;
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(&s, NULL, r, LUMEN_FORMAT_PROMETHEUS), LUMEN_OK);
     char want[128];
     snprintf(want, sizeof want, "t_lat_count %.0f\n", total);
     assert_non_null(strstr(s, want));
@@ -281,7 +281,7 @@ static void *creator(void *arg)
         snprintf(v, sizeof v, "k%d", (i * 7 + id * 1000) % CKEYS);
         const char *vals[] = {v, id % 2 ? "odd" : "even"};
         lumen_counter *c;
-        assert_int_equal(lumen_family_counter(g_cfam, vals, 2, &c), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c, g_cfam, vals, 2), LUMEN_OK);
         lumen_counter_inc(c);
     }
     return NULL;
@@ -292,7 +292,7 @@ static void *renderer(void *arg)
     lumen_registry *r = arg;
     while (!atomic_load(&g_cdone)) {
         char *s;
-        assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &s, NULL),
+        assert_int_equal(lumen_registry_render_string(&s, NULL, r, LUMEN_FORMAT_OPENMETRICS),
                          LUMEN_OK);
         assert_non_null(strstr(s, "# EOF\n"));
         lumen_free(s);
@@ -308,7 +308,7 @@ static void test_metrics_threads__concurrent_child_creation(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     const char *ln[] = {"key", "parity"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Created concurrently.";
     o.label_names = ln;
     o.label_count = 2;
@@ -337,7 +337,7 @@ static void test_metrics_threads__concurrent_child_creation(void **state)
             snprintf(v, sizeof v, "k%d", k);
             const char *vals[] = {v, p ? "odd" : "even"};
             lumen_counter *c;
-            assert_int_equal(lumen_family_counter(g_cfam, vals, 2, &c), LUMEN_OK);
+            assert_int_equal(lumen_family_counter(&c, g_cfam, vals, 2), LUMEN_OK);
             assert_true(lumen_counter_value(c) == want[p][k]);
             total += lumen_counter_value(c);
         }
@@ -354,7 +354,7 @@ static void *churner(void *arg)
         snprintf(v, sizeof v, "c%d", i);
         const char *vals[] = {v, "x"};
         lumen_counter *c;
-        int crc = lumen_family_counter(g_cfam, vals, 2, &c);
+        int crc = lumen_family_counter(&c, g_cfam, vals, 2);
         if (crc != LUMEN_OK) {
             fprintf(stderr, "churn %d: %s\n", i, lumen_status_name(crc));
             abort(); /* cmocka asserts belong to the main thread */
@@ -382,7 +382,7 @@ static void test_metrics_threads__remove_while_rendering(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     const char *ln[] = {"key", "k2"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Churned.";
     o.label_names = ln;
     o.label_count = 2;
@@ -396,7 +396,7 @@ static void test_metrics_threads__remove_while_rendering(void **state)
     atomic_store(&g_cdone, 1);
     pthread_join(rt, NULL);
     char *s;
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(&s, NULL, r, LUMEN_FORMAT_PROMETHEUS), LUMEN_OK);
     /* The last 50 series remain, each counted once. */
     assert_non_null(strstr(s, "churn_total{key=\"c4999\",k2=\"x\"} 1\n"));
     assert_null(strstr(s, "churn_total{key=\"c4949\""));

@@ -15,7 +15,9 @@
 #include "core/cpu.h"
 #include "metrics/cells.h"
 #include "metrics/internal.h"
+#include "lumen/log.h"
 #include "lumen/metrics.h"
+#include "lumen/trace.h"
 
 #ifdef LT_CHECK_PEERS
 #include "peer_util.h"
@@ -45,7 +47,7 @@ static void check_with_peers(const char *s, lumen_format f)
 static char *render(lumen_registry *r, lumen_format f)
 {
     char *s = NULL;
-    assert_int_equal(lumen_registry_render_string(r, f, &s, NULL), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(&s, NULL, r, f), LUMEN_OK);
 #ifdef LT_CHECK_PEERS
     check_with_peers(s, f);
 #endif
@@ -91,7 +93,7 @@ static void test_metrics_validate__family_options(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     lumen_family *f;
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     const char *le[] = {"le"};
     o.label_names = le;
     o.label_count = 1;
@@ -110,7 +112,7 @@ static void test_metrics_validate__family_options(void **state)
     o.label_names = dup;
     o.label_count = 2;
     assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "g", &o), LUMEN_EBADLABEL);
-    lumen_metric_opts b = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options b = LUMEN_FAMILY_OPTIONS_INIT;
     double unsorted[] = {1, 0.5};
     b.buckets = unsorted;
     b.bucket_count = 2;
@@ -119,12 +121,12 @@ static void test_metrics_validate__family_options(void **state)
     b.buckets = nan;
     b.bucket_count = 1;
     assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_HISTOGRAM, "h", &b), LUMEN_ERANGE);
-    lumen_metric_opts s = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options s = LUMEN_FAMILY_OPTIONS_INIT;
     double qs[] = {0.5, 1.5};
     s.quantiles = qs;
     s.quantile_count = 2;
     assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_SUMMARY, "s", &s), LUMEN_ERANGE);
-    lumen_metric_opts u = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options u = LUMEN_FAMILY_OPTIONS_INIT;
     u.unit = "seconds";
     assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "latency_ms", &u), LUMEN_EINVAL);
     assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "latency_seconds", &u), LUMEN_OK);
@@ -234,7 +236,7 @@ static void test_metrics_gauge__func(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     double v = 42;
-    assert_int_equal(lumen_gauge_func_new(r, "answer", "The answer.", answer, &v), LUMEN_OK);
+    assert_int_equal(lumen_gauge_func_new(NULL, r, "answer", "The answer.", answer, &v), LUMEN_OK);
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(s, "# HELP answer The answer.\n# TYPE answer gauge\nanswer 42\n");
     lumen_free(s);
@@ -242,8 +244,8 @@ static void test_metrics_gauge__func(void **state)
     s = render(r, LUMEN_FORMAT_PROMETHEUS);
     assert_true(contains(s, "answer 0.25\n"));
     lumen_free(s);
-    assert_int_equal(lumen_gauge_func_new(r, "answer", "x", answer, &v), LUMEN_EEXIST);
-    assert_int_equal(lumen_gauge_func_new(r, "f", "x", NULL, &v), LUMEN_EINVAL);
+    assert_int_equal(lumen_gauge_func_new(NULL, r, "answer", "x", answer, &v), LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_func_new(NULL, r, "f", "x", NULL, &v), LUMEN_EINVAL);
     lumen_registry_free(r);
 }
 
@@ -319,7 +321,7 @@ static void test_metrics_labels__stable_handles(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     const char *names[] = {"method", "code"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Requests.";
     o.label_names = names;
     o.label_count = 2;
@@ -329,18 +331,18 @@ static void test_metrics_labels__stable_handles(void **state)
     assert_int_equal(lumen_family_type(f), LUMEN_METRIC_COUNTER);
     const char *a[] = {"GET", "200"}, *b[] = {"POST", "200"}, *c1[] = {"GE", "T200"};
     lumen_counter *x, *y, *z, *w;
-    assert_int_equal(lumen_family_counter(f, a, 2, &x), LUMEN_OK);
-    assert_int_equal(lumen_family_counter(f, b, 2, &y), LUMEN_OK);
-    assert_int_equal(lumen_family_counter(f, a, 2, &z), LUMEN_OK);
-    assert_int_equal(lumen_family_counter(f, c1, 2, &w), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&x, f, a, 2), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&y, f, b, 2), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&z, f, a, 2), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&w, f, c1, 2), LUMEN_OK);
     assert_ptr_equal(x, z);
     assert_ptr_not_equal(x, y);
     assert_ptr_not_equal(x, w);
-    assert_int_equal(lumen_family_counter(f, a, 1, &z), LUMEN_ELABELCOUNT);
+    assert_int_equal(lumen_family_counter(&z, f, a, 1), LUMEN_ELABELCOUNT);
     lumen_gauge *g;
-    assert_int_equal(lumen_family_gauge(f, a, 2, &g), LUMEN_ETYPE);
+    assert_int_equal(lumen_family_gauge(&g, f, a, 2), LUMEN_ETYPE);
     const char *nul[] = {"GET", NULL};
-    assert_int_equal(lumen_family_counter(f, nul, 2, &z), LUMEN_EINVAL);
+    assert_int_equal(lumen_family_counter(&z, f, nul, 2), LUMEN_EINVAL);
     lumen_counter_inc(x);
     lumen_counter_add(y, 2);
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
@@ -355,7 +357,7 @@ static void test_metrics_labels__stable_handles(void **state)
     s = render(r, LUMEN_FORMAT_PROMETHEUS);
     assert_false(contains(s, "GET"));
     lumen_free(s);
-    assert_int_equal(lumen_family_counter(f, a, 2, &x), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&x, f, a, 2), LUMEN_OK);
     assert_true(lumen_counter_value(x) == 0);
     lumen_family_clear(f);
     s = render(r, LUMEN_FORMAT_PROMETHEUS);
@@ -367,7 +369,7 @@ static void test_metrics_labels__stable_handles(void **state)
         char v[16];
         snprintf(v, sizeof v, "%d", i);
         const char *vals[] = {v, "x"};
-        assert_int_equal(lumen_family_counter(f, vals, 2, &hs[i]), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&hs[i], f, vals, 2), LUMEN_OK);
         lumen_counter_add(hs[i], i);
     }
     for (int i = 0; i < 3000; i++) {
@@ -375,7 +377,7 @@ static void test_metrics_labels__stable_handles(void **state)
         snprintf(v, sizeof v, "%d", i);
         const char *vals[] = {v, "x"};
         lumen_counter *again;
-        assert_int_equal(lumen_family_counter(f, vals, 2, &again), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&again, f, vals, 2), LUMEN_OK);
         assert_ptr_equal(again, hs[i]);
         assert_true(lumen_counter_value(again) == i);
     }
@@ -391,7 +393,7 @@ static void test_metrics_labels__stable_handles(void **state)
         snprintf(v, sizeof v, "%d", i);
         const char *vals[] = {v, "x"};
         lumen_counter *again;
-        assert_int_equal(lumen_family_counter(f, vals, 2, &again), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&again, f, vals, 2), LUMEN_OK);
         assert_true(lumen_counter_value(again) == (i % 2 ? i : 0));
     }
     lumen_registry_free(r);
@@ -404,7 +406,7 @@ static void test_metrics_labels__const_labels_and_invalid_utf8(void **state)
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     const char *names[] = {"path"};
     lumen_label cl[] = {{"service", "api"}};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Hits.";
     o.label_names = names;
     o.label_count = 1;
@@ -414,9 +416,9 @@ static void test_metrics_labels__const_labels_and_invalid_utf8(void **state)
     assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "hits", &o), LUMEN_OK);
     const char *bad1[] = {"a\xff"}, *bad2[] = {"a\xfe"}, *fixed[] = {"a\xef\xbf\xbd"};
     lumen_gauge *g1, *g2, *g3;
-    assert_int_equal(lumen_family_gauge(f, bad1, 1, &g1), LUMEN_OK);
-    assert_int_equal(lumen_family_gauge(f, bad2, 1, &g2), LUMEN_OK);
-    assert_int_equal(lumen_family_gauge(f, fixed, 1, &g3), LUMEN_OK);
+    assert_int_equal(lumen_family_gauge(&g1, f, bad1, 1), LUMEN_OK);
+    assert_int_equal(lumen_family_gauge(&g2, f, bad2, 1), LUMEN_OK);
+    assert_int_equal(lumen_family_gauge(&g3, f, fixed, 1), LUMEN_OK);
     /* Values that render alike are one series. */
     assert_ptr_equal(g1, g2);
     assert_ptr_equal(g1, g3);
@@ -437,7 +439,7 @@ static void test_metrics_labels__series_limit_overflow(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     const char *names[] = {"user"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Logins.";
     o.label_names = names;
     o.label_count = 1;
@@ -449,7 +451,7 @@ static void test_metrics_labels__series_limit_overflow(void **state)
         char v[8];
         snprintf(v, sizeof v, "u%d", i);
         const char *vals[] = {v};
-        assert_int_equal(lumen_family_counter(f, vals, 1, &c[i]), LUMEN_OK);
+        assert_int_equal(lumen_family_counter(&c[i], f, vals, 1), LUMEN_OK);
         lumen_counter_inc(c[i]);
     }
     assert_ptr_equal(c[3], c[9]);
@@ -464,7 +466,7 @@ static void test_metrics_labels__series_limit_overflow(void **state)
     lumen_family_set_series_limit(f, 100);
     const char *v3[] = {"u3"};
     lumen_counter *n3;
-    assert_int_equal(lumen_family_counter(f, v3, 1, &n3), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&n3, f, v3, 1), LUMEN_OK);
     assert_ptr_not_equal(n3, c[3]);
     lumen_registry_free(r);
 }
@@ -475,7 +477,7 @@ static void test_metrics_info__rendered_per_format(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     lumen_label l[] = {{"version", "1.2.3"}};
-    assert_int_equal(lumen_info_new(r, "app_info", "App.", l, 1), LUMEN_OK);
+    assert_int_equal(lumen_info_new(NULL, r, "app_info", "App.", l, 1), LUMEN_OK);
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(
         s, "# HELP app_info App.\n# TYPE app_info gauge\napp_info{version=\"1.2.3\"} 1\n");
@@ -484,9 +486,9 @@ static void test_metrics_info__rendered_per_format(void **state)
     assert_string_equal(s,
                         "# TYPE app info\n# HELP app App.\napp_info{version=\"1.2.3\"} 1\n# EOF\n");
     lumen_free(s);
-    assert_int_equal(lumen_info_new(r, "app", "App.", l, 1), LUMEN_EEXIST);
+    assert_int_equal(lumen_info_new(NULL, r, "app", "App.", l, 1), LUMEN_EEXIST);
     lumen_label bad[] = {{"__v", "x"}};
-    assert_int_equal(lumen_info_new(r, "b", "B.", bad, 1), LUMEN_ERESERVED);
+    assert_int_equal(lumen_info_new(NULL, r, "b", "B.", bad, 1), LUMEN_ERESERVED);
     lumen_registry_free(r);
 }
 
@@ -500,15 +502,15 @@ static void test_metrics_summary__count_sum_quantiles(void **state)
     lumen_summary_observe(s0, 1);
     lumen_summary_observe(s0, 2.5);
     double q[] = {0.5, 0.9, 0.99};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Q.";
     o.quantiles = q;
     o.quantile_count = 3;
-    o.max_age_seconds = 60;
+    o.max_age_ms = 60000;
     lumen_family *f;
     assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_SUMMARY, "lat", &o), LUMEN_OK);
     lumen_summary *s;
-    assert_int_equal(lumen_family_summary(f, NULL, 0, &s), LUMEN_OK);
+    assert_int_equal(lumen_family_summary(&s, f, NULL, 0), LUMEN_OK);
     char *out = render(r, LUMEN_FORMAT_PROMETHEUS);
     assert_true(contains(out, "lat{quantile=\"0.5\"} NaN\n"));
     lumen_free(out);
@@ -524,7 +526,7 @@ static void test_metrics_summary__count_sum_quantiles(void **state)
     /* Many observations: memory stays bounded, estimates stay close. */
     for (int i = 0; i < 200000; i++)
         lumen_summary_observe(s, (double)(i % 1000));
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_OPENMETRICS, &out, NULL),
+    assert_int_equal(lumen_registry_render_string(&out, NULL, r, LUMEN_FORMAT_OPENMETRICS),
                      LUMEN_OK);
     static const char key[] = "lat{quantile=\"0.5\"} ";
     size_t at = (size_t)(strstr(out, key) - out);
@@ -571,7 +573,7 @@ static void test_metrics_collector__merged_in_order(void **state)
     assert_int_equal(lumen_gauge_new(&g, r, "reg", "Registered."), LUMEN_OK);
     assert_int_equal(lumen_gauge_new(&g, r, "zzz", "Last."), LUMEN_OK);
     lumen_collector *col;
-    assert_int_equal(lumen_registry_add_collector(r, collect, NULL, &col), LUMEN_OK);
+    assert_int_equal(lumen_registry_add_collector(&col, r, NULL, collect, NULL), LUMEN_OK);
     char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(s, "# HELP coll_events_total Events.\n# TYPE coll_events_total counter\n"
                            "coll_events_total 3\n"
@@ -592,6 +594,393 @@ static void test_metrics_collector__merged_in_order(void **state)
     assert_false(contains(s, "coll_"));
     lumen_free(s);
     lumen_registry_free(r);
+}
+
+static void test_metrics_family__options_version(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+    assert_int_equal(o.version, LUMEN_FAMILY_OPTIONS_VERSION);
+    lumen_family_options z;
+    memset(&z, 0xff, sizeof z);
+    assert_int_equal(lumen_family_options_init(&z, LUMEN_FAMILY_OPTIONS_VERSION), LUMEN_OK);
+    assert_int_equal(z.version, LUMEN_FAMILY_OPTIONS_VERSION);
+    assert_null(z.help);
+    assert_int_equal(z.flags, 0);
+    assert_int_equal(lumen_family_options_init(&z, 0), LUMEN_EVERSION);
+    assert_int_equal(lumen_family_options_init(&z, LUMEN_FAMILY_OPTIONS_VERSION + 1),
+                     LUMEN_EVERSION);
+    assert_int_equal(lumen_family_options_init(NULL, 1), LUMEN_EINVAL);
+    /* Options zeroed by hand (version 0), or from a newer library, are
+     * refused with nothing registered. */
+    lumen_family *f = (lumen_family *)1;
+    memset(&z, 0, sizeof z);
+    z.help = "H.";
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "v_total", &z), LUMEN_EVERSION);
+    assert_null(f);
+    z.version = LUMEN_FAMILY_OPTIONS_VERSION + 1;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "v_total", &z), LUMEN_EVERSION);
+    assert_int_equal(lumen_family_lookup(&f, r, "v"), LUMEN_ENOENT);
+    /* From lumen_family_options_init, they work. */
+    assert_int_equal(lumen_family_options_init(&z, LUMEN_FAMILY_OPTIONS_VERSION), LUMEN_OK);
+    z.help = "H.";
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "v_total", &z), LUMEN_OK);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(s, "# HELP v_total H.\n"));
+    lumen_free(s);
+    /* The longest name is LUMEN_METRIC_NAME_MAX bytes. */
+    char name[LUMEN_METRIC_NAME_MAX + 2];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    assert_int_equal(lumen_metric_name_check(name), LUMEN_ETOOBIG);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, name, NULL), LUMEN_ETOOBIG);
+    name[LUMEN_METRIC_NAME_MAX] = '\0';
+    assert_int_equal(lumen_metric_name_check(name), LUMEN_OK);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_HISTOGRAM, name, NULL), LUMEN_OK);
+    s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_true(contains(s, "n_created "));
+    lumen_free(s);
+    lumen_registry_free(r);
+}
+
+static void test_metrics_family__lookup(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_family *f, *g;
+    lumen_family_options h = LUMEN_FAMILY_OPTIONS_INIT;
+    h.help = "Jobs.";
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "jobs_total", &h), LUMEN_OK);
+    /* The second creation is refused; the lookup gives the first family,
+     * by either spelling of a counter's name. */
+    assert_int_equal(lumen_family_new(&g, r, LUMEN_METRIC_COUNTER, "jobs_total", NULL),
+                     LUMEN_EEXIST);
+    assert_null(g);
+    assert_int_equal(lumen_family_lookup(&g, r, "jobs_total"), LUMEN_OK);
+    assert_ptr_equal(g, f);
+    assert_int_equal(lumen_family_lookup(&g, r, "jobs"), LUMEN_OK);
+    assert_ptr_equal(g, f);
+    assert_int_equal(lumen_family_type(g), LUMEN_METRIC_COUNTER);
+    lumen_counter *c;
+    assert_int_equal(lumen_family_counter(&c, g, NULL, 0), LUMEN_OK);
+    lumen_counter_inc(c);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(s, "jobs_total 1\n"));
+    lumen_free(s);
+    /* Info metrics by either spelling; a gauge's name as given only. */
+    lumen_label l = {"version", "1.2"};
+    lumen_family *i;
+    assert_int_equal(lumen_info_new(&i, r, "build", "B.", &l, 1), LUMEN_OK);
+    assert_int_equal(lumen_family_lookup(&g, r, "build_info"), LUMEN_OK);
+    assert_ptr_equal(g, i);
+    assert_int_equal(lumen_family_lookup(&g, r, "build"), LUMEN_OK);
+    assert_int_equal(lumen_family_type(g), LUMEN_METRIC_INFO);
+    lumen_family *t;
+    assert_int_equal(lumen_gauge_func_new(&t, r, "temp", "T.", NULL, NULL), LUMEN_EINVAL);
+    assert_null(t);
+    /* Misses. */
+    assert_int_equal(lumen_family_lookup(&g, r, "jobs_created"), LUMEN_ENOENT);
+    assert_null(g);
+    assert_int_equal(lumen_family_lookup(&g, r, "nope"), LUMEN_ENOENT);
+    assert_int_equal(lumen_family_lookup(&g, r, NULL), LUMEN_EINVAL);
+    assert_int_equal(lumen_family_lookup(NULL, r, "jobs"), LUMEN_EINVAL);
+    /* After unregistering: gone, and its handle dead. */
+    assert_int_equal(lumen_registry_unregister(r, "jobs"), LUMEN_OK);
+    assert_int_equal(lumen_family_lookup(&g, r, "jobs"), LUMEN_ENOENT);
+    assert_null(lumen_family_name(f));
+    lumen_registry_free(r);
+    assert_int_equal(lumen_family_lookup(&g, r, "build"), LUMEN_ENOENT);
+}
+
+static int collect_declared(lumen_collect_sink *s, void *ud)
+{
+    (void)ud;
+    int rc = lumen_collect_family(s, LUMEN_METRIC_COUNTER, "decl_events_total", "E.", NULL);
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(s, "", NULL, 0, 7);
+    return rc;
+}
+
+static void test_metrics_collector__declared_names(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    static const char *const names[] = {"decl_events_total"};
+    lumen_collector_options o = LUMEN_COLLECTOR_OPTIONS_INIT;
+    o.family_names = names;
+    o.family_count = 1;
+    /* A registered family that a declared name would clash with: refused
+     * at registration, not at scrape time. */
+    lumen_gauge *g;
+    assert_int_equal(lumen_gauge_new(&g, r, "decl_events", "G."), LUMEN_OK);
+    lumen_collector *col = (lumen_collector *)1;
+    assert_int_equal(lumen_registry_add_collector(&col, r, &o, collect_declared, NULL),
+                     LUMEN_EEXIST);
+    assert_null(col);
+    assert_int_equal(lumen_registry_unregister(r, "decl_events"), LUMEN_OK);
+    assert_int_equal(lumen_registry_add_collector(&col, r, &o, collect_declared, NULL), LUMEN_OK);
+    /* Later families of every type and spelling that would clash. */
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "decl_events", NULL),
+                     LUMEN_EEXIST);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "decl_events_total", NULL),
+                     LUMEN_EEXIST);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "decl_events_created", NULL),
+                     LUMEN_EEXIST);
+    assert_int_equal(lumen_gauge_func_new(NULL, r, "decl_events", "G.", NULL, NULL), LUMEN_EINVAL);
+    assert_int_equal(lumen_info_new(NULL, r, "decl_events", "I.", NULL, 0), LUMEN_EEXIST);
+    /* Another collector declaring the same family. */
+    lumen_collector *col2;
+    assert_int_equal(lumen_registry_add_collector(&col2, r, &o, collect_declared, NULL),
+                     LUMEN_EEXIST);
+    /* Unrelated names are free. */
+    lumen_family_options h = LUMEN_FAMILY_OPTIONS_INIT;
+    h.help = "Other.";
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_GAUGE, "decl_other", &h), LUMEN_OK);
+    char *s = render(r, LUMEN_FORMAT_PROMETHEUS);
+    assert_true(contains(s, "decl_events_total 7\n"));
+    lumen_free(s);
+    /* Removing the collector releases its names. */
+    assert_int_equal(lumen_registry_remove_collector(r, col), LUMEN_OK);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "decl_events", NULL), LUMEN_OK);
+    /* Invalid declarations. */
+    static const char *const bad[] = {"9bad"};
+    o.family_names = bad;
+    assert_int_equal(lumen_registry_add_collector(NULL, r, &o, collect_declared, NULL),
+                     LUMEN_EINVAL);
+    o.family_names = NULL;
+    assert_int_equal(lumen_registry_add_collector(NULL, r, &o, collect_declared, NULL),
+                     LUMEN_EINVAL);
+    o.version = 0;
+    assert_int_equal(lumen_registry_add_collector(NULL, r, &o, collect_declared, NULL),
+                     LUMEN_EVERSION);
+    /* The process collector declares its families too. */
+    assert_int_equal(lumen_gauge_new(&g, r, "process_open_fds", "Mine."), LUMEN_OK);
+    assert_int_equal(lumen_process_collector_add(&col, r), LUMEN_EEXIST);
+    assert_int_equal(lumen_registry_unregister(r, "process_open_fds"), LUMEN_OK);
+    assert_int_equal(lumen_process_collector_add(&col, r), LUMEN_OK);
+    assert_int_equal(lumen_gauge_new(&g, r, "process_max_fds", "Mine."), LUMEN_EEXIST);
+    lumen_registry_free(r);
+}
+
+/* ---- lumen's own log and trace metrics ------------------------------------- */
+
+/* The self-metrics choice is fixed at the first use of each layer, once
+ * per process: each scenario runs in a child of its own. */
+static void run_child(int (*scenario)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(scenario());
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        print_error("scenario failed at check %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+#define CHECK(n, x)                                                                                \
+    do {                                                                                           \
+        if (!(x))                                                                                  \
+            return (n);                                                                            \
+    } while (0)
+
+static char g_diag[4096];
+static void keep_diag(lumen_diag_level level, const char *msg, void *ud)
+{
+    (void)level;
+    (void)ud;
+    size_t n = strlen(g_diag);
+    snprintf(g_diag + n, sizeof g_diag - n, "%s\n", msg);
+}
+
+static void quiet_line(lumen_log_level level, const char *line, size_t len, void *ud)
+{
+    (void)level, (void)line, (void)len, (void)ud;
+}
+
+/* One record through a handler that writes nowhere. */
+static void log_one(void)
+{
+    lumen_log_handler_opts ho = LUMEN_LOG_HANDLER_OPTS_INIT;
+    ho.sink = LUMEN_LOG_SINK_CALLBACK;
+    ho.callback = quiet_line;
+    lumen_log_handler *h;
+    lumen_logger *lg = lumen_logger_get("selfmetrics");
+    if (lumen_log_handler_new(&h, &ho) == LUMEN_OK)
+        lumen_logger_set_handlers(lg, &h, 1);
+    LUMEN_LOG_INFO(lg, "one");
+}
+
+static bool rendered(lumen_registry *r, const char *needle)
+{
+    char *s = NULL;
+    bool found = lumen_registry_render_string(&s, NULL, r, LUMEN_FORMAT_PROMETHEUS) == LUMEN_OK &&
+                 strstr(s, needle) != NULL;
+    lumen_free(s);
+    return found;
+}
+
+/* The program's family first: it keeps the name, the log layer's families
+ * stay off and the clash is said once, with the name. */
+static int scenario_log_program_first(void)
+{
+    lumen_set_diag_hook(LUMEN_DIAG_DEBUG, keep_diag, NULL);
+    lumen_counter *mine;
+    CHECK(1, lumen_counter_new(&mine, NULL, "lumen_log_events_total", "Mine.") == LUMEN_OK);
+    log_one();
+    log_one();
+    CHECK(2, strstr(g_diag, "lumen_log_events_total") != NULL);
+    CHECK(3,
+          strstr(strstr(g_diag, "lumen_log_events_total") + 1, "lumen_log_events_total") == NULL);
+    CHECK(4, rendered(NULL, "# HELP lumen_log_events_total Mine.\n"));
+    CHECK(5, rendered(NULL, "lumen_log_events_total 0\n"));
+    CHECK(6, !rendered(NULL, "lumen_log_dropped_total"));
+    return 0;
+}
+
+/* The log layer first: a program family of a clashing name is refused at
+ * its registration. */
+static int scenario_log_lumen_first(void)
+{
+    log_one();
+    CHECK(1, rendered(NULL, "lumen_log_events_total{level=\"info\"} 1\n"));
+    lumen_family *f;
+    CHECK(2, lumen_family_new(&f, NULL, LUMEN_METRIC_COUNTER, "lumen_log_events_total", NULL) ==
+                 LUMEN_EEXIST);
+    CHECK(3, lumen_family_new(&f, NULL, LUMEN_METRIC_GAUGE, "lumen_log_dropped", NULL) ==
+                 LUMEN_EEXIST);
+    CHECK(4, lumen_family_lookup(&f, NULL, "lumen_log_events_total") == LUMEN_OK);
+    return 0;
+}
+
+static lumen_tracer_provider *provider(void)
+{
+    lumen_tracer_provider_options o = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
+    o.ignore_env = true;
+    lumen_tracer_provider *tp = NULL;
+    lumen_tracer_provider_new(&o, &tp);
+    return tp;
+}
+
+static int scenario_trace_program_first(void)
+{
+    lumen_set_diag_hook(LUMEN_DIAG_DEBUG, keep_diag, NULL);
+    lumen_gauge *mine;
+    CHECK(1, lumen_gauge_new(&mine, NULL, "lumen_trace_spans_ended", "Mine.") == LUMEN_OK);
+    lumen_tracer_provider *tp = provider();
+    CHECK(2, tp != NULL);
+    CHECK(3, strstr(g_diag, "lumen_trace_spans_ended_total") != NULL);
+    CHECK(4, rendered(NULL, "# HELP lumen_trace_spans_ended Mine.\n"));
+    CHECK(5, !rendered(NULL, "lumen_trace_spans_started_total"));
+    lumen_tracer_provider_free(tp);
+    return 0;
+}
+
+static int scenario_trace_lumen_first(void)
+{
+    lumen_tracer_provider *tp = provider();
+    CHECK(1, tp != NULL);
+    CHECK(2, rendered(NULL, "lumen_trace_spans_started_total 0\n"));
+    lumen_family *f;
+    CHECK(3, lumen_family_new(&f, NULL, LUMEN_METRIC_COUNTER, "lumen_trace_spans_exported", NULL) ==
+                 LUMEN_EEXIST);
+    lumen_tracer_provider_free(tp);
+    return 0;
+}
+
+/* The program's registry: both layers' families go there, none to the
+ * default registry; the choice is fixed once used. */
+static int scenario_own_registry(void)
+{
+    lumen_registry *mine, *other;
+    CHECK(1, lumen_registry_new(&mine) == LUMEN_OK && lumen_registry_new(&other) == LUMEN_OK);
+    lumen_self_metrics_options o = LUMEN_SELF_METRICS_OPTIONS_INIT;
+    o.registry = other;
+    CHECK(2, lumen_self_metrics_configure(&o) == LUMEN_OK);
+    o.registry = mine; /* changed before first use: fine */
+    CHECK(3, lumen_self_metrics_configure(&o) == LUMEN_OK);
+    log_one();
+    lumen_tracer_provider *tp = provider();
+    CHECK(4, rendered(mine, "lumen_log_events_total{level=\"info\"} 1\n"));
+    CHECK(5, rendered(mine, "lumen_trace_spans_started_total 0\n"));
+    CHECK(6, !rendered(NULL, "lumen_log_events_total"));
+    CHECK(7, !rendered(NULL, "lumen_trace_"));
+    CHECK(8, !rendered(other, "lumen_"));
+    CHECK(9, lumen_self_metrics_configure(&o) == LUMEN_OK); /* no change */
+    o.registry = other;
+    CHECK(10, lumen_self_metrics_configure(&o) == LUMEN_ESTATE);
+    CHECK(11, lumen_self_metrics_configure(NULL) == LUMEN_ESTATE);
+    o.version = 0;
+    CHECK(12, lumen_self_metrics_configure(&o) == LUMEN_EVERSION);
+    lumen_tracer_provider_free(tp);
+    return 0;
+}
+
+/* Off, by flags or by the environment. */
+static int scenario_off_by_flags(void)
+{
+    lumen_self_metrics_options o = LUMEN_SELF_METRICS_OPTIONS_INIT;
+    o.flags = LUMEN_SELF_METRICS_NO_LOG | LUMEN_SELF_METRICS_NO_TRACE;
+    CHECK(1, lumen_self_metrics_configure(&o) == LUMEN_OK);
+    log_one();
+    lumen_tracer_provider *tp = provider();
+    CHECK(2, !rendered(NULL, "lumen_log_"));
+    CHECK(3, !rendered(NULL, "lumen_trace_"));
+    /* Their names are free for the program. */
+    lumen_counter *c;
+    CHECK(4, lumen_counter_new(&c, NULL, "lumen_log_events_total", "Mine.") == LUMEN_OK);
+    lumen_tracer_provider_free(tp);
+    return 0;
+}
+
+static int scenario_off_by_env(void)
+{
+    setenv("LUMEN_SELF_METRICS", "false", 1);
+    log_one();
+    lumen_tracer_provider *tp = provider();
+    CHECK(1, !rendered(NULL, "lumen_log_"));
+    CHECK(2, !rendered(NULL, "lumen_trace_"));
+    lumen_tracer_provider_free(tp);
+    return 0;
+}
+
+static void test_metrics_self__log_clash_program_first(void **state)
+{
+    (void)state;
+    run_child(scenario_log_program_first);
+}
+static void test_metrics_self__log_clash_lumen_first(void **state)
+{
+    (void)state;
+    run_child(scenario_log_lumen_first);
+}
+static void test_metrics_self__trace_clash_program_first(void **state)
+{
+    (void)state;
+    run_child(scenario_trace_program_first);
+}
+static void test_metrics_self__trace_clash_lumen_first(void **state)
+{
+    (void)state;
+    run_child(scenario_trace_lumen_first);
+}
+static void test_metrics_self__own_registry(void **state)
+{
+    (void)state;
+    run_child(scenario_own_registry);
+}
+static void test_metrics_self__off(void **state)
+{
+    (void)state;
+    run_child(scenario_off_by_flags);
+    run_child(scenario_off_by_env);
 }
 
 static void test_metrics_exemplars__openmetrics_only(void **state)
@@ -634,20 +1023,20 @@ static void test_metrics_exemplars__from_current_trace(void **state)
     (void)state;
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "T.";
-    o.flags = LUMEN_METRIC_EXEMPLARS_FROM_TRACE | LUMEN_METRIC_NO_CREATED;
+    o.flags = LUMEN_FAMILY_EXEMPLARS_FROM_TRACE | LUMEN_FAMILY_NO_CREATED;
     lumen_family *f;
     assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, "tr_total", &o), LUMEN_OK);
     lumen_counter *c;
-    assert_int_equal(lumen_family_counter(f, NULL, 0, &c), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&c, f, NULL, 0), LUMEN_OK);
     double b[] = {1};
     o.buckets = b;
     o.bucket_count = 1;
     lumen_family *fh;
     assert_int_equal(lumen_family_new(&fh, r, LUMEN_METRIC_HISTOGRAM, "tr_h", &o), LUMEN_OK);
     lumen_histogram *h;
-    assert_int_equal(lumen_family_histogram(fh, NULL, 0, &h), LUMEN_OK);
+    assert_int_equal(lumen_family_histogram(&h, fh, NULL, 0), LUMEN_OK);
     /* No span: no exemplar. */
     lumen_counter_inc(c);
     lumen_histogram_observe(h, 0.5);
@@ -687,21 +1076,20 @@ static void test_metrics_format__negotiation(void **state)
 {
     (void)state;
     const char *ct;
-    assert_int_equal(lumen_format_negotiate(NULL, &ct), LUMEN_FORMAT_PROMETHEUS);
+    assert_int_equal(lumen_format_negotiate(&ct, NULL), LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(ct, "text/plain; version=0.0.4; charset=utf-8");
-    assert_int_equal(lumen_format_negotiate("", NULL), LUMEN_FORMAT_PROMETHEUS);
-    assert_int_equal(lumen_format_negotiate("text/plain", NULL), LUMEN_FORMAT_PROMETHEUS);
-    assert_int_equal(
-        lumen_format_negotiate("application/openmetrics-text;version=1.0.0,application/"
-                               "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;"
-                               "q=0.5,*/*;q=0.1",
-                               &ct),
-        LUMEN_FORMAT_OPENMETRICS);
+    assert_int_equal(lumen_format_negotiate(NULL, ""), LUMEN_FORMAT_PROMETHEUS);
+    assert_int_equal(lumen_format_negotiate(NULL, "text/plain"), LUMEN_FORMAT_PROMETHEUS);
+    assert_int_equal(lumen_format_negotiate(
+                         &ct, "application/openmetrics-text;version=1.0.0,application/"
+                              "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;"
+                              "q=0.5,*/*;q=0.1"),
+                     LUMEN_FORMAT_OPENMETRICS);
     assert_string_equal(ct, "application/openmetrics-text; version=1.0.0; charset=utf-8");
     assert_int_equal(
-        lumen_format_negotiate("text/plain;q=1, Application/OpenMetrics-Text ; q=0.2", NULL),
+        lumen_format_negotiate(NULL, "text/plain;q=1, Application/OpenMetrics-Text ; q=0.2"),
         LUMEN_FORMAT_OPENMETRICS);
-    assert_int_equal(lumen_format_negotiate("application/openmetrics-text;q=0", NULL),
+    assert_int_equal(lumen_format_negotiate(NULL, "application/openmetrics-text;q=0"),
                      LUMEN_FORMAT_PROMETHEUS);
     assert_string_equal(lumen_format_content_type(LUMEN_FORMAT_OPENMETRICS),
                         "application/openmetrics-text; version=1.0.0; charset=utf-8");
@@ -723,14 +1111,14 @@ static void test_metrics_registry__default_registry(void **state)
     assert_int_equal(lumen_registry_unregister(NULL, "unit_default_total"), LUMEN_OK);
 }
 
-static int sink_count(void *ud, const char *data, size_t len)
+static int sink_count(const char *data, size_t len, void *ud)
 {
     (void)data;
     *(size_t *)ud += len;
     return 0;
 }
 
-static int sink_fail(void *ud, const char *data, size_t len)
+static int sink_fail(const char *data, size_t len, void *ud)
 {
     (void)ud;
     (void)data;
@@ -744,7 +1132,7 @@ static void test_metrics_render__callback_chunks(void **state)
     lumen_registry *r;
     assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
     const char *names[] = {"i"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Many.";
     o.label_names = names;
     o.label_count = 1;
@@ -755,13 +1143,13 @@ static void test_metrics_render__callback_chunks(void **state)
         snprintf(v, sizeof v, "%05d", i);
         const char *vals[] = {v};
         lumen_gauge *g;
-        assert_int_equal(lumen_family_gauge(f, vals, 1, &g), LUMEN_OK);
+        assert_int_equal(lumen_family_gauge(&g, f, vals, 1), LUMEN_OK);
     }
     size_t total = 0, len = 0;
     char *s;
     assert_int_equal(lumen_registry_render(r, LUMEN_FORMAT_PROMETHEUS, sink_count, &total),
                      LUMEN_OK);
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, &len), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(&s, &len, r, LUMEN_FORMAT_PROMETHEUS), LUMEN_OK);
     assert_int_equal(total, len);
     assert_int_equal(strlen(s), len);
     lumen_free(s);
@@ -795,7 +1183,7 @@ static void test_metrics_cells__fork_child_renders(void **state)
     if (pid == 0) {
         lumen_counter_inc(c);
         char *s = NULL;
-        int ok = lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &s, NULL) == LUMEN_OK &&
+        int ok = lumen_registry_render_string(&s, NULL, r, LUMEN_FORMAT_PROMETHEUS) == LUMEN_OK &&
                  strstr(s, "forked_total 6\n") != NULL;
         _exit(ok ? 0 : 1);
     }
@@ -887,7 +1275,7 @@ static void test_metrics_cells__critical_sections_execute(void **state)
     assert_true(cpu >= 0);
     assert_non_null(__atomic_load_n(&lumen__cell_cpu[cpu], __ATOMIC_ACQUIRE));
     char *out;
-    assert_int_equal(lumen_registry_render_string(r, LUMEN_FORMAT_PROMETHEUS, &out, NULL),
+    assert_int_equal(lumen_registry_render_string(&out, NULL, r, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     assert_non_null(strstr(out, "sect_h_bucket{le=\"1\"} 334\n"));
     assert_non_null(strstr(out, "sect_h_bucket{le=\"2\"} 667\n"));
@@ -922,6 +1310,15 @@ int main(void)
         cmocka_unit_test(test_metrics_info__rendered_per_format),
         cmocka_unit_test(test_metrics_summary__count_sum_quantiles),
         cmocka_unit_test(test_metrics_collector__merged_in_order),
+        cmocka_unit_test(test_metrics_family__options_version),
+        cmocka_unit_test(test_metrics_family__lookup),
+        cmocka_unit_test(test_metrics_collector__declared_names),
+        cmocka_unit_test(test_metrics_self__log_clash_program_first),
+        cmocka_unit_test(test_metrics_self__log_clash_lumen_first),
+        cmocka_unit_test(test_metrics_self__trace_clash_program_first),
+        cmocka_unit_test(test_metrics_self__trace_clash_lumen_first),
+        cmocka_unit_test(test_metrics_self__own_registry),
+        cmocka_unit_test(test_metrics_self__off),
         cmocka_unit_test(test_metrics_exemplars__openmetrics_only),
         cmocka_unit_test(test_metrics_exemplars__from_current_trace),
         cmocka_unit_test(test_metrics_format__negotiation),

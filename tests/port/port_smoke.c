@@ -37,7 +37,7 @@ static void *worker(void *arg)
 {
     const char *method = arg;
     lumen_counter *c = NULL;
-    if (lumen_family_counter(by_method, &method, 1, &c) != LUMEN_OK)
+    if (lumen_family_counter(&c, by_method, &method, 1) != LUMEN_OK)
         return NULL;
     for (int i = 0; i < INCS; i++) {
         lumen_counter_inc(requests);
@@ -80,7 +80,7 @@ static void check_metrics(void)
     rc = lumen_counter_new(&requests, reg, "port_requests_total", "Requests handled.");
     CHECK(rc == LUMEN_OK, "counter_new: %s", lumen_strerror(rc));
     const char *labels[] = {"method"};
-    lumen_metric_opts o = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
     o.help = "Responses by method.";
     o.label_names = labels;
     o.label_count = 1;
@@ -124,14 +124,14 @@ static void check_metrics(void)
           lumen_counter_value(requests));
     char *text = NULL;
     size_t len = 0;
-    rc = lumen_registry_render_string(reg, LUMEN_FORMAT_PROMETHEUS, &text, &len);
+    rc = lumen_registry_render_string(&text, &len, reg, LUMEN_FORMAT_PROMETHEUS);
     CHECK(rc == LUMEN_OK, "render: %s", lumen_strerror(rc));
     if (rc == LUMEN_OK) {
         CHECK(len == strlen(text), "length %zu, strlen %zu", len, strlen(text));
         CHECK(strcmp(text, expected_text) == 0, "rendered\n%s\nexpected\n%s", text, expected_text);
         lumen_free(text);
     }
-    rc = lumen_registry_render_string(reg, LUMEN_FORMAT_OPENMETRICS, &text, &len);
+    rc = lumen_registry_render_string(&text, &len, reg, LUMEN_FORMAT_OPENMETRICS);
     CHECK(rc == LUMEN_OK, "render openmetrics: %s", lumen_strerror(rc));
     if (rc == LUMEN_OK) {
         CHECK(len >= 6 && strcmp(text + len - 6, "# EOF\n") == 0, "openmetrics ends \"%s\"",

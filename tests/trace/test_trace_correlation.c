@@ -57,13 +57,14 @@ static void test_trace_correlation__exemplars_from_current_span(void **state)
     th_setup(&e, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL});
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    lumen_metric_opts mo = LUMEN_METRIC_OPTS_INIT;
+    lumen_family_options mo = LUMEN_FAMILY_OPTIONS_INIT;
     mo.help = "Requests.";
-    mo.flags = LUMEN_METRIC_EXEMPLARS_FROM_TRACE;
+    mo.flags = LUMEN_FAMILY_EXEMPLARS_FROM_TRACE;
     lumen_family *fam;
-    assert_int_equal(lumen_family_new(&fam, reg, LUMEN_METRIC_COUNTER, "requests_total", &mo), LUMEN_OK);
+    assert_int_equal(lumen_family_new(&fam, reg, LUMEN_METRIC_COUNTER, "requests_total", &mo),
+                     LUMEN_OK);
     lumen_counter *c;
-    assert_int_equal(lumen_family_counter(fam, NULL, 0, &c), LUMEN_OK);
+    assert_int_equal(lumen_family_counter(&c, fam, NULL, 0), LUMEN_OK);
     lumen_span *s = lumen_span_start(e.tracer, "request", NULL);
     lumen_span_enter(s);
     lumen_counter_inc(c);
@@ -73,7 +74,8 @@ static void test_trace_correlation__exemplars_from_current_span(void **state)
     lumen_span_end(s);
     char *text;
     size_t len;
-    assert_int_equal(lumen_registry_render_string(reg, LUMEN_FORMAT_OPENMETRICS, &text, &len), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(&text, &len, reg, LUMEN_FORMAT_OPENMETRICS),
+                     LUMEN_OK);
     char tid[33], want[96];
     th_hex(tid, sc.trace_id, 16);
     snprintf(want, sizeof want, "trace_id=\"%s\"", tid);

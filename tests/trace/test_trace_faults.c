@@ -221,7 +221,7 @@ static double sample(const char *text, const char *name)
 static scrape scrape_now(void)
 {
     char *text;
-    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &text, NULL),
+    assert_int_equal(lumen_registry_render_string(&text, NULL, NULL, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     scrape s = {sample(text, "lumen_trace_spans_started_total"),
                 sample(text, "lumen_trace_spans_ended_total"),
@@ -492,7 +492,7 @@ static void test_trace_faults__dead_collector_exit_bounded_and_said_once(void **
 static double failures(const char *reason)
 {
     char *text;
-    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &text, NULL),
+    assert_int_equal(lumen_registry_render_string(&text, NULL, NULL, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     char pat[128];
     snprintf(pat, sizeof pat, "lumen_trace_export_failures_total{reason=\"%s\"} ", reason);

@@ -87,8 +87,14 @@ typedef struct ts_case {
     const char *want; /* NULL: discarded */
 } ts_case;
 
-#define K257 "k0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345"
-#define T241 "t012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+#define K257                                                                                       \
+    "k0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890" \
+    "12345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012" \
+    "3456789012345678901234567890123456789012345678901234567890123456789012345"
+#define T241                                                                                       \
+    "t0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890" \
+    "12345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012" \
+    "345678901234567890123456789012345678901234567890123456789"
 
 static const ts_case ts_cases[] = {
 #define K256                                                                                       \
@@ -154,7 +160,8 @@ static void test_trace_propagation__tracestate_table(void **state)
             th_add(h, k % 2 ? "TraceState" : "tracestate", c->ts[k]);
         lumen_carrier car = th_carrier(h);
         lumen_span_context sc;
-        assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &car, &sc, NULL), LUMEN_OK);
+        assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &car, &sc, NULL),
+                         LUMEN_OK);
         if (strcmp(sc.trace_state, c->want ? c->want : "") != 0)
             fail_msg("case %zu: got '%s' want '%s'", i, sc.trace_state, c->want ? c->want : "");
         assert_int_equal(sc.trace_state_len, strlen(sc.trace_state));
@@ -225,7 +232,8 @@ static void test_trace_propagation__inject_roundtrip(void **state)
     th_add(in, "tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
     lumen_carrier ci = th_carrier(in), co = th_carrier(out);
     lumen_span_context sc;
-    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &ci, &sc, NULL), LUMEN_OK);
+    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &ci, &sc, NULL),
+                     LUMEN_OK);
     assert_int_equal(lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3 |
                                                   LUMEN_PROPAGATE_B3MULTI,
                                               &sc, NULL, &co),
@@ -268,7 +276,10 @@ static void test_trace_propagation__b3_single_table(void **state)
         {TID "-" SID "-0", true, TID, 0},
         {TID "-" SID, true, TID, 0},
         {"8448eb211c80319c-" SID "-1", true, "00000000000000008448eb211c80319c", 1},
-        {"0", false}, {"1", false}, {"d", false}, {"", false},
+        {"0", false},
+        {"1", false},
+        {"d", false},
+        {"", false},
         {TID "-" SID "-2", false},
         {TID "-" SID "-1-abc", false},
         {TID "-" SID "-11", false},
@@ -284,7 +295,8 @@ static void test_trace_propagation__b3_single_table(void **state)
         th_add(h, "traceparent", "garbage"); /* invalid: b3 is tried next */
         lumen_carrier c = th_carrier(h);
         lumen_span_context sc;
-        int rc = lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3, &c, &sc, NULL);
+        int rc = lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3, &c,
+                                           &sc, NULL);
         if (rc != (cases[i].valid ? LUMEN_OK : LUMEN_ENOENT))
             fail_msg("b3 case %zu (%s): rc %d", i, cases[i].v, rc);
         if (cases[i].valid) {
@@ -304,16 +316,11 @@ static void test_trace_propagation__b3_multi_table(void **state)
         bool valid;
         uint8_t flags;
     } cases[] = {
-        {TID, SID, "1", NULL, true, 1},
-        {TID, SID, "0", NULL, true, 0},
-        {TID, SID, NULL, "1", true, 1},
-        {TID, SID, "true", NULL, true, 1},
-        {TID, SID, NULL, NULL, true, 0},
-        {"8448eb211c80319c", SID, "1", NULL, true, 1},
-        {TID, NULL, "1", NULL, false, 0},
-        {NULL, SID, "1", NULL, false, 0},
-        {TID "00", SID, "1", NULL, false, 0},
-        {TID, "b7ad6b71692033", "1", NULL, false, 0},
+        {TID, SID, "1", NULL, true, 1},       {TID, SID, "0", NULL, true, 0},
+        {TID, SID, NULL, "1", true, 1},       {TID, SID, "true", NULL, true, 1},
+        {TID, SID, NULL, NULL, true, 0},      {"8448eb211c80319c", SID, "1", NULL, true, 1},
+        {TID, NULL, "1", NULL, false, 0},     {NULL, SID, "1", NULL, false, 0},
+        {TID "00", SID, "1", NULL, false, 0}, {TID, "b7ad6b71692033", "1", NULL, false, 0},
     };
     for (size_t i = 0; i < LUMEN_ARRAY_LEN(cases); i++) {
         th_headers *h = calloc(1, sizeof *h);
@@ -344,7 +351,8 @@ static void test_trace_propagation__baggage_table(void **state)
         const char *k1, *v1, *k2, *v2;
         size_t count;
     } cases[] = {
-        {"userId=alice,serverNode=DF%2028,isProduction=false", LUMEN_OK, "userId", "alice", "serverNode", "DF 28", 3},
+        {"userId=alice,serverNode=DF%2028,isProduction=false", LUMEN_OK, "userId", "alice",
+         "serverNode", "DF 28", 3},
         {" a = 1 ; prop ; p2=v , b=2", LUMEN_OK, "a", "1", "b", "2", 2},
         {"a=%E2%9C%93", LUMEN_OK, "a", "\xe2\x9c\x93", NULL, NULL, 1},
         {"a=x=y", LUMEN_OK, "a", "x=y", NULL, NULL, 1},
@@ -426,7 +434,8 @@ static void test_trace_propagation__baggage_limits_and_roundtrip(void **state)
 static void test_trace_propagation__otel_propagators_env(void **state)
 {
     unsetenv("OTEL_PROPAGATORS");
-    assert_int_equal(lumen_propagators_from_env(), LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_BAGGAGE);
+    assert_int_equal(lumen_propagators_from_env(),
+                     LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_BAGGAGE);
     setenv("OTEL_PROPAGATORS", "b3, B3MULTI ,tracecontext,xray", 1);
     assert_int_equal(lumen_propagators_from_env(),
                      LUMEN_PROPAGATE_B3 | LUMEN_PROPAGATE_B3MULTI | LUMEN_PROPAGATE_TRACECONTEXT);
@@ -437,7 +446,8 @@ static void test_trace_propagation__otel_propagators_env(void **state)
     th_add(h, "traceparent", TP("00"));
     lumen_carrier c = th_carrier(h);
     lumen_span_context sc;
-    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_DEFAULT, &c, &sc, NULL), LUMEN_ENOENT);
+    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_DEFAULT, &c, &sc, NULL),
+                     LUMEN_ENOENT);
     unsetenv("OTEL_PROPAGATORS");
     assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_DEFAULT, &c, &sc, NULL), LUMEN_OK);
     free(h);
@@ -908,7 +918,7 @@ static double dropped(const char *header, const char *reason)
 {
     char *text, pat[160];
     size_t len;
-    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &text, &len),
+    assert_int_equal(lumen_registry_render_string(&text, &len, NULL, LUMEN_FORMAT_PROMETHEUS),
                      LUMEN_OK);
     snprintf(pat, sizeof pat, "lumen_trace_propagation_dropped_total{header=\"%s\",reason=\"%s\"} ",
              header, reason);

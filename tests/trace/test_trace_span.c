@@ -150,9 +150,10 @@ static void test_trace_span__explicit_and_remote_parent(void **state)
     /* A remote parent that is not sampled: parentbased drops the child,
      * which still carries the trace id and tracestate. */
     lumen_span_context rem;
-    assert_int_equal(lumen_traceparent_parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", 55,
-                                             (const char *[]){"congo=t61rcWkgMzE"}, NULL, 1, &rem),
-                     LUMEN_OK);
+    assert_int_equal(
+        lumen_traceparent_parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", 55,
+                                (const char *[]){"congo=t61rcWkgMzE"}, NULL, 1, &rem),
+        LUMEN_OK);
     o = (lumen_span_options)LUMEN_SPAN_OPTIONS_INIT;
     o.parent_context = &rem;
     lumen_span *u = lumen_span_start(e.tracer, "unsampled", &o);
@@ -400,11 +401,14 @@ static void test_trace_span__ids_unique_and_fork_reseeds(void **state)
 static void test_trace_span__resource(void **state)
 {
     setenv("OTEL_SERVICE_NAME", "billing", 1);
-    setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod%20eu, team=a%2Cb ,service.name=ignored,bad", 1);
+    setenv("OTEL_RESOURCE_ATTRIBUTES",
+           "deployment.environment=prod%20eu, team=a%2Cb ,service.name=ignored,bad", 1);
     lumen_tracer_provider *tp;
     assert_int_equal(lumen_tracer_provider_new(NULL, &tp), LUMEN_OK);
-    const char *want[][2] = {{"deployment.environment", "prod eu"}, {"team", "a,b"},
-                             {"service.name", "billing"}, {"telemetry.sdk.name", "lumen"},
+    const char *want[][2] = {{"deployment.environment", "prod eu"},
+                             {"team", "a,b"},
+                             {"service.name", "billing"},
+                             {"telemetry.sdk.name", "lumen"},
                              {"telemetry.sdk.language", "c"}};
     for (size_t w = 0; w < 5; w++) {
         size_t i;
@@ -447,7 +451,8 @@ static void test_trace_span__times_track_wall_clock(void **state)
     }
 #ifdef LUMEN__HAVE_TSC
     /* Where the kernel trusts the TSC, these times came from it. */
-    char *cs = lt_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", NULL);
+    char *cs =
+        lt_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", NULL);
     if (cs != NULL && strncmp(cs, "tsc", 3) == 0)
         assert_true(lumen__fclock_tsc_in_use());
     free(cs);
@@ -507,22 +512,33 @@ static void test_trace_span__self_metrics(void **state)
     th_setup(&e, ON);
     char *before, *after;
     size_t len;
-    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &before, &len), LUMEN_OK);
+    assert_int_equal(lumen_registry_render_string(&before, &len, NULL, LUMEN_FORMAT_PROMETHEUS),
+                     LUMEN_OK);
     pthread_t t;
     pthread_create(&t, NULL, end_spans, &e);
     pthread_join(t, NULL);
-    assert_int_equal(lumen_registry_render_string(NULL, LUMEN_FORMAT_PROMETHEUS, &after, &len), LUMEN_OK);
-    double sb = metric(before, "lumen_trace_spans_started_total "), sa = metric(after, "lumen_trace_spans_started_total ");
+    assert_int_equal(lumen_registry_render_string(&after, &len, NULL, LUMEN_FORMAT_PROMETHEUS),
+                     LUMEN_OK);
+    double sb = metric(before, "lumen_trace_spans_started_total "),
+           sa = metric(after, "lumen_trace_spans_started_total ");
     if (sa - sb != 100)
         fail_msg("started before %.0f after %.0f", sb, sa);
-    assert_true(metric(after, "lumen_trace_spans_ended_total ") - metric(before, "lumen_trace_spans_ended_total ") == 100);
-    assert_true(metric(after, "lumen_trace_spans_exported_total ") - metric(before, "lumen_trace_spans_exported_total ") == 100);
+    assert_true(metric(after, "lumen_trace_spans_ended_total ") -
+                    metric(before, "lumen_trace_spans_ended_total ") ==
+                100);
+    assert_true(metric(after, "lumen_trace_spans_exported_total ") -
+                    metric(before, "lumen_trace_spans_exported_total ") ==
+                100);
     metric(after, "lumen_trace_export_failures_total{reason=\"timeout\"} ");
     metric(after, "lumen_trace_spans_dropped_total ");
     /* A real parser accepts the exposition. */
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s -c 'import sys; from prometheus_client.parser import text_string_to_metric_families as p; "
-             "n=[f.name for f in p(sys.stdin.read())]; assert \"lumen_trace_spans_started\" in n, n'", lt_python());
+    snprintf(
+        cmd, sizeof cmd,
+        "%s -c 'import sys; from prometheus_client.parser import text_string_to_metric_families as "
+        "p; "
+        "n=[f.name for f in p(sys.stdin.read())]; assert \"lumen_trace_spans_started\" in n, n'",
+        lt_python());
     char *out = NULL;
     int rc = lt_run(cmd, after, len, &out);
     if (rc != 0)
@@ -554,7 +570,8 @@ static void test_trace_span__provider_oom(void **state)
         if (rc == LUMEN_OK)
             rc = lumen_tracer_provider_add_processor(tp, p);
         if (rc == LUMEN_OK) {
-            lumen_span *s = lumen_span_start(lumen_tracer_provider_get_tracer(tp, "t", "v"), "s", NULL);
+            lumen_span *s =
+                lumen_span_start(lumen_tracer_provider_get_tracer(tp, "t", "v"), "s", NULL);
             lumen_span_set_str(s, "k", "v");
             lumen_span_end(s);
         }
