@@ -33,7 +33,9 @@ static int cur_format;
 
 /* ---- a strict JSON validator ------------------------------------------------ */
 
-typedef struct { const unsigned char *p, *e; } cur;
+typedef struct {
+    const unsigned char *p, *e;
+} cur;
 
 static void ws(cur *c)
 {
@@ -126,8 +128,9 @@ static bool value(cur *c, int depth);
 
 /* The lumen preset's own keys, counted at the top level of a line: each
  * must appear at most once, whatever keys the fields have. */
-static const char *const OWN[] = {"ts",   "level",      "logger", "msg",  "trace_id", "span_id",
-                                  "trace_flags", "request_id", "file", "line", "func", "suppressed"};
+static const char *const OWN[] = {"ts",       "level",   "logger",      "msg",
+                                  "trace_id", "span_id", "trace_flags", "request_id",
+                                  "file",     "line",    "func",        "suppressed"};
 static int own_seen[sizeof OWN / sizeof OWN[0]];
 
 static void count_own(const unsigned char *k, size_t n)
@@ -178,12 +181,18 @@ static bool value(cur *c, int depth)
     if (c->p >= c->e)
         return false;
     switch (*c->p) {
-    case '{': return object(c, depth);
-    case '"': return str(c);
-    case 't': return lit(c, "true");
-    case 'f': return lit(c, "false");
-    case 'n': return lit(c, "null");
-    default: return num(c);
+    case '{':
+        return object(c, depth);
+    case '"':
+        return str(c);
+    case 't':
+        return lit(c, "true");
+    case 'f':
+        return lit(c, "false");
+    case 'n':
+        return lit(c, "null");
+    default:
+        return num(c);
     }
 }
 
@@ -203,8 +212,7 @@ static void on_line(lumen_log_level level, const char *line, size_t len, void *u
     (void)level;
     bool lumen_preset = ud != NULL;
     const unsigned char *p = (const unsigned char *)line;
-    if (len == 0 || p[len - 1] != '\n' || memchr(p, '\n', len - 1) != NULL ||
-        !valid_utf8(p, len))
+    if (len == 0 || p[len - 1] != '\n' || memchr(p, '\n', len - 1) != NULL || !valid_utf8(p, len))
         failed_line = true;
     if (getenv("LOG_FUZZ_SHOW"))
         fprintf(stderr, "%.*s", (int)len, line);
@@ -234,7 +242,10 @@ static int formats[NH];
 static void setup(void)
 {
     devnull = open("/dev/null", O_WRONLY);
-    static const struct { int format, preset; size_t max; } cfg[NH] = {
+    static const struct {
+        int format, preset;
+        size_t max;
+    } cfg[NH] = {
         {LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0},
         {LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_OTEL, 0},
         {LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_ECS, 0},
@@ -244,7 +255,7 @@ static void setup(void)
         {LUMEN_LOG_FORMAT_TEXT, LUMEN_LOG_PRESET_LUMEN, 3},
     };
     for (int i = 0; i < NH; i++) {
-        lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+        lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
         o.sink = LUMEN_LOG_SINK_CALLBACK;
         o.callback = on_line;
         o.callback_ud = cfg[i].preset == LUMEN_LOG_PRESET_LUMEN ? (void *)&formats : NULL;
@@ -303,27 +314,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         double d;
         memcpy(&d, &bits, sizeof d);
         switch (type) {
-        case 0: f[nf] = lumen_field_strn(keys[nf], v, vl); break;
-        case 1: f[nf] = lumen_field_strn(keys[nf], v, vl); break;
-        case 2: f[nf] = lumen_field_int(keys[nf], (int64_t)bits); break;
-        case 3: f[nf] = lumen_field_uint(keys[nf], bits); break;
-        case 4: f[nf] = lumen_field_float(keys[nf], d); break;
-        case 5: f[nf] = lumen_field_bool(keys[nf], (int)(bits & 1)); break;
-        case 6: f[nf] = lumen_field_bytes(keys[nf], v, vl); break;
-        default: f[nf] = lumen_field_status(keys[nf], (int)(int8_t)bits); break;
+        case 0:
+            f[nf] = lumen_field_strn(keys[nf], v, vl);
+            break;
+        case 1:
+            f[nf] = lumen_field_strn(keys[nf], v, vl);
+            break;
+        case 2:
+            f[nf] = lumen_field_int(keys[nf], (int64_t)bits);
+            break;
+        case 3:
+            f[nf] = lumen_field_uint(keys[nf], bits);
+            break;
+        case 4:
+            f[nf] = lumen_field_float(keys[nf], d);
+            break;
+        case 5:
+            f[nf] = lumen_field_bool(keys[nf], (int)(bits & 1));
+            break;
+        case 6:
+            f[nf] = lumen_field_bytes(keys[nf], v, vl);
+            break;
+        default:
+            f[nf] = lumen_field_status(keys[nf], (int)(int8_t)bits);
+            break;
         }
     }
     failed_line = false;
     /* Through a child logger half the time, so bound fields are covered. */
     lumen_logger *lg = loggers[hi], *child = NULL;
-    if ((data[0] & 0x80) && nf > 0 && lumen_logger_with(lg, f, 1, &child) == LUMEN_OK)
+    if ((data[0] & 0x80) && nf > 0 && lumen_logger_with(&child, lg, f, 1) == LUMEN_OK)
         lumen_log_write(child, LUMEN_LOG_WARN, NULL, msg, f + 1, (size_t)nf - 1, data[0] & 3);
     else
         lumen_log_write(lg, (lumen_log_level)(1 + data[0] % 24), NULL, msg, f, (size_t)nf, 0);
     lumen_logger_free(child);
     lumen_log_raw(devnull, LUMEN_LOG_INFO, msg);
     lumen_log_level lv;
-    (void)lumen_log_level_parse(msg, &lv);
+    (void)lumen_log_level_parse(&lv, msg);
     for (int i = 0; i < nf; i++)
         free(keys[i]);
     free(msg);

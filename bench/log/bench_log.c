@@ -36,14 +36,14 @@ static double run_threads(int threads, long n)
         pthread_create(&t[i], NULL, lines, (void *)(intptr_t)n);
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
-    lumen_log_flush();
+    lumen_log_flush(0);
     return (double)(bench_now() - t0) / n;
 }
 
 int main(void)
 {
     int fd = open("/dev/null", O_WRONLY | O_APPEND);
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = fd;
     o.format = LUMEN_LOG_FORMAT_JSON;
@@ -71,7 +71,7 @@ int main(void)
     int saved;
     pid_t cat = bench_pipe_stdout(&saved);
     if (cat > 0) {
-        lumen_log_handler_opts po = o;
+        lumen_log_handler_options po = o;
         po.sink = LUMEN_LOG_SINK_STDOUT;
         lumen_log_handler *ph;
         if (lumen_log_handler_new(&ph, &po) == LUMEN_OK) {

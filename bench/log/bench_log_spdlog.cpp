@@ -83,7 +83,7 @@ static double run(void (*fn)(long), int threads, bool lumen, long lines = BENCH_
     for (int i = 0; i < threads; i++)
         t[i].join();
     if (lumen)
-        lumen_log_flush();
+        lumen_log_flush(0);
     else
         sp->flush();
     return (double)(bench_now() - t0) / lines;
@@ -115,14 +115,14 @@ static void keep_best(double &best, double v)
 
 static lumen_log_handler *lumen_handler(lumen_log_sink sink, int fd, unsigned flags)
 {
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = sink;
     o.fd = fd;
     o.format = LUMEN_LOG_FORMAT_JSON;
     o.flags = flags;
     if (flags & LUMEN_LOG_ASYNC) {
         o.overflow = LUMEN_LOG_OVERFLOW_BLOCK; /* nothing dropped */
-        o.block_timeout_ms = -1;
+        o.block_timeout_ms = LUMEN_WAIT_FOREVER;
     }
     lumen_log_handler *h;
     if (lumen_log_handler_new(&h, &o) != LUMEN_OK) {

@@ -66,7 +66,7 @@ static int setup_logs(void)
     /* JSON lines on stdout (the default handler) and the console's recent
      * lines. LUMEN_LOG_LEVEL and LUMEN_LOG_FORMAT still apply. */
     lumen_log_handler *out, *console;
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     int rc = lumen_log_handler_new(&out, &o);
     if (rc == LUMEN_OK)
         rc = lumen_console_log_handler_new(LUMEN_LOG_DEBUG, &console);
@@ -134,7 +134,7 @@ int obs_init(const char *service)
     if (rc != LUMEN_OK) {
         LUMEN_LOG_FATAL(lumen_logger_get(service), "instrumentation setup failed",
                         LUMEN_STATUS("error", rc));
-        lumen_log_flush();
+        lumen_log_flush(0);
     }
     return rc;
 }
@@ -151,7 +151,7 @@ void obs_ready(int api_port, const char *ready_file)
         LUMEN_LOG_ERROR(g.log, "metrics endpoint failed to start", LUMEN_STATUS("error", rc));
     LUMEN_LOG_INFO(g.log, "service ready", LUMEN_INT("port", api_port),
                    LUMEN_INT("admin_port", admin));
-    lumen_log_flush();
+    lumen_log_flush(0);
     if (ready_file) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", ready_file);
@@ -175,7 +175,7 @@ void obs_shutdown(void)
 void obs_fatal(const char *msg, const char *detail)
 {
     LUMEN_LOG_FATAL(g.log ? g.log : lumen_logger_get(""), msg, LUMEN_STR("detail", detail));
-    lumen_log_flush();
+    lumen_log_flush(0);
 }
 
 void obs_event(const char *name)

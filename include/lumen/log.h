@@ -14,7 +14,7 @@
  * fd, a file, a callback), and runs synchronously or through a bounded
  * queue and a writer thread.
  *
- * Speed and safety: a call below the level costs one load and a branch and
+ * Speed and safety: a call below the level costs a load and a branch and
  * evaluates none of its arguments (the LUMEN_LOG_* macros test the level
  * first). Messages and field values are data, never formats: every string
  * is escaped for the output syntax, invalid UTF-8 becomes U+FFFD, and
@@ -51,7 +51,7 @@ typedef enum lumen_log_level {
     LUMEN_LOG_OFF = 100 /**< as a level threshold: nothing passes */
 } lumen_log_level;
 
-/** A logger. Named loggers live until lumen_log_shutdown(); child loggers
+/** A logger. Named loggers live as long as the process; child loggers
  * made by lumen_logger_with() are freed with lumen_logger_free(). */
 typedef struct lumen_logger lumen_logger;
 /** A handler: level + formatter + sink. Owned by the library. */
@@ -61,13 +61,13 @@ typedef struct lumen_log_handler lumen_log_handler;
 
 /** The type of a field's value. */
 typedef enum lumen_field_type {
-    LUMEN_FIELD_STR = 1,    /**< UTF-8 text (invalid bytes become U+FFFD) */
-    LUMEN_FIELD_INT = 2,    /**< int64_t */
-    LUMEN_FIELD_UINT = 3,   /**< uint64_t */
-    LUMEN_FIELD_FLOAT = 4,  /**< double; NaN and infinities are written as strings in JSON */
+    LUMEN_FIELD_STR = 1,   /**< UTF-8 text (invalid bytes become U+FFFD) */
+    LUMEN_FIELD_INT = 2,   /**< int64_t */
+    LUMEN_FIELD_UINT = 3,  /**< uint64_t */
+    LUMEN_FIELD_FLOAT = 4, /**< double; NaN and infinities are written as strings in JSON */
     LUMEN_FIELD_BOOL = 5,
-    LUMEN_FIELD_BYTES = 6,  /**< raw bytes, written as lowercase hex */
-    LUMEN_FIELD_STATUS = 7  /**< a lumen status code, written as its symbolic name */
+    LUMEN_FIELD_BYTES = 6, /**< raw bytes, written as lowercase hex */
+    LUMEN_FIELD_STATUS = 7 /**< a lumen status code, written as its symbolic name */
 } lumen_field_type;
 
 /**
@@ -85,7 +85,7 @@ typedef struct lumen_field {
         int64_t i;
         uint64_t u;
         double d;
-        int b;
+        bool b;
     } v;
 } lumen_field;
 
@@ -144,13 +144,13 @@ static inline lumen_field lumen_field_float(const char *key, double value)
     return f;
 }
 /** A boolean field. */
-static inline lumen_field lumen_field_bool(const char *key, int value)
+static inline lumen_field lumen_field_bool(const char *key, bool value)
 {
     lumen_field f;
     f.key = key;
     f.type = LUMEN_FIELD_BOOL;
     f.len = 0;
-    f.v.b = value != 0;
+    f.v.b = value;
     return f;
 }
 /** A bytes field, written as lowercase hex. */
@@ -180,7 +180,7 @@ static inline lumen_field lumen_field_status(const char *key, int status)
 #define LUMEN_INT(k, v) lumen_field_int((k), (int64_t)(v))
 #define LUMEN_UINT(k, v) lumen_field_uint((k), (uint64_t)(v))
 #define LUMEN_FLOAT(k, v) lumen_field_float((k), (double)(v))
-#define LUMEN_BOOL(k, v) lumen_field_bool((k), (v))
+#define LUMEN_BOOL(k, v) lumen_field_bool((k), (v) != 0)
 #define LUMEN_BYTES(k, p, n) lumen_field_bytes((k), (p), (n))
 #define LUMEN_STATUS(k, v) lumen_field_status((k), (v))
 
@@ -188,27 +188,27 @@ static inline lumen_field lumen_field_status(const char *key, int status)
 
 /**
  * The logger named `name` ("app.db"; NULL or "" is the root), created on
- * first use. The same name always gives the same logger; it lives until
- * lumen_log_shutdown(). Names are data: any bytes, escaped on output, at
- * most 255 bytes. Never NULL: when the name is too long or memory runs out
- * the root logger is returned and the problem reported through the
- * diagnostics hook (lumen_set_diag_hook). Thread-safe.
+ * first use. The same name always gives the same logger; it lives as long
+ * as the process. Names are data: any bytes, escaped on output, at most
+ * LUMEN_LOG_NAME_MAX bytes. Never NULL: when the name is too long or
+ * memory runs out the root logger is returned and the problem reported
+ * through the diagnostics hook (lumen_set_diag_hook). Thread-safe.
  */
-LUMEN_API lumen_logger *lumen_logger_get(const char *name);
+LUMEN_API lumen_logger *lumen_logger_get(const char *name) LUMEN__RETURNS_NONNULL;
 
 /**
  * A child of `parent` that adds `fields` (copied) to every record it logs,
  * for request-scoped data. It has the parent's name, level and handlers
  * (following later changes). Free it with lumen_logger_free() once no
  * thread uses it. Returns LUMEN_OK, LUMEN_EINVAL (NULL parent/out, or
- * fields NULL with n > 0) or LUMEN_ENOMEM. Thread-safe.
+ * fields NULL with n > 0; *out is then NULL) or LUMEN_ENOMEM. Thread-safe.
  */
-LUMEN_API int lumen_logger_with(lumen_logger *parent, const lumen_field *fields, size_t n,
-                                lumen_logger **out);
+LUMEN_API int lumen_logger_with(lumen_logger **out, lumen_logger *parent, const lumen_field *fields,
+                                size_t n);
 
 /**
  * Free a child logger made by lumen_logger_with(). NULL and named loggers
- * are no-ops. The caller must ensure no thread still logs through it.
+ * are no-ops. Not thread-safe: no thread may still log through it.
  */
 LUMEN_API void lumen_logger_free(lumen_logger *child);
 
@@ -224,7 +224,8 @@ LUMEN_API int lumen_logger_set_level(lumen_logger *lg, lumen_log_level level);
 /** The logger's effective level (after inheritance). Thread-safe. */
 LUMEN_API lumen_log_level lumen_logger_level(const lumen_logger *lg);
 
-/** The logger's name, borrowed for the logger's life ("" for the root). */
+/** The logger's name, borrowed for the logger's life ("" for the root).
+ * Thread-safe. */
 LUMEN_API const char *lumen_logger_name(const lumen_logger *lg);
 
 /**
@@ -243,7 +244,7 @@ LUMEN_API const char *lumen_log_level_name(lumen_log_level level);
  * Parse a level name (case-insensitive, "warning" accepted) into *out.
  * Returns LUMEN_OK or LUMEN_EINVAL. Thread-safe.
  */
-LUMEN_API int lumen_log_level_parse(const char *name, lumen_log_level *out);
+LUMEN_API int lumen_log_level_parse(lumen_log_level *out, const char *name);
 
 /* ---- handlers ------------------------------------------------------------ */
 
@@ -252,7 +253,7 @@ typedef enum lumen_log_format {
     LUMEN_LOG_FORMAT_AUTO = 0, /**< text on a terminal, JSON otherwise (or LUMEN_LOG_FORMAT) */
     LUMEN_LOG_FORMAT_JSON = 1, /**< one JSON object per line */
     LUMEN_LOG_FORMAT_LOGFMT = 2,
-    LUMEN_LOG_FORMAT_TEXT = 3  /**< readable: time, level, logger, message, key=value */
+    LUMEN_LOG_FORMAT_TEXT = 3 /**< readable: time, level, logger, message, key=value */
 } lumen_log_format;
 
 /** Names of the record's own fields. A user field keyed like one of them
@@ -292,10 +293,9 @@ typedef enum lumen_log_overflow {
  * writer thread in async mode), possibly from several threads at once; it
  * must not log through lumen.
  */
-typedef void (*lumen_log_line_fn)(lumen_log_level level, const char *line, size_t len,
-                                  void *ud);
+typedef void (*lumen_log_line_fn)(lumen_log_level level, const char *line, size_t len, void *ud);
 
-/** Flags for lumen_log_handler_opts.flags. */
+/** Flags for lumen_log_handler_options.flags. */
 enum {
     LUMEN_LOG_SOURCE = 1u << 0,     /**< add the source location (file:line, function) */
     LUMEN_LOG_COLOR = 1u << 1,      /**< text format: colours even when not a terminal */
@@ -305,38 +305,57 @@ enum {
 };
 
 /**
- * Options of a handler. Start from LUMEN_LOG_HANDLER_OPTS_INIT; fields will
- * only ever be appended. Strings are copied.
+ * Options of a handler (a versioned struct, docs/api.md). Start from
+ * LUMEN_LOG_HANDLER_OPTIONS_INIT; every field left zero takes its default.
+ * Strings are copied.
  */
-typedef struct lumen_log_handler_opts {
-    lumen_log_level level;      /**< minimum level of this handler (INHERIT: every level) */
+typedef struct lumen_log_handler_options {
+    /** LUMEN_LOG_HANDLER_OPTIONS_VERSION */
+    unsigned int version;
+    /** Minimum level of this handler (INHERIT: every level). */
+    lumen_log_level level;
     lumen_log_format format;
     lumen_log_preset preset;
     lumen_log_sink sink;
-    int fd;                     /**< LUMEN_LOG_SINK_FD */
-    const char *path;           /**< LUMEN_LOG_SINK_FILE */
-    lumen_log_line_fn callback; /**< LUMEN_LOG_SINK_CALLBACK */
+    /** LUMEN_LOG_SINK_FD: the descriptor (read with that sink only). */
+    int fd;
+    /** LUMEN_LOG_SINK_FILE */
+    const char *path;
+    /** LUMEN_LOG_SINK_CALLBACK */
+    lumen_log_line_fn callback;
     void *callback_ud;
-    unsigned flags;             /**< LUMEN_LOG_* flags */
-    int64_t flush_interval_ms;  /**< sync: a batched line waits at most this long; 0: 100 */
-    size_t max_value_bytes;     /**< longer strings are cut with a marker; 0: 1 MiB */
-    lumen_log_overflow overflow;/**< async: policy when the queue is full */
-    size_t queue_bytes;         /**< async: queue capacity in bytes; 0: 1 MiB */
-    int64_t block_timeout_ms;   /**< async BLOCK: longest wait; 0: 1000; negative: forever */
-} lumen_log_handler_opts;
+    /** LUMEN_LOG_* flags */
+    uint32_t flags;
+    /** Sync: a batched line waits at most this long; 0:
+     * LUMEN_LOG_DEFAULT_FLUSH_INTERVAL_MS. */
+    uint32_t flush_interval_ms;
+    /** Longer strings are cut with a marker; 0: LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES. */
+    size_t max_value_bytes;
+    /** Async: what to do when the queue is full. */
+    lumen_log_overflow overflow;
+    /** Async: queue capacity in bytes; 0: LUMEN_LOG_DEFAULT_QUEUE_BYTES. */
+    size_t queue_bytes;
+    /** Async BLOCK: the longest wait for room; 0:
+     * LUMEN_LOG_DEFAULT_BLOCK_TIMEOUT_MS; LUMEN_WAIT_FOREVER: no limit. */
+    uint32_t block_timeout_ms;
+} lumen_log_handler_options;
 
-#define LUMEN_LOG_HANDLER_OPTS_INIT                                                        \
-    { LUMEN_LOG_INHERIT, LUMEN_LOG_FORMAT_AUTO, LUMEN_LOG_PRESET_LUMEN, LUMEN_LOG_SINK_STDOUT, \
-      -1, NULL, NULL, NULL, 0u, 0, 0, LUMEN_LOG_OVERFLOW_DROP, 0, 0 }
+#define LUMEN_LOG_HANDLER_OPTIONS_VERSION 1
+#define LUMEN_LOG_HANDLER_OPTIONS_INIT                                                             \
+    LUMEN__VERSIONED_INIT(lumen_log_handler_options, LUMEN_LOG_HANDLER_OPTIONS_VERSION)
+
+/** Zero *opts and set its version. Returns LUMEN_OK, LUMEN_EINVAL (opts
+ * NULL) or LUMEN_EVERSION (0 or newer than this library). Thread-safe. */
+LUMEN_API int lumen_log_handler_options_init(lumen_log_handler_options *opts, unsigned int version);
 
 /**
  * Create a handler into *out. NULL opts: JSON/text to stdout as
- * LUMEN_LOG_FORMAT says. Handlers are owned by the library and live until
- * lumen_log_shutdown(). Returns LUMEN_OK, LUMEN_EINVAL (bad opts),
- * LUMEN_ESYS (the file cannot be opened; errno says why) or LUMEN_ENOMEM.
- * Thread-safe.
+ * LUMEN_LOG_FORMAT says. Handlers are owned by the library and live as
+ * long as the process. Returns LUMEN_OK, LUMEN_EINVAL (bad opts),
+ * LUMEN_EVERSION, LUMEN_ESYS (the file cannot be opened; errno says why)
+ * or LUMEN_ENOMEM. Thread-safe.
  */
-LUMEN_API int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts *opts);
+LUMEN_API int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_options *opts);
 
 /**
  * Make `handlers` the logger's own handlers (replacing any it had); n == 0
@@ -370,23 +389,47 @@ LUMEN_API void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lu
                                const char *msg, const lumen_field *fields, size_t n,
                                uint64_t suppressed);
 
-/* Not API: the first member of every logger, read inline by the macros so
- * that a call below the level costs a load and a branch. */
-typedef struct lumen__logger_head {
-    int min_level; /* lowest level any of its handlers would take */
-} lumen__logger_head;
+/* Not API, but ABI frozen for the life of the soname: every lumen_logger
+ * starts with this word, the lowest level any of its handlers takes. The
+ * log macros read it inline with a relaxed load; it is the only part of a
+ * logger's layout a caller's compiled code knows. */
+typedef struct lumen__log_gate {
+    int min_level;
+} lumen__log_gate;
 
 #if defined(__GNUC__)
-#  define LUMEN__LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-#  define LUMEN__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LUMEN__LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define LUMEN__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#  define LUMEN__LOAD_RELAXED(p) (*(volatile const int *)(p))
-#  define LUMEN__UNLIKELY(x) (x)
+#define LUMEN__LOAD_RELAXED(p) (*(volatile const int *)(p))
+#define LUMEN__UNLIKELY(x) (x)
 #endif
 
-/** True when a record at `lvl` on `lg` would be written by some handler. */
-#define LUMEN_LOG_ENABLED(lg, lvl) \
-    ((int)(lvl) >= LUMEN__LOAD_RELAXED(&((const lumen__logger_head *)(const void *)(lg))->min_level))
+/* Not API: the gate a NULL logger reads, always closed. One copy per
+ * translation unit, inside a function so that a unit that never logs has
+ * no unused variable. */
+static inline const lumen__log_gate *lumen__log_gate_off(void)
+{
+    static const lumen__log_gate off = {LUMEN_LOG_OFF};
+    return &off;
+}
+
+/* Not API: the level test of the macros: a load and a branch. A NULL
+ * logger reads the closed gate instead of its own, chosen with a
+ * conditional move rather than a second branch (a loop of disabled calls
+ * measured as fast as with no NULL test at all), and the choice folds
+ * away when the logger comes straight from lumen_logger_get, declared
+ * never to return NULL. */
+static inline bool lumen__log_enabled(const lumen_logger *lg, int lvl)
+{
+    const lumen__log_gate *g =
+        lg != NULL ? (const lumen__log_gate *)(const void *)lg : lumen__log_gate_off();
+    return lvl >= LUMEN__LOAD_RELAXED(&g->min_level);
+}
+
+/** True when a record at `lvl` on `lg` would be written by some handler;
+ * false for a NULL logger. Each argument is evaluated once. Thread-safe. */
+#define LUMEN_LOG_ENABLED(lg, lvl) lumen__log_enabled((lg), (int)(lvl))
 
 /* Not API: splitting "msg, field..." without a zero-argument "..." (which
  * ISO C before C23 and C++ before C++20 reject under -pedantic). The
@@ -395,12 +438,12 @@ typedef struct lumen__logger_head {
 #define LUMEN__CAT_(a, b) a##b
 #define LUMEN__FIRST(...) LUMEN__FIRST_(__VA_ARGS__, unused)
 #define LUMEN__FIRST_(a, ...) a
-#define LUMEN__MANY(...)                                                                   \
-    LUMEN__MANY_(__VA_ARGS__, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, \
-                 M, M, M, M, M, M, M, M, M, M, M, O, unused)
-#define LUMEN__MANY_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15,   \
-                     a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, \
-                     a30, a31, a32, x, ...)                                                \
+#define LUMEN__MANY(...)                                                                           \
+    LUMEN__MANY_(__VA_ARGS__, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, \
+                 M, M, M, M, M, M, M, M, O, unused)
+#define LUMEN__MANY_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17,   \
+                     a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, x, \
+                     ...)                                                                          \
     x
 /* ", field..." after the message, or nothing. */
 #define LUMEN__REST(...) LUMEN__CAT(LUMEN__REST_, LUMEN__MANY(__VA_ARGS__))(__VA_ARGS__)
@@ -408,22 +451,23 @@ typedef struct lumen__logger_head {
 #define LUMEN__REST_M(msg, ...) , __VA_ARGS__
 
 /**
- * Log at `lvl` with a constant message and typed fields (at most 31):
- *   LUMEN_LOG(lg, LUMEN_LOG_INFO, "request served", LUMEN_STR("path", p), LUMEN_INT("status", 200));
- * Below the level no argument after `lvl` is evaluated. `lg` must not be
- * NULL (lumen_logger_get never returns NULL). Works in C99 and C++.
+ * Log at `lvl` with a constant message and typed fields (at most
+ * LUMEN_LOG_MAX_FIELDS):
+ *   LUMEN_LOG(lg, LUMEN_LOG_INFO, "request served", LUMEN_STR("path", p), LUMEN_INT("status",
+ * 200)); Below the level no argument after `lvl` is evaluated. A NULL `lg` is a no-op, as for
+ * lumen_log_write. Works in C99 and C++. Thread-safe.
  */
 #define LUMEN_LOG(lg, lvl, ...) LUMEN__LOG_SUPP(lg, lvl, 0, __VA_ARGS__)
 
-#define LUMEN__LOG_SUPP(lg, lvl, supp, ...)                                               \
-    do {                                                                                   \
-        lumen_logger *lumen__lg = (lg);                                                    \
-        if (LUMEN__UNLIKELY(LUMEN_LOG_ENABLED(lumen__lg, lvl))) {                          \
-            static const lumen_log_src lumen__src = {__FILE__, __LINE__, __func__};        \
-            const lumen_field lumen__f[] = {{0, 0, 0, {0}} LUMEN__REST(__VA_ARGS__)};      \
-            lumen_log_write(lumen__lg, (lvl), &lumen__src, LUMEN__FIRST(__VA_ARGS__),      \
-                            lumen__f + 1, sizeof lumen__f / sizeof lumen__f[0] - 1, (supp)); \
-        }                                                                                  \
+#define LUMEN__LOG_SUPP(lg, lvl, supp, ...)                                                        \
+    do {                                                                                           \
+        lumen_logger *lumen__lg = (lg);                                                            \
+        if (LUMEN__UNLIKELY(LUMEN_LOG_ENABLED(lumen__lg, lvl))) {                                  \
+            static const lumen_log_src lumen__src = {__FILE__, __LINE__, __func__};                \
+            const lumen_field lumen__f[] = {{0, 0, 0, {0}} LUMEN__REST(__VA_ARGS__)};              \
+            lumen_log_write(lumen__lg, (lvl), &lumen__src, LUMEN__FIRST(__VA_ARGS__),              \
+                            lumen__f + 1, sizeof lumen__f / sizeof lumen__f[0] - 1, (supp));       \
+        }                                                                                          \
     } while (0)
 
 #define LUMEN_LOG_TRACE(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_TRACE, __VA_ARGS__)
@@ -431,51 +475,55 @@ typedef struct lumen__logger_head {
 #define LUMEN_LOG_INFO(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_INFO, __VA_ARGS__)
 #define LUMEN_LOG_WARN(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_WARN, __VA_ARGS__)
 #define LUMEN_LOG_ERROR(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_ERROR, __VA_ARGS__)
-/** Fatal: logs, then flushes every handler (lumen_log_flush). It does not
- * abort: the program decides what happens next. */
+/** Fatal: logs, then flushes every handler (lumen_log_flush with
+ * LUMEN_DEFAULT_SHUTDOWN_TIMEOUT_MS). It does not abort: the program
+ * decides what happens next. */
 #define LUMEN_LOG_FATAL(lg, ...) LUMEN_LOG(lg, LUMEN_LOG_FATAL, __VA_ARGS__)
 
 /* ---- rate limiting at the call site -------------------------------------- */
 
-/** Per-call-site state of the rate-limiting macros (static, zeroed). */
+/** Per-call-site state of the rate-limiting macros: opaque storage,
+ * static and zeroed (a frozen value type, docs/api.md). */
 typedef struct lumen_log_limit {
-    uint64_t count;      /* calls seen (lossy under contention, by design) */
-    uint64_t suppressed; /* calls dropped since the last emitted one */
-    int64_t next_ns;     /* EVERY_SEC: monotonic time of the next allowed line */
+    uint64_t opaque_[4];
 } lumen_log_limit;
 
 /** Kinds for lumen_log_limit_check. */
-enum { LUMEN_LOG_LIMIT_EVERY_N = 1, LUMEN_LOG_LIMIT_FIRST_N = 2, LUMEN_LOG_LIMIT_EVERY_MS = 3 };
+typedef enum lumen_log_limit_kind {
+    LUMEN_LOG_LIMIT_EVERY_N = 1,
+    LUMEN_LOG_LIMIT_FIRST_N = 2,
+    LUMEN_LOG_LIMIT_EVERY_MS = 3
+} lumen_log_limit_kind;
 
 /**
  * Decide whether this call of a rate-limited site is emitted: EVERY_N
  * emits calls 1, N+1, 2N+1...; FIRST_N the first N; EVERY_MS at most one
- * per `arg` milliseconds. When it returns nonzero, *suppressed receives the
- * number of calls dropped since the last emitted one. Lock-free; counts may
- * be off by a few under contention. Thread-safe.
+ * per `arg` milliseconds. When it returns true, *out_suppressed (may be
+ * NULL) receives the number of calls dropped since the last emitted one.
+ * Lock-free; counts may be off by a few under contention. Thread-safe.
  */
-LUMEN_API int lumen_log_limit_check(lumen_log_limit *lim, int kind, uint64_t arg,
-                                    uint64_t *suppressed);
+LUMEN_API bool lumen_log_limit_check(uint64_t *out_suppressed, lumen_log_limit *lim,
+                                     lumen_log_limit_kind kind, uint64_t arg);
 
-#define LUMEN__LOG_LIMITED(lg, lvl, kind, arg, ...)                                       \
-    do {                                                                                   \
-        lumen_logger *lumen__llg = (lg);                                                   \
-        if (LUMEN__UNLIKELY(LUMEN_LOG_ENABLED(lumen__llg, lvl))) {                         \
-            static lumen_log_limit lumen__lim;                                             \
-            uint64_t lumen__supp = 0;                                                      \
-            if (lumen_log_limit_check(&lumen__lim, (kind), (arg), &lumen__supp))           \
-                LUMEN__LOG_SUPP(lumen__llg, lvl, lumen__supp, __VA_ARGS__);                \
-        }                                                                                  \
+#define LUMEN__LOG_LIMITED(lg, lvl, kind, arg, ...)                                                \
+    do {                                                                                           \
+        lumen_logger *lumen__llg = (lg);                                                           \
+        if (LUMEN__UNLIKELY(LUMEN_LOG_ENABLED(lumen__llg, lvl))) {                                 \
+            static lumen_log_limit lumen__lim;                                                     \
+            uint64_t lumen__supp = 0;                                                              \
+            if (lumen_log_limit_check(&lumen__supp, &lumen__lim, (kind), (uint64_t)(arg)))         \
+                LUMEN__LOG_SUPP(lumen__llg, lvl, lumen__supp, __VA_ARGS__);                        \
+        }                                                                                          \
     } while (0)
 
 /** Log the 1st, (n+1)th, (2n+1)th... call of this site: (lg, lvl, n, msg, field...). */
-#define LUMEN_LOG_EVERY_N(lg, lvl, n, ...) \
+#define LUMEN_LOG_EVERY_N(lg, lvl, n, ...)                                                         \
     LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_EVERY_N, (n), __VA_ARGS__)
 /** Log the first n calls of this site. */
-#define LUMEN_LOG_FIRST_N(lg, lvl, n, ...) \
+#define LUMEN_LOG_FIRST_N(lg, lvl, n, ...)                                                         \
     LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_FIRST_N, (n), __VA_ARGS__)
 /** Log at most once every `ms` milliseconds from this site. */
-#define LUMEN_LOG_EVERY_MS(lg, lvl, ms, ...) \
+#define LUMEN_LOG_EVERY_MS(lg, lvl, ms, ...)                                                       \
     LUMEN__LOG_LIMITED(lg, lvl, LUMEN_LOG_LIMIT_EVERY_MS, (ms), __VA_ARGS__)
 
 /* ---- correlation ---------------------------------------------------------- */
@@ -483,21 +531,25 @@ LUMEN_API int lumen_log_limit_check(lumen_log_limit *lim, int kind, uint64_t arg
 /**
  * Set the calling thread's request id (copied), stamped on every line the
  * thread logs until cleared; NULL clears it. Returns LUMEN_OK or
- * LUMEN_ETOOBIG (longer than 64 bytes; the id is then cleared).
- * Affects only the calling thread.
+ * LUMEN_ETOOBIG (longer than LUMEN_LOG_REQUEST_ID_MAX bytes; the id is
+ * then cleared). Thread-safe: it affects only the calling thread.
  */
 LUMEN_API int lumen_log_set_request_id(const char *id);
 
-/** Clear the calling thread's request id. */
+/** Clear the calling thread's request id. Thread-safe: it affects only the
+ * calling thread. */
 LUMEN_API void lumen_log_clear_request_id(void);
 
 /* ---- flushing, files, shutdown -------------------------------------------- */
 
 /**
  * Write out every buffered line of every thread and wait until the
- * asynchronous queues are empty (at most 5 s). Thread-safe.
+ * asynchronous queues are empty, at most `timeout_ms` (0:
+ * LUMEN_DEFAULT_SHUTDOWN_TIMEOUT_MS; LUMEN_WAIT_FOREVER: no limit).
+ * Returns LUMEN_OK, or LUMEN_ETIMEDOUT when lines were still queued then
+ * (they stay queued). Thread-safe.
  */
-LUMEN_API void lumen_log_flush(void);
+LUMEN_API int lumen_log_flush(uint32_t timeout_ms);
 
 /**
  * Reopen every file sink (after logrotate moved the file), and look again
@@ -517,12 +569,13 @@ LUMEN_API int lumen_log_reopen(void);
 LUMEN_API int lumen_log_install_sighup(void);
 
 /**
- * Flush, drain the asynchronous queues until `deadline_ms` from now
- * (lines still queued then are dropped and counted), and stop the writer
- * and flusher threads. Logging after shutdown still works, synchronously
- * and unbatched. Returns LUMEN_OK or LUMEN_ETIMEDOUT. Thread-safe.
+ * Flush, drain the asynchronous queues for at most `timeout_ms` (0:
+ * LUMEN_DEFAULT_SHUTDOWN_TIMEOUT_MS; LUMEN_WAIT_FOREVER: no limit; lines
+ * still queued then are dropped and counted), and stop the writer and
+ * flusher threads. Logging after shutdown still works, synchronously and
+ * unbatched. Returns LUMEN_OK or LUMEN_ETIMEDOUT. Thread-safe.
  */
-LUMEN_API int lumen_log_shutdown(int64_t deadline_ms);
+LUMEN_API int lumen_log_shutdown(uint32_t timeout_ms);
 
 /** Lines dropped since the start (queue full, sink errors). Thread-safe. */
 LUMEN_API uint64_t lumen_log_dropped(void);
@@ -532,7 +585,8 @@ LUMEN_API uint64_t lumen_log_dropped(void);
 /**
  * Write one JSON line {"ts","level","logger":"raw","msg"} to `fd` (negative:
  * standard output) using only write(2): no lock, no allocation, no stdio.
- * `msg` is escaped; messages are cut at 1 KiB. Async-signal-safe: it calls
+ * `msg` is escaped; messages are cut at LUMEN_LOG_RAW_MAX bytes. Thread-safe
+ * and async-signal-safe: it calls
  * only clock_gettime, write, pthread_sigmask and sigtimedwait (the last two
  * keep a closed pipe's SIGPIPE from killing the process).
  */
@@ -541,7 +595,8 @@ LUMEN_API void lumen_log_raw(int fd, lumen_log_level level, const char *msg);
 /**
  * Best effort from a crash handler: write out the lines batched by every
  * thread whose buffer is not busy at that moment (try-locks only, no
- * allocation). Async-signal-safe as far as write(2) and try-locks go.
+ * allocation). Thread-safe, and async-signal-safe as far as write(2) and
+ * try-locks go.
  */
 LUMEN_API void lumen_log_flush_from_signal(void);
 

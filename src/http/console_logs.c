@@ -63,7 +63,7 @@ int lumen_console_log_handler_new(lumen_log_level min_level, lumen_log_handler *
 {
     if (out == NULL)
         return LUMEN_EINVAL;
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.level = min_level;
     o.format = LUMEN_LOG_FORMAT_JSON;
     o.preset = LUMEN_LOG_PRESET_LUMEN;
@@ -81,7 +81,7 @@ int lumen__console_logs_json(void *ud, const char *arg, const char *query, lumen
     char v[64];
     lumen_log_level min = LUMEN_LOG_TRACE;
     if (lumen__query_param(query, "level", v, sizeof v, NULL) &&
-        lumen_log_level_parse(v, &min) != LUMEN_OK) {
+        lumen_log_level_parse(&min, v) != LUMEN_OK) {
         lumen__buf_puts(out, "{\"error\":\"unknown level\"}");
         return 400;
     }

@@ -53,7 +53,7 @@ struct lumen__log_async {
     size_t wake_bytes;            /* queued bytes that wake the writer early */
     bool running, stopping, joinable;
     int overflow;
-    int64_t block_ns;             /* < 0: forever */
+    int64_t block_ns; /* < 0: forever */
     lumen_log_handler *h;
     pthread_t thread;
     struct lumen__log_async *next;
@@ -123,8 +123,7 @@ static void *writer(void *arg)
          * few empty rounds, sleep until a line arrives. */
         int quiet = 0;
         for (;;) {
-            if (q->used >= q->wake_bytes || (q->used > 0 && (q->urgent || more)) ||
-                q->stopping)
+            if (q->used >= q->wake_bytes || (q->used > 0 && (q->urgent || more)) || q->stopping)
                 break;
             int64_t now = lumen__mono_ns();
             if (q->used > 0 && now - q->first_ns >= q->interval_ns)
@@ -230,12 +229,13 @@ static void *writer(void *arg)
 }
 
 int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
-                         const lumen_log_handler_opts *o)
+                         const lumen_log_handler_options *o)
 {
     lumen__log_async *q = lumen__calloc(1, sizeof *q);
     if (q == NULL)
         return LUMEN_ENOMEM;
-    q->cap = o->queue_bytes > 0 ? (o->queue_bytes + 7) & ~(size_t)7 : (size_t)1 << 20;
+    q->cap = o->queue_bytes > 0 ? (o->queue_bytes + 7) & ~(size_t)7
+                                : (size_t)LUMEN_LOG_DEFAULT_QUEUE_BYTES;
     if (q->cap < 2 * LUMEN__LOG_BATCH)
         q->cap = 2 * LUMEN__LOG_BATCH;
     q->ring = lumen__malloc(q->cap);
@@ -248,11 +248,13 @@ int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
     pthread_cond_init(&q->not_full, NULL);
     pthread_cond_init(&q->idle, NULL);
     q->overflow = o->overflow;
-    q->block_ns = o->block_timeout_ms < 0    ? -1
-                  : o->block_timeout_ms == 0 ? 1000000000LL
-                                             : o->block_timeout_ms * 1000000;
+    q->block_ns = o->block_timeout_ms == LUMEN_WAIT_FOREVER ? -1
+                  : o->block_timeout_ms == 0 ? LUMEN_LOG_DEFAULT_BLOCK_TIMEOUT_MS * 1000000LL
+                                             : o->block_timeout_ms * 1000000LL;
     q->h = h;
-    q->interval_ns = (o->flush_interval_ms > 0 ? o->flush_interval_ms : 100) * 1000000;
+    q->interval_ns =
+        (o->flush_interval_ms > 0 ? o->flush_interval_ms : LUMEN_LOG_DEFAULT_FLUSH_INTERVAL_MS) *
+        1000000LL;
     /* A thread switch costs microseconds: wake the writer for 16 batches
      * at a time (it then writes them back to back), or a quarter of the
      * queue when that is smaller, so the callers rarely wait for room. */
@@ -395,8 +397,7 @@ void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size
     /* Wake the writer when it sleeps for want of lines, or when a batch is
      * full or a line is urgent; otherwise lines pile up and leave together
      * when its timer fires. */
-    if (q->idle_wait ||
-        (q->waiting && (q->used >= q->wake_bytes || level >= LUMEN_LOG_WARN)))
+    if (q->idle_wait || (q->waiting && (q->used >= q->wake_bytes || level >= LUMEN_LOG_WARN)))
         pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
 }

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "core/versioned.h"
 
 static _Atomic(lumen_log_handler *) handlers_all;
 static _Atomic uint64_t dropped;
@@ -66,11 +67,25 @@ static void env_format(int *format, int *preset)
                            *format == LUMEN_LOG_FORMAT_TEXT ? "text (a terminal)" : "json");
 }
 
-int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts *opts)
+static const size_t options_sizes[] = {0, sizeof(lumen_log_handler_options)};
+
+int lumen_log_handler_options_init(lumen_log_handler_options *opts, unsigned int version)
 {
-    static const lumen_log_handler_opts defaults = LUMEN_LOG_HANDLER_OPTS_INIT;
-    const lumen_log_handler_opts *o = opts != NULL ? opts : &defaults;
-    if (out == NULL || o->format < LUMEN_LOG_FORMAT_AUTO || o->format > LUMEN_LOG_FORMAT_TEXT ||
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_options *opts)
+{
+    lumen_log_handler_options full;
+    const lumen_log_handler_options *o = &full;
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    int vrc = lumen__versioned_in(&full, sizeof full, opts, options_sizes,
+                                  LUMEN__VERSIONS(options_sizes));
+    if (vrc != LUMEN_OK)
+        return vrc;
+    if (o->format < LUMEN_LOG_FORMAT_AUTO || o->format > LUMEN_LOG_FORMAT_TEXT ||
         o->preset < LUMEN_LOG_PRESET_LUMEN || o->preset > LUMEN_LOG_PRESET_ECS ||
         o->sink < LUMEN_LOG_SINK_STDOUT || o->sink > LUMEN_LOG_SINK_SYSLOG ||
         (o->sink == LUMEN_LOG_SINK_FD && o->fd < 0) ||
@@ -105,8 +120,11 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_opts 
     h->color = h->format == LUMEN_LOG_FORMAT_TEXT && !(o->flags & LUMEN_LOG_NO_COLOR) &&
                ((o->flags & LUMEN_LOG_COLOR) || (h->sink->is_tty && getenv("NO_COLOR") == NULL));
     lumen__log_frags(h);
-    h->max_value = o->max_value_bytes > 0 ? o->max_value_bytes : (size_t)1 << 20;
-    h->flush_interval_ns = (o->flush_interval_ms > 0 ? o->flush_interval_ms : 100) * 1000000;
+    h->max_value =
+        o->max_value_bytes > 0 ? o->max_value_bytes : (size_t)LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES;
+    h->flush_interval_ns =
+        (o->flush_interval_ms > 0 ? o->flush_interval_ms : LUMEN_LOG_DEFAULT_FLUSH_INTERVAL_MS) *
+        1000000LL;
     /* A terminal gets every line at once; batching is for pipes and files. */
     h->batch = !(o->flags & LUMEN_LOG_UNBUFFERED) && h->sink->cb == NULL && !h->sink->is_tty;
     h->format_in_batch = h->batch && h->async == NULL;
@@ -196,27 +214,38 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
     if (LUMEN_UNLIKELY(b != NULL && b->cap > ((size_t)256 << 10)))
         lumen__buf_free(b);
     if (LUMEN_UNLIKELY(lvl >= LUMEN_LOG_FATAL))
-        lumen_log_flush();
+        lumen_log_flush(0);
 }
 
 /* ---- flush, shutdown --------------------------------------------------------------- */
 
-void lumen_log_flush(void)
+/* The monotonic deadline of a `timeout_ms` argument (docs/api.md, "Time"). */
+static int64_t deadline_of(uint32_t timeout_ms)
 {
-    lumen__log_batch_flush_all();
-    lumen__log_async_drain(lumen__mono_ns() + 5000000000LL);
+    if (timeout_ms == LUMEN_WAIT_FOREVER)
+        return INT64_MAX;
+    if (timeout_ms == 0)
+        timeout_ms = LUMEN_DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    return lumen__mono_ns() + (int64_t)timeout_ms * 1000000;
 }
 
-int lumen_log_shutdown(int64_t deadline_ms)
+int lumen_log_flush(uint32_t timeout_ms)
+{
+    int64_t deadline = deadline_of(timeout_ms);
+    lumen__log_batch_flush_all();
+    return lumen__log_async_drain(deadline) ? LUMEN_OK : LUMEN_ETIMEDOUT;
+}
+
+int lumen_log_shutdown(uint32_t timeout_ms)
 {
     lumen__log_ensure_init();
-    int64_t deadline = lumen__mono_ns() + (deadline_ms > 0 ? deadline_ms : 0) * 1000000;
+    int64_t deadline = deadline_of(timeout_ms);
     lumen__log_batch_flush_all();
     bool drained = lumen__log_async_drain(deadline);
     /* From here on every line is written synchronously by its caller. */
     atomic_store(&lumen__log_shut, 1);
     lumen__log_async_stop(deadline);
-    lumen__log_batch_stop(deadline + 100000000);
+    lumen__log_batch_stop(deadline < INT64_MAX - 100000000 ? deadline + 100000000 : INT64_MAX);
     lumen__log_batch_flush_all();
     return drained ? LUMEN_OK : LUMEN_ETIMEDOUT;
 }
@@ -227,7 +256,7 @@ int lumen_log_set_request_id(const char *id)
 {
     lumen__tctx *c = lumen__tctx_get();
     size_t n = id != NULL ? strlen(id) : 0;
-    if (n > LUMEN__REQUEST_ID_MAX) {
+    if (n > LUMEN_LOG_REQUEST_ID_MAX) {
         c->request_id_len = 0;
         c->request_id[0] = '\0';
         return LUMEN_ETOOBIG;

@@ -1,17 +1,30 @@
 /*
  * log/limit.c: call-site rate limiting (every Nth, first N, at most once
- * per interval). The state is a static struct at each call site, updated
- * with relaxed atomics: no lock, and a suppressed count that the next
- * emitted line reports.
+ * per interval). The state is a static lumen_log_limit at each call site,
+ * opaque storage in the header that this file alone lays out, updated with
+ * relaxed atomics: no lock, and a suppressed count that the next emitted
+ * line reports.
  */
 #include "log/log_int.h"
 
 #include "core/clock.h"
 
-int lumen_log_limit_check(lumen_log_limit *lim, int kind, uint64_t arg, uint64_t *suppressed)
+/* The layout behind lumen_log_limit's opaque words (one word spare). */
+typedef struct limit_state {
+    uint64_t count;      /* calls seen (lossy under contention, by design) */
+    uint64_t suppressed; /* calls dropped since the last emitted one */
+    int64_t next_ns;     /* EVERY_MS: monotonic time of the next allowed line */
+} limit_state;
+
+_Static_assert(sizeof(limit_state) <= sizeof(lumen_log_limit), "limit state fits its storage");
+_Static_assert(_Alignof(limit_state) <= _Alignof(lumen_log_limit), "limit state alignment");
+
+bool lumen_log_limit_check(uint64_t *out_suppressed, lumen_log_limit *storage,
+                           lumen_log_limit_kind kind, uint64_t arg)
 {
-    if (lim == NULL)
-        return 0;
+    if (storage == NULL)
+        return false;
+    limit_state *lim = (limit_state *)(void *)storage->opaque_;
     uint64_t c = __atomic_fetch_add(&lim->count, 1, __ATOMIC_RELAXED);
     bool emit;
     switch (kind) {
@@ -36,10 +49,10 @@ int lumen_log_limit_check(lumen_log_limit *lim, int kind, uint64_t arg, uint64_t
     }
     if (!emit) {
         __atomic_fetch_add(&lim->suppressed, 1, __ATOMIC_RELAXED);
-        return 0;
+        return false;
     }
     uint64_t s = __atomic_exchange_n(&lim->suppressed, 0, __ATOMIC_RELAXED);
-    if (suppressed != NULL)
-        *suppressed = s;
-    return 1;
+    if (out_suppressed != NULL)
+        *out_suppressed = s;
+    return true;
 }

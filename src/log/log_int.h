@@ -82,7 +82,7 @@ typedef struct lumen__log_bound {
 } lumen__log_bound;
 
 struct lumen_logger {
-    lumen__logger_head head;       /* must stay first: read by the macros */
+    lumen__log_gate head; /* must stay first: read by the macros */
     char *name;
     size_t name_len;
     char *name_json;               /* the name as a JSON string with quotes, then
@@ -134,7 +134,7 @@ void lumen__log_frags(lumen_log_handler *h);
 const char *lumen__log_level_upper(int level);
 
 /* sink.c */
-int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_opts *o);
+int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_options *o);
 /* Write all of p[0..n) with one write(2) where the kernel allows, retrying
  * short writes and EINTR, never raising SIGPIPE. Takes the sink's write
  * lock. Returns false when the bytes could not be written. */
@@ -159,7 +159,7 @@ lumen__buf *lumen__log_scratch(void);
 
 /* async.c */
 int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
-                         const lumen_log_handler_opts *o);
+                         const lumen_log_handler_options *o);
 /* Make a new queue visible to flush, shutdown and fork (after the
  * handler is complete); a queue never published can be freed. */
 void lumen__log_async_publish(lumen__log_async *q);

@@ -75,7 +75,11 @@ static bool parse_level(const char *s, size_t n, int *out)
     return false;
 }
 
-int lumen_log_level_parse(const char *name, lumen_log_level *out)
+/* The macros read a logger's gate word at offset 0 (lumen/log.h): child
+ * loggers are the same struct. */
+_Static_assert(offsetof(struct lumen_logger, head) == 0, "the gate word is first");
+
+int lumen_log_level_parse(lumen_log_level *out, const char *name)
 {
     int l;
     if (name == NULL || out == NULL || !parse_level(name, strlen(name), &l))
@@ -246,10 +250,12 @@ static int copy_fields(lumen__log_bound *dst, const lumen__log_bound *inherited,
     return LUMEN_OK;
 }
 
-int lumen_logger_with(lumen_logger *parent, const lumen_field *fields, size_t n,
-                      lumen_logger **out)
+int lumen_logger_with(lumen_logger **out, lumen_logger *parent, const lumen_field *fields, size_t n)
 {
-    if (parent == NULL || out == NULL || (fields == NULL && n > 0))
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    if (parent == NULL || (fields == NULL && n > 0))
         return LUMEN_EINVAL;
     lumen__log_ensure_init();
     lumen_logger *lg = lumen__calloc(1, sizeof *lg);

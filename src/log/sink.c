@@ -60,7 +60,7 @@ static int open_file(const char *path)
     return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
-int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_opts *o)
+int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_options *o)
 {
     lumen__log_sink *s = lumen__calloc(1, sizeof *s);
     if (s == NULL)

@@ -368,7 +368,7 @@ static void test_console_logs__handler_and_filters(void **state)
     t->trace_flags = 1;
     LUMEN_LOG_ERROR(lg, "failed", LUMEN_STR("why", "x\"y"));
     t->has_span = false;
-    lumen_log_flush();
+    lumen_log_flush(0);
 
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
@@ -401,7 +401,7 @@ static void test_console_logs__handler_and_filters(void **state)
     /* < > & are escaped as in every console answer (docs/console.md), in
      * the message, keys and values; Python's json reads them back. */
     LUMEN_LOG_WARN(lg, "a <script> & </script>", LUMEN_STR("<k>", "x&amp;<y>"));
-    lumen_log_flush();
+    lumen_log_flush(0);
     s = get(c, "/api/logs", "level=warn", &st, NULL);
     assert_int_equal(st, 200);
     assert_null(strpbrk(s, "<>&"));
@@ -413,7 +413,7 @@ static void test_console_logs__handler_and_filters(void **state)
     /* The ring keeps the newest lines. */
     for (int i = 0; i < LUMEN__CL_LINES + 10; i++)
         LUMEN_LOG_INFO(lg, "spam", LUMEN_INT("i", i));
-    lumen_log_flush();
+    lumen_log_flush(0);
     s = get(c, "/api/logs", "limit=1", &st, NULL);
     char want[64];
     snprintf(want, sizeof want, "\"i\":%d", LUMEN__CL_LINES + 9);

@@ -44,7 +44,7 @@ static void read_everything(void)
         lumen_logger *root = lumen_logger_get(NULL); /* LUMEN_LOG_LEVEL */
         (void)root;
         lumen_log_handler *h;
-        lumen_log_handler_opts ho = LUMEN_LOG_HANDLER_OPTS_INIT;
+        lumen_log_handler_options ho = LUMEN_LOG_HANDLER_OPTIONS_INIT;
         ho.sink = LUMEN_LOG_SINK_FD;
         ho.fd = 1;
         if (lumen_log_handler_new(&h, &ho) != LUMEN_OK) /* LUMEN_LOG_FORMAT */

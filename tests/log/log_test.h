@@ -33,7 +33,7 @@ static inline lumen_logger *lt_cap_open(lt_cap *c, const char *name, lumen_log_f
     free(dir);
     c->fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     assert_true(c->fd >= 0);
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = c->fd;
     o.format = fmt;
@@ -49,7 +49,7 @@ static inline lumen_logger *lt_cap_open(lt_cap *c, const char *name, lumen_log_f
 /* Everything written so far (after a flush); free() it. */
 static inline char *lt_cap_read(lt_cap *c, size_t *len)
 {
-    lumen_log_flush();
+    lumen_log_flush(0);
     char *s = lt_read_file(c->path, len);
     assert_non_null(s);
     return s;

@@ -272,7 +272,7 @@ static void test_log_text__chosen_on_a_terminal(void **state)
     }
     unsetenv("NO_COLOR");
     unsetenv("LUMEN_LOG_FORMAT");
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = slave; /* format AUTO: a terminal gets coloured text, unbatched */
     lumen_log_handler *h;
@@ -333,6 +333,60 @@ static void test_log_levels__disabled_calls_evaluate_nothing(void **state)
     free(out);
 }
 
+/* A NULL logger is a no-op for every macro, as for lumen_log_write: it
+ * evaluates nothing and returns (in 0.1 the macros dereferenced it). */
+static void test_log_levels__null_logger_is_a_noop(void **state)
+{
+    (void)state;
+    lumen_logger *none = NULL;
+    side_effects = 0;
+    LUMEN_LOG_INFO(NULL, touch("m"), LUMEN_STR("a", touch("x")));
+    LUMEN_LOG_FATAL(none, touch("m"));
+    LUMEN_LOG(none, LUMEN_LOG_ERROR, touch("m"), LUMEN_INT("i", side_effects++));
+    LUMEN_LOG_EVERY_N(none, LUMEN_LOG_ERROR, 1, touch("m"));
+    LUMEN_LOG_FIRST_N(NULL, LUMEN_LOG_ERROR, 5, touch("m"));
+    LUMEN_LOG_EVERY_MS(none, LUMEN_LOG_ERROR, 1, touch("m"));
+    assert_false(LUMEN_LOG_ENABLED(none, LUMEN_LOG_FATAL));
+    assert_false(LUMEN_LOG_ENABLED(NULL, LUMEN_LOG_FATAL));
+    assert_int_equal(side_effects, 0);
+    /* Each argument of LUMEN_LOG_ENABLED is evaluated once. */
+    lumen_logger *seq[1] = {lumen_logger_get("t.enabled")};
+    int i = 0, j = 0;
+    (void)LUMEN_LOG_ENABLED(seq[i++], LUMEN_LOG_INFO + j++);
+    assert_int_equal(i, 1);
+    assert_int_equal(j, 1);
+    lumen_log_write(NULL, LUMEN_LOG_ERROR, NULL, "m", NULL, 0, 0);
+}
+
+static void test_log_handler__options_version(void **state)
+{
+    (void)state;
+    lumen_log_handler_options o;
+    memset(&o, 0, sizeof o); /* version 0: never initialised */
+    o.sink = LUMEN_LOG_SINK_STDERR;
+    lumen_log_handler *h = (lumen_log_handler *)1;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_EVERSION);
+    assert_null(h);
+    o.version = LUMEN_LOG_HANDLER_OPTIONS_VERSION + 1;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_EVERSION);
+    assert_int_equal(lumen_log_handler_options_init(&o, LUMEN_LOG_HANDLER_OPTIONS_VERSION),
+                     LUMEN_OK);
+    assert_int_equal(o.sink, LUMEN_LOG_SINK_STDOUT);
+    assert_int_equal(lumen_log_handler_options_init(&o, 0), LUMEN_EVERSION);
+    assert_int_equal(lumen_log_handler_options_init(NULL, 1), LUMEN_EINVAL);
+    /* The fd of a zeroed struct is 0, read only with the FD sink. */
+    lumen_log_handler_options d = LUMEN_LOG_HANDLER_OPTIONS_INIT;
+    assert_int_equal(d.version, LUMEN_LOG_HANDLER_OPTIONS_VERSION);
+    assert_int_equal(d.fd, 0);
+    d.sink = LUMEN_LOG_SINK_FD;
+    d.fd = -1;
+    assert_int_equal(lumen_log_handler_new(&h, &d), LUMEN_EINVAL);
+    /* Flush with nothing queued is at once OK, whatever the timeout. */
+    assert_int_equal(lumen_log_flush(0), LUMEN_OK);
+    assert_int_equal(lumen_log_flush(1), LUMEN_OK);
+    assert_int_equal(lumen_log_flush(LUMEN_WAIT_FOREVER), LUMEN_OK);
+}
+
 static void test_log_levels__hierarchy_inherits(void **state)
 {
     (void)state;
@@ -363,9 +417,9 @@ static void test_log_levels__hierarchy_inherits(void **state)
     assert_int_equal(lumen_logger_level(deep), LUMEN_LOG_ERROR);
     assert_int_equal(lumen_logger_set_level(db, (lumen_log_level)7), LUMEN_EINVAL);
     lumen_log_level l;
-    assert_int_equal(lumen_log_level_parse("WARNING", &l), LUMEN_OK);
+    assert_int_equal(lumen_log_level_parse(&l, "WARNING"), LUMEN_OK);
     assert_int_equal(l, LUMEN_LOG_WARN);
-    assert_int_equal(lumen_log_level_parse("loud", &l), LUMEN_EINVAL);
+    assert_int_equal(lumen_log_level_parse(&l, "loud"), LUMEN_EINVAL);
     size_t n;
     char *out = lt_cap_read(&c, &n);
     lt_py_check("assert [(r['logger'], r['msg']) for r in recs] == "
@@ -382,10 +436,10 @@ static void test_log_loggers__child_binds_fields(void **state)
     char rid[8] = "r-1";
     lumen_field bound[] = {LUMEN_STR("req", rid), LUMEN_INT("conn", 7)};
     lumen_logger *child = NULL, *grand = NULL;
-    assert_int_equal(lumen_logger_with(lg, bound, 2, &child), LUMEN_OK);
+    assert_int_equal(lumen_logger_with(&child, lg, bound, 2), LUMEN_OK);
     rid[0] = 'X'; /* copied */
     lumen_field more = LUMEN_BOOL("tls", 1);
-    assert_int_equal(lumen_logger_with(child, &more, 1, &grand), LUMEN_OK);
+    assert_int_equal(lumen_logger_with(&grand, child, &more, 1), LUMEN_OK);
     LUMEN_LOG_INFO(grand, "x", LUMEN_INT("n", 1));
     assert_int_equal(lumen_logger_set_level(lg, LUMEN_LOG_ERROR), LUMEN_OK);
     LUMEN_LOG_INFO(child, "below the parent's new level");
@@ -393,7 +447,7 @@ static void test_log_loggers__child_binds_fields(void **state)
     LUMEN_LOG_ERROR(grand, "y");
     lumen_logger_free(grand);
     lumen_logger_free(NULL);
-    assert_int_equal(lumen_logger_with(NULL, NULL, 0, &child), LUMEN_EINVAL);
+    assert_int_equal(lumen_logger_with(&child, NULL, NULL, 0), LUMEN_EINVAL);
     size_t n;
     char *out = lt_cap_read(&c, &n);
     lt_py_check(
@@ -432,16 +486,30 @@ static void test_log_limit__every_first_interval(void **state)
                 "assert m2 == [(5, 0)], m2\n",
                 out, n, 1);
     free(out);
-    /* The suppressed count of an interval site: a second site, same way. */
-    lumen_log_limit lim = {0, 0, 0};
+    /* The suppressed count a site reports: every call refused since its
+     * last emitted one. */
+    lumen_log_limit lim = {{0}};
     uint64_t s = 99;
-    assert_true(lumen_log_limit_check(&lim, LUMEN_LOG_LIMIT_EVERY_MS, 100000, &s));
+    assert_true(lumen_log_limit_check(&s, &lim, LUMEN_LOG_LIMIT_EVERY_N, 3));
     assert_int_equal(s, 0);
-    assert_false(lumen_log_limit_check(&lim, LUMEN_LOG_LIMIT_EVERY_MS, 100000, &s));
-    assert_false(lumen_log_limit_check(&lim, LUMEN_LOG_LIMIT_EVERY_MS, 100000, &s));
-    lim.next_ns = 0;
-    assert_true(lumen_log_limit_check(&lim, LUMEN_LOG_LIMIT_EVERY_MS, 100000, &s));
+    assert_false(lumen_log_limit_check(&s, &lim, LUMEN_LOG_LIMIT_EVERY_N, 3));
+    assert_false(lumen_log_limit_check(&s, &lim, LUMEN_LOG_LIMIT_EVERY_N, 3));
+    assert_true(lumen_log_limit_check(&s, &lim, LUMEN_LOG_LIMIT_EVERY_N, 3));
     assert_int_equal(s, 2);
+    /* An interval site: the calls refused until the interval ends, however
+     * many a busy machine lets through, are the count reported. */
+    lumen_log_limit lim2 = {{0}};
+    assert_true(lumen_log_limit_check(&s, &lim2, LUMEN_LOG_LIMIT_EVERY_MS, 100));
+    assert_int_equal(s, 0);
+    uint64_t refused = 0;
+    int64_t give_up = lumen_monotonic_ns() + 10 * 1000000000LL;
+    while (!lumen_log_limit_check(&s, &lim2, LUMEN_LOG_LIMIT_EVERY_MS, 100)) {
+        refused++;
+        assert_true(lumen_monotonic_ns() < give_up);
+    }
+    assert_int_equal(s, refused);
+    assert_false(lumen_log_limit_check(NULL, NULL, LUMEN_LOG_LIMIT_EVERY_N, 1));
+    assert_true(lumen_log_limit_check(NULL, &lim, LUMEN_LOG_LIMIT_EVERY_N, 1));
 }
 
 /* ---- sinks ------------------------------------------------------------------------- */
@@ -459,7 +527,7 @@ static void on_line(lumen_log_level level, const char *line, size_t len, void *u
 static void test_log_sink__callback_gets_each_line(void **state)
 {
     (void)state;
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_CALLBACK;
     o.callback = on_line;
     o.callback_ud = &cb_calls;
@@ -496,7 +564,7 @@ static void test_log_sink__file_reopen_after_rotation(void **state)
     char path[600], moved[600];
     snprintf(path, sizeof path, "%s/app.log", dir);
     snprintf(moved, sizeof moved, "%s/app.log.1", dir);
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FILE;
     o.path = path;
     o.format = LUMEN_LOG_FORMAT_JSON;
@@ -505,7 +573,7 @@ static void test_log_sink__file_reopen_after_rotation(void **state)
     lumen_logger *lg = lumen_logger_get("t.file");
     assert_int_equal(lumen_logger_set_handlers(lg, &h, 1), LUMEN_OK);
     LUMEN_LOG_INFO(lg, "before");
-    lumen_log_flush();
+    lumen_log_flush(0);
     assert_int_equal(rename(path, moved), 0);
     LUMEN_LOG_INFO(lg, "still old file");
     assert_int_equal(lumen_log_reopen(), LUMEN_OK);
@@ -515,7 +583,7 @@ static void test_log_sink__file_reopen_after_rotation(void **state)
     assert_int_equal(unlink(path), 0);
     raise(SIGHUP);
     LUMEN_LOG_WARN(lg, "after hup");
-    lumen_log_flush();
+    lumen_log_flush(0);
     size_t n1, n2;
     char *a = lt_read_file(moved, &n1), *b = lt_read_file(path, &n2);
     assert_non_null(a);
@@ -568,7 +636,7 @@ static void test_log_batch__lines_leave_in_bounded_time(void **state)
     /* The same file through a handler with a 400 ms flush interval: long
      * enough that a busy machine cannot pass it between the two lines
      * below, short enough to wait for. */
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = c.fd;
     o.format = LUMEN_LOG_FORMAT_JSON;
@@ -629,7 +697,7 @@ static void test_log_async__lines_leave_in_bounded_time(void **state)
     lt_cap c;
     lumen_logger *lg = lt_cap_open(&c, "t.async.delay", LUMEN_LOG_FORMAT_JSON,
                                    LUMEN_LOG_PRESET_LUMEN, 0);
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = c.fd;
     o.format = LUMEN_LOG_FORMAT_JSON;
@@ -746,7 +814,7 @@ static void test_log_metrics__events_by_level_and_drops(void **state)
         LUMEN_LOG_ERROR(lg, "count me");
     LUMEN_LOG_DEBUG(lg, "and me");
     /* A sink that fails: the line is dropped and counted. */
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = 987; /* not open: EBADF */
     o.flags = LUMEN_LOG_UNBUFFERED;
@@ -823,7 +891,7 @@ static void test_log_oom__constructors_clean_up(void **state)
         long live = lt_failalloc_live();
         lt_failalloc_arm(i);
         lumen_logger *child = NULL;
-        int rc = lumen_logger_with(parent, f, 2, &child);
+        int rc = lumen_logger_with(&child, parent, f, 2);
         lt_failalloc_disarm();
         if (rc == LUMEN_OK) {
             lumen_logger_free(child);
@@ -838,7 +906,7 @@ static void test_log_oom__constructors_clean_up(void **state)
     for (long i = 0; i < 20; i++) {
         long live = lt_failalloc_live();
         lt_failalloc_arm(i);
-        lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+        lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
         o.sink = LUMEN_LOG_SINK_STDERR;
         o.flags = LUMEN_LOG_ASYNC;
         lumen_log_handler *h = NULL;
@@ -936,7 +1004,7 @@ static void test_log_fields__cannot_forge_record_keys(void **state)
                     bound[nb++] = lumen_field_str(presets[p].keys[nf], "forged");
             }
             lumen_logger *child;
-            assert_int_equal(lumen_logger_with(lg, bound, nb, &child), LUMEN_OK);
+            assert_int_equal(lumen_logger_with(&child, lg, bound, nb), LUMEN_OK);
             fill_span();
             assert_int_equal(lumen_log_set_request_id("req-1"), LUMEN_OK);
             static const lumen_log_src src = {"forge.c", 7, "forge"};
@@ -1031,7 +1099,7 @@ static void test_log_logfmt__line_separators_escaped_like_json(void **state)
     lg = lt_cap_open(&j, "t.sepj", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
     LUMEN_LOG_INFO(lg, "a\xe2\x80\xa8"
                        "b");
-    lumen_log_flush();
+    lumen_log_flush(0);
     lumen_log_raw(j.fd, LUMEN_LOG_ERROR,
                   "a\xe2\x80\xa8"
                   "b\xe2\x80\xa9");
@@ -1054,6 +1122,8 @@ int main(void)
         cmocka_unit_test(test_log_text__escapes_terminal_controls),
         cmocka_unit_test(test_log_text__chosen_on_a_terminal),
         cmocka_unit_test(test_log_levels__disabled_calls_evaluate_nothing),
+        cmocka_unit_test(test_log_levels__null_logger_is_a_noop),
+        cmocka_unit_test(test_log_handler__options_version),
         cmocka_unit_test(test_log_levels__hierarchy_inherits),
         cmocka_unit_test(test_log_loggers__child_binds_fields),
         cmocka_unit_test(test_log_limit__every_first_interval),

@@ -57,7 +57,7 @@ static int bad_child(void)
     if (lumen_logger_level(root) != LUMEN_LOG_INFO)
         return 3; /* the whole spec is rejected, not half applied */
     lumen_log_handler *h;
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_CALLBACK;
     o.callback = NULL;
     if (lumen_log_handler_new(&h, &o) != LUMEN_EINVAL)

@@ -88,7 +88,7 @@ static int child_epipe(void)
     lumen_logger *lg = lumen_logger_get("epipe");
     for (int i = 0; i < 1000; i++)
         LUMEN_LOG_WARN(lg, "nobody reads this", LUMEN_INT("i", i));
-    lumen_log_flush();
+    lumen_log_flush(0);
     lumen_log_raw(-1, LUMEN_LOG_ERROR, "raw too");
     return lumen_log_dropped() > 0 ? 0 : 3;
 }
@@ -120,13 +120,13 @@ static int child_sync_full(void)
     for (int i = 0; i < 3000; i++)
         LUMEN_LOG_INFO(lg, "line", LUMEN_INT("i", i),
                        LUMEN_STR("pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
-    lumen_log_flush();
+    lumen_log_flush(0);
     return lumen_log_dropped() == 0 ? 0 : 3;
 }
 
-static lumen_logger *async_stdout(lumen_log_overflow policy, size_t queue, int64_t block_ms)
+static lumen_logger *async_stdout(lumen_log_overflow policy, size_t queue, uint32_t block_ms)
 {
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.format = LUMEN_LOG_FORMAT_JSON;
     o.flags = LUMEN_LOG_ASYNC;
     o.overflow = policy;
@@ -187,7 +187,7 @@ static int child_async_block(void)
  * synchronous. */
 static int child_shutdown(void)
 {
-    lumen_logger *lg = async_stdout(LUMEN_LOG_OVERFLOW_BLOCK, 64 << 10, -1);
+    lumen_logger *lg = async_stdout(LUMEN_LOG_OVERFLOW_BLOCK, 64 << 10, LUMEN_WAIT_FOREVER);
     for (int i = 0; i < 5000; i++)
         LUMEN_LOG_INFO(lg, "async", LUMEN_INT("i", i));
     if (lumen_log_shutdown(5000) != LUMEN_OK)
@@ -403,7 +403,7 @@ static void test_log_io__short_writes_and_eintr_retried(void **state)
     int p[2];
     assert_int_equal(pipe(p), 0);
     fcntl(p[1], F_SETPIPE_SZ, 4096);
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = p[1];
     o.format = LUMEN_LOG_FORMAT_JSON;
@@ -424,7 +424,7 @@ static void test_log_io__short_writes_and_eintr_retried(void **state)
         else
             LUMEN_LOG_INFO(lg, "small", LUMEN_INT("i", i));
     }
-    lumen_log_flush();
+    lumen_log_flush(0);
     atomic_store(&s.stop, 1);
     pthread_join(st, NULL);
     close(p[1]);
@@ -443,7 +443,7 @@ static void test_log_io__short_writes_and_eintr_retried(void **state)
 
 static lumen_log_handler *file_handler(const char *path, unsigned flags)
 {
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FILE;
     o.path = path;
     o.format = LUMEN_LOG_FORMAT_JSON;
@@ -485,14 +485,14 @@ static void test_log_io__async_long_lines_as_sync(void **state)
      * waits for room like any burst larger than the queue). */
     LUMEN_LOG_INFO(lg, "over the limit", LUMEN_STR("v", over));
     LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", 0));
-    lumen_log_flush();
+    lumen_log_flush(0);
     LUMEN_LOG_INFO(lg, "at the limit", LUMEN_STR("v", at));
     LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", 1));
-    lumen_log_flush();
+    lumen_log_flush(0);
     LUMEN_LOG_INFO(lg, "nearly the queue", LUMEN_STR("v", near));
     for (int i = 2; i < 50; i++)
         LUMEN_LOG_INFO(lg, "next", LUMEN_INT("i", i));
-    lumen_log_flush();
+    lumen_log_flush(0);
     free(over);
     free(at);
     free(near);
@@ -538,7 +538,7 @@ static void test_log_io__child_logs_right_after_fork(void **state)
     /* An async handler too: the child must restart its writer. */
     char apath[600];
     snprintf(apath, sizeof apath, "%s.async", c.path);
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FILE;
     o.path = apath;
     o.format = LUMEN_LOG_FORMAT_JSON;
@@ -556,7 +556,7 @@ static void test_log_io__child_logs_right_after_fork(void **state)
         if (pid == 0) {
             alarm(5); /* a lock left held would hang the child: SIGALRM fails it */
             LUMEN_LOG_INFO(lg, "child", LUMEN_INT("k", k));
-            lumen_log_flush();
+            lumen_log_flush(0);
             _exit(0);
         }
         assert_int_equal(wait_exit(pid), 0);

@@ -47,7 +47,8 @@ static void *worker(void *arg)
     lumen_log_set_request_id(rid);
     for (int i = 0; i < LINES; i++) {
         if (i % 500 == 0)
-            LUMEN_LOG_INFO(shared, "big", LUMEN_INT("t", t), LUMEN_INT("i", i), LUMEN_STR("v", big));
+            LUMEN_LOG_INFO(shared, "big", LUMEN_INT("t", t), LUMEN_INT("i", i),
+                           LUMEN_STR("v", big));
         else if (i % 97 == 0)
             LUMEN_LOG_WARN(shared, "warn", LUMEN_INT("t", t), LUMEN_INT("i", i));
         else
@@ -80,13 +81,13 @@ static void run(unsigned flags, const char *name)
     reader r = {.fd = p[0]};
     pthread_t rt;
     pthread_create(&rt, NULL, read_pipe, &r);
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = p[1];
     o.format = LUMEN_LOG_FORMAT_JSON;
     o.flags = flags;
     o.overflow = LUMEN_LOG_OVERFLOW_BLOCK;
-    o.block_timeout_ms = -1;
+    o.block_timeout_ms = LUMEN_WAIT_FOREVER;
     lumen_log_handler *h;
     assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
     shared = lumen_logger_get(name);
@@ -101,7 +102,7 @@ static void run(unsigned flags, const char *name)
         pthread_join(t[i], NULL);
     atomic_store(&stop_config, 1);
     pthread_join(cfg, NULL);
-    lumen_log_flush();
+    lumen_log_flush(0);
     close(p[1]);
     pthread_join(rt, NULL);
     close(p[0]);

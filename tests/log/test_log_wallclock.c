@@ -19,9 +19,9 @@ static const char *self_path;
 
 /* ---- child modes: exit status 0 when the wait kept its length ---------------- */
 
-static lumen_logger *async_to(int fd, lumen_log_overflow policy, size_t queue, int64_t block_ms)
+static lumen_logger *async_to(int fd, lumen_log_overflow policy, size_t queue, uint32_t block_ms)
 {
-    lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = fd;
     o.format = LUMEN_LOG_FORMAT_JSON;
@@ -39,7 +39,7 @@ static lumen_logger *async_to(int fd, lumen_log_overflow policy, size_t queue, i
 
 /* An async handler into a pipe nobody reads, filled until the writer
  * thread is stuck in write(2) (polled, with a deadline). */
-static lumen_logger *stuck_writer(lumen_log_overflow policy, int64_t block_ms)
+static lumen_logger *stuck_writer(lumen_log_overflow policy, uint32_t block_ms)
 {
     int p[2];
     if (pipe(p) != 0)
@@ -67,6 +67,21 @@ static int child_shutdown(int64_t step)
     int rc = lumen_log_shutdown(300);
     int64_t took = lt_mono_ms() - t0;
     fprintf(stderr, "shutdown took %lld ms\n", (long long)took);
+    if (rc != LUMEN_ETIMEDOUT)
+        return 2;
+    return took >= 250 && took < 2000 ? 0 : 3;
+}
+
+/* lumen_log_flush(300) with the writer stuck: LUMEN_ETIMEDOUT after about
+ * 300 ms, the lines still queued (shutdown then drops them). */
+static int child_flush(int64_t step)
+{
+    stuck_writer(LUMEN_LOG_OVERFLOW_DROP, 0);
+    lt_wall_step(step);
+    int64_t t0 = lt_mono_ms();
+    int rc = lumen_log_flush(300);
+    int64_t took = lt_mono_ms() - t0;
+    fprintf(stderr, "flush took %lld ms\n", (long long)took);
     if (rc != LUMEN_ETIMEDOUT)
         return 2;
     return took >= 250 && took < 2000 ? 0 : 3;
@@ -112,7 +127,7 @@ static int child_interval(int64_t step, bool async)
     if (async) {
         lg = async_to(fd, LUMEN_LOG_OVERFLOW_DROP, 0, 0);
     } else {
-        lumen_log_handler_opts o = LUMEN_LOG_HANDLER_OPTS_INIT;
+        lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
         o.sink = LUMEN_LOG_SINK_FD;
         o.fd = fd;
         o.format = LUMEN_LOG_FORMAT_JSON;
@@ -181,6 +196,13 @@ static void test_log_wallclock__shutdown_unaffected_by_steps(void **state)
     run("--shutdown", "10");
 }
 
+static void test_log_wallclock__flush_timeout_unaffected_by_steps(void **state)
+{
+    (void)state;
+    run("--flush", "-3600");
+    run("--flush", "10");
+}
+
 static void test_log_wallclock__block_wait_unaffected_by_steps(void **state)
 {
     (void)state;
@@ -209,6 +231,8 @@ int main(int argc, char **argv)
         int64_t step = strtoll(argv[2], NULL, 10) * SEC;
         if (strcmp(argv[1], "--shutdown") == 0)
             return child_shutdown(step);
+        if (strcmp(argv[1], "--flush") == 0)
+            return child_flush(step);
         if (strcmp(argv[1], "--block") == 0)
             return child_block(step);
         if (strcmp(argv[1], "--async-interval") == 0)
@@ -220,6 +244,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_wallclock__interposer_in_effect),
         cmocka_unit_test(test_log_wallclock__shutdown_unaffected_by_steps),
+        cmocka_unit_test(test_log_wallclock__flush_timeout_unaffected_by_steps),
         cmocka_unit_test(test_log_wallclock__block_wait_unaffected_by_steps),
         cmocka_unit_test(test_log_wallclock__async_interval_not_stretched),
         cmocka_unit_test(test_log_wallclock__sync_flusher_interval_not_stretched),

@@ -808,7 +808,7 @@ static void quiet_line(lumen_log_level level, const char *line, size_t len, void
 /* One record through a handler that writes nowhere. */
 static void log_one(void)
 {
-    lumen_log_handler_opts ho = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options ho = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     ho.sink = LUMEN_LOG_SINK_CALLBACK;
     ho.callback = quiet_line;
     lumen_log_handler *h;

@@ -161,7 +161,7 @@ static void capture(lumen_log_level level, const char *line, size_t len, void *u
 static void check_log(void)
 {
     static captured cap;
-    lumen_log_handler_opts ho = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options ho = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     ho.format = LUMEN_LOG_FORMAT_JSON;
     ho.sink = LUMEN_LOG_SINK_CALLBACK;
     ho.callback = capture;

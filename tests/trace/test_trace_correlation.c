@@ -20,7 +20,7 @@ static void test_trace_correlation__log_lines_carry_span_ids(void **state)
 {
     th_env e;
     th_setup(&e, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL});
-    lumen_log_handler_opts ho = LUMEN_LOG_HANDLER_OPTS_INIT;
+    lumen_log_handler_options ho = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     ho.format = LUMEN_LOG_FORMAT_JSON;
     ho.sink = LUMEN_LOG_SINK_CALLBACK;
     ho.callback = capture;
