@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lumen/otlp.h"
 #include "lumen/trace.h"
 
 static double now_ns(void)
@@ -55,10 +56,10 @@ static double median5(double *v)
     return v[2];
 }
 
-static lumen_export_result discard(void *ud, const lumen_span *const *s, size_t n, int64_t dl)
+static int discard(void *ud, const lumen_span *const *s, size_t n, int64_t dl)
 {
     (void)ud, (void)s, (void)n, (void)dl;
-    return LUMEN_EXPORT_SUCCESS;
+    return LUMEN_OK;
 }
 
 static lumen_tracer_provider *provider(lumen_sampler_kind k, lumen_span_processor **pp)
@@ -67,13 +68,14 @@ static lumen_tracer_provider *provider(lumen_sampler_kind k, lumen_span_processo
     o.ignore_env = true;
     o.sampler.kind = k;
     lumen_tracer_provider *tp;
-    lumen_tracer_provider_new(&o, &tp);
-    static const lumen_span_exporter_ops ops = {discard, NULL, NULL, NULL};
+    lumen_tracer_provider_new(&tp, &o);
+    static const lumen_span_exporter_ops ops = {LUMEN_SPAN_EXPORTER_OPS_VERSION, discard, NULL,
+                                                NULL, NULL};
     lumen_span_exporter *e;
-    lumen_span_exporter_new(&ops, NULL, &e);
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_span_exporter_new(&e, &ops, NULL);
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.max_queue_size = SPAN_TRIAL;
-    if (lumen_batch_processor_new(e, &bo, pp) != LUMEN_OK) {
+    if (lumen_batch_processor_new(pp, e, &bo) != LUMEN_OK) {
         fprintf(stderr, "bench: lumen_batch_processor_new failed\n");
         exit(1);
     }
@@ -91,7 +93,7 @@ static double spans(lumen_tracer_provider *tp, lumen_tracer *t, int n)
         lumen_span_set_int(s, "http.status_code", 200);
         lumen_span_end(s);
     }
-    if (lumen_tracer_provider_force_flush(tp, 0) != LUMEN_OK) {
+    if (lumen_tracer_provider_force_flush(tp, LUMEN_WAIT_FOREVER) != LUMEN_OK) {
         fprintf(stderr, "bench: force_flush failed\n");
         exit(1);
     }
@@ -109,8 +111,8 @@ static void bench_spans(lumen_sampler_kind k, const char *name)
     for (int i = 0; i < 5; i++)
         r[i] = spans(tp, t, SPAN_TRIAL);
     double cpu = (cpu_ns() - c0) / (5.0 * SPAN_TRIAL);
-    lumen_processor_stats st;
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    lumen_span_processor_get_stats(&st, p);
     printf("lumen %s %.1f ns/span\n", name, median5(r));
     printf("# %s: %.1f ns/span of process CPU time (all threads)\n", name, cpu);
     if (st.ended > 0)
@@ -129,21 +131,26 @@ static void bench_traceparent(void)
     const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     const char *ts = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
     size_t tsl = strlen(ts), tpl = strlen(tp);
-    lumen_span_context sc;
-    char out[56], ts_out[LUMEN_TRACESTATE_MAX + 1];
+    lumen_span_context *sc;
+    if (lumen_span_context_new(&sc) != LUMEN_OK)
+        return;
+    char out[LUMEN_TRACEPARENT_SIZE], ts_out[LUMEN_TRACESTATE_MAX + 1];
     double r[5];
     unsigned sink = 0;
     for (int k = 0; k < 5; k++) {
         int n = 1000000;
         double a = now_ns();
         for (int i = 0; i < n; i++) {
-            lumen_traceparent_parse(tp, tpl, &ts, &tsl, 1, &sc);
-            lumen_traceparent_format(&sc, out);
-            memcpy(ts_out, sc.trace_state, sc.trace_state_len + 1u);
+            lumen_traceparent_parse(sc, tp, tpl, &ts, &tsl, 1);
+            lumen_traceparent_format(out, sc);
+            size_t len;
+            const char *state = lumen_span_context_trace_state(&len, sc);
+            memcpy(ts_out, state, len + 1u);
             sink += (unsigned)out[54] + (unsigned)ts_out[0];
         }
         r[k] = (now_ns() - a) / n;
     }
+    lumen_span_context_free(sc);
     printf("lumen traceparent_roundtrip %.1f ns/op\n", median5(r));
     if (sink == 1)
         puts("");
@@ -155,11 +162,11 @@ static void bench_encode(void)
     o.ignore_env = true;
     o.sampler.kind = LUMEN_SAMPLER_ALWAYS_ON;
     lumen_tracer_provider *tp;
-    lumen_tracer_provider_new(&o, &tp);
+    lumen_tracer_provider_new(&tp, &o);
     lumen_span_exporter *mem;
     lumen_memory_exporter_new(&mem);
     lumen_span_processor *p;
-    lumen_simple_processor_new(mem, &p);
+    lumen_simple_processor_new(&p, mem, NULL);
     lumen_tracer_provider_add_processor(tp, p);
     lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "bench", "1.0");
     for (int i = 0; i < 512; i++) {
@@ -182,7 +189,7 @@ static void bench_encode(void)
         double a = now_ns();
         for (int i = 0; i < n; i++) {
             char *body;
-            lumen_otlp_encode(LUMEN_OTLP_PROTOBUF, spans512, 512, &body, &len);
+            lumen_otlp_encode_spans(&body, &len, LUMEN_OTLP_PROTOBUF, spans512, 512);
             lumen_free(body);
         }
         r[k] = (now_ns() - a) / n / 1000.0;

@@ -37,22 +37,22 @@ static int setup_tracing(void)
 {
     lumen_tracer_provider_options o = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
     o.service_name = g.service;
-    int rc = lumen_tracer_provider_new(&o, &g.tp);
+    int rc = lumen_tracer_provider_new(&g.tp, &o);
     if (rc != LUMEN_OK)
         return rc;
     /* The console keeps the recent traces, always. */
     lumen_span_exporter *exp;
     lumen_span_processor *p;
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 200; /* the console should show a trace quickly */
     if ((rc = lumen_console_span_exporter_new(g.service, &exp)) != LUMEN_OK ||
-        (rc = lumen_batch_processor_new(exp, &bo, &p)) != LUMEN_OK ||
+        (rc = lumen_batch_processor_new(&p, exp, &bo)) != LUMEN_OK ||
         (rc = lumen_tracer_provider_add_processor(g.tp, p)) != LUMEN_OK)
         return rc;
     /* A collector, when one is configured (OTEL_EXPORTER_OTLP_ENDPOINT). */
     if (getenv("OTEL_EXPORTER_OTLP_ENDPOINT") || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
         if ((rc = lumen_otlp_http_exporter_new(NULL, &exp)) != LUMEN_OK ||
-            (rc = lumen_batch_processor_new(exp, NULL, &p)) != LUMEN_OK ||
+            (rc = lumen_batch_processor_new(&p, exp, NULL)) != LUMEN_OK ||
             (rc = lumen_tracer_provider_add_processor(g.tp, p)) != LUMEN_OK)
             return rc;
     }
@@ -192,17 +192,18 @@ void obs_request_begin(obs_request *r, const char *method, const char *route,
     r->start_ns = now_ns();
     r->method = method;
     r->route = route;
-    lumen_span_context parent;
+    lumen_span_context *parent = NULL;
     lumen_span_options so = LUMEN_SPAN_OPTIONS_INIT;
     so.kind = LUMEN_SPAN_SERVER;
-    if (lumen_propagation_extract(lumen_propagators_from_env(), incoming, &parent, NULL) ==
-        LUMEN_OK)
-        so.parent_context = &parent;
+    if (lumen_span_context_new(&parent) == LUMEN_OK &&
+        lumen_propagation_extract(parent, NULL, lumen_propagators_from_env(), incoming) == LUMEN_OK)
+        so.parent_context = parent;
     else
         so.root = true;
     char name[160];
     snprintf(name, sizeof name, "%s %s", method, route);
     r->span = lumen_span_start(g.tracer, name, &so);
+    lumen_span_context_free(parent); /* the span keeps what it needs */
     lumen_span_enter(r->span);
     lumen_span_set_str(r->span, "http.request.method", method);
     lumen_span_set_str(r->span, "http.route", route);
@@ -259,10 +260,15 @@ struct curl_slist *obs_client_begin(obs_client_call *c, const char *method, cons
     c->span = lumen_span_start(g.tracer, name, &so);
     lumen_span_set_str(c->span, "http.request.method", method);
     lumen_span_set_str(c->span, "url.full", url);
-    lumen_span_context sc;
-    lumen_span_get_context(c->span, &sc);
-    lumen_carrier carrier = {NULL, set_header, &headers};
-    lumen_propagation_inject(lumen_propagators_from_env(), &sc, NULL, &carrier);
+    lumen_span_context *sc;
+    if (lumen_span_context_new(&sc) == LUMEN_OK) {
+        lumen_span_get_context(sc, c->span);
+        lumen_carrier carrier = LUMEN_CARRIER_INIT;
+        carrier.set = set_header;
+        carrier.carrier = &headers;
+        lumen_propagation_inject(&carrier, lumen_propagators_from_env(), sc, NULL);
+        lumen_span_context_free(sc);
+    }
     if (tls_request_id[0])
         set_header(&headers, "X-Request-Id", tls_request_id);
     return headers;

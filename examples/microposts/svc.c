@@ -85,8 +85,7 @@ void svc_error(svc_resp *resp, int status, const char *message)
 }
 
 /* Match "/users/:id/posts" against a path; ":x" segments are captured. */
-static int match(const char *pattern, const char *path, char params[MAX_PARAMS][64],
-                 size_t *np)
+static int match(const char *pattern, const char *path, char params[MAX_PARAMS][64], size_t *np)
 {
     *np = 0;
     while (*pattern && *path) {
@@ -119,7 +118,7 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char 
     (void)kind;
     header_walk *w = cls;
     if (value != NULL && strcasecmp(key, w->name) == 0)
-        w->emit(w->ctx, value, strlen(value));
+        w->emit(value, strlen(value), w->ctx);
     return MHD_YES;
 }
 
@@ -147,7 +146,9 @@ static void dispatch(svc *s, svc_req *req, svc_resp *resp)
             route = &s->routes[i];
     }
     obs_request obs;
-    lumen_carrier incoming = {get_header, NULL, req->conn};
+    lumen_carrier incoming = LUMEN_CARRIER_INIT;
+    incoming.get = get_header;
+    incoming.carrier = req->conn;
     obs_request_begin(&obs, req->method, route ? route->name : "unmatched", req->id, &incoming);
     if (req->too_big) {
         svc_error(resp, 413, "request body too large");
@@ -186,8 +187,8 @@ static void request_id(struct MHD_Connection *conn, char *out, size_t cap)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     svc *s = cls;
@@ -222,8 +223,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     svc_resp resp = {0, NULL};
     dispatch(s, req, &resp);
     const char *body = resp.body ? resp.body : "";
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                             MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", "application/json");
     MHD_add_response_header(r, "X-Request-Id", req->id);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp.status, r);
@@ -261,9 +262,8 @@ svc *svc_start(const char *service_name, int port, const svc_route *routes, size
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(0x7f000001);
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                MHD_USE_ERROR_LOG,
-                            0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+                            NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
                             MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (s->d == NULL) {

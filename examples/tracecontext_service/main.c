@@ -134,12 +134,13 @@ typedef struct get_ctx {
     void *ctx;
 } get_ctx;
 
-static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
     get_ctx *g = cls;
     (void)kind;
     if (strcasecmp(key, g->name) == 0)
-        g->emit(g->ctx, value ? value : "", value ? strlen(value) : 0);
+        g->emit(value ? value : "", value ? strlen(value) : 0, g->ctx);
     return MHD_YES;
 }
 
@@ -178,11 +179,16 @@ static void call(const item *it, lumen_span *server, const lumen_baggage *bag)
     o.parent = server;
     lumen_span *s = lumen_span_start(g_tracer, "POST", &o);
     lumen_span_set_str(s, "url.full", it->url);
-    lumen_span_context sc;
-    lumen_span_get_context(s, &sc);
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    lumen_carrier c = {NULL, curl_set, &hdrs};
-    lumen_propagation_inject(LUMEN_PROPAGATE_DEFAULT, &sc, bag, &c);
+    lumen_span_context *sc;
+    if (lumen_span_context_new(&sc) == LUMEN_OK) {
+        lumen_span_get_context(sc, s);
+        lumen_carrier c = LUMEN_CARRIER_INIT;
+        c.set = curl_set;
+        c.carrier = &hdrs;
+        lumen_propagation_inject(&c, LUMEN_PROPAGATE_DEFAULT, sc, bag);
+        lumen_span_context_free(sc);
+    }
     CURL *h = curl_easy_init();
     if (h != NULL) {
         curl_easy_setopt(h, CURLOPT_URL, it->url);
@@ -219,8 +225,9 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned code, const 
     return ret;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                              const char *version, const char *data, size_t *size, void **state)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *data,
+                              size_t *size, void **state)
 {
     (void)cls, (void)version;
     request *rq = *state;
@@ -250,16 +257,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (rq->too_big)
         return answer(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too big\n");
 
-    lumen_carrier c = {mhd_get, NULL, conn};
-    lumen_span_context parent;
+    lumen_carrier c = LUMEN_CARRIER_INIT;
+    c.get = mhd_get;
+    c.carrier = conn;
+    lumen_span_context *parent = NULL;
     lumen_span_options o = LUMEN_SPAN_OPTIONS_INIT;
     o.kind = LUMEN_SPAN_SERVER;
     o.root = true;
     lumen_baggage *bag = NULL;
     lumen_baggage_new(&bag); /* NULL on failure: then no baggage is passed on */
-    if (lumen_propagation_extract(LUMEN_PROPAGATE_DEFAULT, &c, &parent, bag) == LUMEN_OK)
-        o.parent_context = &parent;
+    if (lumen_span_context_new(&parent) == LUMEN_OK &&
+        lumen_propagation_extract(parent, bag, LUMEN_PROPAGATE_DEFAULT, &c) == LUMEN_OK)
+        o.parent_context = parent;
     lumen_span *server = lumen_span_start(g_tracer, "POST", &o);
+    lumen_span_context_free(parent); /* the span keeps what it needs */
     lumen_span_set_str(server, "url.path", url);
     lumen_span_enter(server);
     const char *p = rq->body ? rq->body : "", *e = p + rq->len;
@@ -289,7 +300,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return answer(conn, code, code == MHD_HTTP_OK ? "ok\n" : "bad request\n");
 }
 
-static void done(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode t)
+static void done(void *cls, struct MHD_Connection *conn, void **state,
+                 enum MHD_RequestTerminationCode t)
 {
     (void)cls, (void)conn, (void)t;
     request *rq = *state;
@@ -320,11 +332,10 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                                            (uint16_t)port, NULL, NULL, handle, NULL,
-                                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                            MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
-                                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)port, NULL, NULL,
+        handle, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+        done, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "cannot listen on 127.0.0.1:%u\n", port);
         lumen_tracer_provider_free(tp);

@@ -10,8 +10,10 @@
 #define LUMEN_H
 
 #include "lumen/common.h"
+#include "lumen/limits.h"
 #include "lumen/metrics.h"
 #include "lumen/log.h"
 #include "lumen/trace.h"
+#include "lumen/otlp.h"
 
 #endif

@@ -161,18 +161,21 @@ static void attr_value(lumen__buf *b, const lumen_attr *a)
     lumen__buf_putc(b, ']');
 }
 
-static void render_span(lumen__buf *b, const lumen_span *s, const char *service)
+/* `sc`: the exporter's context, filled with the span's. */
+static void render_span(lumen__buf *b, const lumen_span *s, const char *service,
+                        lumen_span_context *sc)
 {
-    lumen_span_context sc;
-    lumen_span_get_context(s, &sc);
+    uint8_t trace_id[16], span_id[8];
+    lumen_span_get_context(sc, s);
+    lumen_span_context_ids(trace_id, span_id, sc);
     uint8_t parent[8];
-    bool has_parent = lumen_span_get_parent_id(s, parent);
+    bool has_parent = lumen_span_get_parent_id(parent, s);
     const char *desc = NULL;
-    lumen_span_status code = lumen_span_get_status(s, &desc);
+    lumen_span_status code = lumen_span_get_status(&desc, s);
     lumen__buf_puts(b, "{\"trace_id\":\"");
-    lumen__buf_hex(b, sc.trace_id, 16);
+    lumen__buf_hex(b, trace_id, 16);
     lumen__buf_puts(b, "\",\"span_id\":\"");
-    lumen__buf_hex(b, sc.span_id, 8);
+    lumen__buf_hex(b, span_id, 8);
     lumen__buf_puts(b, "\",\"parent_span_id\":");
     if (has_parent) {
         lumen__buf_putc(b, '"');
@@ -202,7 +205,7 @@ static void render_span(lumen__buf *b, const lumen_span *s, const char *service)
     size_t na = lumen_span_get_attr_count(s);
     for (size_t i = 0; i < na; i++) {
         lumen_attr a;
-        if (!lumen_span_get_attr(s, i, &a))
+        if (!lumen_span_get_attr(&a, s, i))
             continue;
         if (b->p[b->len - 1] != '{')
             lumen__buf_putc(b, ',');
@@ -239,10 +242,10 @@ static void add_service(ct_trace *t, const char *service)
 typedef struct ct_exporter {
     char *service;
     lumen__buf scratch;
+    lumen_span_context *sc; /* reused for every span: exports never overlap */
 } ct_exporter;
 
-static lumen_export_result ct_export(void *ud, const lumen_span *const *spans, size_t n,
-                                     int64_t deadline_ns)
+static int ct_export(void *ud, const lumen_span *const *spans, size_t n, int64_t deadline_ns)
 {
     (void)deadline_ns;
     ct_exporter *e = ud;
@@ -250,7 +253,7 @@ static lumen_export_result ct_export(void *ud, const lumen_span *const *spans, s
         const lumen_span *s = spans[i];
         e->scratch.len = 0;
         e->scratch.oom = false;
-        render_span(&e->scratch, s, e->service);
+        render_span(&e->scratch, s, e->service, e->sc);
         if (e->scratch.oom)
             continue;
         ct_span *cs = lumen__malloc(sizeof *cs + e->scratch.len + 1);
@@ -260,18 +263,18 @@ static lumen_export_result ct_export(void *ud, const lumen_span *const *spans, s
         cs->len = e->scratch.len;
         memcpy(cs->json, e->scratch.p, e->scratch.len + 1);
 
-        lumen_span_context sc;
-        lumen_span_get_context(s, &sc);
+        uint8_t trace_id[16];
+        lumen_span_context_ids(trace_id, NULL, e->sc); /* render_span filled it */
         uint8_t parent[8];
-        bool root = !lumen_span_get_parent_id(s, parent);
+        bool root = !lumen_span_get_parent_id(parent, s);
         const char *desc;
         int64_t st = lumen_span_get_start_ns(s), en = lumen_span_get_end_ns(s);
 
         pthread_mutex_lock(&g_ct.mu);
         make_room();
-        ct_trace *t = find_trace(sc.trace_id);
+        ct_trace *t = find_trace(trace_id);
         if (t == NULL)
-            t = new_trace(sc.trace_id);
+            t = new_trace(trace_id);
         if (t->tail)
             t->tail->next = cs;
         else
@@ -283,7 +286,7 @@ static lumen_export_result ct_export(void *ud, const lumen_span *const *spans, s
             t->start_ns = st;
         if (en > t->end_ns)
             t->end_ns = en;
-        if (lumen_span_get_status(s, &desc) == LUMEN_SPAN_STATUS_ERROR)
+        if (lumen_span_get_status(&desc, s) == LUMEN_SPAN_STATUS_ERROR)
             t->error = true;
         if (root || !t->has_root) {
             const char *nm = lumen_span_get_name(s);
@@ -295,12 +298,13 @@ static lumen_export_result ct_export(void *ud, const lumen_span *const *spans, s
         add_service(t, e->service);
         pthread_mutex_unlock(&g_ct.mu);
     }
-    return LUMEN_EXPORT_SUCCESS;
+    return LUMEN_OK;
 }
 
 static void ct_destroy(void *ud)
 {
     ct_exporter *e = ud;
+    lumen_span_context_free(e->sc);
     lumen__buf_free(&e->scratch);
     lumen__free(e->service, 0);
     lumen__free(e, sizeof *e);
@@ -320,12 +324,14 @@ int lumen_console_span_exporter_new(const char *service_name, lumen_span_exporte
     if (svc == NULL)
         svc = program_invocation_short_name;
     e->service = lumen__strdup(svc);
-    if (e->service == NULL) {
-        lumen__free(e, sizeof *e);
+    if (e->service == NULL || lumen_span_context_new(&e->sc) != LUMEN_OK) {
+        ct_destroy(e);
         return LUMEN_ENOMEM;
     }
-    lumen_span_exporter_ops ops = {ct_export, NULL, NULL, ct_destroy};
-    int rc = lumen_span_exporter_new(&ops, e, out);
+    lumen_span_exporter_ops ops = LUMEN_SPAN_EXPORTER_OPS_INIT;
+    ops.export_spans = ct_export;
+    ops.destroy = ct_destroy;
+    int rc = lumen_span_exporter_new(out, &ops, e);
     if (rc != LUMEN_OK)
         ct_destroy(e);
     return rc;

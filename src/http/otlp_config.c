@@ -253,7 +253,7 @@ int lumen_otlp_tracing_init(lumen_tracer_provider **out)
         return LUMEN_EINVAL;
     *out = NULL;
     lumen_tracer_provider *tp = NULL;
-    int rc = lumen_tracer_provider_new(NULL, &tp);
+    int rc = lumen_tracer_provider_new(&tp, NULL);
     if (rc != LUMEN_OK)
         return rc;
     const char *which = lumen__env("OTEL_TRACES_EXPORTER");
@@ -264,7 +264,7 @@ int lumen_otlp_tracing_init(lumen_tracer_provider **out)
     if (which == NULL || lumen__strieq(which, n, "otlp")) {
         rc = lumen_otlp_http_exporter_new(NULL, &exp);
     } else if (lumen__strieq(which, n, "console") || lumen__strieq(which, n, "logging")) {
-        rc = lumen_console_exporter_new(NULL, &exp);
+        rc = lumen_console_exporter_new(&exp, NULL);
     } else if (lumen__strieq(which, n, "none")) {
         rc = LUMEN_OK;
     } else {
@@ -274,7 +274,7 @@ int lumen_otlp_tracing_init(lumen_tracer_provider **out)
     }
     if (rc == LUMEN_OK && exp != NULL) {
         lumen_span_processor *p;
-        rc = lumen_batch_processor_new(exp, NULL, &p);
+        rc = lumen_batch_processor_new(&p, exp, NULL);
         if (rc == LUMEN_OK)
             rc = lumen_tracer_provider_add_processor(tp, p);
     }

@@ -17,8 +17,14 @@
  * Retry-After date is read against the wall clock, as HTTP dates must be.
  *
  * A shutdown cuts an export off only once its own deadline has passed, so
- * an export aborted or not started because of it counts as
- * reason="timeout".
+ * an export aborted or not started because of it fails with
+ * LUMEN_ETIMEDOUT. The processor counts every failure by the status the
+ * export returns (lumen_trace_export_failures_total{reason}); this file
+ * keeps only the exporter's own statistics.
+ *
+ * Only liblumen's public API is used for the trace side: the exporter is
+ * recognised with lumen_span_exporter_user_data, the spans encoded with
+ * lumen_otlp_encode_spans, and a fork noticed with http/fork.h.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -32,10 +38,10 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/rand.h"
+#include "http/fork.h"
 #include "http/otlp_retry.h"
 #include "lumen/http_otlp.h"
-#include "trace/ids.h"
-#include "trace/span.h"
+#include "lumen/otlp.h"
 
 enum { LAST_NONE, LAST_HTTP, LAST_CONNECT, LAST_TIMEOUT, LAST_OTHER };
 
@@ -54,8 +60,8 @@ typedef struct otlp_exp {
     bool resp_truncated;
     char retry_after[128];
 
-    atomic_uint_fast64_t requests, retries, exported, rejected, failed, f_http, f_connect, f_timeout,
-        f_other;
+    atomic_uint_fast64_t requests, retries, exported, rejected, failed, f_http, f_connect,
+        f_timeout, f_other;
     atomic_int last_status;
     unsigned generation; /* fork generation of the curl handle */
 } otlp_exp;
@@ -111,7 +117,8 @@ static bool gzip_body(const char *in, size_t n, char **out, size_t *outn)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK)
         return false;
     size_t cap = deflateBound(&zs, (uLong)n) + 32;
     char *o = lumen__malloc(cap);
@@ -147,30 +154,28 @@ static bool wait_ms(otlp_exp *e, int64_t ms)
     return ok;
 }
 
-static void count_failure(otlp_exp *e, int last)
+/* Count a failed export in the exporter's statistics and give the status
+ * the processor counts it by (lumen_span_exporter_ops). */
+static int count_failure(otlp_exp *e, int last)
 {
     atomic_fetch_add(&e->failed, 1);
     switch (last) {
     case LAST_HTTP:
         atomic_fetch_add(&e->f_http, 1);
-        lumen__trace_metric_add(LUMEN__TM_FAIL_HTTP, 1);
-        break;
+        return LUMEN_EHTTP;
     case LAST_CONNECT:
         atomic_fetch_add(&e->f_connect, 1);
-        lumen__trace_metric_add(LUMEN__TM_FAIL_CONNECT, 1);
-        break;
+        return LUMEN_ECONNECT;
     case LAST_TIMEOUT:
         atomic_fetch_add(&e->f_timeout, 1);
-        lumen__trace_metric_add(LUMEN__TM_FAIL_TIMEOUT, 1);
-        break;
+        return LUMEN_ETIMEDOUT;
     default:
         atomic_fetch_add(&e->f_other, 1);
-        lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
+        return LUMEN_EIO;
     }
 }
 
-static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, size_t nspans,
-                                     int64_t dl)
+static int send_body(otlp_exp *e, const char *body, size_t len, size_t nspans, int64_t dl)
 {
     int last = LAST_NONE;
     for (unsigned attempt = 1; attempt <= e->max_attempts; attempt++) {
@@ -200,7 +205,8 @@ static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, 
         } else if (status != 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)) {
             if (status >= 200 && status < 300) {
                 char msg[256];
-                int64_t rej = lumen__otlp_partial_success(e->resp.p, e->resp.len, e->json, msg, sizeof msg);
+                int64_t rej =
+                    lumen__otlp_partial_success(e->resp.p, e->resp.len, e->json, msg, sizeof msg);
                 if (rej > 0 || msg[0] != '\0') {
                     /* Partial success: reported, never retried. */
                     lumen__diag(LUMEN_DIAG_WARN, "OTLP partial success: %lld spans rejected: %s",
@@ -210,11 +216,12 @@ static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, 
                     rej = (int64_t)nspans;
                 atomic_fetch_add(&e->rejected, (uint64_t)rej);
                 atomic_fetch_add(&e->exported, nspans - (uint64_t)rej);
-                return LUMEN_EXPORT_SUCCESS;
+                return LUMEN_OK;
             }
             last = LAST_HTTP;
             if (!lumen__otlp_retryable_status(status)) {
-                lumen__diag(LUMEN_DIAG_WARN, "OTLP export refused with HTTP %ld (not retried)", status);
+                lumen__diag(LUMEN_DIAG_WARN, "OTLP export refused with HTTP %ld (not retried)",
+                            status);
                 break;
             }
             wait = lumen__otlp_retry_after_ms(e->retry_after[0] ? e->retry_after : NULL,
@@ -237,7 +244,8 @@ static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, 
         if (wait < 0)
             wait = lumen__otlp_backoff_ms(attempt + 1, e->initial_ms, e->max_ms, lumen__rand64());
         if (lumen__mono_ns() + wait * 1000000 >= dl) {
-            lumen__diag(LUMEN_DIAG_WARN, "OTLP export: retry wait of %lld ms would pass the deadline",
+            lumen__diag(LUMEN_DIAG_WARN,
+                        "OTLP export: retry wait of %lld ms would pass the deadline",
                         (long long)wait);
             break;
         }
@@ -246,47 +254,40 @@ static lumen_export_result send_body(otlp_exp *e, const char *body, size_t len, 
             break;
         }
     }
-    count_failure(e, last);
-    return LUMEN_EXPORT_FAILURE;
+    return count_failure(e, last);
 }
 
-static lumen_export_result ex_export(void *ud, const lumen_span *const *spans, size_t n, int64_t deadline)
+static int ex_export(void *ud, const lumen_span *const *spans, size_t n, int64_t deadline)
 {
     otlp_exp *e = ud;
     if (n == 0)
-        return LUMEN_EXPORT_SUCCESS; /* no empty envelopes */
-    if (atomic_load(&e->stopping)) {
-        count_failure(e, LAST_TIMEOUT);
-        return LUMEN_EXPORT_FAILURE;
-    }
-    unsigned gen = atomic_load(&lumen__idgen_generation);
+        return LUMEN_OK; /* no empty envelopes */
+    if (atomic_load(&e->stopping))
+        return count_failure(e, LAST_TIMEOUT);
+    unsigned gen = lumen__http_fork_generation();
     if (gen != e->generation) {
         /* A forked child: the cached connection is the parent's socket.
          * A duplicate handle has the options and no connections. */
         CURL *fresh = curl_easy_duphandle(e->curl);
-        if (fresh == NULL) {
-            count_failure(e, LAST_OTHER);
-            return LUMEN_EXPORT_FAILURE;
-        }
+        if (fresh == NULL)
+            return count_failure(e, LAST_OTHER);
         curl_easy_cleanup(e->curl);
         e->curl = fresh;
         e->generation = gen;
     }
     char *body = NULL, *gz = NULL;
     size_t len = 0, gzlen = 0;
-    if (lumen_otlp_encode(e->json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, spans, n, &body, &len) != LUMEN_OK) {
-        count_failure(e, LAST_OTHER);
-        return LUMEN_EXPORT_FAILURE;
-    }
+    if (lumen_otlp_encode_spans(&body, &len, e->json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, spans,
+                                n) != LUMEN_OK)
+        return count_failure(e, LAST_OTHER);
     if (e->gzip && !gzip_body(body, len, &gz, &gzlen)) {
         lumen_free(body);
-        count_failure(e, LAST_OTHER);
-        return LUMEN_EXPORT_FAILURE;
+        return count_failure(e, LAST_OTHER);
     }
     int64_t dl = lumen__mono_ns() + (int64_t)e->timeout_ms * 1000000;
     if (deadline != 0 && deadline < dl)
         dl = deadline;
-    lumen_export_result r = gz ? send_body(e, gz, gzlen, n, dl) : send_body(e, body, len, n, dl);
+    int r = gz ? send_body(e, gz, gzlen, n, dl) : send_body(e, body, len, n, dl);
     lumen__free(gz, 0);
     lumen_free(body);
     return r;
@@ -321,8 +322,6 @@ int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c);
 int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
                             bool *json, bool *gzip, uint32_t *timeout_ms);
 
-static const lumen_span_exporter_ops g_ops = {ex_export, NULL, ex_shutdown, ex_destroy};
-
 int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span_exporter **out)
 {
     static const lumen_otlp_http_options defaults = LUMEN_OTLP_HTTP_OPTIONS_INIT;
@@ -347,8 +346,7 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     e->max_ms = o->max_backoff_ms ? o->max_backoff_ms : 30000;
     e->max_resp = o->max_response_bytes ? o->max_response_bytes : 65536;
     rc = LUMEN_EIO;
-    lumen__idgen_init();
-    e->generation = atomic_load(&lumen__idgen_generation);
+    e->generation = lumen__http_fork_generation();
     e->curl = curl_easy_init();
     if (e->curl == NULL)
         goto fail;
@@ -373,10 +371,13 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     char ua[64];
     snprintf(ua, sizeof ua, "OTel-OTLP-Exporter-C/%s", lumen_version());
     curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
-    rc = lumen_span_exporter_new(&g_ops, e, out);
+    lumen_span_exporter_ops ops = LUMEN_SPAN_EXPORTER_OPS_INIT;
+    ops.export_spans = ex_export;
+    ops.shutdown = ex_shutdown;
+    ops.destroy = ex_destroy;
+    rc = lumen_span_exporter_new(out, &ops, e);
     if (rc != LUMEN_OK)
         goto fail;
-    (*out)->counts_failures = true;
     return LUMEN_OK;
 fail:
     ex_destroy(e);
@@ -385,9 +386,10 @@ fail:
 
 int lumen_otlp_http_exporter_stats(lumen_span_exporter *exp, lumen_otlp_http_stats *out)
 {
-    if (exp == NULL || out == NULL || exp->ops.export_spans != ex_export)
+    void *ud;
+    if (out == NULL || lumen_span_exporter_user_data(&ud, exp, ex_export) != LUMEN_OK)
         return LUMEN_EINVAL;
-    otlp_exp *e = exp->ud;
+    otlp_exp *e = ud;
     out->requests = atomic_load(&e->requests);
     out->retries = atomic_load(&e->retries);
     out->exported_spans = atomic_load(&e->exported);

@@ -51,14 +51,16 @@ size_t lumen__otlp_group_spans(const lumen_span *const *spans, size_t n, const l
     return ng;
 }
 
-int lumen_otlp_encode(lumen_otlp_format fmt, const lumen_span *const *spans, size_t n, char **out,
-                      size_t *len)
+int lumen_otlp_encode_spans(char **out, size_t *len, lumen_otlp_format fmt,
+                            const lumen_span *const *spans, size_t n)
 {
+    if (out != NULL)
+        *out = NULL;
+    if (len != NULL)
+        *len = 0;
     if (out == NULL || len == NULL || (spans == NULL && n > 0) ||
         (fmt != LUMEN_OTLP_PROTOBUF && fmt != LUMEN_OTLP_JSON))
         return LUMEN_EINVAL;
-    *out = NULL;
-    *len = 0;
     for (size_t i = 0; i < n; i++)
         if (spans[i] == NULL || !spans[i]->recording)
             return LUMEN_EINVAL;

@@ -5,6 +5,7 @@
 #define LUMEN_OTLP_OTLP_H
 
 #include "core/buf.h"
+#include "lumen/otlp.h"
 #include "trace/span.h"
 
 /* A run of spans of one tracer (scope), inside a run of one provider. */

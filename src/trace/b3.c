@@ -38,7 +38,7 @@ static bool ids(const char *t, size_t tn, const char *s, size_t sn, lumen_span_c
 
 static void reset(lumen_span_context *out)
 {
-    memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
+    lumen__span_context_clear(out);
 }
 
 int lumen__b3_parse_single(const char *s, size_t n, lumen_span_context *out)
@@ -78,8 +78,8 @@ bad:
     return LUMEN_EPARSE;
 }
 
-int lumen__b3_parse_multi(const char *t, size_t tn, const char *s, size_t sn, const char *smp, size_t smn,
-                          const char *flg, size_t fn, lumen_span_context *out)
+int lumen__b3_parse_multi(const char *t, size_t tn, const char *s, size_t sn, const char *smp,
+                          size_t smn, const char *flg, size_t fn, lumen_span_context *out)
 {
     reset(out);
     if (!ids(t, tn, s, sn, out)) {

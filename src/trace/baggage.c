@@ -350,7 +350,7 @@ int lumen_baggage_parse(lumen_baggage *b, const char *s, size_t n)
     return invalid ? LUMEN_EPARSE : dropped ? LUMEN_ELIMIT : LUMEN_OK;
 }
 
-int lumen_baggage_format(const lumen_baggage *b, char **out)
+int lumen_baggage_format(char **out, const lumen_baggage *b)
 {
     if (b == NULL || out == NULL)
         return LUMEN_EINVAL;

@@ -57,6 +57,7 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "core/versioned.h"
 #include "trace/ids.h"
 #include "trace/span.h"
 
@@ -153,7 +154,8 @@ static void batch_on_end(lumen_span_processor *bp, lumen_span *s)
     slot *sl;
     for (;;) {
         /* The configured size may be below the ring's power of two. */
-        if (LUMEN_UNLIKELY(pos - atomic_load_explicit(&p->deq_pub, memory_order_relaxed) >= p->qmax)) {
+        if (LUMEN_UNLIKELY(pos - atomic_load_explicit(&p->deq_pub, memory_order_relaxed) >=
+                           p->qmax)) {
             drop(p, s);
             return;
         }
@@ -226,27 +228,26 @@ static int export_batch(batch_proc *p, size_t n, int64_t deadline)
         dl = deadline;
     bool cut = atomic_load_explicit(&p->exp->shut, memory_order_acquire) ||
                (deadline != 0 && now >= deadline);
-    lumen_export_result r =
-        cut ? LUMEN_EXPORT_FAILURE : lumen__exporter_export(p->exp, p->buf, n, dl);
-    if (r == LUMEN_EXPORT_SUCCESS) {
+    int r = cut ? LUMEN_ETIMEDOUT : lumen__exporter_export(p->exp, p->buf, n, dl);
+    if (r == LUMEN_OK) {
         atomic_fetch_add_explicit(&p->exported, n, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_EXPORTED, n);
     } else {
         atomic_fetch_add_explicit(&p->failed, n, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_DROPPED, n);
-        /* An exporter that counts its own failures (OTLP/HTTP) did so
-         * unless it was not called. A failure after shutdown shut the
-         * exporter down was cut off by the shutdown deadline. */
-        if (cut)
-            lumen__trace_metric_add(LUMEN__TM_FAIL_TIMEOUT, 1);
-        else if (!p->exp->counts_failures)
-            lumen__trace_metric_add(
-                atomic_load(&p->exp->shut) ? LUMEN__TM_FAIL_TIMEOUT : LUMEN__TM_FAIL_OTHER, 1);
-        lumen__diag(LUMEN_DIAG_WARN, "span export failed: %zu spans lost", n);
+        /* The exporter's status says why. A batch not exported because the
+         * drain's budget ran out, or whose export failed after shutdown
+         * shut the exporter down (the shutdown deadline passed), was cut
+         * off: a timeout, whatever the exporter returned. */
+        lumen__trace_metric_add(cut || atomic_load(&p->exp->shut) ? LUMEN__TM_FAIL_TIMEOUT
+                                                                  : lumen__export_failure_reason(r),
+                                1);
+        lumen__diag(LUMEN_DIAG_WARN, "span export failed (%s): %zu spans lost",
+                    lumen_status_name(r), n);
     }
     for (size_t i = 0; i < n; i++)
         lumen__span_release(p->buf[i]);
-    return r == LUMEN_EXPORT_SUCCESS ? LUMEN_OK : LUMEN_EIO;
+    return r == LUMEN_OK ? LUMEN_OK : LUMEN_EIO;
 }
 
 /* Export everything accepted up to `through` by `deadline`, the flush's
@@ -320,7 +321,8 @@ static void *worker(void *arg)
 
 /* Wait on the condition variable until `done` or the deadline (monotonic
  * ns, waited for on that clock). */
-static bool wait_until(batch_proc *p, bool (*done)(batch_proc *, uint64_t), uint64_t arg, int64_t dl)
+static bool wait_until(batch_proc *p, bool (*done)(batch_proc *, uint64_t), uint64_t arg,
+                       int64_t dl)
 {
     while (!done(p, arg)) {
         if (dl == 0) {
@@ -360,8 +362,9 @@ static int flush_until(batch_proc *p, int64_t dl)
     p->flush_deadline = dl != 0 && dl < budget ? dl : budget;
     atomic_store_explicit(&p->flush_pending, true, memory_order_release);
     wake_worker(p);
-    int rc = wait_until(p, flushed, ticket, dl) ? (p->flush_done >= ticket ? p->flush_rc : LUMEN_ESHUTDOWN)
-                                               : LUMEN_ETIMEDOUT;
+    int rc = wait_until(p, flushed, ticket, dl)
+                 ? (p->flush_done >= ticket ? p->flush_rc : LUMEN_ESHUTDOWN)
+                 : LUMEN_ETIMEDOUT;
     pthread_mutex_unlock(&p->mu);
     return rc;
 }
@@ -373,7 +376,7 @@ bool lumen__batch_worker_asleep(lumen_span_processor *bp)
     return atomic_load(&((batch_proc *)bp)->sleeping);
 }
 
-static void batch_stats(lumen_span_processor *bp, lumen_processor_stats *o)
+static void batch_stats(lumen_span_processor *bp, lumen_span_processor_stats *o)
 {
     batch_proc *p = (batch_proc *)bp;
     /* Exported and failed first, then the dequeue position, then the
@@ -394,7 +397,7 @@ static void batch_stats(lumen_span_processor *bp, lumen_processor_stats *o)
 
 /* Spans a flush or shutdown lost, and what the exporters said. */
 typedef struct loss_probe {
-    lumen_processor_stats st;
+    lumen_span_processor_stats st;
     uint64_t fails[4]; /* LUMEN__TM_FAIL_TIMEOUT .. _OTHER */
     int64_t t0;
 } loss_probe;
@@ -411,7 +414,7 @@ static void probe_start(batch_proc *p, loss_probe *lp)
  * installed), that `what` ended with spans not exported. */
 static void probe_report(batch_proc *p, const loss_probe *lp, const char *what)
 {
-    lumen_processor_stats st;
+    lumen_span_processor_stats st;
     batch_stats(&p->base, &st);
     uint64_t lost =
         (st.failed - lp->st.failed) + (st.dropped - lp->st.dropped) + st.queued + st.in_flight;
@@ -568,40 +571,55 @@ static uint32_t opt(uint32_t given, const char *env, uint32_t def)
     return (uint32_t)lumen__env_int_range(env, def, 1, 0x7fffffff);
 }
 
-int lumen_batch_processor_new(lumen_span_exporter *exp, const lumen_batch_options *o,
-                              lumen_span_processor **out)
+static const size_t options_sizes[] = {0, sizeof(lumen_batch_processor_options)};
+
+int lumen_batch_processor_options_init(lumen_batch_processor_options *opts, unsigned int version)
 {
-    static const lumen_batch_options defaults = LUMEN_BATCH_OPTIONS_INIT;
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen_batch_processor_new(lumen_span_processor **out, lumen_span_exporter *exp,
+                              const lumen_batch_processor_options *opts)
+{
     if (out != NULL)
         *out = NULL;
     if (exp == NULL || out == NULL) {
         lumen_span_exporter_free(exp);
         return LUMEN_EINVAL;
     }
-    if (o == NULL)
-        o = &defaults;
+    lumen_batch_processor_options full;
+    const lumen_batch_processor_options *o = &full;
+    int vrc = lumen__versioned_in(&full, sizeof full, opts, options_sizes,
+                                  LUMEN__VERSIONS(options_sizes));
+    if (vrc != LUMEN_OK) {
+        lumen_span_exporter_free(exp);
+        return vrc;
+    }
     batch_proc *p = lumen__calloc(1, sizeof *p);
     if (p == NULL) {
         lumen_span_exporter_free(exp);
         return LUMEN_ENOMEM;
     }
     p->exp = exp;
-    p->qmax = opt(o->max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", 2048);
+    p->qmax = opt(o->max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", LUMEN_BATCH_DEFAULT_MAX_QUEUE_SIZE);
     if (p->qmax > (1u << 24))
         p->qmax = 1u << 24;
-    p->batch = opt(o->max_export_batch_size, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512);
+    p->batch = opt(o->max_export_batch_size, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                   LUMEN_BATCH_DEFAULT_MAX_EXPORT_BATCH_SIZE);
     if (p->batch > p->qmax)
         p->batch = p->qmax;
-    p->delay_ms = opt(o->schedule_delay_ms, "OTEL_BSP_SCHEDULE_DELAY", 5000);
-    p->timeout_ms = opt(o->export_timeout_ms, "OTEL_BSP_EXPORT_TIMEOUT", 30000);
+    p->delay_ms =
+        opt(o->schedule_delay_ms, "OTEL_BSP_SCHEDULE_DELAY", LUMEN_BATCH_DEFAULT_SCHEDULE_DELAY_MS);
+    p->timeout_ms =
+        opt(o->export_timeout_ms, "OTEL_BSP_EXPORT_TIMEOUT", LUMEN_DEFAULT_EXPORT_TIMEOUT_MS);
     size_t cap = 1;
     while (cap < p->qmax)
         cap <<= 1;
     p->mask = cap - 1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    p->base = (lumen_span_processor){batch_on_end, batch_flush, batch_shutdown, batch_destroy,
-                                     batch_stats};
+    p->base = (lumen_span_processor){batch_on_end,  batch_flush, batch_shutdown,
+                                     batch_destroy, batch_stats, p->timeout_ms};
     p->slots = lumen__calloc(cap, sizeof *p->slots);
     p->buf = lumen__calloc(p->batch, sizeof *p->buf);
     if (p->slots == NULL || p->buf == NULL) {

@@ -2,7 +2,8 @@
  * trace/exporter.c: the exporter interface, and the in-memory and console
  * exporters. Processors serialise calls into an exporter, so the exporter
  * callbacks run one at a time; the memory exporter still locks because
- * tests read it from other threads.
+ * tests read it from other threads. An exporter is recognised by its
+ * export function (lumen_span_exporter_user_data), never by a tag.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -11,36 +12,90 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/diag.h"
+#include "core/versioned.h"
 #include "otlp/otlp.h"
 #include "trace/span.h"
 
-int lumen_span_exporter_new(const lumen_span_exporter_ops *ops, void *ud, lumen_span_exporter **out)
+static const size_t ops_sizes[] = {0, sizeof(lumen_span_exporter_ops)};
+
+int lumen_span_exporter_ops_init(lumen_span_exporter_ops *ops, unsigned int version)
+{
+    return lumen__versioned_init(ops, version, ops_sizes, LUMEN__VERSIONS(ops_sizes));
+}
+
+int lumen_span_exporter_new(lumen_span_exporter **out, const lumen_span_exporter_ops *ops, void *ud)
 {
     if (out == NULL)
         return LUMEN_EINVAL;
     *out = NULL;
-    if (ops == NULL || ops->export_spans == NULL)
+    if (ops == NULL)
+        return LUMEN_EINVAL;
+    /* The caller's version's entries, into a zeroed table of this
+     * library's size: entries a newer version adds stay NULL. */
+    lumen_span_exporter_ops full;
+    int rc = lumen__versioned_in(&full, sizeof full, ops, ops_sizes, LUMEN__VERSIONS(ops_sizes));
+    if (rc != LUMEN_OK)
+        return rc;
+    if (full.export_spans == NULL)
         return LUMEN_EINVAL;
     lumen_span_exporter *e = lumen__calloc(1, sizeof *e);
     if (e == NULL)
         return LUMEN_ENOMEM;
-    e->ops = *ops;
+    e->ops = full;
     e->ud = ud;
     *out = e;
     return LUMEN_OK;
 }
 
-lumen_export_result lumen__exporter_export(lumen_span_exporter *e, lumen_span *const *spans, size_t n,
-                                           int64_t deadline_ns)
+int lumen_span_exporter_user_data(void **out, const lumen_span_exporter *exp,
+                                  lumen_span_export_fn export_spans)
+{
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    if (exp == NULL || export_spans == NULL)
+        return LUMEN_EINVAL;
+    if (exp->ops.export_spans != export_spans)
+        return LUMEN_ETYPE;
+    *out = exp->ud;
+    return LUMEN_OK;
+}
+
+int lumen__exporter_export(lumen_span_exporter *e, lumen_span *const *spans, size_t n,
+                           int64_t deadline_ns)
 {
     if (atomic_load_explicit(&e->shut, memory_order_acquire))
-        return LUMEN_EXPORT_FAILURE;
-    return e->ops.export_spans(e->ud, (const lumen_span *const *)spans, n, deadline_ns);
+        return LUMEN_ESHUTDOWN;
+    int rc = e->ops.export_spans(e->ud, (const lumen_span *const *)spans, n, deadline_ns);
+    if (LUMEN_UNLIKELY(rc > 0)) {
+        lumen__diag(LUMEN_DIAG_ERROR,
+                    "a span exporter returned %d, not a lumen status; counted as LUMEN_EINVAL", rc);
+        rc = LUMEN_EINVAL;
+    }
+    return rc;
+}
+
+lumen__trace_metric lumen__export_failure_reason(int rc)
+{
+    switch (rc) {
+    case LUMEN_ETIMEDOUT:
+        return LUMEN__TM_FAIL_TIMEOUT;
+    case LUMEN_EHTTP:
+        return LUMEN__TM_FAIL_HTTP;
+    case LUMEN_ECONNREFUSED:
+    case LUMEN_ECONNECT:
+    case LUMEN_ETLS:
+        return LUMEN__TM_FAIL_CONNECT;
+    default:
+        return LUMEN__TM_FAIL_OTHER;
+    }
 }
 
 int lumen__exporter_flush(lumen_span_exporter *e, int64_t deadline_ns)
 {
-    return e->ops.force_flush && !atomic_load(&e->shut) ? e->ops.force_flush(e->ud, deadline_ns) : LUMEN_OK;
+    return e->ops.force_flush && !atomic_load(&e->shut) ? e->ops.force_flush(e->ud, deadline_ns)
+                                                        : LUMEN_OK;
 }
 
 int lumen__exporter_shutdown(lumen_span_exporter *e, int64_t deadline_ns)
@@ -76,7 +131,7 @@ typedef struct mem_exp {
     size_t n, cap;
 } mem_exp;
 
-static lumen_export_result mem_export(void *ud, const lumen_span *const *spans, size_t n, int64_t dl)
+static int mem_export(void *ud, const lumen_span *const *spans, size_t n, int64_t dl)
 {
     mem_exp *m = ud;
     (void)dl;
@@ -88,7 +143,7 @@ static lumen_export_result mem_export(void *ud, const lumen_span *const *spans, 
         lumen_span **ns = lumen__realloc(m->spans, m->cap * sizeof *ns, cap * sizeof *ns);
         if (ns == NULL) {
             pthread_mutex_unlock(&m->mu);
-            return LUMEN_EXPORT_FAILURE;
+            return LUMEN_ENOMEM;
         }
         m->spans = ns;
         m->cap = cap;
@@ -99,7 +154,7 @@ static lumen_export_result mem_export(void *ud, const lumen_span *const *spans, 
         m->spans[m->n++] = s;
     }
     pthread_mutex_unlock(&m->mu);
-    return LUMEN_EXPORT_SUCCESS;
+    return LUMEN_OK;
 }
 
 static void mem_reset_locked(mem_exp *m)
@@ -118,9 +173,18 @@ static void mem_destroy(void *ud)
     lumen__free(m, sizeof *m);
 }
 
+/* The memory exporter's state, or NULL when `e` is another exporter. */
+static mem_exp *mem_of(const lumen_span_exporter *e)
+{
+    void *ud;
+    return lumen_span_exporter_user_data(&ud, e, mem_export) == LUMEN_OK ? ud : NULL;
+}
+
 int lumen_memory_exporter_new(lumen_span_exporter **out)
 {
-    static const lumen_span_exporter_ops ops = {mem_export, NULL, NULL, mem_destroy};
+    lumen_span_exporter_ops ops = LUMEN_SPAN_EXPORTER_OPS_INIT;
+    ops.export_spans = mem_export;
+    ops.destroy = mem_destroy;
     if (out == NULL)
         return LUMEN_EINVAL;
     *out = NULL;
@@ -128,21 +192,20 @@ int lumen_memory_exporter_new(lumen_span_exporter **out)
     if (m == NULL)
         return LUMEN_ENOMEM;
     pthread_mutex_init(&m->mu, NULL);
-    int rc = lumen_span_exporter_new(&ops, m, out);
+    int rc = lumen_span_exporter_new(out, &ops, m);
     if (rc != LUMEN_OK) {
         pthread_mutex_destroy(&m->mu);
         lumen__free(m, sizeof *m);
         return rc;
     }
-    (*out)->kind = LUMEN__EXP_MEMORY;
     return LUMEN_OK;
 }
 
 size_t lumen_memory_exporter_count(lumen_span_exporter *e)
 {
-    if (e == NULL || e->kind != LUMEN__EXP_MEMORY)
+    mem_exp *m = mem_of(e);
+    if (m == NULL)
         return 0;
-    mem_exp *m = e->ud;
     pthread_mutex_lock(&m->mu);
     size_t n = m->n;
     pthread_mutex_unlock(&m->mu);
@@ -151,9 +214,9 @@ size_t lumen_memory_exporter_count(lumen_span_exporter *e)
 
 const lumen_span *lumen_memory_exporter_get(lumen_span_exporter *e, size_t i)
 {
-    if (e == NULL || e->kind != LUMEN__EXP_MEMORY)
+    mem_exp *m = mem_of(e);
+    if (m == NULL)
         return NULL;
-    mem_exp *m = e->ud;
     pthread_mutex_lock(&m->mu);
     const lumen_span *s = i < m->n ? m->spans[i] : NULL;
     pthread_mutex_unlock(&m->mu);
@@ -162,9 +225,9 @@ const lumen_span *lumen_memory_exporter_get(lumen_span_exporter *e, size_t i)
 
 void lumen_memory_exporter_reset(lumen_span_exporter *e)
 {
-    if (e == NULL || e->kind != LUMEN__EXP_MEMORY)
+    mem_exp *m = mem_of(e);
+    if (m == NULL)
         return;
-    mem_exp *m = e->ud;
     pthread_mutex_lock(&m->mu);
     mem_reset_locked(m);
     pthread_mutex_unlock(&m->mu);
@@ -192,7 +255,7 @@ static int write_all(int fd, const char *p, size_t n)
     return LUMEN_OK;
 }
 
-static lumen_export_result con_export(void *ud, const lumen_span *const *spans, size_t n, int64_t dl)
+static int con_export(void *ud, const lumen_span *const *spans, size_t n, int64_t dl)
 {
     con_exp *c = ud;
     (void)dl;
@@ -203,10 +266,9 @@ static lumen_export_result con_export(void *ud, const lumen_span *const *spans, 
         lumen__buf_putc(&c->buf, '\n');
     }
     if (c->buf.oom)
-        return LUMEN_EXPORT_FAILURE;
+        return LUMEN_ENOMEM;
     /* Whole lines in one write where the pipe allows it. */
-    return write_all(c->fd, c->buf.p, c->buf.len) == LUMEN_OK ? LUMEN_EXPORT_SUCCESS
-                                                            : LUMEN_EXPORT_FAILURE;
+    return write_all(c->fd, c->buf.p, c->buf.len);
 }
 
 static void con_destroy(void *ud)
@@ -216,22 +278,37 @@ static void con_destroy(void *ud)
     lumen__free(c, sizeof *c);
 }
 
-int lumen_console_exporter_new(const lumen_console_exporter_options *opts, lumen_span_exporter **out)
+static const size_t console_sizes[] = {0, sizeof(lumen_console_exporter_options)};
+
+int lumen_console_exporter_options_init(lumen_console_exporter_options *opts, unsigned int version)
 {
-    static const lumen_span_exporter_ops ops = {con_export, NULL, NULL, con_destroy};
+    return lumen__versioned_init(opts, version, console_sizes, LUMEN__VERSIONS(console_sizes));
+}
+
+int lumen_console_exporter_new(lumen_span_exporter **out,
+                               const lumen_console_exporter_options *opts)
+{
+    lumen_span_exporter_ops ops = LUMEN_SPAN_EXPORTER_OPS_INIT;
+    ops.export_spans = con_export;
+    ops.destroy = con_destroy;
     if (out == NULL)
         return LUMEN_EINVAL;
     *out = NULL;
+    lumen_console_exporter_options o;
+    int rc = lumen__versioned_in(&o, sizeof o, opts, console_sizes, LUMEN__VERSIONS(console_sizes));
+    if (rc != LUMEN_OK)
+        return rc;
+    if (o.fd < 0)
+        return LUMEN_EINVAL;
     con_exp *c = lumen__calloc(1, sizeof *c);
     if (c == NULL)
         return LUMEN_ENOMEM;
-    c->fd = opts != NULL && opts->fd >= 0 ? opts->fd : 1;
+    c->fd = o.fd != 0 ? o.fd : 1; /* 0: standard output */
     c->buf = (lumen__buf)LUMEN__BUF_INIT;
-    int rc = lumen_span_exporter_new(&ops, c, out);
+    rc = lumen_span_exporter_new(out, &ops, c);
     if (rc != LUMEN_OK) {
         lumen__free(c, sizeof *c);
         return rc;
     }
-    (*out)->kind = LUMEN__EXP_CONSOLE;
     return LUMEN_OK;
 }

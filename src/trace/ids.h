@@ -17,18 +17,18 @@ typedef struct lumen__idgen {
 } lumen__idgen;
 
 extern LUMEN_TLS lumen__idgen lumen__idgen_tls;
-LUMEN__SHARED extern atomic_uint lumen__idgen_generation;
+extern atomic_uint lumen__idgen_generation;
 void lumen__idgen_seed(lumen__idgen *g);
 /* Install the fork handler that bumps lumen__idgen_generation (which the
  * batch processor and the OTLP exporter also watch). Idempotent. */
-LUMEN__SHARED void lumen__idgen_init(void);
+void lumen__idgen_init(void);
 
 /* The calling thread's generator, seeded and current after a fork. */
 static inline lumen__idgen *lumen__idgen_get(void)
 {
     lumen__idgen *g = &lumen__idgen_tls;
     if (LUMEN_UNLIKELY(!g->seeded || g->generation != atomic_load_explicit(&lumen__idgen_generation,
-                                                                          memory_order_relaxed)))
+                                                                           memory_order_relaxed)))
         lumen__idgen_seed(g);
     return g;
 }

@@ -7,28 +7,40 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/versioned.h"
 #include "trace/span.h"
 
-int lumen_span_processor_stats(lumen_span_processor *p, lumen_processor_stats *out)
+static const size_t stats_sizes[] = {0, sizeof(lumen_span_processor_stats)};
+
+int lumen_span_processor_stats_init(lumen_span_processor_stats *stats, unsigned int version)
+{
+    return lumen__versioned_init(stats, version, stats_sizes, LUMEN__VERSIONS(stats_sizes));
+}
+
+int lumen_span_processor_get_stats(lumen_span_processor_stats *out, lumen_span_processor *p)
 {
     if (p == NULL || out == NULL)
         return LUMEN_EINVAL;
-    p->stats(p, out);
-    return LUMEN_OK;
+    int rc = lumen__versioned_check(out, stats_sizes, LUMEN__VERSIONS(stats_sizes));
+    if (rc != LUMEN_OK)
+        return rc;
+    lumen_span_processor_stats full = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    p->stats(p, &full);
+    return lumen__versioned_out(out, &full, stats_sizes, LUMEN__VERSIONS(stats_sizes));
 }
 
 int lumen_span_processor_force_flush(lumen_span_processor *p, uint32_t timeout_ms)
 {
     if (p == NULL)
         return LUMEN_EINVAL;
-    return p->force_flush(p, lumen__deadline(timeout_ms));
+    return p->force_flush(p, lumen__deadline(timeout_ms, p->export_timeout_ms));
 }
 
 void lumen_span_processor_free(lumen_span_processor *p)
 {
     if (p == NULL)
         return;
-    p->shutdown(p, lumen__deadline(5000));
+    p->shutdown(p, lumen__deadline(0, LUMEN_DEFAULT_SHUTDOWN_TIMEOUT_MS));
     p->destroy(p);
 }
 
@@ -56,16 +68,15 @@ static void simple_on_end(lumen_span_processor *bp, lumen_span *s)
         lumen__span_release(s);
         return;
     }
-    lumen_export_result r = lumen__exporter_export(p->exp, &s, 1, lumen__deadline(30000));
+    int r = lumen__exporter_export(p->exp, &s, 1, lumen__deadline(0, bp->export_timeout_ms));
     pthread_mutex_unlock(&p->mu);
-    if (r == LUMEN_EXPORT_SUCCESS) {
+    if (r == LUMEN_OK) {
         atomic_fetch_add_explicit(&p->exported, 1, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_EXPORTED, 1);
     } else {
         atomic_fetch_add_explicit(&p->failed, 1, memory_order_release);
         lumen__trace_metric_add(LUMEN__TM_DROPPED, 1);
-        if (!p->exp->counts_failures)
-            lumen__trace_metric_add(LUMEN__TM_FAIL_OTHER, 1);
+        lumen__trace_metric_add(lumen__export_failure_reason(r), 1);
     }
     lumen__span_release(s);
 }
@@ -103,7 +114,7 @@ static void simple_destroy(lumen_span_processor *bp)
 
 /* The outcomes first, then ended (incremented before each outcome): the
  * span being exported now is the difference, so the sum is exact. */
-static void simple_stats(lumen_span_processor *bp, lumen_processor_stats *o)
+static void simple_stats(lumen_span_processor *bp, lumen_span_processor_stats *o)
 {
     simple_proc *p = (simple_proc *)bp;
     o->exported = atomic_load_explicit(&p->exported, memory_order_acquire);
@@ -114,7 +125,15 @@ static void simple_stats(lumen_span_processor *bp, lumen_processor_stats *o)
     o->in_flight = o->ended - o->exported - o->dropped - o->failed;
 }
 
-int lumen_simple_processor_new(lumen_span_exporter *exp, lumen_span_processor **out)
+static const size_t options_sizes[] = {0, sizeof(lumen_simple_processor_options)};
+
+int lumen_simple_processor_options_init(lumen_simple_processor_options *opts, unsigned int version)
+{
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen_simple_processor_new(lumen_span_processor **out, lumen_span_exporter *exp,
+                               const lumen_simple_processor_options *opts)
 {
     if (out != NULL)
         *out = NULL;
@@ -122,13 +141,24 @@ int lumen_simple_processor_new(lumen_span_exporter *exp, lumen_span_processor **
         lumen_span_exporter_free(exp);
         return LUMEN_EINVAL;
     }
+    lumen_simple_processor_options o;
+    int rc = lumen__versioned_in(&o, sizeof o, opts, options_sizes, LUMEN__VERSIONS(options_sizes));
+    if (rc != LUMEN_OK) {
+        lumen_span_exporter_free(exp);
+        return rc;
+    }
     simple_proc *p = lumen__calloc(1, sizeof *p);
     if (p == NULL) {
         lumen_span_exporter_free(exp);
         return LUMEN_ENOMEM;
     }
-    p->base = (lumen_span_processor){simple_on_end, simple_flush, simple_shutdown, simple_destroy,
-                                     simple_stats};
+    p->base = (lumen_span_processor){
+        simple_on_end,
+        simple_flush,
+        simple_shutdown,
+        simple_destroy,
+        simple_stats,
+        o.export_timeout_ms ? o.export_timeout_ms : LUMEN_DEFAULT_EXPORT_TIMEOUT_MS};
     p->exp = exp;
     pthread_mutex_init(&p->mu, NULL);
     *out = &p->base;

@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "core/versioned.h"
 #include "trace/propagation.h"
 #include "trace/span.h"
 
@@ -27,22 +28,15 @@
  * profiles. */
 #define X 0xff
 static const uint8_t g_hex[256] = {
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X,
 };
 #undef X
 
@@ -82,7 +76,8 @@ static int parse_traceparent(const char *s, size_t n, lumen_span_context *out)
         return LUMEN_EPARSE;
     if (s[2] != '-' || s[35] != '-' || s[52] != '-')
         return LUMEN_EPARSE;
-    if (!lumen__hex_decode(s + 3, 16, out->trace_id) || !lumen__hex_decode(s + 36, 8, out->span_id) ||
+    if (!lumen__hex_decode(s + 3, 16, out->trace_id) ||
+        !lumen__hex_decode(s + 36, 8, out->span_id) ||
         !lumen__hex_decode(s + 53, 1, &out->trace_flags))
         return LUMEN_EPARSE;
     if (all_zero(out->trace_id, 16) || all_zero(out->span_id, 8))
@@ -304,16 +299,16 @@ static void set_trace_state(lumen_span_context *out, int r)
         out->trace_state[0] = '\0';
 }
 
-int lumen_traceparent_parse(const char *tp, size_t len, const char *const *ts, const size_t *ts_len,
-                            size_t lines, lumen_span_context *out)
+int lumen_traceparent_parse(lumen_span_context *out, const char *tp, size_t len,
+                            const char *const *ts, const size_t *ts_len, size_t lines)
 {
     if (out == NULL)
         return LUMEN_EINVAL;
-    memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
+    lumen__span_context_clear(out);
     size_t n = len;
     const char *v = tp ? lumen__trim(tp, &n) : NULL;
     if (v == NULL || parse_traceparent(v, n, out) != LUMEN_OK) {
-        memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
+        lumen__span_context_clear(out);
         return LUMEN_EPARSE;
     }
     if (ts == NULL || lines == 0)
@@ -345,7 +340,7 @@ static void hex(char *o, const uint8_t *p, size_t n)
     }
 }
 
-int lumen_traceparent_format(const lumen_span_context *sc, char out[56])
+int lumen_traceparent_format(char out[LUMEN_TRACEPARENT_SIZE], const lumen_span_context *sc)
 {
     if (out == NULL)
         return LUMEN_EINVAL;
@@ -378,7 +373,7 @@ typedef struct first_line {
     unsigned lines;
 } first_line;
 
-static void first_emit(void *ctx, const char *v, size_t n)
+static void first_emit(const char *v, size_t n, void *ctx)
 {
     first_line *f = ctx;
     if (f->lines++ > 0 || v == NULL)
@@ -395,7 +390,7 @@ static void get_first(const lumen_carrier *c, const char *name, first_line *f)
     c->get(c->carrier, name, first_emit, f);
 }
 
-static void ts_emit(void *ctx, const char *v, size_t n)
+static void ts_emit(const char *v, size_t n, void *ctx)
 {
     if (v != NULL)
         ts_add(ctx, v, n);
@@ -404,20 +399,35 @@ static void ts_emit(void *ctx, const char *v, size_t n)
 /* Each baggage line is parsed as it arrives: lines combine with ',', and
  * a member never spans two lines, so no joined copy is needed and no
  * length cap on the raw header drops the whole baggage. */
-static void baggage_emit(void *ctx, const char *v, size_t n)
+static void baggage_emit(const char *v, size_t n, void *ctx)
 {
     if (v != NULL)
         lumen_baggage_parse(ctx, v, n);
 }
 
-int lumen_propagation_extract(unsigned which, const lumen_carrier *c, lumen_span_context *out,
-                              lumen_baggage *baggage)
+static const size_t carrier_sizes[] = {0, sizeof(lumen_carrier)};
+
+int lumen_carrier_init(lumen_carrier *c, unsigned int version)
 {
-    if (c == NULL || c->get == NULL || out == NULL)
+    return lumen__versioned_init(c, version, carrier_sizes, LUMEN__VERSIONS(carrier_sizes));
+}
+
+int lumen_propagation_extract(lumen_span_context *out, lumen_baggage *baggage, uint32_t which,
+                              const lumen_carrier *carrier)
+{
+    if (out == NULL || carrier == NULL)
+        return LUMEN_EINVAL;
+    lumen__span_context_clear(out);
+    lumen_carrier cc;
+    const lumen_carrier *c = &cc;
+    int vrc =
+        lumen__versioned_in(&cc, sizeof cc, carrier, carrier_sizes, LUMEN__VERSIONS(carrier_sizes));
+    if (vrc != LUMEN_OK)
+        return vrc;
+    if (c->get == NULL)
         return LUMEN_EINVAL;
     if (which & LUMEN_PROPAGATE_DEFAULT)
         which = lumen_propagators_from_env();
-    memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
     first_line f;
     int rc = LUMEN_ENOENT;
     if (which & LUMEN_PROPAGATE_TRACECONTEXT) {
@@ -432,7 +442,7 @@ int lumen_propagation_extract(unsigned which, const lumen_carrier *c, lumen_span
             set_trace_state(out, ts_finish(&l, out->trace_state));
             ts_free(&l);
         } else {
-            memset(out, 0, offsetof(lumen_span_context, trace_state) + 1);
+            lumen__span_context_clear(out);
         }
     }
     if (rc != LUMEN_OK && (which & LUMEN_PROPAGATE_B3)) {
@@ -447,7 +457,8 @@ int lumen_propagation_extract(unsigned which, const lumen_carrier *c, lumen_span
         static const struct {
             const char *name;
             size_t cap;
-        } hs[4] = {{"X-B3-TraceId", 33}, {"X-B3-SpanId", 17}, {"X-B3-Sampled", 8}, {"X-B3-Flags", 8}};
+        } hs[4] = {
+            {"X-B3-TraceId", 33}, {"X-B3-SpanId", 17}, {"X-B3-Sampled", 8}, {"X-B3-Flags", 8}};
         char *dst[4] = {tid, sid, smp, flg};
         size_t *dn[4] = {&tn, &sn, &smn, &fn};
         for (int i = 0; i < 4; i++) {
@@ -467,22 +478,30 @@ int lumen_propagation_extract(unsigned which, const lumen_carrier *c, lumen_span
     return rc;
 }
 
-int lumen_propagation_inject(unsigned which, const lumen_span_context *sc, const lumen_baggage *baggage,
-                             const lumen_carrier *c)
+int lumen_propagation_inject(const lumen_carrier *carrier, uint32_t which,
+                             const lumen_span_context *sc, const lumen_baggage *baggage)
 {
-    if (c == NULL || c->set == NULL)
+    if (carrier == NULL)
+        return LUMEN_EINVAL;
+    lumen_carrier cc;
+    const lumen_carrier *c = &cc;
+    int vrc =
+        lumen__versioned_in(&cc, sizeof cc, carrier, carrier_sizes, LUMEN__VERSIONS(carrier_sizes));
+    if (vrc != LUMEN_OK)
+        return vrc;
+    if (c->set == NULL)
         return LUMEN_EINVAL;
     if (which & LUMEN_PROPAGATE_DEFAULT)
         which = lumen_propagators_from_env();
     bool valid = lumen_span_context_is_valid(sc);
     if (valid && (which & LUMEN_PROPAGATE_TRACECONTEXT)) {
-        char tp[56];
-        lumen_traceparent_format(sc, tp);
+        char tp[LUMEN_TRACEPARENT_SIZE];
+        lumen_traceparent_format(tp, sc);
         c->set(c->carrier, "traceparent", tp);
-        /* A context may have been filled by hand: its tracestate is
-         * checked (and normalized) as an incoming one would be, so that
-         * no byte the grammar forbids (CR, LF, non-ASCII) reaches a
-         * header. An invalid one is not sent. */
+        /* The setters check a tracestate as an incoming one is checked;
+         * it is checked again here, so that no byte the grammar forbids
+         * (CR, LF, non-ASCII) can reach a header whatever built the
+         * context. An invalid one is not sent. */
         if (sc->trace_state_len > 0) {
             char ts[LUMEN_TRACESTATE_MAX + 1];
             int r = sc->trace_state_len <= LUMEN_TRACESTATE_MAX
@@ -513,23 +532,24 @@ int lumen_propagation_inject(unsigned which, const lumen_span_context *sc, const
         s[16] = '\0';
         c->set(c->carrier, "X-B3-TraceId", t);
         c->set(c->carrier, "X-B3-SpanId", s);
-        c->set(c->carrier, "X-B3-Sampled", (sc->trace_flags & LUMEN_TRACE_FLAG_SAMPLED) ? "1" : "0");
+        c->set(c->carrier, "X-B3-Sampled",
+               (sc->trace_flags & LUMEN_TRACE_FLAG_SAMPLED) ? "1" : "0");
     }
     if (baggage != NULL && (which & LUMEN_PROPAGATE_BAGGAGE) && lumen_baggage_count(baggage) > 0) {
         char *v = NULL;
-        if (lumen_baggage_format(baggage, &v) == LUMEN_OK && v != NULL && *v != '\0')
+        if (lumen_baggage_format(&v, baggage) == LUMEN_OK && v != NULL && *v != '\0')
             c->set(c->carrier, "baggage", v);
         lumen_free(v);
     }
     return LUMEN_OK;
 }
 
-unsigned lumen_propagators_from_env(void)
+uint32_t lumen_propagators_from_env(void)
 {
     const char *v = lumen__env("OTEL_PROPAGATORS");
     if (v == NULL)
         return LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_BAGGAGE;
-    unsigned which = 0;
+    uint32_t which = 0;
     while (*v) {
         const char *e = strchr(v, ',');
         size_t n = e ? (size_t)(e - v) : strlen(v);

@@ -7,6 +7,7 @@
 
 #include "core/common.h"
 #include "lumen/trace.h"
+#include "trace/span_context.h"
 
 /* W3C tracestate: members in a list, characters in a key and in a value. */
 #define LUMEN__TRACESTATE_MEMBERS 32

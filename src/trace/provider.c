@@ -18,6 +18,7 @@
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/escape.h"
+#include "core/versioned.h"
 #include "trace/span.h"
 
 static struct lumen_tracer g_noop_tracer = {NULL, NULL, NULL, NULL, true};
@@ -32,7 +33,8 @@ static char *pct_decode(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
             int h, l;
-            if (i + 2 >= n || (h = lumen__hexval(s[i + 1])) < 0 || (l = lumen__hexval(s[i + 2])) < 0) {
+            if (i + 2 >= n || (h = lumen__hexval(s[i + 1])) < 0 ||
+                (l = lumen__hexval(s[i + 2])) < 0) {
                 lumen__free(o, n + 1);
                 return NULL;
             }
@@ -170,7 +172,8 @@ static int build_resource(lumen_tracer_provider *tp, const lumen_tracer_provider
         snprintf(buf, sizeof buf, "unknown_service:%s", program_invocation_short_name);
         svc = buf;
     }
-    if (svc != NULL && (rc = res_set(&a, &n, "service.name", 12, svc, strlen(svc), false)) != LUMEN_OK)
+    if (svc != NULL &&
+        (rc = res_set(&a, &n, "service.name", 12, svc, strlen(svc), false)) != LUMEN_OK)
         goto fail;
     const char *ver = lumen_version();
     if ((rc = res_set(&a, &n, "telemetry.sdk.name", 18, "lumen", 5, false)) != LUMEN_OK ||
@@ -185,13 +188,25 @@ fail:
     return rc == LUMEN_EPARSE ? LUMEN_EINVAL : rc;
 }
 
-int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts, lumen_tracer_provider **out)
+static const size_t options_sizes[] = {0, sizeof(lumen_tracer_provider_options)};
+
+int lumen_tracer_provider_options_init(lumen_tracer_provider_options *opts, unsigned int version)
 {
-    static const lumen_tracer_provider_options defaults = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen_tracer_provider_new(lumen_tracer_provider **out,
+                              const lumen_tracer_provider_options *opts)
+{
     if (out == NULL)
         return LUMEN_EINVAL;
     *out = NULL;
-    const lumen_tracer_provider_options *o = opts ? opts : &defaults;
+    lumen_tracer_provider_options full;
+    const lumen_tracer_provider_options *o = &full;
+    int vrc = lumen__versioned_in(&full, sizeof full, opts, options_sizes,
+                                  LUMEN__VERSIONS(options_sizes));
+    if (vrc != LUMEN_OK)
+        return vrc;
     lumen_tracer_provider *tp = lumen__calloc(1, sizeof *tp);
     pthread_mutex_t *mu = lumen__malloc(sizeof *mu);
     int rc = LUMEN_ENOMEM;
@@ -214,19 +229,27 @@ int lumen_tracer_provider_new(const lumen_tracer_provider_options *opts, lumen_t
         rc = LUMEN_EINVAL;
         goto fail;
     }
-    tp->limits.attrs = env_limit(env, o->attribute_count_limit, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", 0);
+    tp->shutdown_timeout_ms =
+        o->shutdown_timeout_ms ? o->shutdown_timeout_ms : LUMEN_DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    tp->limits.attrs =
+        env_limit(env, o->attribute_count_limit, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", 0);
     if (tp->limits.attrs == 0)
-        tp->limits.attrs = env_limit(env, 0, "OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
-    tp->limits.value_len =
-        env_limit(env, o->attribute_value_length_limit, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0);
+        tp->limits.attrs = env_limit(env, 0, "OTEL_ATTRIBUTE_COUNT_LIMIT",
+                                     LUMEN_SPAN_DEFAULT_ATTRIBUTE_COUNT_LIMIT);
+    tp->limits.value_len = env_limit(env, o->attribute_value_length_limit,
+                                     "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0);
     if (tp->limits.value_len == 0)
         tp->limits.value_len = env_limit(env, 0, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0);
-    tp->limits.events = env_limit(env, o->event_count_limit, "OTEL_SPAN_EVENT_COUNT_LIMIT", 128);
-    tp->limits.links = env_limit(env, o->link_count_limit, "OTEL_SPAN_LINK_COUNT_LIMIT", 128);
+    tp->limits.events = env_limit(env, o->event_count_limit, "OTEL_SPAN_EVENT_COUNT_LIMIT",
+                                  LUMEN_SPAN_DEFAULT_EVENT_COUNT_LIMIT);
+    tp->limits.links = env_limit(env, o->link_count_limit, "OTEL_SPAN_LINK_COUNT_LIMIT",
+                                 LUMEN_SPAN_DEFAULT_LINK_COUNT_LIMIT);
     tp->limits.event_attrs =
-        env_limit(env, o->attribute_per_event_limit, "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", 128);
+        env_limit(env, o->attribute_per_event_limit, "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+                  LUMEN_SPAN_DEFAULT_ATTRIBUTE_PER_EVENT_LIMIT);
     tp->limits.link_attrs =
-        env_limit(env, o->attribute_per_link_limit, "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", 128);
+        env_limit(env, o->attribute_per_link_limit, "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+                  LUMEN_SPAN_DEFAULT_ATTRIBUTE_PER_LINK_LIMIT);
     if ((rc = build_resource(tp, o)) != LUMEN_OK)
         goto fail;
     *out = tp;
@@ -332,7 +355,7 @@ int lumen_tracer_provider_force_flush(lumen_tracer_provider *tp, uint32_t timeou
     if (tp == NULL)
         return LUMEN_EINVAL;
     int n = atomic_load(&tp->nprocs), rc = LUMEN_OK;
-    int64_t dl = lumen__deadline(timeout_ms);
+    int64_t dl = lumen__deadline(timeout_ms, tp->shutdown_timeout_ms);
     for (int i = 0; i < n; i++) {
         int r = tp->procs[i]->force_flush(tp->procs[i], dl);
         if (r != LUMEN_OK && rc == LUMEN_OK)
@@ -348,7 +371,7 @@ int lumen_tracer_provider_shutdown(lumen_tracer_provider *tp, uint32_t timeout_m
     if (atomic_exchange(&tp->shut, true))
         return LUMEN_ESHUTDOWN;
     int n = atomic_load(&tp->nprocs), rc = LUMEN_OK;
-    int64_t dl = lumen__deadline(timeout_ms);
+    int64_t dl = lumen__deadline(timeout_ms, tp->shutdown_timeout_ms);
     for (int i = 0; i < n; i++) {
         int r = tp->procs[i]->shutdown(tp->procs[i], dl);
         if (r != LUMEN_OK && rc == LUMEN_OK)
@@ -361,7 +384,7 @@ void lumen_tracer_provider_free(lumen_tracer_provider *tp)
 {
     if (tp == NULL)
         return;
-    lumen_tracer_provider_shutdown(tp, 5000);
+    lumen_tracer_provider_shutdown(tp, 0); /* within its shutdown_timeout_ms */
     if (atomic_load(&g_global) == tp)
         atomic_store(&g_global, NULL);
     int n = atomic_load(&tp->nprocs);

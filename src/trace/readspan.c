@@ -16,8 +16,10 @@ lumen_span_kind lumen_span_get_kind(const lumen_span *s)
     return s != NULL ? (lumen_span_kind)s->kind : LUMEN_SPAN_INTERNAL;
 }
 
-bool lumen_span_get_parent_id(const lumen_span *s, uint8_t out[8])
+bool lumen_span_get_parent_id(uint8_t out[8], const lumen_span *s)
 {
+    if (out == NULL)
+        return s != NULL && s->has_parent;
     if (s == NULL || !s->has_parent) {
         memset(out, 0, 8);
         return false;
@@ -36,7 +38,7 @@ int64_t lumen_span_get_end_ns(const lumen_span *s)
     return s != NULL && s->recording ? s->end_ns : 0;
 }
 
-lumen_span_status lumen_span_get_status(const lumen_span *s, const char **description)
+lumen_span_status lumen_span_get_status(const char **description, const lumen_span *s)
 {
     if (description != NULL)
         *description = s != NULL && s->recording ? s->status_msg : NULL;
@@ -48,7 +50,7 @@ size_t lumen_span_get_attr_count(const lumen_span *s)
     return s != NULL && s->recording ? s->nattrs : 0;
 }
 
-bool lumen_span_get_attr(const lumen_span *s, size_t i, lumen_attr *out)
+bool lumen_span_get_attr(lumen_attr *out, const lumen_span *s, size_t i)
 {
     if (i >= lumen_span_get_attr_count(s) || out == NULL)
         return false;
@@ -56,7 +58,7 @@ bool lumen_span_get_attr(const lumen_span *s, size_t i, lumen_attr *out)
     return true;
 }
 
-bool lumen_span_find_attr(const lumen_span *s, const char *key, lumen_attr *out)
+bool lumen_span_find_attr(lumen_attr *out, const lumen_span *s, const char *key)
 {
     size_t n = lumen_span_get_attr_count(s);
     for (size_t i = 0; key != NULL && i < n; i++) {
@@ -84,7 +86,7 @@ size_t lumen_span_get_link_count(const lumen_span *s)
     return s != NULL && s->recording ? s->nlinks : 0;
 }
 
-void lumen_span_get_dropped(const lumen_span *s, uint32_t *attrs, uint32_t *events, uint32_t *links)
+void lumen_span_get_dropped(uint32_t *attrs, uint32_t *events, uint32_t *links, const lumen_span *s)
 {
     bool r = s != NULL && s->recording;
     if (attrs)

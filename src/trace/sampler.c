@@ -42,7 +42,7 @@ lumen_sampling_decision lumen__sample(const lumen_sampler *s, const lumen_span_c
     case LUMEN_SAMPLER_TRACEIDRATIO:
         return yes(lumen__ratio_sampled(s->ratio, trace_id));
     case LUMEN_SAMPLER_CUSTOM:
-        return s->fn != NULL ? s->fn(s->ud, parent, trace_id, name, kind) : LUMEN_SAMPLING_DROP;
+        return s->fn != NULL ? s->fn(parent, trace_id, name, kind, s->ud) : LUMEN_SAMPLING_DROP;
     case LUMEN_SAMPLER_PARENTBASED_ALWAYS_OFF:
         return parent != NULL ? yes(parent->trace_flags & LUMEN_TRACE_FLAG_SAMPLED)
                               : LUMEN_SAMPLING_DROP;

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/rand.h"
+#include "core/versioned.h"
 #include "trace/ids.h"
 #include "core/fastclock.h"
 #include "trace/propagation.h"
@@ -43,7 +44,6 @@ bool lumen_span_context_is_valid(const lumen_span_context *sc)
     return (a | b) != 0 && c != 0;
 }
 
-
 /* The parent as the sampler and the new span need it. */
 typedef struct parent_ref {
     const uint8_t *trace_id, *span_id;
@@ -51,7 +51,6 @@ typedef struct parent_ref {
     size_t trace_state_len;
     uint8_t flags;
     bool remote;
-    bool from_context; /* a lumen_span_context: its tracestate is checked */
 } parent_ref;
 
 static bool find_parent(const lumen_span_options *o, parent_ref *p)
@@ -71,7 +70,6 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
         p->trace_state = pc->trace_state;
         p->trace_state_len = pc->trace_state_len <= LUMEN_TRACESTATE_MAX ? pc->trace_state_len : 0;
         p->remote = pc->is_remote != 0;
-        p->from_context = true;
         return true;
     } else if (!o->root) {
         ps = lumen__tls_current;
@@ -84,15 +82,14 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
     p->trace_state = ps->trace_state;
     p->trace_state_len = ps->trace_state_len;
     p->remote = false;
-    p->from_context = false;
     return true;
 }
 
 /* A user's sampler gets the parent as a full lumen_span_context: built out
  * of line, so that the span start's own frame stays small. */
 static __attribute__((noinline)) lumen_sampling_decision
-sample_custom(const lumen_sampler *smp, const parent_ref *p, bool has_parent, const uint8_t *trace_id,
-              const char *name, lumen_span_kind kind)
+sample_custom(const lumen_sampler *smp, const parent_ref *p, bool has_parent,
+              const uint8_t *trace_id, const char *name, lumen_span_kind kind)
 {
     lumen_span_context pc;
     if (has_parent) {
@@ -108,8 +105,9 @@ sample_custom(const lumen_sampler *smp, const parent_ref *p, bool has_parent, co
     return lumen__sample(smp, has_parent ? &pc : NULL, trace_id, name, kind);
 }
 
-static inline lumen_sampling_decision sample(const lumen_sampler *smp, const parent_ref *p, bool has_parent,
-                                      const uint8_t *trace_id, const char *name, lumen_span_kind kind)
+static inline lumen_sampling_decision sample(const lumen_sampler *smp, const parent_ref *p,
+                                             bool has_parent, const uint8_t *trace_id,
+                                             const char *name, lumen_span_kind kind)
 {
     const lumen_sampling_decision yes = LUMEN_SAMPLING_RECORD_AND_SAMPLE, no = LUMEN_SAMPLING_DROP;
     bool parent_sampled = has_parent && (p->flags & LUMEN_TRACE_FLAG_SAMPLED);
@@ -135,29 +133,20 @@ static inline lumen_sampling_decision sample(const lumen_sampler *smp, const par
     }
 }
 
-/* A parent's tracestate, kept by the new span. One from a context (which
- * may have been filled by hand) is checked and normalized first: an
- * invalid list is dropped, so that no span sends or exports it. */
+/* A parent's tracestate, kept by the new span. A parent context's list
+ * was checked when it was stored (lumen_span_context is opaque, filled
+ * only by lumen's parsers and setters), a parent span's came from one. */
 static __attribute__((noinline)) void keep_trace_state(lumen_span *s, const parent_ref *p)
 {
-    const char *ts = p->trace_state;
-    size_t n = p->trace_state_len;
-    char norm[LUMEN_TRACESTATE_MAX + 1];
-    if (p->from_context) {
-        int r = lumen__tracestate_parse(ts, n, norm);
-        if (r <= 0)
-            return;
-        ts = norm;
-        n = (size_t)r;
-    }
-    s->trace_state = lumen__span_strdup(s, ts, n);
+    s->trace_state = lumen__span_strdup(s, p->trace_state, p->trace_state_len);
     if (s->trace_state != NULL)
-        s->trace_state_len = (uint16_t)n;
+        s->trace_state_len = (uint16_t)p->trace_state_len;
 }
 
 /* The recording half of lumen_span_start, kept out of line so that the
  * unsampled path stays short and register-light. */
-static __attribute__((noinline)) void start_recording(lumen_span *s, const char *name, const lumen_span_options *o)
+static __attribute__((noinline)) void start_recording(lumen_span *s, const char *name,
+                                                      const lumen_span_options *o)
 {
     s->recording = 1;
     s->status = LUMEN_SPAN_STATUS_UNSET;
@@ -182,18 +171,41 @@ static __attribute__((noinline)) void start_recording(lumen_span *s, const char 
         lumen_span_set_attrs(s, o->attrs, o->attr_count);
 }
 
+static const size_t options_sizes[] = {0, sizeof(lumen_span_options)};
+
+int lumen_span_options_init(lumen_span_options *opts, unsigned int version)
+{
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+static __attribute__((noinline, cold)) lumen_span *bad_options(const lumen_span_options *o)
+{
+    lumen__diag(LUMEN_DIAG_ERROR,
+                "lumen_span_start: options of version %u (this library knows 1 to %u); the span "
+                "does nothing",
+                o->version, LUMEN__VERSIONS(options_sizes));
+    return &g_noop_span;
+}
+
 lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span_options *o)
 {
     if (LUMEN_UNLIKELY(t == NULL || t->noop))
         return &g_noop_span;
+    /* The caller's options are read in place, without a copy, when they
+     * are of this library's version: the only one there is so far. Once a
+     * version 2 exists, an older caller's options are first copied with
+     * lumen__versioned_in, here, off the common path. */
+    if (LUMEN_UNLIKELY(o != NULL && o->version != LUMEN_SPAN_OPTIONS_VERSION))
+        return bad_options(o);
     struct lumen_tracer_provider *tp = t->provider;
     if (LUMEN_UNLIKELY(atomic_load_explicit(&tp->shut, memory_order_relaxed)))
         return &g_noop_span;
     if (name == NULL)
         name = "";
-    lumen_span_kind kind = (o != NULL && o->kind >= LUMEN_SPAN_INTERNAL && o->kind <= LUMEN_SPAN_CONSUMER)
-                               ? o->kind
-                               : LUMEN_SPAN_INTERNAL;
+    lumen_span_kind kind =
+        (o != NULL && o->kind >= LUMEN_SPAN_INTERNAL && o->kind <= LUMEN_SPAN_CONSUMER)
+            ? o->kind
+            : LUMEN_SPAN_INTERNAL;
     parent_ref p;
     bool has_parent = find_parent(o, &p);
 
@@ -420,7 +432,8 @@ void lumen_span_add_event(lumen_span *s, const char *name, int64_t time_ns, cons
     s->nevents++;
 }
 
-void lumen_span_add_link(lumen_span *s, const lumen_span_context *ctx, const lumen_attr *attrs, size_t n)
+void lumen_span_add_link(lumen_span *s, const lumen_span_context *ctx, const lumen_attr *attrs,
+                         size_t n)
 {
     if (!writable(s) || !lumen_span_context_is_valid(ctx))
         return;
@@ -446,11 +459,9 @@ void lumen_span_add_link(lumen_span *s, const lumen_span_context *ctx, const lum
     memcpy(l->trace_id, ctx->trace_id, 16);
     memcpy(l->span_id, ctx->span_id, 8);
     l->flags = ctx->trace_flags & (LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
-    /* A link's tracestate is exported: checked like a parent's. */
+    /* The context's tracestate was checked when it was stored. */
     size_t tsl = ctx->trace_state_len <= LUMEN_TRACESTATE_MAX ? ctx->trace_state_len : 0;
-    char norm[LUMEN_TRACESTATE_MAX + 1];
-    int r = tsl ? lumen__tracestate_parse(ctx->trace_state, tsl, norm) : 0;
-    l->trace_state = r > 0 ? lumen__span_strdup(s, norm, (size_t)r) : NULL;
+    l->trace_state = tsl ? lumen__span_strdup(s, ctx->trace_state, tsl) : NULL;
     l->attrs = lumen__attrs_copy_list(s, attrs, n, lim->link_attrs, lim->value_len, &l->nattrs,
                                       &l->dropped);
     s->nlinks++;
@@ -479,12 +490,12 @@ void lumen_span_update_name(lumen_span *s, const char *name)
         s->name = n;
 }
 
-void lumen_span_get_context(const lumen_span *s, lumen_span_context *out)
+void lumen_span_get_context(lumen_span_context *out, const lumen_span *s)
 {
     if (out == NULL)
         return;
     if (s == NULL || is_noop(s)) {
-        memset(out, 0, sizeof *out);
+        lumen__span_context_clear(out);
         return;
     }
     memcpy(out->trace_id, s->trace_id, 16);

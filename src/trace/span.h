@@ -18,10 +18,11 @@
 #include "core/clock.h"
 #include "core/escape.h"
 #include "lumen/trace.h"
+#include "trace/span_context.h"
 
 #define LUMEN__SPAN_INLINE_ATTRS 8
 #define LUMEN__SPAN_ARENA 640
-#define LUMEN__MAX_PROCESSORS 8
+#define LUMEN__MAX_PROCESSORS LUMEN_TRACER_PROVIDER_MAX_PROCESSORS
 
 typedef struct lumen__event {
     const char *name;
@@ -51,17 +52,17 @@ struct lumen_span_processor {
     int (*force_flush)(lumen_span_processor *p, int64_t deadline_ns);
     int (*shutdown)(lumen_span_processor *p, int64_t deadline_ns);
     void (*destroy)(lumen_span_processor *p);
-    void (*stats)(lumen_span_processor *p, lumen_processor_stats *out);
+    void (*stats)(lumen_span_processor *p, lumen_span_processor_stats *out);
+    /* What lumen_span_processor_force_flush(p, 0) waits at most: the
+     * processor's export timeout. */
+    uint32_t export_timeout_ms;
 };
 
 struct lumen_span_exporter {
-    lumen_span_exporter_ops ops;
+    lumen_span_exporter_ops ops; /* the caller's entries, in a table of this library's version */
     void *ud;
-    int kind; /* LUMEN__EXP_* */
-    bool counts_failures; /* the exporter counts its failures by reason itself */
     atomic_bool shut; /* set by shutdown while the worker may be exporting */
 };
-enum { LUMEN__EXP_USER = 0, LUMEN__EXP_MEMORY = 1, LUMEN__EXP_CONSOLE = 2 };
 
 struct lumen_tracer {
     struct lumen_tracer_provider *provider;
@@ -80,6 +81,7 @@ struct lumen_tracer_provider {
     _Atomic int nprocs;
     atomic_bool shut;
     bool disabled;                /* OTEL_SDK_DISABLED: every tracer is a no-op */
+    uint32_t shutdown_timeout_ms; /* _free, and _shutdown and _force_flush given 0 */
     struct lumen_tracer *tracers; /* guarded by lock */
     void *lock;                   /* pthread_mutex_t * */
 };
@@ -178,7 +180,8 @@ int lumen__sampler_from_env(lumen_sampler *out);
 bool lumen__ratio_sampled(double ratio, const uint8_t trace_id[16]);
 
 /* attr.c: copying attributes into a span's arena with the limits. */
-void lumen__attrs_copy_one(lumen_span *s, lumen_attr *dst, const lumen_attr *src, uint32_t vlen_limit);
+void lumen__attrs_copy_one(lumen_span *s, lumen_attr *dst, const lumen_attr *src,
+                           uint32_t vlen_limit);
 /* The key to keep for `key` (*n: its length): key itself when it is
  * valid UTF-8, else a repaired copy in the span's arena (*copied set).
  * NULL when out of memory. */
@@ -204,8 +207,11 @@ void lumen__resource_free(lumen_attr *a, size_t n);
 bool lumen__batch_worker_asleep(lumen_span_processor *p);
 
 /* exporter.c */
-lumen_export_result lumen__exporter_export(lumen_span_exporter *e, lumen_span *const *spans,
-                                           size_t n, int64_t deadline_ns);
+/* LUMEN_OK or the exporter's negative status (LUMEN_ESHUTDOWN without a
+ * call once the exporter is shut down; a positive status is reported once
+ * and becomes LUMEN_EINVAL). */
+int lumen__exporter_export(lumen_span_exporter *e, lumen_span *const *spans, size_t n,
+                           int64_t deadline_ns);
 int lumen__exporter_flush(lumen_span_exporter *e, int64_t deadline_ns);
 int lumen__exporter_shutdown(lumen_span_exporter *e, int64_t deadline_ns);
 void lumen__exporter_destroy(lumen_span_exporter *e);
@@ -229,7 +235,7 @@ typedef enum {
 } lumen__trace_metric;
 /* Add to a shared counter, with release order: a scrape that reads the
  * counter (acquire) then sees every span end that led to the addition. */
-LUMEN__SHARED void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
+void lumen__trace_metric_add(lumen__trace_metric m, uint64_t n);
 /* Started and ended spans are counted in per-thread cells that only their
  * thread writes (a load and a store, no locked instruction) and that a
  * scrape sums, so the totals never lag behind what the processors count. */
@@ -258,12 +264,20 @@ uint64_t lumen__trace_metric_get(lumen__trace_metric m);
 /* Publish the counters in the default metrics registry (once). */
 void lumen__trace_metrics_register(void);
 
-/* Milliseconds from now to an absolute deadline on the monotonic clock
- * (lumen__mono_ns, lumen_monotonic_ns), 0 for none. Every deadline of the
- * trace layer is on that clock. */
-static inline int64_t lumen__deadline(uint32_t timeout_ms)
+/* The counter a failed export's status goes to (lumen_span_exporter_ops). */
+lumen__trace_metric lumen__export_failure_reason(int rc);
+
+/* The absolute deadline on the monotonic clock (lumen__mono_ns,
+ * lumen_monotonic_ns) of a `timeout_ms` argument: 0 takes `def_ms`,
+ * LUMEN_WAIT_FOREVER gives 0, no deadline. Every deadline of the trace
+ * layer is on that clock. */
+static inline int64_t lumen__deadline(uint32_t timeout_ms, uint32_t def_ms)
 {
-    return timeout_ms == 0 ? 0 : lumen__mono_ns() + (int64_t)timeout_ms * 1000000;
+    if (timeout_ms == 0)
+        timeout_ms = def_ms;
+    return timeout_ms == LUMEN_WAIT_FOREVER || timeout_ms == 0
+               ? 0
+               : lumen__mono_ns() + (int64_t)timeout_ms * 1000000;
 }
 
 #endif

@@ -65,11 +65,11 @@ int main(void)
     lumen_tracer_provider *tp;
     lumen_tracer_provider_options to = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
     to.service_name = "fixture<b>";
-    lumen_tracer_provider_new(&to, &tp);
+    lumen_tracer_provider_new(&tp, &to);
     lumen_span_exporter *exp;
     lumen_span_processor *sp;
     lumen_console_span_exporter_new("fixture<b>", &exp);
-    lumen_simple_processor_new(exp, &sp);
+    lumen_simple_processor_new(&sp, exp, NULL);
     lumen_tracer_provider_add_processor(tp, sp);
     lumen_tracer *tr = lumen_tracer_provider_get_tracer(tp, "fixture", NULL);
 

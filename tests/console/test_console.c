@@ -12,6 +12,7 @@
 #include "http/console_store.h"
 #include "lumen/http.h"
 #include "lumen/http_console.h"
+#include "trace/helpers.h"
 
 static lumen__console *new_console(lumen_registry *reg)
 {
@@ -256,11 +257,11 @@ static void test_console_traces__store_and_peers(void **state)
     to.ignore_env = true;
     to.service_name = "svc";
     lumen_tracer_provider *tp;
-    assert_int_equal(lumen_tracer_provider_new(&to, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, &to), LUMEN_OK);
     lumen_span_exporter *exp;
     lumen_span_processor *sp;
     assert_int_equal(lumen_console_span_exporter_new("svc<1>", &exp), LUMEN_OK);
-    assert_int_equal(lumen_simple_processor_new(exp, &sp), LUMEN_OK);
+    assert_int_equal(lumen_simple_processor_new(&sp, exp, NULL), LUMEN_OK);
     assert_int_equal(lumen_tracer_provider_add_processor(tp, sp), LUMEN_OK);
     lumen_tracer *tr = lumen_tracer_provider_get_tracer(tp, "t", NULL);
     lumen_span *root = lumen_span_start(tr, "GET </script>", NULL);
@@ -273,8 +274,8 @@ static void test_console_traces__store_and_peers(void **state)
     lumen_span_end(child);
     lumen_span_leave(root);
     lumen_span_end(root);
-    lumen_span_context sc;
-    lumen_span_get_context(root, &sc);
+    lumen_span_context *sc = th_ctx();
+    lumen_span_get_context(sc, root);
     (void)sc;
 
     lumen_registry *reg;

@@ -50,12 +50,12 @@ static void read_everything(void)
         if (lumen_log_handler_new(&h, &ho) != LUMEN_OK) /* LUMEN_LOG_FORMAT */
             exit(10);
         lumen_tracer_provider *tp; /* OTEL_TRACES_SAMPLER(_ARG), limits, resource */
-        if (lumen_tracer_provider_new(NULL, &tp) != LUMEN_OK)
+        if (lumen_tracer_provider_new(&tp, NULL) != LUMEN_OK)
             exit(11);
         lumen_span_exporter *mem;
         lumen_memory_exporter_new(&mem);
         lumen_span_processor *bp; /* OTEL_BSP_* */
-        if (lumen_batch_processor_new(mem, NULL, &bp) != LUMEN_OK)
+        if (lumen_batch_processor_new(&bp, mem, NULL) != LUMEN_OK)
             exit(12);
         lumen_span_processor_free(bp);
         lumen_tracer_provider_free(tp);
@@ -82,12 +82,12 @@ static int child_double_end(void)
     lumen_tracer_provider_options o = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
     o.ignore_env = true;
     lumen_tracer_provider *tp;
-    if (lumen_tracer_provider_new(&o, &tp) != LUMEN_OK)
+    if (lumen_tracer_provider_new(&tp, &o) != LUMEN_OK)
         return 10;
     lumen_span_exporter *mem;
     lumen_memory_exporter_new(&mem);
     lumen_span_processor *p;
-    lumen_simple_processor_new(mem, &p);
+    lumen_simple_processor_new(&p, mem, NULL);
     lumen_tracer_provider_add_processor(tp, p);
     lumen_span *s = lumen_span_start(lumen_tracer_provider_get_tracer(tp, "t", NULL), "s", NULL);
     lumen_span_end(s);

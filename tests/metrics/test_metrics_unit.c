@@ -865,7 +865,7 @@ static lumen_tracer_provider *provider(void)
     lumen_tracer_provider_options o = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
     o.ignore_env = true;
     lumen_tracer_provider *tp = NULL;
-    lumen_tracer_provider_new(&o, &tp);
+    lumen_tracer_provider_new(&tp, &o);
     return tp;
 }
 

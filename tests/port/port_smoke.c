@@ -201,14 +201,14 @@ static void check_span(void)
     int rc = lumen_memory_exporter_new(&exp);
     CHECK(rc == LUMEN_OK, "memory_exporter_new: %s", lumen_strerror(rc));
     if (rc == LUMEN_OK) {
-        rc = lumen_batch_processor_new(exp, NULL, &bp);
+        rc = lumen_batch_processor_new(&bp, exp, NULL);
         CHECK(rc == LUMEN_OK, "batch_processor_new: %s", lumen_strerror(rc));
     }
     lumen_tracer_provider_options po = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
     po.ignore_env = true;
     po.service_name = "port";
     if (rc == LUMEN_OK) {
-        rc = lumen_tracer_provider_new(&po, &tp);
+        rc = lumen_tracer_provider_new(&tp, &po);
         CHECK(rc == LUMEN_OK, "tracer_provider_new: %s", lumen_strerror(rc));
         if (rc != LUMEN_OK)
             lumen_span_processor_free(bp);

@@ -15,11 +15,11 @@
 
 typedef struct counting {
     atomic_long spans, calls, inflight, overlap;
-    atomic_int fail;      /* return failure */
-    atomic_int sleep_ms;  /* per export */
+    atomic_int fail;     /* return failure */
+    atomic_int sleep_ms; /* per export */
 } counting;
 
-static lumen_export_result count_export(void *ud, const lumen_span *const *spans, size_t n, int64_t dl)
+static int count_export(void *ud, const lumen_span *const *spans, size_t n, int64_t dl)
 {
     counting *c = ud;
     if (atomic_fetch_add(&c->inflight, 1) != 0)
@@ -32,23 +32,25 @@ static lumen_export_result count_export(void *ud, const lumen_span *const *spans
     atomic_fetch_add(&c->calls, 1);
     atomic_fetch_sub(&c->inflight, 1);
     if (atomic_load(&c->fail))
-        return LUMEN_EXPORT_FAILURE;
+        return LUMEN_EIO;
     atomic_fetch_add(&c->spans, (long)n);
-    return LUMEN_EXPORT_SUCCESS;
+    return LUMEN_OK;
 }
 
-static const lumen_span_exporter_ops count_ops = {count_export, NULL, NULL, NULL};
+static const lumen_span_exporter_ops count_ops = {LUMEN_SPAN_EXPORTER_OPS_VERSION, count_export,
+                                                  NULL, NULL, NULL};
 
-static lumen_tracer_provider *make(counting *c, lumen_batch_options *bo, lumen_span_processor **pp)
+static lumen_tracer_provider *make(counting *c, lumen_batch_processor_options *bo,
+                                   lumen_span_processor **pp)
 {
     lumen_tracer_provider_options o = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
     o.ignore_env = true;
     o.sampler.kind = LUMEN_SAMPLER_ALWAYS_ON;
     lumen_tracer_provider *tp;
-    assert_int_equal(lumen_tracer_provider_new(&o, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, &o), LUMEN_OK);
     lumen_span_exporter *e;
-    assert_int_equal(lumen_span_exporter_new(&count_ops, c, &e), LUMEN_OK);
-    assert_int_equal(lumen_batch_processor_new(e, bo, pp), LUMEN_OK);
+    assert_int_equal(lumen_span_exporter_new(&e, &count_ops, c), LUMEN_OK);
+    assert_int_equal(lumen_batch_processor_new(pp, e, bo), LUMEN_OK);
     assert_int_equal(lumen_tracer_provider_add_processor(tp, *pp), LUMEN_OK);
     return tp;
 }
@@ -74,7 +76,7 @@ static void test_trace_batch__conservation_many_threads(void **state)
 {
     counting c = {0};
     atomic_store(&c.sleep_ms, 1); /* a slow exporter makes the queue overflow */
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.max_queue_size = 256;
     bo.max_export_batch_size = 64;
     bo.schedule_delay_ms = 5;
@@ -88,8 +90,8 @@ static void test_trace_batch__conservation_many_threads(void **state)
     for (int i = 0; i < T; i++)
         pthread_join(th[i], NULL);
     assert_int_equal(lumen_tracer_provider_force_flush(tp, 30000), LUMEN_OK);
-    lumen_processor_stats st;
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    lumen_span_processor_get_stats(&st, p);
     assert_int_equal(st.ended, (uint64_t)T * N);
     assert_int_equal(st.queued, 0);
     assert_int_equal(st.ended, st.exported + st.dropped + st.failed);
@@ -102,7 +104,7 @@ static void test_trace_batch__conservation_many_threads(void **state)
 static void test_trace_batch__lossless_under_queue_size(void **state)
 {
     counting c = {0};
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 60000;
     lumen_span_processor *p;
     lumen_tracer_provider *tp = make(&c, &bo, &p);
@@ -111,8 +113,8 @@ static void test_trace_batch__lossless_under_queue_size(void **state)
     ender(&w);
     assert_int_equal(lumen_tracer_provider_force_flush(tp, 10000), LUMEN_OK);
     assert_int_equal(atomic_load(&c.spans), 2048);
-    lumen_processor_stats st;
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    lumen_span_processor_get_stats(&st, p);
     assert_int_equal(st.dropped, 0);
     /* Still works after a flush; shutdown exports the rest. */
     w.n = 10;
@@ -121,7 +123,7 @@ static void test_trace_batch__lossless_under_queue_size(void **state)
     assert_int_equal(atomic_load(&c.spans), 2058);
     /* After shutdown: not recorded at all. */
     ender(&w);
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_get_stats(&st, p);
     assert_int_equal(st.ended, 2058);
     lumen_tracer_provider_free(tp);
 }
@@ -147,8 +149,8 @@ static bool wait_asleep(lumen_span_processor *p, uint64_t queued, int ms)
 {
     int64_t until = mono_ms() + ms;
     for (;;) {
-        lumen_processor_stats st;
-        lumen_span_processor_stats(p, &st);
+        lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+        lumen_span_processor_get_stats(&st, p);
         if (lumen__batch_worker_asleep(p) && st.queued == queued && st.in_flight == 0)
             return true;
         if (mono_ms() > until)
@@ -161,7 +163,7 @@ static void test_trace_batch__triggers(void **state)
 {
     /* A full batch is exported without waiting for the delay. */
     counting c = {0};
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 60000;
     bo.max_export_batch_size = 8;
     lumen_span_processor *p;
@@ -194,14 +196,14 @@ static void test_trace_batch__failures_counted(void **state)
 {
     counting c = {0};
     atomic_store(&c.fail, 1);
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     lumen_span_processor *p;
     lumen_tracer_provider *tp = make(&c, &bo, &p);
     worker_arg w = {lumen_tracer_provider_get_tracer(tp, "t", NULL), 100};
     ender(&w);
     assert_int_equal(lumen_tracer_provider_force_flush(tp, 5000), LUMEN_EIO);
-    lumen_processor_stats st;
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    lumen_span_processor_get_stats(&st, p);
     assert_int_equal(st.failed, 100);
     assert_int_equal(st.exported, 0);
     lumen_tracer_provider_free(tp);
@@ -211,7 +213,7 @@ static void test_trace_batch__shutdown_deadline_with_hanging_exporter(void **sta
 {
     counting c = {0};
     atomic_store(&c.sleep_ms, 1500); /* ignores its deadline */
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     lumen_span_processor *p;
     lumen_tracer_provider *tp = make(&c, &bo, &p);
     worker_arg w = {lumen_tracer_provider_get_tracer(tp, "t", NULL), 5};
@@ -225,7 +227,7 @@ static void test_trace_batch__shutdown_deadline_with_hanging_exporter(void **sta
     ender(&w);
     assert_true(mono_ms() - t0 < 100);
     lumen_tracer_provider_free(tp); /* waits for the export to return */
-    lumen_processor_stats st;
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
     (void)st;
 }
 
@@ -237,7 +239,7 @@ static void test_trace_batch__shutdown_deadline_with_hanging_exporter(void **sta
 static void test_trace_batch__fork_restarts_worker(void **state)
 {
     counting c = {0};
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 60000;
     lumen_span_processor *p;
     lumen_tracer_provider *tp = make(&c, &bo, &p);
@@ -248,8 +250,8 @@ static void test_trace_batch__fork_restarts_worker(void **state)
         w.n = 3;
         ender(&w);
         int ok = lumen_tracer_provider_force_flush(tp, 5000) == LUMEN_OK;
-        lumen_processor_stats st;
-        lumen_span_processor_stats(p, &st);
+        lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+        lumen_span_processor_get_stats(&st, p);
         ok = ok && atomic_load(&c.spans) == 3 && st.ended == 3 && st.exported == 3;
         lumen_tracer_provider_free(tp);
         _exit(ok ? 0 : 1);

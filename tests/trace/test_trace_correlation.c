@@ -33,11 +33,11 @@ static void test_trace_correlation__log_lines_carry_span_ids(void **state)
     lumen_span *s = lumen_span_start(e.tracer, "request", NULL);
     lumen_span_enter(s);
     LUMEN_LOG_INFO(lg, "inside", LUMEN_INT("n", 1));
-    lumen_span_context sc;
-    lumen_span_get_context(s, &sc);
+    lumen_span_context *sc = th_ctx();
+    lumen_span_get_context(sc, s);
     char tid[33], sid[17], want[128];
-    th_hex(tid, sc.trace_id, 16);
-    th_hex(sid, sc.span_id, 8);
+    th_hex(tid, sc->trace_id, 16);
+    th_hex(sid, sc->span_id, 8);
     snprintf(want, sizeof want, "\"trace_id\":\"%s\"", tid);
     if (strstr(g_line, want) == NULL)
         fail_msg("no %s in %s", want, g_line);
@@ -69,15 +69,15 @@ static void test_trace_correlation__exemplars_from_current_span(void **state)
     lumen_span_enter(s);
     lumen_counter_inc(c);
     lumen_span_leave(s);
-    lumen_span_context sc;
-    lumen_span_get_context(s, &sc);
+    lumen_span_context *sc = th_ctx();
+    lumen_span_get_context(sc, s);
     lumen_span_end(s);
     char *text;
     size_t len;
     assert_int_equal(lumen_registry_render_string(&text, &len, reg, LUMEN_FORMAT_OPENMETRICS),
                      LUMEN_OK);
     char tid[33], want[96];
-    th_hex(tid, sc.trace_id, 16);
+    th_hex(tid, sc->trace_id, 16);
     snprintf(want, sizeof want, "trace_id=\"%s\"", tid);
     if (strstr(text, want) == NULL)
         fail_msg("no exemplar %s in\n%s", want, text);

@@ -44,7 +44,7 @@ static lumen_tracer_provider *provider(void)
     o.service_name = "faults";
     o.sampler.kind = LUMEN_SAMPLER_ALWAYS_ON;
     lumen_tracer_provider *tp;
-    assert_int_equal(lumen_tracer_provider_new(&o, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, &o), LUMEN_OK);
     return tp;
 }
 
@@ -64,8 +64,7 @@ typedef struct gate {
     int sleep_us;
 } gate;
 
-static lumen_export_result gated_export(void *ud, const lumen_span *const *spans, size_t n,
-                                        int64_t dl)
+static int gated_export(void *ud, const lumen_span *const *spans, size_t n, int64_t dl)
 {
     (void)spans, (void)n, (void)dl;
     gate *g = ud;
@@ -78,12 +77,13 @@ static lumen_export_result gated_export(void *ud, const lumen_span *const *spans
     pthread_mutex_unlock(&g->mu);
     if (us > 0)
         usleep((useconds_t)us);
-    return LUMEN_EXPORT_SUCCESS;
+    return LUMEN_OK;
 }
 
-static const lumen_span_exporter_ops gated_ops = {gated_export, NULL, NULL, NULL};
+static const lumen_span_exporter_ops gated_ops = {LUMEN_SPAN_EXPORTER_OPS_VERSION, gated_export,
+                                                  NULL, NULL, NULL};
 
-static uint64_t unaccounted(const lumen_processor_stats *st)
+static uint64_t unaccounted(const lumen_span_processor_stats *st)
 {
     return st->ended - (st->exported + st->dropped + st->failed + st->queued + st->in_flight);
 }
@@ -94,11 +94,11 @@ static void test_trace_faults__stats_count_the_batch_in_flight(void **state)
     gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, 0};
     lumen_tracer_provider *tp = provider();
     lumen_span_exporter *e;
-    assert_int_equal(lumen_span_exporter_new(&gated_ops, &g, &e), LUMEN_OK);
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    assert_int_equal(lumen_span_exporter_new(&e, &gated_ops, &g), LUMEN_OK);
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 60000;
     lumen_span_processor *p;
-    assert_int_equal(lumen_batch_processor_new(e, &bo, &p), LUMEN_OK);
+    assert_int_equal(lumen_batch_processor_new(&p, e, &bo), LUMEN_OK);
     assert_int_equal(lumen_tracer_provider_add_processor(tp, p), LUMEN_OK);
     lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "t", NULL);
     /* 600 spans: the worker takes a batch of 512 and the exporter holds it. */
@@ -113,8 +113,8 @@ static void test_trace_faults__stats_count_the_batch_in_flight(void **state)
     }
     assert_int_equal(g.entered, 1);
     pthread_mutex_unlock(&g.mu);
-    lumen_processor_stats st;
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    lumen_span_processor_get_stats(&st, p);
     assert_int_equal(st.ended, 600);
     assert_int_equal(st.in_flight, 512);
     assert_int_equal(st.queued, 88);
@@ -125,7 +125,7 @@ static void test_trace_faults__stats_count_the_batch_in_flight(void **state)
     pthread_cond_broadcast(&g.cv);
     pthread_mutex_unlock(&g.mu);
     assert_int_equal(lumen_tracer_provider_force_flush(tp, 10000), LUMEN_OK);
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_get_stats(&st, p);
     assert_int_equal(st.exported, 600);
     assert_int_equal(st.in_flight, 0);
     assert_int_equal(unaccounted(&st), 0);
@@ -142,8 +142,8 @@ static void *stats_reader(void *arg)
 {
     reader_arg *r = arg;
     while (!atomic_load(&r->stop)) {
-        lumen_processor_stats st;
-        lumen_span_processor_stats(r->p, &st);
+        lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+        lumen_span_processor_get_stats(&st, r->p);
         r->snapshots++;
         if (unaccounted(&st) != 0)
             r->bad++;
@@ -173,13 +173,13 @@ static void test_trace_faults__stats_add_up_in_every_snapshot(void **state)
     gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, true, 300};
     lumen_tracer_provider *tp = provider();
     lumen_span_exporter *e;
-    assert_int_equal(lumen_span_exporter_new(&gated_ops, &g, &e), LUMEN_OK);
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    assert_int_equal(lumen_span_exporter_new(&e, &gated_ops, &g), LUMEN_OK);
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.max_queue_size = 256;
     bo.max_export_batch_size = 32;
     bo.schedule_delay_ms = 2;
     lumen_span_processor *p;
-    assert_int_equal(lumen_batch_processor_new(e, &bo, &p), LUMEN_OK);
+    assert_int_equal(lumen_batch_processor_new(&p, e, &bo), LUMEN_OK);
     assert_int_equal(lumen_tracer_provider_add_processor(tp, p), LUMEN_OK);
     reader_arg r = {.p = p};
     pthread_t rt, th[3];
@@ -195,8 +195,8 @@ static void test_trace_faults__stats_add_up_in_every_snapshot(void **state)
     assert_true(r.snapshots > 0);
     assert_int_equal(r.bad, 0);
     assert_true(r.saw_in_flight > 0);
-    lumen_processor_stats st;
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    lumen_span_processor_get_stats(&st, p);
     assert_int_equal(st.ended, 60000);
     assert_true(st.dropped > 0);
     assert_int_equal(st.exported + st.dropped, 60000);
@@ -252,8 +252,8 @@ static void test_trace_faults__self_metrics_never_show_more_exported_than_ended(
     lumen_span_exporter *mem;
     assert_int_equal(lumen_memory_exporter_new(&mem), LUMEN_OK);
     lumen_span_processor *p;
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
-    assert_int_equal(lumen_batch_processor_new(mem, &bo, &p), LUMEN_OK);
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
+    assert_int_equal(lumen_batch_processor_new(&p, mem, &bo), LUMEN_OK);
     assert_int_equal(lumen_tracer_provider_add_processor(tp, p), LUMEN_OK);
     scrape before = scrape_now();
     enum { T = 8 };
@@ -305,11 +305,11 @@ static void test_trace_faults__self_metrics_consistent_under_load(void **state)
     lumen_span_exporter *mem;
     assert_int_equal(lumen_memory_exporter_new(&mem), LUMEN_OK);
     lumen_span_processor *p;
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.max_queue_size = 512;
     bo.max_export_batch_size = 64;
     bo.schedule_delay_ms = 1;
-    assert_int_equal(lumen_batch_processor_new(mem, &bo, &p), LUMEN_OK);
+    assert_int_equal(lumen_batch_processor_new(&p, mem, &bo), LUMEN_OK);
     assert_int_equal(lumen_tracer_provider_add_processor(tp, p), LUMEN_OK);
     scraper_arg s = {0};
     pthread_t st, th[3];
@@ -343,12 +343,12 @@ static lumen_tracer_provider *otlp_provider(const char *url, uint32_t export_tim
         _exit(50);
     if (expp != NULL)
         *expp = e;
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 60000;
     bo.max_export_batch_size = 10;
     bo.export_timeout_ms = export_timeout_ms;
     lumen_span_processor *p;
-    if (lumen_batch_processor_new(e, &bo, &p) != LUMEN_OK ||
+    if (lumen_batch_processor_new(&p, e, &bo) != LUMEN_OK ||
         lumen_tracer_provider_add_processor(tp, p) != LUMEN_OK)
         _exit(51);
     return tp;

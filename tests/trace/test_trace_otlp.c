@@ -37,16 +37,17 @@ static void make_spans(th_env *e)
     int64_t ia[] = {1, 2};
     lumen_attr arr = {"ints", LUMEN_ATTR_INT_ARRAY, 2, {.ia = ia}};
     lumen_span_set_attrs(root, &arr, 1);
-    lumen_span_add_event(root, "ev", 1000000000000000123, (lumen_attr[]){LUMEN_ATTR_STR("k", "v")}, 1);
+    lumen_span_add_event(root, "ev", 1000000000000000123, (lumen_attr[]){LUMEN_ATTR_STR("k", "v")},
+                         1);
     lumen_span_set_status(root, LUMEN_SPAN_STATUS_ERROR, "bad");
     lumen_span_enter(root);
     lumen_span *child = lumen_span_start(e->tracer, "db", NULL);
-    lumen_span_context lc = {{0}, {0}, 1, 0, 5, "a=b,c"};
-    memcpy(lc.trace_id, "LINKTRACEIDXXXXX", 16);
-    memcpy(lc.span_id, "LINKSPAN", 8);
-    lc.trace_state_len = 3;
-    lc.trace_state[3] = '\0';
-    lumen_span_add_link(child, &lc, NULL, 0);
+    lumen_span_context *lc = th_ctx();
+    assert_int_equal(lumen_span_context_set(lc, (const uint8_t *)"LINKTRACEIDXXXXX",
+                                            (const uint8_t *)"LINKSPAN", 1, false),
+                     LUMEN_OK);
+    assert_int_equal(lumen_span_context_set_trace_state(lc, "a=b,c", 3), LUMEN_OK);
+    lumen_span_add_link(child, lc, NULL, 0);
     lumen_span_end(child);
     lumen_span_leave(root);
     lumen_span_end(root);
@@ -64,7 +65,8 @@ static const char *expected_tree =
     "    1 {\n      1: \"service.name\"\n      2 {\n        1: \"test-svc\"\n      }\n    }\n"
     "    1 {\n      1: \"telemetry.sdk.name\"\n      2 {\n        1: \"lumen\"\n      }\n    }\n"
     "    1 {\n      1: \"telemetry.sdk.language\"\n      2 {\n        1: \"c\"\n      }\n    }\n"
-    "    1 {\n      1: \"telemetry.sdk.version\"\n      2 {\n        1: \"" LUMEN_VERSION_STRING "\"\n      }\n    }\n"
+    "    1 {\n      1: \"telemetry.sdk.version\"\n      2 {\n        1: \"" LUMEN_VERSION_STRING
+    "\"\n      }\n    }\n"
     "  }\n"
     "  2 {\n"
     "    1 {\n      1: \"test.scope\"\n      2: \"1.2.3\"\n    }\n"
@@ -93,9 +95,12 @@ static const char *expected_tree =
     "      7: 0x0de0b6b3a7640000\n"
     "      8: 0x0de0b6b3a76401f4\n"
     "      9 {\n        1: \"http.method\"\n        2 {\n          1: \"GET\"\n        }\n      }\n"
-    "      9 {\n        1: \"http.status_code\"\n        2 {\n          3: 200\n        }\n      }\n"
-    "      9 {\n        1: \"neg\"\n        2 {\n          3: 18446744073709551615\n        }\n      }\n"
-    "      9 {\n        1: \"ratio\"\n        2 {\n          4: 0x3fd0000000000000\n        }\n      }\n"
+    "      9 {\n        1: \"http.status_code\"\n        2 {\n          3: 200\n        }\n      "
+    "}\n"
+    "      9 {\n        1: \"neg\"\n        2 {\n          3: 18446744073709551615\n        }\n    "
+    "  }\n"
+    "      9 {\n        1: \"ratio\"\n        2 {\n          4: 0x3fd0000000000000\n        }\n    "
+    "  }\n"
     "      9 {\n        1: \"ok\"\n        2 {\n          2: 1\n        }\n      }\n"
     "      9 {\n        1: \"ints\"\n        2 {\n          5 {\n"
     "            1 {\n              3: 1\n            }\n"
@@ -118,10 +123,11 @@ static void test_trace_otlp__protobuf_decode_raw(void **state)
         skip();
     th_env e;
     make_spans(&e);
-    const lumen_span *spans[2] = {lumen_memory_exporter_get(e.mem, 0), lumen_memory_exporter_get(e.mem, 1)};
+    const lumen_span *spans[2] = {lumen_memory_exporter_get(e.mem, 0),
+                                  lumen_memory_exporter_get(e.mem, 1)};
     char *body;
     size_t len;
-    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_PROTOBUF, spans, 2, &body, &len), LUMEN_OK);
+    assert_int_equal(lumen_otlp_encode_spans(&body, &len, LUMEN_OTLP_PROTOBUF, spans, 2), LUMEN_OK);
     char *out = NULL;
     int rc = lt_run("protoc --decode_raw", body, len, &out);
     if (rc != 0 || strcmp(out, expected_tree) != 0)
@@ -157,7 +163,10 @@ static void test_trace_otlp__protobuf_large_and_grouped(void **state)
     memset(big, 'x', 4999);
     big[4999] = '\0';
     for (int i = 0; i < 600; i++) {
-        lumen_span *s = lumen_span_start(i % 3 == 0 ? a.tracer : i % 3 == 1 ? t2 : b.tracer, "s", NULL);
+        lumen_span *s = lumen_span_start(i % 3 == 0   ? a.tracer
+                                         : i % 3 == 1 ? t2
+                                                      : b.tracer,
+                                         "s", NULL);
         lumen_span_set_str(s, "big", big);
         lumen_span_end(s);
     }
@@ -173,7 +182,8 @@ static void test_trace_otlp__protobuf_large_and_grouped(void **state)
     }
     char *body;
     size_t len;
-    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_PROTOBUF, spans, 600, &body, &len), LUMEN_OK);
+    assert_int_equal(lumen_otlp_encode_spans(&body, &len, LUMEN_OTLP_PROTOBUF, spans, 600),
+                     LUMEN_OK);
     assert_true(len > 3000000); /* > 2 MiB: the outer length needs 4 bytes */
     char *out = NULL;
     assert_int_equal(lt_run("protoc --decode_raw > /dev/null", body, len, NULL), 0);
@@ -193,12 +203,13 @@ static void test_trace_otlp__json_rules(void **state)
 {
     th_env e;
     make_spans(&e);
-    const lumen_span *spans[2] = {lumen_memory_exporter_get(e.mem, 0), lumen_memory_exporter_get(e.mem, 1)};
+    const lumen_span *spans[2] = {lumen_memory_exporter_get(e.mem, 0),
+                                  lumen_memory_exporter_get(e.mem, 1)};
     lumen_span_set_double((lumen_span *)spans[1], "x", 1.0); /* ended: ignored */
-    ((lumen_span *)spans[1])->attrs[3].v.d = NAN;           /* "ratio" → "NaN" */
+    ((lumen_span *)spans[1])->attrs[3].v.d = NAN;            /* "ratio" → "NaN" */
     char *body;
     size_t len;
-    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_JSON, spans, 2, &body, &len), LUMEN_OK);
+    assert_int_equal(lumen_otlp_encode_spans(&body, &len, LUMEN_OTLP_JSON, spans, 2), LUMEN_OK);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s %s/tests/trace/check_otlp_json.py", lt_python(), lt_source_dir());
     char *out = NULL;
@@ -218,13 +229,13 @@ static void test_trace_otlp__console_lines(void **state)
     o.ignore_env = true;
     o.service_name = "con";
     lumen_tracer_provider *tp;
-    lumen_tracer_provider_new(&o, &tp);
+    lumen_tracer_provider_new(&tp, &o);
     lumen_console_exporter_options co = LUMEN_CONSOLE_EXPORTER_OPTIONS_INIT;
     co.fd = fds[1];
     lumen_span_exporter *ce;
-    assert_int_equal(lumen_console_exporter_new(&co, &ce), LUMEN_OK);
+    assert_int_equal(lumen_console_exporter_new(&ce, &co), LUMEN_OK);
     lumen_span_processor *p;
-    lumen_simple_processor_new(ce, &p);
+    lumen_simple_processor_new(&p, ce, NULL);
     lumen_tracer_provider_add_processor(tp, p);
     lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "c", NULL);
     lumen_span *s = lumen_span_start(t, "one\n\"quoted\"", NULL);
@@ -241,7 +252,8 @@ static void test_trace_otlp__console_lines(void **state)
     snprintf(cmd, sizeof cmd,
              "%s -c 'import sys,json; L=sys.stdin.read().splitlines(); assert len(L)==2; "
              "a=json.loads(L[0]); assert a[\"name\"]==\"one\\n\\\"quoted\\\"\"; "
-             "assert a[\"resource\"][\"service.name\"]==\"con\"; assert json.loads(L[1])[\"name\"]==\"two\"'",
+             "assert a[\"resource\"][\"service.name\"]==\"con\"; assert "
+             "json.loads(L[1])[\"name\"]==\"two\"'",
              lt_python());
     char *out = NULL;
     int rc = lt_run(cmd, buf, (size_t)n, &out);
@@ -268,10 +280,11 @@ static void test_trace_otlp__protobuf_decoded_by_opentelemetry_js(void **state)
     }
     th_env e;
     make_spans(&e);
-    const lumen_span *spans[2] = {lumen_memory_exporter_get(e.mem, 0), lumen_memory_exporter_get(e.mem, 1)};
+    const lumen_span *spans[2] = {lumen_memory_exporter_get(e.mem, 0),
+                                  lumen_memory_exporter_get(e.mem, 1)};
     char *body;
     size_t len;
-    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_PROTOBUF, spans, 2, &body, &len), LUMEN_OK);
+    assert_int_equal(lumen_otlp_encode_spans(&body, &len, LUMEN_OTLP_PROTOBUF, spans, 2), LUMEN_OK);
     snprintf(cmd, sizeof cmd, "node '%s/decode.js'", dir);
     char *out = NULL;
     int rc = lt_run(cmd, body, len, &out);
@@ -286,7 +299,8 @@ static void test_trace_otlp__protobuf_decoded_by_opentelemetry_js(void **state)
         "\"parentSpanId\":\"\",\"name\":\"GET /items\",\"kind\":2,"
         "\"start\":\"1000000000000000000\",\"end\":\"1000000000000000500\","
         "\"attrs\":{\"http.method\":\"GET\",\"http.status_code\":200,\"neg\":-1,\"ratio\":0.25,"
-        "\"ok\":true,\"ints\":[1,2]},\"events\":[\"ev\"],\"status\":{\"message\":\"bad\",\"code\":2}}\n";
+        "\"ok\":true,\"ints\":[1,2]},\"events\":[\"ev\"],\"status\":{\"message\":\"bad\",\"code\":"
+        "2}}\n";
     if (rc != 0 || strcmp(out, want) != 0)
         fail_msg("node rc %d:\n%s", rc, out);
     free(out);
@@ -308,11 +322,11 @@ static void test_trace_otlp__invalid_utf8_repaired_once_for_every_encoder(void *
     po.resource_attributes = "host.name=h%FFx,%C0k=v";
     po.sampler = (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL};
     lumen_tracer_provider *tp;
-    assert_int_equal(lumen_tracer_provider_new(&po, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, &po), LUMEN_OK);
     lumen_span_exporter *mem;
     lumen_memory_exporter_new(&mem);
     lumen_span_processor *p;
-    lumen_simple_processor_new(mem, &p);
+    lumen_simple_processor_new(&p, mem, NULL);
     lumen_tracer_provider_add_processor(tp, p);
     lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "scope\xfe", "1.0\xc0");
     /* The same invalid scope is the same tracer. */
@@ -327,14 +341,16 @@ static void test_trace_otlp__invalid_utf8_repaired_once_for_every_encoder(void *
     lumen_span_set_attrs(bad, &sa, 1);
     lumen_attr ea[] = {LUMEN_ATTR_STR("ek\xff", "ev\xf8")};
     lumen_span_add_event(bad, "event\xff", 0, ea, 1);
-    lumen_span_context lc;
-    memset(&lc, 0, sizeof lc);
-    memset(lc.trace_id, 3, 16);
-    memset(lc.span_id, 4, 8);
-    strcpy(lc.trace_state, "a=\xc3\xa9");
-    lc.trace_state_len = (uint16_t)strlen(lc.trace_state);
+    lumen_span_context *lc = th_ctx();
+    uint8_t lt[16], ls[8];
+    memset(lt, 3, 16);
+    memset(ls, 4, 8);
+    assert_int_equal(lumen_span_context_set(lc, lt, ls, 1, false), LUMEN_OK);
+    /* A tracestate that is not W3C tracestate never gets into a context,
+     * so no link carries one. */
+    assert_int_equal(lumen_span_context_set_trace_state(lc, "a=\xc3\xa9", 4), LUMEN_EPARSE);
     lumen_attr la[] = {LUMEN_ATTR_STR("lk", "lv\xff")};
-    lumen_span_add_link(bad, &lc, la, 1);
+    lumen_span_add_link(bad, lc, la, 1);
     lumen_span_update_name(bad, "bad\xffname\xfe");
     lumen_span_set_status(bad, LUMEN_SPAN_STATUS_ERROR, "desc\xff");
     lumen_span_end(bad);
@@ -346,8 +362,8 @@ static void test_trace_otlp__invalid_utf8_repaired_once_for_every_encoder(void *
                                   lumen_memory_exporter_get(mem, 1)};
     char *pb, *js;
     size_t pbn, jsn;
-    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_PROTOBUF, spans, 2, &pb, &pbn), LUMEN_OK);
-    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_JSON, spans, 2, &js, &jsn), LUMEN_OK);
+    assert_int_equal(lumen_otlp_encode_spans(&pb, &pbn, LUMEN_OTLP_PROTOBUF, spans, 2), LUMEN_OK);
+    assert_int_equal(lumen_otlp_encode_spans(&js, &jsn, LUMEN_OTLP_JSON, spans, 2), LUMEN_OK);
     char *dir = lt_tempdir(), pbp[512], jsp[512], cmd[2048];
     snprintf(pbp, sizeof pbp, "%s/body.pb", dir);
     snprintf(jsp, sizeof jsp, "%s/body.json", dir);

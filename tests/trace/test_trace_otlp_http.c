@@ -53,7 +53,7 @@ static void setup(fixture *f, const char *script, lumen_otlp_http_options *o)
     assert_int_equal(lumen_otlp_http_exporter_new(o, &f->exp), LUMEN_OK);
 }
 
-static lumen_export_result run(fixture *f)
+static int run(fixture *f)
 {
     return lumen__exporter_export(f->exp, (lumen_span *const *)f->spans, 3, 0);
 }
@@ -78,7 +78,7 @@ static void test_trace_otlp_http__ok_once_with_headers(void **state)
     lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
     o.headers = "api-key=s%3Dcret, x-team = core ,bad";
     setup(&f, "200", &o);
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(run(&f), LUMEN_OK);
     lumen_otlp_http_stats s = stats(&f);
     assert_int_equal(s.requests, 1);
     assert_int_equal(s.exported_spans, 3);
@@ -97,7 +97,7 @@ static void not_retried(const char *script, int status)
 {
     fixture f;
     setup(&f, script, NULL);
-    assert_int_equal(run(&f), LUMEN_EXPORT_FAILURE);
+    assert_int_equal(run(&f), LUMEN_EHTTP);
     lumen_otlp_http_stats s = stats(&f);
     assert_int_equal(s.requests, 1);
     assert_int_equal(s.retries, 0);
@@ -119,7 +119,7 @@ static void test_trace_otlp_http__retryable_statuses(void **state)
 {
     fixture f;
     setup(&f, "503,502,504,200", NULL);
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(run(&f), LUMEN_OK);
     lumen_otlp_http_stats s = stats(&f);
     assert_int_equal(s.requests, 4);
     assert_int_equal(s.retries, 3);
@@ -127,7 +127,7 @@ static void test_trace_otlp_http__retryable_statuses(void **state)
     teardown(&f);
     /* Attempts are bounded. */
     setup(&f, "503,503,503,503,503,503", NULL);
-    assert_int_equal(run(&f), LUMEN_EXPORT_FAILURE);
+    assert_int_equal(run(&f), LUMEN_EHTTP);
     assert_int_equal(stats(&f).requests, 4);
     assert_int_equal(collector_requests(&f.col), 4);
     teardown(&f);
@@ -138,7 +138,7 @@ static void test_trace_otlp_http__retry_after_seconds_and_date(void **state)
     fixture f;
     setup(&f, "429:ra=1,200", NULL);
     int64_t t0 = mono_ms();
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(run(&f), LUMEN_OK);
     int64_t took = mono_ms() - t0;
     assert_true(took >= 950); /* 1 s, not the 50 ms backoff, not 1 ns */
     assert_true(took < 3000);
@@ -147,7 +147,7 @@ static void test_trace_otlp_http__retry_after_seconds_and_date(void **state)
 
     setup(&f, "503:date=2,200", NULL);
     t0 = mono_ms();
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(run(&f), LUMEN_OK);
     took = mono_ms() - t0;
     assert_true(took >= 900); /* an HTTP date has one-second resolution */
     assert_true(took < 3500);
@@ -158,7 +158,7 @@ static void test_trace_otlp_http__retry_after_seconds_and_date(void **state)
     o.timeout_ms = 1000;
     setup(&f, "429:ra=30,200", &o);
     t0 = mono_ms();
-    assert_int_equal(run(&f), LUMEN_EXPORT_FAILURE);
+    assert_int_equal(run(&f), LUMEN_EHTTP);
     assert_true(mono_ms() - t0 < 800);
     assert_int_equal(stats(&f).requests, 1);
     teardown(&f);
@@ -171,7 +171,7 @@ static void test_trace_otlp_http__hang_spends_budget_once(void **state)
     o.timeout_ms = 600;
     setup(&f, "hang,200", &o);
     int64_t t0 = mono_ms();
-    assert_int_equal(run(&f), LUMEN_EXPORT_FAILURE);
+    assert_int_equal(run(&f), LUMEN_ETIMEDOUT);
     int64_t took = mono_ms() - t0;
     assert_true(took >= 500 && took < 2000);
     lumen_otlp_http_stats s = stats(&f);
@@ -184,7 +184,7 @@ static void test_trace_otlp_http__reset_and_down_are_retried(void **state)
 {
     fixture f;
     setup(&f, "reset,200", NULL);
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(run(&f), LUMEN_OK);
     assert_int_equal(stats(&f).requests, 2);
     teardown(&f);
 
@@ -192,7 +192,7 @@ static void test_trace_otlp_http__reset_and_down_are_retried(void **state)
     setup(&f, "", NULL);
     collector_stop(&f.col);
     int64_t t0 = mono_ms();
-    assert_int_equal(run(&f), LUMEN_EXPORT_FAILURE);
+    assert_int_equal(run(&f), LUMEN_ECONNECT);
     int64_t took = mono_ms() - t0;
     lumen_otlp_http_stats s = stats(&f);
     assert_int_equal(s.requests, 4);
@@ -206,7 +206,7 @@ static void test_trace_otlp_http__partial_success_not_retried(void **state)
 {
     fixture f;
     setup(&f, "partial=2,200", NULL);
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(run(&f), LUMEN_OK);
     lumen_otlp_http_stats s = stats(&f);
     assert_int_equal(s.requests, 1);
     assert_int_equal(s.rejected_spans, 2);
@@ -220,8 +220,8 @@ static void test_trace_otlp_http__response_body_capped(void **state)
     lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
     o.max_response_bytes = 1024;
     setup(&f, "big,big", &o);
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS); /* the status decides */
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS); /* and the handle still works */
+    assert_int_equal(run(&f), LUMEN_OK); /* the status decides */
+    assert_int_equal(run(&f), LUMEN_OK); /* and the handle still works */
     lumen_otlp_http_stats s = stats(&f);
     assert_int_equal(s.requests, 2);
     assert_int_equal(s.exported_spans, 6);
@@ -230,7 +230,7 @@ static void test_trace_otlp_http__response_body_capped(void **state)
 
 typedef struct export_thread {
     fixture *f;
-    lumen_export_result r;
+    int r;
     int64_t took;
 } export_thread;
 
@@ -253,7 +253,7 @@ static void test_trace_otlp_http__shutdown_interrupts(void **state)
         lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
         o.timeout_ms = 30000;
         setup(&f, scripts[i], &o);
-        export_thread x = {&f, LUMEN_EXPORT_SUCCESS, 0};
+        export_thread x = {&f, LUMEN_OK, 0};
         pthread_t t;
         pthread_create(&t, NULL, export_in_thread, &x);
         /* Shut down once the collector has the request: the export is then
@@ -266,12 +266,12 @@ static void test_trace_otlp_http__shutdown_interrupts(void **state)
         lumen__exporter_shutdown(f.exp, 0);
         pthread_join(t, NULL);
         int64_t after = mono_ms() - t0;
-        assert_int_equal(x.r, LUMEN_EXPORT_FAILURE);
+        assert_int_equal(x.r, LUMEN_ETIMEDOUT); /* cut off by shutdown */
         if (after > 2500)
             fail_msg("script %s: export returned %lld ms after shutdown", scripts[i],
                      (long long)after);
         /* After shutdown, exports fail at once. */
-        assert_int_equal(run(&f), LUMEN_EXPORT_FAILURE);
+        assert_int_equal(run(&f), LUMEN_ESHUTDOWN);
         teardown(&f);
     }
 }
@@ -282,7 +282,7 @@ static void test_trace_otlp_http__gzip_and_json(void **state)
     lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
     o.compression = "gzip";
     setup(&f, "", &o);
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(run(&f), LUMEN_OK);
     char *log = collector_log(&f.col);
     assert_non_null(strstr(log, "\"content-encoding\": \"gzip\""));
     assert_int_equal(count_substr(log, "\"name\": \"op\""), 3);
@@ -293,7 +293,7 @@ static void test_trace_otlp_http__gzip_and_json(void **state)
     o = (lumen_otlp_http_options)LUMEN_OTLP_HTTP_OPTIONS_INIT;
     o.protocol = "http/json";
     setup(&f, "", &o);
-    assert_int_equal(run(&f), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(run(&f), LUMEN_OK);
     log = collector_log(&f.col);
     assert_non_null(strstr(log, "\"content-type\": \"application/json\""));
     assert_int_equal(count_substr(log, "\"name\": \"op\""), 3);
@@ -311,10 +311,11 @@ static void test_trace_otlp_http__https_with_certificate(void **state)
     char cert[512], key[512], cmd[2048];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '%s' "
-             "-out '%s' -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1",
-             key, cert);
+    snprintf(
+        cmd, sizeof cmd,
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '%s' "
+        "-out '%s' -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1",
+        key, cert);
     assert_int_equal(lt_run(cmd, "", 0, NULL), 0);
     th_env env;
     th_setup(&env, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL});
@@ -332,8 +333,8 @@ static void test_trace_otlp_http__https_with_certificate(void **state)
         o.timeout_ms = 5000;
         lumen_span_exporter *e;
         assert_int_equal(lumen_otlp_http_exporter_new(&o, &e), LUMEN_OK);
-        lumen_export_result r = lumen__exporter_export(e, &s, 1, 0);
-        assert_int_equal(r, trusted ? LUMEN_EXPORT_SUCCESS : LUMEN_EXPORT_FAILURE);
+        int r = lumen__exporter_export(e, &s, 1, 0);
+        assert_int_equal(r, trusted ? LUMEN_OK : LUMEN_EIO);
         lumen_span_exporter_free(e);
     }
     char *log = collector_log(&c);
@@ -368,7 +369,7 @@ static void test_trace_otlp_http__config_from_env(void **state)
     th_setup(&env, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL});
     lumen_span_end(lumen_span_start(env.tracer, "envspan", NULL));
     lumen_span *s = (lumen_span *)lumen_memory_exporter_get(env.mem, 0);
-    assert_int_equal(lumen__exporter_export(e, &s, 1, 0), LUMEN_EXPORT_SUCCESS);
+    assert_int_equal(lumen__exporter_export(e, &s, 1, 0), LUMEN_OK);
     char *log = collector_log(&c);
     assert_non_null(strstr(log, "\"path\": \"/v1/traces\""));
     assert_non_null(strstr(log, "\"traces\": \"1\""));
@@ -402,8 +403,10 @@ static void test_trace_otlp_http__retry_rules_unit(void **state)
     assert_int_equal(lumen__otlp_retry_after_ms("soon", 0, 60000), -1);
     assert_int_equal(lumen__otlp_retry_after_ms(NULL, 0, 60000), -1);
     /* Sun, 06 Nov 1994 08:49:37 GMT = 784111777 */
-    assert_int_equal(lumen__otlp_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111770, 60000), 7000);
-    assert_int_equal(lumen__otlp_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111800, 60000), 0);
+    assert_int_equal(lumen__otlp_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111770, 60000),
+                     7000);
+    assert_int_equal(lumen__otlp_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111800, 60000),
+                     0);
     /* Backoff doubles to the cap; jitter stays within [0.5, 1.5). */
     assert_int_equal(lumen__otlp_backoff_ms(2, 1000, 30000, 1ull << 63), 1000);
     assert_int_equal(lumen__otlp_backoff_ms(3, 1000, 30000, 1ull << 63), 2000);
@@ -443,7 +446,7 @@ static void test_trace_otlp_http__collector_down_conservation(void **state)
     po.ignore_env = true;
     po.sampler.kind = LUMEN_SAMPLER_ALWAYS_ON;
     lumen_tracer_provider *tp;
-    lumen_tracer_provider_new(&po, &tp);
+    lumen_tracer_provider_new(&tp, &po);
     lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
     o.ignore_env = true;
     o.endpoint = c.url;
@@ -451,11 +454,11 @@ static void test_trace_otlp_http__collector_down_conservation(void **state)
     o.initial_backoff_ms = 20;
     lumen_span_exporter *e;
     assert_int_equal(lumen_otlp_http_exporter_new(&o, &e), LUMEN_OK);
-    lumen_batch_options bo = LUMEN_BATCH_OPTIONS_INIT;
+    lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 20;
     bo.max_export_batch_size = 256;
     lumen_span_processor *p;
-    assert_int_equal(lumen_batch_processor_new(e, &bo, &p), LUMEN_OK);
+    assert_int_equal(lumen_batch_processor_new(&p, e, &bo), LUMEN_OK);
     lumen_tracer_provider_add_processor(tp, p);
     lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "t", NULL);
 
@@ -480,8 +483,8 @@ static void test_trace_otlp_http__collector_down_conservation(void **state)
     if (!(down < up * 3 + 500))
         fail_msg("span cost up %.0f ns, down %.0f ns", up, down);
     lumen_tracer_provider_shutdown(tp, 3000);
-    lumen_processor_stats st;
-    lumen_span_processor_stats(p, &st);
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    lumen_span_processor_get_stats(&st, p);
     lumen_otlp_http_stats hs;
     lumen_otlp_http_exporter_stats(e, &hs);
     assert_int_equal(st.ended, 4000 + 20000);

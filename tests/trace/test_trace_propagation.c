@@ -61,22 +61,22 @@ static void test_trace_propagation__traceparent_table(void **state)
             th_add(h, k == 1 ? "TraceParent" : "traceparent", c->tp[k]);
         th_add(h, "tracestate", "foo=1");
         lumen_carrier car = th_carrier(h);
-        lumen_span_context sc;
-        int rc = lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &car, &sc, NULL);
+        lumen_span_context *sc = th_ctx();
+        int rc = lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &car);
         if (rc != (c->valid ? LUMEN_OK : LUMEN_ENOENT))
             fail_msg("case %zu (%s): rc %d", i, c->tp[0], rc);
         if (c->valid) {
             char hex[33];
-            th_hex(hex, sc.trace_id, 16);
+            th_hex(hex, sc->trace_id, 16);
             assert_string_equal(hex, c->trace_id ? c->trace_id : TID);
-            th_hex(hex, sc.span_id, 8);
+            th_hex(hex, sc->span_id, 8);
             assert_string_equal(hex, SID);
-            assert_int_equal(sc.trace_flags, c->flags);
-            assert_int_equal(sc.is_remote, 1);
-            assert_string_equal(sc.trace_state, "foo=1");
+            assert_int_equal(sc->trace_flags, c->flags);
+            assert_int_equal(sc->is_remote, 1);
+            assert_string_equal(sc->trace_state, "foo=1");
         } else {
-            assert_false(lumen_span_context_is_valid(&sc));
-            assert_int_equal(sc.trace_state_len, 0); /* not parsed without traceparent */
+            assert_false(lumen_span_context_is_valid(sc));
+            assert_int_equal(sc->trace_state_len, 0); /* not parsed without traceparent */
         }
         free(h);
     }
@@ -159,12 +159,12 @@ static void test_trace_propagation__tracestate_table(void **state)
         for (int k = 0; k < 5 && c->ts[k]; k++)
             th_add(h, k % 2 ? "TraceState" : "tracestate", c->ts[k]);
         lumen_carrier car = th_carrier(h);
-        lumen_span_context sc;
-        assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &car, &sc, NULL),
+        lumen_span_context *sc = th_ctx();
+        assert_int_equal(lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &car),
                          LUMEN_OK);
-        if (strcmp(sc.trace_state, c->want ? c->want : "") != 0)
-            fail_msg("case %zu: got '%s' want '%s'", i, sc.trace_state, c->want ? c->want : "");
-        assert_int_equal(sc.trace_state_len, strlen(sc.trace_state));
+        if (strcmp(sc->trace_state, c->want ? c->want : "") != 0)
+            fail_msg("case %zu: got '%s' want '%s'", i, sc->trace_state, c->want ? c->want : "");
+        assert_int_equal(sc->trace_state_len, strlen(sc->trace_state));
         free(h);
     }
 }
@@ -184,16 +184,16 @@ static void test_trace_propagation__tracestate_member_count(void **state)
         th_add(h, "tracestate", lines[l]);
     }
     lumen_carrier car = th_carrier(h);
-    lumen_span_context sc;
-    lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &car, &sc, NULL);
+    lumen_span_context *sc = th_ctx();
+    lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &car);
     int members = 1;
-    for (const char *p = sc.trace_state; *p; p++)
+    for (const char *p = sc->trace_state; *p; p++)
         members += *p == ',';
     assert_int_equal(members, 32);
     /* A 33rd member discards the list. */
     th_add(h, "tracestate", "one=more");
-    lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &car, &sc, NULL);
-    assert_int_equal(sc.trace_state_len, 0);
+    lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &car);
+    assert_int_equal(sc->trace_state_len, 0);
     free(h);
 }
 
@@ -231,12 +231,13 @@ static void test_trace_propagation__inject_roundtrip(void **state)
     th_add(in, "traceparent", "cc-" TID "-" SID "-0b-future");
     th_add(in, "tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
     lumen_carrier ci = th_carrier(in), co = th_carrier(out);
-    lumen_span_context sc;
-    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &ci, &sc, NULL),
+    lumen_span_context *sc = th_ctx();
+    assert_int_equal(lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &ci),
                      LUMEN_OK);
-    assert_int_equal(lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3 |
+    assert_int_equal(lumen_propagation_inject(&co,
+                                              LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3 |
                                                   LUMEN_PROPAGATE_B3MULTI,
-                                              &sc, NULL, &co),
+                                              sc, NULL),
                      LUMEN_OK);
     /* Re-emitted as version 00 with the sampled and random bits (0x0b:
      * sampled, random and the reserved 0x08, which is cleared). */
@@ -249,12 +250,11 @@ static void test_trace_propagation__inject_roundtrip(void **state)
     /* An invalid context injects nothing. */
     th_headers *none = calloc(1, sizeof *none);
     lumen_carrier cn = th_carrier(none);
-    lumen_span_context zero;
-    memset(&zero, 0, sizeof zero);
-    lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3, &zero, NULL, &cn);
+    lumen_span_context *zero = th_ctx();
+    lumen_propagation_inject(&cn, LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3, zero, NULL);
     assert_int_equal(none->n, 0);
     char buf[56];
-    assert_int_equal(lumen_traceparent_format(&zero, buf), LUMEN_EINVAL);
+    assert_int_equal(lumen_traceparent_format(buf, zero), LUMEN_EINVAL);
     free(in);
     free(out);
     free(none);
@@ -294,16 +294,16 @@ static void test_trace_propagation__b3_single_table(void **state)
         th_add(h, "b3", cases[i].v);
         th_add(h, "traceparent", "garbage"); /* invalid: b3 is tried next */
         lumen_carrier c = th_carrier(h);
-        lumen_span_context sc;
-        int rc = lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3, &c,
-                                           &sc, NULL);
+        lumen_span_context *sc = th_ctx();
+        int rc = lumen_propagation_extract(sc, NULL,
+                                           LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_B3, &c);
         if (rc != (cases[i].valid ? LUMEN_OK : LUMEN_ENOENT))
             fail_msg("b3 case %zu (%s): rc %d", i, cases[i].v, rc);
         if (cases[i].valid) {
             char hex[33];
-            th_hex(hex, sc.trace_id, 16);
+            th_hex(hex, sc->trace_id, 16);
             assert_string_equal(hex, cases[i].trace_id);
-            assert_int_equal(sc.trace_flags, cases[i].flags);
+            assert_int_equal(sc->trace_flags, cases[i].flags);
         }
         free(h);
     }
@@ -333,12 +333,12 @@ static void test_trace_propagation__b3_multi_table(void **state)
         if (cases[i].flg)
             th_add(h, "X-B3-Flags", cases[i].flg);
         lumen_carrier c = th_carrier(h);
-        lumen_span_context sc;
-        int rc = lumen_propagation_extract(LUMEN_PROPAGATE_B3MULTI, &c, &sc, NULL);
+        lumen_span_context *sc = th_ctx();
+        int rc = lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_B3MULTI, &c);
         if (rc != (cases[i].valid ? LUMEN_OK : LUMEN_ENOENT))
             fail_msg("b3multi case %zu: rc %d", i, rc);
         if (cases[i].valid)
-            assert_int_equal(sc.trace_flags, cases[i].flags);
+            assert_int_equal(sc->trace_flags, cases[i].flags);
         free(h);
     }
 }
@@ -399,19 +399,18 @@ static void test_trace_propagation__baggage_limits_and_roundtrip(void **state)
     lumen_baggage_set(b, "user", "a b,c;d%\xe2\x9c\x93", "ttl=3");
     lumen_baggage_set(b, "plain", "x", NULL);
     char *hdr;
-    assert_int_equal(lumen_baggage_format(b, &hdr), LUMEN_OK);
+    assert_int_equal(lumen_baggage_format(&hdr, b), LUMEN_OK);
     assert_string_equal(hdr, "user=a%20b%2Cc%3Bd%25%E2%9C%93;ttl=3,plain=x");
     /* Through a carrier and back. */
     th_headers *h = calloc(1, sizeof *h);
     lumen_carrier c = th_carrier(h);
-    lumen_span_context sc;
-    memset(&sc, 0, sizeof sc);
-    lumen_propagation_inject(LUMEN_PROPAGATE_BAGGAGE, &sc, b, &c);
+    lumen_span_context *sc = th_ctx();
+    lumen_propagation_inject(&c, LUMEN_PROPAGATE_BAGGAGE, sc, b);
     assert_string_equal(th_find(h, "baggage"), hdr);
     lumen_baggage *b2;
     lumen_baggage_new(&b2);
     th_add(h, "baggage", "second=line");
-    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_BAGGAGE, &c, &sc, b2), LUMEN_ENOENT);
+    assert_int_equal(lumen_propagation_extract(sc, b2, LUMEN_PROPAGATE_BAGGAGE, &c), LUMEN_ENOENT);
     assert_string_equal(lumen_baggage_get(b2, "user"), "a b,c;d%\xe2\x9c\x93");
     assert_string_equal(lumen_baggage_get(b2, "second"), "line");
     lumen_free(hdr);
@@ -445,11 +444,11 @@ static void test_trace_propagation__otel_propagators_env(void **state)
     th_headers *h = calloc(1, sizeof *h);
     th_add(h, "traceparent", TP("00"));
     lumen_carrier c = th_carrier(h);
-    lumen_span_context sc;
-    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_DEFAULT, &c, &sc, NULL),
+    lumen_span_context *sc = th_ctx();
+    assert_int_equal(lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_DEFAULT, &c),
                      LUMEN_ENOENT);
     unsetenv("OTEL_PROPAGATORS");
-    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_DEFAULT, &c, &sc, NULL), LUMEN_OK);
+    assert_int_equal(lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_DEFAULT, &c), LUMEN_OK);
     free(h);
 }
 
@@ -503,7 +502,7 @@ static void test_trace_propagation__baggage_limit_counts_each_member_once(void *
     assert_int_equal(lumen_baggage_parse(b, hdr.p, hdr.len), LUMEN_OK);
     assert_int_equal(lumen_baggage_count(b), 64);
     char *out;
-    assert_int_equal(lumen_baggage_format(b, &out), LUMEN_OK);
+    assert_int_equal(lumen_baggage_format(&out, b), LUMEN_OK);
     assert_string_equal(out, hdr.p); /* sent on whole */
     lumen_free(out);
     lumen_baggage_free(b);
@@ -535,7 +534,7 @@ static void test_trace_propagation__baggage_limit_counts_each_member_once(void *
     lumen_baggage_new(&b);
     char *v8190 = repeat('0', 8190);
     assert_int_equal(lumen_baggage_set(b, "a", v8190, NULL), LUMEN_OK);
-    assert_int_equal(lumen_baggage_format(b, &out), LUMEN_OK);
+    assert_int_equal(lumen_baggage_format(&out, b), LUMEN_OK);
     assert_int_equal(strlen(out), 8192);
     lumen_free(out);
     assert_int_equal(lumen_baggage_set(b, "b", "1", NULL), LUMEN_ELIMIT);
@@ -567,15 +566,15 @@ static void test_trace_propagation__baggage_oversized_drops_members_beyond(void 
     lumen_carrier c = th_carrier(h);
     lumen_baggage *b;
     lumen_baggage_new(&b);
-    lumen_span_context sc;
-    lumen_propagation_extract(LUMEN_PROPAGATE_BAGGAGE, &c, &sc, b);
+    lumen_span_context *sc = th_ctx();
+    lumen_propagation_extract(sc, b, LUMEN_PROPAGATE_BAGGAGE, &c);
     assert_int_equal(lumen_baggage_count(b), 3);
     assert_non_null(lumen_baggage_get(b, "a"));
     assert_non_null(lumen_baggage_get(b, "b"));
     assert_null(lumen_baggage_get(b, "c"));
     assert_string_equal(lumen_baggage_get(b, "small"), "1");
     char *out;
-    assert_int_equal(lumen_baggage_format(b, &out), LUMEN_OK);
+    assert_int_equal(lumen_baggage_format(&out, b), LUMEN_OK);
     assert_true(strlen(out) <= 8192);
     assert_int_equal(members_in(out), 3);
     lumen_free(out);
@@ -618,7 +617,7 @@ static void test_trace_propagation__baggage_properties_validated_and_escaped(voi
     /* Property values are escaped, so they cannot end the member or line. */
     assert_int_equal(lumen_baggage_set(b, "k", "v", "p=a,evil=1;q=x\r\ny; flag ; r = 2"), LUMEN_OK);
     char *out;
-    assert_int_equal(lumen_baggage_format(b, &out), LUMEN_OK);
+    assert_int_equal(lumen_baggage_format(&out, b), LUMEN_OK);
     assert_string_equal(out, "k=v;p=a%2Cevil=1;q=x%0D%0Ay;flag;r=2");
     /* And it parses back as one member with its properties. */
     lumen_baggage *b2;
@@ -626,7 +625,7 @@ static void test_trace_propagation__baggage_properties_validated_and_escaped(voi
     assert_int_equal(lumen_baggage_parse(b2, out, strlen(out)), LUMEN_OK);
     assert_int_equal(lumen_baggage_count(b2), 1);
     char *again;
-    assert_int_equal(lumen_baggage_format(b2, &again), LUMEN_OK);
+    assert_int_equal(lumen_baggage_format(&again, b2), LUMEN_OK);
     assert_string_equal(again, out);
     lumen_free(again);
     lumen_free(out);
@@ -649,7 +648,7 @@ static void test_trace_propagation__baggage_properties_validated_and_escaped(voi
     for (size_t i = 0; i < LUMEN_ARRAY_LEN(cases); i++) {
         lumen_baggage_new(&b);
         int rc = lumen_baggage_parse(b, cases[i].in, strlen(cases[i].in));
-        assert_int_equal(lumen_baggage_format(b, &out), LUMEN_OK);
+        assert_int_equal(lumen_baggage_format(&out, b), LUMEN_OK);
         if (rc != cases[i].rc || strcmp(out, cases[i].want) != 0)
             fail_msg("baggage property case %zu: rc %d, '%s'", i, rc, out);
         lumen_free(out);
@@ -672,7 +671,7 @@ static void test_trace_propagation__baggage_invalid_utf8_becomes_fffd(void **sta
     assert_int_equal(lumen_baggage_set(b, "e", "x\xC0y", NULL), LUMEN_OK);
     assert_string_equal(lumen_baggage_get(b, "e"), "x\xEF\xBF\xBDy");
     char *out;
-    assert_int_equal(lumen_baggage_format(b, &out), LUMEN_OK);
+    assert_int_equal(lumen_baggage_format(&out, b), LUMEN_OK);
     assert_non_null(strstr(out, "e=x%EF%BF%BDy"));
     lumen_free(out);
     lumen_baggage_free(b);
@@ -692,17 +691,17 @@ static void test_trace_propagation__future_traceparent_any_length(void **state)
     th_add(h, "traceparent", tp);
     th_add(h, "tracestate", "foo=1");
     lumen_carrier c = th_carrier(h);
-    lumen_span_context sc;
-    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &c, &sc, NULL),
+    lumen_span_context *sc = th_ctx();
+    assert_int_equal(lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &c),
                      LUMEN_OK);
     char hex[33];
-    th_hex(hex, sc.trace_id, 16);
+    th_hex(hex, sc->trace_id, 16);
     assert_string_equal(hex, TID);
-    assert_string_equal(sc.trace_state, "foo=1");
-    assert_int_equal(lumen_traceparent_parse(tp, strlen(tp), NULL, NULL, 0, &sc), LUMEN_OK);
+    assert_string_equal(sc->trace_state, "foo=1");
+    assert_int_equal(lumen_traceparent_parse(sc, tp, strlen(tp), NULL, NULL, 0), LUMEN_OK);
     /* Version 00 stays exact, whatever follows. */
     tp[0] = tp[1] = '0';
-    assert_int_equal(lumen_traceparent_parse(tp, strlen(tp), NULL, NULL, 0, &sc), LUMEN_EPARSE);
+    assert_int_equal(lumen_traceparent_parse(sc, tp, strlen(tp), NULL, NULL, 0), LUMEN_EPARSE);
     free(h);
 }
 
@@ -726,19 +725,19 @@ static void test_trace_propagation__tracestate_over_8k_cut_by_members(void **sta
     }
     th_add(h, "tracestate", "small=1, tiny=2");
     lumen_carrier c = th_carrier(h);
-    lumen_span_context sc;
-    assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &c, &sc, NULL),
+    lumen_span_context *sc = th_ctx();
+    assert_int_equal(lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &c),
                      LUMEN_OK);
     /* 34 members: over the limit of 32, discarded (the grammar's rule). */
-    assert_int_equal(sc.trace_state_len, 0);
+    assert_int_equal(sc->trace_state_len, 0);
     h->n--; /* drop the small line: 32 long members remain */
     th_add(h, "tracestate", "");
-    lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &c, &sc, NULL);
+    lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &c);
     /* Every member is over 128 characters; each goes until one fits. */
-    assert_true(sc.trace_state_len > 0 && sc.trace_state_len <= LUMEN_TRACESTATE_MAX);
-    assert_int_equal(members_in(sc.trace_state), 1);
-    assert_int_equal(strncmp(sc.trace_state, "k31=", 4), 0);
-    assert_int_equal(strlen(sc.trace_state), 4 + 256);
+    assert_true(sc->trace_state_len > 0 && sc->trace_state_len <= LUMEN_TRACESTATE_MAX);
+    assert_int_equal(members_in(sc->trace_state), 1);
+    assert_int_equal(strncmp(sc->trace_state, "k31=", 4), 0);
+    assert_int_equal(strlen(sc->trace_state), 4 + 256);
     /* Long members first, then short ones from the right. */
     h->n = 1;
     th_add(h, "tracestate", line[0]); /* 8 x 261 bytes */
@@ -749,10 +748,10 @@ static void test_trace_propagation__tracestate_over_8k_cut_by_members(void **sta
         strcat(shorts, m);
     }
     th_add(h, "tracestate", shorts); /* 20 x 23 bytes */
-    lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &c, &sc, NULL);
-    assert_null(strstr(sc.trace_state, "k0="));
-    assert_int_equal(strncmp(sc.trace_state, "s00=", 4), 0);
-    assert_int_equal(members_in(sc.trace_state), 20); /* 20 x 24 - 1 = 479 */
+    lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &c);
+    assert_null(strstr(sc->trace_state, "k0="));
+    assert_int_equal(strncmp(sc->trace_state, "s00=", 4), 0);
+    assert_int_equal(members_in(sc->trace_state), 20); /* 20 x 24 - 1 = 479 */
     free(h);
     free(v256);
 }
@@ -775,11 +774,11 @@ static void test_trace_propagation__random_flag_round_trip(void **state)
         th_headers *in = calloc(1, sizeof *in), *out = calloc(1, sizeof *out);
         th_add(in, "traceparent", cases[i].in);
         lumen_carrier ci = th_carrier(in), co = th_carrier(out);
-        lumen_span_context sc;
-        assert_int_equal(lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT, &ci, &sc, NULL),
+        lumen_span_context *sc = th_ctx();
+        assert_int_equal(lumen_propagation_extract(sc, NULL, LUMEN_PROPAGATE_TRACECONTEXT, &ci),
                          LUMEN_OK);
-        assert_int_equal(sc.trace_flags, cases[i].flags);
-        lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &co);
+        assert_int_equal(sc->trace_flags, cases[i].flags);
+        lumen_propagation_inject(&co, LUMEN_PROPAGATE_TRACECONTEXT, sc, NULL);
         assert_string_equal(th_find(out, "traceparent"), cases[i].out);
         free(in);
         free(out);
@@ -793,19 +792,19 @@ static void test_trace_propagation__new_traces_set_random_flag(void **state)
     lumen_span_options o = LUMEN_SPAN_OPTIONS_INIT;
     o.root = true;
     lumen_span *root = lumen_span_start(e.tracer, "root", &o);
-    lumen_span_context sc;
-    lumen_span_get_context(root, &sc);
-    assert_int_equal(sc.trace_flags, LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
+    lumen_span_context *sc = th_ctx();
+    lumen_span_get_context(sc, root);
+    assert_int_equal(sc->trace_flags, LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
     th_headers *out = calloc(1, sizeof *out);
     lumen_carrier co = th_carrier(out);
-    lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &co);
+    lumen_propagation_inject(&co, LUMEN_PROPAGATE_TRACECONTEXT, sc, NULL);
     assert_string_equal(th_find(out, "traceparent") + 53, "03");
     /* A local child keeps it. */
     o.root = false;
     o.parent = root;
     lumen_span *child = lumen_span_start(e.tracer, "child", &o);
-    lumen_span_get_context(child, &sc);
-    assert_int_equal(sc.trace_flags & LUMEN_TRACE_FLAG_RANDOM, LUMEN_TRACE_FLAG_RANDOM);
+    lumen_span_get_context(sc, child);
+    assert_int_equal(sc->trace_flags & LUMEN_TRACE_FLAG_RANDOM, LUMEN_TRACE_FLAG_RANDOM);
     lumen_span_end(child);
     lumen_span_end(root);
     /* Under a remote parent the flag is the parent's, both ways. */
@@ -816,36 +815,34 @@ static void test_trace_propagation__new_traces_set_random_flag(void **state)
                   {"00-" TID "-" SID "-03", 0x03},
                   {"00-" TID "-" SID "-02", 0x02}};
     for (size_t i = 0; i < LUMEN_ARRAY_LEN(remote); i++) {
-        lumen_span_context parent;
-        assert_int_equal(lumen_traceparent_parse(remote[i].tp, 55, NULL, NULL, 0, &parent),
+        lumen_span_context *parent = th_ctx();
+        assert_int_equal(lumen_traceparent_parse(parent, remote[i].tp, 55, NULL, NULL, 0),
                          LUMEN_OK);
         lumen_span_options ro = LUMEN_SPAN_OPTIONS_INIT;
-        ro.parent_context = &parent;
+        ro.parent_context = parent;
         lumen_span *s = lumen_span_start(e.tracer, "server", &ro);
-        lumen_span_get_context(s, &sc);
-        assert_int_equal(sc.trace_flags, remote[i].want);
+        lumen_span_get_context(sc, s);
+        assert_int_equal(sc->trace_flags, remote[i].want);
         lumen_span_end(s);
     }
     free(out);
     th_teardown(&e);
 }
 
-/* ---- hand-filled contexts are checked on the way out ---- */
+/* ---- contexts the program fills: the setters check what they store ---- */
 
-static void hand_filled(lumen_span_context *sc, const char *ts)
+static void program_filled(lumen_span_context *sc)
 {
-    memset(sc, 0, sizeof *sc);
-    memset(sc->trace_id, 0x11, 16);
-    memset(sc->span_id, 0x22, 8);
-    sc->trace_flags = 1;
-    snprintf(sc->trace_state, sizeof sc->trace_state, "%s", ts);
-    sc->trace_state_len = (uint16_t)strlen(sc->trace_state);
+    uint8_t tid[16], sid[8];
+    memset(tid, 0x11, 16);
+    memset(sid, 0x22, 8);
+    assert_int_equal(lumen_span_context_set(sc, tid, sid, 1, false), LUMEN_OK);
 }
 
-static void test_trace_propagation__inject_checks_hand_filled_tracestate(void **state)
+static void test_trace_propagation__context_setters_check_tracestate(void **state)
 {
     static const struct {
-        const char *ts, *want; /* want NULL: no tracestate header */
+        const char *ts, *want; /* want NULL: refused, no tracestate header */
     } cases[] = {
         {"a=1\r\nX-Evil: 1", NULL},
         {"a=1\nb=2", NULL},
@@ -857,11 +854,17 @@ static void test_trace_propagation__inject_checks_hand_filled_tracestate(void **
         {"congo=t61rcWkgMzE", "congo=t61rcWkgMzE"},
     };
     for (size_t i = 0; i < LUMEN_ARRAY_LEN(cases); i++) {
-        lumen_span_context sc;
-        hand_filled(&sc, cases[i].ts);
+        lumen_span_context *sc = th_ctx();
+        program_filled(sc);
+        int rc = lumen_span_context_set_trace_state(sc, cases[i].ts, strlen(cases[i].ts));
+        assert_int_equal(rc, cases[i].want ? LUMEN_OK : LUMEN_EPARSE);
+        size_t len = 99;
+        const char *kept = lumen_span_context_trace_state(&len, sc);
+        assert_string_equal(kept, cases[i].want ? cases[i].want : "");
+        assert_int_equal(len, strlen(kept));
         th_headers *out = calloc(1, sizeof *out);
         lumen_carrier co = th_carrier(out);
-        assert_int_equal(lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &co),
+        assert_int_equal(lumen_propagation_inject(&co, LUMEN_PROPAGATE_TRACECONTEXT, sc, NULL),
                          LUMEN_OK);
         assert_non_null(th_find(out, "traceparent"));
         const char *got = th_find(out, "tracestate");
@@ -869,43 +872,69 @@ static void test_trace_propagation__inject_checks_hand_filled_tracestate(void **
             fail_msg("inject case %zu: got '%s'", i, got ? got : "(none)");
         free(out);
     }
-    /* A length that does not match the text, or runs past the array. */
-    lumen_span_context sc;
-    hand_filled(&sc, "a=1");
-    sc.trace_state_len = 40;
-    th_headers *out = calloc(1, sizeof *out);
-    lumen_carrier co = th_carrier(out);
-    lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &co);
-    assert_null(th_find(out, "tracestate"));
-    sc.trace_state_len = LUMEN_TRACESTATE_MAX + 100;
-    lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &co);
-    assert_null(th_find(out, "tracestate"));
-    free(out);
+    /* A list past LUMEN_TRACESTATE_MAX is cut by whole members. */
+    char big[20 * 32];
+    size_t bl = 0;
+    for (int k = 0; k < 20; k++) /* 20 members of 30 characters: 619 */
+        bl += (size_t)snprintf(big + bl, sizeof big - bl, "%sk%02d=%026d", k ? "," : "", k, k);
+    lumen_span_context *sc = th_ctx();
+    program_filled(sc);
+    assert_int_equal(lumen_span_context_set_trace_state(sc, big, bl), LUMEN_OK);
+    size_t kl;
+    lumen_span_context_trace_state(&kl, sc);
+    assert_true(kl > 0 && kl <= LUMEN_TRACESTATE_MAX);
+    /* NULL or empty clears; the other accessors. */
+    assert_int_equal(lumen_span_context_set_trace_state(sc, NULL, 0), LUMEN_OK);
+    lumen_span_context_trace_state(&kl, sc);
+    assert_int_equal(kl, 0);
+    assert_int_equal(lumen_span_context_set_trace_state(NULL, "a=1", 3), LUMEN_EINVAL);
+    assert_int_equal(lumen_span_context_flags(sc), 1);
+    assert_false(lumen_span_context_is_remote(sc));
+    assert_true(lumen_span_context_is_valid(sc));
+    uint8_t tid[16], sid[8];
+    lumen_span_context_ids(tid, sid, sc);
+    assert_int_equal(tid[15], 0x11);
+    assert_int_equal(sid[7], 0x22);
+    lumen_span_context *cp = th_ctx();
+    assert_int_equal(lumen_span_context_set_trace_state(sc, "b=2 , a=1", 9), LUMEN_OK);
+    assert_int_equal(lumen_span_context_copy(cp, sc), LUMEN_OK);
+    assert_string_equal(lumen_span_context_trace_state(NULL, cp), "b=2,a=1");
+    assert_int_equal(lumen_span_context_copy(NULL, sc), LUMEN_EINVAL);
+    uint8_t zero[16] = {0};
+    assert_int_equal(lumen_span_context_set(cp, zero, zero, 0, true), LUMEN_OK);
+    assert_false(lumen_span_context_is_valid(cp));
+    assert_true(lumen_span_context_is_remote(cp));
+    assert_string_equal(lumen_span_context_trace_state(NULL, cp), ""); /* set clears it */
+    assert_int_equal(lumen_span_context_set(cp, NULL, zero, 0, true), LUMEN_EINVAL);
+    assert_string_equal(lumen_span_context_trace_state(NULL, NULL), "");
+    assert_false(lumen_span_context_is_valid(NULL));
+    lumen_span_context_free(NULL);
 
-    /* A span under (or linked to) such a context keeps no bad tracestate,
-     * so that neither its own injections nor its export carry it. */
+    /* A span under (or linked to) a context the program filled carries
+     * only what the setter kept, in its injections and its export. */
     th_env e;
     th_setup(&e, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON});
-    hand_filled(&sc, "a=1\r\nX-Evil: 1");
+    program_filled(sc);
+    assert_int_equal(lumen_span_context_set_trace_state(sc, "a=1\r\nX-Evil: 1", 16), LUMEN_EPARSE);
     lumen_span_options o = LUMEN_SPAN_OPTIONS_INIT;
-    o.parent_context = &sc;
+    o.parent_context = sc;
     lumen_span *s = lumen_span_start(e.tracer, "child", &o);
-    lumen_span_context got;
-    lumen_span_get_context(s, &got);
-    assert_int_equal(got.trace_state_len, 0);
-    lumen_span_add_link(s, &sc, NULL, 0);
+    lumen_span_context *got = th_ctx();
+    lumen_span_get_context(got, s);
+    assert_string_equal(lumen_span_context_trace_state(NULL, got), "");
+    lumen_span_add_link(s, sc, NULL, 0);
     lumen_span_end(s);
-    hand_filled(&sc, "b=2 , a=1");
+    assert_int_equal(lumen_span_context_set_trace_state(sc, "b=2 , a=1", 9), LUMEN_OK);
     s = lumen_span_start(e.tracer, "child2", &o);
-    lumen_span_get_context(s, &got);
-    assert_string_equal(got.trace_state, "b=2,a=1");
+    lumen_span_get_context(got, s);
+    assert_string_equal(lumen_span_context_trace_state(NULL, got), "b=2,a=1");
     lumen_span_end(s);
     assert_int_equal(lumen_memory_exporter_count(e.mem), 2);
     const lumen_span *spans[2] = {lumen_memory_exporter_get(e.mem, 0),
                                   lumen_memory_exporter_get(e.mem, 1)};
     char *json;
     size_t jl;
-    assert_int_equal(lumen_otlp_encode(LUMEN_OTLP_JSON, spans, 2, &json, &jl), LUMEN_OK);
+    assert_int_equal(lumen_otlp_encode_spans(&json, &jl, LUMEN_OTLP_JSON, spans, 2), LUMEN_OK);
     assert_null(strstr(json, "X-Evil"));
     assert_non_null(strstr(json, "b=2,a=1"));
     lumen_free(json);
@@ -947,13 +976,13 @@ static void test_trace_propagation__drops_are_counted(void **state)
     lumen_carrier c = th_carrier(h);
     lumen_baggage *b;
     lumen_baggage_new(&b);
-    lumen_span_context sc;
-    lumen_propagation_extract(LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_BAGGAGE, &c, &sc, b);
+    lumen_span_context *sc = th_ctx();
+    lumen_propagation_extract(sc, b, LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_BAGGAGE, &c);
     assert_int_equal(lumen_baggage_count(b), 1);
     assert_true(dropped("baggage", "invalid") - bi == 2);
     assert_true(dropped("baggage", "limit") - bl == 1);
     assert_true(dropped("tracestate", "invalid") - ti == 1);
-    /* Members cut to 512 characters, and a hand-filled list on inject. */
+    /* Members cut to 512 characters, and a list the program sets. */
     char v200[201];
     memset(v200, 'v', 200);
     v200[200] = '\0';
@@ -962,12 +991,9 @@ static void test_trace_propagation__drops_are_counted(void **state)
     char out[LUMEN_TRACESTATE_MAX + 1];
     assert_true(lumen__tracestate_parse(big, strlen(big), out) > 0);
     assert_true(dropped("tracestate", "limit") - tl == 1);
-    hand_filled(&sc, "a=\r\n");
-    th_headers *o = calloc(1, sizeof *o);
-    lumen_carrier co = th_carrier(o);
-    lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &co);
+    program_filled(sc);
+    assert_int_equal(lumen_span_context_set_trace_state(sc, "a=\r\n", 4), LUMEN_EPARSE);
     assert_true(dropped("tracestate", "invalid") - ti == 2);
-    free(o);
     free(x);
     free(h);
     lumen_baggage_free(b);
@@ -995,7 +1021,7 @@ int main(void)
         cmocka_unit_test(test_trace_propagation__tracestate_over_8k_cut_by_members),
         cmocka_unit_test(test_trace_propagation__random_flag_round_trip),
         cmocka_unit_test(test_trace_propagation__new_traces_set_random_flag),
-        cmocka_unit_test(test_trace_propagation__inject_checks_hand_filled_tracestate),
+        cmocka_unit_test(test_trace_propagation__context_setters_check_tracestate),
         cmocka_unit_test(test_trace_propagation__drops_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

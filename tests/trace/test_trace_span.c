@@ -48,22 +48,22 @@ static void test_trace_span__recorded_and_exported(void **state)
     assert_true(lumen_span_get_end_ns(r) >= lumen_span_get_start_ns(r));
     assert_int_equal(lumen_span_get_attr_count(r), 4);
     lumen_attr a;
-    assert_true(lumen_span_find_attr(r, "http.status_code", &a));
+    assert_true(lumen_span_find_attr(&a, r, "http.status_code"));
     assert_int_equal(a.type, LUMEN_ATTR_INT);
     assert_int_equal(a.v.i, 404);
-    assert_true(lumen_span_find_attr(r, "http.method", &a));
+    assert_true(lumen_span_find_attr(&a, r, "http.method"));
     assert_string_equal(a.v.s, "GET");
     const char *desc;
-    assert_int_equal(lumen_span_get_status(r, &desc), LUMEN_SPAN_STATUS_ERROR);
+    assert_int_equal(lumen_span_get_status(&desc, r), LUMEN_SPAN_STATUS_ERROR);
     assert_string_equal(desc, "boom");
     assert_int_equal(lumen_span_get_event_count(r), 1);
     assert_string_equal(lumen_span_get_event_name(r, 0), "retry");
     uint8_t pid[8];
-    assert_false(lumen_span_get_parent_id(r, pid));
-    lumen_span_context sc;
-    lumen_span_get_context(r, &sc);
-    assert_true(lumen_span_context_is_valid(&sc));
-    assert_int_equal(sc.trace_flags, LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
+    assert_false(lumen_span_get_parent_id(pid, r));
+    lumen_span_context *sc = th_ctx();
+    lumen_span_get_context(sc, r);
+    assert_true(lumen_span_context_is_valid(sc));
+    assert_int_equal(sc->trace_flags, LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
     th_teardown(&e);
 }
 
@@ -79,7 +79,7 @@ static void test_trace_span__status_rules(void **state)
     lumen_span_end(s); /* second end: ignored, diagnosed */
     const char *d;
     const lumen_span *r = lumen_memory_exporter_get(e.mem, 0);
-    assert_int_equal(lumen_span_get_status(r, &d), LUMEN_SPAN_STATUS_OK);
+    assert_int_equal(lumen_span_get_status(&d, r), LUMEN_SPAN_STATUS_OK);
     assert_null(d);
     assert_string_equal(lumen_span_get_name(r), "y");
     assert_int_equal(lumen_memory_exporter_count(e.mem), 1);
@@ -95,29 +95,29 @@ static void test_trace_span__current_and_tctx(void **state)
     lumen_span *parent = lumen_span_start(e.tracer, "parent", NULL);
     lumen_span_enter(parent);
     assert_ptr_equal(lumen_span_current(), parent);
-    lumen_span_context pc;
-    lumen_span_get_context(parent, &pc);
+    lumen_span_context *pc = th_ctx();
+    lumen_span_get_context(pc, parent);
     assert_true(c->has_span);
-    assert_memory_equal(c->trace_id, pc.trace_id, 16);
-    assert_memory_equal(c->span_id, pc.span_id, 8);
+    assert_memory_equal(c->trace_id, pc->trace_id, 16);
+    assert_memory_equal(c->span_id, pc->span_id, 8);
     assert_int_equal(c->trace_flags, LUMEN_TRACE_FLAG_SAMPLED | LUMEN_TRACE_FLAG_RANDOM);
 
     lumen_span *child = lumen_span_start(e.tracer, "child", NULL);
     lumen_span_enter(child);
-    lumen_span_context cc;
-    lumen_span_get_context(child, &cc);
-    assert_memory_equal(cc.trace_id, pc.trace_id, 16);
-    assert_memory_equal(c->span_id, cc.span_id, 8);
+    lumen_span_context *cc = th_ctx();
+    lumen_span_get_context(cc, child);
+    assert_memory_equal(cc->trace_id, pc->trace_id, 16);
+    assert_memory_equal(c->span_id, cc->span_id, 8);
     lumen_span_leave(child);
-    assert_memory_equal(c->span_id, pc.span_id, 8); /* restored */
+    assert_memory_equal(c->span_id, pc->span_id, 8); /* restored */
     assert_ptr_equal(lumen_span_current(), parent);
 
     lumen_span_options root = LUMEN_SPAN_OPTIONS_INIT;
     root.root = true;
     lumen_span *other = lumen_span_start(e.tracer, "root", &root);
-    lumen_span_context oc;
-    lumen_span_get_context(other, &oc);
-    assert_memory_not_equal(oc.trace_id, pc.trace_id, 16);
+    lumen_span_context *oc = th_ctx();
+    lumen_span_get_context(oc, other);
+    assert_memory_not_equal(oc->trace_id, pc->trace_id, 16);
     lumen_span_end(other);
 
     lumen_span_end(child);
@@ -127,8 +127,8 @@ static void test_trace_span__current_and_tctx(void **state)
     const lumen_span *rc = lumen_memory_exporter_get(e.mem, 1);
     uint8_t pid[8];
     assert_string_equal(lumen_span_get_name(rc), "child");
-    assert_true(lumen_span_get_parent_id(rc, pid));
-    assert_memory_equal(pid, pc.span_id, 8);
+    assert_true(lumen_span_get_parent_id(pid, rc));
+    assert_memory_equal(pid, pc->span_id, 8);
     th_teardown(&e);
 }
 
@@ -140,33 +140,34 @@ static void test_trace_span__explicit_and_remote_parent(void **state)
     lumen_span_options o = LUMEN_SPAN_OPTIONS_INIT;
     o.parent = p;
     lumen_span *async = lumen_span_start(e.tracer, "async", &o);
-    lumen_span_context pc, ac;
-    lumen_span_get_context(p, &pc);
-    lumen_span_get_context(async, &ac);
-    assert_memory_equal(ac.trace_id, pc.trace_id, 16);
+    lumen_span_context *pc = th_ctx();
+    lumen_span_context *ac = th_ctx();
+    lumen_span_get_context(pc, p);
+    lumen_span_get_context(ac, async);
+    assert_memory_equal(ac->trace_id, pc->trace_id, 16);
     lumen_span_end(async);
     lumen_span_end(p);
 
     /* A remote parent that is not sampled: parentbased drops the child,
      * which still carries the trace id and tracestate. */
-    lumen_span_context rem;
+    lumen_span_context *rem = th_ctx();
     assert_int_equal(
-        lumen_traceparent_parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", 55,
-                                (const char *[]){"congo=t61rcWkgMzE"}, NULL, 1, &rem),
+        lumen_traceparent_parse(rem, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", 55,
+                                (const char *[]){"congo=t61rcWkgMzE"}, NULL, 1),
         LUMEN_OK);
     o = (lumen_span_options)LUMEN_SPAN_OPTIONS_INIT;
-    o.parent_context = &rem;
+    o.parent_context = rem;
     lumen_span *u = lumen_span_start(e.tracer, "unsampled", &o);
     assert_false(lumen_span_is_recording(u));
-    lumen_span_context uc;
-    lumen_span_get_context(u, &uc);
-    assert_memory_equal(uc.trace_id, rem.trace_id, 16);
-    assert_memory_not_equal(uc.span_id, rem.span_id, 8);
-    assert_string_equal(uc.trace_state, "congo=t61rcWkgMzE");
-    assert_int_equal(uc.trace_flags, 0);
+    lumen_span_context *uc = th_ctx();
+    lumen_span_get_context(uc, u);
+    assert_memory_equal(uc->trace_id, rem->trace_id, 16);
+    assert_memory_not_equal(uc->span_id, rem->span_id, 8);
+    assert_string_equal(uc->trace_state, "congo=t61rcWkgMzE");
+    assert_int_equal(uc->trace_flags, 0);
     lumen_span_end(u);
 
-    rem.trace_flags = 1;
+    rem->trace_flags = 1;
     lumen_span *sm = lumen_span_start(e.tracer, "sampled", &o);
     assert_true(lumen_span_is_recording(sm));
     lumen_span_end(sm);
@@ -174,8 +175,8 @@ static void test_trace_span__explicit_and_remote_parent(void **state)
     const lumen_span *r = lumen_memory_exporter_get(e.mem, 2);
     assert_int_equal(r->has_parent, 2); /* remote */
     uint8_t pid[8];
-    assert_true(lumen_span_get_parent_id(r, pid));
-    assert_memory_equal(pid, rem.span_id, 8);
+    assert_true(lumen_span_get_parent_id(pid, r));
+    assert_memory_equal(pid, rem->span_id, 8);
     th_teardown(&e);
 }
 
@@ -186,17 +187,17 @@ static void test_trace_span__unsampled_records_nothing(void **state)
     lumen_span *s = lumen_span_start(e.tracer, "off", NULL);
     assert_false(lumen_span_is_recording(s));
     lumen_span_set_str(s, "k", "v");
-    lumen_span_context sc;
-    lumen_span_get_context(s, &sc);
-    assert_true(lumen_span_context_is_valid(&sc));
+    lumen_span_context *sc = th_ctx();
+    lumen_span_get_context(sc, s);
+    assert_true(lumen_span_context_is_valid(sc));
     lumen_span_enter(s);
     assert_true(lumen__tctx_get()->has_span);
     /* Not sampled, but its trace id is still lumen's random one. */
     assert_int_equal(lumen__tctx_get()->trace_flags, LUMEN_TRACE_FLAG_RANDOM);
     lumen_span *child = lumen_span_start(e.tracer, "child", NULL);
-    lumen_span_context cc;
-    lumen_span_get_context(child, &cc);
-    assert_memory_equal(cc.trace_id, sc.trace_id, 16);
+    lumen_span_context *cc = th_ctx();
+    lumen_span_get_context(cc, child);
+    assert_memory_equal(cc->trace_id, sc->trace_id, 16);
     lumen_span_end(child);
     lumen_span_leave(s);
     lumen_span_end(s);
@@ -306,9 +307,9 @@ static void test_trace_span__limits(void **state)
     lumen_tracer_provider *tp;
     lumen_span_exporter *mem;
     lumen_span_processor *p;
-    assert_int_equal(lumen_tracer_provider_new(&o, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, &o), LUMEN_OK);
     lumen_memory_exporter_new(&mem);
-    lumen_simple_processor_new(mem, &p);
+    lumen_simple_processor_new(&p, mem, NULL);
     lumen_tracer_provider_add_processor(tp, p);
     lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "t", NULL);
     lumen_span *s = lumen_span_start(t, "limits", NULL);
@@ -327,7 +328,7 @@ static void test_trace_span__limits(void **state)
     lumen_span_end(s);
     const lumen_span *r = lumen_memory_exporter_get(mem, 0);
     uint32_t da, de, dl;
-    lumen_span_get_dropped(r, &da, &de, &dl);
+    lumen_span_get_dropped(&da, &de, &dl, r);
     assert_int_equal(lumen_span_get_attr_count(r), 128);
     assert_int_equal(da, 3);
     assert_int_equal(lumen_span_get_event_count(r), 128);
@@ -335,9 +336,9 @@ static void test_trace_span__limits(void **state)
     assert_int_equal(lumen_span_get_link_count(r), 128);
     assert_int_equal(dl, 1);
     lumen_attr a;
-    assert_true(lumen_span_find_attr(r, "k5", &a));
+    assert_true(lumen_span_find_attr(&a, r, "k5"));
     assert_int_equal(a.v.i, -5);
-    assert_false(lumen_span_find_attr(r, "utf8", &a)); /* over the count limit */
+    assert_false(lumen_span_find_attr(&a, r, "utf8")); /* over the count limit */
     lumen_memory_exporter_reset(mem);
 
     s = lumen_span_start(t, "cut", NULL);
@@ -347,10 +348,10 @@ static void test_trace_span__limits(void **state)
     lumen_span_set_attrs(s, &sa, 1);
     lumen_span_end(s);
     r = lumen_memory_exporter_get(mem, 0);
-    assert_true(lumen_span_find_attr(r, "utf8", &a));
+    assert_true(lumen_span_find_attr(&a, r, "utf8"));
     assert_int_equal(a.len, 5);
     assert_memory_equal(a.v.s, "h\xc3\xa9ll", 5);
-    assert_true(lumen_span_find_attr(r, "arr", &a));
+    assert_true(lumen_span_find_attr(&a, r, "arr"));
     assert_string_equal(a.v.sa[0], "abcd");
     assert_string_equal(a.v.sa[1], "xy");
     lumen_tracer_provider_free(tp);
@@ -364,10 +365,10 @@ static void test_trace_span__ids_unique_and_fork_reseeds(void **state)
     uint64_t *ids = malloc(N * sizeof *ids);
     for (int i = 0; i < N; i++) {
         lumen_span *s = lumen_span_start(e.tracer, "x", NULL);
-        lumen_span_context c;
-        lumen_span_get_context(s, &c);
-        memcpy(&ids[i], c.span_id, 8);
-        assert_false(zero(c.trace_id, 16));
+        lumen_span_context *c = th_ctx();
+        lumen_span_get_context(c, s);
+        memcpy(&ids[i], c->span_id, 8);
+        assert_false(zero(c->trace_id, 16));
         lumen_span_end(s);
     }
     for (int i = 0; i < N; i++)
@@ -379,20 +380,20 @@ static void test_trace_span__ids_unique_and_fork_reseeds(void **state)
     pid_t pid = fork();
     if (pid == 0) {
         lumen_span *s = lumen_span_start(e.tracer, "child", NULL);
-        lumen_span_context c;
-        lumen_span_get_context(s, &c);
-        ssize_t w = write(fds[1], c.span_id, 8);
+        lumen_span_context *c = th_ctx();
+        lumen_span_get_context(c, s);
+        ssize_t w = write(fds[1], c->span_id, 8);
         _exit(w == 8 ? 0 : 1);
     }
     lumen_span *s = lumen_span_start(e.tracer, "parent", NULL);
-    lumen_span_context c;
-    lumen_span_get_context(s, &c);
+    lumen_span_context *c = th_ctx();
+    lumen_span_get_context(c, s);
     lumen_span_end(s);
     uint8_t child[8];
     assert_int_equal(read(fds[0], child, 8), 8);
     int st;
     waitpid(pid, &st, 0);
-    assert_memory_not_equal(child, c.span_id, 8);
+    assert_memory_not_equal(child, c->span_id, 8);
     close(fds[0]);
     close(fds[1]);
     th_teardown(&e);
@@ -404,7 +405,7 @@ static void test_trace_span__resource(void **state)
     setenv("OTEL_RESOURCE_ATTRIBUTES",
            "deployment.environment=prod%20eu, team=a%2Cb ,service.name=ignored,bad", 1);
     lumen_tracer_provider *tp;
-    assert_int_equal(lumen_tracer_provider_new(NULL, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, NULL), LUMEN_OK);
     const char *want[][2] = {{"deployment.environment", "prod eu"},
                              {"team", "a,b"},
                              {"service.name", "billing"},
@@ -421,7 +422,7 @@ static void test_trace_span__resource(void **state)
     lumen_tracer_provider_free(tp);
     unsetenv("OTEL_SERVICE_NAME");
     unsetenv("OTEL_RESOURCE_ATTRIBUTES");
-    assert_int_equal(lumen_tracer_provider_new(NULL, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, NULL), LUMEN_OK);
     for (size_t i = 0; i < tp->nresource; i++)
         if (strcmp(tp->resource[i].key, "service.name") == 0)
             assert_string_equal(tp->resource[i].v.s, "unknown_service:test_trace_span");
@@ -464,7 +465,7 @@ static void test_trace_span__sdk_disabled(void **state)
 {
     setenv("OTEL_SDK_DISABLED", "TRUE", 1);
     lumen_tracer_provider *tp;
-    assert_int_equal(lumen_tracer_provider_new(NULL, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, NULL), LUMEN_OK);
     lumen_span *s = lumen_span_start(lumen_tracer_provider_get_tracer(tp, "t", NULL), "x", NULL);
     assert_false(lumen_span_is_recording(s));
     lumen_span_end(s);
@@ -554,7 +555,7 @@ static void test_trace_span__provider_oom(void **state)
     /* One provider first, so that the once-only registration of the
      * self-metrics (memory kept for the life of the process) is done. */
     lumen_tracer_provider *first;
-    assert_int_equal(lumen_tracer_provider_new(NULL, &first), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&first, NULL), LUMEN_OK);
     lumen_tracer_provider_free(first);
     lt_failalloc_install();
     for (long n = 0;; n++) {
@@ -562,11 +563,11 @@ static void test_trace_span__provider_oom(void **state)
         lumen_tracer_provider *tp = NULL;
         lumen_span_exporter *mem = NULL;
         lumen_span_processor *p = NULL;
-        int rc = lumen_tracer_provider_new(NULL, &tp);
+        int rc = lumen_tracer_provider_new(&tp, NULL);
         if (rc == LUMEN_OK)
             rc = lumen_memory_exporter_new(&mem);
         if (rc == LUMEN_OK)
-            rc = lumen_batch_processor_new(mem, NULL, &p);
+            rc = lumen_batch_processor_new(&p, mem, NULL);
         if (rc == LUMEN_OK)
             rc = lumen_tracer_provider_add_processor(tp, p);
         if (rc == LUMEN_OK) {

@@ -65,30 +65,33 @@ static void test_trace_two_process__one_trace_right_parent(void **state)
     po.ignore_env = true;
     po.service_name = "svc-a";
     lumen_tracer_provider *tp;
-    assert_int_equal(lumen_tracer_provider_new(&po, &tp), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_new(&tp, &po), LUMEN_OK);
     lumen_otlp_http_options oo = LUMEN_OTLP_HTTP_OPTIONS_INIT;
     oo.ignore_env = true;
     oo.endpoint = col.url;
     lumen_span_exporter *e;
     assert_int_equal(lumen_otlp_http_exporter_new(&oo, &e), LUMEN_OK);
     lumen_span_processor *p;
-    assert_int_equal(lumen_batch_processor_new(e, NULL, &p), LUMEN_OK);
+    assert_int_equal(lumen_batch_processor_new(&p, e, NULL), LUMEN_OK);
     lumen_tracer_provider_add_processor(tp, p);
     lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "svc-a", NULL);
 
     lumen_span_options so = LUMEN_SPAN_OPTIONS_INIT;
     so.kind = LUMEN_SPAN_CLIENT;
     lumen_span *client = lumen_span_start(t, "call-b", &so);
-    lumen_span_context sc;
-    lumen_span_get_context(client, &sc);
-    memcpy(sc.trace_state, "foo=1,bar=2", 12);
-    sc.trace_state_len = 11;
+    lumen_span_context *sc = th_ctx();
+    lumen_span_get_context(sc, client);
+    memcpy(sc->trace_state, "foo=1,bar=2", 12);
+    sc->trace_state_len = 11;
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    lumen_carrier c = {NULL, curl_set, &hdrs};
-    lumen_propagation_inject(LUMEN_PROPAGATE_TRACECONTEXT, &sc, NULL, &c);
+    lumen_carrier c = LUMEN_CARRIER_INIT;
+    c.set = curl_set;
+    c.carrier = &hdrs;
+    lumen_propagation_inject(&c, LUMEN_PROPAGATE_TRACECONTEXT, sc, NULL);
     char url[128], body[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/test", port);
-    snprintf(body, sizeof body, "[{\"url\": \"http://127.0.0.1:%d/callback\", \"arguments\": []}]", col.port);
+    snprintf(body, sizeof body, "[{\"url\": \"http://127.0.0.1:%d/callback\", \"arguments\": []}]",
+             col.port);
     CURL *h = curl_easy_init();
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -109,11 +112,14 @@ static void test_trace_two_process__one_trace_right_parent(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
     char tid[33], sid[17], pat[256];
-    th_hex(tid, sc.trace_id, 16);
-    th_hex(sid, sc.span_id, 8);
+    th_hex(tid, sc->trace_id, 16);
+    th_hex(sid, sc->span_id, 8);
     char *log = collector_log(&col);
     /* Ours: the client span. */
-    snprintf(pat, sizeof pat, "{\"traceId\": \"%s\", \"spanId\": \"%s\", \"parentSpanId\": \"\", \"name\": \"call-b\"}", tid, sid);
+    snprintf(
+        pat, sizeof pat,
+        "{\"traceId\": \"%s\", \"spanId\": \"%s\", \"parentSpanId\": \"\", \"name\": \"call-b\"}",
+        tid, sid);
     if (strstr(log, pat) == NULL)
         fail_msg("missing %s in\n%s", pat, log);
     /* Theirs: the server span, child of ours, same trace. */
