@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         }
     }
     lumen_http_server *srv;
-    lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options so = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     so.addr = "127.0.0.1:0";
     so.registries = &reg;
     so.registry_count = 1;

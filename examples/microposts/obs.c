@@ -45,13 +45,13 @@ static int setup_tracing(void)
     lumen_span_processor *p;
     lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 200; /* the console should show a trace quickly */
-    if ((rc = lumen_console_span_exporter_new(g.service, &exp)) != LUMEN_OK ||
+    if ((rc = lumen_console_span_exporter_new(&exp, g.service)) != LUMEN_OK ||
         (rc = lumen_batch_processor_new(&p, exp, &bo)) != LUMEN_OK ||
         (rc = lumen_tracer_provider_add_processor(g.tp, p)) != LUMEN_OK)
         return rc;
     /* A collector, when one is configured (OTEL_EXPORTER_OTLP_ENDPOINT). */
     if (getenv("OTEL_EXPORTER_OTLP_ENDPOINT") || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
-        if ((rc = lumen_otlp_http_exporter_new(NULL, &exp)) != LUMEN_OK ||
+        if ((rc = lumen_otlp_http_exporter_new(&exp, NULL)) != LUMEN_OK ||
             (rc = lumen_batch_processor_new(&p, exp, NULL)) != LUMEN_OK ||
             (rc = lumen_tracer_provider_add_processor(g.tp, p)) != LUMEN_OK)
             return rc;
@@ -69,7 +69,7 @@ static int setup_logs(void)
     lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     int rc = lumen_log_handler_new(&out, &o);
     if (rc == LUMEN_OK)
-        rc = lumen_console_log_handler_new(LUMEN_LOG_DEBUG, &console);
+        rc = lumen_console_log_handler_new(&console, LUMEN_LOG_DEBUG);
     if (rc != LUMEN_OK)
         return rc;
     lumen_log_handler *hs[] = {out, console};
@@ -141,10 +141,10 @@ int obs_init(const char *service)
 
 void obs_ready(int api_port, const char *ready_file)
 {
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "127.0.0.1:0";
     o.flags = LUMEN_HTTP_CONSOLE;
-    lumen_http_server_opts_env(&o); /* LUMEN_METRICS_ADDR and friends */
+    lumen_http_server_options_from_env(&o); /* LUMEN_METRICS_ADDR and friends */
     int rc = lumen_http_server_start(&g.server, &o);
     int admin = rc == LUMEN_OK ? lumen_http_server_port(g.server) : 0;
     if (rc != LUMEN_OK)

@@ -1,7 +1,7 @@
 /*
  * lumen/http_console.h: the live console of liblumen-http. Served by the
- * built-in endpoint beside /metrics when its options ask for it
- * (lumen_http_server_opts.console): `/` charts the program's metrics,
+ * built-in endpoint beside /metrics when its options ask for it (the
+ * LUMEN_HTTP_CONSOLE flag of lumen_http_server_options): `/` charts the program's metrics,
  * `/traces` shows recent traces as span trees, `/logs` shows recent log
  * lines, and the JSON endpoints behind them live under `/api/` (see
  * docs/console.md). Everything it needs is compiled in: it works offline.
@@ -15,6 +15,7 @@
 #define LUMEN_HTTP_CONSOLE_H
 
 #include "lumen/common.h"
+#include "lumen/http.h"
 #include "lumen/log.h"
 #include "lumen/trace.h"
 
@@ -29,8 +30,7 @@ extern "C" {
  * the page (NULL: OTEL_SERVICE_NAME, else the program's name; copied).
  * Returns LUMEN_OK, LUMEN_EINVAL or LUMEN_ENOMEM. Thread-safe.
  */
-LUMEN_API int lumen_console_span_exporter_new(const char *service_name,
-                                              lumen_span_exporter **out);
+LUMEN_API int lumen_console_span_exporter_new(lumen_span_exporter **out, const char *service_name);
 
 /**
  * A log handler that keeps the last lines at `min_level` or above for the
@@ -38,11 +38,11 @@ LUMEN_API int lumen_console_span_exporter_new(const char *service_name,
  * logger) beside the program's own handlers. Returns LUMEN_OK,
  * LUMEN_EINVAL or LUMEN_ENOMEM. Thread-safe.
  */
-LUMEN_API int lumen_console_log_handler_new(lumen_log_level min_level, lumen_log_handler **out);
+LUMEN_API int lumen_console_log_handler_new(lumen_log_handler **out, lumen_log_level min_level);
 
 /**
  * The consoles of other processes (base URLs such as
- * "http://127.0.0.1:9464", at most 8; copied) whose spans this console adds
+ * "http://127.0.0.1:9464", at most LUMEN_CONSOLE_MAX_PEERS; copied) whose spans this console adds
  * to a trace when one is opened, so that a request that crossed several
  * services shows as one tree. Replaces any earlier list; n == 0 clears it.
  * Without a call, LUMEN_CONSOLE_PEERS (comma-separated URLs) is read once.

@@ -1,12 +1,13 @@
 /*
  * lumen/http_otlp.h: the OTLP/HTTP trace exporter (liblumen-http). It
- * encodes spans with lumen_otlp_encode, posts them to a collector with
+ * encodes spans with lumen_otlp_encode_spans, posts them to a collector with
  * libcurl (keep-alive, optional gzip) and retries only what the OTLP
  * specification calls transient.
  */
 #ifndef LUMEN_HTTP_OTLP_H
 #define LUMEN_HTTP_OTLP_H
 
+#include "lumen/http.h"
 #include "lumen/trace.h"
 
 #ifdef __cplusplus
@@ -14,8 +15,10 @@ extern "C" {
 #endif
 
 /**
- * OTLP/HTTP exporter options. NULL or zero fields take the environment
- * (unless ignore_env) and then the specification's defaults:
+ * OTLP/HTTP exporter options (a versioned struct, docs/api.md: start from
+ * LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT). NULL or zero fields take the
+ * environment (unless ignore_env) and then the specification's defaults
+ * (LUMEN_OTLP_HTTP_DEFAULT_* in lumen/http.h):
  * - endpoint: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT used as is, else
  *   OTEL_EXPORTER_OTLP_ENDPOINT with "/v1/traces" appended, else
  *   "http://localhost:4318/v1/traces";
@@ -38,7 +41,8 @@ extern "C" {
  * 30000) with random jitter (0.5x to 1.5x). A wait that would pass the
  * export's deadline is not started: the export fails at once.
  */
-typedef struct lumen_otlp_http_options {
+typedef struct lumen_otlp_http_exporter_options {
+    unsigned int version; /**< LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_VERSION */
     bool ignore_env;
     const char *endpoint;
     const char *headers;
@@ -52,42 +56,67 @@ typedef struct lumen_otlp_http_options {
     const char *certificate;
     const char *client_certificate;
     const char *client_key;
-} lumen_otlp_http_options;
-#define LUMEN_OTLP_HTTP_OPTIONS_INIT {false, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL}
+} lumen_otlp_http_exporter_options;
+
+#define LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_VERSION 1
+#define LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT                                                      \
+    LUMEN__VERSIONED_INIT(lumen_otlp_http_exporter_options,                                        \
+                          LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_VERSION)
+
+/** Zero *opts and set its version. Returns LUMEN_OK, LUMEN_EINVAL (opts
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_otlp_http_exporter_options_init(lumen_otlp_http_exporter_options *opts,
+                                                    unsigned int version);
 
 /**
- * Create the exporter. Give it to a processor (normally
- * lumen_batch_processor_new), which then owns it. Returns LUMEN_OK,
- * LUMEN_ECONFIG (bad endpoint, protocol or compression), LUMEN_ENOMEM or
- * LUMEN_EIO (libcurl could not start).
+ * Create the exporter into *out. Give it to a processor (normally
+ * lumen_batch_processor_new), which then owns it. Each failed export
+ * returns the status the processor counts it by: LUMEN_ETIMEDOUT,
+ * LUMEN_EHTTP, LUMEN_ECONNECT or LUMEN_EIO. Returns LUMEN_OK, LUMEN_EINVAL,
+ * LUMEN_EVERSION, LUMEN_ECONFIG (bad endpoint, protocol or compression),
+ * LUMEN_ENOMEM or LUMEN_EIO (libcurl could not start). Thread-safe.
  */
-LUMEN_API int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts,
-                                           lumen_span_exporter **out);
+LUMEN_API int lumen_otlp_http_exporter_new(lumen_span_exporter **out,
+                                           const lumen_otlp_http_exporter_options *opts);
 
-/** What an OTLP/HTTP exporter has done. */
-typedef struct lumen_otlp_http_stats {
-    uint64_t requests;         /**< HTTP requests sent (attempts) */
-    uint64_t retries;          /**< attempts after the first of an export */
-    uint64_t exported_spans;   /**< spans the collector accepted */
-    uint64_t rejected_spans;   /**< spans a partial-success answer rejected */
-    uint64_t failed_exports;   /**< exports that failed, all reasons */
-    uint64_t fail_http;        /**< ... on a non-retryable HTTP status */
-    uint64_t fail_connect;     /**< ... because the collector could not be reached */
-    uint64_t fail_timeout;     /**< ... because the deadline passed */
-    uint64_t fail_other;       /**< ... for another reason (encoding, memory) */
-    int last_status;           /**< the last HTTP status, 0 if none */
-} lumen_otlp_http_stats;
+/** What an OTLP/HTTP exporter has done (a versioned struct that lumen
+ * fills, docs/api.md: start from LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT). */
+typedef struct lumen_otlp_http_exporter_stats {
+    unsigned int version;    /**< LUMEN_OTLP_HTTP_EXPORTER_STATS_VERSION */
+    uint64_t requests;       /**< HTTP requests sent (attempts) */
+    uint64_t retries;        /**< attempts after the first of an export */
+    uint64_t exported_spans; /**< spans the collector accepted */
+    uint64_t rejected_spans; /**< spans a partial-success answer rejected */
+    uint64_t failed_exports; /**< exports that failed, all reasons */
+    uint64_t fail_http;      /**< ... on a non-retryable HTTP status */
+    uint64_t fail_connect;   /**< ... because the collector could not be reached */
+    uint64_t fail_timeout;   /**< ... because the deadline passed */
+    uint64_t fail_other;     /**< ... for another reason (encoding, memory) */
+    int32_t last_status;     /**< the last HTTP status, 0 if none */
+} lumen_otlp_http_exporter_stats;
 
-/** Fill *out for an exporter made by lumen_otlp_http_exporter_new.
- * Returns LUMEN_OK or LUMEN_EINVAL. Thread-safe. */
-LUMEN_API int lumen_otlp_http_exporter_stats(lumen_span_exporter *exp, lumen_otlp_http_stats *out);
+#define LUMEN_OTLP_HTTP_EXPORTER_STATS_VERSION 1
+#define LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT                                                        \
+    LUMEN__VERSIONED_INIT(lumen_otlp_http_exporter_stats, LUMEN_OTLP_HTTP_EXPORTER_STATS_VERSION)
+
+/** Zero *stats and set its version. Returns LUMEN_OK, LUMEN_EINVAL (stats
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_otlp_http_exporter_stats_init(lumen_otlp_http_exporter_stats *stats,
+                                                  unsigned int version);
+
+/** Fill *out (the fields of its version) for an exporter made by
+ * lumen_otlp_http_exporter_new. Returns LUMEN_OK, LUMEN_EINVAL (NULL, or
+ * another kind of exporter) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_otlp_http_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
+                                                 lumen_span_exporter *exp);
 
 /**
  * Set up tracing from the environment alone: a provider (resource, sampler,
  * limits from OTEL_*), a batch processor (OTEL_BSP_*) and the exporter
  * OTEL_TRACES_EXPORTER names: "otlp" (default, OTLP/HTTP), "console" or
  * "none". The provider is also installed as the global one. Free it with
- * lumen_tracer_provider_free. Returns LUMEN_OK, LUMEN_ECONFIG or LUMEN_ENOMEM.
+ * lumen_tracer_provider_free. Returns LUMEN_OK, LUMEN_EINVAL,
+ * LUMEN_ECONFIG or LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_otlp_tracing_init(lumen_tracer_provider **out);
 

@@ -59,7 +59,7 @@ static void on_line(lumen_log_level level, const char *line, size_t len, void *u
     pthread_mutex_unlock(&g_cl.mu);
 }
 
-int lumen_console_log_handler_new(lumen_log_level min_level, lumen_log_handler **out)
+int lumen_console_log_handler_new(lumen_log_handler **out, lumen_log_level min_level)
 {
     if (out == NULL)
         return LUMEN_EINVAL;

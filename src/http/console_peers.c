@@ -15,7 +15,7 @@
 #include "http/console_store.h"
 #include "lumen/http_console.h"
 
-#define MAX_PEERS 8
+#define MAX_PEERS LUMEN_CONSOLE_MAX_PEERS
 #define MAX_PEER_BODY (4u << 20)
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -35,8 +35,8 @@ int lumen_console_set_peers(const char *const *urls, size_t n)
     if (n > MAX_PEERS || (n > 0 && urls == NULL))
         return LUMEN_EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (urls[i] == NULL || (strncmp(urls[i], "http://", 7) != 0 &&
-                                strncmp(urls[i], "https://", 8) != 0))
+        if (urls[i] == NULL ||
+            (strncmp(urls[i], "http://", 7) != 0 && strncmp(urls[i], "https://", 8) != 0))
             return LUMEN_EINVAL;
     pthread_mutex_lock(&g_mu);
     clear_locked();

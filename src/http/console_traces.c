@@ -310,7 +310,7 @@ static void ct_destroy(void *ud)
     lumen__free(e, sizeof *e);
 }
 
-int lumen_console_span_exporter_new(const char *service_name, lumen_span_exporter **out)
+int lumen_console_span_exporter_new(lumen_span_exporter **out, const char *service_name)
 {
     if (out == NULL)
         return LUMEN_EINVAL;

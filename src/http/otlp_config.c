@@ -102,8 +102,8 @@ static int parse_headers(const char *s, struct curl_slist **list, const char *va
     return LUMEN_OK;
 }
 
-int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
-                            bool *json, bool *gzip, uint32_t *timeout_ms);
+int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **url,
+                            struct curl_slist **hdrs, bool *json, bool *gzip, uint32_t *timeout_ms);
 
 /* Milliseconds in a timeout variable; -1 when unset or invalid (reported,
  * naming `fallback`). */
@@ -122,8 +122,8 @@ static int64_t env_timeout(const char *name, const char *fallback)
     return t;
 }
 
-int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
-                            bool *json, bool *gzip, uint32_t *timeout_ms)
+int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **url,
+                            struct curl_slist **hdrs, bool *json, bool *gzip, uint32_t *timeout_ms)
 {
     bool env = !o->ignore_env;
     /* Endpoint: per-signal as is; base + "/v1/traces" with a single slash. */
@@ -206,7 +206,7 @@ int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct
         *timeout_ms = t == 0 ? 0x7fffffff : t > 0 ? (uint32_t)t : 0;
     }
     if (*timeout_ms == 0)
-        *timeout_ms = 10000;
+        *timeout_ms = LUMEN_OTLP_HTTP_DEFAULT_TIMEOUT_MS;
 
     const char *type =
         *json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf";
@@ -224,11 +224,11 @@ int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct
     return parse_headers(h, hdrs, var);
 }
 
-int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c);
+int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, CURL *c);
 
 /* TLS files for https endpoints. libcurl reads them at connection time; a
  * file that cannot be used fails the export, reported with the reason. */
-int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c)
+int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, CURL *c)
 {
     bool env = !o->ignore_env;
     const char *ca = pick(env, o->certificate, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
@@ -262,7 +262,7 @@ int lumen_otlp_tracing_init(lumen_tracer_provider **out)
         which = lumen__trim(which, &n);
     lumen_span_exporter *exp = NULL;
     if (which == NULL || lumen__strieq(which, n, "otlp")) {
-        rc = lumen_otlp_http_exporter_new(NULL, &exp);
+        rc = lumen_otlp_http_exporter_new(&exp, NULL);
     } else if (lumen__strieq(which, n, "console") || lumen__strieq(which, n, "logging")) {
         rc = lumen_console_exporter_new(&exp, NULL);
     } else if (lumen__strieq(which, n, "none")) {
@@ -270,7 +270,7 @@ int lumen_otlp_tracing_init(lumen_tracer_provider **out)
     } else {
         lumen__env_invalid("OTEL_TRACES_EXPORTER", lumen__env("OTEL_TRACES_EXPORTER"),
                            "expected otlp, console or none; using otlp");
-        rc = lumen_otlp_http_exporter_new(NULL, &exp);
+        rc = lumen_otlp_http_exporter_new(&exp, NULL);
     }
     if (rc == LUMEN_OK && exp != NULL) {
         lumen_span_processor *p;

@@ -38,6 +38,7 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/rand.h"
+#include "core/versioned.h"
 #include "http/fork.h"
 #include "http/otlp_retry.h"
 #include "lumen/http_otlp.h"
@@ -318,17 +319,36 @@ static void ex_destroy(void *ud)
 }
 
 /* otlp_config.c */
-int lumen__otlp_http_tls(const lumen_otlp_http_options *o, CURL *c);
-int lumen__otlp_http_config(const lumen_otlp_http_options *o, char **url, struct curl_slist **hdrs,
-                            bool *json, bool *gzip, uint32_t *timeout_ms);
+int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, CURL *c);
+int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **url,
+                            struct curl_slist **hdrs, bool *json, bool *gzip, uint32_t *timeout_ms);
 
-int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span_exporter **out)
+static const size_t options_sizes[] = {0, sizeof(lumen_otlp_http_exporter_options)};
+static const size_t stats_sizes[] = {0, sizeof(lumen_otlp_http_exporter_stats)};
+
+int lumen_otlp_http_exporter_options_init(lumen_otlp_http_exporter_options *opts,
+                                          unsigned int version)
 {
-    static const lumen_otlp_http_options defaults = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen_otlp_http_exporter_stats_init(lumen_otlp_http_exporter_stats *stats, unsigned int version)
+{
+    return lumen__versioned_init(stats, version, stats_sizes, LUMEN__VERSIONS(stats_sizes));
+}
+
+int lumen_otlp_http_exporter_new(lumen_span_exporter **out,
+                                 const lumen_otlp_http_exporter_options *opts)
+{
     if (out == NULL)
         return LUMEN_EINVAL;
     *out = NULL;
-    const lumen_otlp_http_options *o = opts ? opts : &defaults;
+    lumen_otlp_http_exporter_options full;
+    const lumen_otlp_http_exporter_options *o = &full;
+    int vrc = lumen__versioned_in(&full, sizeof full, opts, options_sizes,
+                                  LUMEN__VERSIONS(options_sizes));
+    if (vrc != LUMEN_OK)
+        return vrc;
     pthread_once(&g_curl_once, curl_init_once);
     if (g_curl_init != CURLE_OK)
         return LUMEN_EIO;
@@ -341,10 +361,12 @@ int lumen_otlp_http_exporter_new(const lumen_otlp_http_options *opts, lumen_span
     int rc = lumen__otlp_http_config(o, &e->url, &e->hdrs, &e->json, &e->gzip, &e->timeout_ms);
     if (rc != LUMEN_OK)
         goto fail;
-    e->max_attempts = o->max_attempts ? o->max_attempts : 5;
-    e->initial_ms = o->initial_backoff_ms ? o->initial_backoff_ms : 1000;
-    e->max_ms = o->max_backoff_ms ? o->max_backoff_ms : 30000;
-    e->max_resp = o->max_response_bytes ? o->max_response_bytes : 65536;
+    e->max_attempts = o->max_attempts ? o->max_attempts : LUMEN_OTLP_HTTP_DEFAULT_MAX_ATTEMPTS;
+    e->initial_ms =
+        o->initial_backoff_ms ? o->initial_backoff_ms : LUMEN_OTLP_HTTP_DEFAULT_INITIAL_BACKOFF_MS;
+    e->max_ms = o->max_backoff_ms ? o->max_backoff_ms : LUMEN_OTLP_HTTP_DEFAULT_MAX_BACKOFF_MS;
+    e->max_resp =
+        o->max_response_bytes ? o->max_response_bytes : LUMEN_OTLP_HTTP_DEFAULT_MAX_RESPONSE_BYTES;
     rc = LUMEN_EIO;
     e->generation = lumen__http_fork_generation();
     e->curl = curl_easy_init();
@@ -384,21 +406,23 @@ fail:
     return rc;
 }
 
-int lumen_otlp_http_exporter_stats(lumen_span_exporter *exp, lumen_otlp_http_stats *out)
+int lumen_otlp_http_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
+                                       lumen_span_exporter *exp)
 {
     void *ud;
     if (out == NULL || lumen_span_exporter_user_data(&ud, exp, ex_export) != LUMEN_OK)
         return LUMEN_EINVAL;
     otlp_exp *e = ud;
-    out->requests = atomic_load(&e->requests);
-    out->retries = atomic_load(&e->retries);
-    out->exported_spans = atomic_load(&e->exported);
-    out->rejected_spans = atomic_load(&e->rejected);
-    out->failed_exports = atomic_load(&e->failed);
-    out->fail_http = atomic_load(&e->f_http);
-    out->fail_connect = atomic_load(&e->f_connect);
-    out->fail_timeout = atomic_load(&e->f_timeout);
-    out->fail_other = atomic_load(&e->f_other);
-    out->last_status = atomic_load(&e->last_status);
-    return LUMEN_OK;
+    lumen_otlp_http_exporter_stats s = LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT;
+    s.requests = atomic_load(&e->requests);
+    s.retries = atomic_load(&e->retries);
+    s.exported_spans = atomic_load(&e->exported);
+    s.rejected_spans = atomic_load(&e->rejected);
+    s.failed_exports = atomic_load(&e->failed);
+    s.fail_http = atomic_load(&e->f_http);
+    s.fail_connect = atomic_load(&e->f_connect);
+    s.fail_timeout = atomic_load(&e->f_timeout);
+    s.fail_other = atomic_load(&e->f_other);
+    s.last_status = (int32_t)atomic_load(&e->last_status);
+    return lumen__versioned_out(out, &s, stats_sizes, LUMEN__VERSIONS(stats_sizes));
 }

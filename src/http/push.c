@@ -18,10 +18,10 @@
 
 #include "core/buf.h"
 #include "core/env.h"
+#include "core/versioned.h"
 #include "http/push_url.h"
 #include "lumen/http.h"
 
-#define DEFAULT_TIMEOUT_MS 10000
 #define MAX_ANSWER (1u << 20) /* bytes of answer read before giving up */
 
 typedef struct answer {
@@ -90,7 +90,7 @@ static int buf_write(const char *data, size_t len, void *ud)
     return b->oom ? 1 : 0;
 }
 
-static int render_body(const lumen_push_opts *o, lumen__buf *body)
+static int render_body(const lumen_push_options *o, lumen__buf *body)
 {
     lumen_registry *def[1];
     lumen_registry *const *regs = o->registries;
@@ -110,12 +110,44 @@ static int render_body(const lumen_push_opts *o, lumen__buf *body)
     return rc;
 }
 
-static int do_push(const char *method, const lumen_push_opts *o, lumen_push_result *res)
+static const size_t options_sizes[] = {0, sizeof(lumen_push_options)};
+static const size_t result_sizes[] = {0, sizeof(lumen_push_result)};
+
+int lumen_push_options_init(lumen_push_options *opts, unsigned int version)
 {
-    if (res != NULL)
-        memset(res, 0, sizeof *res);
-    if (o == NULL)
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen_push_result_init(lumen_push_result *result, unsigned int version)
+{
+    return lumen__versioned_init(result, version, result_sizes, LUMEN__VERSIONS(result_sizes));
+}
+
+static int push(const char *method, const lumen_push_options *o, lumen_push_result *res);
+
+/* The caller's versioned structs in, its result out (the fields of its
+ * version), whatever happened in between. */
+static int do_push(const char *method, const lumen_push_options *opts, lumen_push_result *out)
+{
+    int rc;
+    if (out != NULL &&
+        (rc = lumen__versioned_check(out, result_sizes, LUMEN__VERSIONS(result_sizes))) != LUMEN_OK)
+        return rc;
+    if (opts == NULL)
         return LUMEN_EINVAL;
+    lumen_push_options o;
+    if ((rc = lumen__versioned_in(&o, sizeof o, opts, options_sizes,
+                                  LUMEN__VERSIONS(options_sizes))) != LUMEN_OK)
+        return rc;
+    lumen_push_result res = LUMEN_PUSH_RESULT_INIT;
+    rc = push(method, &o, &res);
+    if (out != NULL)
+        lumen__versioned_out(out, &res, result_sizes, LUMEN__VERSIONS(result_sizes));
+    return rc;
+}
+
+static int push(const char *method, const lumen_push_options *o, lumen_push_result *res)
+{
     const char *base = o->url ? o->url : lumen__env("LUMEN_PUSHGATEWAY_URL");
     if (base == NULL)
         return LUMEN_EINVAL;
@@ -145,7 +177,7 @@ static int do_push(const char *method, const lumen_push_opts *o, lumen_push_resu
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
     }
     answer ans = {res, 0, 0};
-    long timeout = o->timeout_ms ? (long)o->timeout_ms : DEFAULT_TIMEOUT_MS;
+    long timeout = (long)(o->timeout_ms ? o->timeout_ms : LUMEN_PUSH_DEFAULT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_URL, url.p);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     /* Keep "/" and "%2F" and dot segments exactly as built. */
@@ -166,16 +198,14 @@ static int do_push(const char *method, const lumen_push_opts *o, lumen_push_resu
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (res != NULL)
-        res->http_status = status;
+    res->http_status = (int32_t)status;
     if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && status != 0)) {
         rc = map_curl_error(h, cc);
-        if (res != NULL)
-            snprintf(res->message, sizeof res->message, "%s", curl_easy_strerror(cc));
+        snprintf(res->message, sizeof res->message, "%s", curl_easy_strerror(cc));
         goto done;
     }
     rc = (status >= 200 && status < 300) ? LUMEN_OK : LUMEN_EHTTP;
-    if (rc == LUMEN_OK && res != NULL)
+    if (rc == LUMEN_OK)
         res->message[0] = '\0';
 done:
     curl_slist_free_all(headers);
@@ -186,17 +216,17 @@ done:
     return rc;
 }
 
-int lumen_push(const lumen_push_opts *opts, lumen_push_result *result)
+int lumen_push(lumen_push_result *out, const lumen_push_options *opts)
 {
-    return do_push("PUT", opts, result);
+    return do_push("PUT", opts, out);
 }
 
-int lumen_push_add(const lumen_push_opts *opts, lumen_push_result *result)
+int lumen_push_add(lumen_push_result *out, const lumen_push_options *opts)
 {
-    return do_push("POST", opts, result);
+    return do_push("POST", opts, out);
 }
 
-int lumen_push_delete(const lumen_push_opts *opts, lumen_push_result *result)
+int lumen_push_delete(lumen_push_result *out, const lumen_push_options *opts)
 {
-    return do_push("DELETE", opts, result);
+    return do_push("DELETE", opts, out);
 }

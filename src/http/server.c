@@ -24,6 +24,7 @@
 
 #include "core/alloc.h"
 #include "core/diag.h"
+#include "core/versioned.h"
 #include "http/addr.h"
 #include "http/conns.h"
 #include "http/console_store.h"
@@ -34,9 +35,8 @@
 enum MHD_Result lumen__http_reply(struct MHD_Connection *c, unsigned status, const char *body,
                                   const char *allow)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
-                                        MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
+                                                             MHD_RESPMEM_PERSISTENT);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -52,8 +52,8 @@ enum MHD_Result lumen__http_reply(struct MHD_Connection *c, unsigned status, con
 static enum MHD_Result reply_unauthorized(struct MHD_Connection *c)
 {
     static const char msg[] = "Unauthorized.\n";
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        sizeof msg - 1, (void *)(uintptr_t)msg, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof msg - 1, (void *)(uintptr_t)msg,
+                                                             MHD_RESPMEM_PERSISTENT);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -115,8 +115,8 @@ static enum MHD_Result serve_console(lumen_http_server *srv, struct MHD_Connecti
             return MHD_NO;
         }
         *b = r.body;
-        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p,
-                                                                      free_buf_body, b);
+        resp =
+            MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p, free_buf_body, b);
         if (resp == NULL)
             free_buf_body(b);
     }
@@ -171,8 +171,8 @@ static bool bad_header_name(struct MHD_Connection *c)
 static enum MHD_Result reply_bad_request(struct MHD_Connection *c)
 {
     static const char msg[] = "Bad request: a header name is not a token.\n";
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        sizeof msg - 1, (void *)(uintptr_t)msg, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof msg - 1, (void *)(uintptr_t)msg,
+                                                             MHD_RESPMEM_PERSISTENT);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -218,8 +218,7 @@ static enum MHD_Result route(lumen_http_server *srv, struct MHD_Connection *c, c
         int a = authenticate(srv, c);
         if (a != LUMEN__AUTH_OK) {
             if (metrics) {
-                lumen_counter_inc(a == LUMEN__AUTH_BUSY ? srv->self.code_429
-                                                        : srv->self.code_401);
+                lumen_counter_inc(a == LUMEN__AUTH_BUSY ? srv->self.code_429 : srv->self.code_401);
                 lumen_counter_inc(srv->self.err_auth);
             }
             if (a == LUMEN__AUTH_BUSY)
@@ -236,9 +235,8 @@ static enum MHD_Result route(lumen_http_server *srv, struct MHD_Connection *c, c
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     lumen_http_server *srv = cls;
     (void)version, (void)upload_data, (void)upload_data_size;
@@ -310,7 +308,7 @@ static int read_pem(const char *path, char **out, size_t *len)
     return LUMEN_OK;
 }
 
-static int setup_tls(lumen_http_server *srv, const lumen_http_server_opts *o)
+static int setup_tls(lumen_http_server *srv, const lumen_http_server_options *o)
 {
     bool have_pem = o->tls_cert_pem || o->tls_key_pem;
     bool have_file = o->tls_cert_file || o->tls_key_file;
@@ -360,13 +358,24 @@ static void server_free(lumen_http_server *srv)
 
 #define PICK(v, def) ((v) ? (v) : (def))
 
-int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opts *opts)
+static const size_t options_sizes[] = {0, sizeof(lumen_http_server_options)};
+
+int lumen_http_server_options_init(lumen_http_server_options *opts, unsigned int version)
 {
-    static const lumen_http_server_opts defaults = LUMEN_HTTP_SERVER_OPTS_INIT;
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_options *opts)
+{
     if (out == NULL)
         return LUMEN_EINVAL;
     *out = NULL;
-    const lumen_http_server_opts *o = opts ? opts : &defaults;
+    lumen_http_server_options full;
+    const lumen_http_server_options *o = &full;
+    int vrc = lumen__versioned_in(&full, sizeof full, opts, options_sizes,
+                                  LUMEN__VERSIONS(options_sizes));
+    if (vrc != LUMEN_OK)
+        return vrc;
     if ((o->registries == NULL) != (o->registry_count == 0))
         return LUMEN_EINVAL;
     if (o->max_header_bytes != 0 && o->max_header_bytes < 1024)
@@ -436,8 +445,7 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
      * daemon for each connection (MHD_USE_ITC wakes its thread). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
-    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL
-                                                                     : MHD_USE_POLL;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (srv->tls_cert != NULL)
         flags |= MHD_USE_TLS;
 
@@ -452,12 +460,15 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
     /* The limits that count are the table's (http/conns.c). */
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                       lumen__http_conns_mhd_limit(srv->conns), NULL};
-    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
-                                      PICK(o->connection_timeout_s,
-                                           LUMEN_HTTP_DEFAULT_CONNECTION_TIMEOUT_S), NULL};
-    mo[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                      (intptr_t)PICK(o->max_header_bytes,
-                                                     LUMEN_HTTP_DEFAULT_MAX_HEADER_BYTES), NULL};
+    mo[k++] = (struct MHD_OptionItem){
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        /* whole seconds for libmicrohttpd, rounded up */
+        ((intptr_t)PICK(o->connection_timeout_ms, LUMEN_HTTP_DEFAULT_CONNECTION_TIMEOUT_MS) + 999) /
+            1000,
+        NULL};
+    mo[k++] = (struct MHD_OptionItem){
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (intptr_t)PICK(o->max_header_bytes, LUMEN_HTTP_DEFAULT_MAX_HEADER_BYTES), NULL};
     /* Refuse requests that bend HTTP/1.1 (bare LF, spaces in odd places). */
     mo[k++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
     if (srv->console != NULL)
@@ -476,8 +487,8 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
         goto fail;
     srv->ndaemons = threads;
     for (unsigned i = 0; i < threads; i++) {
-        srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-                                           MHD_OPTION_ARRAY, mo, MHD_OPTION_END);
+        srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY,
+                                           mo, MHD_OPTION_END);
         if (srv->daemons[i] == NULL) {
             lumen__diag(LUMEN_DIAG_ERROR, "http: cannot start the server on %s",
                         PICK(o->addr, LUMEN_HTTP_DEFAULT_ADDR));

@@ -1,5 +1,5 @@
 /*
- * http/server_env.c: lumen_http_server_opts_env, the LUMEN_METRICS_*
+ * http/server_env.c: lumen_http_server_options_from_env, the LUMEN_METRICS_*
  * environment variables. An invalid value leaves its field alone, is
  * reported once with its value (lumen__env_invalid: standard error unless
  * a diagnostics hook is installed), and makes the call return
@@ -40,17 +40,21 @@ static bool env_uint(const char *name, uint64_t max, uint64_t *out, int *rc)
     return true;
 }
 
-static void env_unsigned(const char *name, unsigned *field, uint64_t max, int *rc)
+static void env_unsigned(const char *name, uint32_t *field, uint64_t max, int *rc)
 {
     uint64_t n;
     if (env_uint(name, max, &n, rc))
-        *field = (unsigned)n;
+        *field = (uint32_t)n;
 }
 
-int lumen_http_server_opts_env(lumen_http_server_opts *o)
+/* The server's options of this library's version, in place: the fields of
+ * an older caller's version only (env_* write no others). */
+int lumen_http_server_options_from_env(lumen_http_server_options *o)
 {
     if (o == NULL)
         return LUMEN_EINVAL;
+    if (o->version != LUMEN_HTTP_SERVER_OPTIONS_VERSION)
+        return LUMEN_EVERSION;
     int rc = LUMEN_OK;
     const char *v;
 
@@ -70,7 +74,9 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
     env_unsigned("LUMEN_METRICS_MAX_CONNECTIONS", &o->max_connections, 1u << 20, &rc);
     env_unsigned("LUMEN_METRICS_MAX_CONNECTIONS_PER_CLIENT", &o->max_connections_per_client,
                  1u << 20, &rc);
-    env_unsigned("LUMEN_METRICS_CONNECTION_TIMEOUT", &o->connection_timeout_s, 86400, &rc);
+    uint64_t secs; /* in seconds, as it always was */
+    if (env_uint("LUMEN_METRICS_CONNECTION_TIMEOUT", 86400, &secs, &rc))
+        o->connection_timeout_ms = (uint32_t)(secs * 1000);
     env_unsigned("LUMEN_METRICS_MAX_SCRAPES", &o->max_concurrent_scrapes, 1024, &rc);
     env_unsigned("LUMEN_METRICS_THREADS", &o->threads, 256, &rc);
     uint64_t n;
@@ -87,7 +93,7 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
     if ((v = lumen__env("LUMEN_METRICS_SCRAPE_TIMEOUT")) != NULL) {
         double s;
         if (lumen__parse_double(v, &s) && s >= 0.001 && s <= 86400) {
-            o->scrape_timeout_ms = (unsigned)(s * 1000 + 0.5);
+            o->scrape_timeout_ms = (uint32_t)(s * 1000 + 0.5);
         } else {
             lumen__env_invalid("LUMEN_METRICS_SCRAPE_TIMEOUT", v,
                                "expected seconds from 0.001 to 86400; the option is left as it "
@@ -98,7 +104,7 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
     if ((v = lumen__env("LUMEN_METRICS_HEADER_TIMEOUT")) != NULL) {
         double s;
         if (lumen__parse_double(v, &s) && s >= 0.001 && s <= 86400) {
-            o->header_timeout_ms = (unsigned)(s * 1000 + 0.5);
+            o->header_timeout_ms = (uint32_t)(s * 1000 + 0.5);
         } else {
             lumen__diag(LUMEN_DIAG_ERROR, "LUMEN_METRICS_HEADER_TIMEOUT: expected seconds "
                                           "from 0.001 to 86400");
@@ -110,7 +116,7 @@ int lumen_http_server_opts_env(lumen_http_server_opts *o)
         if (lumen__strieq(v, len, "false"))
             o->flags |= LUMEN_HTTP_NO_GZIP;
         else if (lumen__strieq(v, len, "true"))
-            o->flags &= ~(unsigned)LUMEN_HTTP_NO_GZIP;
+            o->flags &= ~(uint32_t)LUMEN_HTTP_NO_GZIP;
         else {
             lumen__env_invalid("LUMEN_METRICS_GZIP", v,
                                "expected true or false; the option is left as it was");

@@ -68,17 +68,17 @@ int main(void)
     lumen_tracer_provider_new(&tp, &to);
     lumen_span_exporter *exp;
     lumen_span_processor *sp;
-    lumen_console_span_exporter_new("fixture<b>", &exp);
+    lumen_console_span_exporter_new(&exp, "fixture<b>");
     lumen_simple_processor_new(&sp, exp, NULL);
     lumen_tracer_provider_add_processor(tp, sp);
     lumen_tracer *tr = lumen_tracer_provider_get_tracer(tp, "fixture", NULL);
 
     lumen_log_handler *h;
-    lumen_console_log_handler_new(LUMEN_LOG_TRACE, &h);
+    lumen_console_log_handler_new(&h, LUMEN_LOG_TRACE);
     lumen_logger *lg = lumen_logger_get("fixture");
     lumen_logger_set_handlers(lg, &h, 1);
 
-    lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options so = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     so.addr = "127.0.0.1:0";
     so.flags = LUMEN_HTTP_CONSOLE;
     lumen_http_server *srv;

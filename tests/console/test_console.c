@@ -260,7 +260,7 @@ static void test_console_traces__store_and_peers(void **state)
     assert_int_equal(lumen_tracer_provider_new(&tp, &to), LUMEN_OK);
     lumen_span_exporter *exp;
     lumen_span_processor *sp;
-    assert_int_equal(lumen_console_span_exporter_new("svc<1>", &exp), LUMEN_OK);
+    assert_int_equal(lumen_console_span_exporter_new(&exp, "svc<1>"), LUMEN_OK);
     assert_int_equal(lumen_simple_processor_new(&sp, exp, NULL), LUMEN_OK);
     assert_int_equal(lumen_tracer_provider_add_processor(tp, sp), LUMEN_OK);
     lumen_tracer *tr = lumen_tracer_provider_get_tracer(tp, "t", NULL);
@@ -320,7 +320,7 @@ static void test_console_traces__store_and_peers(void **state)
 
     /* A peer: this process's own console, over HTTP. The tree then holds
      * each span twice (once local, once from the peer); local=1 once. */
-    lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options so = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     so.addr = "127.0.0.1:0";
     so.flags = LUMEN_HTTP_CONSOLE;
     lumen_http_server *srv;
@@ -356,7 +356,7 @@ static void test_console_logs__handler_and_filters(void **state)
     (void)state;
     lumen__console_store_reset();
     lumen_log_handler *h;
-    assert_int_equal(lumen_console_log_handler_new(LUMEN_LOG_DEBUG, &h), LUMEN_OK);
+    assert_int_equal(lumen_console_log_handler_new(&h, LUMEN_LOG_DEBUG), LUMEN_OK);
     lumen_logger *lg = lumen_logger_get("console.test");
     assert_int_equal(lumen_logger_set_handlers(lg, &h, 1), LUMEN_OK);
     lumen_logger_set_level(lg, LUMEN_LOG_TRACE);
@@ -471,7 +471,7 @@ static void test_console_oom__constructors_clean_up(void **state)
     for (long n = 0;; n++) {
         lumen_span_exporter *exp = NULL;
         lt_failalloc_arm(n);
-        int rc = lumen_console_span_exporter_new("svc", &exp);
+        int rc = lumen_console_span_exporter_new(&exp, "svc");
         lt_failalloc_disarm();
         if (rc == LUMEN_OK) {
             lumen_span_exporter_free(exp);

@@ -60,15 +60,15 @@ static void read_everything(void)
         lumen_span_processor_free(bp);
         lumen_tracer_provider_free(tp);
         lumen_span_exporter *otlp = NULL; /* OTEL_EXPORTER_OTLP_* */
-        if (lumen_otlp_http_exporter_new(NULL, &otlp) == LUMEN_OK)
+        if (lumen_otlp_http_exporter_new(&otlp, NULL) == LUMEN_OK)
             lumen_span_exporter_free(otlp);
         lumen_tracer_provider *tp2 = NULL; /* OTEL_TRACES_EXPORTER */
         if (lumen_otlp_tracing_init(&tp2) == LUMEN_OK) {
             lumen_tracer_provider_set_global(NULL);
             lumen_tracer_provider_free(tp2);
         }
-        lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT; /* LUMEN_METRICS_* */
-        (void)lumen_http_server_opts_env(&so);
+        lumen_http_server_options so = LUMEN_HTTP_SERVER_OPTIONS_INIT; /* LUMEN_METRICS_* */
+        (void)lumen_http_server_options_from_env(&so);
         lumen_registry_default();       /* LUMEN_PROCESS_METRICS */
         lumen__buf b = LUMEN__BUF_INIT; /* LUMEN_CONSOLE_PEERS */
         lumen__console_peer_array("/api/traces", "traces", 0, &b);

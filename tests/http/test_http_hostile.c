@@ -24,7 +24,7 @@
 
 static lumen_registry *g_reg;
 
-static lumen_http_server *start(lumen_http_server_opts *o, char *base, size_t cap)
+static lumen_http_server *start(lumen_http_server_options *o, char *base, size_t cap)
 {
     if (g_reg == NULL) {
         lumen_counter *c;
@@ -146,7 +146,7 @@ static void idle_flood(int naddr, int first, int per_addr)
 {
     raise_fd_limit();
     char base[128];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT; /* the default limits */
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT; /* the default limits */
     lumen_http_server *srv = start(&o, base, sizeof base);
     int n = naddr * per_addr;
     int *fds = calloc((size_t)n, sizeof *fds);
@@ -257,7 +257,7 @@ static void test_http_hostile__slowloris(void **state)
     (void)state;
     raise_fd_limit();
     char base[128];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT; /* the default limits */
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT; /* the default limits */
     lumen_http_server *srv = start(&o, base, sizeof base);
     slowloris sl = {.port = lumen_http_server_port(srv), .naddr = 8, .per_addr = 17};
     sl.fds = calloc(8 * 17, sizeof *sl.fds);
@@ -297,7 +297,7 @@ static void test_http_hostile__header_deadline(void **state)
 {
     (void)state;
     char base[128];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.header_timeout_ms = 1000; /* the idle timeout stays 10 s */
     lumen_http_server *srv = start(&o, base, sizeof base);
     uint16_t port = lumen_http_server_port(srv);
@@ -361,7 +361,7 @@ static void test_http_hostile__request_in_progress_is_kept(void **state)
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
     assert_int_equal(lumen_registry_add_collector(NULL, reg, NULL, slow_collect, NULL), LUMEN_OK);
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "127.0.0.1:0";
     o.registries = &reg;
     o.registry_count = 1;
@@ -397,7 +397,7 @@ static void test_http_hostile__idle_flood_accepted(void **state)
     (void)state;
     raise_fd_limit();
     char base[128];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.max_connections = 1000;
     o.max_connections_per_client = 1000;
     lumen_http_server *srv = start(&o, base, sizeof base);
@@ -431,10 +431,10 @@ static void test_http_hostile__total_limit_and_idle_timeout(void **state)
 {
     (void)state;
     char base[128];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.max_connections = 8;
     o.max_connections_per_client = 4;
-    o.connection_timeout_s = 2;
+    o.connection_timeout_ms = 2000;
     o.threads = 1;
     lumen_http_server *srv = start(&o, base, sizeof base);
     uint16_t port = lumen_http_server_port(srv);
@@ -498,8 +498,8 @@ static void test_http_hostile__malformed_requests(void **state)
 {
     (void)state;
     char base[128];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
-    o.connection_timeout_s = 2;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
+    o.connection_timeout_ms = 2000;
     lumen_http_server *srv = start(&o, base, sizeof base);
     uint16_t port = lumen_http_server_port(srv);
 
@@ -579,7 +579,7 @@ static void test_http_hostile__header_name_not_a_token(void **state)
 {
     (void)state;
     char base[128];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     lumen_http_server *srv = start(&o, base, sizeof base);
     uint16_t port = lumen_http_server_port(srv);
     static const char *const bad[] = {
@@ -614,7 +614,7 @@ static void test_http_hostile__basic_auth(void **state)
     char users[256];
     snprintf(users, sizeof users, "prometheus:%s", crypt_rn("scrape-me", salt, &cd, sizeof cd));
     char base[128], u[256];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.basic_auth_users = users;
     lumen_http_server *srv = start(&o, base, sizeof base);
     snprintf(u, sizeof u, "%s/metrics", base);
@@ -645,7 +645,7 @@ static void test_http_hostile__basic_auth(void **state)
     assert_int_equal(th_http("GET", u, NULL, NULL, NULL, 5000, &r), 200);
     th_resp_free(&r);
     lumen_http_server_stop(srv);
-    o = (lumen_http_server_opts)LUMEN_HTTP_SERVER_OPTS_INIT;
+    o = (lumen_http_server_options)LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.basic_auth_users = users;
     o.flags = LUMEN_HTTP_AUTH_HEALTHZ;
     srv = start(&o, base, sizeof base);
@@ -690,7 +690,7 @@ static void test_http_hostile__bad_logins_take_turns(void **state)
     snprintf(users, sizeof users, "prometheus:%s", crypt_rn("right", salt, &cd, sizeof cd));
     int64_t one = th_now_ms() - t0;
     char base[128], u[256];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.basic_auth_users = users;
     o.threads = 8;
     lumen_http_server *srv = start(&o, base, sizeof base);
@@ -743,7 +743,7 @@ static void test_http_hostile__tls(void **state)
         fail_msg("openssl: %s", out);
     free(out);
     char base[128], u[256];
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.tls_cert_file = cert;
     o.tls_key_file = key;
     lumen_http_server *srv = start(&o, base, sizeof base);
@@ -770,7 +770,7 @@ static void test_http_hostile__tls(void **state)
 
     /* The same from PEM text. */
     char *cert_pem = lt_read_file(cert, NULL), *key_pem = lt_read_file(key, NULL);
-    o = (lumen_http_server_opts)LUMEN_HTTP_SERVER_OPTS_INIT;
+    o = (lumen_http_server_options)LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.tls_cert_pem = cert_pem;
     o.tls_key_pem = key_pem;
     srv = start(&o, base, sizeof base);
@@ -779,7 +779,7 @@ static void test_http_hostile__tls(void **state)
     lumen_http_server_stop(srv);
     /* TLS on an address in use is a system error, not a configuration one. */
     lumen_http_server *other;
-    o = (lumen_http_server_opts)LUMEN_HTTP_SERVER_OPTS_INIT;
+    o = (lumen_http_server_options)LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "127.0.0.1:0";
     assert_int_equal(lumen_http_server_start(&other, &o), LUMEN_OK);
     char taken[64];

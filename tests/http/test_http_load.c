@@ -102,7 +102,7 @@ static void test_http_load__scrapes_while_incrementing(void **state)
     }
 
     lumen_http_server *srv;
-    lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options so = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     so.addr = "127.0.0.1:0";
     so.registries = &reg;
     so.registry_count = 1;

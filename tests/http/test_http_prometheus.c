@@ -52,7 +52,7 @@ static void start_tls_server(const char *dir)
             LUMEN_OK)
         return;
     lumen_counter_add(c, 7);
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "127.0.0.1:0";
     o.registries = &g_tls_reg;
     o.registry_count = 1;
@@ -142,7 +142,7 @@ static int setup(void **state)
     for (int i = 0; i < 4; i++)
         lumen_histogram_observe(h_b, 0.7);
 
-    lumen_http_server_opts so = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options so = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     so.addr = "127.0.0.1:0";
     if (lumen_http_server_start(&g_srv, &so) != LUMEN_OK)
         return -1;

@@ -39,8 +39,11 @@ static void test_http_push_url__plain_and_base64(void **state)
     assert_int_equal(rc, LUMEN_OK);
     assert_string_equal(push_url("http://gw:9091/prefix//", "a-b_c.d~", NULL, 0, &rc),
                         "http://gw:9091/prefix/metrics/job/a-b_c.d~");
-    lumen_label g[] = {{"instance", "host/1"}, {"empty", ""}, {"dc", "eu1"},
-                       {"utf8", "caf\xc3\xa9"}, {"dots", ".."}};
+    lumen_label g[] = {{"instance", "host/1"},
+                       {"empty", ""},
+                       {"dc", "eu1"},
+                       {"utf8", "caf\xc3\xa9"},
+                       {"dots", ".."}};
     assert_string_equal(push_url("http://gw", "x/y", g, 5, &rc),
                         "http://gw/metrics/job@base64/eC95/instance@base64/aG9zdC8x"
                         "/empty@base64/=/dc/eu1/utf8@base64/Y2Fmw6k=/dots@base64/Li4=");
@@ -70,8 +73,13 @@ static void test_http_push_url__base64url_vectors(void **state)
     (void)state;
     static const struct {
         const char *in, *out;
-    } v[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-             {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    } v[] = {{"", ""},
+             {"f", "Zg=="},
+             {"fo", "Zm8="},
+             {"foo", "Zm9v"},
+             {"foob", "Zm9vYg=="},
+             {"fooba", "Zm9vYmE="},
+             {"foobar", "Zm9vYmFy"},
              {"\xfb\xff", "-_8="}};
     for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
         lumen__buf b = LUMEN__BUF_INIT;
@@ -101,8 +109,8 @@ static void *fake_run(void *arg)
     struct timeval tv = {2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     for (;;) {
-        ssize_t n = recv(fd, f->request + f->request_len,
-                         sizeof f->request - 1 - f->request_len, 0);
+        ssize_t n =
+            recv(fd, f->request + f->request_len, sizeof f->request - 1 - f->request_len, 0);
         if (n <= 0)
             break;
         f->request_len += (size_t)n;
@@ -163,8 +171,8 @@ static void test_http_push__status_codes(void **state)
     (void)state;
     lumen_registry *reg = one_counter();
     char url[64];
-    lumen_push_opts o = LUMEN_PUSH_OPTS_INIT;
-    lumen_push_result res;
+    lumen_push_options o = LUMEN_PUSH_OPTIONS_INIT;
+    lumen_push_result res = LUMEN_PUSH_RESULT_INIT;
     o.registries = &reg;
     o.registry_count = 1;
     o.job = "test";
@@ -173,7 +181,7 @@ static void test_http_push__status_codes(void **state)
 
     /* Nobody listening. */
     snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)th_free_port());
-    assert_int_equal(lumen_push(&o, &res), LUMEN_ECONNREFUSED);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_ECONNREFUSED);
     assert_int_equal(res.http_status, 0);
     assert_true(strlen(res.message) > 0);
 
@@ -182,7 +190,7 @@ static void test_http_push__status_codes(void **state)
     fake_start(&f, NULL, 1);
     snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)f.port);
     int64_t t0 = th_now_ms();
-    assert_int_equal(lumen_push(&o, NULL), LUMEN_ETIMEDOUT);
+    assert_int_equal(lumen_push(NULL, &o), LUMEN_ETIMEDOUT);
     int64_t took = th_now_ms() - t0;
     assert_true(took >= 450 && took < 1400);
     fake_stop(&f, 1);
@@ -198,13 +206,13 @@ static void test_http_push__status_codes(void **state)
     lumen_label g[] = {{"instance", "a/b"}};
     o.grouping = g;
     o.grouping_count = 1;
-    assert_int_equal(lumen_push_add(&o, &res), LUMEN_EHTTP);
+    assert_int_equal(lumen_push_add(&res, &o), LUMEN_EHTTP);
     assert_int_equal(res.http_status, 400);
     assert_string_equal(res.message, "text format parsing error in line 1: x\n");
     fake_stop(&f, 1);
     /* What went over the wire. */
-    assert_true(strncmp(f.request, "POST /metrics/job/test/instance@base64/YS9i HTTP/1.1\r\n",
-                        54) == 0);
+    assert_true(
+        strncmp(f.request, "POST /metrics/job/test/instance@base64/YS9i HTTP/1.1\r\n", 54) == 0);
     assert_non_null(strstr(f.request, "\r\nAuthorization: Basic cHVzaGVyOnBAc3M6d29yZA==\r\n"));
     assert_non_null(strstr(f.request, "\r\nContent-Type: text/plain; version=0.0.4"));
     assert_non_null(strstr(f.request, "\r\n\r\n# HELP pushed_things_total Things.\n"));
@@ -216,7 +224,7 @@ static void test_http_push__status_codes(void **state)
     o.username = NULL;
     o.grouping = NULL;
     o.grouping_count = 0;
-    assert_int_equal(lumen_push_delete(&o, &res), LUMEN_OK);
+    assert_int_equal(lumen_push_delete(&res, &o), LUMEN_OK);
     assert_int_equal(res.http_status, 202);
     fake_stop(&f, 1);
     assert_true(strncmp(f.request, "DELETE /metrics/job/test HTTP/1.1\r\n", 35) == 0);
@@ -228,23 +236,52 @@ static void test_http_push__status_codes(void **state)
     snprintf(env, sizeof env, "http://127.0.0.1:%u", (unsigned)f.port);
     setenv("LUMEN_PUSHGATEWAY_URL", env, 1);
     o.url = NULL;
-    assert_int_equal(lumen_push(&o, &res), LUMEN_OK);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_OK);
     fake_stop(&f, 1);
     assert_true(strncmp(f.request, "PUT /metrics/job/test HTTP/1.1\r\n", 32) == 0);
     unsetenv("LUMEN_PUSHGATEWAY_URL");
-    assert_int_equal(lumen_push(&o, &res), LUMEN_EINVAL);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_EINVAL);
     o.url = "http://127.0.0.1:1";
     o.job = NULL;
-    assert_int_equal(lumen_push(&o, &res), LUMEN_EINVAL);
-    assert_int_equal(lumen_push(NULL, &res), LUMEN_EINVAL);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_EINVAL);
+    assert_int_equal(lumen_push(&res, NULL), LUMEN_EINVAL);
     o.job = "j";
     o.url = "gopher://127.0.0.1:1";
-    assert_int_equal(lumen_push(&o, &res), LUMEN_EINVAL);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_EINVAL);
     /* A name that cannot be resolved, refused by the resolver itself (a
      * label longer than 63 bytes) so that no DNS query leaves the machine. */
     o.url = "http://no-such-host-" NO_SUCH_LABEL ".invalid:9091";
-    assert_int_equal(lumen_push(&o, &res), LUMEN_ECONNECT);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_ECONNECT);
     lumen_registry_free(reg);
+}
+
+/* Options or a result not started from their _INIT are refused before
+ * anything is sent; a result is written only up to its own version. */
+static void test_http_push__versions(void **state)
+{
+    (void)state;
+    lumen_push_options o = LUMEN_PUSH_OPTIONS_INIT;
+    o.url = "http://127.0.0.1:1";
+    o.job = "v";
+    lumen_push_result res;
+    memset(&res, 0x7f, sizeof res);
+    res.version = 0;
+    assert_int_equal(lumen_push(&res, &o), LUMEN_EVERSION);
+    assert_int_equal(res.http_status, 0x7f7f7f7f); /* untouched */
+    res.version = LUMEN_PUSH_RESULT_VERSION + 1;
+    assert_int_equal(lumen_push_delete(&res, &o), LUMEN_EVERSION);
+    lumen_push_options bad;
+    memset(&bad, 0, sizeof bad);
+    bad.url = o.url;
+    bad.job = o.job;
+    assert_int_equal(lumen_push_add(NULL, &bad), LUMEN_EVERSION);
+    assert_int_equal(lumen_push(NULL, NULL), LUMEN_EINVAL);
+    assert_int_equal(lumen_push_result_init(&res, LUMEN_PUSH_RESULT_VERSION), LUMEN_OK);
+    assert_int_equal(res.http_status, 0);
+    assert_int_equal(res.message[0], '\0');
+    assert_int_equal(lumen_push_options_init(&bad, 0), LUMEN_EVERSION);
+    assert_int_equal(lumen_push_options_init(&bad, LUMEN_PUSH_OPTIONS_VERSION), LUMEN_OK);
+    assert_null(bad.url);
 }
 
 int main(void)
@@ -253,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_http_push_url__plain_and_base64),
         cmocka_unit_test(test_http_push_url__base64url_vectors),
         cmocka_unit_test(test_http_push__status_codes),
+        cmocka_unit_test(test_http_push__versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

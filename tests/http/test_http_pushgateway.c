@@ -125,15 +125,14 @@ static void test_http_pushgateway__push_add_delete(void **state)
     assert_int_equal(lumen_counter_new(&jobs, a, "lumen_push_jobs", "Jobs run."), LUMEN_OK);
     assert_int_equal(lumen_gauge_new(&last, a, "lumen_push_last_success", "Last success."),
                      LUMEN_OK);
-    assert_int_equal(lumen_gauge_new(&other, b, "lumen_push_other", "Another gauge."),
-                     LUMEN_OK);
+    assert_int_equal(lumen_gauge_new(&other, b, "lumen_push_other", "Another gauge."), LUMEN_OK);
     lumen_counter_add(jobs, 3);
     lumen_gauge_set(last, 1700000000);
     lumen_gauge_set(other, 5);
 
     lumen_label g[] = {{"instance", "host/with/slashes"}, {"stage", "nightly"}};
-    lumen_push_opts o = LUMEN_PUSH_OPTS_INIT;
-    lumen_push_result res;
+    lumen_push_options o = LUMEN_PUSH_OPTIONS_INIT;
+    lumen_push_result res = LUMEN_PUSH_RESULT_INIT;
     o.url = g_gw;
     o.job = "lumen batch";
     o.grouping = g;
@@ -150,7 +149,7 @@ static void test_http_pushgateway__push_add_delete(void **state)
                              "job=\"lumen batch\",stage=\"nightly\"} 5";
 
     /* PUT: the group holds a's metrics. */
-    assert_int_equal(lumen_push(&o, &res), LUMEN_OK);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_OK);
     assert_int_equal(res.http_status, 200);
     gateway_until("after push", &(expect){{jobs_line, last_line}, {NULL}});
     char *m = gateway_metrics();
@@ -159,19 +158,19 @@ static void test_http_pushgateway__push_add_delete(void **state)
 
     /* POST: b's metrics join them. */
     o.registries = &b;
-    assert_int_equal(lumen_push_add(&o, &res), LUMEN_OK);
+    assert_int_equal(lumen_push_add(&res, &o), LUMEN_OK);
     gateway_until("after push-add", &(expect){{jobs_line, other_line}, {NULL}});
 
     /* PUT with b alone: a's metrics are gone. */
     lumen_gauge_set(other, 6);
-    assert_int_equal(lumen_push(&o, &res), LUMEN_OK);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_OK);
     gateway_until("after a push of b alone",
                   &(expect){{"lumen_push_other{instance=\"host/with/slashes\",job=\"lumen "
                              "batch\",stage=\"nightly\"} 6"},
                             {"lumen_push_jobs_total{"}});
 
     /* DELETE (202: applied after the answer): the group goes. */
-    assert_int_equal(lumen_push_delete(&o, &res), LUMEN_OK);
+    assert_int_equal(lumen_push_delete(&res, &o), LUMEN_OK);
     assert_int_equal(res.http_status, 202);
     gateway_until("after delete", &(expect){{NULL}, {"lumen_push_other{", "job=\"lumen batch\""}});
 
@@ -193,22 +192,22 @@ static void test_http_pushgateway__refusal_keeps_message(void **state)
     assert_int_equal(lumen_registry_new(&b), LUMEN_OK);
     assert_int_equal(lumen_counter_new(&c, a, "lumen_clash", "A counter."), LUMEN_OK);
     assert_int_equal(lumen_gauge_new(&gg, b, "lumen_clash_total", "A gauge."), LUMEN_OK);
-    lumen_push_opts o = LUMEN_PUSH_OPTS_INIT;
-    lumen_push_result res;
+    lumen_push_options o = LUMEN_PUSH_OPTIONS_INIT;
+    lumen_push_result res = LUMEN_PUSH_RESULT_INIT;
     o.url = g_gw;
     o.job = "clash_a";
     o.registries = &a;
     o.registry_count = 1;
-    assert_int_equal(lumen_push(&o, &res), LUMEN_OK);
+    assert_int_equal(lumen_push(&res, &o), LUMEN_OK);
     o.job = "clash_b";
     o.registries = &b;
-    int rc = lumen_push(&o, &res);
-    print_message("gateway said %ld: %s\n", res.http_status, res.message);
+    int rc = lumen_push(&res, &o);
+    print_message("gateway said %d: %s\n", (int)res.http_status, res.message);
     assert_int_equal(rc, LUMEN_EHTTP);
     assert_int_equal(res.http_status, 400);
     assert_non_null(strstr(res.message, "lumen_clash_total"));
     o.job = "clash_a";
-    assert_int_equal(lumen_push_delete(&o, NULL), LUMEN_OK);
+    assert_int_equal(lumen_push_delete(NULL, &o), LUMEN_OK);
     gateway_until("after delete", &(expect){{NULL}, {"job=\"clash_a\""}});
     lumen_registry_free(a);
     lumen_registry_free(b);

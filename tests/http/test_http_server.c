@@ -23,14 +23,14 @@ typedef struct fixture {
     char url[128];
 } fixture;
 
-static int start(fixture *f, lumen_http_server_opts *o)
+static int start(fixture *f, lumen_http_server_options *o)
 {
     memset(f, 0, sizeof *f);
     assert_int_equal(lumen_registry_new(&f->reg), LUMEN_OK);
     assert_int_equal(lumen_counter_new(&f->requests, f->reg, "test_requests", "Requests."),
                      LUMEN_OK);
     lumen_counter_add(f->requests, 42);
-    lumen_http_server_opts d = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options d = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     if (o == NULL)
         o = &d;
     if (o->addr == NULL)
@@ -125,7 +125,7 @@ static void test_http_server__gzip_and_head(void **state)
 {
     (void)state;
     fixture f;
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.flags = LUMEN_HTTP_NO_SELF_METRICS; /* so that two answers are equal */
     assert_int_equal(start(&f, &o), LUMEN_OK);
     for (int i = 0; i < 2000; i++) /* enough text for compression to matter */
@@ -161,7 +161,7 @@ static void test_http_server__gzip_and_head(void **state)
     stop(&f);
 
     /* LUMEN_HTTP_NO_GZIP wins over Accept-Encoding. */
-    o = (lumen_http_server_opts)LUMEN_HTTP_SERVER_OPTS_INIT;
+    o = (lumen_http_server_options)LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.flags = LUMEN_HTTP_NO_GZIP;
     assert_int_equal(start(&f, &o), LUMEN_OK);
     assert_int_equal(th_http("GET", url(&f, "/metrics"), gz, NULL, NULL, 5000, &z), 200);
@@ -231,7 +231,7 @@ static void test_http_server__ipv6_and_port_choice(void **state)
 {
     (void)state;
     lumen_http_server *srv;
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "[::1]:0";
     int rc = lumen_http_server_start(&srv, &o);
     if (rc != LUMEN_OK) {
@@ -263,7 +263,7 @@ static void test_http_server__start_errors(void **state)
 {
     (void)state;
     lumen_http_server *a, *b;
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "127.0.0.1:0";
     assert_int_equal(lumen_http_server_start(NULL, &o), LUMEN_EINVAL);
     assert_int_equal(lumen_http_server_start(&a, &o), LUMEN_OK);
@@ -334,7 +334,7 @@ static void test_http_server__scrape_limit_answers_503(void **state)
 {
     (void)state;
     fixture f;
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.max_concurrent_scrapes = 1;
     o.threads = 4;
     assert_int_equal(start(&f, &o), LUMEN_OK);
@@ -377,7 +377,7 @@ static void test_http_server__scrape_timeout_answers_503(void **state)
 {
     (void)state;
     fixture f;
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.scrape_timeout_ms = 100;
     assert_int_equal(start(&f, &o), LUMEN_OK);
     int ms = 300;
@@ -401,7 +401,7 @@ static void test_http_server__default_registry(void **state)
     assert_int_equal(lumen_counter_new(&c, NULL, "test_default_things", "Things."), LUMEN_OK);
     lumen_counter_inc(c);
     lumen_http_server *srv;
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "127.0.0.1:0";
     assert_int_equal(lumen_http_server_start(&srv, &o), LUMEN_OK);
     char u[128];
@@ -420,7 +420,7 @@ static void test_http_server__console_pages(void **state)
 {
     (void)state;
     fixture f;
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.flags = LUMEN_HTTP_CONSOLE;
     assert_int_equal(start(&f, &o), LUMEN_OK);
     th_resp r;
@@ -461,7 +461,7 @@ static void test_http_server__start_out_of_memory(void **state)
     (void)state;
     lumen_registry *reg;
     assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "127.0.0.1:0";
     o.registries = &reg;
     o.registry_count = 1;

@@ -5,7 +5,7 @@
 
 #include <arpa/inet.h>
 #ifdef LUMEN_HAVE_XCRYPT
-#  include <crypt.h>
+#include <crypt.h>
 #endif
 #include <netinet/in.h>
 #include <pthread.h>
@@ -40,9 +40,9 @@ static void test_http_addr__forms(void **state)
     assert_true(a.ipv6 && a.dual_stack);
     assert_int_equal(lumen__http_addr_parse("localhost:1", &a), LUMEN_OK);
 
-    const char *bad[] = {"", "127.0.0.1", "::1:80", "127.0.0.1:65536", "127.0.0.1:",
-                         "[::1]80", "[::1]:", "host:abc", "127.0.0.1:-1", "[127.0.0.1]:80",
-                         "127.0.0.1:1234567"};
+    const char *bad[] = {
+        "",       "127.0.0.1", "::1:80",       "127.0.0.1:65536", "127.0.0.1:",       "[::1]80",
+        "[::1]:", "host:abc",  "127.0.0.1:-1", "[127.0.0.1]:80",  "127.0.0.1:1234567"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         if (lumen__http_addr_parse(bad[i], &a) != LUMEN_ECONFIG)
             fail_msg("accepted '%s'", bad[i]);
@@ -202,8 +202,8 @@ static void test_http_auth__unknown_user_costs_a_hash(void **state)
     qsort(known, N, sizeof *known, cmp64);
     qsort(unknown, N, sizeof *unknown, cmp64);
     double ratio = (double)unknown[N / 2] / (double)known[N / 2];
-    print_message("bcrypt cost 8: known user %.2f ms, unknown user %.2f ms\n",
-                  known[N / 2] / 1e6, unknown[N / 2] / 1e6);
+    print_message("bcrypt cost 8: known user %.2f ms, unknown user %.2f ms\n", known[N / 2] / 1e6,
+                  unknown[N / 2] / 1e6);
     assert_true(ratio > 0.5 && ratio < 2.0);
     uint64_t work;
     unsigned at_once;
@@ -338,14 +338,14 @@ static void test_http_auth__config_errors(void **state)
     assert_int_equal(lumen__http_auth_new(&a, NULL, NULL), LUMEN_OK);
     assert_null(a);
     const char *bad[] = {
-        "alice",                                  /* no hash */
-        "alice:plaintext",                        /* not bcrypt */
-        ":$2b$04$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9u", /* no user */
-        "alice:$1$abc$0123456789",                /* md5-crypt */
+        "alice",                                                              /* no hash */
+        "alice:plaintext",                                                    /* not bcrypt */
+        ":$2b$04$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9u",      /* no user */
+        "alice:$1$abc$0123456789",                                            /* md5-crypt */
         "alice:$2b$04$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9",  /* short */
         "alice:$2b$99$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9u", /* cost */
         "alice:$2b$04$abcdefghijklmnopqrstuuJ3bXq1cSgE5wDgp6lpF8fX0E0iQ8y9!", /* alphabet */
-        "",                                       /* no users at all */
+        "",                                                                   /* no users at all */
         " \n ,\n# only a comment\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -377,23 +377,48 @@ static void test_http_auth__config_errors(void **state)
 
 static void clear_env(void)
 {
-    const char *vars[] = {"LUMEN_METRICS_ADDR", "LUMEN_METRICS_MAX_CONNECTIONS",
+    const char *vars[] = {"LUMEN_METRICS_ADDR",
+                          "LUMEN_METRICS_MAX_CONNECTIONS",
                           "LUMEN_METRICS_MAX_CONNECTIONS_PER_CLIENT",
-                          "LUMEN_METRICS_CONNECTION_TIMEOUT", "LUMEN_METRICS_MAX_HEADER_BYTES",
-                          "LUMEN_METRICS_MAX_SCRAPES", "LUMEN_METRICS_SCRAPE_TIMEOUT",
-                          "LUMEN_METRICS_THREADS", "LUMEN_METRICS_BASIC_AUTH_FILE",
-                          "LUMEN_METRICS_TLS_CERT_FILE", "LUMEN_METRICS_TLS_KEY_FILE",
-                          "LUMEN_METRICS_GZIP", "LUMEN_METRICS_HEADER_TIMEOUT"};
+                          "LUMEN_METRICS_CONNECTION_TIMEOUT",
+                          "LUMEN_METRICS_MAX_HEADER_BYTES",
+                          "LUMEN_METRICS_MAX_SCRAPES",
+                          "LUMEN_METRICS_SCRAPE_TIMEOUT",
+                          "LUMEN_METRICS_THREADS",
+                          "LUMEN_METRICS_BASIC_AUTH_FILE",
+                          "LUMEN_METRICS_TLS_CERT_FILE",
+                          "LUMEN_METRICS_TLS_KEY_FILE",
+                          "LUMEN_METRICS_GZIP",
+                          "LUMEN_METRICS_HEADER_TIMEOUT"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
         unsetenv(vars[i]);
+}
+
+/* Options not started from their _INIT (version 0) or from a newer
+ * library are refused before anything is done with them. */
+static void test_http_server__options_version(void **state)
+{
+    (void)state;
+    lumen_http_server_options o;
+    memset(&o, 0, sizeof o);
+    lumen_http_server *srv = (lumen_http_server *)1;
+    assert_int_equal(lumen_http_server_start(&srv, &o), LUMEN_EVERSION);
+    assert_int_equal(lumen_http_server_options_from_env(&o), LUMEN_EVERSION);
+    o.version = LUMEN_HTTP_SERVER_OPTIONS_VERSION + 1;
+    assert_int_equal(lumen_http_server_start(&srv, &o), LUMEN_EVERSION);
+    assert_int_equal(lumen_http_server_options_init(&o, LUMEN_HTTP_SERVER_OPTIONS_VERSION),
+                     LUMEN_OK);
+    assert_null(o.addr);
+    assert_int_equal(lumen_http_server_options_init(&o, 0), LUMEN_EVERSION);
+    assert_int_equal(lumen_http_server_options_init(NULL, 1), LUMEN_EINVAL);
 }
 
 static void test_http_server_env__applies_and_checks(void **state)
 {
     (void)state;
     clear_env();
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
-    assert_int_equal(lumen_http_server_opts_env(&o), LUMEN_OK);
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
+    assert_int_equal(lumen_http_server_options_from_env(&o), LUMEN_OK);
     assert_null(o.addr);
     assert_int_equal(o.max_connections, 0);
 
@@ -408,11 +433,11 @@ static void test_http_server_env__applies_and_checks(void **state)
     setenv("LUMEN_METRICS_THREADS", "2", 1);
     setenv("LUMEN_METRICS_GZIP", "false", 1);
     setenv("LUMEN_METRICS_BASIC_AUTH_FILE", "/etc/lumen/htpasswd", 1);
-    assert_int_equal(lumen_http_server_opts_env(&o), LUMEN_OK);
+    assert_int_equal(lumen_http_server_options_from_env(&o), LUMEN_OK);
     assert_string_equal(o.addr, "[::1]:9999");
     assert_int_equal(o.max_connections, 50);
     assert_int_equal(o.max_connections_per_client, 5);
-    assert_int_equal(o.connection_timeout_s, 7);
+    assert_int_equal(o.connection_timeout_ms, 7000);
     assert_int_equal(o.max_header_bytes, 8192);
     assert_int_equal(o.max_concurrent_scrapes, 3);
     assert_int_equal(o.scrape_timeout_ms, 2500);
@@ -422,7 +447,7 @@ static void test_http_server_env__applies_and_checks(void **state)
     assert_string_equal(o.basic_auth_file, "/etc/lumen/htpasswd");
 
     /* Bad values are refused one by one; the good ones still apply. */
-    lumen_http_server_opts p = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options p = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     setenv("LUMEN_METRICS_ADDR", "nonsense", 1);
     setenv("LUMEN_METRICS_MAX_CONNECTIONS", "12x", 1);
     setenv("LUMEN_METRICS_MAX_HEADER_BYTES", "100", 1);
@@ -430,7 +455,7 @@ static void test_http_server_env__applies_and_checks(void **state)
     setenv("LUMEN_METRICS_HEADER_TIMEOUT", "soon", 1);
     setenv("LUMEN_METRICS_GZIP", "maybe", 1);
     setenv("LUMEN_METRICS_TLS_CERT_FILE", "/x.pem", 1);
-    assert_int_equal(lumen_http_server_opts_env(&p), LUMEN_ECONFIG);
+    assert_int_equal(lumen_http_server_options_from_env(&p), LUMEN_ECONFIG);
     assert_null(p.addr);
     assert_int_equal(p.max_connections, 0);
     assert_int_equal(p.max_header_bytes, 0);
@@ -438,7 +463,7 @@ static void test_http_server_env__applies_and_checks(void **state)
     assert_int_equal(p.header_timeout_ms, 0);
     assert_null(p.tls_cert_file);
     assert_int_equal(p.max_connections_per_client, 5);
-    assert_int_equal(lumen_http_server_opts_env(NULL), LUMEN_EINVAL);
+    assert_int_equal(lumen_http_server_options_from_env(NULL), LUMEN_EINVAL);
     clear_env();
 }
 
@@ -456,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_http_auth__one_hash_at_a_time),
         cmocka_unit_test(test_http_auth__config_errors),
 #endif
+        cmocka_unit_test(test_http_server__options_version),
         cmocka_unit_test(test_http_server_env__applies_and_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

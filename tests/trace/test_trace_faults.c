@@ -332,14 +332,14 @@ static lumen_tracer_provider *otlp_provider(const char *url, uint32_t export_tim
                                             lumen_span_exporter **expp)
 {
     lumen_tracer_provider *tp = provider();
-    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.ignore_env = true;
     o.endpoint = url;
     o.timeout_ms = export_timeout_ms;
     o.initial_backoff_ms = 200;
     o.max_backoff_ms = 400;
     lumen_span_exporter *e;
-    if (lumen_otlp_http_exporter_new(&o, &e) != LUMEN_OK)
+    if (lumen_otlp_http_exporter_new(&e, &o) != LUMEN_OK)
         _exit(50);
     if (expp != NULL)
         *expp = e;
@@ -519,10 +519,10 @@ static void test_trace_faults__cut_off_export_counts_as_timeout(void **state)
     assert_int_equal(collector_requests(&col), 1);
     assert_int_equal(lumen_tracer_provider_shutdown(tp, 300), LUMEN_ETIMEDOUT);
     /* The worker returns from the aborted request on its own. */
-    lumen_otlp_http_stats s;
+    lumen_otlp_http_exporter_stats s = LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT;
     until = mono_ms() + 10000;
     do {
-        assert_int_equal(lumen_otlp_http_exporter_stats(e, &s), LUMEN_OK);
+        assert_int_equal(lumen_otlp_http_exporter_get_stats(&s, e), LUMEN_OK);
     } while (s.failed_exports == 0 && mono_ms() < until && usleep(2000) == 0);
     assert_int_equal(s.failed_exports, 1);
     assert_int_equal(s.fail_timeout, 1);

@@ -28,7 +28,7 @@ typedef struct fixture {
     lumen_span_exporter *exp;
 } fixture;
 
-static void setup(fixture *f, const char *script, lumen_otlp_http_options *o)
+static void setup(fixture *f, const char *script, lumen_otlp_http_exporter_options *o)
 {
     th_setup(&f->env, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL});
     for (int i = 0; i < 3; i++)
@@ -36,7 +36,7 @@ static void setup(fixture *f, const char *script, lumen_otlp_http_options *o)
     for (int i = 0; i < 3; i++)
         f->spans[i] = lumen_memory_exporter_get(f->env.mem, (size_t)i);
     collector_start(&f->col, script);
-    lumen_otlp_http_options def = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options def = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     if (o == NULL)
         o = &def;
     o->ignore_env = true;
@@ -50,7 +50,7 @@ static void setup(fixture *f, const char *script, lumen_otlp_http_options *o)
         o->max_attempts = 4;
     if (o->timeout_ms == 0)
         o->timeout_ms = 5000;
-    assert_int_equal(lumen_otlp_http_exporter_new(o, &f->exp), LUMEN_OK);
+    assert_int_equal(lumen_otlp_http_exporter_new(&f->exp, o), LUMEN_OK);
 }
 
 static int run(fixture *f)
@@ -65,21 +65,21 @@ static void teardown(fixture *f)
     th_teardown(&f->env);
 }
 
-static lumen_otlp_http_stats stats(fixture *f)
+static lumen_otlp_http_exporter_stats stats(fixture *f)
 {
-    lumen_otlp_http_stats s;
-    assert_int_equal(lumen_otlp_http_exporter_stats(f->exp, &s), LUMEN_OK);
+    lumen_otlp_http_exporter_stats s = LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT;
+    assert_int_equal(lumen_otlp_http_exporter_get_stats(&s, f->exp), LUMEN_OK);
     return s;
 }
 
 static void test_trace_otlp_http__ok_once_with_headers(void **state)
 {
     fixture f;
-    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.headers = "api-key=s%3Dcret, x-team = core ,bad";
     setup(&f, "200", &o);
     assert_int_equal(run(&f), LUMEN_OK);
-    lumen_otlp_http_stats s = stats(&f);
+    lumen_otlp_http_exporter_stats s = stats(&f);
     assert_int_equal(s.requests, 1);
     assert_int_equal(s.exported_spans, 3);
     char *log = collector_log(&f.col);
@@ -98,7 +98,7 @@ static void not_retried(const char *script, int status)
     fixture f;
     setup(&f, script, NULL);
     assert_int_equal(run(&f), LUMEN_EHTTP);
-    lumen_otlp_http_stats s = stats(&f);
+    lumen_otlp_http_exporter_stats s = stats(&f);
     assert_int_equal(s.requests, 1);
     assert_int_equal(s.retries, 0);
     assert_int_equal(s.fail_http, 1);
@@ -120,7 +120,7 @@ static void test_trace_otlp_http__retryable_statuses(void **state)
     fixture f;
     setup(&f, "503,502,504,200", NULL);
     assert_int_equal(run(&f), LUMEN_OK);
-    lumen_otlp_http_stats s = stats(&f);
+    lumen_otlp_http_exporter_stats s = stats(&f);
     assert_int_equal(s.requests, 4);
     assert_int_equal(s.retries, 3);
     assert_int_equal(s.exported_spans, 3);
@@ -154,7 +154,7 @@ static void test_trace_otlp_http__retry_after_seconds_and_date(void **state)
     teardown(&f);
 
     /* A Retry-After beyond the deadline fails at once instead of waiting. */
-    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.timeout_ms = 1000;
     setup(&f, "429:ra=30,200", &o);
     t0 = mono_ms();
@@ -167,14 +167,14 @@ static void test_trace_otlp_http__retry_after_seconds_and_date(void **state)
 static void test_trace_otlp_http__hang_spends_budget_once(void **state)
 {
     fixture f;
-    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.timeout_ms = 600;
     setup(&f, "hang,200", &o);
     int64_t t0 = mono_ms();
     assert_int_equal(run(&f), LUMEN_ETIMEDOUT);
     int64_t took = mono_ms() - t0;
     assert_true(took >= 500 && took < 2000);
-    lumen_otlp_http_stats s = stats(&f);
+    lumen_otlp_http_exporter_stats s = stats(&f);
     assert_int_equal(s.requests, 1);
     assert_int_equal(s.fail_timeout, 1);
     teardown(&f);
@@ -194,7 +194,7 @@ static void test_trace_otlp_http__reset_and_down_are_retried(void **state)
     int64_t t0 = mono_ms();
     assert_int_equal(run(&f), LUMEN_ECONNECT);
     int64_t took = mono_ms() - t0;
-    lumen_otlp_http_stats s = stats(&f);
+    lumen_otlp_http_exporter_stats s = stats(&f);
     assert_int_equal(s.requests, 4);
     assert_int_equal(s.fail_connect, 1);
     /* three waits: 50, 100, 200 ms, each times 0.5..1.5 */
@@ -207,7 +207,7 @@ static void test_trace_otlp_http__partial_success_not_retried(void **state)
     fixture f;
     setup(&f, "partial=2,200", NULL);
     assert_int_equal(run(&f), LUMEN_OK);
-    lumen_otlp_http_stats s = stats(&f);
+    lumen_otlp_http_exporter_stats s = stats(&f);
     assert_int_equal(s.requests, 1);
     assert_int_equal(s.rejected_spans, 2);
     assert_int_equal(s.exported_spans, 1);
@@ -217,12 +217,12 @@ static void test_trace_otlp_http__partial_success_not_retried(void **state)
 static void test_trace_otlp_http__response_body_capped(void **state)
 {
     fixture f;
-    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.max_response_bytes = 1024;
     setup(&f, "big,big", &o);
     assert_int_equal(run(&f), LUMEN_OK); /* the status decides */
     assert_int_equal(run(&f), LUMEN_OK); /* and the handle still works */
-    lumen_otlp_http_stats s = stats(&f);
+    lumen_otlp_http_exporter_stats s = stats(&f);
     assert_int_equal(s.requests, 2);
     assert_int_equal(s.exported_spans, 6);
     teardown(&f);
@@ -250,7 +250,7 @@ static void test_trace_otlp_http__shutdown_interrupts(void **state)
     static const char *scripts[] = {"429:ra=20,200", "hang"};
     for (int i = 0; i < 2; i++) {
         fixture f;
-        lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+        lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
         o.timeout_ms = 30000;
         setup(&f, scripts[i], &o);
         export_thread x = {&f, LUMEN_OK, 0};
@@ -279,7 +279,7 @@ static void test_trace_otlp_http__shutdown_interrupts(void **state)
 static void test_trace_otlp_http__gzip_and_json(void **state)
 {
     fixture f;
-    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.compression = "gzip";
     setup(&f, "", &o);
     assert_int_equal(run(&f), LUMEN_OK);
@@ -290,7 +290,7 @@ static void test_trace_otlp_http__gzip_and_json(void **state)
     free(log);
     teardown(&f);
 
-    o = (lumen_otlp_http_options)LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    o = (lumen_otlp_http_exporter_options)LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.protocol = "http/json";
     setup(&f, "", &o);
     assert_int_equal(run(&f), LUMEN_OK);
@@ -324,7 +324,7 @@ static void test_trace_otlp_http__https_with_certificate(void **state)
     collector c;
     collector_start_tls(&c, "", cert, key);
     for (int trusted = 1; trusted >= 0; trusted--) {
-        lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+        lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
         o.ignore_env = true;
         o.endpoint = c.url;
         o.certificate = trusted ? cert : NULL;
@@ -332,7 +332,7 @@ static void test_trace_otlp_http__https_with_certificate(void **state)
         o.initial_backoff_ms = 10;
         o.timeout_ms = 5000;
         lumen_span_exporter *e;
-        assert_int_equal(lumen_otlp_http_exporter_new(&o, &e), LUMEN_OK);
+        assert_int_equal(lumen_otlp_http_exporter_new(&e, &o), LUMEN_OK);
         int r = lumen__exporter_export(e, &s, 1, 0);
         assert_int_equal(r, trusted ? LUMEN_OK : LUMEN_EIO);
         lumen_span_exporter_free(e);
@@ -348,12 +348,12 @@ static void test_trace_otlp_http__https_with_certificate(void **state)
 static void test_trace_otlp_http__config_from_env(void **state)
 {
     lumen_span_exporter *e;
-    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.protocol = "grpc";
-    assert_int_equal(lumen_otlp_http_exporter_new(&o, &e), LUMEN_ECONFIG);
-    o = (lumen_otlp_http_options)LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    assert_int_equal(lumen_otlp_http_exporter_new(&e, &o), LUMEN_ECONFIG);
+    o = (lumen_otlp_http_exporter_options)LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.endpoint = "localhost:4318";
-    assert_int_equal(lumen_otlp_http_exporter_new(&o, &e), LUMEN_ECONFIG);
+    assert_int_equal(lumen_otlp_http_exporter_new(&e, &o), LUMEN_ECONFIG);
     /* Base endpoint gets /v1/traces with one slash; the collector sees it. */
     collector c;
     collector_start(&c, "");
@@ -364,7 +364,7 @@ static void test_trace_otlp_http__config_from_env(void **state)
     setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "traces=1", 1);
     setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
     setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
-    assert_int_equal(lumen_otlp_http_exporter_new(NULL, &e), LUMEN_OK);
+    assert_int_equal(lumen_otlp_http_exporter_new(&e, NULL), LUMEN_OK);
     th_env env;
     th_setup(&env, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL});
     lumen_span_end(lumen_span_start(env.tracer, "envspan", NULL));
@@ -447,13 +447,13 @@ static void test_trace_otlp_http__collector_down_conservation(void **state)
     po.sampler.kind = LUMEN_SAMPLER_ALWAYS_ON;
     lumen_tracer_provider *tp;
     lumen_tracer_provider_new(&tp, &po);
-    lumen_otlp_http_options o = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     o.ignore_env = true;
     o.endpoint = c.url;
     o.timeout_ms = 300;
     o.initial_backoff_ms = 20;
     lumen_span_exporter *e;
-    assert_int_equal(lumen_otlp_http_exporter_new(&o, &e), LUMEN_OK);
+    assert_int_equal(lumen_otlp_http_exporter_new(&e, &o), LUMEN_OK);
     lumen_batch_processor_options bo = LUMEN_BATCH_PROCESSOR_OPTIONS_INIT;
     bo.schedule_delay_ms = 20;
     bo.max_export_batch_size = 256;
@@ -485,14 +485,46 @@ static void test_trace_otlp_http__collector_down_conservation(void **state)
     lumen_tracer_provider_shutdown(tp, 3000);
     lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
     lumen_span_processor_get_stats(&st, p);
-    lumen_otlp_http_stats hs;
-    lumen_otlp_http_exporter_stats(e, &hs);
+    lumen_otlp_http_exporter_stats hs = LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT;
+    lumen_otlp_http_exporter_get_stats(&hs, e);
     assert_int_equal(st.ended, 4000 + 20000);
     assert_int_equal(st.ended, st.exported + st.dropped + st.failed + st.queued);
     assert_int_equal(st.exported, hs.exported_spans);
     assert_int_equal(st.exported, 4000);
     assert_true(st.dropped + st.failed > 0);
     lumen_tracer_provider_free(tp);
+}
+
+/* Options and stats not started from their _INIT are refused; the stats
+ * of another kind of exporter too. */
+static void test_trace_otlp_http__versions(void **state)
+{
+    (void)state;
+    lumen_otlp_http_exporter_options o;
+    memset(&o, 0, sizeof o);
+    o.ignore_env = true;
+    lumen_span_exporter *e = (lumen_span_exporter *)1;
+    assert_int_equal(lumen_otlp_http_exporter_new(&e, &o), LUMEN_EVERSION);
+    assert_null(e);
+    assert_int_equal(
+        lumen_otlp_http_exporter_options_init(&o, LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_VERSION),
+        LUMEN_OK);
+    o.ignore_env = true;
+    assert_int_equal(lumen_otlp_http_exporter_new(&e, &o), LUMEN_OK);
+    lumen_otlp_http_exporter_stats s;
+    memset(&s, 0xab, sizeof s);
+    s.version = 0;
+    assert_int_equal(lumen_otlp_http_exporter_get_stats(&s, e), LUMEN_EVERSION);
+    assert_int_equal(s.requests, 0xababababababababull); /* untouched */
+    assert_int_equal(
+        lumen_otlp_http_exporter_stats_init(&s, LUMEN_OTLP_HTTP_EXPORTER_STATS_VERSION), LUMEN_OK);
+    assert_int_equal(lumen_otlp_http_exporter_get_stats(&s, e), LUMEN_OK);
+    assert_int_equal(s.requests, 0);
+    lumen_span_exporter *mem;
+    assert_int_equal(lumen_memory_exporter_new(&mem), LUMEN_OK);
+    assert_int_equal(lumen_otlp_http_exporter_get_stats(&s, mem), LUMEN_EINVAL);
+    lumen_span_exporter_free(mem);
+    lumen_span_exporter_free(e);
 }
 
 int main(void)
@@ -512,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_trace_otlp_http__config_from_env),
         cmocka_unit_test(test_trace_otlp_http__https_with_certificate),
         cmocka_unit_test(test_trace_otlp_http__collector_down_conservation),
+        cmocka_unit_test(test_trace_otlp_http__versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,11 +66,11 @@ static void test_trace_two_process__one_trace_right_parent(void **state)
     po.service_name = "svc-a";
     lumen_tracer_provider *tp;
     assert_int_equal(lumen_tracer_provider_new(&tp, &po), LUMEN_OK);
-    lumen_otlp_http_options oo = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options oo = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     oo.ignore_env = true;
     oo.endpoint = col.url;
     lumen_span_exporter *e;
-    assert_int_equal(lumen_otlp_http_exporter_new(&oo, &e), LUMEN_OK);
+    assert_int_equal(lumen_otlp_http_exporter_new(&e, &oo), LUMEN_OK);
     lumen_span_processor *p;
     assert_int_equal(lumen_batch_processor_new(&p, e, NULL), LUMEN_OK);
     lumen_tracer_provider_add_processor(tp, p);

@@ -185,13 +185,13 @@ typedef struct otlp_fix {
 static void otlp_setup(otlp_fix *f, const char *script, uint32_t backoff_ms, uint32_t timeout_ms)
 {
     collector_start(&f->col, script);
-    lumen_otlp_http_options ho = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options ho = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     ho.ignore_env = true;
     ho.endpoint = f->col.url;
     ho.initial_backoff_ms = backoff_ms;
     ho.max_backoff_ms = backoff_ms;
     ho.timeout_ms = timeout_ms;
-    assert_int_equal(lumen_otlp_http_exporter_new(&ho, &f->exp), LUMEN_OK);
+    assert_int_equal(lumen_otlp_http_exporter_new(&f->exp, &ho), LUMEN_OK);
 }
 
 static void otlp_teardown(otlp_fix *f)

@@ -13,20 +13,20 @@ int main(void)
     if (lumen_counter_new(&c, NULL, "consumer_runs", "Runs.") != LUMEN_OK)
         return 1;
     lumen_counter_inc(c);
-    lumen_http_server_opts o = LUMEN_HTTP_SERVER_OPTS_INIT;
+    lumen_http_server_options o = LUMEN_HTTP_SERVER_OPTIONS_INIT;
     o.addr = "127.0.0.1:0";
     o.flags = LUMEN_HTTP_CONSOLE;
     lumen_http_server *srv;
     if (lumen_http_server_start(&srv, &o) != LUMEN_OK)
         return 2;
     lumen_span_exporter *exp;
-    if (lumen_console_span_exporter_new("consumer", &exp) != LUMEN_OK)
+    if (lumen_console_span_exporter_new(&exp, "consumer") != LUMEN_OK)
         return 3;
     lumen_span_exporter_free(exp);
-    lumen_otlp_http_options oo = LUMEN_OTLP_HTTP_OPTIONS_INIT;
+    lumen_otlp_http_exporter_options oo = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
     oo.ignore_env = true;
     oo.endpoint = "http://127.0.0.1:1/v1/traces";
-    if (lumen_otlp_http_exporter_new(&oo, &exp) != LUMEN_OK)
+    if (lumen_otlp_http_exporter_new(&exp, &oo) != LUMEN_OK)
         return 4;
     lumen_span_exporter_free(exp);
     printf("lumen-http port %u\n", lumen_http_server_port(srv));
