@@ -14,13 +14,13 @@
 
 #include "core/common.h"
 
-#define LUMEN__REQUEST_ID_MAX 64
+#define LUMEN__REQUEST_ID_MAX LUMEN_LOG_REQUEST_ID_MAX
 
 typedef struct lumen__tctx {
     uint8_t trace_id[16];
     uint8_t span_id[8];
-    uint8_t trace_flags;   /* bit 0: sampled */
-    bool has_span;         /* trace_id/span_id are valid */
+    uint8_t trace_flags; /* bit 0: sampled */
+    bool has_span;       /* trace_id/span_id are valid */
     uint8_t request_id_len;
     char request_id[LUMEN__REQUEST_ID_MAX + 1];
 } lumen__tctx;

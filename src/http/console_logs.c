@@ -63,6 +63,7 @@ int lumen_console_log_handler_new(lumen_log_handler **out, lumen_log_level min_l
 {
     if (out == NULL)
         return LUMEN_EINVAL;
+    *out = NULL;
     lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.level = min_level;
     o.format = LUMEN_LOG_FORMAT_JSON;

@@ -15,7 +15,7 @@
 #include "core/clock.h"
 #include "core/escape.h"
 
-#define RAW_MSG_MAX 1024
+#define RAW_MSG_MAX LUMEN_LOG_RAW_MAX
 
 void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
 {

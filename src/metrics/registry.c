@@ -140,6 +140,7 @@ LUMEN_API int lumen_registry_new(lumen_registry **out)
 {
     if (out == NULL)
         return LUMEN_EINVAL;
+    *out = NULL;
     lumen__registry *r = lumen__calloc(1, sizeof *r);
     if (r == NULL)
         return LUMEN_ENOMEM;

@@ -25,7 +25,7 @@
 #include "core/rcu.h"
 #include "metrics/internal.h"
 
-#define SAMPLES 256
+#define SAMPLES LUMEN_SUMMARY_SAMPLE_MAX
 
 typedef struct window {
     int64_t start_ns;

@@ -426,7 +426,10 @@ LUMEN_API int lumen_family_summary(lumen_summary **out, lumen_family *f, const c
 static int new_plain(void **out, lumen_registry *reg, lumen_metric_type type, const char *name,
                      const lumen_family_options *o)
 {
-    if (out == NULL || name == NULL)
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    if (name == NULL)
         return LUMEN_EINVAL;
     uintptr_t only;
     int rc = lumen__family_new(reg, type, name, o, NULL, &only);

@@ -16,8 +16,8 @@
 /* W3C Baggage: the most list-members the grammar allows, and the bytes of
  * the header lumen keeps and sends (every member is kept while both hold;
  * the spec's floor is 64 members and 8192 bytes). */
-#define LUMEN__BAGGAGE_MAX_MEMBERS 180
-#define LUMEN__BAGGAGE_MAX_TOTAL 8192
+#define LUMEN__BAGGAGE_MAX_MEMBERS LUMEN_BAGGAGE_MAX_MEMBERS
+#define LUMEN__BAGGAGE_MAX_TOTAL LUMEN_BAGGAGE_MAX_BYTES
 
 /* Parse a combined tracestate value (lines already joined by ',') into
  * out[LUMEN_TRACESTATE_MAX+1], normalised (OWS and empty members removed,
