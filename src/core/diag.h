@@ -37,16 +37,17 @@ LUMEN__SHARED void lumen__diag_at(lumen__diag_site *site, unsigned flags, lumen_
                                   const char *fmt, ...) LUMEN_PRINTF(4, 5);
 
 /* A diagnostic with its own per-site budget. A GNU statement expression,
- * so that each expansion owns one static site. */
+ * so that each expansion owns one static site (__extension__: -Wpedantic
+ * knows it is deliberate). */
 #define lumen__diag(level, ...)                                                                    \
-    ({                                                                                             \
+    __extension__({                                                                                \
         static lumen__diag_site lumen__site_;                                                      \
         lumen__diag_at(&lumen__site_, 0, (level), __VA_ARGS__);                                    \
     })
 
 /* A notice: also written to standard error when no hook is installed. */
 #define lumen__diag_notice(level, ...)                                                             \
-    ({                                                                                             \
+    __extension__({                                                                                \
         static lumen__diag_site lumen__site_;                                                      \
         lumen__diag_at(&lumen__site_, LUMEN__DIAG_NOTICE, (level), __VA_ARGS__);                   \
     })

@@ -10,6 +10,11 @@
 #define REANCHOR_NS 10000000LL
 #define CALIBRATE_AFTER_NS 20000000LL
 
+/* The rate's fixed-point division needs 96 bits. __int128 is a GNU
+ * extension that every x86-64 compiler lumen supports has; __extension__
+ * keeps -Wpedantic quiet about it. */
+__extension__ typedef unsigned __int128 lumen__u128;
+
 LUMEN_TLS lumen__fclock lumen__fclock_tls;
 _Atomic uint64_t lumen__fclock_mult;
 _Atomic uint64_t lumen__fclock_window;
@@ -75,11 +80,11 @@ int64_t lumen__fclock_slow(void)
         if (raw >= CALIBRATE_AFTER_NS && ticks > 0) {
             /* Refine the rate over the whole baseline since the sample:
              * the longer it is, the smaller the error of each clock read. */
-            uint64_t mult = (uint64_t)(((unsigned __int128)raw << 32) / ticks);
+            uint64_t mult = (uint64_t)(((lumen__u128)raw << 32) / ticks);
             /* 10 MHz .. 100 GHz: anything else is not a TSC to trust. */
             if (mult > (1ull << 32) / 100 && mult < (100ull << 32)) {
                 atomic_store_explicit(&lumen__fclock_window,
-                                      (uint64_t)(((unsigned __int128)REANCHOR_NS << 32) / mult),
+                                      (uint64_t)(((lumen__u128)REANCHOR_NS << 32) / mult),
                                       memory_order_relaxed);
                 atomic_store_explicit(&lumen__fclock_mult, mult, memory_order_relaxed);
             }
