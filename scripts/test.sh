@@ -7,6 +7,8 @@
 #   musl      a static liblumen built with musl-gcc, and a static program
 #             linked against it (tests/port), run natively
 #   aarch64   cross-built for arm64, the tests run under qemu-aarch64
+# Nothing may be left out silently: the tests (cmocka), the C++ header tests
+# and liblumen-http are required (a missing dependency fails the configure).
 # Every build makes compiler warnings errors (-Wall -Wextra -Wpedantic and
 # the rest of LUMEN_WARNINGS, with LUMEN_WERROR=ON): gcc and clang both.
 # Environment: BUILD (default build), JOBS, LUMEN_TEST_ONLY (release, asan,
@@ -28,7 +30,7 @@ run() { # name cc ctest-args cmake-args...
   echo "=== $name build ==="
   if ! CC=$cc CXX=$(echo "$cc" | sed 's/clang$/clang++/; s/gcc$/g++/') \
        cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUMEN_HTTP=ON -DLUMEN_WERROR=ON \
-         "$@" >"$dir.cmake.log" 2>&1 ||
+         -DLUMEN_TESTS=ON -DLUMEN_REQUIRE_CXX_TESTS=ON "$@" >"$dir.cmake.log" 2>&1 ||
      ! cmake --build "$dir" -j"$JOBS" >"$dir.build.log" 2>&1; then
     cat "$dir.cmake.log" "$dir.build.log" 2>/dev/null | tail -60
     echo "=== $name: build FAILED ==="
