@@ -8,7 +8,8 @@
 #             linked against it (tests/port), run natively
 #   aarch64   cross-built for arm64, the tests run under qemu-aarch64
 # Nothing may be left out silently: the tests (cmocka), the C++ header tests
-# and liblumen-http are required (a missing dependency fails the configure).
+# and (but in the aarch64 build) liblumen-http are required: a missing
+# dependency fails the configure.
 # Every build makes compiler warnings errors (-Wall -Wextra -Wpedantic and
 # the rest of LUMEN_WARNINGS, with LUMEN_WERROR=ON): gcc and clang both.
 # Environment: BUILD (default build), JOBS, LUMEN_TEST_ONLY (release, asan,

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""The public macros, expanded as C and as C++ (test_core_macros_c/_cxx), and
+their coverage (test_core_macros_covered).
+
+compile: compile SOURCE with every available compiler of the language (the
+  build's own, plus gcc/g++ and clang/clang++ when installed) in each
+  standard, with -Wall -Wextra -Wpedantic. A compiler error fails. A warning
+  fails unless a public macro it was expanded from is listed for this
+  language in the pending file; a listed macro that no longer warns under any
+  compiler or standard fails too, so the list can only shrink. Then run the
+  program given after --run (built by CMake from the same source) and fail
+  on its failure.
+
+covered: every public macro (#define LUMEN_X in include/lumen/*.h and
+  version.h.in, not LUMEN__ and not an include guard) is used in some
+  tests/core/macros/*.inc, and SOURCE includes every one of those files.
+"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+WARN = re.compile(r'^(?P<loc>[^:\s][^:]*:\d+:\d+): (?P<kind>warning|error|fatal error): (?P<msg>.*)$')
+NOTE = re.compile(r'^[^:\s][^:]*:\d+:\d+: note: (?P<msg>.*)$')
+# gcc: "in expansion of macro 'X'"; clang: "expanded from macro 'X'".
+MACRO = re.compile(r"(?:in expansion of|expanded from) macro [\u2018'`]([A-Za-z_][A-Za-z0-9_]*)[\u2019']")
+DEFINE = re.compile(r'^\s*#\s*define\s+(LUMEN_[A-Z0-9][A-Za-z0-9_]*)')
+IFNDEF = re.compile(r'^\s*#\s*ifndef\s+([A-Za-z_][A-Za-z0-9_]*)')
+
+
+def read_pending(path, lang):
+    """{macro: line number} of the entries for `lang` ("c" or "c++")."""
+    pending = {}
+    for n, line in enumerate(open(path), 1):
+        line = line.split('#', 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) < 2 or parts[1] not in ('c', 'c++'):
+            sys.exit(f'{path}:{n}: expected "MACRO c" or "MACRO c++", got {line!r}')
+        if parts[1] == lang:
+            pending[parts[0]] = n
+    return pending
+
+
+def compilers(lang, own):
+    """The build's compiler first, then gcc/clang (g++/clang++), each once."""
+    names = [own] if own else []
+    names += ['gcc', 'clang'] if lang == 'c' else ['g++', 'clang++']
+    found, seen = [], set()
+    for name in names:
+        path = shutil.which(name) if name else None
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        found.append(path)
+    return found
+
+
+def diagnostics(output):
+    """[(kind, location, message, [macros expanded from])] of a compiler's output."""
+    out = []
+    for line in output.splitlines():
+        m = WARN.match(line)
+        if m:
+            out.append((m['kind'], m['loc'], m['msg'], []))
+            continue
+        m = NOTE.match(line)
+        if m and out:
+            out[-1][3].extend(MACRO.findall(m['msg']))
+    return out
+
+
+def public(name):
+    return name.startswith('LUMEN_') and not name.startswith('LUMEN__')
+
+
+def compile_check(a):
+    lang = a.lang
+    pending = read_pending(a.pending, lang)
+    hit = set()
+    bad = []
+    runs = 0
+    cc_list = compilers(lang, a.compiler)
+    if not cc_list:
+        sys.exit(f'no {lang} compiler found')
+    for cc in cc_list:
+        for std in a.std:
+            cmd = [cc, f'-std={std}', '-Wall', '-Wextra', '-Wpedantic', '-fsyntax-only',
+                   '-x', 'c' if lang == 'c' else 'c++', '-DLUMEN_MACROS_HTTP=1']
+            cmd += ['-fdiagnostics-plain-output' if 'clang' not in os.path.basename(cc)
+                    else '-fno-caret-diagnostics']
+            for d in a.include:
+                cmd += ['-I', d]
+            cmd.append(a.source)
+            p = subprocess.run(cmd, capture_output=True, text=True,
+                               env=dict(os.environ, LC_ALL='C'))
+            runs += 1
+            diags = diagnostics(p.stderr)
+            where = f'{os.path.basename(cc)} -std={std}'
+            if p.returncode != 0 and not any(k != 'warning' for k, *_ in diags):
+                bad.append(f'{where}: the compiler failed:\n{p.stderr}')
+            for kind, loc, msg, macros in diags:
+                listed = [m for m in macros if m in pending]
+                if kind == 'warning' and listed:
+                    hit.update(listed)
+                    continue
+                via = [m for m in macros if public(m)]
+                bad.append(f'{where}: {loc}: {kind}: {msg}' +
+                           (f' (from {", ".join(dict.fromkeys(via))})' if via else ''))
+            print(f'{where}: {sum(1 for d in diags if d[0] == "warning")} warning(s), '
+                  f'{sum(1 for d in diags if d[3] and any(m in pending for m in d[3]))} '
+                  f'from macros pending in {os.path.basename(a.pending)}')
+    for b in bad:
+        print('FAIL:', b)
+    stale = sorted(set(pending) - hit)
+    for m in stale:
+        print(f'FAIL: {a.pending}:{pending[m]}: {m} ({lang}) no longer warns under any compiler '
+              'or standard: delete its line')
+    print(f'{runs} compilations ({", ".join(os.path.basename(c) for c in cc_list)}; '
+          f'{", ".join(a.std)}); {len(pending)} macro(s) pending for {lang}, '
+          f'{len(bad)} unlisted warning(s) or error(s)')
+    ok = not bad and not stale
+    if a.run:
+        p = subprocess.run(a.run)
+        if p.returncode != 0:
+            print(f'FAIL: {" ".join(a.run)} exited with {p.returncode}')
+            ok = False
+    return 0 if ok else 1
+
+
+def public_macros(include):
+    """{name: header} of the public macros of include/lumen/*.h and version.h.in."""
+    found = {}
+    for h in sorted(glob.glob(os.path.join(include, 'lumen', '*.h')) +
+                    glob.glob(os.path.join(include, 'lumen', '*.h.in'))):
+        lines = open(h).read().split('\n')
+        guards = {m.group(1) for m in map(IFNDEF.match, lines) if m}
+        for line in lines:
+            m = DEFINE.match(line)
+            if m and public(m.group(1)) and m.group(1) not in guards:
+                found.setdefault(m.group(1), os.path.basename(h))
+    return found
+
+
+def covered(a):
+    macros = public_macros(a.include[0])
+    text = ''
+    for f in sorted(glob.glob(os.path.join(a.macros_dir, '*.inc'))):
+        text += open(f).read()
+    used = set(re.findall(r'\b(LUMEN_[A-Z0-9][A-Za-z0-9_]*)\b', text))
+    missing = sorted((h, m) for m, h in macros.items() if m not in used)
+    for h, m in missing:
+        inc = os.path.splitext(h.replace('.h.in', '.h'))[0]
+        inc = 'version' if h == 'version.h.in' else inc
+        print(f'FAIL: {m} (lumen/{h.replace(".in", "")}) is expanded nowhere: use it in '
+              f'tests/core/macros/{inc}.inc')
+    print(f'{len(macros)} public macros, {len(macros) - len(missing)} expanded in '
+          f'{a.macros_dir}/*.inc')
+    # An .inc file the program does not include expands nothing.
+    driver = open(a.source).read() if a.source else ''
+    orphans = [os.path.basename(f) for f in sorted(glob.glob(os.path.join(a.macros_dir, '*.inc')))
+               if f'#include "macros/{os.path.basename(f)}"' not in re.sub(r'#\s+include', '#include', driver)]
+    for f in orphans:
+        print(f'FAIL: macros/{f} is not included by {a.source}: add it there, with its call in main()')
+    return 1 if missing or orphans or not macros else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('mode', choices=['compile', 'covered'])
+    ap.add_argument('--lang', choices=['c', 'c++'])
+    ap.add_argument('--compiler', default='')
+    ap.add_argument('--std', nargs='+', default=[])
+    ap.add_argument('--include', nargs='+', default=[])
+    ap.add_argument('--source')
+    ap.add_argument('--pending')
+    ap.add_argument('--macros-dir')
+    ap.add_argument('--run', nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    sys.exit(compile_check(a) if a.mode == 'compile' else covered(a))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,63 @@
+/*
+ * test_core_macros: every public macro of every public header, expanded in
+ * a program and checked at run time, as C (this file, C11) and as C++
+ * (test_core_macros.cc includes this file, C++11). Each header's macros are
+ * used in macros/<header>.inc, which the engineer changing the header keeps
+ * up to date; test_core_macros_covered fails when a public macro appears in
+ * none of them.
+ *
+ * macros_check.py compiles this file under gcc and clang, as C11 and as
+ * C++11, 14, 17 and 20, with -Wall -Wextra -Wpedantic: a warning fails the
+ * test unless the macro it comes from is listed in macros_pending.txt, and
+ * a listed macro that no longer warns fails it too, so the list only
+ * shrinks. Then it runs this program, built by CMake.
+ *
+ * LUMEN_MACROS_HTTP (0 or 1) says whether liblumen-http's headers are used
+ * (the compile checks always use them; the program links liblumen-http
+ * only when it is built).
+ */
+#include <lumen/lumen.h>
+#if LUMEN_MACROS_HTTP
+#include <lumen/http.h>
+#include <lumen/http_console.h>
+#include <lumen/http_otlp.h>
+#endif
+
+#include "macros/check.h"
+
+#include "macros/common.inc"
+#include "macros/version.inc"
+#include "macros/metrics.inc"
+#include "macros/log.inc"
+#include "macros/trace.inc"
+#if LUMEN_MACROS_HTTP
+#include "macros/http.inc"
+#include "macros/http_console.inc"
+#include "macros/http_otlp.inc"
+#endif
+
+int main(void)
+{
+    macros_common();
+    macros_version();
+    macros_metrics();
+    macros_log();
+    macros_trace();
+#if LUMEN_MACROS_HTTP
+    macros_http();
+    macros_http_console();
+    macros_http_otlp();
+#endif
+    if (macros_failures != 0) {
+        fprintf(stderr, "%d of %d checks failed\n", macros_failures, macros_checks);
+        return 1;
+    }
+    printf("%d checks passed (%s)\n", macros_checks,
+#ifdef __cplusplus
+           "C++"
+#else
+           "C"
+#endif
+    );
+    return 0;
+}
