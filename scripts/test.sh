@@ -1,6 +1,6 @@
 #!/bin/sh
 # Build and run the whole suite three ways and print one closing line:
-#   release   gcc, every test
+#   release   gcc, every test, and the ABI check against abi/ (scripts/abi.sh)
 #   asan      clang, AddressSanitizer + UndefinedBehaviorSanitizer, every
 #             test, and a bounded libFuzzer run per fuzz target
 #   tsan      gcc, ThreadSanitizer, the tests labelled "threads"
@@ -84,7 +84,7 @@ musl() {
 
 top=$(pwd)
 mkdir -p "$BUILD"
-run release gcc "" -DLUMEN_SANITIZE=
+run release gcc "" -DLUMEN_SANITIZE= -DLUMEN_ABI_CHECK=ON
 run asan clang "" -DLUMEN_SANITIZE=address -DLUMEN_FUZZ=ON
 run tsan gcc "-L threads" -DLUMEN_SANITIZE=thread
 musl
