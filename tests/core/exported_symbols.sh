@@ -38,15 +38,6 @@ exported() {
   nm -D --defined-only --with-symbol-versions "$1" | awk '$2 ~ /^[TDBRWVi]$/ {print $3}' |
     grep -v -E '^(_init|_fini|_edata|_end|__bss_start)(@|$)' | sort -u
 }
-# The global names of one node of a version script ("node" or a regex).
-map_node() { # map-file node-regex
-  sed 's|/\*.*\*/||; s|#.*||' "$1" | tr -d ' \t' | awk -v re="^($2)\\{" '
-    $0 ~ re {on = 1; glob = 0; next}
-    on && /^}/ {on = 0}
-    on && $0 == "global:" {glob = 1; next}
-    on && $0 == "local:" {glob = 0; next}
-    on && glob && /;$/ {sub(/;$/, ""); print}' | sort -u
-}
 same() { # what expected-file actual-file hint
   if ! diff -u "$2" "$3" > "$tmp/diff"; then
     echo "FAIL: $1 ('-' only in the first, '+' only in the second):"
@@ -60,12 +51,8 @@ same() { # what expected-file actual-file hint
 declared $(ls "$inc"/lumen/*.h | grep -v '/http[^/]*\.h$') > "$tmp/decl_public"
 find "$src" -name '*.h' -exec grep -h '^LUMEN__SHARED ' {} + |
   sed 's/[(;].*//; s/.*[ *]\([A-Za-z_][A-Za-z0-9_]*\)$/\1/' | sort -u > "$tmp/decl_shared"
-map_node "$src/liblumen.map" "$pub_re" > "$tmp/map_public"
-map_node "$src/liblumen.map" 'LUMEN_INTERNAL_[0-9]+' > "$tmp/map_shared"
-same "liblumen: LUMEN_API declarations vs node $pub_node of src/liblumen.map" \
-  "$tmp/decl_public" "$tmp/map_public" "add or remove the functions in src/liblumen.map (sorted, one per line)"
-same "liblumen: LUMEN__SHARED declarations vs node LUMEN_INTERNAL_<n> of src/liblumen.map" \
-  "$tmp/decl_shared" "$tmp/map_shared" "a change to this set renames the node LUMEN_INTERNAL_<n+1>"
+# The maps list the declared sets (cmake/check_maps.sh, also run before each link).
+sh "$src/../cmake/check_maps.sh" "$inc" "$src" "$ver" || fail=1
 exported "$lib" > "$tmp/exp_core"
 { sed "s/\$/@@$pub_node/" "$tmp/decl_public"
   grep -o -E "@@LUMEN_INTERNAL_[0-9]+" "$tmp/exp_core" | sort -u | head -1 > "$tmp/inode"
@@ -82,9 +69,6 @@ echo "liblumen: $(grep -cE "@@$pub_re\$" "$tmp/exp_core" 2>/dev/null || true) fu
 # ---- liblumen-http ----
 if [ -n "$http" ]; then
   declared "$inc"/lumen/http*.h > "$tmp/decl_http"
-  map_node "$src/http/liblumen-http.map" "$http_re" > "$tmp/map_http"
-  same "liblumen-http: LUMEN_API declarations vs node $http_node of src/http/liblumen-http.map" \
-    "$tmp/decl_http" "$tmp/map_http" "add or remove the functions in src/http/liblumen-http.map"
   sed "s/\$/@@$http_node/" "$tmp/decl_http" | sort -u > "$tmp/want_http"
   exported "$http" > "$tmp/exp_http"
   [ "$major" -ne 0 ] && sed -E -i "s/@@$http_re\$/@@$http_node/" "$tmp/exp_http"
