@@ -32,12 +32,26 @@ static const char *read_string(const char *p, const char *end, char *out, size_t
             if (++p >= end)
                 return NULL;
             switch (*p) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case '/': case '\\': case '"': c = *p; break;
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case '/':
+            case '\\':
+            case '"':
+                c = *p;
+                break;
             case 'u': {
                 if (end - p < 5)
                     return NULL;

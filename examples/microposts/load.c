@@ -111,8 +111,9 @@ static void remember(long long *ids, size_t *n, long long id, unsigned *seed)
     pthread_mutex_unlock(&mu);
 }
 
-static const char *WORDS[] = {"lumen", "metrics", "traces", "logs", "coffee", "deploy", "friday",
-                              "latency", "p99", "cardinality", "exemplar", "span", "collector"};
+static const char *WORDS[] = {"lumen",    "metrics", "traces",   "logs", "coffee",
+                              "deploy",   "friday",  "latency",  "p99",  "cardinality",
+                              "exemplar", "span",    "collector"};
 
 static void one(CURL *c, unsigned *seed)
 {

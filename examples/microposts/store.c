@@ -110,9 +110,10 @@ static int post_row(sqlite3_stmt *stmt, void *ud)
     jsonbuf *b = ud;
     char *text = json_escape((const char *)sqlite3_column_text(stmt, 2));
     char head[160];
-    snprintf(head, sizeof head, "%s{\"id\":%lld,\"user_id\":%lld,\"created_ms\":%lld,\"text\":",
-             b->len > 1 ? "," : "", (long long)sqlite3_column_int64(stmt, 0),
-             (long long)sqlite3_column_int64(stmt, 1), (long long)sqlite3_column_int64(stmt, 3));
+    snprintf(head, sizeof head,
+             "%s{\"id\":%lld,\"user_id\":%lld,\"created_ms\":%lld,\"text\":", b->len > 1 ? "," : "",
+             (long long)sqlite3_column_int64(stmt, 0), (long long)sqlite3_column_int64(stmt, 1),
+             (long long)sqlite3_column_int64(stmt, 3));
     jb_add(b, head);
     jb_add(b, text);
     jb_add(b, "}");
@@ -157,8 +158,8 @@ static void create_user(svc_req *req, const char *const *p, size_t np, svc_resp 
         return;
     }
     long long id;
-    if (query(st, "insert_user", "INSERT INTO users(created_ms, name) VALUES(?, ?)", name,
-              now_ms(), -1, NULL, NULL, &id) < 0) {
+    if (query(st, "insert_user", "INSERT INTO users(created_ms, name) VALUES(?, ?)", name, now_ms(),
+              -1, NULL, NULL, &id) < 0) {
         svc_error(resp, 500, "database error");
         return;
     }
@@ -208,9 +209,9 @@ static void create_post(svc_req *req, const char *const *p, size_t np, svc_resp 
         return;
     }
     long long id;
-    if (rows < 0 || query(st, "insert_post",
-                          "INSERT INTO posts(user_id, created_ms, text) VALUES(?, ?, ?)", text,
-                          uid, now_ms(), NULL, NULL, &id) < 0) {
+    if (rows < 0 ||
+        query(st, "insert_post", "INSERT INTO posts(user_id, created_ms, text) VALUES(?, ?, ?)",
+              text, uid, now_ms(), NULL, NULL, &id) < 0) {
         svc_error(resp, 500, "database error");
         return;
     }
@@ -252,9 +253,9 @@ static void get_post(svc_req *req, const char *const *p, size_t np, svc_resp *re
         return;
     jsonbuf b = {0};
     jb_add(&b, "[");
-    int rows = query(st, "select_post",
-                     "SELECT id, user_id, text, created_ms FROM posts WHERE id = ?", NULL,
-                     atoll(p[0]), -1, post_row, &b, NULL);
+    int rows =
+        query(st, "select_post", "SELECT id, user_id, text, created_ms FROM posts WHERE id = ?",
+              NULL, atoll(p[0]), -1, post_row, &b, NULL);
     if (rows < 0)
         svc_error(resp, 500, "database error");
     else if (rows == 0)

@@ -20,8 +20,8 @@ typedef struct svc_resp {
 
 /* A handler: fills resp. `params` holds the path parameters matched by
  * the route (":id" segments), in order. */
-typedef void (*svc_handler)(svc_req *req, const char *const *params, size_t nparams,
-                            svc_resp *resp, void *ud);
+typedef void (*svc_handler)(svc_req *req, const char *const *params, size_t nparams, svc_resp *resp,
+                            void *ud);
 
 typedef struct svc_route {
     const char *method;

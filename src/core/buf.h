@@ -16,13 +16,16 @@ typedef struct lumen__buf {
     char *p;
     size_t len;
     size_t cap;
-    size_t max;  /* 0: unbounded; else appends beyond max set `oom` */
+    size_t max; /* 0: unbounded; else appends beyond max set `oom` */
     bool oom;
-    bool fixed;  /* p is caller memory of size cap; never reallocated */
+    bool fixed; /* p is caller memory of size cap; never reallocated */
 } lumen__buf;
 
 /* An empty heap buffer. */
-#define LUMEN__BUF_INIT {NULL, 0, 0, 0, false, false}
+#define LUMEN__BUF_INIT                                                                            \
+    {                                                                                              \
+        NULL, 0, 0, 0, false, false                                                                \
+    }
 
 /* A buffer over caller memory (never grown; overflow sets oom). */
 void lumen__buf_fixed(lumen__buf *b, char *mem, size_t cap);

@@ -54,9 +54,9 @@
 #define LUMEN_CACHELINE 64
 
 #ifdef NDEBUG
-#  define LUMEN_ASSERT(x) ((void)0)
+#define LUMEN_ASSERT(x) ((void)0)
 #else
-#  define LUMEN_ASSERT(x) assert(x)
+#define LUMEN_ASSERT(x) assert(x)
 #endif
 
 #endif

@@ -94,8 +94,8 @@ enum { C_COPY = 0, C_ESC = 1, C_UTF8 = 2 };
 
 typedef void (*esc_fn)(lumen__buf *b, unsigned char c, unsigned flags);
 
-static inline void escape_loop(lumen__buf *b, const char *s, size_t n,
-                               const unsigned char cls[256], esc_fn esc, unsigned flags)
+static inline void escape_loop(lumen__buf *b, const char *s, size_t n, const unsigned char cls[256],
+                               esc_fn esc, unsigned flags)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t run = 0;
@@ -198,13 +198,27 @@ static void esc_json_char(lumen__buf *b, unsigned char c, unsigned flags)
 {
     (void)flags;
     switch (c) {
-    case '"': lumen__buf_add(b, "\\\"", 2); return;
-    case '\\': lumen__buf_add(b, "\\\\", 2); return;
-    case '\n': lumen__buf_add(b, "\\n", 2); return;
-    case '\r': lumen__buf_add(b, "\\r", 2); return;
-    case '\t': lumen__buf_add(b, "\\t", 2); return;
-    case '\b': lumen__buf_add(b, "\\b", 2); return;
-    case '\f': lumen__buf_add(b, "\\f", 2); return;
+    case '"':
+        lumen__buf_add(b, "\\\"", 2);
+        return;
+    case '\\':
+        lumen__buf_add(b, "\\\\", 2);
+        return;
+    case '\n':
+        lumen__buf_add(b, "\\n", 2);
+        return;
+    case '\r':
+        lumen__buf_add(b, "\\r", 2);
+        return;
+    case '\t':
+        lumen__buf_add(b, "\\t", 2);
+        return;
+    case '\b':
+        lumen__buf_add(b, "\\b", 2);
+        return;
+    case '\f':
+        lumen__buf_add(b, "\\f", 2);
+        return;
     default: {
         char e[6] = {'\\', 'u', '0', '0', HEX[c >> 4], HEX[c & 15]};
         lumen__buf_add(b, e, 6);
@@ -214,8 +228,8 @@ static void esc_json_char(lumen__buf *b, unsigned char c, unsigned flags)
 
 void lumen__esc_json(lumen__buf *b, const char *s, size_t n, unsigned flags)
 {
-    escape_loop(b, s, n, (flags & LUMEN__JSON_HTML_SAFE) ? json_html_cls : json_cls,
-                esc_json_char, flags | ESC_JS_SEPARATORS);
+    escape_loop(b, s, n, (flags & LUMEN__JSON_HTML_SAFE) ? json_html_cls : json_cls, esc_json_char,
+                flags | ESC_JS_SEPARATORS);
 }
 
 void lumen__json_str(lumen__buf *b, const char *s, size_t n)
@@ -251,11 +265,21 @@ static void esc_html_char(lumen__buf *b, unsigned char c, unsigned flags)
 {
     (void)flags;
     switch (c) {
-    case '&': lumen__buf_add(b, "&amp;", 5); return;
-    case '<': lumen__buf_add(b, "&lt;", 4); return;
-    case '>': lumen__buf_add(b, "&gt;", 4); return;
-    case '"': lumen__buf_add(b, "&quot;", 6); return;
-    default: lumen__buf_add(b, "&#39;", 5); return;
+    case '&':
+        lumen__buf_add(b, "&amp;", 5);
+        return;
+    case '<':
+        lumen__buf_add(b, "&lt;", 4);
+        return;
+    case '>':
+        lumen__buf_add(b, "&gt;", 4);
+        return;
+    case '"':
+        lumen__buf_add(b, "&quot;", 6);
+        return;
+    default:
+        lumen__buf_add(b, "&#39;", 5);
+        return;
     }
 }
 

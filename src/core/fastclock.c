@@ -19,7 +19,7 @@ LUMEN_TLS lumen__fclock lumen__fclock_tls;
 _Atomic uint64_t lumen__fclock_mult;
 _Atomic uint64_t lumen__fclock_window;
 
-static bool g_tsc_ok;     /* written once, before g_once completes */
+static bool g_tsc_ok;      /* written once, before g_once completes */
 static uint64_t g_cal_tsc; /* the calibration sample */
 static int64_t g_cal_raw;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;

@@ -70,9 +70,8 @@ static inline uint64_t rotl(uint64_t x, int k)
 uint64_t lumen__rand64(void)
 {
     rng_state *r = &tls_rng;
-    if (LUMEN_UNLIKELY(!r->seeded ||
-                       r->generation != atomic_load_explicit(&g_fork_generation,
-                                                             memory_order_relaxed)))
+    if (LUMEN_UNLIKELY(!r->seeded || r->generation != atomic_load_explicit(&g_fork_generation,
+                                                                           memory_order_relaxed)))
         seed(r);
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;

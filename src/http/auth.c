@@ -32,7 +32,7 @@
 #include <time.h>
 
 #ifdef LUMEN_HAVE_XCRYPT
-#  include <crypt.h>
+#include <crypt.h>
 #endif
 
 #include "core/alloc.h"

@@ -22,19 +22,19 @@ typedef struct lumen__console lumen__console;
 typedef struct lumen__console_opts {
     lumen_registry *const *registries; /* NULL: the default registry */
     size_t registry_count;
-    int interval_ms;    /* sampling period; 0: 2000 */
-    size_t max_series;  /* 0: 5000 */
-    size_t points;      /* history length; 0: 180 */
-    bool no_thread;     /* tests: sample only when lumen__console_tick is called */
+    int interval_ms;   /* sampling period; 0: 2000 */
+    size_t max_series; /* 0: 5000 */
+    size_t points;     /* history length; 0: 180 */
+    bool no_thread;    /* tests: sample only when lumen__console_tick is called */
 } lumen__console_opts;
 
 typedef struct lumen__console_resp {
     int status;
     const char *content_type;
-    lumen__buf body;     /* heap buffer, freed by the caller with lumen__buf_free */
+    lumen__buf body;                  /* heap buffer, freed by the caller with lumen__buf_free */
     const unsigned char *static_body; /* or a static body (assets) */
     size_t static_len;
-    bool cache;          /* may be cached (static assets) */
+    bool cache; /* may be cached (static assets) */
 } lumen__console_resp;
 
 /* A provider answers one JSON endpoint: it appends a JSON document for
@@ -61,8 +61,8 @@ bool lumen__console_handle(lumen__console *c, const char *path, const char *quer
                            lumen__console_resp *resp);
 
 /* The security headers every console response carries. */
-#define LUMEN__CONSOLE_CSP                                                                \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "   \
+#define LUMEN__CONSOLE_CSP                                                                         \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /* Append JSON text s[0..n) with every '<', '>' and '&' written as

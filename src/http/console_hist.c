@@ -25,13 +25,13 @@ typedef struct family {
 } family;
 
 typedef struct series {
-    char *key;       /* sample name + label text as rendered: the identity */
+    char *key; /* sample name + label text as rendered: the identity */
     size_t keylen;
-    size_t namelen;  /* the sample name is key[0..namelen) */
-    size_t fam;      /* index into families */
-    char **labels;   /* unescaped name, value, name, value... */
-    size_t nlabels;  /* pairs */
-    double *values;  /* ring aligned with the timestamps */
+    size_t namelen; /* the sample name is key[0..namelen) */
+    size_t fam;     /* index into families */
+    char **labels;  /* unescaped name, value, name, value... */
+    size_t nlabels; /* pairs */
+    double *values; /* ring aligned with the timestamps */
 } series;
 
 struct lumen__mhist {

@@ -19,7 +19,8 @@ int64_t lumen__otlp_retry_after_ms(const char *value, int64_t now_s, int64_t cap
 /* Backoff before attempt `attempt` (2 for the first retry): initial
  * doubled per retry up to max, times a jitter factor in [0.5, 1.5) from
  * `rnd` (a uniform 64-bit value). */
-int64_t lumen__otlp_backoff_ms(unsigned attempt, uint32_t initial_ms, uint32_t max_ms, uint64_t rnd);
+int64_t lumen__otlp_backoff_ms(unsigned attempt, uint32_t initial_ms, uint32_t max_ms,
+                               uint64_t rnd);
 
 /* Rejected spans and message of an ExportTraceServiceResponse (protobuf
  * or JSON). Returns the number rejected (0 when none or unreadable);

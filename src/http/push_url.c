@@ -15,16 +15,15 @@
 
 void lumen__base64url(lumen__buf *out, const unsigned char *p, size_t n)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16;
         if (i + 1 < n)
             v |= (uint32_t)p[i + 1] << 8;
         if (i + 2 < n)
             v |= p[i + 2];
-        char q[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63],
-                     i + 1 < n ? tab[(v >> 6) & 63] : '=', i + 2 < n ? tab[v & 63] : '='};
+        char q[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < n ? tab[(v >> 6) & 63] : '=',
+                     i + 2 < n ? tab[v & 63] : '='};
         lumen__buf_add(out, q, 4);
     }
 }
@@ -58,8 +57,8 @@ static void segment(lumen__buf *out, const char *name, const char *value)
     }
 }
 
-int lumen__push_url(lumen__buf *out, const char *base, const char *job,
-                    const lumen_label *grouping, size_t n)
+int lumen__push_url(lumen__buf *out, const char *base, const char *job, const lumen_label *grouping,
+                    size_t n)
 {
     if (base == NULL || *base == '\0' || job == NULL || *job == '\0')
         return LUMEN_EINVAL;

@@ -15,8 +15,8 @@
  * Returns LUMEN_OK, LUMEN_EINVAL (empty job, bad label name, a grouping
  * label named "job" twice) or LUMEN_ENOMEM.
  */
-int lumen__push_url(lumen__buf *out, const char *base, const char *job,
-                    const lumen_label *grouping, size_t n);
+int lumen__push_url(lumen__buf *out, const char *base, const char *job, const lumen_label *grouping,
+                    size_t n);
 
 /* URL-safe base64 (RFC 4648 section 5) with padding, appended to out. */
 void lumen__base64url(lumen__buf *out, const unsigned char *p, size_t n);

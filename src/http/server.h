@@ -16,15 +16,15 @@
 /* The endpoint's own metrics, in a registry of the server's own. */
 typedef struct lumen__http_self {
     lumen_registry *reg;
-    lumen_family *scrapes;        /* lumen_http_scrapes_total{code} */
+    lumen_family *scrapes; /* lumen_http_scrapes_total{code} */
     lumen_counter *code_200, *code_401, *code_429, *code_500, *code_503;
-    lumen_family *errors;         /* lumen_http_scrape_errors_total{cause} */
+    lumen_family *errors; /* lumen_http_scrape_errors_total{cause} */
     lumen_counter *err_render, *err_timeout, *err_overload, *err_auth;
-    lumen_gauge *in_flight;       /* lumen_http_scrapes_in_flight */
-    lumen_histogram *duration;    /* lumen_http_scrape_duration_seconds */
-    lumen_family *conns_closed;   /* lumen_http_connections_closed_total{reason} */
+    lumen_gauge *in_flight;     /* lumen_http_scrapes_in_flight */
+    lumen_histogram *duration;  /* lumen_http_scrape_duration_seconds */
+    lumen_family *conns_closed; /* lumen_http_connections_closed_total{reason} */
     lumen_counter *closed_timeout, *closed_evicted, *closed_refused;
-    lumen_gauge *conns_open;      /* lumen_http_connections_open */
+    lumen_gauge *conns_open; /* lumen_http_connections_open */
 } lumen__http_self;
 
 struct lumen_http_server {
@@ -38,8 +38,8 @@ struct lumen_http_server {
     lumen_registry **regs;
     size_t nregs;
     lumen__http_self self;
-    lumen__http_auth *auth;  /* NULL: no authentication */
-    lumen__console *console; /* NULL: /metrics and /healthz only */
+    lumen__http_auth *auth;   /* NULL: no authentication */
+    lumen__console *console;  /* NULL: /metrics and /healthz only */
     lumen__http_conns *conns; /* the listening socket, limits, deadlines */
     char *tls_cert, *tls_key; /* kept for the daemon's life */
     size_t tls_cert_len, tls_key_len;
@@ -57,7 +57,7 @@ void lumen__http_self_free(lumen_http_server *srv);
 enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection *c);
 
 /* Queue a small fixed response. */
-enum MHD_Result lumen__http_reply(struct MHD_Connection *c, unsigned status,
-                                  const char *body, const char *allow);
+enum MHD_Result lumen__http_reply(struct MHD_Connection *c, unsigned status, const char *body,
+                                  const char *allow);
 
 #endif

@@ -30,15 +30,15 @@
 #include "core/clock.h"
 
 typedef struct tbuf {
-    _Atomic int lk;           /* the batch lock (lk_lock): 1 while held */
-    lumen__log_sink *sink;    /* sink of the lines in data */
+    _Atomic int lk;        /* the batch lock (lk_lock): 1 while held */
+    lumen__log_sink *sink; /* sink of the lines in data */
     size_t len;
     size_t lines;
-    int64_t first_ns;         /* monotonic time of the oldest line */
-    int64_t interval_ns;      /* the handler's flush interval */
-    _Atomic bool live;        /* owned by a running thread */
-    struct tbuf *next;        /* the global list; append-only */
-    lumen__buf scratch;       /* the owner's formatting buffer (no lock) */
+    int64_t first_ns;                /* monotonic time of the oldest line */
+    int64_t interval_ns;             /* the handler's flush interval */
+    _Atomic bool live;               /* owned by a running thread */
+    struct tbuf *next;               /* the global list; append-only */
+    lumen__buf scratch;              /* the owner's formatting buffer (no lock) */
     char data[LUMEN__LOG_BATCH + 1]; /* + the NUL a lumen__buf keeps */
 } tbuf;
 

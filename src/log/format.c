@@ -21,14 +21,13 @@ const lumen__log_preset lumen__log_presets[3] = {
     [LUMEN_LOG_PRESET_LUMEN] = {"ts", "level", "logger", "msg", "trace_id", "span_id",
                                 "trace_flags", "request_id", "file", "line", "func", NULL,
                                 "suppressed", false, NULL},
-    [LUMEN_LOG_PRESET_OTEL] = {"timestamp", "severity_text", "scope", "body", "trace_id",
-                               "span_id", "trace_flags", "request_id", "code.filepath",
-                               "code.lineno", "code.function", "severity_number",
-                               "suppressed", true, NULL},
+    [LUMEN_LOG_PRESET_OTEL] = {"timestamp", "severity_text", "scope", "body", "trace_id", "span_id",
+                               "trace_flags", "request_id", "code.filepath", "code.lineno",
+                               "code.function", "severity_number", "suppressed", true, NULL},
     [LUMEN_LOG_PRESET_ECS] = {"@timestamp", "log.level", "log.logger", "message", "trace.id",
                               "span.id", NULL, "http.request.id", "log.origin.file.name",
-                              "log.origin.file.line", "log.origin.function", NULL,
-                              "suppressed", false, "\"ecs.version\":\"8.11.0\""},
+                              "log.origin.file.line", "log.origin.function", NULL, "suppressed",
+                              false, "\"ecs.version\":\"8.11.0\""},
 };
 
 /* Per preset, for each first byte, a mask of the lengths (below 32) of the
@@ -80,19 +79,26 @@ bool lumen__log_reserved(int preset, const char *k, size_t n)
 const char *lumen__log_level_upper(int level)
 {
     switch (level) {
-    case LUMEN_LOG_TRACE: return "TRACE";
-    case LUMEN_LOG_DEBUG: return "DEBUG";
-    case LUMEN_LOG_INFO: return "INFO";
-    case LUMEN_LOG_WARN: return "WARN";
-    case LUMEN_LOG_ERROR: return "ERROR";
-    case LUMEN_LOG_FATAL: return "FATAL";
-    default: return "UNKNOWN";
+    case LUMEN_LOG_TRACE:
+        return "TRACE";
+    case LUMEN_LOG_DEBUG:
+        return "DEBUG";
+    case LUMEN_LOG_INFO:
+        return "INFO";
+    case LUMEN_LOG_WARN:
+        return "WARN";
+    case LUMEN_LOG_ERROR:
+        return "ERROR";
+    case LUMEN_LOG_FATAL:
+        return "FATAL";
+    default:
+        return "UNKNOWN";
     }
 }
 
 /* ---- numbers ----------------------------------------------------------------- */
 
-static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+static const double POW10[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
                                1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
 
 /* "ip.fff": v's sign, the integer part ip and the k digits of fp (k >= 1,
@@ -322,7 +328,6 @@ void lumen__log_logfmt_key(lumen__buf *b, const char *k)
 
 /* ---- values ---------------------------------------------------------------------- */
 
-
 void lumen__log_value(lumen__buf *b, const lumen_field *f, int fmt, size_t max)
 {
     char tmp[LUMEN__DBL_MAX + 8];
@@ -418,4 +423,3 @@ void lumen__log_json_key(lumen__buf *b, const char *k)
     lumen__esc_json(b, k, n, 0);
     LIT(b, "\":");
 }
-

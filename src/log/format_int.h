@@ -21,8 +21,8 @@
 typedef struct lumen__log_preset {
     const char *ts, *level, *logger, *msg, *trace_id, *span_id, *trace_flags, *request_id;
     const char *file, *line, *func, *sevnum, *suppressed;
-    bool upper;          /* level text in capitals */
-    const char *prefix;  /* constant JSON members after the first three */
+    bool upper;         /* level text in capitals */
+    const char *prefix; /* constant JSON members after the first three */
 } lumen__log_preset;
 
 extern const lumen__log_preset lumen__log_presets[3];
@@ -292,6 +292,5 @@ static inline void put_frag(lumen__buf *b, const char *frag, size_t n, size_t si
     b->len += n;
     b->p[b->len] = '\0';
 }
-
 
 #endif

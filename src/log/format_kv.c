@@ -105,8 +105,8 @@ static void format_logfmt(const lumen_log_handler *h, const lumen__log_rec *r, l
     kv_tail(h, r, b, F_LOGFMT);
 }
 
-static const char *const COLORS[] = {"\x1b[90m", "\x1b[36m", "\x1b[32m", "\x1b[33m",
-                                     "\x1b[31m", "\x1b[35;1m"};
+static const char *const COLORS[] = {"\x1b[90m", "\x1b[36m", "\x1b[32m",
+                                     "\x1b[33m", "\x1b[31m", "\x1b[35;1m"};
 
 static void format_text(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
 {
@@ -142,8 +142,14 @@ static void format_text(const lumen_log_handler *h, const lumen__log_rec *r, lum
 void lumen__log_format(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
 {
     switch (h->format) {
-    case LUMEN_LOG_FORMAT_LOGFMT: format_logfmt(h, r, b); break;
-    case LUMEN_LOG_FORMAT_TEXT: format_text(h, r, b); break;
-    default: lumen__log_format_json(h, r, b); break;
+    case LUMEN_LOG_FORMAT_LOGFMT:
+        format_logfmt(h, r, b);
+        break;
+    case LUMEN_LOG_FORMAT_TEXT:
+        format_text(h, r, b);
+        break;
+    default:
+        lumen__log_format_json(h, r, b);
+        break;
     }
 }

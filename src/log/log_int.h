@@ -31,16 +31,16 @@
 #define LUMEN__LOG_BATCH 4096
 
 typedef struct lumen__log_sink {
-    int kind;              /* lumen_log_sink */
+    int kind; /* lumen_log_sink */
     _Atomic int fd;
     bool owns_fd;
-    bool is_pipe;          /* FIFO or socket: SIGPIPE is possible */
+    bool is_pipe; /* FIFO or socket: SIGPIPE is possible */
     bool is_tty;
     bool broken_reported;
     char *path;
     lumen_log_line_fn cb;
     void *cb_ud;
-    pthread_mutex_t write_mu; /* one writer at a time: no in-process interleaving */
+    pthread_mutex_t write_mu;          /* one writer at a time: no in-process interleaving */
     struct lumen__log_sink *next_file; /* list of file sinks, for reopen */
 } lumen__log_sink;
 
@@ -48,22 +48,22 @@ typedef struct lumen__log_async lumen__log_async;
 
 struct lumen_log_handler {
     int level;
-    int format;             /* resolved: JSON, LOGFMT or TEXT */
+    int format; /* resolved: JSON, LOGFMT or TEXT */
     int preset;
     unsigned flags;
     bool color;
-    bool batch;             /* sync: batch lines per thread */
-    bool format_in_batch;   /* batch and sync: lines are formatted into the batch */
+    bool batch;           /* sync: batch lines per thread */
+    bool format_in_batch; /* batch and sync: lines are formatted into the batch */
     int64_t flush_interval_ns;
     size_t max_value;
     lumen__log_sink *sink;
     lumen__log_async *async; /* NULL in sync mode */
     /* JSON fragments built once from the preset (format.c), padded so that
      * the formatter copies them with fixed-size moves. */
-    char frag_head[32];       /* {"ts":" */
-    char frag_level[6][64];   /* ","level":"info"  (+ severity number) */
-    char frag_logger[32];     /* ,"logger": */
-    char frag_msg[32];        /* ,"msg": */
+    char frag_head[32];     /* {"ts":" */
+    char frag_level[6][64]; /* ","level":"info"  (+ severity number) */
+    char frag_logger[32];   /* ,"logger": */
+    char frag_msg[32];      /* ,"msg": */
     uint8_t frag_head_len, frag_level_len[6], frag_logger_len, frag_msg_len;
     struct lumen_log_handler *next_all;
 };
@@ -85,16 +85,16 @@ struct lumen_logger {
     lumen__log_gate head; /* must stay first: read by the macros */
     char *name;
     size_t name_len;
-    char *name_json;               /* the name as a JSON string with quotes, then
-                                      LUMEN__LOG_NAME_PAD readable bytes */
+    char *name_json; /* the name as a JSON string with quotes, then
+                        LUMEN__LOG_NAME_PAD readable bytes */
     size_t name_json_len;
-    struct lumen_logger *parent;   /* named parent, or for a child the logger it came from */
-    bool is_child;                 /* made by lumen_logger_with */
-    int own_level;                 /* LUMEN_LOG_INHERIT or a level */
-    lumen__log_hset *own;          /* own handlers, NULL: inherit */
+    struct lumen_logger *parent; /* named parent, or for a child the logger it came from */
+    bool is_child;               /* made by lumen_logger_with */
+    int own_level;               /* LUMEN_LOG_INHERIT or a level */
+    lumen__log_hset *own;        /* own handlers, NULL: inherit */
     _Atomic int eff_level;
     _Atomic(lumen__log_hset *) eff; /* effective handlers */
-    lumen__log_bound bound;        /* child loggers: their own fields */
+    lumen__log_bound bound;         /* child loggers: their own fields */
     struct lumen_logger *next_all;
     struct lumen_logger *prev_all;
 };
@@ -115,16 +115,16 @@ typedef struct lumen__log_rec {
 
 /* logger.c */
 extern pthread_mutex_t lumen__log_cfg_mu;
-void lumen__log_init(void);           /* once; cheap after the first call */
+void lumen__log_init(void); /* once; cheap after the first call */
 extern _Atomic int lumen__log_inited;
 static inline void lumen__log_ensure_init(void)
 {
     if (LUMEN_UNLIKELY(!atomic_load_explicit(&lumen__log_inited, memory_order_acquire)))
         lumen__log_init();
 }
-void lumen__log_recompute(void);      /* under cfg_mu */
+void lumen__log_recompute(void); /* under cfg_mu */
 lumen_log_handler *lumen__log_handlers_all(void);
-extern _Atomic int lumen__log_shut;   /* after lumen_log_shutdown */
+extern _Atomic int lumen__log_shut; /* after lumen_log_shutdown */
 
 /* format.c */
 void lumen__log_format(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);

@@ -45,7 +45,7 @@ static const struct {
     const char *name;
     int level;
 } LEVELS[] = {
-    {"trace", LUMEN_LOG_TRACE}, {"debug", LUMEN_LOG_DEBUG}, {"info", LUMEN_LOG_INFO},
+    {"trace", LUMEN_LOG_TRACE}, {"debug", LUMEN_LOG_DEBUG},  {"info", LUMEN_LOG_INFO},
     {"warn", LUMEN_LOG_WARN},   {"warning", LUMEN_LOG_WARN}, {"error", LUMEN_LOG_ERROR},
     {"fatal", LUMEN_LOG_FATAL}, {"off", LUMEN_LOG_OFF},
 };
@@ -53,14 +53,22 @@ static const struct {
 const char *lumen_log_level_name(lumen_log_level level)
 {
     switch ((int)level) {
-    case LUMEN_LOG_TRACE: return "trace";
-    case LUMEN_LOG_DEBUG: return "debug";
-    case LUMEN_LOG_INFO: return "info";
-    case LUMEN_LOG_WARN: return "warn";
-    case LUMEN_LOG_ERROR: return "error";
-    case LUMEN_LOG_FATAL: return "fatal";
-    case LUMEN_LOG_OFF: return "off";
-    default: return "unknown";
+    case LUMEN_LOG_TRACE:
+        return "trace";
+    case LUMEN_LOG_DEBUG:
+        return "debug";
+    case LUMEN_LOG_INFO:
+        return "info";
+    case LUMEN_LOG_WARN:
+        return "warn";
+    case LUMEN_LOG_ERROR:
+        return "error";
+    case LUMEN_LOG_FATAL:
+        return "fatal";
+    case LUMEN_LOG_OFF:
+        return "off";
+    default:
+        return "unknown";
     }
 }
 

@@ -68,7 +68,7 @@ static bool copy_value(lumen_span *s, lumen_attr *dst, const lumen_attr *src, ui
     case LUMEN_ATTR_BOOL_ARRAY:
     case LUMEN_ATTR_INT_ARRAY:
     case LUMEN_ATTR_DOUBLE_ARRAY: {
-        size_t el = src->type == LUMEN_ATTR_BOOL_ARRAY ? sizeof(bool)
+        size_t el = src->type == LUMEN_ATTR_BOOL_ARRAY  ? sizeof(bool)
                     : src->type == LUMEN_ATTR_INT_ARRAY ? sizeof(int64_t)
                                                         : sizeof(double);
         if (src->len > 0 && src->v.ia == NULL)

@@ -304,8 +304,8 @@ static void test_core_clock__rfc3339(void **state)
     assert_string_equal(out, "1969-12-31T23:59:59.999999Z");
     /* The ends of the range (which the cache cannot hold) and steps back
      * into the previous second read as the uncached form does. */
-    const int64_t edge[] = {INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 999999999, 0,
-                            1000000000, 999999999, -1000000000, -1000000001};
+    const int64_t edge[] = {INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 999999999,
+                            0,         1000000000,    999999999, -1000000000,   -1000000001};
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
         char a[28];
         lumen__rfc3339_us_safe(a, edge[i]);

@@ -51,8 +51,8 @@ static void curl_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-long th_http(const char *method, const char *url, const char *const *headers,
-             const char *userpwd, const char *body, long timeout_ms, th_resp *out)
+long th_http(const char *method, const char *url, const char *const *headers, const char *userpwd,
+             const char *body, long timeout_ms, th_resp *out)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, curl_init);

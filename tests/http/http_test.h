@@ -14,10 +14,10 @@
 #include "support/support.h"
 
 typedef struct th_resp {
-    long status;      /* 0: no answer */
-    int curl_code;    /* CURLcode */
-    char *headers;    /* raw header block (malloc'd) */
-    char *body;       /* malloc'd, NUL-terminated */
+    long status;   /* 0: no answer */
+    int curl_code; /* CURLcode */
+    char *headers; /* raw header block (malloc'd) */
+    char *body;    /* malloc'd, NUL-terminated */
     size_t body_len;
 } th_resp;
 
@@ -26,8 +26,8 @@ typedef struct th_resp {
  * "Name: value" lines (may be NULL); `userpwd` "user:pass" or NULL;
  * `body` NULL for none. Returns the status (0 on transport error).
  */
-long th_http(const char *method, const char *url, const char *const *headers,
-             const char *userpwd, const char *body, long timeout_ms, th_resp *out);
+long th_http(const char *method, const char *url, const char *const *headers, const char *userpwd,
+             const char *body, long timeout_ms, th_resp *out);
 void th_resp_free(th_resp *r);
 /* A header's value in a raw header block (case-insensitive name), copied
  * into out; false when absent. */

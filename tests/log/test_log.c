@@ -20,8 +20,8 @@ static void test_log_json__hostile_input_stays_valid(void **state)
 {
     (void)state;
     lt_cap c;
-    lumen_logger *lg = lt_cap_open(&c, "t.json.hostile", LUMEN_LOG_FORMAT_JSON,
-                                   LUMEN_LOG_PRESET_LUMEN, 0);
+    lumen_logger *lg =
+        lt_cap_open(&c, "t.json.hostile", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
     char ctl[33];
     for (int i = 0; i < 32; i++)
         ctl[i] = (char)(i + 1 == 32 ? 0x7F : i + 1);
@@ -47,32 +47,36 @@ static void test_log_json__hostile_input_stays_valid(void **state)
     free(s);
     size_t n;
     char *out = lt_cap_read(&c, &n);
-    lt_py_check("assert len(recs) == 2, len(recs)\n"
-                "r = recs[0]\n"
-                "assert r['msg'] == 'quote\" backslash\\\\ newline\\n cr\\r tab\\t \\x1b[31mred', r['msg']\n"
-                "assert r['ctl'] == ''.join(chr(i) for i in range(1, 32)) + '\\x7f'\n"
-                "assert r['nul'] == 'a\\x00b'\n"
-                "assert r['bad'] == 'x\\ufffdy\\ufffd\\ufffdz\\ufffd\\ufffd\\ufffdw\\ufffd\\ufffdv\\ufffd\\ufffd\\ufffd\\ufffdu\\ufffd', ascii(r['bad'])\n"
-                "assert r['k\"ey\\n\\\\'] == 'v'\n"
-                "assert r['sep'] == '\\u2028\\u2029'\n"
-                "assert r['nullval'] == ''\n"
-                "assert r['bytes'] == '00ff'\n"
-                "assert r['nan'] == 'NaN' and r['inf'] == '+Inf' and r['neg'] == -1.25\n"
-                "assert r['min'] == -2**63 and r['max'] == 2**64 - 1\n"
-                "assert r['yes'] is True and r['err'] == 'LUMEN_EINVAL'\n"
-                "assert r['fmt'] == '%s%n%x%p'\n"
-                "assert r['level'] == 'info' and r['logger'] == 't.json.hostile'\n"
-                "import re\n"
-                "assert re.fullmatch(r'\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z', r['ts'])\n"
-                "b = recs[1]\n"
-                "for v in (b['big'], b['msg']):\n"
-                "    assert v.startswith('a' * 1000)\n"
-                "    assert v.endswith('...[truncated 11 bytes]'), v[-60:]\n"
-                "    assert len(v.encode()) <= (1 << 20) + 40\n"
-                "    assert '\\ufffd' not in v\n"
-                "assert b['level'] == 'warn'\n"
-                "assert '\\x1b' not in lines[0]\n",
-                out, n, 1);
+    lt_py_check(
+        "assert len(recs) == 2, len(recs)\n"
+        "r = recs[0]\n"
+        "assert r['msg'] == 'quote\" backslash\\\\ newline\\n cr\\r tab\\t \\x1b[31mred', "
+        "r['msg']\n"
+        "assert r['ctl'] == ''.join(chr(i) for i in range(1, 32)) + '\\x7f'\n"
+        "assert r['nul'] == 'a\\x00b'\n"
+        "assert r['bad'] == "
+        "'x\\ufffdy\\ufffd\\ufffdz\\ufffd\\ufffd\\ufffdw\\ufffd\\ufffdv\\ufffd\\ufffd\\ufffd\\ufffd"
+        "u\\ufffd', ascii(r['bad'])\n"
+        "assert r['k\"ey\\n\\\\'] == 'v'\n"
+        "assert r['sep'] == '\\u2028\\u2029'\n"
+        "assert r['nullval'] == ''\n"
+        "assert r['bytes'] == '00ff'\n"
+        "assert r['nan'] == 'NaN' and r['inf'] == '+Inf' and r['neg'] == -1.25\n"
+        "assert r['min'] == -2**63 and r['max'] == 2**64 - 1\n"
+        "assert r['yes'] is True and r['err'] == 'LUMEN_EINVAL'\n"
+        "assert r['fmt'] == '%s%n%x%p'\n"
+        "assert r['level'] == 'info' and r['logger'] == 't.json.hostile'\n"
+        "import re\n"
+        "assert re.fullmatch(r'\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z', r['ts'])\n"
+        "b = recs[1]\n"
+        "for v in (b['big'], b['msg']):\n"
+        "    assert v.startswith('a' * 1000)\n"
+        "    assert v.endswith('...[truncated 11 bytes]'), v[-60:]\n"
+        "    assert len(v.encode()) <= (1 << 20) + 40\n"
+        "    assert '\\ufffd' not in v\n"
+        "assert b['level'] == 'warn'\n"
+        "assert '\\x1b' not in lines[0]\n",
+        out, n, 1);
     free(out);
 }
 
@@ -82,14 +86,15 @@ static void test_log_json__float_text_reads_back(void **state)
     lt_cap c;
     lumen_logger *lg =
         lt_cap_open(&c, "t.json.float", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
-    const double vals[] = {0.0123, 0.1, 0.3,     1.5,    2.0,          -0.001,
-                           1e-7,   1e300, 123456.789, 0.1 + 0.2, 3.141592653589793, 0};
+    const double vals[] = {
+        0.0123, 0.1, 0.3, 1.5, 2.0, -0.001, 1e-7, 1e300, 123456.789, 0.1 + 0.2, 3.141592653589793,
+        0};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
         LUMEN_LOG_INFO(lg, "f", LUMEN_FLOAT("v", vals[i]));
     /* Random values of every magnitude, short decimals (the fast path)
      * and decimals of up to 17 digits: each must read back to the same
      * bits, and be the shortest text that does. */
-    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+    static const double p10[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
                                  1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
     uint64_t x = 88172645463325252ULL;
     for (int i = 0; i < 4500; i++) {
@@ -116,7 +121,8 @@ static void test_log_json__float_text_reads_back(void **state)
                 "for r in recs[12:]:\n"
                 "    assert struct.pack('<d', r['v']) == struct.pack('<Q', r['bits']), r\n"
                 "assert len(recs) > 3000\n"
-                "want = [0.0123, 0.1, 0.3, 1.5, 2.0, -0.001, 1e-7, 1e300, 123456.789, 0.1+0.2, 3.141592653589793, 0]\n"
+                "want = [0.0123, 0.1, 0.3, 1.5, 2.0, -0.001, 1e-7, 1e300, 123456.789, 0.1+0.2, "
+                "3.141592653589793, 0]\n"
                 "got = [r['v'] for r in recs[:12]]\n"
                 "assert got == want, got\n"
                 "assert '\"v\":0.0123}' in lines[0], lines[0]\n"
@@ -158,26 +164,31 @@ static void test_log_presets__field_names(void **state)
     const char *checks[] = {
         "r = recs[0]\n"
         "assert list(r)[:4] == ['ts', 'level', 'logger', 'msg'], list(r)\n"
-        "assert r['trace_id'] == 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf' and r['span_id'] == '1011121314151617'\n"
+        "assert r['trace_id'] == 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf' and r['span_id'] == "
+        "'1011121314151617'\n"
         "assert r['trace_flags'] == '01' and r['request_id'] == 'req-42' and r['user'] == 'bob'\n"
-        "assert r['file'].endswith('test_log.c') and r['line'] > 0 and r['func'] == 'test_log_presets__field_names'\n"
+        "assert r['file'].endswith('test_log.c') and r['line'] > 0 and r['func'] == "
+        "'test_log_presets__field_names'\n"
         "assert 'trace_id' not in recs[1]\n",
         "r = recs[0]\n"
-        "assert r['severity_text'] == 'INFO' and r['severity_number'] == 9 and r['body'] == 'hello'\n"
+        "assert r['severity_text'] == 'INFO' and r['severity_number'] == 9 and r['body'] == "
+        "'hello'\n"
         "assert r['scope'] == 't.preset' and 'timestamp' in r\n"
-        "assert r['trace_id'] == 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf' and r['span_id'] == '1011121314151617' and r['trace_flags'] == '01'\n"
+        "assert r['trace_id'] == 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf' and r['span_id'] == "
+        "'1011121314151617' and r['trace_flags'] == '01'\n"
         "assert r['code.lineno'] > 0 and r['code.filepath'].endswith('test_log.c')\n",
         "r = recs[0]\n"
         "assert list(r)[:3] == ['@timestamp', 'log.level', 'message'], list(r)\n"
         "assert r['log.level'] == 'info' and r['message'] == 'hello' and r['ecs.version']\n"
-        "assert r['trace.id'] == 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf' and r['span.id'] == '1011121314151617'\n"
+        "assert r['trace.id'] == 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf' and r['span.id'] == "
+        "'1011121314151617'\n"
         "assert r['log.logger'] == 't.preset' and r['http.request.id'] == 'req-42'\n"
         "assert r['log.origin.file.line'] > 0\n",
     };
     for (int i = 0; i < 3; i++) {
         lt_cap c;
-        lumen_logger *lg = lt_cap_open(&c, "t.preset", LUMEN_LOG_FORMAT_JSON, presets[i],
-                                       LUMEN_LOG_SOURCE);
+        lumen_logger *lg =
+            lt_cap_open(&c, "t.preset", LUMEN_LOG_FORMAT_JSON, presets[i], LUMEN_LOG_SOURCE);
         fill_span();
         assert_int_equal(lumen_log_set_request_id("req-42"), LUMEN_OK);
         LUMEN_LOG_INFO(lg, "hello", LUMEN_STR("user", "bob"));
@@ -218,9 +229,10 @@ static void test_log_logfmt__one_record_per_line(void **state)
     lt_cap c;
     lumen_logger *lg =
         lt_cap_open(&c, "t.logfmt", LUMEN_LOG_FORMAT_LOGFMT, LUMEN_LOG_PRESET_LUMEN, 0);
-    LUMEN_LOG_INFO(lg, "two\nlines %s%n%x", LUMEN_STR("a b", "x=y \"q\"\r\n"), LUMEN_STR("bare", "ok"),
-                   LUMEN_STR("empty", ""), LUMEN_STR("bad", "\xff\x01"), LUMEN_STR("", "nokey"),
-                   LUMEN_STR("null", "null"), LUMEN_INT("n", -3), LUMEN_FLOAT("d", 0.5));
+    LUMEN_LOG_INFO(lg, "two\nlines %s%n%x", LUMEN_STR("a b", "x=y \"q\"\r\n"),
+                   LUMEN_STR("bare", "ok"), LUMEN_STR("empty", ""), LUMEN_STR("bad", "\xff\x01"),
+                   LUMEN_STR("", "nokey"), LUMEN_STR("null", "null"), LUMEN_INT("n", -3),
+                   LUMEN_FLOAT("d", 0.5));
     LUMEN_LOG_ERROR(lg, "second");
     size_t n;
     char *out = lt_cap_read(&c, &n);
@@ -230,9 +242,11 @@ static void test_log_logfmt__one_record_per_line(void **state)
              "%s"
              "assert len(recs) == 2, lines\n"
              "r = recs[0]\n"
-             "assert r['msg'] == 'two\\nlines %%s%%n%%x' and r['level'] == 'info' and r['logger'] == 't.logfmt'\n"
+             "assert r['msg'] == 'two\\nlines %%s%%n%%x' and r['level'] == 'info' and r['logger'] "
+             "== 't.logfmt'\n"
              "assert r['ab'] == 'x=y \"q\"\\r\\n' and r['bare'] == 'ok' and r['empty'] == ''\n"
-             "assert r['bad'] == '\\ufffd\\x01' and r['_'] == 'nokey' and r['n'] == '-3' and r['d'] == '0.5'\n"
+             "assert r['bad'] == '\\ufffd\\x01' and r['_'] == 'nokey' and r['n'] == '-3' and "
+             "r['d'] == '0.5'\n"
              "assert 'bare=ok' in lines[0] and 'empty=\"\"' in lines[0]\n"
              "assert recs[1]['level'] == 'error'\n",
              LOGFMT_PARSER);
@@ -260,7 +274,6 @@ static void test_log_text__escapes_terminal_controls(void **state)
     assert_null(strstr(out, "\x1b[2J"));
     free(out);
 }
-
 
 static void test_log_text__chosen_on_a_terminal(void **state)
 {
@@ -305,8 +318,7 @@ static void test_log_levels__disabled_calls_evaluate_nothing(void **state)
 {
     (void)state;
     lt_cap c;
-    lumen_logger *lg =
-        lt_cap_open(&c, "t.lazy", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
+    lumen_logger *lg = lt_cap_open(&c, "t.lazy", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
     assert_int_equal(lumen_logger_set_level(lg, LUMEN_LOG_INFO), LUMEN_OK);
     side_effects = 0;
     LUMEN_LOG_DEBUG(lg, touch("m"), LUMEN_STR("a", touch("x")), LUMEN_INT("b", side_effects++));
@@ -316,16 +328,15 @@ static void test_log_levels__disabled_calls_evaluate_nothing(void **state)
     LUMEN_LOG_INFO(lg, touch("m"), LUMEN_STR("a", touch("x")));
     assert_int_equal(side_effects, 2);
     /* The most fields a macro call takes: 31 after the message. */
-    LUMEN_LOG_INFO(lg, "many", LUMEN_INT("f1", 1), LUMEN_INT("f2", 2), LUMEN_INT("f3", 3),
-                    LUMEN_INT("f4", 4), LUMEN_INT("f5", 5), LUMEN_INT("f6", 6), LUMEN_INT("f7", 7),
-                    LUMEN_INT("f8", 8), LUMEN_INT("f9", 9), LUMEN_INT("f10", 10),
-                    LUMEN_INT("f11", 11), LUMEN_INT("f12", 12), LUMEN_INT("f13", 13),
-                    LUMEN_INT("f14", 14), LUMEN_INT("f15", 15), LUMEN_INT("f16", 16),
-                    LUMEN_INT("f17", 17), LUMEN_INT("f18", 18), LUMEN_INT("f19", 19),
-                    LUMEN_INT("f20", 20), LUMEN_INT("f21", 21), LUMEN_INT("f22", 22),
-                    LUMEN_INT("f23", 23), LUMEN_INT("f24", 24), LUMEN_INT("f25", 25),
-                    LUMEN_INT("f26", 26), LUMEN_INT("f27", 27), LUMEN_INT("f28", 28),
-                    LUMEN_INT("f29", 29), LUMEN_INT("f30", 30), LUMEN_BYTES("f31", "\x01", 1));
+    LUMEN_LOG_INFO(
+        lg, "many", LUMEN_INT("f1", 1), LUMEN_INT("f2", 2), LUMEN_INT("f3", 3), LUMEN_INT("f4", 4),
+        LUMEN_INT("f5", 5), LUMEN_INT("f6", 6), LUMEN_INT("f7", 7), LUMEN_INT("f8", 8),
+        LUMEN_INT("f9", 9), LUMEN_INT("f10", 10), LUMEN_INT("f11", 11), LUMEN_INT("f12", 12),
+        LUMEN_INT("f13", 13), LUMEN_INT("f14", 14), LUMEN_INT("f15", 15), LUMEN_INT("f16", 16),
+        LUMEN_INT("f17", 17), LUMEN_INT("f18", 18), LUMEN_INT("f19", 19), LUMEN_INT("f20", 20),
+        LUMEN_INT("f21", 21), LUMEN_INT("f22", 22), LUMEN_INT("f23", 23), LUMEN_INT("f24", 24),
+        LUMEN_INT("f25", 25), LUMEN_INT("f26", 26), LUMEN_INT("f27", 27), LUMEN_INT("f28", 28),
+        LUMEN_INT("f29", 29), LUMEN_INT("f30", 30), LUMEN_BYTES("f31", "\x01", 1));
     size_t n;
     char *out = lt_cap_read(&c, &n);
     assert_non_null(strstr(out, "\"msg\":\"m\",\"a\":\"x\"}\n"));
@@ -403,8 +414,8 @@ static void test_log_levels__hierarchy_inherits(void **state)
     assert_int_equal(lumen_log_set_levels("h.db=debug"), LUMEN_OK);
     assert_int_equal(lumen_logger_level(deep), LUMEN_LOG_DEBUG);
     assert_int_equal(lumen_logger_level(app), LUMEN_LOG_WARN);
-    LUMEN_LOG_DEBUG(deep, "deep debug");   /* inherits app's handler */
-    LUMEN_LOG_INFO(app, "app info");       /* below app's warn */
+    LUMEN_LOG_DEBUG(deep, "deep debug"); /* inherits app's handler */
+    LUMEN_LOG_INFO(app, "app info");     /* below app's warn */
     assert_int_equal(lumen_log_set_levels("h.db=info, h = error"), LUMEN_OK);
     LUMEN_LOG_DEBUG(deep, "hidden");
     LUMEN_LOG_WARN(app, "hidden too");
@@ -604,7 +615,6 @@ static void test_log_sink__file_reopen_after_rotation(void **state)
     free(dir);
 }
 
-
 /* ---- batching: when lines leave ------------------------------------------------------- */
 
 static size_t file_size(const char *path)
@@ -695,8 +705,8 @@ static void test_log_async__lines_leave_in_bounded_time(void **state)
 {
     (void)state;
     lt_cap c;
-    lumen_logger *lg = lt_cap_open(&c, "t.async.delay", LUMEN_LOG_FORMAT_JSON,
-                                   LUMEN_LOG_PRESET_LUMEN, 0);
+    lumen_logger *lg =
+        lt_cap_open(&c, "t.async.delay", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
     lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
     o.sink = LUMEN_LOG_SINK_FD;
     o.fd = c.fd;
@@ -758,14 +768,16 @@ static void test_log_raw__signal_handler_line_is_json(void **state)
     lumen_log_raw(c.fd, LUMEN_LOG_INFO, NULL);
     size_t n;
     char *out = lt_cap_read(&c, &n);
-    lt_py_check("assert len(recs) == 3\n"
-                "r = recs[0]\n"
-                "assert r['msg'] == 'crash \"here\"\\n\\x01\\ufffd' and r['level'] == 'fatal' and r['logger'] == 'raw'\n"
-                "import datetime\n"
-                "t = datetime.datetime.strptime(r['ts'], '%Y-%m-%dT%H:%M:%S.%fZ')\n"
-                "assert abs((datetime.datetime.utcnow() - t).total_seconds()) < 60, r['ts']\n"
-                "assert recs[1]['msg'].endswith('...[truncated]') and len(recs[1]['msg']) == 1024 + 14\n",
-                out, n, 1);
+    lt_py_check(
+        "assert len(recs) == 3\n"
+        "r = recs[0]\n"
+        "assert r['msg'] == 'crash \"here\"\\n\\x01\\ufffd' and r['level'] == 'fatal' and "
+        "r['logger'] == 'raw'\n"
+        "import datetime\n"
+        "t = datetime.datetime.strptime(r['ts'], '%Y-%m-%dT%H:%M:%S.%fZ')\n"
+        "assert abs((datetime.datetime.utcnow() - t).total_seconds()) < 60, r['ts']\n"
+        "assert recs[1]['msg'].endswith('...[truncated]') and len(recs[1]['msg']) == 1024 + 14\n",
+        out, n, 1);
     free(out);
     /* The signal-safe calendar arithmetic agrees with gmtime_r. */
     char a[32], b[32];
@@ -798,14 +810,14 @@ static void test_log_misc__names_and_dropped(void **state)
     (void)lumen_log_dropped();
 }
 
-
 /* ---- metrics in the default registry ------------------------------------------------------ */
 
 static void test_log_metrics__events_by_level_and_drops(void **state)
 {
     (void)state;
     lt_cap c;
-    lumen_logger *lg = lt_cap_open(&c, "t.metrics", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
+    lumen_logger *lg =
+        lt_cap_open(&c, "t.metrics", LUMEN_LOG_FORMAT_JSON, LUMEN_LOG_PRESET_LUMEN, 0);
     LUMEN_LOG_ERROR(lg, "count me"); /* makes sure the family exists */
     char *before = NULL;
     assert_int_equal(lumen_registry_render_string(&before, NULL, NULL, LUMEN_FORMAT_PROMETHEUS),
@@ -837,7 +849,8 @@ static void test_log_metrics__events_by_level_and_drops(void **state)
     lt_py_check("from prometheus_client.parser import text_string_to_metric_families as p\n"
                 "a, b = data.split(b'\\0')\n"
                 "def vals(t):\n"
-                "    return {(s.name, s.labels.get('level')): s.value for f in p(t.decode()) for s in f.samples}\n"
+                "    return {(s.name, s.labels.get('level')): s.value for f in p(t.decode()) for s "
+                "in f.samples}\n"
                 "x, y = vals(a), vals(b)\n"
                 "d = lambda k: y.get(k, 0) - x.get(k, 0)\n"
                 "assert d(('lumen_log_events_total', 'error')) == 4, (x, y)\n"
@@ -849,7 +862,6 @@ static void test_log_metrics__events_by_level_and_drops(void **state)
     lumen_free(after);
     free(lt_cap_read(&c, &lb));
 }
-
 
 /* ---- the line clock ------------------------------------------------------------------------ */
 

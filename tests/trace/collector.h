@@ -17,7 +17,8 @@ typedef struct collector {
     char url[128];
 } collector;
 
-static inline void collector_start_tls(collector *c, const char *script, const char *cert, const char *key);
+static inline void collector_start_tls(collector *c, const char *script, const char *cert,
+                                       const char *key);
 
 static inline void collector_start(collector *c, const char *script)
 {
@@ -25,7 +26,8 @@ static inline void collector_start(collector *c, const char *script)
 }
 
 /* With cert and key (PEM paths), the collector speaks https. */
-static inline void collector_start_tls(collector *c, const char *script, const char *cert, const char *key)
+static inline void collector_start_tls(collector *c, const char *script, const char *cert,
+                                       const char *key)
 {
     char *dir = lt_tempdir();
     snprintf(c->log, sizeof c->log, "%s/requests.log", dir);
@@ -43,7 +45,8 @@ static inline void collector_start_tls(collector *c, const char *script, const c
         close(fds[0]);
         close(fds[1]);
         if (cert != NULL)
-            execl(lt_python(), "python3", py, c->log, script ? script : "", cert, key, (char *)NULL);
+            execl(lt_python(), "python3", py, c->log, script ? script : "", cert, key,
+                  (char *)NULL);
         else
             execl(lt_python(), "python3", py, c->log, script ? script : "", (char *)NULL);
         _exit(127);
@@ -60,7 +63,8 @@ static inline void collector_start_tls(collector *c, const char *script, const c
     close(fds[0]);
     c->port = atoi(buf);
     assert_true(c->port > 0);
-    snprintf(c->url, sizeof c->url, "%s://127.0.0.1:%d/v1/traces", cert ? "https" : "http", c->port);
+    snprintf(c->url, sizeof c->url, "%s://127.0.0.1:%d/v1/traces", cert ? "https" : "http",
+             c->port);
 }
 
 static inline void collector_stop(collector *c)
