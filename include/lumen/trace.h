@@ -715,8 +715,8 @@ LUMEN_API lumen_span *lumen_span_current(void);
 /* ---- reading ended spans (exporters) -------------------------------------- */
 
 /** Readers of an ended span, for exporters. Borrowed pointers live as long
- * as the span. An ended span does not change: thread-safe (several
- * processors may read one at once). */
+ * as the span. Thread-safe: an ended span does not change, and several
+ * processors may read one at once. */
 LUMEN_API const char *lumen_span_get_name(const lumen_span *s);
 LUMEN_API lumen_span_kind lumen_span_get_kind(const lumen_span *s);
 /** Parent span id into out[8]; false (out zeroed) for a root span.

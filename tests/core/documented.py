@@ -1,24 +1,37 @@
 #!/usr/bin/env python3
 """Every LUMEN_API declaration in include/lumen/*.h has a doc comment (the
 line before it ends a comment, or it belongs to a group of declarations that
-directly follows one), and that comment states its thread-safety with one of
-the sentences of docs/api.md: "Thread-safe.", "Safe on distinct objects."
-(or "... spans", "... loggers": the objects it acts on), "Not thread-safe."
-or "Async-signal-safe.".
+directly follows one), and that comment states its thread-safety with
+exactly one of the sentences of docs/api.md: "Thread-safe.", "Safe on
+distinct objects." or "Not thread-safe." (each may go on with a colon or a
+parenthesis saying more), and optionally "Async-signal-safe.".
 
-Declarations still lacking the thread-safety sentence are listed in the
-pending file (second argument; "header name" per line). A listed declaration
-that has its sentence, or no longer exists, fails the test too, so the list
-only shrinks; it must be empty by the end of issue 12.
-Usage: documented.py INCLUDE_DIR [PENDING_FILE]
+The sentences are matched as written (case and all), across the line
+breaks of the comment, so that a doc saying "thread-safe" in passing, or
+both "Thread-safe" and "Not thread-safe", is caught.
+Usage: documented.py INCLUDE_DIR
 """
 import glob
 import os
 import re
 import sys
 
-TS = re.compile(r'\b(thread-safe|safe on distinct \w+|async-signal-safe)\b', re.I)
+SENTENCES = ('Not thread-safe', 'Thread-safe', 'Safe on distinct objects')
+TS = re.compile(r'\b(Not thread-safe|Thread-safe|Safe on distinct objects)\b')
 NAME = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*\(')
+
+
+def comment_text(lines):
+    """The text of a comment's lines, without the comment markers and the
+    leading '*' of each line, joined by single spaces."""
+    out = []
+    for x in lines:
+        x = x.strip()
+        x = re.sub(r'^/\*\*?', '', x)
+        x = re.sub(r'\*/$', '', x)
+        x = re.sub(r'^\*(?!/)', '', x)
+        out.append(x.strip())
+    return ' '.join(w for w in out if w)
 
 
 def declarations(inc):
@@ -45,56 +58,34 @@ def declarations(inc):
                 end = k
                 while k > 0 and '/*' not in lines[k]:
                     k -= 1
-                doc = ' '.join(x.strip() for x in lines[k:end + 1])
+                doc = comment_text(lines[k:end + 1])
             out.append((os.path.basename(h), i + 1, name, doc))
     return out
 
 
-def read_pending(path):
-    pending = {}
-    if path is None:
-        return pending
-    for n, line in enumerate(open(path), 1):
-        line = line.split('#', 1)[0].strip()
-        if line:
-            parts = line.split()
-            if len(parts) != 2:
-                sys.exit(f'{path}:{n}: expected "header name", got {line!r}')
-            pending[(parts[0], parts[1])] = n
-    return pending
-
-
 def main():
     inc = sys.argv[1]
-    pending_path = sys.argv[2] if len(sys.argv) > 2 else None
-    pending = read_pending(pending_path)
     decls = declarations(inc)
     fail = 0
     undocumented = [d for d in decls if d[3] is None]
     for h, line, name, _ in undocumented:
-        print(f'undocumented: {inc}/lumen/{h}:{line}: {name}')
+        print(f'FAIL: undocumented: {inc}/lumen/{h}:{line}: {name}')
         fail = 1
-    no_ts = [(h, line, name) for h, line, name, doc in decls if doc is not None and not TS.search(doc)]
-    waiting = 0
-    for h, line, name in no_ts:
-        if (h, name) in pending:
-            waiting += 1
+    counts = dict.fromkeys(SENTENCES, 0)
+    for h, line, name, doc in decls:
+        if doc is None:
             continue
-        print(f'no thread-safety sentence: {inc}/lumen/{h}:{line}: {name}')
+        said = sorted(set(TS.findall(doc)))
+        if len(said) == 1:
+            counts[said[0]] += 1
+            continue
+        what = 'none' if not said else ' and '.join(f'"{s}"' for s in said)
+        print(f'FAIL: {inc}/lumen/{h}:{line}: {name}: its doc (or its group\'s) says {what} of '
+              '"Thread-safe.", "Safe on distinct objects.", "Not thread-safe." (docs/api.md, '
+              'Thread-safety: exactly one)')
         fail = 1
-    if any((h, name) not in pending for h, _, name in no_ts):
-        print('  (the doc of each, or of its group, says none of "Thread-safe.", "Safe on distinct '
-              'objects.", "Not thread-safe.", "Async-signal-safe.": see docs/api.md)')
-    missing = {(h, name) for h, _, name in no_ts}
-    for key, n in sorted(pending.items(), key=lambda kv: kv[1]):
-        if key not in missing:
-            state = 'has its thread-safety sentence' if any(
-                (h, name) == key for h, _, name, _ in decls) else 'is not declared any more'
-            print(f'stale: {pending_path}:{n}: {key[0]} {key[1]} {state}: delete the line')
-            fail = 1
-    print(f'{len(decls)} declarations, {len(undocumented)} without a doc comment, '
-          f'{len(no_ts)} without a thread-safety sentence ({waiting} of them pending in '
-          f'{os.path.basename(pending_path) if pending_path else "no pending file"})')
+    print(f'{len(decls)} declarations, {len(undocumented)} without a doc comment; ' +
+          ', '.join(f'{n} "{s}"' for s, n in counts.items()))
     sys.exit(1 if fail or not decls else 0)
 
 

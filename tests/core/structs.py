@@ -7,19 +7,20 @@ docs/api.md ("Structs that cross the boundary"):
   lumen_<name>_init();
 - frozen: named in the page's list of frozen value types.
 
-(Opaque handles show no layout and are not checked; nor are `lumen__`
-structs, which are not API.) Structs that are neither yet are listed in the
-pending file ("header name" per line); a listed struct that has become
-versioned or frozen, or is gone, fails the test too, so the list only
-shrinks: it must be empty by the end of issue 12.
-Usage: structs.py INCLUDE_DIR API_MD PENDING_FILE
+A versioned struct's LUMEN_<NAME>_INIT must be
+LUMEN__VERSIONED_INIT(lumen_<name>, LUMEN_<NAME>_VERSION), the one expansion
+that works in C (a designated initializer, usable for a static) and C++ (no
+missing-field warning). Opaque handles show no layout and are not checked;
+nor are `lumen__` structs, which are not API. Any other struct with a body
+in a public header fails.
+Usage: structs.py INCLUDE_DIR API_MD
 """
 import glob
 import os
 import re
 import sys
 
-TYPEDEF = re.compile(r'^\s*typedef\s+struct\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{')
+TYPEDEF = re.compile(r'^\s*(?:typedef\s+)?struct\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{')
 VERSION_FIRST = re.compile(r'^\s*unsigned\s+int\s+version\s*;')
 
 
@@ -58,21 +59,8 @@ def frozen_list(api_md):
     return set(re.findall(r'`(lumen_[a-z0-9_]+)`', m.group(1)))
 
 
-def read_pending(path):
-    pending = {}
-    for n, line in enumerate(open(path), 1):
-        line = line.split('#', 1)[0].strip()
-        if line:
-            parts = line.split()
-            if len(parts) != 2:
-                sys.exit(f'{path}:{n}: expected "header name", got {line!r}')
-            pending[(parts[0], parts[1])] = n
-    return pending
-
-
 def main():
-    inc, api_md, pending_path = sys.argv[1:4]
-    pending = read_pending(pending_path)
+    inc, api_md = sys.argv[1:3]
     frozen = frozen_list(api_md)
     if frozen is None:
         print(f'note: {api_md} does not exist: no struct counts as frozen')
@@ -82,8 +70,7 @@ def main():
         headers += strip_comments(open(h).read())
     fail = 0
     found = structs(inc)
-    kinds = {'versioned': 0, 'frozen': 0, 'pending': 0, 'internal': 0}
-    bad = set()
+    kinds = {'versioned': 0, 'frozen': 0, 'internal': 0}
     for h, line, name, first in found:
         where = f'{inc}/lumen/{h}:{line}: {name}'
         if name.startswith('lumen__'):
@@ -99,26 +86,28 @@ def main():
             if lacks:
                 print(f'FAIL: {where} is versioned but lacks {", ".join(lacks)}')
                 fail = 1
+            init = re.search(rf'#\s*define\s+LUMEN{up[5:]}_INIT\b((?:[^\n]*\\\n)*[^\n]*)',
+                             headers)
+            body = re.sub(r'\s+', '', init.group(1).replace('\\\n', '')) if init else ''
+            want = f'LUMEN__VERSIONED_INIT({name},LUMEN{up[5:]}_VERSION)'
+            if init and body != want:
+                print(f'FAIL: {where}: LUMEN{up[5:]}_INIT is {body}, not {want}')
+                fail = 1
             kinds['versioned'] += 1
             continue
         if name in frozen:
             kinds['frozen'] += 1
             continue
-        bad.add((h, name))
-        if (h, name) in pending:
-            kinds['pending'] += 1
-            continue
         print(f'FAIL: {where}: neither versioned (first member "unsigned int version") nor in '
               f'the frozen value types of {os.path.basename(api_md)}')
         fail = 1
-    for key, n in sorted(pending.items(), key=lambda kv: kv[1]):
-        if key not in bad:
-            print(f'stale: {pending_path}:{n}: {key[0]} {key[1]} is versioned, frozen or gone: '
-                  'delete the line')
-            fail = 1
+    # The page lists only what the headers lay out.
+    for name in sorted(frozen - {n for _, _, n, _ in found}):
+        print(f'FAIL: {api_md} lists {name} as a frozen value type, but no public header lays it '
+              'out')
+        fail = 1
     print(f'{len(found)} structs with a public layout: {kinds["versioned"]} versioned, '
-          f'{kinds["frozen"]} frozen, {kinds["pending"]} pending in '
-          f'{os.path.basename(pending_path)}, {kinds["internal"]} internal (lumen__)')
+          f'{kinds["frozen"]} frozen, {kinds["internal"]} internal (lumen__)')
     sys.exit(1 if fail or not found else 0)
 
 
