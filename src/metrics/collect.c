@@ -2,8 +2,10 @@
  * metrics/collect.c: custom collectors. See collect.h.
  *
  * A family begun by a collector is refused when its name clashes with a
- * registered family of the same registry or with one an earlier collector
- * wrote in this scrape, so that an exposition never repeats a name. A
+ * family of the same registry that this render lists (the render's own
+ * sorted copy, so the check and the exposition see the same families) or
+ * with one an earlier collector wrote in this scrape, so that an
+ * exposition never repeats a name. A
  * collector's failure is reported through the diagnostics hook; the
  * families it completed are still rendered.
  */
@@ -13,6 +15,8 @@
 #include "core/alloc.h"
 #include "core/diag.h"
 #include "metrics/collect.h"
+#include "metrics/family.h"
+#include "metrics/names.h"
 
 static const char *const g_sfx[] = {"", "_total", "_created", "_bucket", "_sum", "_count", "_info"};
 
@@ -60,7 +64,7 @@ static bool grow(void **v, size_t *cap, size_t n, size_t elem)
 
 static bool sink_exposes(const lumen_collect_sink *s, const char *name)
 {
-    char names[8][256];
+    lumen__sample_names names;
     for (size_t i = 0; i < s->nfams; i++) {
         size_t k =
             lumen__family_sample_names(s->fams[i].type, lumen__sink_str(s, s->fams[i].name), names);
@@ -83,7 +87,7 @@ LUMEN_API int lumen_collect_family(lumen_collect_sink *s, lumen_metric_type type
     size_t base = lumen__family_base_len(type, name);
     if (base > LUMEN_METRIC_NAME_MAX) /* lumen_metric_name_check refused it already */
         return LUMEN_ETOOBIG;
-    char b[256];
+    char b[LUMEN__SAMPLE_NAME_CAP];
     memcpy(b, name, base);
     b[base] = '\0';
     if (unit != NULL && unit[0] != '\0') {
@@ -92,10 +96,10 @@ LUMEN_API int lumen_collect_family(lumen_collect_sink *s, lumen_metric_type type
             strcmp(b + base - u, unit) != 0)
             return LUMEN_EINVAL;
     }
-    char names[8][256];
+    lumen__sample_names names;
     size_t k = lumen__family_sample_names(type, b, names);
     for (size_t i = 0; i < k; i++)
-        if (sink_exposes(s, names[i]) || lumen__registry_exposes(s->reg, names[i]))
+        if (sink_exposes(s, names[i]) || lumen__families_expose(s->regfams, s->nregfams, names[i]))
             return LUMEN_EEXIST;
     if (!grow((void **)&s->fams, &s->cap, s->nfams, sizeof *s->fams))
         return LUMEN_ENOMEM;
@@ -177,9 +181,11 @@ LUMEN_API int lumen_collect_sample(lumen_collect_sink *s, const char *suffix,
     return LUMEN_OK;
 }
 
-void lumen__sink_collect(lumen_collect_sink *s, lumen__registry *r)
+void lumen__sink_collect(lumen_collect_sink *s, lumen__registry *r, lumen__family *const *fams,
+                         size_t nfams)
 {
-    s->reg = r;
+    s->regfams = fams;
+    s->nregfams = nfams;
     pthread_mutex_lock(&r->collect_mu);
     for (lumen_collector *c = r->collectors; c; c = c->next) {
         s->open = false;

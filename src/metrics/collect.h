@@ -2,7 +2,8 @@
  * metrics/collect.h: the sink that custom collectors write into at scrape
  * time. What a collector writes is validated as it arrives and kept in a
  * compact form (strings in one arena) until the render lays it out in
- * either format.
+ * either format. It calls nothing in the registry: the registered
+ * families it must not repeat come from the render that runs it.
  */
 #ifndef LUMEN_METRICS_COLLECT_H
 #define LUMEN_METRICS_COLLECT_H
@@ -25,7 +26,8 @@ typedef struct lumen__cfam {
 } lumen__cfam;
 
 struct lumen_collect_sink {
-    lumen__registry *reg; /* the registry whose collectors run */
+    lumen__family *const *regfams; /* the families the render lists, by name */
+    size_t nregfams;
     lumen__buf arena;
     lumen__cfam *fams;
     size_t nfams, cap;
@@ -43,7 +45,10 @@ static inline const char *lumen__sink_str(const lumen_collect_sink *s, size_t of
 }
 /* The suffix text for SFX_*. */
 const char *lumen__sfx_text(int sfx);
-/* Run the registry's collectors into the sink. */
-void lumen__sink_collect(lumen_collect_sink *s, lumen__registry *r);
+/* Run the registry's collectors into the sink. `fams` (sorted by name) are
+ * the registry's families the same render lists: a collected family that
+ * clashes with one of them, or with one collected before it, is refused. */
+void lumen__sink_collect(lumen_collect_sink *s, lumen__registry *r, lumen__family *const *fams,
+                         size_t nfams);
 
 #endif

@@ -14,7 +14,8 @@
 #include "core/clock.h"
 #include "core/escape.h"
 #include "core/tctx.h"
-#include "metrics/internal.h"
+#include "metrics/exemplar.h"
+#include "metrics/names.h"
 
 static lumen__exemplar *slot_get(_Atomic(lumen__exemplar *) *slot)
 {

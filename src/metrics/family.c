@@ -1,5 +1,8 @@
 /*
- * metrics/family.c: families and their children.
+ * metrics/family.c: families and their children: building and freeing a
+ * family, its lock-free child table, label lookups, removal, and the
+ * snapshots renders read. Registering a family is registry.c's; this file
+ * calls nothing above child.c.
  *
  * A family keeps its children in a lock-free open-addressing table
  * (internal.h). Lookups of an existing child read the table inside a read
@@ -18,7 +21,6 @@
  * so that a render reads it without the lock while children come and go.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +29,9 @@
 #include "core/diag.h"
 #include "core/hash.h"
 #include "core/rcu.h"
-#include "core/versioned.h"
-#include "metrics/internal.h"
+#include "metrics/child.h"
+#include "metrics/family.h"
+#include "metrics/names.h"
 
 /* Reclaim once this many removed children wait for it. */
 #define GARBAGE_CHILDREN 1024
@@ -68,22 +71,6 @@ static bool values_eq(const lumen__child *c, const char *const *values, size_t n
         p++;
     }
     return true;
-}
-
-const char *lumen__child_value(const lumen__child *c, size_t i)
-{
-    const char *p = c->values;
-    while (i-- > 0)
-        p += strlen(p) + 1;
-    return p;
-}
-
-static size_t child_values_len(const lumen__child *c, size_t n)
-{
-    const char *p = c->values;
-    for (size_t i = 0; i < n; i++)
-        p += strlen(p) + 1;
-    return (size_t)(p - c->values);
 }
 
 /* ---- table ----------------------------------------------------------- */
@@ -353,11 +340,6 @@ static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *
     return c;
 }
 
-size_t lumen__child_size(const lumen__child *c)
-{
-    return sizeof *c + child_values_len(c, c->fam->nlabels) + 1;
-}
-
 /* Under f->mu: create and publish a child. */
 static int insert_child(lumen__family *f, uint64_t h, const char *const *values, size_t n,
                         uint32_t flags, lumen__child **out)
@@ -444,6 +426,7 @@ static lumen__family *family_of(uintptr_t tok)
 }
 
 static int create_child(lumen__family *f, const char *const *values, size_t n, uintptr_t *out);
+static bool family_tryref(lumen__family *f);
 
 int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *const *values, size_t n,
                         uintptr_t *out)
@@ -475,7 +458,7 @@ int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *cons
     }
     /* Creating takes the mutex and may allocate: hold a reference instead
      * of the read section. */
-    bool alive = lumen__family_tryref(f);
+    bool alive = family_tryref(f);
     lumen__rcu_unlock(rd);
     if (!alive)
         return LUMEN_ENOENT;
@@ -522,7 +505,7 @@ static lumen__family *family_get(const lumen_family *tok)
 {
     lumen__rcu_section rd = lumen__rcu_lock();
     lumen__family *f = family_of((uintptr_t)tok);
-    if (f != NULL && !lumen__family_tryref(f))
+    if (f != NULL && !family_tryref(f))
         f = NULL;
     lumen__rcu_unlock(rd);
     return f;
@@ -654,15 +637,6 @@ LUMEN_API lumen_metric_type lumen_family_type(const lumen_family *ftok)
 
 /* ---- families -------------------------------------------------------- */
 
-static const double g_default_buckets[] = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
-
-LUMEN_API const double *lumen_buckets_default(size_t *out_count)
-{
-    if (out_count != NULL)
-        *out_count = LUMEN_ARRAY_LEN(g_default_buckets);
-    return g_default_buckets;
-}
-
 static void free_strv(char **v, size_t n)
 {
     if (v == NULL)
@@ -734,7 +708,7 @@ void lumen__family_ref(lumen__family *f)
     atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
 }
 
-bool lumen__family_tryref(lumen__family *f)
+static bool family_tryref(lumen__family *f)
 {
     long r = atomic_load_explicit(&f->refs, memory_order_relaxed);
     while (r > 0)
@@ -748,38 +722,6 @@ void lumen__family_unref(lumen__family *f)
 {
     if (f != NULL && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
         family_free(f);
-}
-
-size_t lumen__family_base_len(lumen_metric_type type, const char *name)
-{
-    size_t n = strlen(name);
-    const char *suf = type == LUMEN_METRIC_COUNTER ? "_total"
-                      : type == LUMEN_METRIC_INFO  ? "_info"
-                                                   : NULL;
-    if (suf != NULL) {
-        size_t k = strlen(suf);
-        if (n > k && memcmp(name + n - k, suf, k) == 0)
-            return n - k;
-    }
-    return n;
-}
-
-size_t lumen__family_sample_names(lumen_metric_type type, const char *base, char out[][256])
-{
-    static const char *const counter[] = {"", "_total", "_created", NULL};
-    static const char *const plain[] = {"", NULL};
-    static const char *const histogram[] = {"", "_bucket", "_sum", "_count", "_created", NULL};
-    static const char *const summary[] = {"", "_sum", "_count", "_created", NULL};
-    static const char *const info[] = {"", "_info", NULL};
-    const char *const *s = type == LUMEN_METRIC_COUNTER     ? counter
-                           : type == LUMEN_METRIC_HISTOGRAM ? histogram
-                           : type == LUMEN_METRIC_SUMMARY   ? summary
-                           : type == LUMEN_METRIC_INFO      ? info
-                                                            : plain;
-    size_t k = 0;
-    for (; s[k] != NULL; k++)
-        snprintf(out[k], 256, "%s%s", base, s[k]);
-    return k;
 }
 
 static char *dup_or_null(const char *s, int *rc)
@@ -810,8 +752,6 @@ static int check_opts(lumen_metric_type type, const char *name, size_t base_len,
     int rc = lumen_metric_name_check(name); /* also LUMEN_ETOOBIG past LUMEN_METRIC_NAME_MAX */
     if (rc != LUMEN_OK)
         return rc;
-    /* The sample-name buffers (char[256]) hold the base and any suffix. */
-    _Static_assert(LUMEN_METRIC_NAME_MAX + sizeof "_created" <= 256, "sample name buffers");
     (void)base_len;
     if ((o->label_count > 0 && o->label_names == NULL) || o->label_count > LUMEN__MAX_LABELS ||
         (o->const_label_count > 0 && o->const_labels == NULL) ||
@@ -968,78 +908,8 @@ void lumen__family_destroy(lumen__family *f)
         family_destroy(f);
 }
 
-int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *name,
-                      const lumen_family_options *opts, uintptr_t *ftok, uintptr_t *only)
-{
-    lumen__registry *r = lumen__registry_get(reg);
-    if (r == NULL)
-        return LUMEN_ENOENT;
-    lumen__family *f;
-    int rc = lumen__family_build(&f, type, name, opts);
-    if (rc != LUMEN_OK)
-        goto out;
-    if (f->nlabels == 0) {
-        /* The only series exists from the start, so it renders as 0. */
-        pthread_mutex_lock(&f->mu);
-        rc = insert_child(f, hash_values(NULL, 0), NULL, 0, 0, &f->only);
-        pthread_mutex_unlock(&f->mu);
-        if (rc != LUMEN_OK) {
-            family_destroy(f);
-            goto out;
-        }
-    }
-    /* Read before the family is published: from then on another thread
-     * may unregister and free it. */
-    uintptr_t only_tok = f->only ? f->only->tok : 0, tok;
-    if ((rc = lumen__registry_add(r, f, &tok)) != LUMEN_OK) {
-        family_destroy(f);
-        goto out;
-    }
-    if (ftok != NULL)
-        *ftok = tok;
-    if (only != NULL)
-        *only = only_tok;
-out:
-    lumen__registry_put(r);
-    return rc;
-}
-
-static const size_t options_sizes[] = {0, sizeof(lumen_family_options)};
-
-LUMEN_API int lumen_family_options_init(lumen_family_options *opts, unsigned int version)
-{
-    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
-}
-
-int lumen__family_options_in(lumen_family_options *full, const lumen_family_options *opts)
-{
-    return lumen__versioned_in(full, sizeof *full, opts, options_sizes,
-                               LUMEN__VERSIONS(options_sizes));
-}
-
-LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
-                               const char *name, const lumen_family_options *opts)
-{
-    if (out == NULL)
-        return LUMEN_EINVAL;
-    *out = NULL;
-    if (name == NULL)
-        return LUMEN_EINVAL;
-    if (type != LUMEN_METRIC_COUNTER && type != LUMEN_METRIC_GAUGE &&
-        type != LUMEN_METRIC_HISTOGRAM && type != LUMEN_METRIC_SUMMARY)
-        return LUMEN_EINVAL;
-    lumen_family_options o;
-    int rc = lumen__family_options_in(&o, opts);
-    if (rc != LUMEN_OK)
-        return rc;
-    uintptr_t t;
-    rc = lumen__family_new(reg, type, name, &o, &t, NULL);
-    if (rc == LUMEN_OK)
-        *out = (lumen_family *)t;
-    return rc;
-}
-
-/* Under no lock: create the only child of an info family. */
+/* Under no lock: create the only child of an info family, or (n = 0) of a
+ * family without labels, so that it renders as 0 from the start. */
 int lumen__family_add_fixed_child(lumen__family *f, const char *const *values, size_t n)
 {
     char **fixed;
@@ -1053,4 +923,58 @@ int lumen__family_add_fixed_child(lumen__family *f, const char *const *values, s
     pthread_mutex_unlock(&f->mu);
     free_values(fixed, n);
     return rc;
+}
+
+/* ---- sorted lists of families ---------------------------------------- */
+
+size_t lumen__families_lower_bound(lumen__family *const *fams, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(fams[mid]->name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static lumen__family *families_find(lumen__family *const *fams, size_t n, const char *name)
+{
+    size_t i = lumen__families_lower_bound(fams, n, name);
+    return i < n && strcmp(fams[i]->name, name) == 0 ? fams[i] : NULL;
+}
+
+/* Does family g expose the sample or family name `s`? */
+static bool family_exposes(const lumen__family *g, const char *s)
+{
+    lumen__sample_names names;
+    size_t k = lumen__family_sample_names(g->type, g->name, names);
+    for (size_t i = 0; i < k; i++)
+        if (strcmp(names[i], s) == 0)
+            return true;
+    return false;
+}
+
+bool lumen__families_expose(lumen__family *const *fams, size_t n, const char *s)
+{
+    /* A family exposes s only if s is its name plus one of the suffixes:
+     * split s at each, and look the base up. */
+    static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
+                                           "_sum", "_count", "_info"};
+    size_t len = strlen(s);
+    for (size_t j = 0; j < LUMEN_ARRAY_LEN(suffixes); j++) {
+        size_t sl = strlen(suffixes[j]);
+        if (len <= sl || len - sl >= LUMEN__SAMPLE_NAME_CAP ||
+            memcmp(s + len - sl, suffixes[j], sl) != 0)
+            continue;
+        char base[LUMEN__SAMPLE_NAME_CAP];
+        memcpy(base, s, len - sl);
+        base[len - sl] = '\0';
+        const lumen__family *g = families_find(fams, n, base);
+        if (g != NULL && family_exposes(g, s))
+            return true;
+    }
+    return false;
 }

@@ -1,7 +1,10 @@
 /*
  * metrics/internal.h: the structures shared by the metrics files:
- * registries, families, children (series), the child table, exemplar
- * slots and the collected-family form used by collectors and rendering.
+ * registries, families, children (series), the child table and exemplar
+ * slots, and the handle-to-series check every update path makes. Only
+ * types and inline code: each .c file declares its functions in its own
+ * header (names.h, child.h, family.h, registry.h, ...), so that the
+ * includes show which file calls which.
  *
  * Ownership: a registry owns its families (through a reference count, so
  * that a render in progress keeps an unregistered family alive); a family
@@ -154,93 +157,6 @@ typedef struct lumen__registry {
     bool is_default;
     _Atomic bool freed; /* lumen_registry_free was called */
 } lumen__registry;
-
-/* ---- validate.c ---- */
-bool lumen__valid_metric_name(const char *s, size_t n);
-bool lumen__valid_label_name(const char *s, size_t n);
-/* Copy `s` replacing invalid UTF-8 with U+FFFD; NULL when `s` is valid
- * (nothing to do) or on allocation failure (*oom set). */
-char *lumen__utf8_repair(const char *s, bool *oom);
-
-/* ---- family.c ---- */
-void lumen__family_ref(lumen__family *f);
-/* Take a reference unless the count already fell to zero (inside a read
- * section, on a family reached through its handle). */
-bool lumen__family_tryref(lumen__family *f);
-void lumen__family_unref(lumen__family *f);
-/* Lookup-create for any type, through the family's handle; the child's
- * handle into *out. */
-int lumen__family_child(uintptr_t ftok, lumen_metric_type type, const char *const *values, size_t n,
-                        uintptr_t *out);
-/* Snapshot of the children in label order; release with _end. */
-lumen__child **lumen__family_snapshot(lumen__family *f, size_t *n);
-void lumen__family_snapshot_end(lumen__family *f, lumen__child **c);
-/* The i-th label value of a child. */
-const char *lumen__child_value(const lumen__child *c, size_t i);
-/* Names a family of this type and base name produces; returns count. */
-size_t lumen__family_sample_names(lumen_metric_type type, const char *base, char out[][256]);
-/* Family name after removing a type's implied suffix (_total, _info). */
-size_t lumen__family_base_len(lumen_metric_type type, const char *name);
-
-/* Options in: *full from the caller's `opts` (NULL: defaults), with the
- * defaults of the fields an older caller lacks. LUMEN_OK or LUMEN_EVERSION. */
-int lumen__family_options_in(lumen_family_options *full, const lumen_family_options *opts);
-/* Build and register a family in the registry of handle `reg`; its handle
- * into *ftok and, for a family without labels, its only series' handle
- * into *only (either may be NULL). Errors as lumen_family_new, and
- * LUMEN_ENOENT for a stale registry handle. */
-int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *name,
-                      const lumen_family_options *opts, uintptr_t *ftok, uintptr_t *only);
-uint64_t lumen__family_overflows(const lumen__family *f);
-/* Build (validate and allocate) a family without registering it. */
-int lumen__family_build(lumen__family **out, lumen_metric_type type, const char *name,
-                        const lumen_family_options *o);
-/* Free a family that was never registered. */
-void lumen__family_destroy(lumen__family *f);
-/* Create the family's only child with these values (info metrics). */
-int lumen__family_add_fixed_child(lumen__family *f, const char *const *values, size_t n);
-/* Bytes of a child's allocation. */
-size_t lumen__child_size(const lumen__child *c);
-
-/* ---- registry.c ---- */
-/* The registry of a handle (NULL: the default) with a reference taken,
- * or NULL when the handle is stale. Release with lumen__registry_put. */
-lumen__registry *lumen__registry_get(lumen_registry *tok);
-void lumen__registry_put(lumen__registry *r);
-/* Insert a fully built family; refuses clashing names (LUMEN_EEXIST),
- * with registered families and with collectors' declared names. Its new
- * handle into *tok (read under the registry's lock: once it is unlocked
- * another thread may unregister and free the family). */
-int lumen__registry_add(lumen__registry *reg, lumen__family *f, uintptr_t *tok);
-/* Referenced copies of the registry's families (unref each, free the
- * array); NULL on allocation failure. */
-lumen__family **lumen__registry_families(lumen__registry *r, size_t *n);
-/* Does a registered family expose this family or sample name? */
-bool lumen__registry_exposes(lumen__registry *r, const char *name);
-
-/* ---- exemplar.c ---- */
-void lumen__exemplar_record(_Atomic(lumen__exemplar *) *slot, double v, const lumen_label *labels,
-                            size_t n);
-void lumen__exemplar_from_trace(_Atomic(lumen__exemplar *) *slot, double v);
-/* Copy the exemplar out under its lock; false when none. */
-bool lumen__exemplar_read(_Atomic(lumen__exemplar *) *slot, lumen__exemplar *out);
-void lumen__exemplar_free(_Atomic(lumen__exemplar *) *slot);
-
-/* ---- summary.c ---- */
-int lumen__summary_state_new(lumen__family *f, lumen__summary_state **out);
-void lumen__summary_state_free(lumen__summary_state *s);
-/* count, sum, and the family's quantile estimates into q[nquantiles]. */
-void lumen__summary_read(lumen__summary_state *s, const lumen__family *f, uint64_t *count,
-                         double *sum, double *q);
-
-/* ---- types.c ---- */
-/* Release what a child holds and the child itself; only after a grace
- * period that began after its handle was killed. */
-void lumen__child_free(lumen__child *c);
-int lumen__child_init_storage(lumen__child *c, lumen__family *f);
-/* Updates dropped because their handle was stale. */
-uint64_t lumen__metrics_lost_stale(void);
-extern LUMEN__HIDDEN _Atomic uint64_t lumen__metrics_stale;
 
 /* Inside a read section: the series of a handle of this type, or NULL
  * (and the update counted as lost) when the handle is dead. NULL handles

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "core/env.h"
-#include "metrics/internal.h"
+#include "core/buf.h"
+#include "lumen/metrics.h"
 
 static const char CT_TEXT[] = "text/plain; version=0.0.4; charset=utf-8";
 static const char CT_OM[] = "application/openmetrics-text; version=1.0.0; charset=utf-8";

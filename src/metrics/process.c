@@ -1,5 +1,6 @@
 /*
- * metrics/process.c: the process collector: CPU time, memory, file
+ * metrics/process.c: what the process collector reports, and its collect
+ * function (registry.c registers it): CPU time, memory, file
  * descriptors, threads, start time and I/O bytes of the calling process,
  * under the names the other Prometheus clients use (client_golang and
  * client_python for the common set, VictoriaMetrics' client for the I/O
@@ -22,7 +23,6 @@
 #include <unistd.h>
 
 #endif
-#include "core/env.h"
 #include "metrics/process.h"
 
 #ifdef __linux__
@@ -167,7 +167,7 @@ static double rlimit_value(int which)
     return (double)rl.rlim_cur;
 }
 
-static int collect(lumen_collect_sink *s, void *ud)
+int lumen__process_collect(lumen_collect_sink *s, void *ud)
 {
     (void)ud;
     int rc = LUMEN_OK;
@@ -236,43 +236,28 @@ static int collect(lumen_collect_sink *s, void *ud)
 }
 
 #else /* no /proc: the collector reports nothing */
-static int collect(lumen_collect_sink *s, void *ud)
+int lumen__process_collect(lumen_collect_sink *s, void *ud)
 {
     (void)s, (void)ud;
     return LUMEN_OK;
 }
 #endif
 
-LUMEN_API int lumen_process_collector_add(lumen_collector **out, lumen_registry *reg)
-{
-    /* Every family collect() may write, declared so that a clash with a
-     * program's family is refused at registration. */
-    static const char *const names[] = {
-        "process_cpu_seconds",
-        "process_resident_memory_bytes",
-        "process_virtual_memory_bytes",
-        "process_start_time_seconds",
-        "process_threads",
-        "process_virtual_memory_max_bytes",
-        "process_open_fds",
-        "process_max_fds",
-        "process_io_read_bytes",
-        "process_io_written_bytes",
-        "process_io_storage_read_bytes",
-        "process_io_storage_written_bytes",
-    };
-    if (out != NULL)
-        *out = NULL;
-    if (reg == NULL)
-        return LUMEN_EINVAL;
-    lumen_collector_options o = LUMEN_COLLECTOR_OPTIONS_INIT;
-    o.family_names = names;
-    o.family_count = LUMEN_ARRAY_LEN(names);
-    return lumen_registry_add_collector(out, reg, &o, collect, NULL);
-}
-
-void lumen__process_collector_add_default(lumen_registry *reg)
-{
-    if (lumen__env_bool("LUMEN_PROCESS_METRICS", true))
-        (void)lumen_process_collector_add(NULL, reg);
-}
+/* Every family lumen__process_collect may write, declared by
+ * lumen_process_collector_add (registry.c) so that a clash with a
+ * program's family is refused at registration. */
+const char *const lumen__process_names[] = {
+    "process_cpu_seconds",
+    "process_resident_memory_bytes",
+    "process_virtual_memory_bytes",
+    "process_start_time_seconds",
+    "process_threads",
+    "process_virtual_memory_max_bytes",
+    "process_open_fds",
+    "process_max_fds",
+    "process_io_read_bytes",
+    "process_io_written_bytes",
+    "process_io_storage_read_bytes",
+    "process_io_storage_written_bytes",
+};
+const size_t lumen__process_name_count = LUMEN_ARRAY_LEN(lumen__process_names);

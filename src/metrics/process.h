@@ -1,6 +1,7 @@
 /*
  * metrics/process.h: the standard process_* metrics, read from /proc at
- * scrape time by a collector.
+ * scrape time (process.c). Registering the collector is registry.c's
+ * (lumen_process_collector_add).
  */
 #ifndef LUMEN_METRICS_PROCESS_H
 #define LUMEN_METRICS_PROCESS_H
@@ -8,9 +9,10 @@
 #include "core/common.h"
 #include "lumen/metrics.h"
 
-/* The default registry's hook: registers the process collector unless the
- * environment says LUMEN_PROCESS_METRICS=false. Called once, when the
- * default registry is created. */
-void lumen__process_collector_add_default(lumen_registry *reg);
+/* The collect function: every family it may write is in
+ * lumen__process_names. */
+int lumen__process_collect(lumen_collect_sink *s, void *ud);
+extern LUMEN__HIDDEN const char *const lumen__process_names[];
+extern LUMEN__HIDDEN const size_t lumen__process_name_count;
 
 #endif

@@ -1,6 +1,9 @@
 /*
  * metrics/registry.c: registries: the sorted list of families, the
- * refusal of clashing names, and the list of collectors.
+ * refusal of clashing names, the list of collectors, and the default
+ * registry with its process and self collectors. Registering lives here
+ * (lumen_family_new, lumen_process_collector_add); building a family is
+ * family.c's, the typed constructors typed.c's.
  *
  * Families are kept sorted by name so that a render walks them in order.
  * Every family holds a reference from the registry; a render takes its own
@@ -24,10 +27,13 @@
 
 #include "core/alloc.h"
 #include "core/diag.h"
+#include "core/env.h"
 #include "core/rcu.h"
 #include "core/versioned.h"
-#include "metrics/internal.h"
+#include "metrics/family.h"
+#include "metrics/names.h"
 #include "metrics/process.h"
+#include "metrics/registry.h"
 
 static lumen__registry g_default = {
     .refs = 1,
@@ -177,32 +183,13 @@ LUMEN_API void lumen_registry_free(lumen_registry *tok)
 /* Index of the first family whose name is >= name. */
 static size_t lower_bound(const lumen__registry *r, const char *name)
 {
-    size_t lo = 0, hi = r->nfams;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(r->fams[mid]->name, name) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return lumen__families_lower_bound(r->fams, r->nfams, name);
 }
 
-static lumen__family *find(const lumen__registry *r, const char *name)
+/* Under r->mu: does a registered family expose `s`? */
+static bool exposed(const lumen__registry *r, const char *s)
 {
-    size_t i = lower_bound(r, name);
-    return i < r->nfams && strcmp(r->fams[i]->name, name) == 0 ? r->fams[i] : NULL;
-}
-
-/* Does family g expose the sample or family name `s`? */
-static bool exposes(const lumen__family *g, const char *s)
-{
-    char names[8][256];
-    size_t k = lumen__family_sample_names(g->type, g->name, names);
-    for (size_t i = 0; i < k; i++)
-        if (strcmp(names[i], s) == 0)
-            return true;
-    return false;
+    return lumen__families_expose(r->fams, r->nfams, s);
 }
 
 /* Under r->mu: would `f` clash with a registered family? Each name f
@@ -210,24 +197,11 @@ static bool exposes(const lumen__family *g, const char *s)
  * up: O(names x suffixes x log families). */
 static bool clashes(const lumen__registry *r, const lumen__family *f)
 {
-    static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
-                                           "_sum", "_count", "_info"};
-    char names[8][256];
+    lumen__sample_names names;
     size_t k = lumen__family_sample_names(f->type, f->name, names);
-    for (size_t i = 0; i < k; i++) {
-        size_t n = strlen(names[i]);
-        for (size_t j = 0; j < LUMEN_ARRAY_LEN(suffixes); j++) {
-            size_t sl = strlen(suffixes[j]);
-            if (n <= sl || memcmp(names[i] + n - sl, suffixes[j], sl) != 0)
-                continue;
-            char base[256];
-            memcpy(base, names[i], n - sl);
-            base[n - sl] = '\0';
-            const lumen__family *g = find(r, base);
-            if (g != NULL && exposes(g, names[i]))
-                return true;
-        }
-    }
+    for (size_t i = 0; i < k; i++)
+        if (exposed(r, names[i]))
+            return true;
     return false;
 }
 
@@ -245,7 +219,7 @@ static bool clashes_reserved(const lumen__registry *r, const lumen__family *f)
 {
     if (r->nreserved == 0)
         return false;
-    char names[8][256];
+    lumen__sample_names names;
     size_t k = lumen__family_sample_names(f->type, f->name, names);
     for (size_t i = 0; i < k; i++)
         if (reserved(r, names[i]))
@@ -298,9 +272,10 @@ static size_t find_given(const lumen__registry *r, const char *name)
     size_t n = strlen(name);
     for (size_t s = 0; s < LUMEN_ARRAY_LEN(sufs); s++) {
         size_t sl = strlen(sufs[s].suffix);
-        if (n <= sl || n - sl >= 256 || memcmp(name + n - sl, sufs[s].suffix, sl) != 0)
+        if (n <= sl || n - sl >= LUMEN__SAMPLE_NAME_CAP ||
+            memcmp(name + n - sl, sufs[s].suffix, sl) != 0)
             continue;
-        char base[256];
+        char base[LUMEN__SAMPLE_NAME_CAP];
         memcpy(base, name, n - sl);
         base[n - sl] = '\0';
         size_t j = lower_bound(r, base);
@@ -363,38 +338,18 @@ LUMEN_API int lumen_collector_options_init(lumen_collector_options *opts, unsign
                                  LUMEN__VERSIONS(collector_options_sizes));
 }
 
-/* Under r->mu: does a registered family expose `s`? */
-static bool exposed(const lumen__registry *r, const char *s)
-{
-    static const char *const suffixes[] = {"",     "_total", "_created", "_bucket",
-                                           "_sum", "_count", "_info"};
-    size_t n = strlen(s);
-    for (size_t j = 0; j < LUMEN_ARRAY_LEN(suffixes); j++) {
-        size_t sl = strlen(suffixes[j]);
-        if (n <= sl || n - sl >= 256 || memcmp(s + n - sl, suffixes[j], sl) != 0)
-            continue;
-        char base[256];
-        memcpy(base, s, n - sl);
-        base[n - sl] = '\0';
-        const lumen__family *g = find(r, base);
-        if (g != NULL && exposes(g, s))
-            return true;
-    }
-    return false;
-}
-
-/* The names a family named `name` may expose, of any type, into out
- * (each at most 256 bytes with its NUL); returns how many, without
- * duplicates. `name` is a valid metric name of at most
- * LUMEN_METRIC_NAME_MAX bytes. */
-static size_t declared_names(const char *name, char out[][256], size_t cap)
+/* The names a family named `name` may expose, of any type, into out;
+ * returns how many, without duplicates. `name` is a valid metric name of
+ * at most LUMEN_METRIC_NAME_MAX bytes. */
+static size_t declared_names(const char *name, char out[][LUMEN__SAMPLE_NAME_CAP], size_t cap)
 {
     static const lumen_metric_type types[] = {LUMEN_METRIC_COUNTER, LUMEN_METRIC_GAUGE,
                                               LUMEN_METRIC_HISTOGRAM, LUMEN_METRIC_SUMMARY,
                                               LUMEN_METRIC_INFO};
     size_t k = 0;
     for (size_t t = 0; t < LUMEN_ARRAY_LEN(types); t++) {
-        char base[256], names[8][256];
+        char base[LUMEN__SAMPLE_NAME_CAP];
+        lumen__sample_names names;
         size_t bl = lumen__family_base_len(types[t], name);
         memcpy(base, name, bl);
         base[bl] = '\0';
@@ -415,11 +370,12 @@ static size_t declared_names(const char *name, char out[][256], size_t cap)
 static int reserve_names(lumen__registry *r, const lumen_collector *c,
                          const lumen_collector_options *o)
 {
+    /* Five types' names (3 + 1 + 5 + 4 + 2), some alike. */
     enum { PER_NAME = 16 };
     size_t before = r->nreserved;
     int rc = LUMEN_OK;
     for (size_t i = 0; i < o->family_count && rc == LUMEN_OK; i++) {
-        char names[PER_NAME][256];
+        char names[PER_NAME][LUMEN__SAMPLE_NAME_CAP];
         size_t k = declared_names(o->family_names[i], names, PER_NAME);
         for (size_t j = 0; j < k && rc == LUMEN_OK; j++) {
             if (exposed(r, names[j]) || reserved(r, names[j])) {
@@ -561,10 +517,87 @@ lumen__family **lumen__registry_families(lumen__registry *r, size_t *n)
     return v;
 }
 
-bool lumen__registry_exposes(lumen__registry *r, const char *name)
+/* ---- families ------------------------------------------------------------ */
+
+int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *name,
+                      const lumen_family_options *opts, uintptr_t *ftok, uintptr_t *only)
 {
-    pthread_mutex_lock(&r->mu);
-    bool found = exposed(r, name);
-    pthread_mutex_unlock(&r->mu);
-    return found;
+    lumen__registry *r = lumen__registry_get(reg);
+    if (r == NULL)
+        return LUMEN_ENOENT;
+    lumen__family *f;
+    int rc = lumen__family_build(&f, type, name, opts);
+    if (rc != LUMEN_OK)
+        goto out;
+    /* The only series of a family without labels exists from the start,
+     * so it renders as 0. */
+    if (f->nlabels == 0 && (rc = lumen__family_add_fixed_child(f, NULL, 0)) != LUMEN_OK) {
+        lumen__family_destroy(f);
+        goto out;
+    }
+    /* Read before the family is published: from then on another thread
+     * may unregister and free it. */
+    uintptr_t only_tok = f->only ? f->only->tok : 0, tok;
+    if ((rc = lumen__registry_add(r, f, &tok)) != LUMEN_OK) {
+        lumen__family_destroy(f);
+        goto out;
+    }
+    if (ftok != NULL)
+        *ftok = tok;
+    if (only != NULL)
+        *only = only_tok;
+out:
+    lumen__registry_put(r);
+    return rc;
+}
+
+static const size_t family_options_sizes[] = {0, sizeof(lumen_family_options)};
+
+LUMEN_API int lumen_family_options_init(lumen_family_options *opts, unsigned int version)
+{
+    return lumen__versioned_init(opts, version, family_options_sizes,
+                                 LUMEN__VERSIONS(family_options_sizes));
+}
+
+LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
+                               const char *name, const lumen_family_options *opts)
+{
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    if (name == NULL)
+        return LUMEN_EINVAL;
+    if (type != LUMEN_METRIC_COUNTER && type != LUMEN_METRIC_GAUGE &&
+        type != LUMEN_METRIC_HISTOGRAM && type != LUMEN_METRIC_SUMMARY)
+        return LUMEN_EINVAL;
+    lumen_family_options o;
+    int rc = lumen__versioned_in(&o, sizeof o, opts, family_options_sizes,
+                                 LUMEN__VERSIONS(family_options_sizes));
+    if (rc != LUMEN_OK)
+        return rc;
+    uintptr_t t;
+    rc = lumen__family_new(reg, type, name, &o, &t, NULL);
+    if (rc == LUMEN_OK)
+        *out = (lumen_family *)t;
+    return rc;
+}
+
+/* ---- the process collector ----------------------------------------------- */
+
+LUMEN_API int lumen_process_collector_add(lumen_collector **out, lumen_registry *reg)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (reg == NULL)
+        return LUMEN_EINVAL;
+    lumen_collector_options o = LUMEN_COLLECTOR_OPTIONS_INIT;
+    o.family_names = lumen__process_names;
+    o.family_count = lumen__process_name_count;
+    return lumen_registry_add_collector(out, reg, &o, lumen__process_collect, NULL);
+}
+
+void lumen__process_collector_add_default(lumen_registry *reg)
+{
+    if (lumen__env_bool("LUMEN_PROCESS_METRICS", true))
+        (void)lumen_process_collector_add(NULL, reg);
 }

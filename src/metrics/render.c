@@ -25,6 +25,10 @@
 #include "core/diag.h"
 #include "core/escape.h"
 #include "metrics/collect.h"
+#include "metrics/exemplar.h"
+#include "metrics/family.h"
+#include "metrics/registry.h"
+#include "metrics/summary.h"
 
 #define FLUSH_AT (64 * 1024)
 
@@ -457,7 +461,7 @@ static int render_all(rctx *c, lumen__registry *const *regs, size_t nregs)
         lumen__sink_init(&sinks[r]);
         if ((fams[r] = lumen__registry_families(regs[r], &nf[r])) == NULL)
             goto nomem;
-        lumen__sink_collect(&sinks[r], regs[r]);
+        lumen__sink_collect(&sinks[r], regs[r], fams[r], nf[r]);
         total += nf[r] + sinks[r].nfams;
     }
     if ((items = lumen__malloc((total + 1) * sizeof *items)) == NULL)

@@ -22,7 +22,6 @@ static struct {
     pthread_mutex_t mu;
     uint32_t next;       /* never-used slots start here */
     uint32_t head, tail; /* FIFO of free slots, linked through obj; 0: empty */
-    size_t used;
 } g_slots = {.mu = PTHREAD_MUTEX_INITIALIZER, .next = 1};
 
 static lumen__slot *at(uint32_t i)
@@ -85,7 +84,6 @@ int lumen__slot_alloc(unsigned kind, void *obj, uint32_t low, uintptr_t *tok)
         }
         g_slots.next++;
     }
-    g_slots.used++;
     lumen__slot *s = at(i);
     uint64_t gen = atomic_load_explicit(&s->word, memory_order_relaxed) >> 32;
     uint64_t w = gen << 32 | low;
@@ -130,14 +128,12 @@ void lumen__slot_free(uintptr_t tok)
     else
         g_slots.head = i;
     g_slots.tail = i;
-    g_slots.used--;
     pthread_mutex_unlock(&g_slots.mu);
 }
 
-size_t lumen__slots_used(void)
+_Atomic uint64_t lumen__metrics_stale;
+
+uint64_t lumen__metrics_lost_stale(void)
 {
-    pthread_mutex_lock(&g_slots.mu);
-    size_t n = g_slots.used;
-    pthread_mutex_unlock(&g_slots.mu);
-    return n;
+    return atomic_load_explicit(&lumen__metrics_stale, memory_order_relaxed);
 }

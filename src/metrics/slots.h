@@ -124,7 +124,10 @@ void lumen__slot_kill(uintptr_t tok);
  * after lumen__slot_kill. Thread-safe. */
 void lumen__slot_free(uintptr_t tok);
 
-/* Slots in use, for tests and memory accounting. */
-size_t lumen__slots_used(void);
+/* Updates dropped because their handle was stale (its series, family or
+ * registry was taken away): counted by every update path that finds a
+ * dead token, exposed as lumen_metrics_updates_lost_total. */
+extern LUMEN__HIDDEN _Atomic uint64_t lumen__metrics_stale;
+uint64_t lumen__metrics_lost_stale(void);
 
 #endif

@@ -23,7 +23,7 @@
 #include "core/clock.h"
 #include "core/rand.h"
 #include "core/rcu.h"
-#include "metrics/internal.h"
+#include "metrics/summary.h"
 
 #define SAMPLES LUMEN_SUMMARY_SAMPLE_MAX
 

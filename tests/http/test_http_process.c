@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "metrics/process.h"
+#include "metrics/registry.h"
 
 static char *render(lumen_registry *reg, lumen_format fmt)
 {

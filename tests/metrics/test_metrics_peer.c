@@ -7,7 +7,7 @@
 
 #include "core/buf.h"
 #include "lumen/metrics.h"
-#include "metrics/internal.h"
+#include "metrics/names.h"
 
 #define NVALS 48
 

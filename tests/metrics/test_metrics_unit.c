@@ -15,6 +15,7 @@
 #include "core/cpu.h"
 #include "metrics/cells.h"
 #include "metrics/internal.h"
+#include "metrics/names.h"
 #include "lumen/log.h"
 #include "lumen/metrics.h"
 #include "lumen/trace.h"
@@ -767,6 +768,98 @@ static void test_metrics_collector__declared_names(void **state)
     lumen_registry_free(r);
 }
 
+/* ---- names at the length limit -------------------------------------------- */
+
+/* Every sample name of a family whose name is LUMEN_METRIC_NAME_MAX bytes
+ * long is whole: the buffers (LUMEN__SAMPLE_NAME_CAP) hold the longest
+ * suffix and the NUL. */
+static void test_metrics_names__sample_names_at_the_limit(void **state)
+{
+    (void)state;
+    char base[LUMEN_METRIC_NAME_MAX + 1];
+    memset(base, 'a', LUMEN_METRIC_NAME_MAX);
+    base[LUMEN_METRIC_NAME_MAX] = '\0';
+    lumen__sample_names names;
+    static const struct {
+        lumen_metric_type type;
+        size_t n;
+        const char *last;
+    } want[] = {
+        {LUMEN_METRIC_COUNTER, 3, "_created"},   {LUMEN_METRIC_GAUGE, 1, ""},
+        {LUMEN_METRIC_HISTOGRAM, 5, "_created"}, {LUMEN_METRIC_SUMMARY, 4, "_created"},
+        {LUMEN_METRIC_INFO, 2, "_info"},         {LUMEN_METRIC_UNTYPED, 1, ""},
+    };
+    for (size_t t = 0; t < sizeof want / sizeof want[0]; t++) {
+        size_t k = lumen__family_sample_names(want[t].type, base, names);
+        assert_int_equal(k, want[t].n);
+        assert_true(k <= LUMEN__SAMPLE_NAMES_MAX);
+        const char *last = names[k - 1];
+        assert_int_equal(strlen(last), LUMEN_METRIC_NAME_MAX + strlen(want[t].last));
+        assert_memory_equal(last, base, LUMEN_METRIC_NAME_MAX);
+        assert_string_equal(last + LUMEN_METRIC_NAME_MAX, want[t].last);
+    }
+    assert_int_equal(lumen__family_base_len(LUMEN_METRIC_COUNTER, "x_total"), 1);
+    assert_int_equal(lumen__family_base_len(LUMEN_METRIC_GAUGE, "x_total"), 7);
+    assert_int_equal(lumen__family_base_len(LUMEN_METRIC_INFO, "x_info"), 1);
+    assert_int_equal(lumen__family_base_len(LUMEN_METRIC_COUNTER, "_total"), 6);
+}
+
+/* Clashes between names of the longest length are found at registration
+ * and at scrape time: by a registered family, a declared collector and an
+ * undeclared one. */
+static int g_long_rc[2];
+static const char *g_long_name;
+
+static int collect_long(lumen_collect_sink *s, void *ud)
+{
+    (void)ud;
+    /* A gauge and a counter of the histogram's name: the counter's
+     * NAME_created clashes with the histogram's. Then a free name. */
+    g_long_rc[0] = lumen_collect_family(s, LUMEN_METRIC_GAUGE, g_long_name, "G.", NULL);
+    g_long_rc[1] = lumen_collect_family(s, LUMEN_METRIC_COUNTER, g_long_name, "C.", NULL);
+    int rc = lumen_collect_family(s, LUMEN_METRIC_GAUGE, "long_free", "F.", NULL);
+    return rc == LUMEN_OK ? lumen_collect_sample(s, "", NULL, 0, 1) : rc;
+}
+
+static void test_metrics_names__clashes_at_the_limit(void **state)
+{
+    (void)state;
+    char name[LUMEN_METRIC_NAME_MAX + 1];
+    memset(name, 'h', LUMEN_METRIC_NAME_MAX);
+    name[LUMEN_METRIC_NAME_MAX] = '\0';
+    g_long_name = name;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_histogram *h;
+    assert_int_equal(lumen_histogram_new(&h, r, name, "H.", NULL, 0), LUMEN_OK);
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_COUNTER, name, NULL), LUMEN_EEXIST);
+    assert_int_equal(lumen_family_new(&f, r, LUMEN_METRIC_SUMMARY, name, NULL), LUMEN_EEXIST);
+    static const char *decl[1];
+    decl[0] = name;
+    lumen_collector_options o = LUMEN_COLLECTOR_OPTIONS_INIT;
+    o.family_names = decl;
+    o.family_count = 1;
+    assert_int_equal(lumen_registry_add_collector(NULL, r, &o, collect_long, NULL), LUMEN_EEXIST);
+    assert_int_equal(lumen_registry_add_collector(NULL, r, NULL, collect_long, NULL), LUMEN_OK);
+    char *s = render(r, LUMEN_FORMAT_OPENMETRICS);
+    assert_int_equal(g_long_rc[0], LUMEN_EEXIST);
+    assert_int_equal(g_long_rc[1], LUMEN_EEXIST);
+    assert_true(contains(s, "\nlong_free 1\n"));
+    /* The histogram once, with its whole names. */
+    char want[LUMEN_METRIC_NAME_MAX + 32];
+    snprintf(want, sizeof want, "# TYPE %s histogram\n", name);
+    const char *at = strstr(s, want);
+    assert_non_null(at);
+    assert_null(strstr(at + 1, want));
+    snprintf(want, sizeof want, "\n%s_created ", name);
+    assert_true(contains(s, want));
+    snprintf(want, sizeof want, "# TYPE %s gauge", name);
+    assert_false(contains(s, want));
+    lumen_free(s);
+    lumen_registry_free(r);
+}
+
 /* ---- lumen's own log and trace metrics ------------------------------------- */
 
 /* The self-metrics choice is fixed at the first use of each layer, once
@@ -981,6 +1074,50 @@ static void test_metrics_self__off(void **state)
     (void)state;
     run_child(scenario_off_by_flags);
     run_child(scenario_off_by_env);
+}
+
+/* Both orders in a registry the program chose, both layers: the later
+ * registration is refused (LUMEN_EEXIST to the program, or the layer's
+ * group off with one diagnostic naming the family and the status), and the
+ * default registry keeps the names free. */
+static int scenario_own_registry_clashes(void)
+{
+    lumen_set_diag_hook(LUMEN_DIAG_DEBUG, keep_diag, NULL);
+    lumen_registry *mine;
+    CHECK(1, lumen_registry_new(&mine) == LUMEN_OK);
+    lumen_self_metrics_options o = LUMEN_SELF_METRICS_OPTIONS_INIT;
+    o.registry = mine;
+    CHECK(2, lumen_self_metrics_configure(&o) == LUMEN_OK);
+    /* Program first, log layer second. */
+    lumen_gauge *g;
+    CHECK(3, lumen_gauge_new(&g, mine, "lumen_log_dropped_total", "Mine.") == LUMEN_OK);
+    log_one();
+    CHECK(4, strstr(g_diag, "lumen_log_dropped_total") != NULL);
+    CHECK(5, strstr(g_diag, "LUMEN_EEXIST") != NULL);
+    CHECK(6, !rendered(mine, "lumen_log_events_total"));
+    CHECK(7, rendered(mine, "# TYPE lumen_log_dropped_total gauge\n"));
+    /* Trace layer first, program second. */
+    lumen_tracer_provider *tp = provider();
+    CHECK(8, tp != NULL);
+    CHECK(9, rendered(mine, "lumen_trace_spans_started_total 0\n"));
+    lumen_family *f;
+    CHECK(10, lumen_family_new(&f, mine, LUMEN_METRIC_COUNTER, "lumen_trace_spans_started_total",
+                               NULL) == LUMEN_EEXIST);
+    CHECK(11, lumen_family_new(&f, mine, LUMEN_METRIC_HISTOGRAM, "lumen_trace_spans_started",
+                               NULL) == LUMEN_EEXIST);
+    CHECK(12, strstr(g_diag, "trace") == NULL);
+    /* Nothing of theirs in the default registry. */
+    CHECK(13, lumen_family_new(&f, NULL, LUMEN_METRIC_COUNTER, "lumen_trace_spans_started_total",
+                               NULL) == LUMEN_OK);
+    CHECK(14, lumen_gauge_new(&g, NULL, "lumen_log_events_total", "Mine.") == LUMEN_OK);
+    lumen_tracer_provider_free(tp);
+    return 0;
+}
+
+static void test_metrics_self__clashes_in_own_registry(void **state)
+{
+    (void)state;
+    run_child(scenario_own_registry_clashes);
 }
 
 static void test_metrics_exemplars__openmetrics_only(void **state)
@@ -1313,12 +1450,15 @@ int main(void)
         cmocka_unit_test(test_metrics_family__options_version),
         cmocka_unit_test(test_metrics_family__lookup),
         cmocka_unit_test(test_metrics_collector__declared_names),
+        cmocka_unit_test(test_metrics_names__sample_names_at_the_limit),
+        cmocka_unit_test(test_metrics_names__clashes_at_the_limit),
         cmocka_unit_test(test_metrics_self__log_clash_program_first),
         cmocka_unit_test(test_metrics_self__log_clash_lumen_first),
         cmocka_unit_test(test_metrics_self__trace_clash_program_first),
         cmocka_unit_test(test_metrics_self__trace_clash_lumen_first),
         cmocka_unit_test(test_metrics_self__own_registry),
         cmocka_unit_test(test_metrics_self__off),
+        cmocka_unit_test(test_metrics_self__clashes_in_own_registry),
         cmocka_unit_test(test_metrics_exemplars__openmetrics_only),
         cmocka_unit_test(test_metrics_exemplars__from_current_trace),
         cmocka_unit_test(test_metrics_format__negotiation),

@@ -1,6 +1,7 @@
 /*
- * metrics/validate.c: the name grammar of the Prometheus data model and
- * UTF-8 repair of label values.
+ * metrics/names.c: the name grammar of the Prometheus data model, the
+ * sample names each family type exposes, and UTF-8 repair of label
+ * values. See names.h.
  *
  * Metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
  * [a-zA-Z_][a-zA-Z0-9_]*; names beginning with "__" are reserved for
@@ -8,11 +9,12 @@
  * stored with invalid UTF-8 replaced by U+FFFD, so that two distinct
  * stored values never render alike.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/escape.h"
-#include "metrics/internal.h"
+#include "metrics/names.h"
 
 static inline bool is_alpha(unsigned char c)
 {
@@ -108,4 +110,40 @@ char *lumen__utf8_repair(const char *s, bool *oom)
     }
     out[o] = '\0';
     return out;
+}
+
+size_t lumen__family_base_len(lumen_metric_type type, const char *name)
+{
+    size_t n = strlen(name);
+    const char *suf = type == LUMEN_METRIC_COUNTER ? "_total"
+                      : type == LUMEN_METRIC_INFO  ? "_info"
+                                                   : NULL;
+    if (suf != NULL) {
+        size_t k = strlen(suf);
+        if (n > k && memcmp(name + n - k, suf, k) == 0)
+            return n - k;
+    }
+    return n;
+}
+
+size_t lumen__family_sample_names(lumen_metric_type type, const char *base, lumen__sample_names out)
+{
+    static const char *const counter[] = {"", "_total", "_created", NULL};
+    static const char *const plain[] = {"", NULL};
+    static const char *const histogram[] = {"", "_bucket", "_sum", "_count", "_created", NULL};
+    static const char *const summary[] = {"", "_sum", "_count", "_created", NULL};
+    static const char *const info[] = {"", "_info", NULL};
+    /* The histogram's list is the longest, "_created" the longest suffix. */
+    _Static_assert(LUMEN_ARRAY_LEN(histogram) - 1 <= LUMEN__SAMPLE_NAMES_MAX, "sample names");
+    _Static_assert(sizeof "_created" >= sizeof "_bucket" && sizeof "_created" >= sizeof "_count",
+                   "longest suffix");
+    const char *const *s = type == LUMEN_METRIC_COUNTER     ? counter
+                           : type == LUMEN_METRIC_HISTOGRAM ? histogram
+                           : type == LUMEN_METRIC_SUMMARY   ? summary
+                           : type == LUMEN_METRIC_INFO      ? info
+                                                            : plain;
+    size_t k = 0;
+    for (; s[k] != NULL; k++)
+        snprintf(out[k], LUMEN__SAMPLE_NAME_CAP, "%s%s", base, s[k]);
+    return k;
 }

@@ -1,6 +1,6 @@
 /*
- * metrics/types.c: the update paths of counters, gauges and histograms,
- * the storage each child type needs, and the typed wrappers over families.
+ * metrics/update.c: the update and read paths of counters, gauges and
+ * histograms (summaries observe in summary.c, behind their lock).
  *
  * Counters keep two cells per series: a count for integral adds (the
  * common inc) and a double for the rest, so that inc is an integer add and
@@ -18,8 +18,12 @@
  * cells valid until it ends. An update through a dead handle (its series
  * removed, cleared, or its family or registry gone) does nothing but
  * count itself in lumen__metrics_lost_stale.
+ *
+ * These functions stay in one file with the static inline cell and slot
+ * helpers they are built from (cells.h, slots.h, core/cpu.h), so that
+ * each update compiles to its checks and adds with no call on the fast
+ * path.
  */
-#include <math.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -27,67 +31,11 @@
 #include "core/diag.h"
 #include "core/rcu.h"
 #include "core/tctx.h"
+#include "metrics/exemplar.h"
 #include "metrics/internal.h"
 
 /* Counts below this convert to double exactly. */
 #define EXACT_LIMIT 9007199254740992.0
-
-static uint32_t child_cells(const lumen__child *c)
-{
-    switch (c->fam->type) {
-    case LUMEN_METRIC_COUNTER:
-        return 2;
-    case LUMEN_METRIC_HISTOGRAM:
-        return (uint32_t)c->fam->nbuckets + 2;
-    default:
-        return 0;
-    }
-}
-
-int lumen__child_init_storage(lumen__child *c, lumen__family *f)
-{
-    switch (f->type) {
-    case LUMEN_METRIC_COUNTER:
-        return lumen__cells_pair(lumen__slot_idx(c->tok), &c->cell);
-    case LUMEN_METRIC_HISTOGRAM:
-        return lumen__cells_alloc((uint32_t)f->nbuckets + 2, &c->cell);
-    case LUMEN_METRIC_SUMMARY:
-        return lumen__summary_state_new(f, &c->u.sum);
-    default:
-        return LUMEN_OK;
-    }
-}
-
-void lumen__child_free(lumen__child *c)
-{
-    if (c == NULL)
-        return;
-    lumen__family *f = c->fam;
-    uint32_t n = child_cells(c);
-    if (n > 0)
-        lumen__cells_release(c->cell, n);
-    if (f->type == LUMEN_METRIC_COUNTER) {
-        lumen__exemplar_free(&c->u.ex);
-    } else if (f->type == LUMEN_METRIC_HISTOGRAM) {
-        _Atomic(lumen__exemplar *) *hex = atomic_load_explicit(&c->u.hex, memory_order_acquire);
-        if (hex != NULL) {
-            for (size_t i = 0; i <= f->nbuckets; i++)
-                lumen__exemplar_free(&hex[i]);
-            lumen__free((void *)hex, (f->nbuckets + 1) * sizeof hex[0]);
-        }
-    } else if (f->type == LUMEN_METRIC_SUMMARY) {
-        lumen__summary_state_free(c->u.sum);
-    }
-    lumen__slot_free(c->tok);
-    lumen__free(c, lumen__child_size(c));
-}
-
-_Atomic uint64_t lumen__metrics_stale;
-
-uint64_t lumen__metrics_lost_stale(void)
-{
-    return atomic_load_explicit(&lumen__metrics_stale, memory_order_relaxed);
-}
 
 static void reject(lumen__child *c, const char *what, double v)
 {
@@ -373,161 +321,4 @@ LUMEN_API void lumen_histogram_observe_exemplar(lumen_histogram *h, double v,
         lumen__exemplar_record(slot, v, labels, n);
 out:
     lumen__rcu_unlock(rd);
-}
-
-LUMEN_API int lumen_buckets_linear(double *out, double start, double width, size_t count)
-{
-    if (out == NULL || count == 0 || !(width > 0) || !isfinite(start) || !isfinite(width))
-        return LUMEN_EINVAL;
-    for (size_t i = 0; i < count; i++)
-        out[i] = start + (double)i * width;
-    return LUMEN_OK;
-}
-
-LUMEN_API int lumen_buckets_exponential(double *out, double start, double factor, size_t count)
-{
-    if (out == NULL || count == 0 || !(start > 0) || !(factor > 1) || !isfinite(start) ||
-        !isfinite(factor))
-        return LUMEN_EINVAL;
-    double v = start;
-    for (size_t i = 0; i < count; i++, v *= factor)
-        out[i] = v;
-    return LUMEN_OK;
-}
-
-/* ---- typed lookups ----------------------------------------------------- */
-
-LUMEN_API int lumen_family_counter(lumen_counter **out, lumen_family *f, const char *const *values,
-                                   size_t n)
-{
-    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_COUNTER, values, n, (uintptr_t *)out);
-}
-
-LUMEN_API int lumen_family_gauge(lumen_gauge **out, lumen_family *f, const char *const *values,
-                                 size_t n)
-{
-    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_GAUGE, values, n, (uintptr_t *)out);
-}
-
-LUMEN_API int lumen_family_histogram(lumen_histogram **out, lumen_family *f,
-                                     const char *const *values, size_t n)
-{
-    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_HISTOGRAM, values, n, (uintptr_t *)out);
-}
-
-LUMEN_API int lumen_family_summary(lumen_summary **out, lumen_family *f, const char *const *values,
-                                   size_t n)
-{
-    return lumen__family_child((uintptr_t)f, LUMEN_METRIC_SUMMARY, values, n, (uintptr_t *)out);
-}
-
-/* ---- unlabelled shortcuts -------------------------------------------- */
-
-static int new_plain(void **out, lumen_registry *reg, lumen_metric_type type, const char *name,
-                     const lumen_family_options *o)
-{
-    if (out == NULL)
-        return LUMEN_EINVAL;
-    *out = NULL;
-    if (name == NULL)
-        return LUMEN_EINVAL;
-    uintptr_t only;
-    int rc = lumen__family_new(reg, type, name, o, NULL, &only);
-    if (rc == LUMEN_OK)
-        *out = (void *)only;
-    return rc;
-}
-
-LUMEN_API int lumen_counter_new(lumen_counter **out, lumen_registry *reg, const char *name,
-                                const char *help)
-{
-    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
-    o.help = help;
-    return new_plain((void **)out, reg, LUMEN_METRIC_COUNTER, name, &o);
-}
-
-LUMEN_API int lumen_gauge_new(lumen_gauge **out, lumen_registry *reg, const char *name,
-                              const char *help)
-{
-    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
-    o.help = help;
-    return new_plain((void **)out, reg, LUMEN_METRIC_GAUGE, name, &o);
-}
-
-LUMEN_API int lumen_histogram_new(lumen_histogram **out, lumen_registry *reg, const char *name,
-                                  const char *help, const double *buckets, size_t bucket_count)
-{
-    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
-    o.help = help;
-    o.buckets = buckets;
-    o.bucket_count = bucket_count;
-    return new_plain((void **)out, reg, LUMEN_METRIC_HISTOGRAM, name, &o);
-}
-
-LUMEN_API int lumen_summary_new(lumen_summary **out, lumen_registry *reg, const char *name,
-                                const char *help)
-{
-    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
-    o.help = help;
-    return new_plain((void **)out, reg, LUMEN_METRIC_SUMMARY, name, &o);
-}
-
-LUMEN_API int lumen_info_new(lumen_family **out, lumen_registry *reg, const char *name,
-                             const char *help, const lumen_label *labels, size_t n)
-{
-    if (out != NULL)
-        *out = NULL;
-    if (name == NULL || (n > 0 && labels == NULL) || n > LUMEN__MAX_LABELS)
-        return LUMEN_EINVAL;
-    const char *names[LUMEN__MAX_LABELS], *values[LUMEN__MAX_LABELS];
-    for (size_t i = 0; i < n; i++) {
-        if (labels[i].name == NULL || labels[i].value == NULL)
-            return LUMEN_EINVAL;
-        names[i] = labels[i].name;
-        values[i] = labels[i].value;
-    }
-    lumen__registry *r = lumen__registry_get(reg);
-    if (r == NULL)
-        return LUMEN_ENOENT;
-    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
-    o.help = help;
-    o.label_names = names;
-    o.label_count = n;
-    lumen__family *f;
-    uintptr_t tok;
-    int rc = lumen__family_build(&f, LUMEN_METRIC_INFO, name, &o);
-    if (rc == LUMEN_OK && ((rc = lumen__family_add_fixed_child(f, values, n)) != LUMEN_OK ||
-                           (rc = lumen__registry_add(r, f, &tok)) != LUMEN_OK))
-        lumen__family_destroy(f);
-    else if (rc == LUMEN_OK && out != NULL)
-        *out = (lumen_family *)tok;
-    lumen__registry_put(r);
-    return rc;
-}
-
-LUMEN_API int lumen_gauge_func_new(lumen_family **out, lumen_registry *reg, const char *name,
-                                   const char *help, lumen_gauge_fn fn, void *ud)
-{
-    if (out != NULL)
-        *out = NULL;
-    if (name == NULL || fn == NULL)
-        return LUMEN_EINVAL;
-    lumen__registry *r = lumen__registry_get(reg);
-    if (r == NULL)
-        return LUMEN_ENOENT;
-    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
-    o.help = help;
-    lumen__family *f;
-    int rc = lumen__family_build(&f, LUMEN_METRIC_GAUGE, name, &o);
-    if (rc == LUMEN_OK) {
-        f->fn = fn;
-        f->fn_ud = ud;
-        uintptr_t tok;
-        if ((rc = lumen__registry_add(r, f, &tok)) != LUMEN_OK)
-            lumen__family_destroy(f);
-        else if (out != NULL)
-            *out = (lumen_family *)tok;
-    }
-    lumen__registry_put(r);
-    return rc;
 }
