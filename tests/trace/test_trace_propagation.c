@@ -3,7 +3,8 @@
  * test suite, B3 single and multi, W3C Baggage), extract and inject. */
 #include "support/support.h"
 
-#include "trace/propagation.h"
+#include "trace/span_context.h"
+#include "trace/tracestate.h"
 #include "trace/helpers.h"
 
 #define TID "0af7651916cd43dd8448eb211c80319c"
