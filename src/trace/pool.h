@@ -12,8 +12,11 @@
 #include "trace/record.h"
 
 /* The do-nothing span (no tracer, no memory, shut down): invalid ids,
- * records nothing, never recycled, never entered. */
-extern lumen_span lumen__span_noop;
+ * records nothing, never recycled, never entered. Hidden in the
+ * declaration too, so that the test by address is a PC-relative compare
+ * in the shared library, as with the static object it replaces, not a
+ * load through the GOT. */
+extern LUMEN__HIDDEN lumen_span lumen__span_noop;
 
 static inline bool lumen__span_is_noop(const lumen_span *s)
 {
