@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "lumen/trace.h"
-#include "trace/propagation.h"
+#include "trace/b3.h"
+#include "trace/span_context.h"
+#include "trace/tracestate.h"
 
 typedef struct lines {
     const char *p[8];
@@ -54,7 +56,7 @@ static void carrier_set(void *c, const char *name, const char *value)
         if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] > 0x7e)
             abort();
     if ((strcmp(name, "tracestate") == 0 && n > LUMEN_TRACESTATE_MAX) ||
-        (strcmp(name, "baggage") == 0 && n > LUMEN__BAGGAGE_MAX_TOTAL))
+        (strcmp(name, "baggage") == 0 && n > LUMEN_BAGGAGE_MAX_BYTES))
         abort();
 }
 

@@ -1,13 +1,12 @@
 /*
  * otlp/group.c: grouping spans by resource (provider) and scope (tracer)
- * for the ResourceSpans/ScopeSpans nesting, and the public encoder entry.
+ * for the ResourceSpans/ScopeSpans nesting that both encoders write.
  * Batches almost always come from one tracer, so that case is checked
  * first and costs one pass.
  */
 #include <string.h>
 
-#include "core/alloc.h"
-#include "otlp/otlp.h"
+#include "otlp/group.h"
 
 size_t lumen__otlp_group_spans(const lumen_span *const *spans, size_t n, const lumen_span **order,
                                lumen__otlp_group *groups)
@@ -49,32 +48,4 @@ size_t lumen__otlp_group_spans(const lumen_span *const *spans, size_t n, const l
         groups[g].n = (size_t)(order + k - groups[g].spans);
     }
     return ng;
-}
-
-int lumen_otlp_encode_spans(char **out, size_t *len, lumen_otlp_format fmt,
-                            const lumen_span *const *spans, size_t n)
-{
-    if (out != NULL)
-        *out = NULL;
-    if (len != NULL)
-        *len = 0;
-    if (out == NULL || len == NULL || (spans == NULL && n > 0) ||
-        (fmt != LUMEN_OTLP_PROTOBUF && fmt != LUMEN_OTLP_JSON))
-        return LUMEN_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (spans[i] == NULL || !spans[i]->recording)
-            return LUMEN_EINVAL;
-    lumen__buf b = LUMEN__BUF_INIT;
-    if (!lumen__buf_reserve(&b, n * 256 + 256))
-        return LUMEN_ENOMEM;
-    if (fmt == LUMEN_OTLP_PROTOBUF)
-        lumen__otlp_pb_request(&b, spans, n);
-    else
-        lumen__otlp_json_request(&b, spans, n);
-    if (b.oom) {
-        lumen__buf_free(&b);
-        return LUMEN_ENOMEM;
-    }
-    *out = lumen__buf_steal(&b, len);
-    return *out != NULL ? LUMEN_OK : LUMEN_ENOMEM;
 }

@@ -10,7 +10,8 @@
 
 #include "core/escape.h"
 #include "core/alloc.h"
-#include "otlp/otlp.h"
+#include "otlp/group.h"
+#include "otlp/json.h"
 
 static void key(lumen__buf *b, const char *k)
 {

@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "otlp/otlp.h"
+#include "otlp/group.h"
+#include "otlp/proto.h"
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 #define RESERVE 3

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "core/escape.h"
-#include "trace/span.h"
+#include "trace/attr.h"
+#include "trace/pool.h"
 
 /* Bytes of the first `limit` characters of s[0..n). */
 static size_t cut_chars(const char *s, size_t n, uint32_t limit)

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "core/env.h"
-#include "trace/propagation.h"
+#include "trace/b3.h"
+#include "trace/span_context.h"
+#include "trace/tracecontext.h"
 
 static bool all_zero(const uint8_t *p, size_t n)
 {

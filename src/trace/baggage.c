@@ -9,8 +9,8 @@
  * Invariants: every entry's key is a token, its value valid UTF-8 (decoded
  * bytes that are not become U+FFFD) and its properties valid header syntax
  * without OWS; `bytes` is exactly the length of the header the entries
- * format to, which never passes LUMEN__BAGGAGE_MAX_TOTAL, and there are at
- * most LUMEN__BAGGAGE_MAX_MEMBERS entries. So every member is kept while
+ * format to, which never passes LUMEN_BAGGAGE_MAX_BYTES, and there are at
+ * most LUMEN_BAGGAGE_MAX_MEMBERS entries. So every member is kept while
  * both limits hold (the spec's floor is 64 members and 8192 bytes), each
  * member counted once at its encoded size, and formatting never cuts.
  */
@@ -20,8 +20,8 @@
 #include "core/buf.h"
 #include "core/env.h"
 #include "core/escape.h"
-#include "trace/propagation.h"
-#include "trace/span.h"
+#include "lumen/trace.h"
+#include "trace/selfmetrics.h"
 
 typedef struct entry {
     char *key, *value, *meta; /* meta: NULL or "k1=v1;k2" */
@@ -185,7 +185,7 @@ static int put(lumen_baggage *b, const char *k, size_t kn, char *value, char *me
         if (strlen(b->e[i].key) == kn && memcmp(b->e[i].key, k, kn) == 0)
             break;
     size_t bytes = i < b->n ? b->bytes - b->e[i].wire + wire : b->bytes + wire + (b->n ? 1 : 0);
-    if ((i == b->n && b->n >= LUMEN__BAGGAGE_MAX_MEMBERS) || bytes > LUMEN__BAGGAGE_MAX_TOTAL)
+    if ((i == b->n && b->n >= LUMEN_BAGGAGE_MAX_MEMBERS) || bytes > LUMEN_BAGGAGE_MAX_BYTES)
         return LUMEN_ELIMIT;
     if (i == b->n && b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 8;
@@ -307,7 +307,7 @@ static int member(lumen_baggage *b, const char *m, size_t len)
         return LUMEN_EPARSE;
     /* A member that cannot fit is not decoded: the raw text is at least
      * as long as the key and the encoded value it would send. */
-    if (kn + 1 + vn > LUMEN__BAGGAGE_MAX_TOTAL)
+    if (kn + 1 + vn > LUMEN_BAGGAGE_MAX_BYTES)
         return octets(v, vn) ? LUMEN_ELIMIT : LUMEN_EPARSE;
     char small[256];
     char *val = vn <= sizeof small ? small : lumen__malloc(vn);

@@ -59,7 +59,10 @@
 #include "core/env.h"
 #include "core/versioned.h"
 #include "trace/ids.h"
-#include "trace/span.h"
+#include "trace/exporter.h"
+#include "trace/pool.h"
+#include "trace/processor.h"
+#include "trace/selfmetrics.h"
 
 typedef struct slot {
     atomic_size_t seq;

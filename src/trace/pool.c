@@ -10,16 +10,22 @@
  * whole-stack takes and pushes happen, so the ABA problem of lock-free
  * stacks cannot arise. A thread's list goes to the shared stack when the
  * thread exits.
+ *
+ * The shared do-nothing span lives here too, so that every file can tell
+ * it apart without asking span.c.
  */
 #include <pthread.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/escape.h"
-#include "trace/span.h"
+#include "trace/pool.h"
 
 #define LOCAL_MAX 512
 #define CHUNK_MIN 2048
+
+/* Never recycled: every test for it is by address (lumen__span_is_noop). */
+lumen_span lumen__span_noop;
 
 typedef struct local_pool {
     lumen_span *head;

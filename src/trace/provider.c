@@ -19,7 +19,11 @@
 #include "core/env.h"
 #include "core/escape.h"
 #include "core/versioned.h"
-#include "trace/span.h"
+#include "trace/pool.h"
+#include "trace/processor.h"
+#include "trace/provider.h"
+#include "trace/sampler.h"
+#include "trace/selfmetrics.h"
 
 static struct lumen_tracer g_noop_tracer = {NULL, NULL, NULL, NULL, true};
 static _Atomic(lumen_tracer_provider *) g_global;
@@ -48,7 +52,7 @@ static char *pct_decode(const char *s, size_t n)
     return o;
 }
 
-void lumen__resource_free(lumen_attr *a, size_t n)
+static void resource_free(lumen_attr *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         lumen__free((void *)a[i].key, 0);
@@ -108,7 +112,7 @@ static int res_set(lumen_attr **a, size_t *n, const char *k, size_t kn, const ch
 
 /* Parse "k=v,k2=v2" (percent-encoded) into resource attributes. A bad
  * member is skipped and reported; the others are kept. */
-int lumen__resource_parse(const char *s, lumen_attr **out, size_t *n)
+static int resource_parse(const char *s, lumen_attr **out, size_t *n)
 {
     int rc = LUMEN_OK;
     while (s != NULL && *s != '\0') {
@@ -153,7 +157,7 @@ static int build_resource(lumen_tracer_provider *tp, const lumen_tracer_provider
     const char *ra = o->resource_attributes;
     if (ra == NULL && !o->ignore_env)
         ra = lumen__env("OTEL_RESOURCE_ATTRIBUTES");
-    if (ra != NULL && lumen__resource_parse(ra, &a, &n) == LUMEN_EPARSE) {
+    if (ra != NULL && resource_parse(ra, &a, &n) == LUMEN_EPARSE) {
         if (o->resource_attributes == NULL)
             lumen__env_invalid("OTEL_RESOURCE_ATTRIBUTES", ra,
                                "members that are not key=value with valid percent-encoding are "
@@ -184,7 +188,7 @@ static int build_resource(lumen_tracer_provider *tp, const lumen_tracer_provider
     tp->nresource = n;
     return LUMEN_OK;
 fail:
-    lumen__resource_free(a, n);
+    resource_free(a, n);
     return rc == LUMEN_EPARSE ? LUMEN_EINVAL : rc;
 }
 
@@ -398,7 +402,7 @@ void lumen_tracer_provider_free(lumen_tracer_provider *tp)
         lumen__free(t, sizeof *t);
         t = next;
     }
-    lumen__resource_free(tp->resource, tp->nresource);
+    resource_free(tp->resource, tp->nresource);
     pthread_mutex_destroy(tp->lock);
     lumen__free(tp->lock, sizeof(pthread_mutex_t));
     lumen__free(tp, sizeof *tp);

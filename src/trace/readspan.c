@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "trace/span.h"
+#include "trace/record.h"
 
 const char *lumen_span_get_name(const lumen_span *s)
 {

@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "core/env.h"
-#include "trace/span.h"
+#include "trace/sampler.h"
+#include "trace/span_context.h"
 
 bool lumen__ratio_sampled(double ratio, const uint8_t trace_id[16])
 {

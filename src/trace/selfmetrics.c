@@ -25,7 +25,7 @@
 
 #include "lumen/metrics.h"
 #include "metrics/self.h"
-#include "trace/span.h"
+#include "trace/selfmetrics.h"
 
 static atomic_uint_fast64_t g_counts[LUMEN__TM_COUNT];
 

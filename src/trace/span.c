@@ -6,43 +6,23 @@
  * its setters return at the first test. A sampled span also reads the
  * clock, copies its name and attributes into its arena and on end passes
  * its reference to the processors. Nothing here locks. The current span of
- * each thread (the implicit parent) is kept by context.c.
+ * each thread (the implicit parent) is kept by current.c.
  */
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/diag.h"
+#include "core/fastclock.h"
 #include "core/rand.h"
 #include "core/versioned.h"
+#include "trace/attr.h"
+#include "trace/current.h"
 #include "trace/ids.h"
-#include "core/fastclock.h"
-#include "trace/propagation.h"
-#include "trace/span.h"
-
-/* Returned when no real span can be made (no tracer, no memory, shut
- * down): invalid ids, records nothing, never recycled, never entered. */
-static lumen_span g_noop_span;
-
-static inline bool is_noop(const lumen_span *s)
-{
-    return s == &g_noop_span;
-}
-
-bool lumen__span_is_noop(const lumen_span *s)
-{
-    return s == &g_noop_span;
-}
-
-bool lumen_span_context_is_valid(const lumen_span_context *sc)
-{
-    if (sc == NULL)
-        return false;
-    uint64_t a, b, c;
-    memcpy(&a, sc->trace_id, 8);
-    memcpy(&b, sc->trace_id + 8, 8);
-    memcpy(&c, sc->span_id, 8);
-    return (a | b) != 0 && c != 0;
-}
+#include "trace/pool.h"
+#include "trace/provider.h"
+#include "trace/sampler.h"
+#include "trace/selfmetrics.h"
+#include "trace/span_context.h"
 
 /* The parent as the sampler and the new span need it. */
 typedef struct parent_ref {
@@ -74,7 +54,7 @@ static bool find_parent(const lumen_span_options *o, parent_ref *p)
     } else if (!o->root) {
         ps = lumen__tls_current;
     }
-    if (ps == NULL || is_noop(ps))
+    if (ps == NULL || lumen__span_is_noop(ps))
         return false;
     p->trace_id = ps->trace_id;
     p->span_id = ps->span_id;
@@ -184,13 +164,13 @@ static __attribute__((noinline, cold)) lumen_span *bad_options(const lumen_span_
                 "lumen_span_start: options of version %u (this library knows 1 to %u); the span "
                 "does nothing",
                 o->version, LUMEN__VERSIONS(options_sizes));
-    return &g_noop_span;
+    return &lumen__span_noop;
 }
 
 lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span_options *o)
 {
     if (LUMEN_UNLIKELY(t == NULL || t->noop))
-        return &g_noop_span;
+        return &lumen__span_noop;
     /* The caller's options are read in place, without a copy, when they
      * are of this library's version: the only one there is so far. Once a
      * version 2 exists, an older caller's options are first copied with
@@ -199,7 +179,7 @@ lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span
         return bad_options(o);
     struct lumen_tracer_provider *tp = t->provider;
     if (LUMEN_UNLIKELY(atomic_load_explicit(&tp->shut, memory_order_relaxed)))
-        return &g_noop_span;
+        return &lumen__span_noop;
     if (name == NULL)
         name = "";
     lumen_span_kind kind =
@@ -211,7 +191,7 @@ lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span
 
     lumen_span *s = lumen__span_alloc();
     if (LUMEN_UNLIKELY(s == NULL))
-        return &g_noop_span;
+        return &lumen__span_noop;
     s->tracer = t;
     atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
     s->ended = 0;
@@ -252,7 +232,7 @@ lumen_span *lumen_span_start(lumen_tracer *t, const char *name, const lumen_span
 
 void lumen_span_end_at(lumen_span *s, int64_t end_ns)
 {
-    if (s == NULL || is_noop(s))
+    if (s == NULL || lumen__span_is_noop(s))
         return;
     if (LUMEN_UNLIKELY(s->ended)) {
         lumen__diag(LUMEN_DIAG_WARN, "lumen_span_end called twice on a span");
@@ -494,7 +474,7 @@ void lumen_span_get_context(lumen_span_context *out, const lumen_span *s)
 {
     if (out == NULL)
         return;
-    if (s == NULL || is_noop(s)) {
+    if (s == NULL || lumen__span_is_noop(s)) {
         lumen__span_context_clear(out);
         return;
     }

@@ -1,13 +1,23 @@
 /*
- * trace/span_context.c: the opaque span context's constructor, accessors
- * and validating setters. See span_context.h.
+ * trace/span_context.c: the opaque span context's constructor, accessors,
+ * validity test and validating setters. See span_context.h.
  */
 #include <string.h>
 
 #include "core/alloc.h"
-#include "trace/propagation.h"
-#include "trace/span.h"
 #include "trace/span_context.h"
+#include "trace/tracestate.h"
+
+bool lumen_span_context_is_valid(const lumen_span_context *sc)
+{
+    if (sc == NULL)
+        return false;
+    uint64_t a, b, c;
+    memcpy(&a, sc->trace_id, 8);
+    memcpy(&b, sc->trace_id + 8, 8);
+    memcpy(&c, sc->span_id, 8);
+    return (a | b) != 0 && c != 0;
+}
 
 int lumen_span_context_new(lumen_span_context **out)
 {

@@ -32,4 +32,13 @@ static inline void lumen__span_context_clear(lumen_span_context *sc)
     memset(sc, 0, offsetof(lumen_span_context, trace_state) + 1);
 }
 
+/* Set sc's tracestate length from a lumen__ts_finish result (the list is
+ * already in sc->trace_state; 0 or -1: none). */
+static inline void lumen__span_context_set_ts_len(lumen_span_context *sc, int r)
+{
+    sc->trace_state_len = r > 0 ? (uint16_t)r : 0;
+    if (r <= 0)
+        sc->trace_state[0] = '\0';
+}
+
 #endif

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "trace/helpers.h"
-#include "trace/span.h"
+#include "trace/processor.h"
 
 typedef struct counting {
     atomic_long spans, calls, inflight, overlap;

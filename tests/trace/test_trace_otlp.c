@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "core/buf.h"
-#include "trace/span.h"
+#include "trace/provider.h"
+#include "trace/record.h"
 #include "trace/helpers.h"
 
 /* Deterministic span: printable ids and fixed times, so the decode_raw

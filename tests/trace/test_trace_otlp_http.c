@@ -10,7 +10,7 @@
 
 #include "http/otlp_retry.h"
 #include "lumen/http_otlp.h"
-#include "trace/span.h"
+#include "trace/exporter.h"
 #include "trace/helpers.h"
 #include "trace/collector.h"
 

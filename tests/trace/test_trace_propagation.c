@@ -3,7 +3,8 @@
  * test suite, B3 single and multi, W3C Baggage), extract and inject. */
 #include "support/support.h"
 
-#include "trace/propagation.h"
+#include "trace/span_context.h"
+#include "trace/tracestate.h"
 #include "trace/helpers.h"
 
 #define TID "0af7651916cd43dd8448eb211c80319c"
@@ -915,7 +916,8 @@ static void test_trace_propagation__context_setters_check_tracestate(void **stat
     th_env e;
     th_setup(&e, (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON});
     program_filled(sc);
-    assert_int_equal(lumen_span_context_set_trace_state(sc, "a=1\r\nX-Evil: 1", 16), LUMEN_EPARSE);
+    static const char evil[] = "a=1\r\nX-Evil: 1";
+    assert_int_equal(lumen_span_context_set_trace_state(sc, evil, sizeof evil - 1), LUMEN_EPARSE);
     lumen_span_options o = LUMEN_SPAN_OPTIONS_INIT;
     o.parent_context = sc;
     lumen_span *s = lumen_span_start(e.tracer, "child", &o);

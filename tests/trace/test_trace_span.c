@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include "core/tctx.h"
-#include "trace/span.h"
+#include "trace/provider.h"
+#include "trace/record.h"
+#include "trace/sampler.h"
+#include "trace/span_context.h"
 #include "core/fastclock.h"
 #include "trace/helpers.h"
 

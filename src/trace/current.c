@@ -1,5 +1,5 @@
 /*
- * trace/context.c: the current span of each thread. Entering a span makes
+ * trace/current.c: the current span of each thread. Entering a span makes
  * it the implicit parent of spans started on the thread and writes its ids
  * into the per-thread correlation context (core/tctx.h) that the log and
  * metrics layers read; leaving restores what was there before, saved in
@@ -9,7 +9,8 @@
 
 #include "core/diag.h"
 #include "core/tctx.h"
-#include "trace/span.h"
+#include "trace/current.h"
+#include "trace/pool.h"
 
 LUMEN_TLS lumen_span *lumen__tls_current;
 

@@ -1,0 +1,31 @@
+/*
+ * trace/attr.h: copying attributes into a span's arena with the limits
+ * (attr.c).
+ */
+#ifndef LUMEN_TRACE_ATTR_H
+#define LUMEN_TRACE_ATTR_H
+
+#include <string.h>
+
+#include "core/common.h"
+#include "core/escape.h"
+#include "trace/record.h"
+
+void lumen__attrs_copy_one(lumen_span *s, lumen_attr *dst, const lumen_attr *src,
+                           uint32_t vlen_limit);
+/* The key to keep for `key` (*n: its length): key itself when it is
+ * valid UTF-8, else a repaired copy in the span's arena (*copied set).
+ * NULL when out of memory. */
+const char *lumen__attr_key_repair(lumen_span *s, const char *key, size_t *n, bool *copied);
+static inline const char *lumen__attr_key(lumen_span *s, const char *key, size_t *n, bool *copied)
+{
+    *n = strlen(key);
+    *copied = false;
+    if (LUMEN_LIKELY(lumen__ascii(key, *n)))
+        return key;
+    return lumen__attr_key_repair(s, key, n, copied);
+}
+lumen_attr *lumen__attrs_copy_list(lumen_span *s, const lumen_attr *src, size_t n, uint32_t limit,
+                                   uint32_t vlen_limit, uint32_t *kept, uint32_t *dropped);
+
+#endif
