@@ -72,7 +72,10 @@ LUMEN_API int lumen_otlp_http_exporter_options_init(lumen_otlp_http_exporter_opt
  * Create the exporter into *out. Give it to a processor (normally
  * lumen_batch_processor_new), which then owns it. Each failed export
  * returns the status the processor counts it by: LUMEN_ETIMEDOUT,
- * LUMEN_EHTTP, LUMEN_ECONNECT or LUMEN_EIO. Returns LUMEN_OK, LUMEN_EINVAL,
+ * LUMEN_EHTTP, LUMEN_ECONNECT or LUMEN_EIO, the reason its last attempt
+ * failed (when the budget or a shutdown ends the retries, the failure of
+ * the attempt before; an attempt cut off in flight is LUMEN_ETIMEDOUT, and
+ * so is an export that never got to try). Returns LUMEN_OK, LUMEN_EINVAL,
  * LUMEN_EVERSION, LUMEN_ECONFIG (bad endpoint, protocol or compression),
  * LUMEN_ENOMEM or LUMEN_EIO (libcurl could not start). Thread-safe.
  */

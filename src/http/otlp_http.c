@@ -182,7 +182,11 @@ static int send_body(otlp_exp *e, const char *body, size_t len, size_t nspans, i
     for (unsigned attempt = 1; attempt <= e->max_attempts; attempt++) {
         int64_t remaining_ms = (dl - lumen__mono_ns()) / 1000000;
         if (remaining_ms <= 0) {
-            last = LAST_TIMEOUT;
+            /* The budget ran out between attempts: the failure to report
+             * is the last attempt's (a dead collector stays "unreachable"
+             * however loaded the machine), a timeout only if none ran. */
+            if (last == LAST_NONE)
+                last = LAST_TIMEOUT;
             break;
         }
         if (attempt > 1)
@@ -250,10 +254,8 @@ static int send_body(otlp_exp *e, const char *body, size_t len, size_t nspans, i
                         (long long)wait);
             break;
         }
-        if (!wait_ms(e, wait)) {
-            last = LAST_TIMEOUT; /* cut off by shutdown, past its deadline */
-            break;
-        }
+        if (!wait_ms(e, wait))
+            break; /* cut off by shutdown while waiting: the last attempt's failure */
     }
     return count_failure(e, last);
 }
