@@ -135,7 +135,8 @@ static void test_trace_faults__stats_count_the_batch_in_flight(void **state)
 typedef struct reader_arg {
     lumen_span_processor *p;
     atomic_bool stop;
-    long snapshots, bad, saw_in_flight;
+    long snapshots, bad;
+    atomic_long saw_in_flight;
 } reader_arg;
 
 static void *stats_reader(void *arg)
@@ -148,7 +149,7 @@ static void *stats_reader(void *arg)
         if (unaccounted(&st) != 0)
             r->bad++;
         if (st.in_flight > 0)
-            r->saw_in_flight++;
+            atomic_fetch_add(&r->saw_in_flight, 1);
     }
     return NULL;
 }
@@ -170,7 +171,9 @@ static void *ender(void *arg)
 static void test_trace_faults__stats_add_up_in_every_snapshot(void **state)
 {
     (void)state;
-    gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, true, 300};
+    /* The gate starts closed so that the first batch stays in flight until
+     * the reader has seen it there; then exports take 300 us each. */
+    gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, 300};
     lumen_tracer_provider *tp = provider();
     lumen_span_exporter *e;
     assert_int_equal(lumen_span_exporter_new(&e, &gated_ops, &g), LUMEN_OK);
@@ -187,6 +190,14 @@ static void test_trace_faults__stats_add_up_in_every_snapshot(void **state)
     ender_arg a = {lumen_tracer_provider_get_tracer(tp, "t", NULL), 20000};
     for (int i = 0; i < 3; i++)
         pthread_create(&th[i], NULL, ender, &a);
+    int64_t deadline = mono_ms() + 10000;
+    while (atomic_load(&r.saw_in_flight) == 0 && mono_ms() < deadline)
+        usleep(1000);
+    assert_true(atomic_load(&r.saw_in_flight) > 0);
+    pthread_mutex_lock(&g.mu);
+    g.open = true;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
     for (int i = 0; i < 3; i++)
         pthread_join(th[i], NULL);
     assert_int_equal(lumen_tracer_provider_force_flush(tp, 30000), LUMEN_OK);
@@ -194,7 +205,6 @@ static void test_trace_faults__stats_add_up_in_every_snapshot(void **state)
     pthread_join(rt, NULL);
     assert_true(r.snapshots > 0);
     assert_int_equal(r.bad, 0);
-    assert_true(r.saw_in_flight > 0);
     lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
     lumen_span_processor_get_stats(&st, p);
     assert_int_equal(st.ended, 60000);
@@ -464,9 +474,13 @@ static void test_trace_faults__dead_collector_shutdown_bounded_and_said_once(voi
      * call even if a periodic export had started just before. */
     if (took > 1800)
         fail_msg("shutdown took %ld ms with a 1000 ms export timeout", took);
+    /* The reason is the failing exports' own: connections refused, or,
+     * when the deadline fell inside an attempt on a loaded machine, a
+     * timeout. Either way, one line. */
     if (lines_with(c.err, "\n") != 1 ||
         lines_with(c.err, "lumen: error: traces: shutdown could not export 60 spans in ") != 1 ||
-        lines_with(c.err, "collector unreachable; export timeout 1000 ms)") != 1)
+        (lines_with(c.err, "(collector unreachable; export timeout 1000 ms)") != 1 &&
+         lines_with(c.err, "(export timed out; export timeout 1000 ms)") != 1))
         fail_msg("expected one line about the 60 lost spans, got:\n%s", c.err);
     free_child(&c);
 }
