@@ -1,18 +1,20 @@
 /*
- * log/log_int.h: the log layer's internal types, shared by its files.
+ * log/types.h: the structures the log layer's files share (sink, handler,
+ * handler set, logger, record) and the two sizes they are built around.
+ * Definitions only: each file's functions are declared in its own header.
  *
  * Invariants:
- * - Named loggers, handlers, sinks and handler sets are never freed before
- *   lumen_log_shutdown()'s final teardown (there is none: they live for the
- *   process), so the hot path reads them without reference counts. A
- *   replaced handler set goes to a graveyard list instead of being freed.
- * - Configuration changes (levels, handlers) happen under lumen__log_cfg_mu
- *   and end with lumen__log_recompute(), which rewrites every logger's
- *   effective level, handler set and head.min_level.
- * - Lock order: cfg_mu -> thread buffer mutex -> sink write mutex.
+ * - Named loggers, handlers, sinks and handler sets are never freed (they
+ *   live for the process), so the hot path reads them without reference
+ *   counts. A replaced handler set goes to a graveyard list instead of
+ *   being freed.
+ * - Configuration changes (levels, handlers) happen under logger.c's
+ *   configuration mutex and end with a recompute, which rewrites every
+ *   logger's effective level, handler set and head.min_level.
+ * - Lock order: configuration mutex -> thread batch lock -> sink write mutex.
  */
-#ifndef LUMEN_LOG_INT_H
-#define LUMEN_LOG_INT_H
+#ifndef LUMEN_LOG_TYPES_H
+#define LUMEN_LOG_TYPES_H
 
 #include "core/common.h"
 
@@ -22,7 +24,6 @@
 #include "core/tctx.h"
 #include "lumen/log.h"
 
-#define LUMEN__LOG_NAME_MAX 255
 /* Bytes after a logger's name_json that may be read (zeros), so that the
  * JSON formatter copies the name in fixed 16-byte moves. */
 #define LUMEN__LOG_NAME_PAD 16
@@ -40,8 +41,8 @@ typedef struct lumen__log_sink {
     char *path;
     lumen_log_line_fn cb;
     void *cb_ud;
-    pthread_mutex_t write_mu;          /* one writer at a time: no in-process interleaving */
-    struct lumen__log_sink *next_file; /* list of file sinks, for reopen */
+    pthread_mutex_t write_mu;     /* one writer at a time: no in-process interleaving */
+    struct lumen__log_sink *next; /* sink.c's list of every sink, for reopen and fork */
 } lumen__log_sink;
 
 typedef struct lumen__log_async lumen__log_async;
@@ -58,14 +59,13 @@ struct lumen_log_handler {
     size_t max_value;
     lumen__log_sink *sink;
     lumen__log_async *async; /* NULL in sync mode */
-    /* JSON fragments built once from the preset (format.c), padded so that
-     * the formatter copies them with fixed-size moves. */
+    /* JSON fragments built once from the preset (format_json.c), padded so
+     * that the formatter copies them with fixed-size moves. */
     char frag_head[32];     /* {"ts":" */
     char frag_level[6][64]; /* ","level":"info"  (+ severity number) */
     char frag_logger[32];   /* ,"logger": */
     char frag_msg[32];      /* ,"msg": */
     uint8_t frag_head_len, frag_level_len[6], frag_logger_len, frag_msg_len;
-    struct lumen_log_handler *next_all;
 };
 
 typedef struct lumen__log_hset {
@@ -112,75 +112,5 @@ typedef struct lumen__log_rec {
     uint64_t suppressed;
     const lumen__tctx *ctx;
 } lumen__log_rec;
-
-/* logger.c */
-extern pthread_mutex_t lumen__log_cfg_mu;
-void lumen__log_init(void); /* once; cheap after the first call */
-extern _Atomic int lumen__log_inited;
-static inline void lumen__log_ensure_init(void)
-{
-    if (LUMEN_UNLIKELY(!atomic_load_explicit(&lumen__log_inited, memory_order_acquire)))
-        lumen__log_init();
-}
-void lumen__log_recompute(void); /* under cfg_mu */
-lumen_log_handler *lumen__log_handlers_all(void);
-extern _Atomic int lumen__log_shut; /* after lumen_log_shutdown */
-
-/* format.c */
-void lumen__log_format(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);
-/* The JSON formatter itself (format_json.c), for callers that know. */
-void lumen__log_format_json(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b);
-void lumen__log_frags(lumen_log_handler *h);
-const char *lumen__log_level_upper(int level);
-
-/* sink.c */
-int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_options *o);
-/* Write all of p[0..n) with one write(2) where the kernel allows, retrying
- * short writes and EINTR, never raising SIGPIPE. Takes the sink's write
- * lock. Returns false when the bytes could not be written. */
-bool lumen__log_sink_write(lumen__log_sink *s, const char *p, size_t n);
-/* The same without the lock, for the signal-safe paths. */
-bool lumen__log_write_all(int fd, const char *p, size_t n, bool is_pipe);
-int lumen__log_sinks_reopen(void);
-extern _Atomic int lumen__log_reopen_pending;
-void lumen__log_sink_atfork_child(void);
-
-/* batch.c: per-thread batches for sync handlers */
-void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, size_t n);
-/* Format the record straight into the thread's batch; false (nothing
- * changed) when it does not fit, and the caller takes the scratch path. */
-bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r);
-void lumen__log_batch_flush_all(void);
-void lumen__log_batch_stop(int64_t deadline_ns);
-void lumen__log_batch_atfork_prepare(void);
-void lumen__log_batch_atfork_parent(void);
-void lumen__log_batch_atfork_child(void);
-lumen__buf *lumen__log_scratch(void);
-
-/* async.c */
-int lumen__log_async_new(lumen__log_async **out, lumen_log_handler *h,
-                         const lumen_log_handler_options *o);
-/* Make a new queue visible to flush, shutdown and fork (after the
- * handler is complete); a queue never published can be freed. */
-void lumen__log_async_publish(lumen__log_async *q);
-void lumen__log_async_free(lumen__log_async *q);
-void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size_t n);
-/* Wait until every queue is empty or the deadline (monotonic ns) passes;
- * true when all are empty. */
-bool lumen__log_async_drain(int64_t deadline_ns);
-void lumen__log_async_stop(int64_t deadline_ns);
-void lumen__log_async_atfork_prepare(void);
-void lumen__log_async_atfork_parent(void);
-void lumen__log_async_atfork_child(void);
-
-/* emit.c */
-void lumen__log_deliver(lumen_log_handler *h, int level, const char *line, size_t n);
-void lumen__log_count_drop(uint64_t n);
-
-/* metrics.c: glue to the default registry */
-void lumen__log_metrics_event(int level);
-void lumen__log_metrics_dropped(uint64_t n);
-
-/* raw.c */
 
 #endif
