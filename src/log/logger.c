@@ -370,6 +370,10 @@ int lumen_log_set_levels(const char *spec)
 
 /* ---- initialisation ---------------------------------------------------------- */
 
+/* How long the exit hook waits for the asynchronous queues (docs/logging.md:
+ * "At exit the queues are drained for at most 2 s"). */
+#define EXIT_DRAIN_NS 2000000000LL
+
 static void at_exit(void)
 {
     lumen__log_batch_flush_all();
@@ -377,7 +381,7 @@ static void at_exit(void)
      * stuck on a full pipe): do not wait for them again. */
     if (atomic_load(&lumen__log_shut))
         return;
-    lumen__log_async_drain(lumen__mono_ns() + 2000000000LL);
+    lumen__log_async_drain(lumen__mono_ns() + EXIT_DRAIN_NS);
     lumen__log_batch_flush_all();
 }
 
