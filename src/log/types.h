@@ -66,6 +66,7 @@ struct lumen_log_handler {
     char frag_logger[32];   /* ,"logger": */
     char frag_msg[32];      /* ,"msg": */
     uint8_t frag_head_len, frag_level_len[6], frag_logger_len, frag_msg_len;
+    struct lumen_log_handler *next_all; /* handler.c's list of every handler */
 };
 
 typedef struct lumen__log_hset {
