@@ -23,7 +23,7 @@
  *   step of the wall clock neither holds lines back nor stretches a BLOCK
  *   wait, a drain or a shutdown.
  */
-#include "log/log_int.h"
+#include "log/async.h"
 
 #include <errno.h>
 #include <string.h>
@@ -33,6 +33,9 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/diag.h"
+#include "log/selfmetrics.h"
+#include "log/sink.h"
+#include "log/state.h"
 
 #define WRAP 0xFFFFFFFFu
 #define HDR 8

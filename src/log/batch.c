@@ -20,7 +20,7 @@
  *   exit and reused by a later thread, so the list can be walked without a
  *   lock by the signal path.
  */
-#include "log/log_int.h"
+#include "log/batch.h"
 
 #include <sched.h>
 #include <string.h>
@@ -28,6 +28,10 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "log/formatter.h"
+#include "log/selfmetrics.h"
+#include "log/sink.h"
+#include "log/state.h"
 
 typedef struct tbuf {
     _Atomic int lk;        /* the batch lock (lk_lock): 1 while held */

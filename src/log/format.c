@@ -11,7 +11,7 @@
  * max_value are cut on a UTF-8 boundary and marked, inside the quotes, so
  * the line stays valid.
  */
-#include "log/format_int.h"
+#include "log/format.h"
 
 #include <math.h>
 
@@ -74,26 +74,6 @@ bool lumen__log_reserved(int preset, const char *k, size_t n)
         if (strlen(*r) == n && memcmp(*r, k, n) == 0)
             return true;
     return false;
-}
-
-const char *lumen__log_level_upper(int level)
-{
-    switch (level) {
-    case LUMEN_LOG_TRACE:
-        return "TRACE";
-    case LUMEN_LOG_DEBUG:
-        return "DEBUG";
-    case LUMEN_LOG_INFO:
-        return "INFO";
-    case LUMEN_LOG_WARN:
-        return "WARN";
-    case LUMEN_LOG_ERROR:
-        return "ERROR";
-    case LUMEN_LOG_FATAL:
-        return "FATAL";
-    default:
-        return "UNKNOWN";
-    }
 }
 
 /* ---- numbers ----------------------------------------------------------------- */

@@ -12,12 +12,14 @@
  * goes through the same out-of-line writers as before, on the buffer
  * itself, so each byte of output is what those writers produce.
  */
-#include "log/format_int.h"
+#include "log/format_json.h"
 
 #include <math.h>
 
 #include "core/clock.h"
 #include "core/escape.h"
+#include "log/format.h"
+#include "log/level.h"
 
 /*
  * A write cursor over a buffer: `o` is where the line goes on, `end` the
@@ -64,11 +66,15 @@ static inline bool jw_room(jw *w, size_t n)
     return true;
 }
 
+/* Strings longer than this, clean or not, go through the full writer
+ * (lumen__log_json_val). */
+#define JW_STR_FAST_MAX 4096
+
 /* A JSON string value with quotes; false when it needs the full writer
  * (escapes, or longer than max) and nothing that counts was written. */
 static inline bool jw_str(jw *w, const char *s, size_t n, size_t max)
 {
-    if (LUMEN_UNLIKELY(n > max || n > 4096) || !jw_room(w, n + 2))
+    if (LUMEN_UNLIKELY(n > max || n > JW_STR_FAST_MAX) || !jw_room(w, n + 2))
         return false;
     char *o = w->o;
     if (LUMEN_UNLIKELY(!lumen__log_copy_clean(o + 1, s, n)))
@@ -250,11 +256,11 @@ static __attribute__((noinline)) void json_extras(const lumen_log_handler *h,
     }
     if ((h->flags & LUMEN_LOG_SOURCE) && r->src != NULL) {
         lumen__log_json_key(b, p->file);
-        lumen__log_json_val(b, r->src->file, strlen(r->src->file), 4096);
+        lumen__log_json_val(b, r->src->file, strlen(r->src->file), LUMEN_LOG_SOURCE_MAX);
         lumen__log_json_key(b, p->line);
         lumen__buf_i64(b, r->src->line);
         lumen__log_json_key(b, p->func);
-        lumen__log_json_val(b, r->src->func, strlen(r->src->func), 4096);
+        lumen__log_json_val(b, r->src->func, strlen(r->src->func), LUMEN_LOG_SOURCE_MAX);
     }
     if (r->suppressed > 0) {
         lumen__log_json_key(b, p->suppressed);

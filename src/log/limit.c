@@ -5,9 +5,10 @@
  * relaxed atomics: no lock, and a suppressed count that the next emitted
  * line reports.
  */
-#include "log/log_int.h"
+#include "core/common.h"
 
 #include "core/clock.h"
+#include "lumen/log.h"
 
 /* The layout behind lumen_log_limit's opaque words (one word spare). */
 typedef struct limit_state {

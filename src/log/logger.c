@@ -11,7 +11,7 @@
  * head.min_level is the smallest level any effective handler takes, or
  * LUMEN_LOG_OFF when there is none, and is written only under cfg_mu.
  */
-#include "log/log_int.h"
+#include "log/logger.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +22,14 @@
 #include "core/env.h"
 #include "core/escape.h"
 #include "core/clock.h"
+#include "log/async.h"
+#include "log/batch.h"
+#include "log/level.h"
+#include "log/sink.h"
+#include "log/state.h"
+#include "log/types.h"
 
-pthread_mutex_t lumen__log_cfg_mu = PTHREAD_MUTEX_INITIALIZER;
-_Atomic int lumen__log_inited;
-_Atomic int lumen__log_shut;
+static pthread_mutex_t cfg_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static char root_name[1] = "";
@@ -41,60 +45,9 @@ static lumen_logger *all_head = &root;
 static lumen_logger *all_tail = &root;
 static lumen__log_hset *dead_sets;
 
-static const struct {
-    const char *name;
-    int level;
-} LEVELS[] = {
-    {"trace", LUMEN_LOG_TRACE}, {"debug", LUMEN_LOG_DEBUG},  {"info", LUMEN_LOG_INFO},
-    {"warn", LUMEN_LOG_WARN},   {"warning", LUMEN_LOG_WARN}, {"error", LUMEN_LOG_ERROR},
-    {"fatal", LUMEN_LOG_FATAL}, {"off", LUMEN_LOG_OFF},
-};
-
-const char *lumen_log_level_name(lumen_log_level level)
-{
-    switch ((int)level) {
-    case LUMEN_LOG_TRACE:
-        return "trace";
-    case LUMEN_LOG_DEBUG:
-        return "debug";
-    case LUMEN_LOG_INFO:
-        return "info";
-    case LUMEN_LOG_WARN:
-        return "warn";
-    case LUMEN_LOG_ERROR:
-        return "error";
-    case LUMEN_LOG_FATAL:
-        return "fatal";
-    case LUMEN_LOG_OFF:
-        return "off";
-    default:
-        return "unknown";
-    }
-}
-
-static bool parse_level(const char *s, size_t n, int *out)
-{
-    for (size_t i = 0; i < LUMEN_ARRAY_LEN(LEVELS); i++) {
-        if (lumen__strieq(s, n, LEVELS[i].name)) {
-            *out = LEVELS[i].level;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* The macros read a logger's gate word at offset 0 (lumen/log.h): child
  * loggers are the same struct. */
 _Static_assert(offsetof(struct lumen_logger, head) == 0, "the gate word is first");
-
-int lumen_log_level_parse(lumen_log_level *out, const char *name)
-{
-    int l;
-    if (name == NULL || out == NULL || !parse_level(name, strlen(name), &l))
-        return LUMEN_EINVAL;
-    *out = (lumen_log_level)l;
-    return LUMEN_OK;
-}
 
 static bool valid_level(int l)
 {
@@ -105,7 +58,9 @@ static bool valid_level(int l)
 
 /* ---- recompute ----------------------------------------------------------- */
 
-void lumen__log_recompute(void)
+/* Every logger's effective level, handler set and head.min_level, parents
+ * first; under cfg_mu. */
+static void recompute(void)
 {
     for (lumen_logger *lg = all_head; lg != NULL; lg = lg->next_all) {
         int lvl;
@@ -192,16 +147,16 @@ lumen_logger *lumen_logger_get(const char *name)
 {
     lumen__log_ensure_init();
     size_t n = name != NULL ? strlen(name) : 0;
-    if (n > LUMEN__LOG_NAME_MAX) {
+    if (n > LUMEN_LOG_NAME_MAX) {
         lumen__diag(LUMEN_DIAG_WARN, "log: logger name longer than %d bytes; using the root",
-                    LUMEN__LOG_NAME_MAX);
+                    LUMEN_LOG_NAME_MAX);
         return &root;
     }
-    pthread_mutex_lock(&lumen__log_cfg_mu);
+    pthread_mutex_lock(&cfg_mu);
     lumen_logger *lg = get_locked(name, n);
     if (lg != NULL)
-        lumen__log_recompute();
-    pthread_mutex_unlock(&lumen__log_cfg_mu);
+        recompute();
+    pthread_mutex_unlock(&cfg_mu);
     if (lg == NULL) {
         lumen__diag(LUMEN_DIAG_WARN, "log: out of memory creating a logger; using the root");
         return &root;
@@ -283,10 +238,10 @@ int lumen_logger_with(lumen_logger **out, lumen_logger *parent, const lumen_fiel
     lg->is_child = true;
     lg->own_level = LUMEN_LOG_INHERIT;
     lg->head.min_level = LUMEN_LOG_OFF;
-    pthread_mutex_lock(&lumen__log_cfg_mu);
+    pthread_mutex_lock(&cfg_mu);
     link_logger(lg);
-    lumen__log_recompute();
-    pthread_mutex_unlock(&lumen__log_cfg_mu);
+    recompute();
+    pthread_mutex_unlock(&cfg_mu);
     *out = lg;
     return LUMEN_OK;
 }
@@ -295,7 +250,7 @@ void lumen_logger_free(lumen_logger *lg)
 {
     if (lg == NULL || !lg->is_child)
         return;
-    pthread_mutex_lock(&lumen__log_cfg_mu);
+    pthread_mutex_lock(&cfg_mu);
     /* A child of this child would lose its parent: reparent it. */
     for (lumen_logger *o = all_head; o != NULL; o = o->next_all)
         if (o->parent == lg)
@@ -305,7 +260,7 @@ void lumen_logger_free(lumen_logger *lg)
         lg->next_all->prev_all = lg->prev_all;
     else
         all_tail = lg->prev_all;
-    pthread_mutex_unlock(&lumen__log_cfg_mu);
+    pthread_mutex_unlock(&cfg_mu);
     lumen__free(lg->bound.f, lg->bound.bytes);
     lumen__free(lg, sizeof *lg);
 }
@@ -317,10 +272,10 @@ int lumen_logger_set_level(lumen_logger *lg, lumen_log_level level)
     lumen__log_ensure_init();
     if (lg->is_child)
         return LUMEN_EINVAL;
-    pthread_mutex_lock(&lumen__log_cfg_mu);
+    pthread_mutex_lock(&cfg_mu);
     lg->own_level = (lg == &root && level == LUMEN_LOG_INHERIT) ? LUMEN_LOG_INFO : (int)level;
-    lumen__log_recompute();
-    pthread_mutex_unlock(&lumen__log_cfg_mu);
+    recompute();
+    pthread_mutex_unlock(&cfg_mu);
     return LUMEN_OK;
 }
 
@@ -350,16 +305,16 @@ int lumen_logger_set_handlers(lumen_logger *lg, lumen_log_handler *const *handle
         for (size_t i = 0; i < n; i++)
             set->h[i] = handlers[i];
     }
-    pthread_mutex_lock(&lumen__log_cfg_mu);
+    pthread_mutex_lock(&cfg_mu);
     lumen__log_hset *old = lg->own;
     lg->own = set;
-    lumen__log_recompute();
+    recompute();
     /* Another thread may still be walking the old set: keep it. */
     if (old != NULL) {
         old->next_dead = dead_sets;
         dead_sets = old;
     }
-    pthread_mutex_unlock(&lumen__log_cfg_mu);
+    pthread_mutex_unlock(&cfg_mu);
     return LUMEN_OK;
 }
 
@@ -391,16 +346,16 @@ int lumen_log_set_levels(const char *spec)
                     lv = lumen__trim(eq + 1, &ll);
                 }
                 int level;
-                if (!parse_level(lv, ll, &level) || nl > LUMEN__LOG_NAME_MAX ||
+                if (!lumen__log_level_parse_n(lv, ll, &level) || nl > LUMEN_LOG_NAME_MAX ||
                     (eq != NULL && nl == 0))
                     return LUMEN_ECONFIG;
                 if (apply) {
-                    pthread_mutex_lock(&lumen__log_cfg_mu);
+                    pthread_mutex_lock(&cfg_mu);
                     lumen_logger *lg = get_locked(name, nl);
                     if (lg != NULL)
                         lg->own_level = level;
-                    lumen__log_recompute();
-                    pthread_mutex_unlock(&lumen__log_cfg_mu);
+                    recompute();
+                    pthread_mutex_unlock(&cfg_mu);
                     if (lg == NULL)
                         return LUMEN_ENOMEM;
                 }
@@ -415,6 +370,10 @@ int lumen_log_set_levels(const char *spec)
 
 /* ---- initialisation ---------------------------------------------------------- */
 
+/* How long the exit hook waits for the asynchronous queues (docs/logging.md:
+ * "At exit the queues are drained for at most 2 s"). */
+#define EXIT_DRAIN_NS 2000000000LL
+
 static void at_exit(void)
 {
     lumen__log_batch_flush_all();
@@ -422,13 +381,13 @@ static void at_exit(void)
      * stuck on a full pipe): do not wait for them again. */
     if (atomic_load(&lumen__log_shut))
         return;
-    lumen__log_async_drain(lumen__mono_ns() + 2000000000LL);
+    lumen__log_async_drain(lumen__mono_ns() + EXIT_DRAIN_NS);
     lumen__log_batch_flush_all();
 }
 
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&lumen__log_cfg_mu);
+    pthread_mutex_lock(&cfg_mu);
     lumen__log_async_atfork_prepare();
     lumen__log_batch_atfork_prepare();
 }
@@ -437,7 +396,7 @@ static void fork_parent(void)
 {
     lumen__log_batch_atfork_parent();
     lumen__log_async_atfork_parent();
-    pthread_mutex_unlock(&lumen__log_cfg_mu);
+    pthread_mutex_unlock(&cfg_mu);
 }
 
 static void fork_child(void)
@@ -445,7 +404,7 @@ static void fork_child(void)
     lumen__log_batch_atfork_child();
     lumen__log_async_atfork_child();
     lumen__log_sink_atfork_child();
-    pthread_mutex_init(&lumen__log_cfg_mu, NULL);
+    pthread_mutex_init(&cfg_mu, NULL);
 }
 
 static void init(void)
@@ -464,9 +423,9 @@ static void init(void)
         }
     }
     const char *lv = lumen__env("LUMEN_LOG_LEVEL");
-    pthread_mutex_lock(&lumen__log_cfg_mu);
-    lumen__log_recompute();
-    pthread_mutex_unlock(&lumen__log_cfg_mu);
+    pthread_mutex_lock(&cfg_mu);
+    recompute();
+    pthread_mutex_unlock(&cfg_mu);
     atomic_store_explicit(&lumen__log_inited, 1, memory_order_release);
     if (lv != NULL && lumen_log_set_levels(lv) != LUMEN_OK)
         lumen__env_invalid("LUMEN_LOG_LEVEL", lv,

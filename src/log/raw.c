@@ -7,13 +7,14 @@
  * guard's own flag (initial-exec TLS, safe in a handler), which is what
  * lets a handler's write nest inside the interrupted thread's write.
  */
-#include "log/log_int.h"
-
 #include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
 #include "core/escape.h"
+#include "log/level.h"
+#include "log/sink.h"
+#include "lumen/log.h"
 
 #define RAW_MSG_MAX LUMEN_LOG_RAW_MAX
 

@@ -1,6 +1,9 @@
 /*
  * log/sink.c: sinks (stdout, stderr, an fd, a file, a callback) and the
- * one write loop every byte of the log layer goes through.
+ * one write loop every byte of the log layer goes through. It keeps its own
+ * list of every sink it opened (sinks are never freed), which reopening
+ * (file sinks at their path, descriptor sinks looked at again) and the
+ * fork child walk.
  *
  * The write loop: one write(2) for the whole buffer; a short write is
  * continued and EINTR retried, so a signal storm or a slow reader never
@@ -14,11 +17,10 @@
  * disposition alone (no global SIG_IGN), and it is async-signal-safe, so
  * the raw path uses it too.
  */
-#include "log/log_int.h"
+#include "log/sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -29,8 +31,10 @@
 #include "core/diag.h"
 #include "core/sigpipe.h"
 
-static pthread_mutex_t files_mu = PTHREAD_MUTEX_INITIALIZER;
-static lumen__log_sink *files;
+/* Serialises reopens. */
+static pthread_mutex_t reopen_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Every sink ever opened, newest first; pushed lock-free, never shrinks. */
+static _Atomic(lumen__log_sink *) sinks;
 _Atomic int lumen__log_reopen_pending;
 
 static void classify(lumen__log_sink *s, int fd)
@@ -104,12 +108,10 @@ int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_options 
     atomic_store(&s->fd, fd);
     if (fd >= 0)
         classify(s, fd);
-    if (s->kind == LUMEN_LOG_SINK_FILE) {
-        pthread_mutex_lock(&files_mu);
-        s->next_file = files;
-        files = s;
-        pthread_mutex_unlock(&files_mu);
-    }
+    lumen__log_sink *head = atomic_load(&sinks);
+    do {
+        s->next = head;
+    } while (!atomic_compare_exchange_weak(&sinks, &head, s));
     *out = s;
     return LUMEN_OK;
 nomem:
@@ -182,8 +184,10 @@ int lumen__log_sinks_reopen(void)
 {
     atomic_store(&lumen__log_reopen_pending, 0);
     int rc = LUMEN_OK;
-    pthread_mutex_lock(&files_mu);
-    for (lumen__log_sink *s = files; s != NULL; s = s->next_file) {
+    pthread_mutex_lock(&reopen_mu);
+    for (lumen__log_sink *s = atomic_load(&sinks); s != NULL; s = s->next) {
+        if (s->kind != LUMEN_LOG_SINK_FILE)
+            continue;
         int fd = open_file(s->path);
         if (fd < 0) {
             rc = LUMEN_ESYS;
@@ -199,18 +203,13 @@ int lumen__log_sinks_reopen(void)
         pthread_mutex_unlock(&s->write_mu);
         close(fd);
     }
-    pthread_mutex_unlock(&files_mu);
+    pthread_mutex_unlock(&reopen_mu);
     return rc;
 }
 
-int lumen_log_reopen(void)
+void lumen__log_sinks_recheck(void)
 {
-    lumen__log_batch_flush_all();
-    /* Descriptor sinks keep their number but may now name something else
-     * (a program that redirected fd 1 with dup2): look again whether a
-     * write can raise SIGPIPE. */
-    for (lumen_log_handler *h = lumen__log_handlers_all(); h != NULL; h = h->next_all) {
-        lumen__log_sink *s = h->sink;
+    for (lumen__log_sink *s = atomic_load(&sinks); s != NULL; s = s->next) {
         if (s->kind == LUMEN_LOG_SINK_FILE || s->cb != NULL)
             continue;
         pthread_mutex_lock(&s->write_mu);
@@ -219,30 +218,13 @@ int lumen_log_reopen(void)
         s->is_pipe = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
         pthread_mutex_unlock(&s->write_mu);
     }
-    return lumen__log_sinks_reopen();
-}
-
-static void on_sighup(int sig)
-{
-    (void)sig;
-    atomic_store(&lumen__log_reopen_pending, 1);
-}
-
-int lumen_log_install_sighup(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sighup;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    return sigaction(SIGHUP, &sa, NULL) == 0 ? LUMEN_OK : LUMEN_ESYS;
 }
 
 void lumen__log_sink_atfork_child(void)
 {
     /* A write mutex held by a thread that does not exist in the child
      * would block the child's first line forever. */
-    pthread_mutex_init(&files_mu, NULL);
-    for (lumen_log_handler *h = lumen__log_handlers_all(); h != NULL; h = h->next_all)
-        pthread_mutex_init(&h->sink->write_mu, NULL);
+    pthread_mutex_init(&reopen_mu, NULL);
+    for (lumen__log_sink *s = atomic_load(&sinks); s != NULL; s = s->next)
+        pthread_mutex_init(&s->write_mu, NULL);
 }

@@ -810,6 +810,21 @@ static void test_log_misc__names_and_dropped(void **state)
     (void)lumen_log_dropped();
 }
 
+/* Handlers are owned by the library for the life of the process
+ * (lumen/log.h), also one that no logger uses: in the ASan build, whose
+ * leak checker runs at exit, this fails if the library lost track of it. */
+static void test_log_misc__unused_handler_is_owned(void **state)
+{
+    (void)state;
+    lumen_log_handler_options o = LUMEN_LOG_HANDLER_OPTIONS_INIT;
+    o.sink = LUMEN_LOG_SINK_STDERR;
+    o.level = LUMEN_LOG_OFF;
+    lumen_log_handler *h = NULL;
+    assert_int_equal(lumen_log_handler_new(&h, &o), LUMEN_OK);
+    assert_non_null(h);
+    h = NULL; /* no pointer to it left in the program */
+}
+
 /* ---- metrics in the default registry ------------------------------------------------------ */
 
 static void test_log_metrics__events_by_level_and_drops(void **state)
@@ -1145,6 +1160,7 @@ int main(void)
         cmocka_unit_test(test_log_async__lines_leave_in_bounded_time),
         cmocka_unit_test(test_log_raw__signal_handler_line_is_json),
         cmocka_unit_test(test_log_misc__names_and_dropped),
+        cmocka_unit_test(test_log_misc__unused_handler_is_owned),
         cmocka_unit_test(test_log_clock__tracks_realtime),
         cmocka_unit_test(test_log_metrics__events_by_level_and_drops),
         cmocka_unit_test(test_log_oom__constructors_clean_up),

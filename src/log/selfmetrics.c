@@ -1,17 +1,22 @@
 /*
- * log/metrics.c: the log layer's metrics, lumen_log_events_total{level}
- * and lumen_log_dropped_total, in the registry lumen_self_metrics_configure
- * chose (the default registry unless the program said otherwise), or
- * nowhere. The only file of the layer that talks to the metrics layer,
- * through its public API and metrics/self.h.
+ * log/selfmetrics.c: the log layer's own metrics and its drop count:
+ * lumen__log_count_event (every emitted record) and lumen__log_count_drop
+ * (every lost line, also counted for lumen_log_dropped), into
+ * lumen_log_events_total{level} and lumen_log_dropped_total in the registry
+ * lumen_self_metrics_configure chose (the default registry unless the
+ * program said otherwise), or nowhere. The only file of the layer that
+ * talks to the metrics layer, through its public API and metrics/self.h.
  *
  * The counters are created on the first record, not at start-up, so that
  * a program that never logs exposes no log metrics. If they cannot be
  * created (out of memory, or a program already registered one of the
  * names) the clash is reported once and records are not counted.
  */
-#include "log/log_int.h"
+#include "log/selfmetrics.h"
 
+#include <pthread.h>
+
+#include "log/state.h"
 #include "lumen/metrics.h"
 #include "metrics/self.h"
 
@@ -56,7 +61,7 @@ done:
     atomic_store_explicit(&ready, 1, memory_order_release);
 }
 
-void lumen__log_metrics_event(int level)
+void lumen__log_count_event(int level)
 {
     if (LUMEN_UNLIKELY(!atomic_load_explicit(&ready, memory_order_acquire)))
         pthread_once(&once, setup);
@@ -65,8 +70,9 @@ void lumen__log_metrics_event(int level)
         lumen_counter_inc(events[i]);
 }
 
-void lumen__log_metrics_dropped(uint64_t n)
+void lumen__log_count_drop(uint64_t n)
 {
+    atomic_fetch_add_explicit(&lumen__log_dropped_lines, n, memory_order_relaxed);
     pthread_once(&once, setup);
     if (dropped != NULL)
         lumen_counter_add(dropped, (double)n);

@@ -1,13 +1,14 @@
 /*
- * log/format_int.h: what the formatter files share: the field-name
- * presets, the escaping value writers (format.c) and fixed-size fragment
- * copies. format.c holds values and strings, format_json.c JSON lines,
- * format_kv.c logfmt and text.
+ * log/format.h: what the three formatters share: the field-name presets,
+ * the escaping value writers (format.c), and the inline fast-path building
+ * blocks (clean-byte copies, integers, fixed-size fragment copies).
+ * format_json.c writes JSON lines, format_logfmt.c logfmt, format_text.c
+ * text; formatter.h dispatches between them.
  */
-#ifndef LUMEN_LOG_FORMAT_INT_H
-#define LUMEN_LOG_FORMAT_INT_H
+#ifndef LUMEN_LOG_FORMAT_H
+#define LUMEN_LOG_FORMAT_H
 
-#include "log/log_int.h"
+#include "log/types.h"
 
 #include <string.h>
 

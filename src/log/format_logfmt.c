@@ -1,14 +1,14 @@
 /*
- * log/format_kv.c: the logfmt formatter (key=value, go-logfmt's quoting
- * rules) and the readable text formatter (time, level, logger: message,
- * then key=value), and the dispatch to the three formatters.
+ * log/format_logfmt.c: the logfmt formatter (key=value, go-logfmt's
+ * quoting rules), and the key=value tail of a line that the text
+ * formatter shares.
  */
-#include "log/format_int.h"
+#include "log/format_logfmt.h"
 
 #include "core/clock.h"
 #include "core/escape.h"
-
-/* ---- logfmt and text -------------------------------------------------------------- */
+#include "log/format.h"
+#include "log/level.h"
 
 static void kv_key(lumen__buf *b, const char *k)
 {
@@ -45,8 +45,7 @@ static void kv_fields(lumen__buf *b, int preset, const lumen_field *f, size_t n,
     }
 }
 
-/* The parts logfmt and text share after the message. */
-static void kv_tail(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b, int fmt)
+void lumen__log_kv_tail(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b, int fmt)
 {
     const lumen__log_preset *p = &lumen__log_presets[h->preset];
     const lumen__tctx *c = r->ctx;
@@ -66,11 +65,11 @@ static void kv_tail(const lumen_log_handler *h, const lumen__log_rec *r, lumen__
     }
     if ((h->flags & LUMEN_LOG_SOURCE) && r->src != NULL) {
         kv_key(b, p->file);
-        lumen__log_logfmt_val(b, r->src->file, strlen(r->src->file), 4096);
+        lumen__log_logfmt_val(b, r->src->file, strlen(r->src->file), LUMEN_LOG_SOURCE_MAX);
         kv_key(b, p->line);
         lumen__buf_i64(b, r->src->line);
         kv_key(b, p->func);
-        lumen__log_logfmt_val(b, r->src->func, strlen(r->src->func), 4096);
+        lumen__log_logfmt_val(b, r->src->func, strlen(r->src->func), LUMEN_LOG_SOURCE_MAX);
     }
     if (r->suppressed > 0) {
         kv_key(b, p->suppressed);
@@ -81,7 +80,7 @@ static void kv_tail(const lumen_log_handler *h, const lumen__log_rec *r, lumen__
     lumen__buf_putc(b, '\n');
 }
 
-static void format_logfmt(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
+void lumen__log_format_logfmt(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
 {
     const lumen__log_preset *p = &lumen__log_presets[h->preset];
     char ts[32];
@@ -98,58 +97,9 @@ static void format_logfmt(const lumen_log_handler *h, const lumen__log_rec *r, l
     }
     if (r->lg->name_len > 0) {
         kv_key(b, p->logger);
-        lumen__log_logfmt_val(b, r->lg->name, r->lg->name_len, LUMEN__LOG_NAME_MAX);
+        lumen__log_logfmt_val(b, r->lg->name, r->lg->name_len, LUMEN_LOG_NAME_MAX);
     }
     kv_key(b, p->msg);
     lumen__log_logfmt_val(b, r->msg, r->msg_len, h->max_value);
-    kv_tail(h, r, b, F_LOGFMT);
-}
-
-static const char *const COLORS[] = {"\x1b[90m", "\x1b[36m", "\x1b[32m",
-                                     "\x1b[33m", "\x1b[31m", "\x1b[35;1m"};
-
-static void format_text(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
-{
-    char ts[32];
-    lumen__rfc3339_us(ts, r->ts_ns);
-    lumen__buf_add(b, ts, 27);
-    lumen__buf_putc(b, ' ');
-    int idx = (r->level - 1) / 4;
-    if (idx < 0 || idx > 5)
-        idx = 5;
-    if (h->color)
-        lumen__buf_puts(b, COLORS[idx]);
-    const char *lv = lumen__log_level_upper(r->level);
-    lumen__buf_puts(b, lv);
-    if (h->color)
-        LIT(b, "\x1b[0m");
-    for (size_t i = strlen(lv); i < 6; i++)
-        lumen__buf_putc(b, ' ');
-    if (r->lg->name_len > 0) {
-        /* The name and message are escaped like a JSON string's inside
-         * (control characters, including ESC, become \u00XX), so a value
-         * cannot move the cursor or forge a line on a terminal. */
-        lumen__esc_json(b, r->lg->name, r->lg->name_len, 0);
-        LIT(b, ": ");
-    }
-    size_t k = lumen__log_cut_len(r->msg, r->msg_len, h->max_value);
-    lumen__esc_json(b, r->msg, k, 0);
-    if (k < r->msg_len)
-        lumen__log_put_marker(b, r->msg_len - k);
-    kv_tail(h, r, b, F_TEXT);
-}
-
-void lumen__log_format(const lumen_log_handler *h, const lumen__log_rec *r, lumen__buf *b)
-{
-    switch (h->format) {
-    case LUMEN_LOG_FORMAT_LOGFMT:
-        format_logfmt(h, r, b);
-        break;
-    case LUMEN_LOG_FORMAT_TEXT:
-        format_text(h, r, b);
-        break;
-    default:
-        lumen__log_format_json(h, r, b);
-        break;
-    }
+    lumen__log_kv_tail(h, r, b, F_LOGFMT);
 }
