@@ -6,11 +6,10 @@
 # separated by ' @ '.
 # Comments are not searched (a comment may say "200 bytes").
 #
-# ENFORCED rules fail the test on any match. PENDING rules are literals
-# still present while other branches remove them: their matches are listed
-# but do not fail; once a PENDING rule matches nothing it says so, and the
-# lead moves it to ENFORCED (or deletes the PENDING section when it is
-# empty).
+# ENFORCED rules fail the test on any match. PENDING rules (none today)
+# are literals still being removed: their matches are listed but do not
+# fail; once one matches nothing the test says so, and it moves to
+# ENFORCED.
 # Usage: limits.sh SOURCE_DIR
 set -u
 cd "$1" || exit 1
@@ -20,14 +19,11 @@ src/metrics/*.[ch] @ \<200\> @ LUMEN_METRIC_NAME_MAX (the metric name limit)
 src/log/*.[ch] src/trace/*.[ch] src/otlp/*.[ch] @ \<5000\> @ LUMEN_DEFAULT_SHUTDOWN_TIMEOUT_MS or LUMEN_BATCH_DEFAULT_SCHEDULE_DELAY_MS
 src/*/*.[ch] src/*.[ch] @ 30000000000 @ LUMEN_DEFAULT_EXPORT_TIMEOUT_MS (the simple processor took 30 s whatever its options said)
 src/trace/*.[ch] src/otlp/*.[ch] @ \<30000\> @ LUMEN_DEFAULT_EXPORT_TIMEOUT_MS
+src/log/format_*.c @ src->(file|func).*\<4096\> @ LUMEN_LOG_SOURCE_MAX (the source location cap)
+src/metrics/*.[ch] @ \[256\] @ LUMEN__SAMPLE_NAME_CAP (the sample name buffers, once char names[8][256])
 '
 
-# ---- PENDING: present on the branch api at the time of writing; delete a
-# line here (and add it to ENFORCED) once the merged tree has no match.
-PENDING='
-src/log/format_*.c @ src->(file|func).*\<4096\> @ LUMEN_LOG_SOURCE_MAX (the source location cap; api-log)
-src/metrics/*.[ch] @ \[256\] @ LUMEN__SAMPLE_NAME_CAP (the sample name buffers, char names[8][256]; api-metrics)
-'
+PENDING=''
 
 # grep -n for an ERE in the code of the files of a glob (comments blanked).
 search() { # glob regex
