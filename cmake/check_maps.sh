@@ -6,7 +6,7 @@
 # change, instead of as an undefined reference in liblumen-http's link.
 #   src/liblumen.map: node LUMEN_<MAJOR>.<MINOR> == the LUMEN_API functions
 #     of include/lumen/*.h but lumen/http*.h; node LUMEN_INTERNAL_<n> == the
-#     functions declared LUMEN__SHARED under src/.
+#     functions declared LUMEN__INTERNAL under src/.
 #   src/http/liblumen-http.map: node LUMEN_HTTP_<MAJOR>.<MINOR> == the
 #     LUMEN_API functions of lumen/http*.h.
 # (From 1.0 on, the public names may be spread over the nodes
@@ -51,13 +51,13 @@ for lib in $which; do
   case $lib in
     liblumen)
       declared $(ls "$inc"/lumen/*.h | grep -v '/http[^/]*\.h$') > "$tmp/decl_public"
-      find "$src" -name '*.h' -exec grep -h '^LUMEN__SHARED ' {} + |
+      find "$src" -name '*.h' -exec grep -h '^LUMEN__INTERNAL ' {} + |
         sed 's/[(;].*//; s/.*[ *]\([A-Za-z_][A-Za-z0-9_]*\)$/\1/' | sort -u > "$tmp/decl_shared"
       map_node "$src/liblumen.map" "$pub_re" > "$tmp/map_public"
       map_node "$src/liblumen.map" 'LUMEN_INTERNAL_[0-9]+' > "$tmp/map_shared"
       same "the LUMEN_API functions of lumen/*.h in its node $(echo "$pub_re" | tr -d '\\')" \
         src/liblumen.map "$tmp/decl_public" "$tmp/map_public"
-      same "the LUMEN__SHARED functions in its node LUMEN_INTERNAL_<n> (once released, a change renames it LUMEN_INTERNAL_<n+1>)" \
+      same "the LUMEN__INTERNAL functions in its node LUMEN_INTERNAL_<n> (once released, a change renames it LUMEN_INTERNAL_<n+1>)" \
         src/liblumen.map "$tmp/decl_shared" "$tmp/map_shared" ;;
     liblumen-http)
       declared "$inc"/lumen/http*.h > "$tmp/decl_http"

@@ -64,17 +64,6 @@ void *lumen__malloc(size_t size)
     return g_alloc.malloc(g_alloc.ctx, size ? size : 1);
 }
 
-void *lumen__calloc(size_t count, size_t size)
-{
-    if (size != 0 && count > SIZE_MAX / size)
-        return NULL;
-    size_t n = count * size;
-    void *p = g_alloc.malloc(g_alloc.ctx, n ? n : 1);
-    if (p != NULL)
-        memset(p, 0, n);
-    return p;
-}
-
 void *lumen__realloc(void *p, size_t old_size, size_t new_size)
 {
     if (p == NULL)
@@ -96,21 +85,4 @@ void lumen__free(void *p, size_t size)
 void lumen_free(void *ptr)
 {
     lumen__free(ptr, 0);
-}
-
-char *lumen__strndup(const char *s, size_t n)
-{
-    if (s == NULL)
-        return NULL;
-    char *d = lumen__malloc(n + 1);
-    if (d == NULL)
-        return NULL;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
-char *lumen__strdup(const char *s)
-{
-    return s ? lumen__strndup(s, strlen(s)) : NULL;
 }

@@ -29,11 +29,11 @@ typedef struct lumen__buf {
 
 /* A buffer over caller memory (never grown; overflow sets oom). */
 void lumen__buf_fixed(lumen__buf *b, char *mem, size_t cap);
-LUMEN__SHARED void lumen__buf_free(lumen__buf *b);
+void lumen__buf_free(lumen__buf *b);
 /* Make room for `extra` more bytes plus a NUL. Returns false on failure. */
-LUMEN__SHARED bool lumen__buf_grow(lumen__buf *b, size_t extra);
+bool lumen__buf_grow(lumen__buf *b, size_t extra);
 /* Take the heap memory out of the buffer (caller frees with lumen_free). */
-LUMEN__SHARED char *lumen__buf_steal(lumen__buf *b, size_t *len);
+char *lumen__buf_steal(lumen__buf *b, size_t *len);
 
 static inline bool lumen__buf_reserve(lumen__buf *b, size_t extra)
 {
@@ -68,12 +68,12 @@ static inline void lumen__buf_putc(lumen__buf *b, char c)
  * lumen__buf_double for numbers. */
 void lumen__buf_printf(lumen__buf *b, const char *fmt, ...) LUMEN_PRINTF(2, 3);
 
-LUMEN__SHARED void lumen__buf_u64(lumen__buf *b, uint64_t v);
-LUMEN__SHARED void lumen__buf_i64(lumen__buf *b, int64_t v);
+void lumen__buf_u64(lumen__buf *b, uint64_t v);
+void lumen__buf_i64(lumen__buf *b, int64_t v);
 
 /* Shortest text that reads back as exactly `v`, independent of the locale:
  * "NaN", "+Inf", "-Inf", integers without a decimal point. */
-LUMEN__SHARED void lumen__buf_double(lumen__buf *b, double v);
+void lumen__buf_double(lumen__buf *b, double v);
 
 /* Write `v` to `out` (at least LUMEN__DBL_MAX bytes) as lumen__buf_double
  * does; returns the length. */
@@ -95,6 +95,6 @@ size_t lumen__fmt_u64(char *out, uint64_t v);
 
 /* Parse a double written in C locale syntax regardless of the current
  * locale. Returns false if the whole string is not a number. */
-LUMEN__SHARED bool lumen__parse_double(const char *s, double *out);
+bool lumen__parse_double(const char *s, double *out);
 
 #endif

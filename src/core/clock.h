@@ -11,16 +11,16 @@
 #include "core/buf.h"
 
 /* Nanoseconds since the Unix epoch (CLOCK_REALTIME). */
-LUMEN__SHARED int64_t lumen__wall_ns(void);
+int64_t lumen__wall_ns(void);
 /* Nanoseconds on a clock that never goes back (CLOCK_MONOTONIC). Every
  * timeout and deadline in lumen is on this clock, so that a step of the
  * wall clock (NTP, an operator) neither ends a wait at once nor makes it
  * last for hours. */
-LUMEN__SHARED int64_t lumen__mono_ns(void);
+int64_t lumen__mono_ns(void);
 /* Wait on any condition variable until the CLOCK_MONOTONIC time
  * `mono_ns` (pthread_cond_clockwait, so no special initialisation is
  * needed); returns its code (ETIMEDOUT when the time has come). */
-LUMEN__SHARED int lumen__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mono_ns);
+int lumen__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mono_ns);
 /* Format `ns` since the epoch as RFC 3339 UTC with microseconds
  * ("2026-11-23T13:35:19.123456Z") and a NUL; out needs 28 bytes. Returns
  * 27. Async-signal-safe, no lock. Years outside 0..9999 print as 0000. */

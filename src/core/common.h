@@ -25,16 +25,19 @@
 #define LUMEN_TLS __thread __attribute__((tls_model("initial-exec")))
 
 /*
- * Internal functions that liblumen-http, a separate shared library, calls
- * in liblumen. They must be exported from liblumen.so, yet they are not
- * API: they keep the lumen__ prefix, are declared only under src/, and may
- * change in any release (liblumen-http is always built from the same
- * tree). Building the core into liblumen-http instead would give it its
- * own copy of the thread's correlation context, the diagnostics hook and
- * the default registry. test_core_exported_symbols checks that the
- * functions marked so are exactly those liblumen-http imports.
+ * The few internals that hold process-wide state liblumen-http must share
+ * with liblumen: the allocator hook (core/alloc.h), the diagnostics hook
+ * with its per-site budgets and the "report each invalid setting once" set
+ * (core/diag.h). liblumen exports them at the version node
+ * LUMEN_INTERNAL_1 of src/liblumen.map, and nothing but liblumen-http may
+ * use them; each declaration says why it is shared. Changing the set or a
+ * signature renames the node LUMEN_INTERNAL_2, so that a liblumen-http
+ * built against other internals fails to load instead of running with
+ * them. Everything else liblumen-http needs from core/ is stateless, and
+ * liblumen-http.so has its own hidden copy of it (CMakeLists.txt,
+ * lumen_http_core): a copy of these would split the state in two.
  */
-#define LUMEN__SHARED __attribute__((visibility("default")))
+#define LUMEN__INTERNAL __attribute__((visibility("default")))
 
 /* On the declaration of an internal variable read by hot paths: the
  * compiler then reaches it directly instead of through the GOT. */

@@ -8,10 +8,14 @@
  * still be calling through one; they stay reachable from g_records (there
  * are as many as calls to lumen_set_diag_hook, which a program makes a
  * handful of times).
+ *
+ * Also the reports of invalid settings (lumen__env_invalid): once per
+ * name=value pair, through the same budgets and standard-error default.
  */
 #include "core/diag.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +23,8 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "core/env.h"
+#include "core/envvar.h"
+#include "core/hash.h"
 #include "core/sigpipe.h"
 
 typedef struct hook_rec {
@@ -31,7 +36,6 @@ typedef struct hook_rec {
 
 static _Atomic(hook_rec *) g_records;
 static _Atomic(hook_rec *) g_hook;
-static atomic_uint_fast64_t g_suppressed;
 
 /* What standard error gets when no hook is installed (OTEL_LOG_LEVEL). */
 enum { STDERR_UNREAD = -2, STDERR_NOTICES = -1, STDERR_NONE = 100 };
@@ -99,11 +103,6 @@ bool lumen__diag_enabled(lumen_diag_level level)
         return level >= r->min;
     int m = stderr_min();
     return m >= 0 && m != STDERR_NONE && (int)level >= m;
-}
-
-uint64_t lumen__diag_suppressed(void)
-{
-    return atomic_load_explicit(&g_suppressed, memory_order_relaxed);
 }
 
 /* A token bucket on one atomic per site: each message pushes the site's
@@ -182,7 +181,6 @@ void lumen__diag_at(lumen__diag_site *site, unsigned flags, lumen_diag_level lev
     }
     if (!(flags & LUMEN__DIAG_UNLIMITED) && !take_token(site)) {
         atomic_fetch_add_explicit(&site->suppressed, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&g_suppressed, 1, memory_order_relaxed);
         return;
     }
     char msg[600];
@@ -200,4 +198,81 @@ void lumen__diag_at(lumen__diag_site *site, unsigned flags, lumen_diag_level lev
         r->fn(level, msg, r->ud);
     else
         to_stderr(level, msg);
+}
+
+/* ---- invalid settings ---------------------------------------------------- */
+
+/* Reported name=value pairs, by hash. Settings are read a handful of times
+ * (each provider, processor or handler created reads its own), so a small
+ * table suffices; past it, reports fall back to a per-site budget. */
+#define SEEN_MAX 128
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t seen[SEEN_MAX];
+static size_t nseen;
+
+/* true when name=value was not reported yet (and now counts as reported),
+ * or when the table is full (*unlimited then says false). */
+static bool first_time(const char *name, const char *value, bool *unlimited)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    uint64_t h = lumen__hash(value, vl, lumen__hash(name, nl, 0x6c756d656eULL) ^ nl);
+    bool fresh = true;
+    *unlimited = true;
+    pthread_mutex_lock(&seen_mu);
+    for (size_t i = 0; i < nseen; i++)
+        if (seen[i] == h)
+            fresh = false;
+    if (fresh) {
+        if (nseen < SEEN_MAX)
+            seen[nseen++] = h;
+        else
+            *unlimited = false;
+    }
+    pthread_mutex_unlock(&seen_mu);
+    return fresh;
+}
+
+/* The value as the report shows it: printable ASCII as is, " and \
+ * escaped, other bytes as \xHH, cut at 100 input bytes. */
+static void show(char *out, size_t cap, const char *v)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i = 0;
+    for (; v[i] != '\0' && i < 100 && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c >= 0x20 && c < 0x7f) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    if (v[i] != '\0' && o + 4 < cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+void lumen__env_invalid(const char *name, const char *value, const char *fmt, ...)
+{
+    static lumen__diag_site site;
+    bool unlimited;
+    if (value == NULL)
+        value = "";
+    if (!first_time(name, value, &unlimited))
+        return;
+    char shown[512], why[256];
+    show(shown, sizeof shown, value);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    lumen__diag_at(&site, LUMEN__DIAG_NOTICE | (unlimited ? LUMEN__DIAG_UNLIMITED : 0u),
+                   LUMEN_DIAG_WARN, "invalid %s=\"%s\": %s", name, shown, why);
 }

@@ -13,9 +13,12 @@
  * Each call site has its own budget (a token bucket: a burst of 10, then
  * one message per 200 ms), so a failing hot path is throttled without
  * silencing the other sites. The level is checked before anything is
- * formatted. Messages over budget are counted, in total
- * (lumen__diag_suppressed) and per site: the site's next message says how
- * many of its own were suppressed.
+ * formatted. Messages over budget are counted per site: the site's next
+ * message says how many of its own were suppressed.
+ *
+ * The hook, the budgets and the set of invalid settings already reported
+ * are process-wide state that liblumen-http shares: the functions here are
+ * LUMEN__INTERNAL (exported at LUMEN_INTERNAL_1, see core/common.h).
  */
 #ifndef LUMEN_CORE_DIAG_H
 #define LUMEN_CORE_DIAG_H
@@ -33,8 +36,10 @@ enum {
     LUMEN__DIAG_UNLIMITED = 1u << 1 /* bypass the site budget (the caller bounds the count) */
 };
 
-LUMEN__SHARED void lumen__diag_at(lumen__diag_site *site, unsigned flags, lumen_diag_level level,
-                                  const char *fmt, ...) LUMEN_PRINTF(4, 5);
+/* Shared: reads the hook liblumen's lumen_set_diag_hook installs, and
+ * OTEL_LOG_LEVEL once for the process. */
+LUMEN__INTERNAL void lumen__diag_at(lumen__diag_site *site, unsigned flags, lumen_diag_level level,
+                                    const char *fmt, ...) LUMEN_PRINTF(4, 5);
 
 /* A diagnostic with its own per-site budget. A GNU statement expression,
  * so that each expansion owns one static site (__extension__: -Wpedantic
@@ -52,9 +57,18 @@ LUMEN__SHARED void lumen__diag_at(lumen__diag_site *site, unsigned flags, lumen_
         lumen__diag_at(&lumen__site_, LUMEN__DIAG_NOTICE, (level), __VA_ARGS__);                   \
     })
 
-/* True when a (non-notice) message at `level` would be delivered. */
-LUMEN__SHARED bool lumen__diag_enabled(lumen_diag_level level);
-/* Messages dropped by the per-site budgets since the start. */
-uint64_t lumen__diag_suppressed(void);
+/* True when a (non-notice) message at `level` would be delivered.
+ * Shared: reads the same hook as lumen__diag_at. */
+LUMEN__INTERNAL bool lumen__diag_enabled(lumen_diag_level level);
+
+/* Report that setting `name` holds the invalid `value`: `fmt` says what
+ * was expected and what is used instead ("unknown sampler; using
+ * parentbased_always_on"). Each name=value pair is reported once per
+ * process; the value is shown escaped and cut at 100 bytes. Thread-safe.
+ * Shared: the set of pairs already reported is one for the process, so
+ * that a variable both libraries read is reported once (core/env.h's
+ * readers, in either library, report through it). */
+LUMEN__INTERNAL void lumen__env_invalid(const char *name, const char *value, const char *fmt, ...)
+    LUMEN_PRINTF(3, 4);
 
 #endif

@@ -42,7 +42,7 @@ static inline bool lumen__ascii(const char *s, size_t n)
 void lumen__utf8_repair_buf(lumen__buf *b, const char *s, size_t n);
 
 /* Largest m <= max such that s[0..m) does not end inside a UTF-8 sequence. */
-LUMEN__SHARED size_t lumen__utf8_cut(const char *s, size_t n, size_t max);
+size_t lumen__utf8_cut(const char *s, size_t n, size_t max);
 
 /* Prometheus and OpenMetrics label value: \ " and line feed escaped. */
 void lumen__esc_label_value(lumen__buf *b, const char *s, size_t n);
@@ -58,7 +58,7 @@ enum {
 
 /* The inside of a JSON string (no quotes): " \ and control characters
  * escaped, U+2028 and U+2029 escaped for JavaScript consumers. */
-LUMEN__SHARED void lumen__esc_json(lumen__buf *b, const char *s, size_t n, unsigned flags);
+void lumen__esc_json(lumen__buf *b, const char *s, size_t n, unsigned flags);
 
 /* A JSON string with its quotes. */
 void lumen__json_str(lumen__buf *b, const char *s, size_t n);
@@ -85,6 +85,6 @@ static inline int lumen__hexval(char c)
 }
 
 /* Lowercase hex of n bytes. */
-LUMEN__SHARED void lumen__buf_hex(lumen__buf *b, const void *data, size_t n);
+void lumen__buf_hex(lumen__buf *b, const void *data, size_t n);
 
 #endif

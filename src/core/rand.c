@@ -6,7 +6,6 @@
 #include "core/rand.h"
 
 #include <pthread.h>
-#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,19 +82,4 @@ uint64_t lumen__rand64(void)
     s[2] ^= t;
     s[3] = rotl(s[3], 45);
     return result;
-}
-
-void lumen__rand_bytes(void *out, size_t n)
-{
-    unsigned char *o = out;
-    bool nonzero = false;
-    while (!nonzero && n > 0) {
-        for (size_t i = 0; i < n; i += 8) {
-            uint64_t v = lumen__rand64();
-            size_t k = n - i < 8 ? n - i : 8;
-            memcpy(o + i, &v, k);
-        }
-        for (size_t i = 0; i < n && !nonzero; i++)
-            nonzero = o[i] != 0;
-    }
 }

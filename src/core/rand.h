@@ -9,8 +9,6 @@
 
 #include "core/common.h"
 
-LUMEN__SHARED uint64_t lumen__rand64(void);
-/* Fill n bytes with random data, never all zero when n > 0. */
-void lumen__rand_bytes(void *out, size_t n);
+uint64_t lumen__rand64(void);
 
 #endif

@@ -36,7 +36,6 @@
 #endif
 
 #include "core/alloc.h"
-#include "core/clock.h"
 #include "core/diag.h"
 #include "http/auth.h"
 
@@ -375,7 +374,7 @@ int lumen__http_auth_check(lumen__http_auth *a, const char *name, const char *pa
     if (found != NULL && plen <= CACHE_PW) {
         unsigned char pw[CACHE_PW] = {0};
         memcpy(pw, password, plen);
-        int64_t now = lumen__mono_ns();
+        int64_t now = lumen_monotonic_ns();
         pthread_mutex_lock(&a->cache_mu);
         unsigned d = ct_diff(found->cached_pw, pw, CACHE_PW);
         d |= (unsigned)(found->cached_len != plen);
@@ -398,7 +397,7 @@ int lumen__http_auth_check(lumen__http_auth *a, const char *name, const char *pa
         memset(found->cached_pw, 0, CACHE_PW);
         memcpy(found->cached_pw, password, plen);
         found->cached_len = plen;
-        found->cached_until = lumen__mono_ns() + CACHE_NS;
+        found->cached_until = lumen_monotonic_ns() + CACHE_NS;
         pthread_mutex_unlock(&a->cache_mu);
     }
     return LUMEN__AUTH_OK;

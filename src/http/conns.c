@@ -62,7 +62,6 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "core/clock.h"
 #include "core/diag.h"
 #include "http/conns.h"
 
@@ -127,7 +126,7 @@ struct lumen__http_conns {
 
 static int64_t now_ms(void)
 {
-    return lumen__mono_ns() / 1000000;
+    return lumen_monotonic_ns() / 1000000;
 }
 
 /* ---- lists -------------------------------------------------------------------- */
@@ -587,7 +586,7 @@ int lumen__http_conns_new(lumen__http_conns **out, const lumen__http_addr *addr,
     t->c_evicted = o->closed_evicted;
     t->c_refused = o->refused;
     t->g_open = o->open;
-    t->seed = (uint64_t)lumen__mono_ns() ^ (uint64_t)(uintptr_t)t ^ 0xcbf29ce484222325ull;
+    t->seed = (uint64_t)lumen_monotonic_ns() ^ (uint64_t)(uintptr_t)t ^ 0xcbf29ce484222325ull;
     int rc = LUMEN_ENOMEM;
     /* Twice the limit: the open connections and as many being closed. */
     t->cap = 2 * (size_t)o->max_total;

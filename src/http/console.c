@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "core/alloc.h"
-#include "core/clock.h"
 #include "core/escape.h"
 #include "http/console_assets.h"
 #include "http/console_hist.h"
@@ -53,7 +52,7 @@ void lumen__console_tick(lumen__console *c)
         n = 1;
     }
     if (lumen_registries_render(regs, n, LUMEN_FORMAT_PROMETHEUS, to_buf, &c->scratch) == LUMEN_OK)
-        lumen__mhist_add(c->hist, lumen__wall_ns() / 1000000, c->scratch.p, c->scratch.len);
+        lumen__mhist_add(c->hist, lumen_now_ns() / 1000000, c->scratch.p, c->scratch.len);
     pthread_mutex_unlock(&c->tick_mu);
 }
 

@@ -145,7 +145,7 @@ static bool gzip_body(const char *in, size_t n, char **out, size_t *outn)
 /* Wait ms unless shutdown starts; false if it did. */
 static bool wait_ms(otlp_exp *e, int64_t ms)
 {
-    int64_t until = lumen__mono_ns() + ms * 1000000;
+    int64_t until = lumen_monotonic_ns() + ms * 1000000;
     pthread_mutex_lock(&e->mu);
     while (!atomic_load(&e->stopping))
         if (lumen__cond_wait_until(&e->cv, &e->mu, until) != 0)
@@ -180,7 +180,7 @@ static int send_body(otlp_exp *e, const char *body, size_t len, size_t nspans, i
 {
     int last = LAST_NONE;
     for (unsigned attempt = 1; attempt <= e->max_attempts; attempt++) {
-        int64_t remaining_ms = (dl - lumen__mono_ns()) / 1000000;
+        int64_t remaining_ms = (dl - lumen_monotonic_ns()) / 1000000;
         if (remaining_ms <= 0) {
             /* The budget ran out between attempts: the failure to report
              * is the last attempt's (a dead collector stays "unreachable"
@@ -248,7 +248,7 @@ static int send_body(otlp_exp *e, const char *body, size_t len, size_t nspans, i
             break;
         if (wait < 0)
             wait = lumen__otlp_backoff_ms(attempt + 1, e->initial_ms, e->max_ms, lumen__rand64());
-        if (lumen__mono_ns() + wait * 1000000 >= dl) {
+        if (lumen_monotonic_ns() + wait * 1000000 >= dl) {
             lumen__diag(LUMEN_DIAG_WARN,
                         "OTLP export: retry wait of %lld ms would pass the deadline",
                         (long long)wait);
@@ -287,7 +287,7 @@ static int ex_export(void *ud, const lumen_span *const *spans, size_t n, int64_t
         lumen_free(body);
         return count_failure(e, LAST_OTHER);
     }
-    int64_t dl = lumen__mono_ns() + (int64_t)e->timeout_ms * 1000000;
+    int64_t dl = lumen_monotonic_ns() + (int64_t)e->timeout_ms * 1000000;
     if (deadline != 0 && deadline < dl)
         dl = deadline;
     int r = gz ? send_body(e, gz, gzlen, n, dl) : send_body(e, body, len, n, dl);

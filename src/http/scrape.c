@@ -15,7 +15,6 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
-#include "core/clock.h"
 #include "core/diag.h"
 #include "http/encoding.h"
 #include "http/server.h"
@@ -127,7 +126,7 @@ static int sink_write(const char *data, size_t len, void *ud)
         return 1;
     if (s->buf.len >= s->next_check) {
         s->next_check = s->buf.len + DEADLINE_EVERY;
-        if (lumen__mono_ns() > s->deadline) {
+        if (lumen_monotonic_ns() > s->deadline) {
             s->timed_out = true;
             return 1;
         }
@@ -186,7 +185,7 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
     if (self->in_flight)
         lumen_gauge_inc(self->in_flight);
 
-    int64_t t0 = lumen__mono_ns();
+    int64_t t0 = lumen_monotonic_ns();
     const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     const char *content_type = NULL;
     lumen_format fmt = lumen_format_negotiate(&content_type, accept);
@@ -204,7 +203,7 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
     int rc = lumen_registries_render(srv->regs, srv->nregs, fmt, sink_write, &s);
     if (rc == LUMEN_OK && s.buf.oom)
         rc = LUMEN_ENOMEM;
-    if (rc == LUMEN_OK && lumen__mono_ns() > s.deadline)
+    if (rc == LUMEN_OK && lumen_monotonic_ns() > s.deadline)
         s.timed_out = true;
 
     enum MHD_Result ret;
@@ -234,7 +233,7 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
             }
         }
         if (self->duration)
-            lumen_histogram_observe(self->duration, (double)(lumen__mono_ns() - t0) / 1e9);
+            lumen_histogram_observe(self->duration, (double)(lumen_monotonic_ns() - t0) / 1e9);
         count(self->code_200);
         ret = queue_body(c, &s.buf, content_type, gzip);
     }

@@ -340,7 +340,9 @@ static void test_core_rand__distinct_nonzero(void **state)
     (void)state;
     uint8_t id[16], prev[16] = {0};
     for (int i = 0; i < 1000; i++) {
-        lumen__rand_bytes(id, sizeof id);
+        uint64_t hi = lumen__rand64(), lo = lumen__rand64();
+        memcpy(id, &hi, 8);
+        memcpy(id + 8, &lo, 8);
         uint8_t zero[16] = {0};
         assert_memory_not_equal(id, zero, 16);
         assert_memory_not_equal(id, prev, 16);
@@ -386,8 +388,8 @@ static void test_core_diag__hook_filters_and_limits(void **state)
     assert_string_equal(diag_last, "value 5");
     for (int i = 0; i < 1000; i++)
         lumen__diag(LUMEN_DIAG_ERROR, "flood");
-    assert_true(diag_calls < 40);
-    assert_true(lumen__diag_suppressed() > 900);
+    assert_true(diag_calls >= 2 && diag_calls < 40);
+    assert_string_equal(diag_last, "flood");
     lumen_set_diag_hook(LUMEN_DIAG_DEBUG, NULL, NULL);
 }
 
