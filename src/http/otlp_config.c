@@ -1,7 +1,7 @@
 /*
  * http/otlp_config.c: the OTLP/HTTP exporter's configuration from options
- * and OTEL_EXPORTER_OTLP_* (the _TRACES_ variant first), and
- * lumen_otlp_tracing_init, which builds tracing from the environment alone.
+ * and OTEL_EXPORTER_OTLP_* (the _TRACES_ variant first); see
+ * otlp_config.h.
  * Invalid environment values are reported once each, with the value and
  * the default used (lumen__env_invalid: standard error unless the
  * diagnostics hook, lumen_set_diag_hook, takes them); an endpoint,
@@ -19,7 +19,7 @@
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/escape.h"
-#include "lumen/http_otlp.h"
+#include "http/otlp_config.h"
 
 /* The option, else the per-signal variable, else the general one; *from
  * names the variable the value came from (NULL: the option). */
@@ -101,9 +101,6 @@ static int parse_headers(const char *s, struct curl_slist **list, const char *va
     }
     return LUMEN_OK;
 }
-
-int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **url,
-                            struct curl_slist **hdrs, bool *json, bool *gzip, uint32_t *timeout_ms);
 
 /* Milliseconds in a timeout variable; -1 when unset or invalid (reported,
  * naming `fallback`). */
@@ -224,8 +221,6 @@ int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **ur
     return parse_headers(h, hdrs, var);
 }
 
-int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, CURL *c);
-
 /* TLS files for https endpoints. libcurl reads them at connection time; a
  * file that cannot be used fails the export, reported with the reason. */
 int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, CURL *c)
@@ -244,45 +239,5 @@ int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, CURL *c)
         return LUMEN_ECONFIG;
     if (key != NULL && curl_easy_setopt(c, CURLOPT_SSLKEY, key) != CURLE_OK)
         return LUMEN_ECONFIG;
-    return LUMEN_OK;
-}
-
-int lumen_otlp_tracing_init(lumen_tracer_provider **out)
-{
-    if (out == NULL)
-        return LUMEN_EINVAL;
-    *out = NULL;
-    lumen_tracer_provider *tp = NULL;
-    int rc = lumen_tracer_provider_new(&tp, NULL);
-    if (rc != LUMEN_OK)
-        return rc;
-    const char *which = lumen__env("OTEL_TRACES_EXPORTER");
-    size_t n = which ? strlen(which) : 0;
-    if (which)
-        which = lumen__trim(which, &n);
-    lumen_span_exporter *exp = NULL;
-    if (which == NULL || lumen__strieq(which, n, "otlp")) {
-        rc = lumen_otlp_http_exporter_new(&exp, NULL);
-    } else if (lumen__strieq(which, n, "console") || lumen__strieq(which, n, "logging")) {
-        rc = lumen_console_exporter_new(&exp, NULL);
-    } else if (lumen__strieq(which, n, "none")) {
-        rc = LUMEN_OK;
-    } else {
-        lumen__env_invalid("OTEL_TRACES_EXPORTER", lumen__env("OTEL_TRACES_EXPORTER"),
-                           "expected otlp, console or none; using otlp");
-        rc = lumen_otlp_http_exporter_new(&exp, NULL);
-    }
-    if (rc == LUMEN_OK && exp != NULL) {
-        lumen_span_processor *p;
-        rc = lumen_batch_processor_new(&p, exp, NULL);
-        if (rc == LUMEN_OK)
-            rc = lumen_tracer_provider_add_processor(tp, p);
-    }
-    if (rc != LUMEN_OK) {
-        lumen_tracer_provider_free(tp);
-        return rc;
-    }
-    lumen_tracer_provider_set_global(tp);
-    *out = tp;
     return LUMEN_OK;
 }

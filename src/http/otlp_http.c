@@ -40,6 +40,7 @@
 #include "core/rand.h"
 #include "core/versioned.h"
 #include "http/fork.h"
+#include "http/otlp_config.h"
 #include "http/otlp_retry.h"
 #include "lumen/http_otlp.h"
 #include "lumen/otlp.h"
@@ -319,11 +320,6 @@ static void ex_destroy(void *ud)
     pthread_mutex_destroy(&e->mu);
     lumen__free(e, sizeof *e);
 }
-
-/* otlp_config.c */
-int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, CURL *c);
-int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **url,
-                            struct curl_slist **hdrs, bool *json, bool *gzip, uint32_t *timeout_ms);
 
 static const size_t options_sizes[] = {0, sizeof(lumen_otlp_http_exporter_options)};
 static const size_t stats_sizes[] = {0, sizeof(lumen_otlp_http_exporter_stats)};

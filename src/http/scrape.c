@@ -17,7 +17,8 @@
 #include "core/buf.h"
 #include "core/diag.h"
 #include "http/encoding.h"
-#include "http/server.h"
+#include "http/reply.h"
+#include "http/scrape.h"
 
 /* ---- the endpoint's own metrics ------------------------------------------- */
 
@@ -27,9 +28,8 @@ static int labelled(lumen_family *fam, const char *value, lumen_counter **out)
     return lumen_family_counter(out, fam, v, 1);
 }
 
-int lumen__http_self_init(lumen_http_server *srv)
+int lumen__http_self_init(lumen__http_self *s)
 {
-    lumen__http_self *s = &srv->self;
     int rc = lumen_registry_new(&s->reg);
     if (rc != LUMEN_OK)
         return rc;
@@ -93,10 +93,10 @@ int lumen__http_self_init(lumen_http_server *srv)
                                LUMEN_ARRAY_LEN(b));
 }
 
-void lumen__http_self_free(lumen_http_server *srv)
+void lumen__http_self_free(lumen__http_self *s)
 {
-    lumen_registry_free(srv->self.reg);
-    memset(&srv->self, 0, sizeof srv->self);
+    lumen_registry_free(s->reg);
+    memset(s, 0, sizeof *s);
 }
 
 /* The counters are NULL when self metrics are off; lumen_counter_inc
@@ -171,12 +171,12 @@ static enum MHD_Result queue_body(struct MHD_Connection *c, lumen__buf *buf,
     return ret;
 }
 
-enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection *c)
+enum MHD_Result lumen__http_scrape(lumen__http_scraper *sc, struct MHD_Connection *c)
 {
-    lumen__http_self *self = &srv->self;
-    unsigned now = atomic_fetch_add_explicit(&srv->scrapes_now, 1, memory_order_relaxed);
-    if (now >= srv->max_scrapes) {
-        atomic_fetch_sub_explicit(&srv->scrapes_now, 1, memory_order_relaxed);
+    lumen__http_self *self = &sc->self;
+    unsigned now = atomic_fetch_add_explicit(&sc->scrapes_now, 1, memory_order_relaxed);
+    if (now >= sc->max_scrapes) {
+        atomic_fetch_sub_explicit(&sc->scrapes_now, 1, memory_order_relaxed);
         count(self->code_503);
         count(self->err_overload);
         return lumen__http_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -191,16 +191,15 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
     lumen_format fmt = lumen_format_negotiate(&content_type, accept);
     if (content_type == NULL)
         content_type = lumen_format_content_type(fmt);
-    bool gzip = !(srv->flags & LUMEN_HTTP_NO_GZIP) &&
-                lumen__http_accepts_gzip(MHD_lookup_connection_value(
-                    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    bool gzip = sc->gzip && lumen__http_accepts_gzip(MHD_lookup_connection_value(
+                                c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
 
-    render_sink s = {LUMEN__BUF_INIT, t0 + (int64_t)srv->scrape_timeout_ms * 1000000, 0, false};
+    render_sink s = {LUMEN__BUF_INIT, t0 + (int64_t)sc->scrape_timeout_ms * 1000000, 0, false};
     s.next_check = DEADLINE_EVERY;
-    size_t hint = atomic_load_explicit(&srv->last_size, memory_order_relaxed);
+    size_t hint = atomic_load_explicit(&sc->last_size, memory_order_relaxed);
     if (hint > 0)
         lumen__buf_reserve(&s.buf, hint + hint / 8);
-    int rc = lumen_registries_render(srv->regs, srv->nregs, fmt, sink_write, &s);
+    int rc = lumen_registries_render(sc->regs, sc->nregs, fmt, sink_write, &s);
     if (rc == LUMEN_OK && s.buf.oom)
         rc = LUMEN_ENOMEM;
     if (rc == LUMEN_OK && lumen_monotonic_ns() > s.deadline)
@@ -211,7 +210,7 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
         count(self->code_503);
         count(self->err_timeout);
         lumen__diag(LUMEN_DIAG_WARN, "http: /metrics render passed the %u ms scrape timeout",
-                    srv->scrape_timeout_ms);
+                    sc->scrape_timeout_ms);
         ret = lumen__http_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
                                 "The scrape timeout passed while rendering.\n", NULL);
     } else if (rc != LUMEN_OK) {
@@ -221,7 +220,7 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
         ret = lumen__http_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                 "Rendering the metrics failed.\n", NULL);
     } else {
-        atomic_store_explicit(&srv->last_size, s.buf.len, memory_order_relaxed);
+        atomic_store_explicit(&sc->last_size, s.buf.len, memory_order_relaxed);
         if (gzip) {
             lumen__buf z = LUMEN__BUF_INIT;
             if (lumen__gzip(s.buf.p, s.buf.len, &z) == LUMEN_OK) {
@@ -240,6 +239,6 @@ enum MHD_Result lumen__http_scrape(lumen_http_server *srv, struct MHD_Connection
     lumen__buf_free(&s.buf);
     if (self->in_flight)
         lumen_gauge_dec(self->in_flight);
-    atomic_fetch_sub_explicit(&srv->scrapes_now, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&sc->scrapes_now, 1, memory_order_relaxed);
     return ret;
 }

@@ -28,26 +28,8 @@
 #include "http/addr.h"
 #include "http/conns.h"
 #include "http/console_store.h"
+#include "http/reply.h"
 #include "http/server.h"
-
-/* ---- small responses --------------------------------------------------------- */
-
-enum MHD_Result lumen__http_reply(struct MHD_Connection *c, unsigned status, const char *body,
-                                  const char *allow)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
-                                                             MHD_RESPMEM_PERSISTENT);
-    if (r == NULL)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-    if (allow != NULL)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-    if (status == MHD_HTTP_TOO_MANY_REQUESTS || status == MHD_HTTP_SERVICE_UNAVAILABLE)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
 
 static enum MHD_Result reply_unauthorized(struct MHD_Connection *c)
 {
@@ -218,8 +200,9 @@ static enum MHD_Result route(lumen_http_server *srv, struct MHD_Connection *c, c
         int a = authenticate(srv, c);
         if (a != LUMEN__AUTH_OK) {
             if (metrics) {
-                lumen_counter_inc(a == LUMEN__AUTH_BUSY ? srv->self.code_429 : srv->self.code_401);
-                lumen_counter_inc(srv->self.err_auth);
+                lumen_counter_inc(a == LUMEN__AUTH_BUSY ? srv->scrape.self.code_429
+                                                        : srv->scrape.self.code_401);
+                lumen_counter_inc(srv->scrape.self.err_auth);
             }
             if (a == LUMEN__AUTH_BUSY)
                 return lumen__http_reply(c, MHD_HTTP_TOO_MANY_REQUESTS,
@@ -230,7 +213,7 @@ static enum MHD_Result route(lumen_http_server *srv, struct MHD_Connection *c, c
     if (healthz)
         return lumen__http_reply(c, MHD_HTTP_OK, "ok\n", NULL);
     if (metrics)
-        return lumen__http_scrape(srv, c);
+        return lumen__http_scrape(&srv->scrape, c);
     return serve_console(srv, c, url, *req_cls);
 }
 
@@ -347,8 +330,8 @@ static void server_free(lumen_http_server *srv)
     lumen__http_conns_free(srv->conns);
     lumen__console_free(srv->console);
     lumen__http_auth_free(srv->auth);
-    lumen__http_self_free(srv);
-    lumen__free(srv->regs, srv->nregs * sizeof *srv->regs);
+    lumen__http_self_free(&srv->scrape.self);
+    lumen__free(srv->scrape.regs, srv->scrape.nregs * sizeof *srv->scrape.regs);
     if (srv->tls_key != NULL)
         explicit_bzero(srv->tls_key, strlen(srv->tls_key));
     lumen__free(srv->tls_cert, srv->tls_cert_len);
@@ -390,24 +373,26 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
     if (srv == NULL)
         return LUMEN_ENOMEM;
     srv->flags = o->flags;
-    srv->max_scrapes = PICK(o->max_concurrent_scrapes, LUMEN_HTTP_DEFAULT_MAX_SCRAPES);
-    srv->scrape_timeout_ms = PICK(o->scrape_timeout_ms, LUMEN_HTTP_DEFAULT_SCRAPE_TIMEOUT_MS);
+    lumen__http_scraper *sc = &srv->scrape;
+    sc->gzip = !(o->flags & LUMEN_HTTP_NO_GZIP);
+    sc->max_scrapes = PICK(o->max_concurrent_scrapes, LUMEN_HTTP_DEFAULT_MAX_SCRAPES);
+    sc->scrape_timeout_ms = PICK(o->scrape_timeout_ms, LUMEN_HTTP_DEFAULT_SCRAPE_TIMEOUT_MS);
 
     rc = LUMEN_ENOMEM;
     size_t nuser = o->registry_count ? o->registry_count : 1;
-    srv->nregs = nuser + ((o->flags & LUMEN_HTTP_NO_SELF_METRICS) ? 0 : 1);
-    srv->regs = lumen__calloc(srv->nregs, sizeof *srv->regs);
-    if (srv->regs == NULL)
+    sc->nregs = nuser + ((o->flags & LUMEN_HTTP_NO_SELF_METRICS) ? 0 : 1);
+    sc->regs = lumen__calloc(sc->nregs, sizeof *sc->regs);
+    if (sc->regs == NULL)
         goto fail;
     for (size_t i = 0; i < nuser; i++) {
-        srv->regs[i] = o->registry_count ? o->registries[i] : lumen_registry_default();
-        if (srv->regs[i] == NULL)
+        sc->regs[i] = o->registry_count ? o->registries[i] : lumen_registry_default();
+        if (sc->regs[i] == NULL)
             goto fail;
     }
     if (!(o->flags & LUMEN_HTTP_NO_SELF_METRICS)) {
-        if ((rc = lumen__http_self_init(srv)) != LUMEN_OK)
+        if ((rc = lumen__http_self_init(&sc->self)) != LUMEN_OK)
             goto fail;
-        srv->regs[nuser] = srv->self.reg;
+        sc->regs[nuser] = sc->self.reg;
     }
     if ((rc = lumen__http_auth_new(&srv->auth, o->basic_auth_users, o->basic_auth_file)) !=
         LUMEN_OK)
@@ -428,10 +413,10 @@ int lumen_http_server_start(lumen_http_server **out, const lumen_http_server_opt
     cno.max_total = PICK(o->max_connections, LUMEN_HTTP_DEFAULT_MAX_CONNECTIONS);
     cno.max_per_client = PICK(o->max_connections_per_client, LUMEN_HTTP_DEFAULT_MAX_PER_CLIENT);
     cno.header_timeout_ms = PICK(o->header_timeout_ms, LUMEN_HTTP_DEFAULT_HEADER_TIMEOUT_MS);
-    cno.closed_timeout = srv->self.closed_timeout;
-    cno.closed_evicted = srv->self.closed_evicted;
-    cno.refused = srv->self.closed_refused;
-    cno.open = srv->self.conns_open;
+    cno.closed_timeout = srv->scrape.self.closed_timeout;
+    cno.closed_evicted = srv->scrape.self.closed_evicted;
+    cno.refused = srv->scrape.self.closed_refused;
+    cno.open = srv->scrape.self.conns_open;
     unsigned threads = PICK(o->threads, LUMEN_HTTP_DEFAULT_THREADS);
     if ((rc = lumen__http_conns_new(&srv->conns, &addr, &cno, threads)) != LUMEN_OK) {
         lumen__diag(LUMEN_DIAG_ERROR, "http: cannot listen on %s",
