@@ -12,7 +12,8 @@
 #include <time.h>
 
 #include "core/alloc.h"
-#include "core/escape.h"
+#include "core/buf.h"
+#include "core/hex.h"
 #include "http/console_assets.h"
 #include "http/console_hist.h"
 
@@ -178,19 +179,10 @@ const char *lumen__query_param(const char *query, const char *name, char *out, s
         if ((size_t)(end - p) >= nl && memcmp(p, name, nl) == 0 &&
             (p[nl] == '=' || p + nl == end)) {
             const char *v = p[nl] == '=' ? p + nl + 1 : end;
-            size_t o = 0;
-            while (v < end && o + 1 < cap) {
-                int h1, h2;
-                if (*v == '%' && end - v >= 3 && (h1 = lumen__hexval(v[1])) >= 0 &&
-                    (h2 = lumen__hexval(v[2])) >= 0) {
-                    out[o++] = (char)(h1 * 16 + h2);
-                    v += 3;
-                } else {
-                    out[o++] = *v == '+' ? ' ' : *v;
-                    v++;
-                }
-            }
-            out[o] = '\0';
+            /* Cut at cap - 1 bytes, the rest dropped. */
+            lumen__buf b;
+            lumen__buf_fixed(&b, out, cap);
+            lumen__pct_decode(&b, v, (size_t)(end - v), LUMEN__PCT_PLUS_SPACE);
             return amp ? amp + 1 : end;
         }
         p = amp ? amp + 1 : end;

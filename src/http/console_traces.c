@@ -18,6 +18,8 @@
 #include "core/alloc.h"
 #include "core/env.h"
 #include "core/escape.h"
+#include "core/hex.h"
+#include "core/utf8.h"
 #include "http/console.h"
 #include "http/console_store.h"
 #include "lumen/http_console.h"
@@ -341,17 +343,8 @@ int lumen_console_span_exporter_new(lumen_span_exporter **out, const char *servi
 
 static bool parse_trace_id(const char *s, uint8_t out[16])
 {
-    for (int i = 0; i < 32; i++) {
-        /* Lowercase only, as trace ids are written everywhere. */
-        int v = s[i] >= 'A' && s[i] <= 'F' ? -1 : lumen__hexval(s[i]);
-        if (v < 0)
-            return false;
-        if (i % 2 == 0)
-            out[i / 2] = (uint8_t)(v << 4);
-        else
-            out[i / 2] |= (uint8_t)v;
-    }
-    return s[32] == '\0';
+    /* Lowercase only, as trace ids are written everywhere. */
+    return strnlen(s, 33) == 32 && lumen__unhex(s, 16, out, LUMEN__HEX_LOWER_ONLY);
 }
 
 size_t lumen__console_trace_spans(const uint8_t trace_id[16], lumen__buf *out)

@@ -18,7 +18,7 @@
 #include "core/buf.h"
 #include "core/diag.h"
 #include "core/env.h"
-#include "core/escape.h"
+#include "core/hex.h"
 #include "http/otlp_config.h"
 
 /* The option, else the per-signal variable, else the general one; *from
@@ -60,18 +60,11 @@ static int parse_headers(const char *s, struct curl_slist **list, const char *va
             lumen__buf_add(&b, k, kn);
             lumen__buf_puts(&b, ": ");
             bool ok = kn > 0;
-            for (size_t i = 0; i < vn && ok; i++) {
-                if (v[i] == '%' && i + 2 < vn && lumen__hexval(v[i + 1]) >= 0 &&
-                    lumen__hexval(v[i + 2]) >= 0) {
-                    lumen__buf_putc(&b,
-                                    (char)(lumen__hexval(v[i + 1]) * 16 + lumen__hexval(v[i + 2])));
-                    i += 2;
-                } else if (v[i] == '\r' || v[i] == '\n') {
-                    ok = false; /* no header injection */
-                } else {
-                    lumen__buf_putc(&b, v[i]);
-                }
-            }
+            size_t at = b.len;
+            lumen__pct_decode(&b, v, vn, 0);
+            /* No header injection: no line break, raw or percent-encoded. */
+            for (size_t i = at; i < b.len && ok && !b.oom; i++)
+                ok = b.p[i] != '\r' && b.p[i] != '\n';
             for (size_t i = 0; i < kn && ok; i++)
                 ok = k[i] > 0x20 && k[i] < 0x7f && k[i] != ':';
             if (b.oom) {

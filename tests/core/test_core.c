@@ -1,6 +1,6 @@
 /* tests/core/test_core.c: status codes, versioned structs, buffers,
- * escaping, numbers, clock, random ids, environment parsing, the allocator
- * and the diagnostics hook. */
+ * escaping, UTF-8 repair, hex and percent decoding, numbers, clock, random
+ * ids, environment parsing, the allocator and the diagnostics hook. */
 #include "support/support.h"
 
 #include <locale.h>
@@ -10,12 +10,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/escape.h"
+#include "core/hex.h"
 #include "core/rand.h"
+#include "core/utf8.h"
 #include "core/versioned.h"
 
 static void test_core_status__names_and_messages(void **state)
@@ -252,10 +255,6 @@ static void json_html(lumen__buf *b, const char *s, size_t n)
 {
     lumen__esc_json(b, s, n, LUMEN__JSON_HTML_SAFE);
 }
-static void html(lumen__buf *b, const char *s, size_t n)
-{
-    lumen__esc_html(b, s, n);
-}
 static void logfmt(lumen__buf *b, const char *s, size_t n)
 {
     lumen__esc_logfmt(b, s, n);
@@ -268,7 +267,6 @@ static void test_core_escape__each_syntax(void **state)
     assert_string_equal(esc(json, "a\"b\\c\nd\x01", 8), "a\\\"b\\\\c\\nd\\u0001");
     assert_string_equal(esc(json, "\xe2\x80\xa8", 3), "\\u2028");
     assert_string_equal(esc(json_html, "</script>", 9), "\\u003c/script\\u003e");
-    assert_string_equal(esc(html, "<a href='x'>&\"", 14), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
     assert_string_equal(esc(logfmt, "plain", 5), "plain");
     assert_string_equal(esc(logfmt, "", 0), "\"\"");
     assert_string_equal(esc(logfmt, "a b=c\n", 6), "\"a b=c\\n\"");
@@ -290,6 +288,130 @@ static void test_core_escape__invalid_utf8_replaced(void **state)
                                        5),
                      3);
     assert_int_equal(lumen__utf8_cut("ab\xe2\x82\xac", 5, 4), 2);
+}
+
+static void test_core_utf8__repair_to_bounded(void **state)
+{
+    (void)state;
+    /* Lone continuation, overlong, surrogate, truncated, above U+10FFFF,
+     * and valid 2-, 3- and 4-byte sequences kept as they are. */
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *out;
+        size_t bad;
+    } cases[] = {
+        {"abc", 3, "abc", 0},
+        {"a\x80z", 3, "a\xef\xbf\xbdz", 1},
+        {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd", 2},
+        {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 3},
+        {"x\xe2\x82", 3, "x\xef\xbf\xbd\xef\xbf\xbd", 2},
+        {"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 4},
+        {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 0},
+    };
+    for (size_t i = 0; i < LUMEN_ARRAY_LEN(cases); i++) {
+        char out[64];
+        memset(out, 'Z', sizeof out);
+        size_t want = strlen(cases[i].out);
+        assert_int_equal(lumen__utf8_invalid(cases[i].in, cases[i].n), cases[i].bad);
+        assert_int_equal(cases[i].n + 2 * cases[i].bad, want);
+        assert_int_equal(lumen__utf8_repair_to(out, sizeof out, cases[i].in, cases[i].n), want);
+        assert_memory_equal(out, cases[i].out, want);
+        assert_int_equal(out[want], 'Z'); /* no NUL, nothing past */
+        /* Too little room: it stops before a sequence that does not fit
+         * whole, and writes nothing past cap. */
+        for (size_t cap = 0; cap < want; cap++) {
+            memset(out, 'Z', sizeof out);
+            size_t got = lumen__utf8_repair_to(out, cap, cases[i].in, cases[i].n);
+            assert_true(got <= cap);
+            assert_true(cap - got < 4);
+            assert_memory_equal(out, cases[i].out, got);
+            assert_int_equal(out[cap], 'Z');
+            assert_int_equal(lumen__utf8_invalid(out, got), 0);
+        }
+    }
+    /* The buffer and heap forms. */
+    lumen__buf b = LUMEN__BUF_INIT;
+    lumen__buf_puts(&b, "k=");
+    lumen__utf8_repair_buf(&b, "v\xff!", 3);
+    assert_string_equal(b.p, "k=v\xef\xbf\xbd!");
+    lumen__buf_free(&b);
+    bool oom = false;
+    assert_null(lumen__utf8_repair_dup("valid \xc3\xa9", 8, &oom));
+    assert_false(oom);
+    char *d = lumen__utf8_repair_dup("a\xc3", 2, &oom);
+    assert_non_null(d);
+    assert_string_equal(d, "a\xef\xbf\xbd");
+    lumen__free(d, 0);
+    assert_true(lumen__ascii("plain ascii text", 16));
+    assert_false(lumen__ascii("plain ascii t\xc3\xa9xt", 17));
+}
+
+static void test_core_hex__unhex_and_case(void **state)
+{
+    (void)state;
+    uint8_t out[8];
+    assert_true(lumen__unhex("00f067aa0ba902b7", 8, out, LUMEN__HEX_LOWER_ONLY));
+    static const uint8_t want[8] = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
+    assert_memory_equal(out, want, 8);
+    /* Uppercase: refused for ids, accepted otherwise. */
+    assert_false(lumen__unhex("00F067AA0BA902B7", 8, out, LUMEN__HEX_LOWER_ONLY));
+    assert_true(lumen__unhex("00F067AA0BA902B7", 8, out, 0));
+    assert_memory_equal(out, want, 8);
+    /* Every byte that is not a digit fails, in either position. */
+    for (int c = 0; c < 256; c++) {
+        bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        bool upper = c >= 'A' && c <= 'F';
+        char s[2] = {'a', (char)c};
+        assert_int_equal(lumen__unhex(s, 1, out, LUMEN__HEX_LOWER_ONLY), digit);
+        assert_int_equal(lumen__unhex(s, 1, out, 0), digit || upper);
+        char r[2] = {(char)c, '0'};
+        assert_int_equal(lumen__unhex(r, 1, out, LUMEN__HEX_LOWER_ONLY), digit);
+        assert_int_equal(lumen__hexval((char)c) >= 0, digit || upper);
+    }
+    /* Round trip with the encoder. */
+    lumen__buf b = LUMEN__BUF_INIT;
+    lumen__buf_hex(&b, want, 8);
+    assert_string_equal(b.p, "00f067aa0ba902b7");
+    lumen__buf_free(&b);
+}
+
+static const char *pct(const char *s, unsigned flags, bool *ok)
+{
+    static char mem[64];
+    lumen__buf b;
+    lumen__buf_fixed(&b, mem, sizeof mem);
+    *ok = lumen__pct_decode(&b, s, strlen(s), flags);
+    return mem;
+}
+
+static void test_core_hex__percent_decode_flags(void **state)
+{
+    (void)state;
+    bool ok;
+    assert_string_equal(pct("a%20b%2Cc%2cd", 0, &ok), "a b,c,d");
+    assert_true(ok);
+    /* '+' is a space only in query strings. */
+    assert_string_equal(pct("a+b", 0, &ok), "a+b");
+    assert_string_equal(pct("a+b%2B", LUMEN__PCT_PLUS_SPACE, &ok), "a b+");
+    /* A bad escape: copied as is, or refused under STRICT. */
+    const char *bad[] = {"50%", "50%2", "%zz", "%g0", "%%41"};
+    const char *kept[] = {"50%", "50%2", "%zz", "%g0", "%A"};
+    for (size_t i = 0; i < LUMEN_ARRAY_LEN(bad); i++) {
+        assert_string_equal(pct(bad[i], 0, &ok), kept[i]);
+        assert_true(ok);
+        pct(bad[i], LUMEN__PCT_STRICT, &ok);
+        assert_false(ok);
+    }
+    assert_string_equal(pct("%41%42", LUMEN__PCT_STRICT, &ok), "AB");
+    assert_true(ok);
+    /* A fixed buffer keeps what fits, byte by byte. */
+    char small[4];
+    lumen__buf b;
+    lumen__buf_fixed(&b, small, sizeof small);
+    assert_true(lumen__pct_decode(&b, "%41%42%43%44", 12, 0));
+    assert_true(b.oom);
+    assert_string_equal(small, "ABC");
 }
 
 static void test_core_clock__rfc3339(void **state)
@@ -508,6 +630,9 @@ int main(void)
         cmocka_unit_test(test_core_buf__grows_and_sticky_oom),
         cmocka_unit_test(test_core_escape__each_syntax),
         cmocka_unit_test(test_core_escape__invalid_utf8_replaced),
+        cmocka_unit_test(test_core_utf8__repair_to_bounded),
+        cmocka_unit_test(test_core_hex__unhex_and_case),
+        cmocka_unit_test(test_core_hex__percent_decode_flags),
         cmocka_unit_test(test_core_clock__rfc3339),
         cmocka_unit_test(test_core_rand__distinct_nonzero),
         cmocka_unit_test(test_core_env__parsing),
