@@ -12,7 +12,6 @@
 
 #include <locale.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -81,35 +80,12 @@ char *lumen__buf_steal(lumen__buf *b, size_t *len)
     return p;
 }
 
-void lumen__buf_printf(lumen__buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[256];
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = true;
-        return;
-    }
-    if ((size_t)n < sizeof tmp) {
-        lumen__buf_add(b, tmp, (size_t)n);
-        return;
-    }
-    if (!lumen__buf_reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 const char lumen__digits2[200] = "00010203040506070809101112131415161718192021222324"
                                  "25262728293031323334353637383940414243444546474849"
                                  "50515253545556575859606162636465666768697071727374"
                                  "75767778798081828384858687888990919293949596979899";
 
-size_t lumen__fmt_u64(char *out, uint64_t v)
+static size_t fmt_u64(char *out, uint64_t v)
 {
     char tmp[24];
     size_t n = 0;
@@ -126,7 +102,7 @@ size_t lumen__fmt_u64(char *out, uint64_t v)
 void lumen__buf_u64(lumen__buf *b, uint64_t v)
 {
     char tmp[24];
-    lumen__buf_add(b, tmp, lumen__fmt_u64(tmp, v));
+    lumen__buf_add(b, tmp, fmt_u64(tmp, v));
 }
 
 void lumen__buf_i64(lumen__buf *b, int64_t v)
@@ -205,9 +181,9 @@ size_t lumen__fmt_double(char *out, double v)
         int64_t i = (int64_t)v;
         if (i < 0) {
             out[0] = '-';
-            return 1 + lumen__fmt_u64(out + 1, (uint64_t)0 - (uint64_t)i);
+            return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)i);
         }
-        return lumen__fmt_u64(out, (uint64_t)i);
+        return fmt_u64(out, (uint64_t)i);
     }
     return fmt_g(out, v);
 }

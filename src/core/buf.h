@@ -64,10 +64,6 @@ static inline void lumen__buf_putc(lumen__buf *b, char c)
     b->p[b->len] = '\0';
 }
 
-/* printf into the buffer. Locale-dependent for floats: use
- * lumen__buf_double for numbers. */
-void lumen__buf_printf(lumen__buf *b, const char *fmt, ...) LUMEN_PRINTF(2, 3);
-
 void lumen__buf_u64(lumen__buf *b, uint64_t v);
 void lumen__buf_i64(lumen__buf *b, int64_t v);
 
@@ -89,9 +85,6 @@ size_t lumen__fmt_double_go(char *out, double v);
 size_t lumen__fmt_double_canonical(char *out, double v);
 /* "00", "01" .. "99": decimal digits written two per step. */
 extern const char lumen__digits2[200];
-
-/* Decimal digits of v into out (at least 21 bytes); returns length. */
-size_t lumen__fmt_u64(char *out, uint64_t v);
 
 /* Parse a double written in C locale syntax regardless of the current
  * locale. Returns false if the whole string is not a number. */

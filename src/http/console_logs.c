@@ -135,14 +135,3 @@ int lumen__console_logs_json(void *ud, const char *arg, const char *query, lumen
     lumen__buf_puts(out, "]}");
     return 200;
 }
-
-void lumen__console_logs_reset(void)
-{
-    pthread_mutex_lock(&g_cl.mu);
-    for (size_t i = 0; i < LUMEN__CL_LINES; i++) {
-        lumen__free(g_cl.lines[i].json, 0);
-        memset(&g_cl.lines[i], 0, sizeof g_cl.lines[i]);
-    }
-    g_cl.next = g_cl.count = 0;
-    pthread_mutex_unlock(&g_cl.mu);
-}

@@ -26,10 +26,6 @@ int lumen__console_traces_json(void *ud, const char *arg, const char *query, lum
 /* /api/logs provider: ?level=NAME&trace_id=HEX&limit=N. */
 int lumen__console_logs_json(void *ud, const char *arg, const char *query, lumen__buf *out);
 
-/* The spans of one trace as comma-separated JSON objects (no brackets),
- * appended to out; returns how many. Used to merge peers' spans. */
-size_t lumen__console_trace_spans(const uint8_t trace_id[16], lumen__buf *out);
-
 /* Ask every peer console for `path_query` (e.g. "/api/traces/ID?local=1")
  * and append the elements of the array `key` of each answer (a comma
  * first when `have` elements were already written); returns how many
@@ -37,9 +33,5 @@ size_t lumen__console_trace_spans(const uint8_t trace_id[16], lumen__buf *out);
 #define LUMEN__PEER_TIMEOUT_MS 1000
 size_t lumen__console_peer_array(const char *path_query, const char *key, size_t have,
                                  lumen__buf *out);
-
-/* Drop everything (tests). */
-void lumen__console_store_reset(void);
-void lumen__console_logs_reset(void);
 
 #endif

@@ -59,16 +59,6 @@ static void trace_clear(ct_trace *t)
     memset(t, 0, sizeof *t);
 }
 
-void lumen__console_store_reset(void)
-{
-    pthread_mutex_lock(&g_ct.mu);
-    for (size_t i = 0; i < LUMEN__CT_TRACES; i++)
-        trace_clear(&g_ct.traces[i]);
-    g_ct.next = 0;
-    pthread_mutex_unlock(&g_ct.mu);
-    lumen__console_logs_reset();
-}
-
 static ct_trace *find_trace(const uint8_t id[16])
 {
     for (size_t k = 1; k <= LUMEN__CT_TRACES; k++) {
@@ -347,7 +337,9 @@ static bool parse_trace_id(const char *s, uint8_t out[16])
     return strnlen(s, 33) == 32 && lumen__unhex(s, 16, out, LUMEN__HEX_LOWER_ONLY);
 }
 
-size_t lumen__console_trace_spans(const uint8_t trace_id[16], lumen__buf *out)
+/* The spans of one trace as comma-separated JSON objects (no brackets),
+ * appended to out; returns how many. Used to merge peers' spans. */
+static size_t trace_spans(const uint8_t trace_id[16], lumen__buf *out)
 {
     size_t n = 0;
     pthread_mutex_lock(&g_ct.mu);
@@ -373,7 +365,7 @@ int lumen__console_traces_json(void *ud, const char *arg, const char *query, lum
         lumen__buf_puts(out, "{\"trace_id\":\"");
         lumen__buf_hex(out, id, 16);
         lumen__buf_puts(out, "\",\"spans\":[");
-        size_t n = lumen__console_trace_spans(id, out);
+        size_t n = trace_spans(id, out);
         /* A peer asking on behalf of its own console passes local=1, so
          * that two consoles naming each other do not ask back and forth. */
         char local[4];

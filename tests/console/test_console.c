@@ -252,7 +252,6 @@ static void test_console_sampler__thread_samples(void **state)
 static void test_console_traces__store_and_peers(void **state)
 {
     (void)state;
-    lumen__console_store_reset();
     lumen_tracer_provider_options to = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
     to.ignore_env = true;
     to.service_name = "svc";
@@ -346,7 +345,6 @@ static void test_console_traces__store_and_peers(void **state)
     lumen__console_free(c);
     lumen_registry_free(reg);
     lumen_tracer_provider_free(tp);
-    lumen__console_store_reset();
 }
 
 /* The console's log handler keeps lines as JSON, filters by level and
@@ -354,7 +352,6 @@ static void test_console_traces__store_and_peers(void **state)
 static void test_console_logs__handler_and_filters(void **state)
 {
     (void)state;
-    lumen__console_store_reset();
     lumen_log_handler *h;
     assert_int_equal(lumen_console_log_handler_new(&h, LUMEN_LOG_DEBUG), LUMEN_OK);
     lumen_logger *lg = lumen_logger_get("console.test");
@@ -423,7 +420,6 @@ static void test_console_logs__handler_and_filters(void **state)
     lumen_logger_set_handlers(lg, NULL, 0);
     lumen__console_free(c);
     lumen_registry_free(reg);
-    lumen__console_store_reset();
 }
 
 /* Every constructor of the console cleans up when any one of its
