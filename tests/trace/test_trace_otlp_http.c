@@ -76,7 +76,9 @@ static void test_trace_otlp_http__ok_once_with_headers(void **state)
 {
     fixture f;
     lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
-    o.headers = "api-key=s%3Dcret, x-team = core ,bad";
+    /* A line break in a value, raw or percent-encoded, drops that member:
+     * no header can be injected. */
+    o.headers = "api-key=s%3Dcret, evil=a%0D%0AX-Injected: 1, x-team = core ,bad";
     setup(&f, "200", &o);
     assert_int_equal(run(&f), LUMEN_OK);
     lumen_otlp_http_exporter_stats s = stats(&f);
@@ -87,6 +89,8 @@ static void test_trace_otlp_http__ok_once_with_headers(void **state)
     assert_non_null(strstr(log, "\"content-type\": \"application/x-protobuf\""));
     assert_non_null(strstr(log, "\"api-key\": \"s=cret\""));
     assert_non_null(strstr(log, "\"x-team\": \"core\""));
+    assert_null(strstr(log, "x-injected"));
+    assert_null(strstr(log, "\"evil\""));
     assert_non_null(strstr(log, "\"user-agent\": \"OTel-OTLP-Exporter-C/"));
     assert_int_equal(count_substr(log, "\"name\": \"op\""), 3);
     free(log);
