@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/env.h"
+#include "core/hex.h"
 #include "trace/b3.h"
 #include "trace/span_context.h"
 #include "trace/tracecontext.h"
@@ -25,15 +26,15 @@ static bool ids(const char *t, size_t tn, const char *s, size_t sn, lumen_span_c
 {
     memset(out->trace_id, 0, 16);
     if (tn == 32) {
-        if (!lumen__hex_decode(t, 16, out->trace_id))
+        if (!lumen__unhex(t, 16, out->trace_id, LUMEN__HEX_LOWER_ONLY))
             return false;
     } else if (tn == 16) {
-        if (!lumen__hex_decode(t, 8, out->trace_id + 8))
+        if (!lumen__unhex(t, 8, out->trace_id + 8, LUMEN__HEX_LOWER_ONLY))
             return false;
     } else {
         return false;
     }
-    if (sn != 16 || !lumen__hex_decode(s, 8, out->span_id))
+    if (sn != 16 || !lumen__unhex(s, 8, out->span_id, LUMEN__HEX_LOWER_ONLY))
         return false;
     return !all_zero(out->trace_id, 16) && !all_zero(out->span_id, 8);
 }
@@ -66,7 +67,7 @@ int lumen__b3_parse_single(const char *s, size_t n, lumen_span_context *out)
         flags = smp[0] != '0' ? LUMEN_TRACE_FLAG_SAMPLED : 0;
         if (d3 != NULL) {
             uint8_t parent[8];
-            if (r2 - smn - 1 != 16 || !lumen__hex_decode(d3 + 1, 8, parent))
+            if (r2 - smn - 1 != 16 || !lumen__unhex(d3 + 1, 8, parent, LUMEN__HEX_LOWER_ONLY))
                 goto bad;
         }
     }

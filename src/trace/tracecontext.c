@@ -1,7 +1,7 @@
 /*
  * trace/tracecontext.c: W3C Trace Context traceparent: parsing (with the
- * tracestate lines that come with it) and formatting, and the lowercase
- * hex its ids are written in.
+ * tracestate lines that come with it) and formatting (ids decoded with
+ * core/hex.h).
  *
  * W3C Trace Context Level 2, which keeps Level 1's behaviour where the two
  * agree: lowercase hex only, all-zero ids and version ff invalid, version
@@ -14,38 +14,10 @@
 #include <string.h>
 
 #include "core/env.h"
+#include "core/hex.h"
 #include "trace/span_context.h"
 #include "trace/tracecontext.h"
 #include "trace/tracestate.h"
-
-/* Lowercase hex digit values, X (0xff) for every other byte. A table:
- * there are 48 digits per traceparent, and a branch per digit showed in
- * profiles. */
-#define X 0xff
-static const uint8_t g_hex[256] = {
-    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
-    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X,  X,  X,  X,  X,  X,  X, X, X, X, X, X, X, X,
-};
-#undef X
-
-bool lumen__hex_decode(const char *s, size_t n, uint8_t *out)
-{
-    const uint8_t *t = g_hex;
-    uint8_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t h = t[(unsigned char)s[2 * i]], l = t[(unsigned char)s[2 * i + 1]];
-        bad |= h | l;
-        out[i] = (uint8_t)(h << 4 | (l & 15));
-    }
-    return (bad & 0xf0) == 0;
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -61,7 +33,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 int lumen__traceparent_parse_value(const char *s, size_t n, lumen_span_context *out)
 {
     uint8_t ver;
-    if (n < 55 || !lumen__hex_decode(s, 1, &ver) || ver == 0xff)
+    if (n < 55 || !lumen__unhex(s, 1, &ver, LUMEN__HEX_LOWER_ONLY) || ver == 0xff)
         return LUMEN_EPARSE;
     if (ver == 0 && n != 55)
         return LUMEN_EPARSE;
@@ -69,9 +41,9 @@ int lumen__traceparent_parse_value(const char *s, size_t n, lumen_span_context *
         return LUMEN_EPARSE;
     if (s[2] != '-' || s[35] != '-' || s[52] != '-')
         return LUMEN_EPARSE;
-    if (!lumen__hex_decode(s + 3, 16, out->trace_id) ||
-        !lumen__hex_decode(s + 36, 8, out->span_id) ||
-        !lumen__hex_decode(s + 53, 1, &out->trace_flags))
+    if (!lumen__unhex(s + 3, 16, out->trace_id, LUMEN__HEX_LOWER_ONLY) ||
+        !lumen__unhex(s + 36, 8, out->span_id, LUMEN__HEX_LOWER_ONLY) ||
+        !lumen__unhex(s + 53, 1, &out->trace_flags, LUMEN__HEX_LOWER_ONLY))
         return LUMEN_EPARSE;
     if (all_zero(out->trace_id, 16) || all_zero(out->span_id, 8))
         return LUMEN_EPARSE;
