@@ -18,6 +18,7 @@
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/escape.h"
+#include "core/hex.h"
 #include "core/versioned.h"
 #include "trace/pool.h"
 #include "trace/processor.h"
@@ -31,24 +32,10 @@ static _Atomic(lumen_tracer_provider *) g_global;
 /* Percent-decode s[0..n) into a new string; NULL on a bad escape or OOM. */
 static char *pct_decode(const char *s, size_t n)
 {
-    char *o = lumen__malloc(n + 1), *w = o;
-    if (o == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            int h, l;
-            if (i + 2 >= n || (h = lumen__hexval(s[i + 1])) < 0 ||
-                (l = lumen__hexval(s[i + 2])) < 0) {
-                lumen__free(o, n + 1);
-                return NULL;
-            }
-            *w++ = (char)(h * 16 + l);
-            i += 2;
-        } else {
-            *w++ = s[i];
-        }
-    }
-    *w = '\0';
+    lumen__buf b = LUMEN__BUF_INIT;
+    bool ok = lumen__pct_decode(&b, s, n, LUMEN__PCT_STRICT) && !b.oom;
+    char *o = ok ? lumen__buf_steal(&b, NULL) : NULL;
+    lumen__buf_free(&b);
     return o;
 }
 
