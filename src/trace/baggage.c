@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/env.h"
 #include "core/escape.h"
+#include "core/hex.h"
 #include "lumen/trace.h"
 #include "trace/selfmetrics.h"
 
@@ -267,27 +268,18 @@ size_t lumen_baggage_count(const lumen_baggage *b)
     return b ? b->n : 0;
 }
 
-/* Percent-decode a value into out (room for n bytes); false when it is not
- * baggage-octets or a '%' is not followed by two hex digits. */
+/* Percent-decode a value into out (room for n + 1 bytes); false when it is
+ * not baggage-octets or a '%' is not followed by two hex digits. */
 static bool decode(const char *v, size_t n, char *out, size_t *on)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (!boctet(c))
+    for (size_t i = 0; i < n; i++)
+        if (!boctet((unsigned char)v[i]))
             return false;
-        if (c == '%') {
-            int h, l;
-            if (i + 2 >= n || (h = lumen__hexval(v[i + 1])) < 0 ||
-                (l = lumen__hexval(v[i + 2])) < 0)
-                return false;
-            out[o++] = (char)(h * 16 + l);
-            i += 2;
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    *on = o;
+    lumen__buf b;
+    lumen__buf_fixed(&b, out, n + 1);
+    if (!lumen__pct_decode(&b, v, n, LUMEN__PCT_STRICT))
+        return false;
+    *on = b.len;
     return true;
 }
 
@@ -310,14 +302,14 @@ static int member(lumen_baggage *b, const char *m, size_t len)
     if (kn + 1 + vn > LUMEN_BAGGAGE_MAX_BYTES)
         return octets(v, vn) ? LUMEN_ELIMIT : LUMEN_EPARSE;
     char small[256];
-    char *val = vn <= sizeof small ? small : lumen__malloc(vn);
+    char *val = vn < sizeof small ? small : lumen__malloc(vn + 1);
     if (val == NULL)
         return LUMEN_ENOMEM;
     int r = LUMEN_EPARSE;
     if (decode(v, vn, val, &dn))
         r = set(b, k, kn, val, dn, semi ? semi + 1 : NULL, semi ? len - kvn - 1 : 0, true);
     if (val != small)
-        lumen__free(val, vn);
+        lumen__free(val, vn + 1);
     return r == LUMEN_EINVAL ? LUMEN_EPARSE : r;
 }
 
