@@ -29,6 +29,7 @@
 #include "core/diag.h"
 #include "core/hash.h"
 #include "core/rcu.h"
+#include "core/utf8.h"
 #include "metrics/child.h"
 #include "metrics/family.h"
 #include "metrics/names.h"
@@ -384,7 +385,7 @@ static int repair_values(const char *const *values, size_t n, char ***fixed)
     char **r = NULL;
     for (size_t i = 0; i < n; i++) {
         bool oom = false;
-        char *v = lumen__utf8_repair(values[i], &oom);
+        char *v = lumen__utf8_repair_dup(values[i], strlen(values[i]), &oom);
         if (oom)
             goto fail;
         if (v == NULL)
@@ -861,7 +862,8 @@ int lumen__family_build(lumen__family **out, lumen_metric_type type, const char 
             bool oom = false;
             if ((f->const_names[i] = lumen__strdup(o->const_labels[i].name)) == NULL)
                 goto nomem;
-            f->const_values[i] = lumen__utf8_repair(o->const_labels[i].value, &oom);
+            f->const_values[i] = lumen__utf8_repair_dup(o->const_labels[i].value,
+                                                        strlen(o->const_labels[i].value), &oom);
             if (oom || (f->const_values[i] == NULL &&
                         (f->const_values[i] = lumen__strdup(o->const_labels[i].value)) == NULL))
                 goto nomem;

@@ -1,7 +1,7 @@
 /*
  * metrics/names.c: the name grammar of the Prometheus data model, the
- * sample names each family type exposes, and UTF-8 repair of label
- * values. See names.h.
+ * sample names each family type exposes (label values are repaired with
+ * core/utf8.h). See names.h.
  *
  * Metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
  * [a-zA-Z_][a-zA-Z0-9_]*; names beginning with "__" are reserved for
@@ -69,47 +69,6 @@ LUMEN_API int lumen_label_name_check(const char *name)
     if (name[0] == '_' && name[1] == '_')
         return LUMEN_ERESERVED;
     return LUMEN_OK;
-}
-
-char *lumen__utf8_repair(const char *s, bool *oom)
-{
-    size_t n = strlen(s), i = 0, bad = 0;
-    const unsigned char *u = (const unsigned char *)s;
-    while (i < n) {
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = lumen__utf8_seq(u + i, n - i);
-        if (k == 0) {
-            bad++;
-            i++;
-        } else {
-            i += k;
-        }
-    }
-    if (bad == 0)
-        return NULL;
-    char *out = lumen__malloc(n + 2 * bad + 1);
-    if (out == NULL) {
-        *oom = true;
-        return NULL;
-    }
-    size_t o = 0;
-    for (i = 0; i < n;) {
-        size_t k = u[i] < 0x80 ? 1 : lumen__utf8_seq(u + i, n - i);
-        if (k == 0) {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(out + o, s + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    out[o] = '\0';
-    return out;
 }
 
 size_t lumen__family_base_len(lumen_metric_type type, const char *name)

@@ -1,7 +1,7 @@
 /*
  * metrics/names.h: the names of the Prometheus data model: metric and
- * label name checks, the sample names a family exposes, and UTF-8 repair
- * of label values. The bottom of the metrics layer: it knows no family,
+ * label name checks and the sample names a family exposes (label values
+ * are repaired with core/utf8.h). The bottom of the metrics layer: it knows no family,
  * registry or series.
  */
 #ifndef LUMEN_METRICS_NAMES_H
@@ -22,10 +22,6 @@ typedef char lumen__sample_names[LUMEN__SAMPLE_NAMES_MAX][LUMEN__SAMPLE_NAME_CAP
 
 bool lumen__valid_metric_name(const char *s, size_t n);
 bool lumen__valid_label_name(const char *s, size_t n);
-
-/* Copy `s` replacing invalid UTF-8 with U+FFFD; NULL when `s` is valid
- * (nothing to do) or on allocation failure (*oom set). */
-char *lumen__utf8_repair(const char *s, bool *oom);
 
 /* Family name after removing a type's implied suffix (_total, _info). */
 size_t lumen__family_base_len(lumen_metric_type type, const char *name);

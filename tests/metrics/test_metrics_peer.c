@@ -6,6 +6,7 @@
 #include "peer_util.h"
 
 #include "core/buf.h"
+#include "core/utf8.h"
 #include "lumen/metrics.h"
 #include "metrics/names.h"
 
@@ -19,7 +20,7 @@ static void add_val(const char *v)
 {
     g_vals[g_nvals] = strdup(v);
     bool oom = false;
-    char *r = lumen__utf8_repair(v, &oom);
+    char *r = lumen__utf8_repair_dup(v, strlen(v), &oom);
     g_fixed[g_nvals] = r ? strdup(r) : strdup(v);
     lumen_free(r);
     g_nvals++;
