@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/escape.h"
+#include "core/utf8.h"
 #include "log/level.h"
 #include "log/sink.h"
 #include "lumen/log.h"
@@ -63,7 +64,7 @@ void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
         } else {
             size_t l = lumen__utf8_seq(u + i, n - i);
             if (l == 0) {
-                memcpy(line + o, "\xEF\xBF\xBD", 3);
+                memcpy(line + o, LUMEN__UTF8_REPLACEMENT, 3);
                 o += 3;
                 i++;
             } else if (l == 3 && c == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] | 1) == 0xA9) {
