@@ -32,4 +32,10 @@ static inline lumen__tctx *lumen__tctx_get(void)
     return &lumen__tctx_tls;
 }
 
+/* The process id that every log line of this process carries as a "pid"
+ * field, or 0 for none. A process of a pre-forked family sets it
+ * (metrics/prefork.c, again in each child of fork()), so that its
+ * workers' lines can be told apart in one stream. */
+extern _Atomic int32_t lumen__tctx_pid;
+
 #endif

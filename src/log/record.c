@@ -49,6 +49,23 @@ static int canonical_level(int level)
     return ((level - 1) / 4) * 4 + 1;
 }
 
+/* The key of the pid field, compared by address: a record that starts
+ * with it is stamped already. Records of more fields than the macros take
+ * (LUMEN_LOG_MAX_FIELDS) go unstamped. */
+static const char k_pid[] = "pid";
+
+static __attribute__((noinline)) void write_stamped(lumen_logger *lg, lumen_log_level level,
+                                                    const lumen_log_src *src, const char *msg,
+                                                    const lumen_field *fields, size_t n,
+                                                    uint64_t suppressed, int32_t pid)
+{
+    lumen_field f[LUMEN_LOG_MAX_FIELDS + 1];
+    f[0] = lumen_field_int(k_pid, pid);
+    if (n > 0)
+        memcpy(f + 1, fields, n * sizeof *fields);
+    lumen_log_write(lg, level, src, msg, f, n + 1, suppressed);
+}
+
 void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_src *src,
                      const char *msg, const lumen_field *fields, size_t n, uint64_t suppressed)
 {
@@ -61,6 +78,14 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         return;
     if (fields == NULL)
         n = 0;
+    /* A process of a pre-forked family stamps its pid first on each line
+     * (core/tctx.h); the stamped call comes back here with it. */
+    int32_t pid = atomic_load_explicit(&lumen__tctx_pid, memory_order_relaxed);
+    if (LUMEN_UNLIKELY(pid != 0) && n <= LUMEN_LOG_MAX_FIELDS &&
+        (n == 0 || fields[0].key != k_pid)) {
+        write_stamped(lg, level, src, msg, fields, n, suppressed, pid);
+        return;
+    }
     lumen__log_rec r;
     r.level = lvl;
     r.ts_ns = lumen__now_fast();
