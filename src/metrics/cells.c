@@ -49,6 +49,8 @@ static struct {
      * walk. Entries are written before `nlist` is released over them. */
     uint64_t *list[LUMEN__CPU_MAX + LUMEN__CELL_STRIPES];
     _Atomic size_t nlist;
+    lumen__cells_hook hook; /* metrics/prefork.c's, or NULL */
+    void *hook_ud;
 } g_cells = {.mu = PTHREAD_MUTEX_INITIALIZER, .next_id = LUMEN__CELL_PAIRS};
 
 /* The stripe of the calling thread, +1 (0: not chosen yet). */
@@ -66,19 +68,59 @@ static int writable(uint64_t *r, uint32_t from, uint32_t to)
     return mprotect(r + from, (size_t)(to - from) * sizeof(uint64_t), PROT_READ | PROT_WRITE);
 }
 
-/* Under g_cells.mu: map a region writable over both windows. */
-static uint64_t *region_new(void)
+/* Under g_cells.mu: map a region writable over both windows; the hook,
+ * when there is one, maps its shared window. */
+static uint64_t *region_new(int kind, unsigned index)
 {
     size_t bytes = (size_t)LUMEN__CELL_MAX * sizeof(uint64_t);
     void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     if (writable(p, 0, g_cells.hw_pairs) != 0 ||
-        writable(p, LUMEN__CELL_PAIRS, LUMEN__CELL_PAIRS + g_cells.hw_ranges) != 0) {
+        writable(p, LUMEN__CELL_PAIRS, LUMEN__CELL_PAIRS + g_cells.hw_ranges) != 0 ||
+        (g_cells.hook != NULL && !g_cells.hook(p, kind, index, g_cells.hook_ud))) {
         munmap(p, bytes);
         return NULL;
     }
     return p;
+}
+
+/* Under g_cells.mu: the hook over every region mapped. */
+static void rehook(void)
+{
+    if (g_cells.hook == NULL)
+        return;
+    for (unsigned i = 0; i < LUMEN__CPU_MAX; i++)
+        if (lumen__cell_cpu[i] != NULL)
+            g_cells.hook(lumen__cell_cpu[i], LUMEN__CELLS_CPU, i, g_cells.hook_ud);
+    for (unsigned i = 0; i < LUMEN__CELL_STRIPES; i++)
+        if (g_cells.stripe[i] != NULL)
+            g_cells.hook(g_cells.stripe[i], LUMEN__CELLS_STRIPE, i, g_cells.hook_ud);
+}
+
+void lumen__cells_set_hook(lumen__cells_hook fn, void *ud)
+{
+    pthread_mutex_lock(&g_cells.mu);
+    g_cells.hook = fn;
+    g_cells.hook_ud = ud;
+    rehook();
+    pthread_mutex_unlock(&g_cells.mu);
+}
+
+void lumen__cells_atfork_prepare(void)
+{
+    pthread_mutex_lock(&g_cells.mu);
+}
+
+void lumen__cells_atfork_parent(void)
+{
+    pthread_mutex_unlock(&g_cells.mu);
+}
+
+void lumen__cells_atfork_child_rehook(void)
+{
+    rehook();
+    pthread_mutex_unlock(&g_cells.mu);
 }
 
 /* Under g_cells.mu: publish a new region at *where and to the readers. */
@@ -100,6 +142,10 @@ static int grow(uint32_t *hw, uint32_t base, uint32_t want, uint32_t limit)
     uint32_t to = *hw + (*hw / 2 > GROW ? *hw / 2 : GROW);
     if (to < want)
         to = want;
+    /* Whole steps: the next growth starts at `to`, and mprotect wants a
+     * page boundary (a jump past reserved ids, or half of an odd number
+     * of steps, would otherwise leave it inside a page). */
+    to = (uint32_t)(((uint64_t)to + GROW - 1) / GROW * GROW);
     if (to > limit)
         to = limit;
     size_t nl = atomic_load_explicit(&g_cells.nlist, memory_order_relaxed);
@@ -128,7 +174,7 @@ static bool cpu_region(int cpu)
     lumen__sigblock(&old);
     pthread_mutex_lock(&g_cells.mu);
     uint64_t *r = lumen__cell_cpu[cpu];
-    if (r == NULL && (r = region_new()) != NULL)
+    if (r == NULL && (r = region_new(LUMEN__CELLS_CPU, (unsigned)cpu)) != NULL)
         region_publish(&lumen__cell_cpu[cpu], r);
     pthread_mutex_unlock(&g_cells.mu);
     lumen__sigrestore(&old);
@@ -153,7 +199,7 @@ static uint64_t *stripe_region(void)
     if (k == 0)
         t_stripe = k = g_cells.next_stripe++ % g_cells.nstripes + 1;
     uint64_t **slot = &g_cells.stripe[k - 1];
-    if ((r = *slot) == NULL && (r = region_new()) != NULL)
+    if ((r = *slot) == NULL && (r = region_new(LUMEN__CELLS_STRIPE, k - 1)) != NULL)
         region_publish(slot, r);
     pthread_mutex_unlock(&g_cells.mu);
     lumen__sigrestore(&old);

@@ -129,4 +129,22 @@ uint64_t lumen__cells_lost(void);
 /* Regions mapped (CPU and stripe), for tests and the docs' cost figures. */
 size_t lumen__cells_regions(void);
 
+/*
+ * Pre-forked families (metrics/prefork.h) map a window of every region
+ * onto shared memory. The hook is called under the cells' mutex for a
+ * region before it is published, with its kind (LUMEN__CELLS_CPU or
+ * LUMEN__CELLS_STRIPE) and index; when it returns false the region is not
+ * made (a CPU's updates then take the portable path, a stripe's are lost
+ * and counted). Installing a hook calls it for every region mapped
+ * already (their result is ignored). NULL removes it. Thread-safe.
+ */
+enum { LUMEN__CELLS_CPU = 0, LUMEN__CELLS_STRIPE = 1 };
+typedef bool (*lumen__cells_hook)(uint64_t *region, int kind, unsigned index, void *ud);
+void lumen__cells_set_hook(lumen__cells_hook fn, void *ud);
+/* Fork handling for the owner of a hook: hold the cells' mutex across
+ * fork(); in the child, call the hook for every region, then release. */
+void lumen__cells_atfork_prepare(void);
+void lumen__cells_atfork_parent(void);
+void lumen__cells_atfork_child_rehook(void);
+
 #endif

@@ -20,9 +20,12 @@ lumen__slot *lumen__slot_chunk[LUMEN__SLOT_CHUNKS] = {g_chunk0};
 
 static struct {
     pthread_mutex_t mu;
-    uint32_t next;       /* never-used slots start here */
-    uint32_t head, tail; /* FIFO of free slots, linked through obj; 0: empty */
+    uint32_t next;            /* never-used slots start here */
+    uint32_t head, tail;      /* FIFO of free slots, linked through obj; 0: empty */
+    uint32_t res_base, res_n; /* the reserved range (lumen__slot_reserve) */
 } g_slots = {.mu = PTHREAD_MUTEX_INITIALIZER, .next = 1};
+
+#define FREE_WORD (LUMEN__SLOT_SLOW | (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT)
 
 static lumen__slot *at(uint32_t i)
 {
@@ -40,16 +43,50 @@ static uintptr_t token(uint32_t idx, uint64_t word)
 #endif
 }
 
+static bool reserved(uint32_t i)
+{
+    return i - g_slots.res_base < g_slots.res_n;
+}
+
+/* Under g_slots.mu: make slot i's chunk exist and the slot's word a free
+ * one of generation 1 or more. */
+static int ready(uint32_t i)
+{
+    size_t c = i >> LUMEN__SLOT_CHUNK_SHIFT;
+    if (g_slots.next == 1 || g_slots.res_n > 0)
+        atomic_store_explicit(&g_chunk0[0].word, FREE_WORD, memory_order_relaxed);
+    if (lumen__slot_chunk[c] == NULL) {
+        lumen__slot *chunk = lumen__calloc(LUMEN__SLOT_CHUNK, sizeof *chunk);
+        if (chunk == NULL)
+            return LUMEN_ENOMEM;
+        /* A fresh slot starts at generation 1, so that no token is
+         * ever a small integer. */
+        for (uint32_t k = 0; k < LUMEN__SLOT_CHUNK; k++)
+            atomic_init(&chunk[k].word, (uint64_t)1 << 32 | FREE_WORD);
+        lumen__slot_chunk[c] = chunk;
+    } else if (c == 0 && atomic_load_explicit(&at(i)->word, memory_order_relaxed) >> 32 == 0) {
+        atomic_store_explicit(&at(i)->word, (uint64_t)1 << 32 | FREE_WORD, memory_order_relaxed);
+    }
+    return LUMEN_OK;
+}
+
+/* Under g_slots.mu: hand out slot i. */
+static uintptr_t take(uint32_t i, void *obj, uint32_t low)
+{
+    lumen__slot *s = at(i);
+    uint64_t gen = atomic_load_explicit(&s->word, memory_order_relaxed) >> 32;
+    uint64_t w = gen << 32 | low;
+    atomic_store_explicit(&s->obj, obj, memory_order_relaxed);
+    /* Release: a reader that sees the word sees the object. */
+    atomic_store_explicit(&s->word, w, memory_order_release);
+    return token(i, w);
+}
+
 int lumen__slot_alloc(unsigned kind, void *obj, uint32_t low, uintptr_t *tok)
 {
     if (kind != LUMEN__SLOT_SERIES)
         low = LUMEN__SLOT_SLOW | (uint32_t)kind << LUMEN__SLOT_KIND_SHIFT;
     pthread_mutex_lock(&g_slots.mu);
-    if (g_slots.next == 1)
-        atomic_store_explicit(&g_chunk0[0].word,
-                              LUMEN__SLOT_SLOW | (uint64_t)LUMEN__SLOT_FREE
-                                                     << LUMEN__SLOT_KIND_SHIFT,
-                              memory_order_relaxed);
     uint32_t i;
     if (g_slots.head != 0) {
         i = g_slots.head;
@@ -62,37 +99,53 @@ int lumen__slot_alloc(unsigned kind, void *obj, uint32_t low, uintptr_t *tok)
             return LUMEN_ELIMIT;
         }
         i = g_slots.next;
-        size_t c = i >> LUMEN__SLOT_CHUNK_SHIFT;
-        if (lumen__slot_chunk[c] == NULL) {
-            lumen__slot *chunk = lumen__calloc(LUMEN__SLOT_CHUNK, sizeof *chunk);
-            if (chunk == NULL) {
-                pthread_mutex_unlock(&g_slots.mu);
-                return LUMEN_ENOMEM;
-            }
-            /* A fresh slot starts at generation 1, so that no token is
-             * ever a small integer. */
-            for (uint32_t k = 0; k < LUMEN__SLOT_CHUNK; k++)
-                atomic_init(&chunk[k].word,
-                            (uint64_t)1 << 32 | LUMEN__SLOT_SLOW |
-                                (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT);
-            lumen__slot_chunk[c] = chunk;
-        } else if (c == 0 && atomic_load_explicit(&at(i)->word, memory_order_relaxed) >> 32 == 0) {
-            atomic_store_explicit(&at(i)->word,
-                                  (uint64_t)1 << 32 | LUMEN__SLOT_SLOW |
-                                      (uint64_t)LUMEN__SLOT_FREE << LUMEN__SLOT_KIND_SHIFT,
-                                  memory_order_relaxed);
+        if (ready(i) != LUMEN_OK) {
+            pthread_mutex_unlock(&g_slots.mu);
+            return LUMEN_ENOMEM;
         }
         g_slots.next++;
     }
-    lumen__slot *s = at(i);
-    uint64_t gen = atomic_load_explicit(&s->word, memory_order_relaxed) >> 32;
-    uint64_t w = gen << 32 | low;
-    atomic_store_explicit(&s->obj, obj, memory_order_relaxed);
-    /* Release: a reader that sees the word sees the object. */
-    atomic_store_explicit(&s->word, w, memory_order_release);
+    *tok = take(i, obj, low);
     pthread_mutex_unlock(&g_slots.mu);
-    *tok = token(i, w);
     return LUMEN_OK;
+}
+
+int lumen__slot_reserve(uint32_t n, uint32_t align, uint32_t *base)
+{
+    if (n == 0 || align == 0 || base == NULL)
+        return LUMEN_EINVAL;
+    pthread_mutex_lock(&g_slots.mu);
+    int rc = LUMEN_OK;
+    uint64_t b = ((uint64_t)g_slots.next + align - 1) / align * align;
+    if (g_slots.res_n > 0)
+        rc = LUMEN_EBUSY;
+    else if (b + n > LUMEN__SLOT_MAX)
+        rc = LUMEN_ELIMIT;
+    else {
+        /* The slots skipped to align the range are never used. */
+        g_slots.res_base = (uint32_t)b;
+        g_slots.res_n = n;
+        g_slots.next = (uint32_t)(b + n);
+        *base = (uint32_t)b;
+    }
+    pthread_mutex_unlock(&g_slots.mu);
+    return rc;
+}
+
+int lumen__slot_alloc_at(uint32_t idx, unsigned kind, void *obj, uint32_t low, uintptr_t *tok)
+{
+    if (kind != LUMEN__SLOT_SERIES)
+        low = LUMEN__SLOT_SLOW | (uint32_t)kind << LUMEN__SLOT_KIND_SHIFT;
+    pthread_mutex_lock(&g_slots.mu);
+    int rc = LUMEN_EINVAL;
+    if (reserved(idx) && (rc = ready(idx)) == LUMEN_OK) {
+        if ((uint32_t)atomic_load_explicit(&at(idx)->word, memory_order_relaxed) != FREE_WORD)
+            rc = LUMEN_EINVAL;
+        else
+            *tok = take(idx, obj, low);
+    }
+    pthread_mutex_unlock(&g_slots.mu);
+    return rc;
 }
 
 void lumen__slot_set_fast(uintptr_t tok)
@@ -123,11 +176,30 @@ void lumen__slot_free(uintptr_t tok)
         return;
     pthread_mutex_lock(&g_slots.mu);
     atomic_store_explicit(&at(i)->obj, NULL, memory_order_relaxed);
+    if (reserved(i)) { /* for lumen__slot_alloc_at only */
+        pthread_mutex_unlock(&g_slots.mu);
+        return;
+    }
     if (g_slots.tail != 0)
         atomic_store_explicit(&at(g_slots.tail)->obj, (void *)(uintptr_t)i, memory_order_relaxed);
     else
         g_slots.head = i;
     g_slots.tail = i;
+    pthread_mutex_unlock(&g_slots.mu);
+}
+
+void lumen__slots_atfork_prepare(void)
+{
+    pthread_mutex_lock(&g_slots.mu);
+}
+
+void lumen__slots_atfork_parent(void)
+{
+    pthread_mutex_unlock(&g_slots.mu);
+}
+
+void lumen__slots_atfork_child(void)
+{
     pthread_mutex_unlock(&g_slots.mu);
 }
 

@@ -37,6 +37,11 @@ typedef struct lumen__slot {
 
 #define LUMEN__SLOT_SLOW 0x80000000u
 #define LUMEN__SLOT_KIND_SHIFT 28
+/* On a slow series word: a gauge whose value lives in a pre-forked
+ * family's shared memory (metrics/prefork.h), so that the rseq store of
+ * lumen_gauge_set, which expects the plain gauge word, leaves it to the
+ * slow path. */
+#define LUMEN__SLOT_SHARED 0x08000000u
 enum {
     LUMEN__SLOT_SERIES = 0,
     LUMEN__SLOT_FAMILY = 1,
@@ -129,5 +134,24 @@ void lumen__slot_free(uintptr_t tok);
  * dead token, exposed as lumen_metrics_updates_lost_total. */
 extern LUMEN__HIDDEN _Atomic uint64_t lumen__metrics_stale;
 uint64_t lumen__metrics_lost_stale(void);
+
+/*
+ * Pre-forked families (metrics/prefork.h): take `n` never-used slots, the
+ * first at a multiple of `align`, out of lumen__slot_alloc's reach for
+ * good, into *base. Once per process. LUMEN_OK, LUMEN_EBUSY (done
+ * already) or LUMEN_ELIMIT. Thread-safe.
+ */
+int lumen__slot_reserve(uint32_t n, uint32_t align, uint32_t *base);
+
+/* Take the reserved slot `idx` (free: never taken, or killed and freed)
+ * for `obj`, as lumen__slot_alloc does. LUMEN_OK, LUMEN_EINVAL (not
+ * reserved, or taken), LUMEN_ENOMEM. Thread-safe. */
+int lumen__slot_alloc_at(uint32_t idx, unsigned kind, void *obj, uint32_t low, uintptr_t *tok);
+
+/* Fork handling for pre-forked families, whose children take slots: hold
+ * the table's mutex across fork(). */
+void lumen__slots_atfork_prepare(void);
+void lumen__slots_atfork_parent(void);
+void lumen__slots_atfork_child(void);
 
 #endif
