@@ -12,6 +12,7 @@
 #include "lumen/common.h"
 #include "lumen/limits.h"
 #include "lumen/metrics.h"
+#include "lumen/prefork.h"
 #include "lumen/log.h"
 #include "lumen/trace.h"
 #include "lumen/otlp.h"

@@ -57,7 +57,8 @@ void lumen__child_free(lumen__child *c)
         return;
     lumen__family *f = c->fam;
     uint32_t n = child_cells(c);
-    if (n > 0)
+    /* A pre-forked family's cells are shared memory, never released. */
+    if (n > 0 && !(c->flags & LUMEN__CF_SHARED))
         lumen__cells_release(c->cell, n);
     if (f->type == LUMEN_METRIC_COUNTER) {
         lumen__exemplar_free(&c->u.ex);

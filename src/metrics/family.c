@@ -33,6 +33,7 @@
 #include "metrics/child.h"
 #include "metrics/family.h"
 #include "metrics/names.h"
+#include "metrics/prefork_table.h"
 
 /* Reclaim once this many removed children wait for it. */
 #define GARBAGE_CHILDREN 1024
@@ -299,8 +300,10 @@ void lumen__family_snapshot_end(lumen__family *f, lumen__child **c)
 
 /* ---- children -------------------------------------------------------- */
 
+/* `pl` is the place of a pre-forked family's series in shared memory
+ * (metrics/prefork_shm.h), NULL for every other family. */
 static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *values, size_t n,
-                               uint32_t flags, int *rc)
+                               uint32_t flags, const lumen__pf_place *pl, int *rc)
 {
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
@@ -323,6 +326,24 @@ static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *
         memcpy(p, values[i], k + 1);
         p += k + 1;
     }
+    if (pl != NULL) {
+        /* Its handle slot and cells were reserved for it: the slot's pair
+         * is the series' first pair in the window of every region that
+         * maps this worker's shared cells. A gauge's word sends its set
+         * to the slow path, which stores into shared memory. */
+        c->flags |= LUMEN__CF_SHARED;
+        c->cell = pl->cell;
+        uint32_t low = LUMEN__SLOT_SLOW | (uint32_t)f->type |
+                       (f->type == LUMEN_METRIC_GAUGE ? LUMEN__SLOT_SHARED : 0);
+        *rc = lumen__slot_alloc_at(pl->slot, LUMEN__SLOT_SERIES, c, low, &c->tok);
+        if (*rc != LUMEN_OK) {
+            lumen__free(c, sizeof *c + len + 1);
+            return NULL;
+        }
+        if (f->type == LUMEN_METRIC_COUNTER)
+            lumen__slot_set_fast(c->tok);
+        return c;
+    }
     /* The slot first: a counter's cells are its slot's pair (cells.h). */
     *rc = lumen__slot_alloc(LUMEN__SLOT_SERIES, c, LUMEN__SLOT_SLOW | (uint32_t)f->type, &c->tok);
     if (*rc == LUMEN_OK && (*rc = lumen__child_init_storage(c, f)) != LUMEN_OK) {
@@ -343,12 +364,12 @@ static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *
 
 /* Under f->mu: create and publish a child. */
 static int insert_child(lumen__family *f, uint64_t h, const char *const *values, size_t n,
-                        uint32_t flags, lumen__child **out)
+                        uint32_t flags, const lumen__pf_place *pl, lumen__child **out)
 {
     int rc = table_reserve(f);
     if (rc != LUMEN_OK)
         return rc;
-    lumen__child *c = child_new(f, h, values, n, flags, &rc);
+    lumen__child *c = child_new(f, h, values, n, flags, pl, &rc);
     if (c == NULL)
         return rc;
     bool tomb = false;
@@ -374,7 +395,33 @@ static int overflow_child(lumen__family *f, lumen__child **out)
         *out = c;
         return LUMEN_OK;
     }
-    return insert_child(f, h, vals, f->nlabels, LUMEN__CF_OVERFLOW, out);
+    return insert_child(f, h, vals, f->nlabels, LUMEN__CF_OVERFLOW, NULL, out);
+}
+
+/* Under f->mu, for a pre-forked family: the shared series of `values`
+ * (found or created in shared memory, where the family's series limit
+ * counts every process's label sets), cached in the local table. Past the
+ * limit the place is the family's shared overflow series, cached under its
+ * own values as in a single process. */
+static int shared_child(lumen__family *f, uint64_t h, const char *const *values, size_t n,
+                        lumen__child **out)
+{
+    lumen__pf_place pl;
+    int rc = lumen__prefork_place(f->shared, values, n, &pl);
+    if (rc != LUMEN_OK)
+        return rc;
+    if (!pl.overflow)
+        return insert_child(f, h, values, n, 0, &pl, out);
+    const char *vals[LUMEN__MAX_LABELS];
+    for (size_t i = 0; i < f->nlabels; i++)
+        vals[i] = LUMEN__OVERFLOW_VALUE;
+    uint64_t ho = hash_values(vals, f->nlabels);
+    lumen__child *c = table_find(f, ho, vals, f->nlabels);
+    if (c != NULL) {
+        *out = c;
+        return LUMEN_OK;
+    }
+    return insert_child(f, ho, vals, f->nlabels, LUMEN__CF_OVERFLOW, &pl, out);
 }
 
 /* Replace invalid UTF-8 in values; *fixed (allocated) is NULL when every
@@ -482,13 +529,15 @@ static int create_child(lumen__family *f, const char *const *values, size_t n, u
     lumen__child *c;
     pthread_mutex_lock(&f->mu);
     c = table_find(f, h, values, n);
-    if (c == NULL) {
+    if (c == NULL && f->shared != NULL) {
+        rc = shared_child(f, h, values, n, &c);
+    } else if (c == NULL) {
         size_t limit = atomic_load_explicit(&f->limit, memory_order_relaxed);
         if (f->count >= limit && n > 0) {
             atomic_fetch_add_explicit(&f->overflows, 1, memory_order_relaxed);
             rc = overflow_child(f, &c);
         } else {
-            rc = insert_child(f, h, values, n, 0, &c);
+            rc = insert_child(f, h, values, n, 0, NULL, &c);
         }
     }
     /* Under the lock: once it is released the child may be removed. */
@@ -525,6 +574,10 @@ LUMEN_API int lumen_family_remove(lumen_family *ftok, const char *const *values,
     int rc = LUMEN_ELABELCOUNT;
     char **fixed = NULL;
     garbage g = {0};
+    if (f->shared != NULL) { /* other processes hold its series */
+        rc = LUMEN_ENOTSUP;
+        goto out;
+    }
     if (n != f->nlabels || (rc = repair_values(values, n, &fixed)) != LUMEN_OK)
         goto out;
     if (fixed != NULL)
@@ -569,6 +622,12 @@ LUMEN_API void lumen_family_clear(lumen_family *ftok)
     lumen__family *f = family_get(ftok);
     if (f == NULL)
         return;
+    if (f->shared != NULL) {
+        lumen__diag(LUMEN_DIAG_WARN, "metrics: %s is shared by pre-forked workers; not cleared",
+                    f->name);
+        lumen__family_unref(f);
+        return;
+    }
     garbage g = {0};
     pthread_mutex_lock(&f->mu);
     if (reserve_retired(f, f->count) != LUMEN_OK) {
@@ -602,11 +661,15 @@ LUMEN_API void lumen_family_set_series_limit(lumen_family *ftok, size_t limit)
         return;
     atomic_store_explicit(&f->limit, limit ? limit : LUMEN_DEFAULT_SERIES_LIMIT,
                           memory_order_relaxed);
+    if (f->shared != NULL)
+        lumen__prefork_set_limit(f->shared, limit ? limit : LUMEN_DEFAULT_SERIES_LIMIT);
     lumen__family_unref(f);
 }
 
 uint64_t lumen__family_overflows(const lumen__family *f)
 {
+    if (f->shared != NULL)
+        return lumen__prefork_overflows(f->shared);
     return atomic_load_explicit(&((lumen__family *)f)->overflows, memory_order_relaxed);
 }
 
@@ -921,7 +984,7 @@ int lumen__family_add_fixed_child(lumen__family *f, const char *const *values, s
     if (fixed != NULL)
         values = (const char *const *)fixed;
     pthread_mutex_lock(&f->mu);
-    rc = insert_child(f, hash_values(values, n), values, n, 0, &f->only);
+    rc = insert_child(f, hash_values(values, n), values, n, 0, NULL, &f->only);
     pthread_mutex_unlock(&f->mu);
     free_values(fixed, n);
     return rc;

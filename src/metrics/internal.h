@@ -41,7 +41,8 @@
 
 enum {
     LUMEN__CF_EXEMPLARS_FROM_TRACE = 1u << 0, /* child flag mirrors the family flag */
-    LUMEN__CF_OVERFLOW = 1u << 1              /* the overflow series */
+    LUMEN__CF_OVERFLOW = 1u << 1,             /* the overflow series */
+    LUMEN__CF_SHARED = 1u << 2                /* a pre-forked family's series (prefork.h) */
 };
 
 /* One exemplar, pre-rendered as OpenMetrics label text. Guarded by `lock`:
@@ -129,6 +130,9 @@ typedef struct lumen__family {
     lumen__child **retired;    /* removed children (handles dead) awaiting a grace period */
     size_t nretired, retired_cap;
     lumen__child *only; /* the child of an unlabelled family */
+    /* A pre-forked family's place in shared memory (metrics/prefork_shm.h),
+     * else NULL: its children are cached views of shared series. */
+    struct lumen__pf_family *shared;
 } lumen__family;
 
 typedef struct lumen_collector {
@@ -144,6 +148,29 @@ typedef struct lumen__reserved {
     const lumen_collector *owner;
 } lumen__reserved;
 
+struct lumen__rctx;
+struct lumen__registry;
+struct lumen_prefork;
+
+/*
+ * The registry of a pre-forked family (metrics/prefork.c) creates and
+ * renders its shared families through these, which prefork.c installs:
+ * registry.c and render.c sit below the pre-forked files, so they call up
+ * only through this table, never by name.
+ */
+typedef struct lumen__shared_ops {
+    /* lumen__family_new for the registry: build and share the family. */
+    int (*family_new)(struct lumen__registry *r, lumen_metric_type type, const char *name,
+                      const lumen_family_options *opts, uintptr_t *ftok, uintptr_t *only);
+    /* A render of the shared families: begin lists them in name order
+     * (NULL: no memory); each is then rendered by index; end frees. */
+    void *(*render_begin)(struct lumen_prefork *pf);
+    size_t (*render_count)(const void *rs);
+    const char *(*render_name)(const void *rs, size_t i);
+    void (*render_family)(void *rs, size_t i, struct lumen__rctx *c);
+    void (*render_end)(void *rs);
+} lumen__shared_ops;
+
 typedef struct lumen__registry {
     _Atomic long refs;          /* the owner's, and one per call in progress */
     uintptr_t tok;              /* the handle (slots.h) */
@@ -156,6 +183,11 @@ typedef struct lumen__registry {
     size_t nreserved, reserved_cap;
     bool is_default;
     _Atomic bool freed; /* lumen_registry_free was called */
+    /* The pre-forked family whose registry this is, and its hooks
+     * (metrics/prefork.c): counters, gauges and histograms created in it
+     * are shared. NULL for every other registry. */
+    struct lumen_prefork *prefork;
+    const lumen__shared_ops *shared_ops;
 } lumen__registry;
 
 /* Inside a read section: the series of a handle of this type, or NULL

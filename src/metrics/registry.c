@@ -227,6 +227,14 @@ static bool clashes_reserved(const lumen__registry *r, const lumen__family *f)
     return false;
 }
 
+bool lumen__registry_clashes(lumen__registry *r, const lumen__family *f)
+{
+    pthread_mutex_lock(&r->mu);
+    bool clash = clashes(r, f) || clashes_reserved(r, f);
+    pthread_mutex_unlock(&r->mu);
+    return clash;
+}
+
 int lumen__registry_add(lumen__registry *r, lumen__family *f, uintptr_t *tok)
 {
     int rc = LUMEN_OK;
@@ -526,7 +534,12 @@ int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *n
     if (r == NULL)
         return LUMEN_ENOENT;
     lumen__family *f;
-    int rc = lumen__family_build(&f, type, name, opts);
+    int rc;
+    if (r->shared_ops != NULL) { /* a family shared by pre-forked workers */
+        rc = r->shared_ops->family_new(r, type, name, opts, ftok, only);
+        goto out;
+    }
+    rc = lumen__family_build(&f, type, name, opts);
     if (rc != LUMEN_OK)
         goto out;
     /* The only series of a family without labels exists from the start,

@@ -16,6 +16,10 @@ void lumen__registry_put(lumen__registry *r);
  * handle into *tok (read under the registry's lock: once it is unlocked
  * another thread may unregister and free the family). */
 int lumen__registry_add(lumen__registry *reg, lumen__family *f, uintptr_t *tok);
+/* Would `f` (built, not registered) clash with a family or a collector's
+ * declared name of the registry? Pre-forked families (metrics/prefork.c)
+ * are checked here, then kept outside the registry's list. */
+bool lumen__registry_clashes(lumen__registry *r, const lumen__family *f);
 /* Referenced copies of the registry's families, sorted by name (unref
  * each, free the array); NULL on allocation failure. */
 lumen__family **lumen__registry_families(lumen__registry *r, size_t *n);

@@ -28,11 +28,12 @@
 #include "metrics/exemplar.h"
 #include "metrics/family.h"
 #include "metrics/registry.h"
+#include "metrics/render.h"
 #include "metrics/summary.h"
 
 #define FLUSH_AT (64 * 1024)
 
-typedef struct rctx {
+struct lumen__rctx {
     lumen__buf out;
     lumen_write_fn write; /* NULL: keep everything in `out` */
     void *ud;
@@ -41,7 +42,8 @@ typedef struct rctx {
     lumen__buf lab; /* the current child's label text */
     double *scratch;
     size_t scratch_n;
-} rctx;
+};
+typedef struct lumen__rctx rctx;
 
 static void flush(rctx *c, bool force)
 {
@@ -198,6 +200,64 @@ static void created(rctx *c, const lumen__family *f, const lumen__child *ch)
     sample_start(c, f->name, "_created", NULL, NULL, 0);
     seconds(&c->out, ch->created_ns);
     lumen__buf_putc(&c->out, '\n');
+}
+
+/* ---- the writer for families render.c does not own (render.h) ---------- */
+
+bool lumen__rctx_om(const rctx *c)
+{
+    return c->om;
+}
+
+void lumen__rctx_header(rctx *c, lumen_metric_type t, const char *name, const char *help,
+                        const char *unit)
+{
+    header(c, t, name, help, c->om ? unit : NULL);
+}
+
+void lumen__rctx_labels(rctx *c, const lumen_label *l, size_t n)
+{
+    c->lab.len = 0;
+    for (size_t i = 0; i < n; i++)
+        label(&c->lab, l[i].name, l[i].value);
+    if (c->lab.oom)
+        c->out.oom = true;
+}
+
+void lumen__rctx_sample(rctx *c, const char *name, const char *sfx, const char *xname,
+                        const char *xval, double v)
+{
+    sample_start(c, name, sfx, xname, xval, xval ? strlen(xval) : 0);
+    end_value(c, v);
+}
+
+void lumen__rctx_sample_u64(rctx *c, const char *name, const char *sfx, const char *xname,
+                            const char *xval, uint64_t v)
+{
+    sample_start(c, name, sfx, xname, xval, xval ? strlen(xval) : 0);
+    lumen__buf_u64(&c->out, v);
+    lumen__buf_putc(&c->out, '\n');
+}
+
+void lumen__rctx_created(rctx *c, const char *name, int64_t ns)
+{
+    if (!c->om)
+        return;
+    sample_start(c, name, "_created", NULL, NULL, 0);
+    seconds(&c->out, ns);
+    lumen__buf_putc(&c->out, '\n');
+}
+
+int lumen__rctx_next(rctx *c)
+{
+    flush(c, false);
+    return c->err;
+}
+
+void lumen__rctx_fail(rctx *c, int err)
+{
+    if (c->err == LUMEN_OK)
+        c->err = err;
 }
 
 static void child_labels(rctx *c, const lumen__family *f, const lumen__child *ch)
@@ -412,6 +472,8 @@ typedef struct item {
     lumen__family *fam; /* registered, or NULL */
     size_t sink, cfam;  /* collected: sink index, family index */
     size_t order;       /* registry, then position: keeps the first */
+    void *shared;       /* a pre-forked family's render (its registry's shared_ops), or NULL */
+    const lumen__shared_ops *ops;
 } item;
 
 static int cmp_item(const void *pa, const void *pb)
@@ -453,9 +515,12 @@ static int render_all(rctx *c, lumen__registry *const *regs, size_t nregs)
     lumen__family ***fams = lumen__calloc(nregs, sizeof *fams);
     size_t *nf = lumen__calloc(nregs, sizeof *nf);
     lumen_collect_sink *sinks = lumen__calloc(nregs, sizeof *sinks);
+    /* A pre-forked family's registry renders its shared families from
+     * shared memory, locked against reclaiming until the end. */
+    void **shared = lumen__calloc(nregs, sizeof *shared);
     item *items = NULL;
     size_t nitems = 0, total = 0;
-    if (fams == NULL || nf == NULL || sinks == NULL)
+    if (fams == NULL || nf == NULL || sinks == NULL || shared == NULL)
         goto nomem;
     for (size_t r = 0; r < nregs; r++) {
         lumen__sink_init(&sinks[r]);
@@ -463,6 +528,14 @@ static int render_all(rctx *c, lumen__registry *const *regs, size_t nregs)
             goto nomem;
         lumen__sink_collect(&sinks[r], regs[r], fams[r], nf[r]);
         total += nf[r] + sinks[r].nfams;
+        bool again = false; /* the same registry twice: rendered from the first */
+        for (size_t j = 0; j < r; j++)
+            again = again || regs[j]->prefork == regs[r]->prefork;
+        if (regs[r]->prefork != NULL && !again) {
+            if ((shared[r] = regs[r]->shared_ops->render_begin(regs[r]->prefork)) == NULL)
+                goto nomem;
+            total += regs[r]->shared_ops->render_count(shared[r]);
+        }
     }
     if ((items = lumen__malloc((total + 1) * sizeof *items)) == NULL)
         goto nomem;
@@ -470,10 +543,14 @@ static int render_all(rctx *c, lumen__registry *const *regs, size_t nregs)
         /* The index is read before the increment: in one expression the
          * two would be unsequenced. */
         for (size_t i = 0; i < nf[r]; i++, nitems++)
-            items[nitems] = (item){fams[r][i]->name, fams[r][i], 0, 0, nitems};
+            items[nitems] = (item){fams[r][i]->name, fams[r][i], 0, 0, nitems, NULL, NULL};
         for (size_t i = 0; i < sinks[r].nfams; i++, nitems++)
+            items[nitems] = (item){
+                lumen__sink_str(&sinks[r], sinks[r].fams[i].name), NULL, r, i, nitems, NULL, NULL};
+        const lumen__shared_ops *ops = regs[r]->shared_ops;
+        for (size_t i = 0; shared[r] && i < ops->render_count(shared[r]); i++, nitems++)
             items[nitems] =
-                (item){lumen__sink_str(&sinks[r], sinks[r].fams[i].name), NULL, r, i, nitems};
+                (item){ops->render_name(shared[r], i), NULL, 0, i, nitems, shared[r], ops};
     }
     qsort(items, nitems, sizeof *items, cmp_item);
     bool overflow_done = false;
@@ -486,6 +563,8 @@ static int render_all(rctx *c, lumen__registry *const *regs, size_t nregs)
         }
         if (items[i].fam != NULL)
             render_family(c, items[i].fam);
+        else if (items[i].shared != NULL)
+            items[i].ops->render_family(items[i].shared, items[i].cfam, c);
         else
             render_collected(c, &sinks[items[i].sink], &sinks[items[i].sink].fams[items[i].cfam]);
         flush(c, false);
@@ -508,6 +587,10 @@ out:
         lumen__free(fams[r], (nf[r] ? nf[r] : 1) * sizeof **fams);
         lumen__sink_free(&sinks[r]);
     }
+    for (size_t r = 0; shared && r < nregs; r++)
+        if (shared[r] != NULL)
+            regs[r]->shared_ops->render_end(shared[r]);
+    lumen__free(shared, nregs * sizeof *shared);
     lumen__free(fams, nregs * sizeof *fams);
     lumen__free(nf, nregs * sizeof *nf);
     lumen__free(sinks, nregs * sizeof *sinks);

@@ -33,6 +33,7 @@
 #include "core/tctx.h"
 #include "metrics/exemplar.h"
 #include "metrics/internal.h"
+#include "metrics/prefork_shm.h"
 
 /* Counts below this convert to double exactly. */
 #define EXACT_LIMIT 9007199254740992.0
@@ -143,11 +144,27 @@ LUMEN_API double lumen_counter_value(const lumen_counter *h)
 
 /* ---- gauges ---------------------------------------------------------- */
 
+/* Inside a read section: the series of a gauge handle, as
+ * lumen__series_of, also when its value lives in a pre-forked family's
+ * shared memory (its slot word then carries LUMEN__SLOT_SHARED). */
+static inline lumen__child *gauge_of(uintptr_t t)
+{
+#if LUMEN__SLOT_IDX_BITS == 32
+    lumen__slot *s = lumen__slot_at(t);
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+    if (w == lumen__slot_word(t, LUMEN__SLOT_SLOW | LUMEN__SLOT_SHARED | LUMEN_METRIC_GAUGE))
+        return (lumen__child *)atomic_load_explicit(&s->obj, memory_order_relaxed);
+#endif
+    return lumen__series_of(t, LUMEN_METRIC_GAUGE);
+}
+
 static __attribute__((noinline)) void gauge_set_slow(uintptr_t t, double v)
 {
     lumen__rcu_section rd = lumen__rcu_lock();
-    lumen__child *c = lumen__series_of(t, LUMEN_METRIC_GAUGE);
-    if (c != NULL)
+    lumen__child *c = gauge_of(t);
+    if (c != NULL && (c->flags & LUMEN__CF_SHARED))
+        lumen__prefork_gauge_set(c, v);
+    else if (c != NULL)
         atomic_store_explicit(&c->u.gauge, lumen__f64_bits(v), memory_order_relaxed);
     lumen__rcu_unlock(rd);
 }
@@ -172,8 +189,10 @@ LUMEN_API void lumen_gauge_set(lumen_gauge *h, double v)
 LUMEN_API void lumen_gauge_add(lumen_gauge *h, double v)
 {
     lumen__rcu_section rd = lumen__rcu_lock();
-    lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_GAUGE);
-    if (c != NULL) {
+    lumen__child *c = gauge_of((uintptr_t)h);
+    if (c != NULL && (c->flags & LUMEN__CF_SHARED)) {
+        lumen__prefork_gauge_add(c, v);
+    } else if (c != NULL) {
         uint64_t old = atomic_load_explicit(&c->u.gauge, memory_order_relaxed);
         while (!atomic_compare_exchange_weak_explicit(&c->u.gauge, &old,
                                                       lumen__f64_bits(lumen__bits_f64(old) + v),
@@ -209,7 +228,9 @@ LUMEN_API double lumen_gauge_value(const lumen_gauge *h)
     lumen__rcu_section rd = lumen__rcu_lock();
     lumen__child *c = lumen__slot_get((uintptr_t)h, LUMEN__SLOT_SERIES);
     if (c != NULL && c->type == LUMEN_METRIC_GAUGE)
-        v = lumen__bits_f64(atomic_load_explicit(&c->u.gauge, memory_order_relaxed));
+        v = (c->flags & LUMEN__CF_SHARED)
+                ? lumen__prefork_gauge_value(c)
+                : lumen__bits_f64(atomic_load_explicit(&c->u.gauge, memory_order_relaxed));
     lumen__rcu_unlock(rd);
     return v;
 }

@@ -29,6 +29,7 @@
 #include "macros/common.inc"
 #include "macros/version.inc"
 #include "macros/metrics.inc"
+#include "macros/prefork.inc"
 #include "macros/log.inc"
 #include "macros/trace.inc"
 #include "macros/limits.inc"
@@ -43,6 +44,7 @@ int main(void)
     macros_common();
     macros_version();
     macros_metrics();
+    macros_prefork();
     macros_log();
     macros_trace();
     macros_limits();
