@@ -31,6 +31,25 @@
  * to this many, a uniform random sample beyond). */
 #define LUMEN_SUMMARY_SAMPLE_MAX 256
 
+/* ---- pre-forked families (lumen/prefork.h) ------------------------------- */
+
+/** lumen_prefork_options.max_workers when 0, and its largest value. */
+#define LUMEN_PREFORK_DEFAULT_MAX_WORKERS 64
+#define LUMEN_PREFORK_MAX_WORKERS 65536
+/** lumen_prefork_options.max_families when 0, and its largest value. */
+#define LUMEN_PREFORK_DEFAULT_MAX_FAMILIES 1024
+#define LUMEN_PREFORK_MAX_FAMILIES 1048576
+/** lumen_prefork_options.max_series when 0, and its largest value. */
+#define LUMEN_PREFORK_DEFAULT_MAX_SERIES 65536
+#define LUMEN_PREFORK_MAX_SERIES 67108864
+/** lumen_prefork_options.max_cells when 0 (this many per series of
+ * max_series), and its largest value (after rounding up to whole pages). */
+#define LUMEN_PREFORK_DEFAULT_CELLS_PER_SERIES 16
+#define LUMEN_PREFORK_MAX_CELLS 16777216
+/** lumen_prefork_options.max_label_bytes when 0: this many per series of
+ * max_series. */
+#define LUMEN_PREFORK_DEFAULT_LABEL_BYTES_PER_SERIES 64
+
 /* ---- logs ---------------------------------------------------------------- */
 
 /** Bytes of a logger name. */

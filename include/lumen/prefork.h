@@ -61,14 +61,25 @@ typedef struct lumen_prefork lumen_prefork;
  * memory once something is written to it.
  */
 typedef struct lumen_prefork_options {
-    unsigned int version;   /**< LUMEN_PREFORK_OPTIONS_VERSION */
-    uint32_t max_workers;   /**< processes attached at once, live or not yet reclaimed; 0: 64 */
-    uint32_t max_families;  /**< families in the shared registry; 0: 1024 */
-    size_t max_series;      /**< label sets of every family together; 0: 65536 */
-    size_t max_cells;       /**< value cells of every series together (a counter or gauge
-                                 takes 2, a histogram its buckets + 2, rounded up to even);
-                                 0: 16 per series */
-    size_t max_label_bytes; /**< bytes of names, help and label values; 0: 64 per series */
+    /** LUMEN_PREFORK_OPTIONS_VERSION */
+    unsigned int version;
+    /** Processes attached at once, live or not yet reclaimed; 0:
+     * LUMEN_PREFORK_DEFAULT_MAX_WORKERS (64), at most LUMEN_PREFORK_MAX_WORKERS. */
+    uint32_t max_workers;
+    /** Families in the shared registry; 0: LUMEN_PREFORK_DEFAULT_MAX_FAMILIES
+     * (1024), at most LUMEN_PREFORK_MAX_FAMILIES. */
+    uint32_t max_families;
+    /** Label sets of every family together; 0: LUMEN_PREFORK_DEFAULT_MAX_SERIES
+     * (65536), at most LUMEN_PREFORK_MAX_SERIES. */
+    size_t max_series;
+    /** Value cells of every series together (a counter or gauge takes 2, a
+     * histogram its buckets + 2, rounded up to even); 0:
+     * LUMEN_PREFORK_DEFAULT_CELLS_PER_SERIES (16) per series, at most
+     * LUMEN_PREFORK_MAX_CELLS. */
+    size_t max_cells;
+    /** Bytes of names, help and label values; 0:
+     * LUMEN_PREFORK_DEFAULT_LABEL_BYTES_PER_SERIES (64) per series. */
+    size_t max_label_bytes;
 } lumen_prefork_options;
 
 #define LUMEN_PREFORK_OPTIONS_VERSION 1

@@ -227,16 +227,18 @@ static uint64_t round_up(uint64_t v, uint64_t to)
 static int layout(lumen__pf_hdr *h, const lumen_prefork_options *o)
 {
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t workers = o->max_workers ? o->max_workers : 64;
-    uint64_t fams = o->max_families ? o->max_families : 1024;
-    uint64_t series = o->max_series ? o->max_series : 65536;
-    if (workers > (1u << 16) || fams > (1u << 20) || series > (1u << 26))
+    uint64_t workers = o->max_workers ? o->max_workers : LUMEN_PREFORK_DEFAULT_MAX_WORKERS;
+    uint64_t fams = o->max_families ? o->max_families : LUMEN_PREFORK_DEFAULT_MAX_FAMILIES;
+    uint64_t series = o->max_series ? o->max_series : LUMEN_PREFORK_DEFAULT_MAX_SERIES;
+    if (workers > LUMEN_PREFORK_MAX_WORKERS || fams > LUMEN_PREFORK_MAX_FAMILIES ||
+        series > LUMEN_PREFORK_MAX_SERIES)
         return LUMEN_EINVAL;
-    uint64_t cells = o->max_cells ? o->max_cells : 16 * series;
-    uint64_t heap = o->max_label_bytes ? o->max_label_bytes : 64 * series;
+    uint64_t cells = o->max_cells ? o->max_cells : LUMEN_PREFORK_DEFAULT_CELLS_PER_SERIES * series;
+    uint64_t heap = o->max_label_bytes ? o->max_label_bytes
+                                       : LUMEN_PREFORK_DEFAULT_LABEL_BYTES_PER_SERIES * series;
     /* Whole pages of cells, so that a window maps pages. */
     cells = round_up(cells, page / sizeof(uint64_t));
-    if (cells > (1u << 24) || heap >= UINT32_MAX)
+    if (cells > LUMEN_PREFORK_MAX_CELLS || heap >= UINT32_MAX)
         return LUMEN_EINVAL;
     uint64_t cap = 1;
     while (cap < 2 * series)
