@@ -136,7 +136,8 @@ LUMEN_API int lumen_prefork_fd(const lumen_prefork *pf);
  * families in it with lumen_family_new, lumen_counter_new and the like;
  * a name already defined by another process of the family gives that
  * family when the definitions agree (LUMEN_EEXIST otherwise, and for a
- * name this process created already). Summaries are refused
+ * name this process created already: lumen_family_lookup finds the
+ * families this process created). Summaries are refused
  * (LUMEN_ETYPE); a gauge family may not have a label named "pid", which
  * the all modes add (LUMEN_ERESERVED); more than max_families families is
  * LUMEN_ELIMIT. Info metrics, gauge functions and collectors added to it

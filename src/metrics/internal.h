@@ -162,6 +162,9 @@ typedef struct lumen__shared_ops {
     /* lumen__family_new for the registry: build and share the family. */
     int (*family_new)(struct lumen__registry *r, lumen_metric_type type, const char *name,
                       const lumen_family_options *opts, uintptr_t *ftok, uintptr_t *only);
+    /* lumen_family_lookup for the families shared_ops made: the handle of
+     * the one named `name` into *out; LUMEN_ENOENT when there is none. */
+    int (*family_lookup)(struct lumen__registry *r, const char *name, uintptr_t *out);
     /* A render of the shared families: begin lists them in name order
      * (NULL: no memory); each is then rendered by index; end frees. */
     void *(*render_begin)(struct lumen_prefork *pf);

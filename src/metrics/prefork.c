@@ -323,6 +323,25 @@ static const char *const self_names[] = {
 static int family_new(lumen__registry *r, lumen_metric_type type, const char *name,
                       const lumen_family_options *opts, uintptr_t *ftok, uintptr_t *only);
 
+/* The shared family of this process named `name` (a counter's with or
+ * without _total), as lumen_family_lookup finds a registered one. */
+static int family_lookup(lumen__registry *r, const char *name, uintptr_t *out)
+{
+    struct lumen_prefork *pf = r->prefork;
+    int rc = LUMEN_ENOENT;
+    pthread_mutex_lock(&pf->mu);
+    for (size_t i = 0; i < pf->nfams && rc != LUMEN_OK; i++) {
+        const lumen__family *f = pf->fams[i]->f;
+        size_t n = lumen__family_base_len(f->type, name);
+        if (strlen(f->name) == n && memcmp(f->name, name, n) == 0) {
+            *out = f->tok;
+            rc = LUMEN_OK;
+        }
+    }
+    pthread_mutex_unlock(&pf->mu);
+    return rc;
+}
+
 static void *render_begin(struct lumen_prefork *pf)
 {
     return lumen__pf_render_begin(pf);
@@ -349,7 +368,7 @@ static void render_end(void *rs)
 }
 
 static const lumen__shared_ops shared_ops = {
-    family_new, render_begin, render_count, render_name, render_family, render_end,
+    family_new, family_lookup, render_begin, render_count, render_name, render_family, render_end,
 };
 
 /* Under g_mu, with pf->hdr mapped and pf->fd set: take what this process

@@ -334,6 +334,11 @@ LUMEN_API int lumen_family_lookup(lumen_family **out, lumen_registry *tok, const
     if (i < r->nfams)
         *out = (lumen_family *)r->fams[i]->tok;
     pthread_mutex_unlock(&r->mu);
+    /* A pre-forked family's shared families are kept outside r->fams. */
+    uintptr_t t;
+    if (*out == NULL && r->shared_ops != NULL &&
+        r->shared_ops->family_lookup(r, name, &t) == LUMEN_OK)
+        *out = (lumen_family *)t;
     lumen__registry_put(r);
     return *out != NULL ? LUMEN_OK : LUMEN_ENOENT;
 }

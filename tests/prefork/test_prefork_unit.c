@@ -675,6 +675,13 @@ static void test_prefork__errors(void **state)
     lumen_family *dup;
     assert_int_equal(lumen_family_new(&dup, reg, LUMEN_METRIC_COUNTER, "pt_c", &mo), LUMEN_EEXIST);
     assert_null(dup);
+    /* The family an EEXIST refers to, found by name as in any registry. */
+    assert_int_equal(lumen_family_lookup(&dup, reg, "pt_c"), LUMEN_OK);
+    assert_ptr_equal(dup, f);
+    assert_int_equal(lumen_family_lookup(&dup, reg, "pt_c_total"), LUMEN_OK);
+    assert_ptr_equal(dup, f);
+    assert_int_equal(lumen_family_lookup(&dup, reg, "pt_nothing"), LUMEN_ENOENT);
+    assert_null(dup);
     lumen_gauge *g;
     assert_int_equal(lumen_gauge_new(&g, reg, "pt_c_total", NULL), LUMEN_EEXIST);
     assert_int_equal(lumen_gauge_new(&g, reg, "pt_gauge", NULL), LUMEN_OK);
