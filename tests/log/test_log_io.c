@@ -575,10 +575,13 @@ static void test_log_io__child_logs_right_after_fork(void **state)
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-            alarm(5); /* a lock left held would hang the child: SIGALRM fails it */
+            /* A lock left held would hang the child: SIGALRM fails it. The
+             * alarm is well past the flush's own timeout, so that a flush
+             * that times out (exit 4) is told apart from a hang (status
+             * 1014); with both at 5 s they were the same failure. */
+            alarm(30);
             LUMEN_LOG_INFO(lg, "child", LUMEN_INT("k", k));
-            lumen_log_flush(0);
-            _exit(0);
+            _exit(lumen_log_flush(10000) == LUMEN_OK ? 0 : 4);
         }
         assert_int_equal(wait_exit(pid), 0);
     }
