@@ -64,6 +64,27 @@ enum {
 };
 
 /**
+ * What a histogram family keeps (lumen_family_options.histogram_kind; see
+ * docs/metrics.md, "Native histograms").
+ */
+typedef enum lumen_histogram_kind {
+    /** Classic buckets only: the bounds of `buckets` (or the defaults). */
+    LUMEN_HISTOGRAM_CLASSIC = 0,
+    /** Native (base-2 exponential) buckets only, served to scrapers that
+     * ask for the protobuf exposition; the text formats show the +Inf
+     * bucket, _sum and _count. `buckets` must be NULL. */
+    LUMEN_HISTOGRAM_NATIVE = 1,
+    /** Both: native buckets and the classic ones of `buckets` (or the
+     * defaults), side by side in the protobuf exposition. */
+    LUMEN_HISTOGRAM_BOTH = 2
+} lumen_histogram_kind;
+
+/** Native histograms: the default bucket limit per sign. */
+#define LUMEN_NATIVE_DEFAULT_MAX_BUCKETS 160
+/** Native histograms: the largest native_max_buckets. */
+#define LUMEN_NATIVE_MAX_BUCKETS 500
+
+/**
  * Options for creating a family (a versioned struct, docs/api.md). Start
  * from LUMEN_FAMILY_OPTIONS_INIT and set the fields you need; every field
  * left zero takes its default. Strings and arrays are copied.
@@ -96,9 +117,24 @@ typedef struct lumen_family_options {
     uint32_t max_age_ms;
     /** Summaries: sub-windows, at most 60; 0: LUMEN_SUMMARY_DEFAULT_AGE_BUCKETS. */
     uint32_t age_buckets;
+    /* ---- version 2 ---- */
+    /** Histograms: classic (the default), native, or both. */
+    lumen_histogram_kind histogram_kind;
+    /** Native histograms: the largest ratio, > 1, between a bucket's upper
+     * and lower boundary at the start, as client_golang's bucket factor:
+     * the scale is the lowest s in -4..8 with 2^(2^-s) <= this factor
+     * (1.1 gives 3), or 8. 0: scale 8 (a ratio of 1.0027). */
+    double native_bucket_factor;
+    /** Native histograms: buckets per sign before the scale is halved to
+     * fit, at most LUMEN_NATIVE_MAX_BUCKETS; 0:
+     * LUMEN_NATIVE_DEFAULT_MAX_BUCKETS. */
+    uint32_t native_max_buckets;
+    /** Native histograms: observations with |v| <= this, >= 0, count in
+     * the zero bucket; 0: only zeros do. */
+    double native_zero_threshold;
 } lumen_family_options;
 
-#define LUMEN_FAMILY_OPTIONS_VERSION 1
+#define LUMEN_FAMILY_OPTIONS_VERSION 2
 #define LUMEN_FAMILY_OPTIONS_INIT                                                                  \
     LUMEN__VERSIONED_INIT(lumen_family_options, LUMEN_FAMILY_OPTIONS_VERSION)
 
@@ -492,8 +528,11 @@ LUMEN_API int lumen_collect_sample(lumen_collect_sink *sink, const char *suffix,
 
 /** Exposition formats. */
 typedef enum lumen_format {
-    LUMEN_FORMAT_PROMETHEUS = 0, /**< text format 0.0.4 */
-    LUMEN_FORMAT_OPENMETRICS = 1 /**< OpenMetrics 1.0.0 text */
+    LUMEN_FORMAT_PROMETHEUS = 0,  /**< text format 0.0.4 */
+    LUMEN_FORMAT_OPENMETRICS = 1, /**< OpenMetrics 1.0.0 text */
+    /** Prometheus protobuf: length-delimited io.prometheus.client.MetricFamily
+     * messages, the only format that carries native histograms. */
+    LUMEN_FORMAT_PROTOBUF = 2
 } lumen_format;
 
 /**

@@ -32,6 +32,7 @@
 #include "core/rcu.h"
 #include "core/tctx.h"
 #include "metrics/exemplar.h"
+#include "metrics/exphist.h"
 #include "metrics/internal.h"
 #include "metrics/prefork_shm.h"
 
@@ -297,6 +298,16 @@ static inline __attribute__((always_inline)) size_t observe(lumen__child *c, dou
     return idx;
 }
 
+/* Inside a read section: the native buckets of v (not NaN). */
+static void observe_native(lumen__child *c, double v)
+{
+    if (!lumen__exphist_observe(c->native, v)) {
+        atomic_fetch_add_explicit(&c->fam->rejected, 1, memory_order_relaxed);
+        lumen__diag(LUMEN_DIAG_WARN, "metrics: histogram %s: no memory for native buckets, %g lost",
+                    c->fam->name, v);
+    }
+}
+
 static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
 {
     if (v != v) {
@@ -304,6 +315,8 @@ static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
         return;
     }
     size_t idx = observe(c, v);
+    if (c->flags & LUMEN__CF_NATIVE)
+        observe_native(c, v);
     if ((c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE) && trace_sampled()) {
         _Atomic(lumen__exemplar *) *slot = bucket_slot(c, idx);
         if (slot != NULL)
@@ -317,7 +330,8 @@ LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
     lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_HISTOGRAM);
     /* NaN and exemplars go out of line. */
     if (LUMEN_LIKELY(c != NULL)) {
-        if (LUMEN_UNLIKELY(v != v || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE)))
+        if (LUMEN_UNLIKELY(v != v ||
+                           (c->flags & (LUMEN__CF_EXEMPLARS_FROM_TRACE | LUMEN__CF_NATIVE))))
             observe_slow(c, v);
         else
             observe(c, v);
@@ -337,6 +351,8 @@ LUMEN_API void lumen_histogram_observe_exemplar(lumen_histogram *h, double v,
         goto out;
     }
     size_t idx = observe(c, v);
+    if (c->flags & LUMEN__CF_NATIVE)
+        observe_native(c, v);
     _Atomic(lumen__exemplar *) *slot = bucket_slot(c, idx);
     if (slot != NULL)
         lumen__exemplar_record(slot, v, labels, n);

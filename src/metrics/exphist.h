@@ -1,0 +1,73 @@
+/*
+ * metrics/exphist.h: the native part of a histogram series: base-2
+ * exponential buckets (expmap.h) at a scale that drops when the buckets
+ * would exceed their limit, a zero bucket, and positive and negative
+ * ranges. The sum and the total count stay in the series' classic cells
+ * (update.c): a native histogram is a classic one (perhaps with no finite
+ * bound) plus this.
+ *
+ * Storage: an immutable layout (scale, each sign's first index and bucket
+ * count, a range of cells [zero, positive..., negative...]) is published
+ * with a release store and read inside a read section (core/rcu.h). An
+ * observation in range is one lock-free cell add. One outside takes the
+ * series' mutex, builds a wider layout (at a lower scale when the limit
+ * requires), allocates its cells and publishes it: that is the only
+ * allocation, on the first touch of a range. The retired layout keeps its
+ * cells, which readers still sum, until a grace period has passed
+ * (lumen__rcu_defer): then no add can be in flight to them, and their
+ * counts are folded into a base kept under the mutex and the cells
+ * released. A read takes the mutex and sums base + retired + current
+ * layouts at the current scale, so a count is never lost nor seen twice.
+ */
+#ifndef LUMEN_METRICS_EXPHIST_H
+#define LUMEN_METRICS_EXPHIST_H
+
+#include "metrics/internal.h"
+
+/* Prometheus accepts schemas -4..8: the scale never leaves that range. */
+#define LUMEN__EXP_MAX_SCALE 8
+#define LUMEN__EXP_MIN_SCALE (-4)
+#define LUMEN__EXP_DEFAULT_BUCKETS 160
+/* One layout's cells (zero + 2 * buckets) must fit one cell range. */
+#define LUMEN__EXP_MAX_BUCKETS 500
+
+typedef struct lumen__exphist lumen__exphist;
+
+/* A new native state for a series of family f (f->native set), its first
+ * layout empty at the family's scale. LUMEN_OK, LUMEN_ENOMEM or LUMEN_ELIMIT. */
+int lumen__exphist_new(const lumen__family *f, lumen__exphist **out);
+/* Free it, a grace period after its series became unreachable. NULL is a no-op. */
+void lumen__exphist_free(lumen__exphist *x);
+
+/* Count v (not NaN) in its bucket. Inside a read section; lock-free
+ * unless v is outside the layout's range. Infinities are not counted
+ * here (the series' classic count and sum have them). Returns false when
+ * v was dropped for want of memory (the caller counts it). */
+bool lumen__exphist_observe(lumen__exphist *x, double v);
+
+/*
+ * A snapshot of a native histogram, for the expositions (the Prometheus
+ * protobuf one in render_pb.c, and an OTLP ExponentialHistogram encoder):
+ * buckets at `scale`; sign 0 positive, 1 negative; counts[s][k] is the
+ * count of bucket offset[s] + k (not cumulative; leading and trailing
+ * empty buckets trimmed; len 0 and counts NULL when a sign has none).
+ * `count` is zero_count plus every bucket: the observations of finite
+ * values. `sum` and the classic total are the caller's (the series' cells).
+ */
+typedef struct lumen__exphist_data {
+    int32_t scale;
+    double zero_threshold;
+    uint64_t zero_count;
+    int32_t offset[2];
+    uint32_t len[2];
+    uint64_t *counts[2];
+    uint64_t count;
+} lumen__exphist_data;
+
+/* Read x into *out (free with lumen__exphist_data_free). Not inside a read
+ * section is not required: it takes the series' mutex, which no update
+ * holds across a grace period. LUMEN_OK or LUMEN_ENOMEM (*out then empty). */
+int lumen__exphist_read(lumen__exphist *x, lumen__exphist_data *out);
+void lumen__exphist_data_free(lumen__exphist_data *d);
+
+#endif
