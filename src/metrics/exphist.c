@@ -14,6 +14,7 @@
 #include "core/diag.h"
 #include "metrics/exphist.h"
 #include "metrics/expmap.h"
+#include "metrics/expmap_fast.h"
 
 typedef struct layout {
     lumen__rcu_head rcu; /* first: the deferred fold finds the layout from it */
@@ -305,7 +306,8 @@ static uint32_t cell_of(const layout *l, int sg, int64_t i)
     return l->cell + 1 + (sg ? l->len[0] : 0) + (uint32_t)(i - l->off[sg]);
 }
 
-static __attribute__((noinline)) bool observe_slow(lumen__exphist *x, int sg, double a)
+static __attribute__((noinline)) bool observe_slow(lumen__exphist *x, int sg, double a,
+                                                   uint32_t sum, double v)
 {
     bool ok = true;
     pthread_mutex_lock(&x->mu);
@@ -313,14 +315,14 @@ static __attribute__((noinline)) bool observe_slow(lumen__exphist *x, int sg, do
     int64_t i = lumen__exp_index(a, l->scale);
     if (i >= l->off[sg] && i < (int64_t)l->off[sg] + l->len[sg]) {
         /* Another thread widened it meanwhile. */
-        lumen__cell_add_u64(cell_of(l, sg, i), 1);
+        lumen__cell_add_u64_f64(cell_of(l, sg, i), 1, sum, v);
     } else {
         layout *n = widen(x, l, sg, a);
         if (n == NULL) {
             ok = false;
         } else {
             i = lumen__exp_index(a, n->scale);
-            lumen__cell_add_u64(cell_of(n, sg, i), 1);
+            lumen__cell_add_u64_f64(cell_of(n, sg, i), 1, sum, v);
             atomic_store_explicit(&x->lay, n, memory_order_release);
             l->next = x->old;
             x->old = l;
@@ -332,24 +334,52 @@ static __attribute__((noinline)) bool observe_slow(lumen__exphist *x, int sg, do
     return ok;
 }
 
-bool lumen__exphist_observe(lumen__exphist *x, double v)
+bool lumen__exphist_observe(lumen__exphist *x, double v, uint32_t sum)
 {
     const layout *l = atomic_load_explicit(&x->lay, memory_order_acquire);
     double a = fabs(v);
     if (a <= x->zero_threshold) {
-        lumen__cell_add_u64(l->cell, 1);
+        lumen__cell_add_u64_f64(l->cell, 1, sum, v);
         return true;
     }
     if (LUMEN_UNLIKELY(!(a <= DBL_MAX)))
-        return true; /* infinities: in the classic count and sum only */
+        return false;
     int sg = v < 0;
-    int64_t i = lumen__exp_index(a, l->scale);
+    /* The scale-8 index shifted: exact, and no call (expmap_fast.h). */
+    int64_t i = lumen__exp_index8(a) >> (8 - l->scale);
     uint64_t j = (uint64_t)(i - l->off[sg]);
     if (LUMEN_LIKELY(j < l->len[sg])) {
-        lumen__cell_add_u64(l->cell + 1 + (sg ? l->len[0] : 0) + (uint32_t)j, 1);
+        lumen__cell_add_u64_f64(l->cell + 1 + (sg ? l->len[0] : 0) + (uint32_t)j, 1, sum, v);
         return true;
     }
-    return observe_slow(x, sg, a);
+    return observe_slow(x, sg, a, sum, v);
+}
+
+static uint64_t layout_count(const layout *l)
+{
+    uint64_t buf[1 + 2 * LUMEN__EXP_MAX_BUCKETS + 64], t = 0;
+    uint32_t n = ncells(l);
+    for (uint32_t k = 0; k < n; k += (uint32_t)LUMEN_ARRAY_LEN(buf)) {
+        uint32_t m = n - k < LUMEN_ARRAY_LEN(buf) ? n - k : (uint32_t)LUMEN_ARRAY_LEN(buf);
+        lumen__cells_read_u64(l->cell + k, m, buf);
+        for (uint32_t i = 0; i < m; i++)
+            t += buf[i];
+    }
+    return t;
+}
+
+uint64_t lumen__exphist_count(lumen__exphist *x)
+{
+    pthread_mutex_lock(&x->mu);
+    uint64_t t = x->base.zero;
+    for (int s = 0; s < 2; s++)
+        for (uint32_t k = 0; k < x->base.n[s]; k++)
+            t += x->base.c[s][k];
+    for (const layout *l = x->old; l != NULL; l = l->next)
+        t += layout_count(l);
+    t += layout_count(atomic_load_explicit(&x->lay, memory_order_relaxed));
+    pthread_mutex_unlock(&x->mu);
+    return t;
 }
 
 /* The trimmed buckets of a's sign s into d (a keeps its arrays). */

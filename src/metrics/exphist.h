@@ -2,9 +2,11 @@
  * metrics/exphist.h: the native part of a histogram series: base-2
  * exponential buckets (expmap.h) at a scale that drops when the buckets
  * would exceed their limit, a zero bucket, and positive and negative
- * ranges. The sum and the total count stay in the series' classic cells
- * (update.c): a native histogram is a classic one (perhaps with no finite
- * bound) plus this.
+ * ranges. The sum stays in the series' classic cells (update.c): a
+ * native histogram is a classic one (perhaps with no finite bound) plus
+ * this. A native-only one's +Inf cell counts only what the native
+ * buckets could not hold (infinities, observations dropped for want of
+ * memory): its total is that cell plus the native count.
  *
  * Storage: an immutable layout (scale, each sign's first index and bucket
  * count, a range of cells [zero, positive..., negative...]) is published
@@ -39,11 +41,17 @@ int lumen__exphist_new(const lumen__family *f, lumen__exphist **out);
 /* Free it, a grace period after its series became unreachable. NULL is a no-op. */
 void lumen__exphist_free(lumen__exphist *x);
 
-/* Count v (not NaN) in its bucket. Inside a read section; lock-free
- * unless v is outside the layout's range. Infinities are not counted
- * here (the series' classic count and sum have them). Returns false when
- * v was dropped for want of memory (the caller counts it). */
-bool lumen__exphist_observe(lumen__exphist *x, double v);
+/* Count v (not NaN) in its bucket and add it to the double cell `sum`,
+ * both in one critical section. Inside a read section; lock-free unless
+ * v is outside the layout's range. Returns false, having added nothing,
+ * for an infinity or when a wider range could not be allocated: the
+ * caller counts v elsewhere (update.c: in the +Inf cell, with the sum). */
+bool lumen__exphist_observe(lumen__exphist *x, double v, uint32_t sum);
+
+/* The observations in the native buckets (zero bucket included), without
+ * building the buckets: for the text expositions' _count. Takes the
+ * series' mutex. */
+uint64_t lumen__exphist_count(lumen__exphist *x);
 
 /*
  * A snapshot of a native histogram, for the expositions (the Prometheus

@@ -26,6 +26,7 @@
 #include "core/escape.h"
 #include "metrics/collect.h"
 #include "metrics/exemplar.h"
+#include "metrics/exphist.h"
 #include "metrics/family.h"
 #include "metrics/registry.h"
 #include "metrics/render.h"
@@ -312,6 +313,10 @@ static void render_histogram(rctx *c, lumen__family *f, lumen__child **ch, size_
         lelen[i] = c->om ? lumen__fmt_double_canonical(le[i], f->buckets[i])
                          : lumen__fmt_double_go(le[i], f->buckets[i]);
     lelen[nb] = lumen__fmt_double(le[nb], INFINITY);
+    /* A native-only histogram's +Inf cell holds what its native buckets
+     * could not; its total adds theirs (metrics/exphist.h). */
+    for (size_t k = 0; f->hkind == LUMEN_HISTOGRAM_NATIVE && k < n; k++)
+        v[k * per + nb] += (double)lumen__exphist_count(ch[k]->native);
     for (size_t k = 0; k < n && c->err == LUMEN_OK; k++) {
         child_labels(c, f, ch[k]);
         const double *cv = v + k * per;

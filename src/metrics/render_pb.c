@@ -234,15 +234,20 @@ static void histogram_metric(lumen__buf *b, const lumen__family *f, lumen__child
         b->oom = true;
         return;
     }
-    /* Native cells first, then the classic ones: every observation in
-     * the native read was already in the classic count (update.c adds
-     * there first), so the count covers the buckets. */
+    /* Native cells first, then the classic ones: with both kinds, every
+     * observation in the native read was already in the classic count
+     * (update.c adds there first). */
     lumen__cells_read_u64(ch->cell, (uint32_t)nb + 1, u);
     double sum = lumen__cells_read_f64(ch->cell + (uint32_t)nb + 1);
     uint64_t total = 0;
     for (size_t i = 0; i <= nb; i++)
         total += u[i];
-    if (native && d.count > total)
+    /* Native only: the +Inf cell holds what the buckets could not (the
+     * total adds theirs); both: the classic count has everything, unless
+     * a native observation landed between the two reads. */
+    if (native && f->hkind == LUMEN_HISTOGRAM_NATIVE)
+        total += d.count;
+    else if (native && d.count > total)
         total = d.count;
     size_t m = msg_begin(b, 7); /* Metric.histogram */
     f_varint(b, 1, total);

@@ -361,6 +361,12 @@ static void test_metrics_exphist__text_render_of_native_only(void **state)
     assert_non_null(strstr(s, "# TYPE lat histogram\nlat_bucket{le=\"+Inf\"} 2\nlat_sum 3.25\n"
                               "lat_count 2\nlat_created "));
     lumen_free(s);
+    /* An infinity has no native bucket: it counts in +Inf only. */
+    lumen_histogram_observe(h, INFINITY);
+    assert_int_equal(lumen_registry_render_string(&s, NULL, r, LUMEN_FORMAT_PROMETHEUS), LUMEN_OK);
+    assert_string_equal(s, "# TYPE lat histogram\nlat_bucket{le=\"+Inf\"} 3\n"
+                           "lat_sum +Inf\nlat_count 3\n");
+    lumen_free(s);
     lumen_registry_free(r);
 }
 
