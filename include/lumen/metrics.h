@@ -197,7 +197,11 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *reg, const char *name);
  * "quantile" on a summary), LUMEN_EEXIST (a family, or a collector's
  * declared family, already produces one of this family's sample names; see
  * lumen_family_lookup), LUMEN_ERANGE (buckets not strictly increasing or
- * NaN, quantile outside [0,1], more than 60 age buckets), LUMEN_ENOENT (a
+ * NaN, quantile outside [0,1], more than 60 age buckets, a native bucket
+ * factor not above 1, more than LUMEN_NATIVE_MAX_BUCKETS native buckets,
+ * a negative or NaN zero threshold), LUMEN_EINVAL also for an unknown
+ * histogram_kind or buckets given to a native-only one, LUMEN_ENOTSUP
+ * (native buckets in a pre-forked family's registry), LUMEN_ENOENT (a
  * dead registry handle), LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
@@ -548,15 +552,19 @@ typedef int (*lumen_write_fn)(const char *data, size_t len, void *ud);
  * children in label order: the same state renders to the same bytes.
  * Rendering reads the counters without stopping the threads that update
  * them and never holds a lock that an update takes.
+ * In LUMEN_FORMAT_PROTOBUF the bytes are binary (length-delimited
+ * MetricFamily messages, families in the same order).
  * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOENT (a dead registry handle),
- * LUMEN_ENOMEM or LUMEN_EIO. Thread-safe.
+ * LUMEN_ENOTSUP (protobuf asked of a pre-forked family's registry, which
+ * has no protobuf form), LUMEN_ENOMEM or LUMEN_EIO. Thread-safe.
  */
 LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format, lumen_write_fn write,
                                     void *ud);
 
 /**
  * Render into a new NUL-terminated string in *out (free with lumen_free),
- * its length without the NUL in *out_len (may be NULL). Returns as
+ * its length without the NUL in *out_len (may be NULL; protobuf output may
+ * hold NUL bytes: use the length). Returns as
  * lumen_registry_render (*out NULL on error). Thread-safe.
  */
 LUMEN_API int lumen_registry_render_string(char **out, size_t *out_len, lumen_registry *reg,
@@ -573,9 +581,12 @@ LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n, lum
 
 /**
  * Pick the format for an HTTP Accept header (NULL or empty: text 0.0.4):
- * OpenMetrics when the header accepts application/openmetrics-text with a
- * nonzero q, text 0.0.4 otherwise. Stores the response Content-Type (a
- * static string) in *out_content_type when that is not NULL. Thread-safe.
+ * LUMEN_FORMAT_PROTOBUF when the header accepts
+ * application/vnd.google.protobuf with proto=io.prometheus.client.MetricFamily
+ * and encoding=delimited, with a nonzero q at least that of OpenMetrics
+ * (Prometheus with native histograms enabled); else OpenMetrics when it
+ * accepts application/openmetrics-text with a nonzero q; else text 0.0.4. Stores the response
+ * Content-Type (a static string) in *out_content_type when that is not NULL. Thread-safe.
  */
 LUMEN_API lumen_format lumen_format_negotiate(const char **out_content_type, const char *accept);
 

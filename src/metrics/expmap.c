@@ -232,7 +232,7 @@ int32_t lumen__exp_index(double v, int scale)
 double lumen__exp_lower(int32_t i, int scale)
 {
     if (scale <= 0) {
-        int64_t e = (int64_t)i << -scale;
+        int64_t e = (int64_t)i * ((int64_t)1 << -scale);
         if (e > 1100)
             return INFINITY;
         return ldexp(1.0, e < -1200 ? -1200 : (int)e);
