@@ -17,14 +17,11 @@
 #include "metrics/expmap_fast.h"
 
 typedef struct layout {
-    lumen__rcu_head rcu; /* first: the deferred fold finds the layout from it */
-    struct lumen__exphist *owner;
-    struct layout *next; /* in owner->old */
+    struct layout *next; /* in the series' `old` list */
     int32_t scale;
     int32_t off[2];
     uint32_t len[2];
     uint32_t cell; /* [zero, len[0] positive, len[1] negative] */
-    bool kept;     /* retired, its fold failed: freed with the series */
 } layout;
 
 /* Counts by index at one scale, grown as indexes arrive (reads, base). */
@@ -42,10 +39,9 @@ struct lumen__exphist {
     double zero_threshold;
     uint32_t max_buckets;
     pthread_mutex_t mu;
-    long refs;   /* under mu: the series' own, and one per retired layout */
-    bool dead;   /* the series was freed; retired layouts only release */
-    layout *old; /* retired, their cells not yet folded */
-    acc base;    /* the folded counts */
+    bool folding; /* a read is folding `old` (fold_old) */
+    layout *old;  /* retired, newest first, their cells not yet folded */
+    acc base;     /* the folded counts */
 };
 
 static uint32_t ncells(const layout *l)
@@ -115,12 +111,11 @@ static void acc_layout(acc *a, const layout *l)
     acc_add(a, 1, l->scale, l->off[1], buf + 1 + l->len[0], l->len[1]);
 }
 
-static layout *layout_new(lumen__exphist *x, int32_t scale, const int64_t *lo, const uint32_t *len)
+static layout *layout_new(int32_t scale, const int64_t *lo, const uint32_t *len)
 {
     layout *l = lumen__calloc(1, sizeof *l);
     if (l == NULL)
         return NULL;
-    l->owner = x;
     l->scale = scale;
     for (int s = 0; s < 2; s++) {
         l->off[s] = (int32_t)lo[s];
@@ -146,12 +141,11 @@ int lumen__exphist_new(const lumen__family *f, lumen__exphist **out)
         return LUMEN_ENOMEM;
     x->zero_threshold = f->native_zero_threshold;
     x->max_buckets = f->native_max_buckets;
-    x->refs = 1;
     x->base.scale = f->native_scale;
     pthread_mutex_init(&x->mu, NULL);
     int64_t lo[2] = {0, 0};
     uint32_t len[2] = {0, 0};
-    layout *l = layout_new(x, f->native_scale, lo, len);
+    layout *l = layout_new(f->native_scale, lo, len);
     if (l == NULL) {
         pthread_mutex_destroy(&x->mu);
         lumen__free(x, sizeof *x);
@@ -162,84 +156,70 @@ int lumen__exphist_new(const lumen__family *f, lumen__exphist **out)
     return LUMEN_OK;
 }
 
-/* Under x->mu: drop a reference; true when x must be freed by the caller
- * after unlocking. */
-static bool unref_locked(lumen__exphist *x)
+void lumen__exphist_free(lumen__exphist *x)
 {
-    return --x->refs == 0;
-}
-
-static void exphist_destroy(lumen__exphist *x)
-{
+    if (x == NULL)
+        return;
+    /* A grace period has passed since the series was unreachable: no add
+     * is in flight to any layout's cells. */
+    layout *l = atomic_load_explicit(&x->lay, memory_order_relaxed);
+    if (l != NULL)
+        layout_free(l);
+    while ((l = x->old) != NULL) {
+        x->old = l->next;
+        layout_free(l);
+    }
     acc_free(&x->base);
     pthread_mutex_destroy(&x->mu);
     lumen__free(x, sizeof *x);
 }
 
-void lumen__exphist_free(lumen__exphist *x)
+/*
+ * Fold the retired layouts into the base and release their cells, once a
+ * grace period has passed since they were retired (no add is in flight to
+ * them). Called by the reads, outside the mutex: the grace period is
+ * waited for without it, since an observer holds its read section while it
+ * waits for the mutex. Inside a read section the wait is impossible
+ * (lumen__rcu_synchronize refuses): the fold is left to a later read. One
+ * folder at a time (`folding`): the layouts from `h` on stay listed and
+ * unchanged while it waits, as new ones are only pushed in front.
+ */
+static void fold_old(lumen__exphist *x)
 {
-    if (x == NULL)
-        return;
     pthread_mutex_lock(&x->mu);
-    layout *l = atomic_load_explicit(&x->lay, memory_order_relaxed);
-    atomic_store_explicit(&x->lay, NULL, memory_order_relaxed);
-    if (l != NULL)
-        layout_free(l); /* a grace period has passed since the series was unreachable */
-    x->dead = true;
-    for (layout **p = &x->old; *p != NULL;) {
-        layout *o = *p;
-        if (o->kept) {
-            *p = o->next;
-            layout_free(o);
-            x->refs--;
-        } else {
-            p = &o->next;
-        }
-    }
-    bool last = unref_locked(x);
+    layout *h = x->folding ? NULL : x->old;
+    if (h != NULL)
+        x->folding = true;
     pthread_mutex_unlock(&x->mu);
-    if (last)
-        exphist_destroy(x);
-}
-
-/* A grace period after a layout was retired: no add is in flight to its
- * cells. Fold them into the base (unless the series is gone) and release. */
-static void fold(lumen__rcu_head *h)
-{
-    layout *l = (layout *)h;
-    lumen__exphist *x = l->owner;
-    bool keep = false;
+    if (h == NULL)
+        return;
+    bool waited = lumen__rcu_synchronize() == LUMEN_OK;
     pthread_mutex_lock(&x->mu);
-    if (!x->dead) {
-        acc t = {.scale = x->base.scale < l->scale ? x->base.scale : l->scale,
-                 .zero = x->base.zero};
+    x->folding = false;
+    if (waited) {
+        const layout *cur = atomic_load_explicit(&x->lay, memory_order_relaxed);
+        acc t = {.scale = cur->scale, .zero = x->base.zero};
         for (int s = 0; s < 2; s++)
             acc_add(&t, s, x->base.scale, x->base.lo[s], x->base.c[s], x->base.n[s]);
-        acc_layout(&t, l);
+        for (const layout *l = h; l != NULL; l = l->next)
+            acc_layout(&t, l);
         if (t.oom) {
-            /* No memory for the base: the layout stays listed, its cells
-             * summed by every read, until the series is freed. */
-            acc_free(&t);
-            l->kept = true;
-            keep = true;
+            acc_free(&t); /* no memory: the layouts stay listed, still summed */
         } else {
             acc_free(&x->base);
             x->base = t;
+            layout **p = &x->old;
+            while (*p != h)
+                p = &(*p)->next;
+            *p = NULL;
+            while (h != NULL) {
+                layout *n = h->next;
+                layout_free(h);
+                h = n;
+            }
         }
     }
-    bool last = false;
-    if (!keep) {
-        for (layout **p = &x->old; *p != NULL; p = &(*p)->next)
-            if (*p == l) {
-                *p = l->next;
-                break;
-            }
-        layout_free(l);
-        last = unref_locked(x);
-    }
     pthread_mutex_unlock(&x->mu);
-    if (last)
-        exphist_destroy(x);
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -298,7 +278,7 @@ static layout *widen(lumen__exphist *x, const layout *l, int sg, double a)
             lo[sg] -= want - len[sg];
         len[sg] = want;
     }
-    return layout_new(x, scale - k, lo, len);
+    return layout_new(scale - k, lo, len);
 }
 
 static uint32_t cell_of(const layout *l, int sg, int64_t i)
@@ -325,9 +305,7 @@ static __attribute__((noinline)) bool observe_slow(lumen__exphist *x, int sg, do
             lumen__cell_add_u64_f64(cell_of(n, sg, i), 1, sum, v);
             atomic_store_explicit(&x->lay, n, memory_order_release);
             l->next = x->old;
-            x->old = l;
-            x->refs++;
-            lumen__rcu_defer(&l->rcu, sizeof *l + 8 * ncells(l), fold);
+            x->old = l; /* folded by a read, a grace period later */
         }
     }
     pthread_mutex_unlock(&x->mu);
@@ -370,6 +348,7 @@ static uint64_t layout_count(const layout *l)
 
 uint64_t lumen__exphist_count(lumen__exphist *x)
 {
+    fold_old(x);
     pthread_mutex_lock(&x->mu);
     uint64_t t = x->base.zero;
     for (int s = 0; s < 2; s++)
@@ -405,6 +384,7 @@ static bool trim(const acc *a, lumen__exphist_data *d, int s)
 int lumen__exphist_read(lumen__exphist *x, lumen__exphist_data *out)
 {
     memset(out, 0, sizeof *out);
+    fold_old(x);
     pthread_mutex_lock(&x->mu);
     const layout *cur = atomic_load_explicit(&x->lay, memory_order_relaxed);
     acc a = {.scale = cur->scale};

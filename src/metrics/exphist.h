@@ -15,10 +15,10 @@
  * series' mutex, builds a wider layout (at a lower scale when the limit
  * requires), allocates its cells and publishes it: that is the only
  * allocation, on the first touch of a range. The retired layout keeps its
- * cells, which readers still sum, until a grace period has passed
- * (lumen__rcu_defer): then no add can be in flight to them, and their
- * counts are folded into a base kept under the mutex and the cells
- * released. A read takes the mutex and sums base + retired + current
+ * cells, which readers still sum, until a read (outside any read section)
+ * has waited for a grace period: then no add can be in flight to them,
+ * and their counts are folded into a base kept under the mutex and the
+ * cells released. A read takes the mutex and sums base + retired + current
  * layouts at the current scale, so a count is never lost nor seen twice.
  */
 #ifndef LUMEN_METRICS_EXPHIST_H
@@ -49,8 +49,8 @@ void lumen__exphist_free(lumen__exphist *x);
 bool lumen__exphist_observe(lumen__exphist *x, double v, uint32_t sum);
 
 /* The observations in the native buckets (zero bucket included), without
- * building the buckets: for the text expositions' _count. Takes the
- * series' mutex. */
+ * building the buckets: for the text expositions' _count. As
+ * lumen__exphist_read for the mutex and the fold. */
 uint64_t lumen__exphist_count(lumen__exphist *x);
 
 /*
@@ -72,9 +72,10 @@ typedef struct lumen__exphist_data {
     uint64_t count;
 } lumen__exphist_data;
 
-/* Read x into *out (free with lumen__exphist_data_free). Not inside a read
- * section is not required: it takes the series' mutex, which no update
- * holds across a grace period. LUMEN_OK or LUMEN_ENOMEM (*out then empty). */
+/* Read x into *out (free with lumen__exphist_data_free). Takes the
+ * series' mutex; outside a read section it first folds the retired
+ * layouts (waiting for a grace period when there are any), inside one it
+ * reads them as they are. LUMEN_OK or LUMEN_ENOMEM (*out then empty). */
 int lumen__exphist_read(lumen__exphist *x, lumen__exphist_data *out);
 void lumen__exphist_data_free(lumen__exphist_data *d);
 
