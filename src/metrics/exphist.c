@@ -412,6 +412,40 @@ int lumen__exphist_read(lumen__exphist *x, lumen__exphist_data *out)
     return LUMEN_OK;
 }
 
+int lumen__exphist_read_series(const lumen__child *c, lumen__exphist_data *out)
+{
+    const lumen__family *f = c->fam;
+    uint32_t nb = (uint32_t)f->nbuckets;
+    uint64_t u[LUMEN__MAX_BUCKETS + 1];
+    /* Native cells first, then the classic ones: with both kinds, every
+     * observation in the native read was already in the classic count
+     * (update.c adds there first). */
+    int rc = lumen__exphist_read(c->native, out);
+    if (rc != LUMEN_OK)
+        return rc;
+    lumen__cells_read_u64(c->cell, nb + 1, u);
+    out->sum = lumen__cells_read_f64(c->cell + nb + 1);
+    uint64_t classic = 0;
+    for (uint32_t i = 0; i <= nb; i++)
+        classic += u[i];
+    /* Native only: the +Inf cell holds what the buckets could not; both:
+     * the classic count has everything, unless a native observation
+     * landed between the two reads. */
+    if (f->hkind == LUMEN_HISTOGRAM_NATIVE)
+        out->total = classic + out->count;
+    else
+        out->total = classic > out->count ? classic : out->count;
+    return LUMEN_OK;
+}
+
+void lumen__exphist_hold(lumen__exphist *x, bool hold)
+{
+    if (hold)
+        pthread_mutex_lock(&x->mu);
+    else
+        pthread_mutex_unlock(&x->mu);
+}
+
 void lumen__exphist_data_free(lumen__exphist_data *d)
 {
     for (int s = 0; s < 2; s++) {

@@ -59,8 +59,10 @@ uint64_t lumen__exphist_count(lumen__exphist *x);
  * buckets at `scale`; sign 0 positive, 1 negative; counts[s][k] is the
  * count of bucket offset[s] + k (not cumulative; leading and trailing
  * empty buckets trimmed; len 0 and counts NULL when a sign has none).
- * `count` is zero_count plus every bucket: the observations of finite
- * values. `sum` and the classic total are the caller's (the series' cells).
+ * `count` is zero_count plus every bucket. lumen__exphist_read_series
+ * also fills `sum` and `total`, every observation of the series: count
+ * plus what the buckets could not hold (infinities; values dropped for
+ * want of memory), at least count (OTLP's and Prometheus's count).
  */
 typedef struct lumen__exphist_data {
     int32_t scale;
@@ -70,6 +72,8 @@ typedef struct lumen__exphist_data {
     uint32_t len[2];
     uint64_t *counts[2];
     uint64_t count;
+    double sum;
+    uint64_t total;
 } lumen__exphist_data;
 
 /* Read x into *out (free with lumen__exphist_data_free). Takes the
@@ -78,5 +82,16 @@ typedef struct lumen__exphist_data {
  * reads them as they are. LUMEN_OK or LUMEN_ENOMEM (*out then empty). */
 int lumen__exphist_read(lumen__exphist *x, lumen__exphist_data *out);
 void lumen__exphist_data_free(lumen__exphist_data *d);
+
+/* The whole native histogram of series c (c->native set): the buckets as
+ * lumen__exphist_read, and the sum and total from its classic cells. The
+ * read API of the exporters (the protobuf exposition, OTLP's
+ * ExponentialHistogram); `sum` is the sum of every observation, as
+ * `total` counts them. LUMEN_OK or LUMEN_ENOMEM. */
+int lumen__exphist_read_series(const lumen__child *c, lumen__exphist_data *out);
+
+/* For tests: take (hold true) or release the series' mutex, to show that
+ * an observation within the range never takes it. */
+void lumen__exphist_hold(lumen__exphist *x, bool hold);
 
 #endif

@@ -224,31 +224,29 @@ static void native_side(lumen__buf *b, unsigned span_field, unsigned delta_field
 
 /* One histogram series: classic cells (cnt[nb + 1] counts, then the sum)
  * and native buckets when it has them. */
+/* One histogram series: classic buckets (cnt[nb + 1] counts, then the
+ * sum) and native buckets when it has them. */
 static void histogram_metric(lumen__buf *b, const lumen__family *f, lumen__child *ch)
 {
     size_t nb = f->nbuckets;
     uint64_t u[LUMEN__MAX_BUCKETS + 1];
     lumen__exphist_data d;
-    bool native = ch->native != NULL && lumen__exphist_read(ch->native, &d) == LUMEN_OK;
-    if (ch->native != NULL && !native) {
+    bool native = ch->native != NULL;
+    if (native && lumen__exphist_read_series(ch, &d) != LUMEN_OK) {
         b->oom = true;
         return;
     }
-    /* Native cells first, then the classic ones: with both kinds, every
-     * observation in the native read was already in the classic count
-     * (update.c adds there first). */
     lumen__cells_read_u64(ch->cell, (uint32_t)nb + 1, u);
-    double sum = lumen__cells_read_f64(ch->cell + (uint32_t)nb + 1);
     uint64_t total = 0;
     for (size_t i = 0; i <= nb; i++)
         total += u[i];
-    /* Native only: the +Inf cell holds what the buckets could not (the
-     * total adds theirs); both: the classic count has everything, unless
-     * a native observation landed between the two reads. */
-    if (native && f->hkind == LUMEN_HISTOGRAM_NATIVE)
-        total += d.count;
-    else if (native && d.count > total)
-        total = d.count;
+    double sum = lumen__cells_read_f64(ch->cell + (uint32_t)nb + 1);
+    if (native) {
+        /* The classic buckets were read after the native ones: the
+         * total covers both. */
+        total = d.total > total ? d.total : total;
+        sum = d.sum;
+    }
     size_t m = msg_begin(b, 7); /* Metric.histogram */
     f_varint(b, 1, total);
     f_double(b, 2, sum);

@@ -348,6 +348,96 @@ static void test_metrics_exphist__options_checked(void **state)
     lumen_registry_free(r);
 }
 
+/* Within a range already touched, an observation allocates nothing; a
+ * new range allocates once, and when it cannot the value is counted (in
+ * _count and _sum, not in a bucket) and the refusal diagnosed. */
+static void test_metrics_exphist__no_allocation_after_first_touch(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_histogram *h = native_new(r, "x", LUMEN_HISTOGRAM_NATIVE, 0, 0, 0);
+    double v[] = {0.5, 0.75, 1, -2, 0};
+    for (size_t k = 0; k < LUMEN_ARRAY_LEN(v); k++)
+        lumen_histogram_observe(h, v[k]);
+    lt_failalloc_arm(0); /* the next allocation, whichever, fails */
+    for (int i = 0; i < 100000; i++)
+        lumen_histogram_observe(h, v[i % LUMEN_ARRAY_LEN(v)]);
+    int triggered = lt_failalloc_triggered();
+    lt_failalloc_disarm();
+    assert_false(triggered);
+    /* Far outside the range: the wider layout cannot be allocated. */
+    lt_failalloc_arm(0);
+    lumen_histogram_observe(h, 1e6);
+    triggered = lt_failalloc_triggered();
+    lt_failalloc_disarm();
+    assert_true(triggered);
+    lumen__exphist_data d;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__slot_get((uintptr_t)h, LUMEN__SLOT_SERIES);
+    assert_int_equal(lumen__exphist_read_series(c, &d), LUMEN_OK);
+    assert_int_equal(atomic_load(&c->fam->rejected), 1);
+    lumen__rcu_unlock(rd);
+    assert_int_equal(d.count, 100005); /* the buckets: 1e6 is not in one */
+    assert_int_equal(d.total, 100006); /* but it is counted */
+    assert_true(d.sum >= 1e6 && d.sum < 1e6 + 1e5);
+    lumen__exphist_data_free(&d);
+    /* Memory back: the next such value gets its bucket. */
+    lumen_histogram_observe(h, 1e6);
+    read_native(h, &d);
+    for (int s = 0; s < 2; s++) {
+        uint64_t t = 0;
+        for (uint32_t k = 0; k < d.len[s]; k++)
+            t += d.counts[s][k];
+        assert_true(t > 0);
+    }
+    assert_int_equal(d.count, 100006);
+    assert_int_equal(lumen__exp_index(1e6, d.scale), d.offset[0] + (int32_t)d.len[0] - 1);
+    lumen__exphist_data_free(&d);
+    lumen_registry_free(r);
+}
+
+static atomic_int g_observed;
+
+static void *observe_in_range(void *arg)
+{
+    lumen_histogram *h = arg;
+    for (int i = 0; i < 10000; i++)
+        lumen_histogram_observe(h, i % 2 ? 1.5 : -0.25);
+    atomic_store(&g_observed, 1);
+    return NULL;
+}
+
+/* An observation within the range never takes the series' mutex: a
+ * thread observes while the test holds it. */
+static void test_metrics_exphist__in_range_takes_no_lock(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    lumen_histogram *h = native_new(r, "x", LUMEN_HISTOGRAM_NATIVE, 0, 0, 0);
+    lumen_histogram_observe(h, 1.5);
+    lumen_histogram_observe(h, -0.25);
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__slot_get((uintptr_t)h, LUMEN__SLOT_SERIES);
+    lumen__rcu_unlock(rd);
+    atomic_store(&g_observed, 0);
+    lumen__exphist_hold(c->native, true);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, observe_in_range, h), 0);
+    for (int i = 0; i < 60000 && !atomic_load(&g_observed); i++)
+        usleep(1000); /* up to a minute on a loaded machine */
+    int done = atomic_load(&g_observed);
+    lumen__exphist_hold(c->native, false);
+    pthread_join(t, NULL);
+    assert_true(done);
+    lumen__exphist_data d;
+    read_native(h, &d);
+    assert_int_equal(d.count, 10002);
+    lumen__exphist_data_free(&d);
+    lumen_registry_free(r);
+}
+
 /* What the text formats show of a native-only histogram: +Inf, _sum, _count. */
 static void test_metrics_exphist__text_render_of_native_only(void **state)
 {
@@ -747,6 +837,8 @@ static void test_metrics_exphist__concurrent_observers_exact(void **state)
 
 int main(int argc, char **argv)
 {
+    /* Before anything allocates: memory must go back to its allocator. */
+    lt_failalloc_install();
     if (argc > 1 && strcmp(argv[1], "threads") == 0) {
         const struct CMUnitTest t[] = {
             cmocka_unit_test(test_metrics_exphist__concurrent_observers_exact),
@@ -761,6 +853,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_exphist__default_160_buckets_scale),
         cmocka_unit_test(test_metrics_exphist__zero_threshold_and_negatives),
         cmocka_unit_test(test_metrics_exphist__options_checked),
+        cmocka_unit_test(test_metrics_exphist__no_allocation_after_first_touch),
+        cmocka_unit_test(test_metrics_exphist__in_range_takes_no_lock),
         cmocka_unit_test(test_metrics_exphist__text_render_of_native_only),
         cmocka_unit_test(test_metrics_exphist__negotiate_protobuf),
         cmocka_unit_test(test_metrics_exphist__protobuf_decoded_by_protoc),
