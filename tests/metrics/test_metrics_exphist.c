@@ -616,6 +616,30 @@ static void spans_to_counts(const char *t, const char *sign, int64_t *lo, uint64
     assert_int_equal(di, nd); /* every delta belongs to a span */
 }
 
+/* A collector's histogram (two series) and summary, grouped into
+ * metrics by their labels in protobuf. */
+static int collect_pb(lumen_collect_sink *s, void *ud)
+{
+    (void)ud;
+    int rc = lumen_collect_family(s, LUMEN_METRIC_HISTOGRAM, "coll_seconds", "C.", NULL);
+    for (int k = 0; k < 2 && rc == LUMEN_OK; k++) {
+        lumen_label l1[] = {{"k", k ? "b" : "a"}, {"le", "1"}};
+        lumen_label l2[] = {{"k", k ? "b" : "a"}, {"le", "+Inf"}};
+        lumen_label l3[] = {{"k", k ? "b" : "a"}};
+        if ((rc = lumen_collect_sample(s, "_bucket", l1, 2, 2 + k)) == LUMEN_OK &&
+            (rc = lumen_collect_sample(s, "_bucket", l2, 2, 3 + k)) == LUMEN_OK &&
+            (rc = lumen_collect_sample(s, "_sum", l3, 1, 4.5 + k)) == LUMEN_OK)
+            rc = lumen_collect_sample(s, "_count", l3, 1, 3 + k);
+    }
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_family(s, LUMEN_METRIC_SUMMARY, "coll_q", "Q.", NULL);
+    lumen_label q[] = {{"quantile", "0.5"}};
+    if (rc == LUMEN_OK && (rc = lumen_collect_sample(s, "", q, 1, 1.25)) == LUMEN_OK &&
+        (rc = lumen_collect_sample(s, "_sum", NULL, 0, 10)) == LUMEN_OK)
+        rc = lumen_collect_sample(s, "_count", NULL, 0, 8);
+    return rc;
+}
+
 static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
 {
     (void)state;
@@ -661,6 +685,8 @@ static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
     lumen_gauge *g;
     assert_int_equal(lumen_gauge_new(&g, r, "temp", NULL), LUMEN_OK);
     lumen_gauge_set(g, -1.5);
+    lumen_collector *col;
+    assert_int_equal(lumen_registry_add_collector(&col, r, NULL, collect_pb, NULL), LUMEN_OK);
 
     char *buf;
     size_t len;
@@ -668,7 +694,7 @@ static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
     size_t nmsg;
     char *all = decode_stream(buf, len, &nmsg);
     assert_non_null(all);
-    assert_int_equal(nmsg, 4); /* both, lat_seconds, req_total, temp */
+    assert_int_equal(nmsg, 6); /* both, coll_q, coll_seconds, lat_seconds, req_total, temp */
 
     /* The native histogram: every field. */
     char *t = family_text(all, "lat_seconds");
@@ -741,6 +767,22 @@ static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
     lumen__exphist_data_free(&d);
     free(t);
 
+    t = family_text(all, "coll_seconds");
+    assert_non_null(t);
+    assert_non_null(strstr(t, "help: \"C.\"\ntype: HISTOGRAM\nmetric {\n  label {\n    name: "
+                              "\"k\"\n    value: \"a\"\n  }\n  histogram {\n    sample_count: 3\n"
+                              "    sample_sum: 4.5\n    bucket {\n      cumulative_count: 2\n"
+                              "      upper_bound: 1\n    }\n  }\n}\nmetric {\n  label {\n    "
+                              "name: \"k\"\n    value: \"b\"\n  }\n  histogram {\n    "
+                              "sample_count: 4\n    sample_sum: 5.5\n    bucket {\n      "
+                              "cumulative_count: 3\n      upper_bound: 1\n    }\n  }\n}\n"));
+    free(t);
+    t = family_text(all, "coll_q");
+    assert_non_null(t);
+    assert_non_null(strstr(t, "type: SUMMARY\nmetric {\n  summary {\n    sample_count: 8\n    "
+                              "sample_sum: 10\n    quantile {\n      quantile: 0.5\n      value: "
+                              "1.25\n    }\n  }\n}\n"));
+    free(t);
     t = family_text(all, "req_total");
     assert_non_null(t);
     assert_non_null(strstr(t, "type: COUNTER\nmetric {\n  counter {\n    value: 42\n  }\n}\n"));
