@@ -186,6 +186,8 @@ void lumen__exphist_free(lumen__exphist *x)
  */
 static void fold_old(lumen__exphist *x)
 {
+    if (lumen__rcu_reading())
+        return; /* no grace period can be waited for here */
     pthread_mutex_lock(&x->mu);
     layout *h = x->folding ? NULL : x->old;
     if (h != NULL)
