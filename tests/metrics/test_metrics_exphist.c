@@ -22,6 +22,7 @@
 #include "metrics/exphist.h"
 #include "metrics/internal.h"
 #include "lumen/metrics.h"
+#include "lumen/prefork.h"
 
 #define METRICS_PROTO                                                                              \
     "/usr/share/gocode/src/github.com/prometheus/client_model/io/prometheus/client/metrics.proto"
@@ -502,6 +503,33 @@ static void test_metrics_exphist__negotiate_protobuf(void **state)
     assert_int_equal(lumen_format_negotiate(NULL, NULL), LUMEN_FORMAT_PROMETHEUS);
 }
 
+/* A pre-forked family's registry has no native buckets and no protobuf
+ * form: both are refused, the text render still works. */
+static void test_metrics_exphist__prefork_refuses_native(void **state)
+{
+    (void)state;
+    lumen_prefork *pf;
+    assert_int_equal(lumen_prefork_new(&pf, NULL), LUMEN_OK);
+    lumen_registry *reg = lumen_prefork_registry(pf);
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+    o.histogram_kind = LUMEN_HISTOGRAM_NATIVE;
+    lumen_family *f;
+    assert_int_equal(lumen_family_new(&f, reg, LUMEN_METRIC_HISTOGRAM, "pf_native", &o),
+                     LUMEN_ENOTSUP);
+    lumen_counter *c;
+    assert_int_equal(lumen_counter_new(&c, reg, "pf_total", "P."), LUMEN_OK);
+    lumen_counter_inc(c);
+    char *s = NULL;
+    assert_int_equal(lumen_registry_render_string(&s, NULL, reg, LUMEN_FORMAT_PROTOBUF),
+                     LUMEN_ENOTSUP);
+    assert_null(s);
+    assert_int_equal(lumen_registry_render_string(&s, NULL, reg, LUMEN_FORMAT_PROMETHEUS),
+                     LUMEN_OK);
+    assert_non_null(strstr(s, "pf_total 1\n"));
+    lumen_free(s);
+    lumen_prefork_free(pf);
+}
+
 /* ---- the protobuf exposition, decoded by protoc ------------------------ */
 
 /* protoc's text of each length-delimited message of buf, concatenated
@@ -899,6 +927,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_exphist__in_range_takes_no_lock),
         cmocka_unit_test(test_metrics_exphist__text_render_of_native_only),
         cmocka_unit_test(test_metrics_exphist__negotiate_protobuf),
+        cmocka_unit_test(test_metrics_exphist__prefork_refuses_native),
         cmocka_unit_test(test_metrics_exphist__protobuf_decoded_by_protoc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
