@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lumen/http.h"
+#include "lumen/prefork.h"
 
 #define N 10000
 
@@ -216,9 +217,98 @@ static void test_http_native__quantile_from_native_buckets(void **state)
     assert_true(strtod(v, NULL) > 10);
 }
 
+/* GET /metrics of a server over `reg` with an Accept header: the status,
+ * the Content-Type into ct, the body into *body (malloc'd) and its length. */
+static long get_metrics(lumen_registry *reg, const char *accept, char *ct, size_t cap, char **body,
+                        size_t *len)
+{
+    lumen_http_server *srv;
+    lumen_http_server_options so = LUMEN_HTTP_SERVER_OPTIONS_INIT;
+    so.addr = "127.0.0.1:0";
+    so.registries = &reg;
+    so.registry_count = 1;
+    assert_int_equal(lumen_http_server_start(&srv, &so), LUMEN_OK);
+    char url[128], hdr[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", (unsigned)lumen_http_server_port(srv));
+    snprintf(hdr, sizeof hdr, "Accept: %s", accept);
+    const char *headers[] = {hdr, NULL};
+    th_resp r;
+    long s = th_http("GET", url, headers, NULL, NULL, 10000, &r);
+    ct[0] = '\0';
+    th_header(r.headers, "Content-Type", ct, cap);
+    *body = malloc(r.body_len + 1);
+    memcpy(*body, r.body, r.body_len + 1);
+    *len = r.body_len;
+    th_resp_free(&r);
+    lumen_http_server_stop(srv);
+    return s;
+}
+
+/* The endpoint serves protobuf to a scraper that asks for it, text to
+ * the others, and text when a registry (a pre-forked family's) has no
+ * protobuf form. */
+static void test_http_native__endpoint_negotiates_protobuf(void **state)
+{
+    (void)state;
+    static const char pb[] = "application/vnd.google.protobuf;proto=io.prometheus.client."
+                             "MetricFamily;encoding=delimited;q=0.8,text/plain;version=0.0.4;q=0.3";
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+    o.histogram_kind = LUMEN_HISTOGRAM_NATIVE;
+    lumen_family *f;
+    lumen_histogram *h;
+    assert_int_equal(lumen_family_new(&f, reg, LUMEN_METRIC_HISTOGRAM, "neg_seconds", &o),
+                     LUMEN_OK);
+    assert_int_equal(lumen_family_histogram(&h, f, NULL, 0), LUMEN_OK);
+    lumen_histogram_observe(h, 0.5);
+    char ct[256], *body;
+    size_t len;
+    assert_int_equal(get_metrics(reg, pb, ct, sizeof ct, &body, &len), 200);
+    assert_string_equal(ct, lumen_format_content_type(LUMEN_FORMAT_PROTOBUF));
+    /* Delimited MetricFamily messages (the endpoint's own families
+     * too): lengths that tile the body, each message starting with
+     * field 1 (the name); one of them is the histogram's. */
+    size_t p = 0, msgs = 0;
+    while (p < len) {
+        uint64_t n = 0;
+        int sh = 0;
+        unsigned char b;
+        do {
+            b = (unsigned char)body[p++];
+            n |= (uint64_t)(b & 0x7f) << sh;
+            sh += 7;
+        } while ((b & 0x80) && p < len);
+        assert_true(p + n <= len && n > 0 && body[p] == 0x0a);
+        p += n;
+        msgs++;
+    }
+    assert_int_equal(p, len);
+    assert_true(msgs >= 1);
+    assert_non_null(memmem(body, len, "\x0a\x0bneg_seconds", 13));
+    free(body);
+    assert_int_equal(get_metrics(reg, "text/plain", ct, sizeof ct, &body, &len), 200);
+    assert_string_equal(ct, lumen_format_content_type(LUMEN_FORMAT_PROMETHEUS));
+    assert_non_null(strstr(body, "neg_seconds_count 1\n"));
+    free(body);
+    lumen_registry_free(reg);
+
+    lumen_prefork *pf;
+    assert_int_equal(lumen_prefork_new(&pf, NULL), LUMEN_OK);
+    lumen_counter *c;
+    assert_int_equal(lumen_counter_new(&c, lumen_prefork_registry(pf), "pf_total", "P."), LUMEN_OK);
+    lumen_counter_inc(c);
+    assert_int_equal(get_metrics(lumen_prefork_registry(pf), pb, ct, sizeof ct, &body, &len), 200);
+    assert_string_equal(ct, lumen_format_content_type(LUMEN_FORMAT_PROMETHEUS));
+    assert_non_null(strstr(body, "pf_total 1\n"));
+    free(body);
+    lumen_prefork_free(pf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_native__endpoint_negotiates_protobuf),
         cmocka_unit_test(test_http_native__quantile_from_native_buckets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
