@@ -715,6 +715,21 @@ static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
     lumen_gauge_set(g, -1.5);
     lumen_collector *col;
     assert_int_equal(lumen_registry_add_collector(&col, r, NULL, collect_pb, NULL), LUMEN_OK);
+    lumen_label il[] = {{"version", "1.2"}};
+    assert_int_equal(lumen_info_new(NULL, r, "build", "B.", il, 1), LUMEN_OK);
+    /* A family over its series limit: the overflow family appears. */
+    lumen_family_options lim = LUMEN_FAMILY_OPTIONS_INIT;
+    static const char *const lk[] = {"k"};
+    lim.label_names = lk;
+    lim.label_count = 1;
+    lim.series_limit = 1;
+    lumen_family *lf;
+    assert_int_equal(lumen_family_new(&lf, r, LUMEN_METRIC_COUNTER, "lim", &lim), LUMEN_OK);
+    for (int i = 0; i < 2; i++) {
+        const char *kv[] = {i ? "b" : "a"};
+        lumen_counter *lc;
+        assert_int_equal(lumen_family_counter(&lc, lf, kv, 1), LUMEN_OK);
+    }
 
     char *buf;
     size_t len;
@@ -722,7 +737,9 @@ static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
     size_t nmsg;
     char *all = decode_stream(buf, len, &nmsg);
     assert_non_null(all);
-    assert_int_equal(nmsg, 6); /* both, coll_q, coll_seconds, lat_seconds, req_total, temp */
+    /* both, build_info, coll_q, coll_seconds, lat_seconds, lim_total,
+     * lumen_series_overflow_total, req_total, temp */
+    assert_int_equal(nmsg, 9);
 
     /* The native histogram: every field. */
     char *t = family_text(all, "lat_seconds");
@@ -810,6 +827,16 @@ static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
     assert_non_null(strstr(t, "type: SUMMARY\nmetric {\n  summary {\n    sample_count: 8\n    "
                               "sample_sum: 10\n    quantile {\n      quantile: 0.5\n      value: "
                               "1.25\n    }\n  }\n}\n"));
+    free(t);
+    t = family_text(all, "build_info");
+    assert_non_null(t);
+    assert_non_null(strstr(t, "type: GAUGE\nmetric {\n  label {\n    name: \"version\"\n    "
+                              "value: \"1.2\"\n  }\n  gauge {\n    value: 1\n  }\n}\n"));
+    free(t);
+    t = family_text(all, "lumen_series_overflow_total");
+    assert_non_null(t);
+    assert_non_null(strstr(t, "type: COUNTER\nmetric {\n  label {\n    name: \"family\"\n    "
+                              "value: \"lim\"\n  }\n  counter {\n    value: 1\n  }\n}\n"));
     free(t);
     t = family_text(all, "req_total");
     assert_non_null(t);
