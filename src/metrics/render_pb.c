@@ -265,8 +265,10 @@ static void histogram_metric(lumen__buf *b, const lumen__family *f, lumen__child
         varint(b, zigzag(d.scale));
         f_double(b, 6, d.zero_threshold);
         f_varint(b, 7, d.zero_count);
-        native_side(b, 9, 10, d.offset[1], d.counts[1], d.len[1]);
-        native_side(b, 12, 13, d.offset[0], d.counts[0], d.len[0]);
+        /* Prometheus numbers a bucket by its upper boundary, 2^(i*2^-s):
+         * its index is OpenTelemetry's (by the lower one, exphist.h) + 1. */
+        native_side(b, 9, 10, d.offset[1] + 1, d.counts[1], d.len[1]);
+        native_side(b, 12, 13, d.offset[0] + 1, d.counts[0], d.len[0]);
         if (d.len[0] == 0 && d.len[1] == 0) {
             /* An empty span marks the histogram native even with no
              * bucket yet, as client_golang does. */

@@ -775,7 +775,8 @@ static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
         size_t n;
         spans_to_counts(t, s == 0 ? "positive" : "negative", &lo, abs, 4096, &n);
         assert_int_equal(n, d.len[s]);
-        assert_int_equal(lo, d.offset[s]);
+        /* Prometheus indexes a bucket by its upper boundary: OpenTelemetry's + 1. */
+        assert_int_equal(lo, d.offset[s] + 1);
         for (size_t k = 0; k < n; k++)
             assert_int_equal(abs[k], d.counts[s][k]);
     }
@@ -805,7 +806,7 @@ static void test_metrics_exphist__protobuf_decoded_by_protoc(void **state)
         size_t n;
         spans_to_counts(t, "positive", &lo, abs, 4096, &n);
         assert_int_equal(n, d.len[0]);
-        assert_int_equal(lo, d.offset[0]);
+        assert_int_equal(lo, d.offset[0] + 1);
         for (size_t k = 0; k < n; k++)
             assert_int_equal(abs[k], d.counts[0][k]);
     }
