@@ -81,8 +81,8 @@ static void test_metrics_expmap__powers_of_two_exact(void **state)
         for (int e = -1074; e <= 1023; e++) {
             double v = ldexp(1.0, e);
             /* 2^e is the top of bucket ceil(e 2^s) - 1. */
-            int64_t want =
-                s >= 0 ? ((int64_t)e << s) - 1 : (int64_t)ceil((double)e / (double)(1 << -s)) - 1;
+            int64_t want = s >= 0 ? (int64_t)e * ((int64_t)1 << s) - 1
+                                  : (int64_t)ceil((double)e / (double)(1 << -s)) - 1;
             assert_int_equal(lumen__exp_index(v, s), want);
             g_checked++;
         }

@@ -96,16 +96,10 @@ static void test_metrics_summary_threads__exact_counts(void **state)
     double *all = malloc(n * sizeof *all);
     assert_non_null(all);
     memcpy(all, g_vals, n * sizeof *all);
-    double pos = 0, neg = 0;
     uint64_t pinf = 0, ninf = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (isinf(all[i]))
             all[i] > 0 ? pinf++ : ninf++;
-        else if (all[i] > 0)
-            pos += all[i];
-        else
-            neg += all[i];
-    }
     qsort(all, n, sizeof *all, su_cmp);
     uint64_t count;
     double sum, q[NQ];
