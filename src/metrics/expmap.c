@@ -3,12 +3,13 @@
  *
  * lumen__exp_index never calls log() at scales up to 8: the bucket is the
  * IEEE exponent of v, shifted for negative scales, plus for positive scales
- * the count of sub-octave boundaries 2^(j/2^s) below v's mantissa, found by
- * a binary search in g_bound (at most 8 comparisons). Each boundary but
- * j = 0 is irrational, so "m > 2^(j/256)" is exactly "m >= the smallest
- * double above 2^(j/256)", which is what g_bound holds (computed to 60
- * digits, not with this machine's exp2): the comparison is exact, and so is
- * the index, at every double. Above scale 8 it takes log2l and checks the
+ * the count of sub-octave boundaries 2^(j/256) below v's mantissa, found
+ * with a table lookup on its top bits and one comparison with g_bound, and
+ * shifted for scales below 8. Each boundary but j = 0 is irrational, so
+ * "m > 2^(j/256)" is exactly "m >= the smallest double above 2^(j/256)",
+ * which is what g_bound holds (computed to 60 digits, not with this
+ * machine's exp2): the comparison is exact, and so is the index, at every
+ * double. Above scale 8 it takes log2l and checks the
  * result against the neighbouring boundaries in long double.
  */
 #include <math.h>
@@ -16,10 +17,13 @@
 
 #include "metrics/expmap.h"
 
-/* g_bound[j]: the smallest double m with m > 2^(j/256), for j in 0..255
- * (g_bound[0] = 1: m > 1 is m >= nextafter(1) but the octave's bucket 0
- * starts above 1 exactly, so 1 itself is handled before the search). */
-static const double g_bound[256] = {
+/* The finest scale the table serves; finer scales take log2l. */
+#define TABLE_SCALE 8
+
+/* g_bound[j]: the smallest double m with m > 2^(j/256), for j in 1..255
+ * (g_bound[0] = 1 is never compared: a mantissa of exactly 1 is handled
+ * before the lookup). */
+static const double g_bound[1 << TABLE_SCALE] = {
     0x1.0000000000000p+0, 0x1.00b1afa5abcbfp+0, 0x1.0163da9fb3336p+0, 0x1.02168143b0281p+0,
     0x1.02c9a3e778061p+0, 0x1.037d42e11bbcdp+0, 0x1.04315e86e7f85p+0, 0x1.04e5f72f654b2p+0,
     0x1.059b0d3158575p+0, 0x1.0650a0e3c1f89p+0, 0x1.0706b29ddf6dep+0, 0x1.07bd42b72a837p+0,
@@ -86,6 +90,69 @@ static const double g_bound[256] = {
     0x1.fa7c1819e90d9p+0, 0x1.fbdba3692d514p+0, 0x1.fd3c22b8f71f2p+0, 0x1.fe9d96b2a23dap+0,
 };
 
+/* g_slot[k]: the scale-8 sub-bucket of m = 1 + k/1024, the start of the
+ * k-th 1/1024 of the mantissa range (the count of g_bound[1..] <= it).
+ * Buckets at scale 8 are wider than 1/1024 of the mantissa (the narrowest,
+ * next to 1, is 2^(1/256) - 1 = 0.0027), so a slot holds at most one
+ * boundary: the sub-bucket of any m in it is g_slot[k] or one more, and
+ * one comparison with g_bound says which. */
+static const uint8_t g_slot[1024] = {
+    0,   0,   0,   1,   1,   1,   2,   2,   2,   3,   3,   3,   4,   4,   5,   5,   5,   6,   6,
+    6,   7,   7,   7,   8,   8,   8,   9,   9,   9,   10,  10,  11,  11,  11,  12,  12,  12,  13,
+    13,  13,  14,  14,  14,  15,  15,  15,  16,  16,  16,  17,  17,  17,  18,  18,  18,  19,  19,
+    20,  20,  20,  21,  21,  21,  22,  22,  22,  23,  23,  23,  24,  24,  24,  25,  25,  25,  26,
+    26,  26,  27,  27,  27,  28,  28,  28,  29,  29,  29,  30,  30,  30,  31,  31,  31,  32,  32,
+    32,  33,  33,  33,  34,  34,  34,  35,  35,  35,  36,  36,  36,  37,  37,  37,  38,  38,  38,
+    38,  39,  39,  39,  40,  40,  40,  41,  41,  41,  42,  42,  42,  43,  43,  43,  44,  44,  44,
+    45,  45,  45,  46,  46,  46,  47,  47,  47,  47,  48,  48,  48,  49,  49,  49,  50,  50,  50,
+    51,  51,  51,  52,  52,  52,  52,  53,  53,  53,  54,  54,  54,  55,  55,  55,  56,  56,  56,
+    57,  57,  57,  57,  58,  58,  58,  59,  59,  59,  60,  60,  60,  61,  61,  61,  61,  62,  62,
+    62,  63,  63,  63,  64,  64,  64,  64,  65,  65,  65,  66,  66,  66,  67,  67,  67,  67,  68,
+    68,  68,  69,  69,  69,  70,  70,  70,  70,  71,  71,  71,  72,  72,  72,  73,  73,  73,  73,
+    74,  74,  74,  75,  75,  75,  76,  76,  76,  76,  77,  77,  77,  78,  78,  78,  78,  79,  79,
+    79,  80,  80,  80,  80,  81,  81,  81,  82,  82,  82,  82,  83,  83,  83,  84,  84,  84,  85,
+    85,  85,  85,  86,  86,  86,  87,  87,  87,  87,  88,  88,  88,  88,  89,  89,  89,  90,  90,
+    90,  90,  91,  91,  91,  92,  92,  92,  92,  93,  93,  93,  94,  94,  94,  94,  95,  95,  95,
+    96,  96,  96,  96,  97,  97,  97,  97,  98,  98,  98,  99,  99,  99,  99,  100, 100, 100, 100,
+    101, 101, 101, 102, 102, 102, 102, 103, 103, 103, 103, 104, 104, 104, 105, 105, 105, 105, 106,
+    106, 106, 106, 107, 107, 107, 108, 108, 108, 108, 109, 109, 109, 109, 110, 110, 110, 110, 111,
+    111, 111, 112, 112, 112, 112, 113, 113, 113, 113, 114, 114, 114, 114, 115, 115, 115, 116, 116,
+    116, 116, 117, 117, 117, 117, 118, 118, 118, 118, 119, 119, 119, 119, 120, 120, 120, 121, 121,
+    121, 121, 122, 122, 122, 122, 123, 123, 123, 123, 124, 124, 124, 124, 125, 125, 125, 125, 126,
+    126, 126, 126, 127, 127, 127, 127, 128, 128, 128, 128, 129, 129, 129, 129, 130, 130, 130, 131,
+    131, 131, 131, 132, 132, 132, 132, 133, 133, 133, 133, 134, 134, 134, 134, 135, 135, 135, 135,
+    136, 136, 136, 136, 137, 137, 137, 137, 138, 138, 138, 138, 139, 139, 139, 139, 140, 140, 140,
+    140, 140, 141, 141, 141, 141, 142, 142, 142, 142, 143, 143, 143, 143, 144, 144, 144, 144, 145,
+    145, 145, 145, 146, 146, 146, 146, 147, 147, 147, 147, 148, 148, 148, 148, 149, 149, 149, 149,
+    149, 150, 150, 150, 150, 151, 151, 151, 151, 152, 152, 152, 152, 153, 153, 153, 153, 154, 154,
+    154, 154, 155, 155, 155, 155, 155, 156, 156, 156, 156, 157, 157, 157, 157, 158, 158, 158, 158,
+    159, 159, 159, 159, 159, 160, 160, 160, 160, 161, 161, 161, 161, 162, 162, 162, 162, 162, 163,
+    163, 163, 163, 164, 164, 164, 164, 165, 165, 165, 165, 165, 166, 166, 166, 166, 167, 167, 167,
+    167, 168, 168, 168, 168, 168, 169, 169, 169, 169, 170, 170, 170, 170, 171, 171, 171, 171, 171,
+    172, 172, 172, 172, 173, 173, 173, 173, 173, 174, 174, 174, 174, 175, 175, 175, 175, 175, 176,
+    176, 176, 176, 177, 177, 177, 177, 177, 178, 178, 178, 178, 179, 179, 179, 179, 179, 180, 180,
+    180, 180, 181, 181, 181, 181, 181, 182, 182, 182, 182, 183, 183, 183, 183, 183, 184, 184, 184,
+    184, 185, 185, 185, 185, 185, 186, 186, 186, 186, 187, 187, 187, 187, 187, 188, 188, 188, 188,
+    188, 189, 189, 189, 189, 190, 190, 190, 190, 190, 191, 191, 191, 191, 191, 192, 192, 192, 192,
+    193, 193, 193, 193, 193, 194, 194, 194, 194, 194, 195, 195, 195, 195, 196, 196, 196, 196, 196,
+    197, 197, 197, 197, 197, 198, 198, 198, 198, 198, 199, 199, 199, 199, 200, 200, 200, 200, 200,
+    201, 201, 201, 201, 201, 202, 202, 202, 202, 202, 203, 203, 203, 203, 203, 204, 204, 204, 204,
+    205, 205, 205, 205, 205, 206, 206, 206, 206, 206, 207, 207, 207, 207, 207, 208, 208, 208, 208,
+    208, 209, 209, 209, 209, 209, 210, 210, 210, 210, 210, 211, 211, 211, 211, 212, 212, 212, 212,
+    212, 213, 213, 213, 213, 213, 214, 214, 214, 214, 214, 215, 215, 215, 215, 215, 216, 216, 216,
+    216, 216, 217, 217, 217, 217, 217, 218, 218, 218, 218, 218, 219, 219, 219, 219, 219, 220, 220,
+    220, 220, 220, 221, 221, 221, 221, 221, 222, 222, 222, 222, 222, 223, 223, 223, 223, 223, 223,
+    224, 224, 224, 224, 224, 225, 225, 225, 225, 225, 226, 226, 226, 226, 226, 227, 227, 227, 227,
+    227, 228, 228, 228, 228, 228, 229, 229, 229, 229, 229, 230, 230, 230, 230, 230, 231, 231, 231,
+    231, 231, 231, 232, 232, 232, 232, 232, 233, 233, 233, 233, 233, 234, 234, 234, 234, 234, 235,
+    235, 235, 235, 235, 235, 236, 236, 236, 236, 236, 237, 237, 237, 237, 237, 238, 238, 238, 238,
+    238, 239, 239, 239, 239, 239, 239, 240, 240, 240, 240, 240, 241, 241, 241, 241, 241, 242, 242,
+    242, 242, 242, 242, 243, 243, 243, 243, 243, 244, 244, 244, 244, 244, 245, 245, 245, 245, 245,
+    245, 246, 246, 246, 246, 246, 247, 247, 247, 247, 247, 247, 248, 248, 248, 248, 248, 249, 249,
+    249, 249, 249, 250, 250, 250, 250, 250, 250, 251, 251, 251, 251, 251, 252, 252, 252, 252, 252,
+    252, 253, 253, 253, 253, 253, 254, 254, 254, 254, 254, 254, 255, 255, 255, 255, 255,
+};
+
 /* v = m * 2^e with m in [1, 2): e and the mantissa bits (exact, subnormals
  * included). */
 static int split(double v, double *m)
@@ -115,17 +182,15 @@ int32_t lumen__exp_index(double v, int scale)
     }
     if (m == 1.0)
         return e * ((int32_t)1 << scale) - 1;
-    if (scale <= 8) {
-        int step = 8 - scale;
-        int32_t lo = 0, hi = ((int32_t)1 << scale) - 1; /* g_bound[lo << step] <= m */
-        while (lo < hi) {
-            int32_t mid = (lo + hi + 1) >> 1;
-            if (g_bound[mid << step] <= m)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
-        return e * ((int32_t)1 << scale) + lo;
+    if (scale <= TABLE_SCALE) {
+        /* The bucket at scale 8 from the top 10 mantissa bits and one
+         * comparison, no branch to mispredict; coarser scales merge
+         * 2^(8 - scale) of them. */
+        uint64_t b;
+        memcpy(&b, &m, sizeof b);
+        int32_t j = g_slot[(b >> 42) & 1023];
+        j += j < 255 && g_bound[j + 1] <= m;
+        return (e * ((int32_t)1 << TABLE_SCALE) + j) >> (TABLE_SCALE - scale);
     }
     long double n = ldexpl(1.0L, scale);
     int32_t k = (int32_t)floorl(log2l((long double)m) * n);
