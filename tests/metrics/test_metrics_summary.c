@@ -8,6 +8,7 @@
 #include "peer_util.h"
 #include "summary_util.h"
 
+#include <float.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -23,10 +24,13 @@ static const double g_q[] = {0.001, 0.5, 0.9, 0.99, 0.999};
 /* ---- a counting allocator (installed first thing in main) ---- */
 
 static atomic_long g_live_bytes, g_allocs;
+static atomic_int g_fail; /* the next allocations fail */
 
 static void *count_malloc(void *ctx, size_t size)
 {
     (void)ctx;
+    if (atomic_load(&g_fail))
+        return NULL;
     size_t *p = malloc(size + 16);
     if (p == NULL)
         return NULL;
@@ -194,6 +198,62 @@ static void test_metrics_summary__negative_and_zero(void **state)
 {
     (void)state;
     check_distribution("normal", d_normal_signed, 6, 0);
+}
+
+/* Orders that move a sub-window's range the most: ascending and
+ * descending runs (the counters recentred again and again), two clusters
+ * drifting apart (scale lowered step by step), the extremes of the double
+ * range (subnormal to DBL_MAX). Every quantile stays within the bound. */
+static void test_metrics_summary__hostile_orders(void **state)
+{
+    (void)state;
+    enum { M = 200000 };
+    double *v = malloc(M * sizeof *v);
+    assert_non_null(v);
+    for (int order = 0; order < 4; order++) {
+        lumen_registry *r;
+        assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+        lumen_summary *s = new_summary(r, "hostile", 3600000, 5);
+        uint64_t seed = 100 + (uint64_t)order;
+        for (int i = 0; i < M; i++) {
+            double x = (double)i / M;
+            switch (order) {
+            case 0: /* ascending over 12 decades */
+                v[i] = 1e-6 * pow(10, 12 * x);
+                break;
+            case 1: /* descending over 12 decades */
+                v[i] = 1e6 * pow(10, -12 * x);
+                break;
+            case 2: /* two clusters drifting apart, alternating */
+                v[i] = (i % 2 ? 1 + su_unit(&seed) : 1 - su_unit(&seed) / 2) *
+                       pow(10, (i % 2 ? 100 : -100) * x);
+                break;
+            default: /* anywhere in the double range, either sign */
+                v[i] = ldexp(1 + su_unit(&seed), (int)(su_next(&seed) % 2098) - 1074);
+                if (su_next(&seed) % 2)
+                    v[i] = -v[i];
+                break;
+            }
+            lumen_summary_observe(s, v[i]);
+        }
+        qsort(v, M, sizeof *v, su_cmp);
+        uint64_t count;
+        double sum, q[NQ];
+        int scale;
+        assert_true(su_read(s, &count, &sum, q, &scale));
+        assert_int_equal(count, M);
+        for (size_t i = 0; i < NQ; i++) {
+            double x = su_exact(v, M, g_q[i]);
+            if (!su_within(q[i], x, scale))
+                fprintf(stderr, "order %d q %g scale %d: %.17g for %.17g\n", order, g_q[i], scale,
+                        q[i], x);
+            /* Subnormals keep only their count and order (metrics.h). */
+            if (fabs(x) >= DBL_MIN)
+                assert_true(su_within(q[i], x, scale));
+        }
+        lumen_registry_free(r);
+    }
+    free(v);
 }
 
 /* The bound is exact, not loose: a value just above a bucket's lower
@@ -391,6 +451,16 @@ static void test_metrics_summary__window_rotation(void **state)
     lumen_registry_free(r);
 }
 
+/* The family's count of refused updates, through a series of it. */
+static uint64_t family_rejected(lumen_summary *h)
+{
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_SUMMARY);
+    uint64_t n = c != NULL ? atomic_load(&c->fam->rejected) : UINT64_MAX;
+    lumen__rcu_unlock(rd);
+    return n;
+}
+
 /* age_buckets x LUMEN_SUMMARY_BUCKETS x 8 bytes per series, that again
  * from the first negative value, and no allocation after. */
 static void test_metrics_summary__memory_per_series(void **state)
@@ -425,7 +495,16 @@ static void test_metrics_summary__memory_per_series(void **state)
     lumen_summary_observe(s, INFINITY);
     assert_int_equal(atomic_load(&g_allocs), allocs);
     assert_int_equal(atomic_load(&g_live_bytes), live);
+    /* Without memory for the negative range a negative value is refused
+     * and counted, not half recorded. */
+    uint64_t rejected = family_rejected(s);
+    atomic_store(&g_fail, 1);
     lumen_summary_observe(s, -1);
+    atomic_store(&g_fail, 0);
+    assert_int_equal(family_rejected(s), rejected + 1);
+    assert_int_equal(atomic_load(&g_live_bytes), live);
+    lumen_summary_observe(s, -1);
+    assert_int_equal(family_rejected(s), rejected + 1);
     assert_int_equal(atomic_load(&g_live_bytes), live + cells);
     allocs = atomic_load(&g_allocs);
     for (int i = 0; i < 200000; i++)
@@ -437,7 +516,7 @@ static void test_metrics_summary__memory_per_series(void **state)
     double sum, q[NQ];
     int scale;
     assert_true(su_read(s, &count, &sum, q, &scale));
-    assert_int_equal(count, 400003);
+    assert_int_equal(count, 400003); /* the refused -1 is not in it */
     assert_int_equal(atomic_load(&g_live_bytes), live + cells);
     lumen_registry_free(r);
 }
@@ -457,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_metrics_summary__heavy_tail),
         cmocka_unit_test(test_metrics_summary__six_decades_keep_scale_6),
         cmocka_unit_test(test_metrics_summary__negative_and_zero),
+        cmocka_unit_test(test_metrics_summary__hostile_orders),
         cmocka_unit_test(test_metrics_summary__bound_is_attained),
         cmocka_unit_test(test_metrics_summary__special_values_and_peer),
         cmocka_unit_test(test_metrics_summary__window_rotation),
