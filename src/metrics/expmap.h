@@ -11,9 +11,6 @@
 
 #include <stdint.h>
 
-#define LUMEN__EXP_SCALE_MIN (-10)
-#define LUMEN__EXP_SCALE_MAX 20
-
 /* Index of the bucket holding v (v > 0, finite) at scale s (-10..20):
  * ceil(log2(v) * 2^s) - 1, exact at powers of two (OpenTelemetry's mapping). */
 int32_t lumen__exp_index(double v, int scale);
