@@ -14,7 +14,6 @@
 #include "core/diag.h"
 #include "metrics/exphist.h"
 #include "metrics/expmap.h"
-#include "metrics/expmap_fast.h"
 
 typedef struct layout {
     struct layout *next; /* in the series' `old` list */
@@ -325,8 +324,7 @@ bool lumen__exphist_observe(lumen__exphist *x, double v, uint32_t sum)
     if (LUMEN_UNLIKELY(!(a <= DBL_MAX)))
         return false;
     int sg = v < 0;
-    /* The scale-8 index shifted: exact, and no call (expmap_fast.h). */
-    int64_t i = lumen__exp_index8(a) >> (8 - l->scale);
+    int64_t i = lumen__exp_index(a, l->scale); /* exact, without log() (expmap.c) */
     uint64_t j = (uint64_t)(i - l->off[sg]);
     if (LUMEN_LIKELY(j < l->len[sg])) {
         lumen__cell_add_u64_f64(l->cell + 1 + (sg ? l->len[0] : 0) + (uint32_t)j, 1, sum, v);

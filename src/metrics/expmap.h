@@ -1,11 +1,10 @@
 /*
- * metrics/expmap.h: the base-2 exponential bucket mapping shared by the
- * exponential (native) histograms (exphist.c) and anything else that
- * buckets values by their logarithm. Pure functions, in expmap.c.
- *
- * At scale s, bucket i holds (2^(i * 2^-s), 2^((i + 1) * 2^-s)]: its upper
- * boundary is inclusive, as OpenTelemetry and Prometheus native histograms
- * define it, so a power of two is the upper edge of its bucket.
+ * metrics/expmap.h: base-2 exponential bucketing, the mapping alone (the
+ * one OpenTelemetry's exponential histograms use). At scale s the buckets
+ * grow by the factor 2^(2^-s); bucket i is (2^(i * 2^-s), 2^((i+1) * 2^-s)],
+ * so a power of two is the upper bound of its bucket. Pure functions of
+ * their arguments, no state, no lock: the hot paths of summaries (and of
+ * exponential histograms) call lumen__exp_index on every observation.
  */
 #ifndef LUMEN_METRICS_EXPMAP_H
 #define LUMEN_METRICS_EXPMAP_H

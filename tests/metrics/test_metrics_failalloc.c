@@ -116,6 +116,7 @@ static int scenario(void)
     lumen_summary *s;
     TRY(lumen_family_summary(&s, fs, NULL, 0));
     lumen_summary_observe(s, 3);
+    lumen_summary_observe(s, -3); /* the negative range: allocated now */
     lumen_gauge *g;
     TRY(lumen_gauge_new(&g, r, "fa_gauge_level", "G."));
     lumen_label il[] = {{"version", "1"}};
