@@ -15,13 +15,7 @@
 #include "metrics/exphist.h"
 #include "metrics/expmap.h"
 
-typedef struct layout {
-    struct layout *next; /* in the series' `old` list */
-    int32_t scale;
-    int32_t off[2];
-    uint32_t len[2];
-    uint32_t cell; /* [zero, len[0] positive, len[1] negative] */
-} layout;
+typedef lumen__explayout layout;
 
 /* Counts by index at one scale, grown as indexes arrive (reads, base). */
 typedef struct acc {
@@ -34,8 +28,7 @@ typedef struct acc {
 } acc;
 
 struct lumen__exphist {
-    _Atomic(layout *) lay;
-    double zero_threshold;
+    lumen__exphist_hot hot; /* first: the inline observation reads it */
     uint32_t max_buckets;
     pthread_mutex_t mu;
     bool folding; /* a read is folding `old` (fold_old) */
@@ -138,7 +131,7 @@ int lumen__exphist_new(const lumen__family *f, lumen__exphist **out)
     lumen__exphist *x = lumen__calloc(1, sizeof *x);
     if (x == NULL)
         return LUMEN_ENOMEM;
-    x->zero_threshold = f->native_zero_threshold;
+    x->hot.zero_threshold = f->native_zero_threshold;
     x->max_buckets = f->native_max_buckets;
     x->base.scale = f->native_scale;
     pthread_mutex_init(&x->mu, NULL);
@@ -150,7 +143,7 @@ int lumen__exphist_new(const lumen__family *f, lumen__exphist **out)
         lumen__free(x, sizeof *x);
         return LUMEN_ENOMEM;
     }
-    atomic_init(&x->lay, l);
+    atomic_init(&x->hot.lay, l);
     *out = x;
     return LUMEN_OK;
 }
@@ -161,7 +154,7 @@ void lumen__exphist_free(lumen__exphist *x)
         return;
     /* A grace period has passed since the series was unreachable: no add
      * is in flight to any layout's cells. */
-    layout *l = atomic_load_explicit(&x->lay, memory_order_relaxed);
+    layout *l = atomic_load_explicit(&x->hot.lay, memory_order_relaxed);
     if (l != NULL)
         layout_free(l);
     while ((l = x->old) != NULL) {
@@ -198,7 +191,7 @@ static void fold_old(lumen__exphist *x)
     pthread_mutex_lock(&x->mu);
     x->folding = false;
     if (waited) {
-        const layout *cur = atomic_load_explicit(&x->lay, memory_order_relaxed);
+        const layout *cur = atomic_load_explicit(&x->hot.lay, memory_order_relaxed);
         acc t = {.scale = cur->scale, .zero = x->base.zero};
         for (int s = 0; s < 2; s++)
             acc_add(&t, s, x->base.scale, x->base.lo[s], x->base.c[s], x->base.n[s]);
@@ -287,12 +280,11 @@ static uint32_t cell_of(const layout *l, int sg, int64_t i)
     return l->cell + 1 + (sg ? l->len[0] : 0) + (uint32_t)(i - l->off[sg]);
 }
 
-static __attribute__((noinline)) bool observe_slow(lumen__exphist *x, int sg, double a,
-                                                   uint32_t sum, double v)
+bool lumen__exphist_observe_slow(lumen__exphist *x, int sg, double a, uint32_t sum, double v)
 {
     bool ok = true;
     pthread_mutex_lock(&x->mu);
-    layout *l = atomic_load_explicit(&x->lay, memory_order_relaxed);
+    layout *l = atomic_load_explicit(&x->hot.lay, memory_order_relaxed);
     int64_t i = lumen__exp_index(a, l->scale);
     if (i >= l->off[sg] && i < (int64_t)l->off[sg] + l->len[sg]) {
         /* Another thread widened it meanwhile. */
@@ -304,33 +296,13 @@ static __attribute__((noinline)) bool observe_slow(lumen__exphist *x, int sg, do
         } else {
             i = lumen__exp_index(a, n->scale);
             lumen__cell_add_u64_f64(cell_of(n, sg, i), 1, sum, v);
-            atomic_store_explicit(&x->lay, n, memory_order_release);
+            atomic_store_explicit(&x->hot.lay, n, memory_order_release);
             l->next = x->old;
             x->old = l; /* folded by a read, a grace period later */
         }
     }
     pthread_mutex_unlock(&x->mu);
     return ok;
-}
-
-bool lumen__exphist_observe(lumen__exphist *x, double v, uint32_t sum)
-{
-    const layout *l = atomic_load_explicit(&x->lay, memory_order_acquire);
-    double a = fabs(v);
-    if (a <= x->zero_threshold) {
-        lumen__cell_add_u64_f64(l->cell, 1, sum, v);
-        return true;
-    }
-    if (LUMEN_UNLIKELY(!(a <= DBL_MAX)))
-        return false;
-    int sg = v < 0;
-    int64_t i = lumen__exp_index(a, l->scale); /* exact, without log() (expmap.c) */
-    uint64_t j = (uint64_t)(i - l->off[sg]);
-    if (LUMEN_LIKELY(j < l->len[sg])) {
-        lumen__cell_add_u64_f64(l->cell + 1 + (sg ? l->len[0] : 0) + (uint32_t)j, 1, sum, v);
-        return true;
-    }
-    return observe_slow(x, sg, a, sum, v);
 }
 
 static uint64_t layout_count(const layout *l)
@@ -356,7 +328,7 @@ uint64_t lumen__exphist_count(lumen__exphist *x)
             t += x->base.c[s][k];
     for (const layout *l = x->old; l != NULL; l = l->next)
         t += layout_count(l);
-    t += layout_count(atomic_load_explicit(&x->lay, memory_order_relaxed));
+    t += layout_count(atomic_load_explicit(&x->hot.lay, memory_order_relaxed));
     pthread_mutex_unlock(&x->mu);
     return t;
 }
@@ -386,7 +358,7 @@ int lumen__exphist_read(lumen__exphist *x, lumen__exphist_data *out)
     memset(out, 0, sizeof *out);
     fold_old(x);
     pthread_mutex_lock(&x->mu);
-    const layout *cur = atomic_load_explicit(&x->lay, memory_order_relaxed);
+    const layout *cur = atomic_load_explicit(&x->hot.lay, memory_order_relaxed);
     acc a = {.scale = cur->scale};
     a.zero = x->base.zero;
     for (int s = 0; s < 2; s++)
@@ -395,7 +367,7 @@ int lumen__exphist_read(lumen__exphist *x, lumen__exphist_data *out)
         acc_layout(&a, l);
     acc_layout(&a, cur);
     out->scale = cur->scale;
-    out->zero_threshold = x->zero_threshold;
+    out->zero_threshold = x->hot.zero_threshold;
     pthread_mutex_unlock(&x->mu);
     if (a.oom) {
         acc_free(&a);

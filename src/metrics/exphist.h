@@ -24,6 +24,9 @@
 #ifndef LUMEN_METRICS_EXPHIST_H
 #define LUMEN_METRICS_EXPHIST_H
 
+#include <float.h>
+
+#include "metrics/expmap.h"
 #include "metrics/internal.h"
 
 /* Prometheus accepts schemas -4..8: the scale never leaves that range. */
@@ -34,6 +37,21 @@
 #define LUMEN__EXP_MAX_BUCKETS 500
 
 typedef struct lumen__exphist lumen__exphist;
+
+/* A layout: immutable once published. */
+typedef struct lumen__explayout {
+    struct lumen__explayout *next; /* in the series' list of retired layouts */
+    int32_t scale;
+    int32_t off[2];  /* first bucket index of each sign (0 positive, 1 negative) */
+    uint32_t len[2]; /* buckets of each sign */
+    uint32_t cell;   /* first cell id: [zero, len[0] positive, len[1] negative] */
+} lumen__explayout;
+
+/* The start of every lumen__exphist: what an observation reads. */
+typedef struct lumen__exphist_hot {
+    _Atomic(lumen__explayout *) lay;
+    double zero_threshold;
+} lumen__exphist_hot;
 
 /* A new native state for a series of family f (f->native set), its first
  * layout empty at the family's scale. LUMEN_OK, LUMEN_ENOMEM or LUMEN_ELIMIT. */
@@ -46,7 +64,32 @@ void lumen__exphist_free(lumen__exphist *x);
  * v is outside the layout's range. Returns false, having added nothing,
  * for an infinity or when a wider range could not be allocated: the
  * caller counts v elsewhere (update.c: in the +Inf cell, with the sum). */
-bool lumen__exphist_observe(lumen__exphist *x, double v, uint32_t sum);
+static inline bool lumen__exphist_observe(lumen__exphist *x, double v, uint32_t sum);
+
+/* The observation outside the layout's range (exphist.c): under the
+ * series' mutex, widen and count. Returns as lumen__exphist_observe. */
+bool lumen__exphist_observe_slow(lumen__exphist *x, int sg, double a, uint32_t sum, double v);
+
+static inline bool lumen__exphist_observe(lumen__exphist *x, double v, uint32_t sum)
+{
+    const lumen__exphist_hot *h = (const lumen__exphist_hot *)x;
+    const lumen__explayout *l = atomic_load_explicit(&h->lay, memory_order_acquire);
+    double a = v < 0 ? -v : v;
+    if (a <= h->zero_threshold) {
+        lumen__cell_add_u64_f64(l->cell, 1, sum, v);
+        return true;
+    }
+    if (LUMEN_UNLIKELY(!(a <= DBL_MAX)))
+        return false;
+    int sg = v < 0;
+    int64_t i = lumen__exp_index(a, l->scale); /* exact, without log() (expmap.c) */
+    uint64_t j = (uint64_t)(i - l->off[sg]);
+    if (LUMEN_LIKELY(j < l->len[sg])) {
+        lumen__cell_add_u64_f64(l->cell + 1 + (sg ? l->len[0] : 0) + (uint32_t)j, 1, sum, v);
+        return true;
+    }
+    return lumen__exphist_observe_slow(x, sg, a, sum, v);
+}
 
 /* The observations in the native buckets (zero bucket included), without
  * building the buckets: for the text expositions' _count. As

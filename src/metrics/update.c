@@ -304,7 +304,7 @@ static inline __attribute__((always_inline)) size_t observe(lumen__child *c, dou
  * observation when a wider range could not be allocated) still counts in
  * the total: a native-only histogram's +Inf cell holds exactly those.
  * Returns the index of the exemplar slot. */
-static size_t observe_native(lumen__child *c, double v)
+static inline __attribute__((always_inline)) size_t observe_native(lumen__child *c, double v)
 {
     const lumen__family *f = c->fam;
     uint32_t nb = (uint32_t)f->nbuckets, sum = c->cell + nb + 1;
@@ -348,11 +348,13 @@ LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
     lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_HISTOGRAM);
     /* NaN and exemplars go out of line. */
     if (LUMEN_LIKELY(c != NULL)) {
-        if (LUMEN_UNLIKELY(v != v ||
-                           (c->flags & (LUMEN__CF_EXEMPLARS_FROM_TRACE | LUMEN__CF_NATIVE))))
-            observe_slow(c, v);
-        else
+        uint8_t fl = c->flags & (LUMEN__CF_EXEMPLARS_FROM_TRACE | LUMEN__CF_NATIVE);
+        if (LUMEN_LIKELY(fl == 0 && v == v))
             observe(c, v);
+        else if (fl == LUMEN__CF_NATIVE && v == v)
+            observe_native(c, v); /* its fast path inline (exphist.h) */
+        else
+            observe_slow(c, v);
     }
     lumen__rcu_unlock(rd);
 }
