@@ -414,8 +414,9 @@ void lumen__pb_collected(lumen__buf *b, const lumen_collect_sink *s, const lumen
                                                       : "";
     size_t fam =
         family_begin(b, lumen__sink_str(s, f->name), sfx, lumen__sink_str(s, f->help), type);
-    const lumen__csample *x = &s->samples[f->first], *end = x + f->n;
-    while (x < end) {
+    /* A family with no sample (the sink may hold none at all). */
+    const lumen__csample *x = f->n ? &s->samples[f->first] : NULL, *end = f->n ? x + f->n : NULL;
+    while (x != NULL && x < end) {
         if (x->suffix == SFX_CREATED) {
             x++;
             continue;
