@@ -244,7 +244,7 @@ static layout *widen(lumen__exphist *x, const layout *l, int sg, double a)
     hi[sg] = has[sg] ? max64(hi[sg], i) : i;
     has[sg] = true;
     /* Lower the scale until both ranges fit (never below the minimum:
-     * there every finite double fits in 137 buckets, so the limit may be
+     * there every finite double fits in 132 buckets, so the limit may be
      * exceeded when it is set below that). */
     int k = 0;
     for (;;) {
