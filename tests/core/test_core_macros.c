@@ -33,6 +33,7 @@
 #include "macros/log.inc"
 #include "macros/trace.inc"
 #include "macros/limits.inc"
+#include "macros/crash.inc"
 #if LUMEN_MACROS_HTTP
 #include "macros/http.inc"
 #include "macros/http_console.inc"
@@ -48,6 +49,7 @@ int main(void)
     macros_log();
     macros_trace();
     macros_limits();
+    macros_crash();
 #if LUMEN_MACROS_HTTP
     macros_http();
     macros_http_console();

@@ -1,0 +1,411 @@
+/* tests/log/test_log_crash.c: the crash handler (lumen/crash.h). Each
+ * scenario re-runs this binary in a child whose stdout is a pipe: the
+ * child installs the handler, logs through an asynchronous and a batched
+ * handler (lines still queued when it crashes), makes a span current with
+ * a known trace id and a request id, and crashes. The parent checks that
+ * the child died of the signal (so the default action ran) and hands its
+ * output to Python's json: one crash line with the signal, the ids, and a
+ * backtrace naming the crashing function; the lines logged before it.
+ *
+ * The binary is linked with -rdynamic (ENABLE_EXPORTS) so that the
+ * dynamic linker can name its functions, as docs/instrumentation.md tells
+ * users to do. Under ASan the child runs with ASan's own SEGV, abort and
+ * FPE handlers off (ASAN_OPTIONS below): otherwise ASan reports the crash
+ * itself and exits, and lumen's handler never runs. */
+#include "log_test.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "lumen/crash.h"
+#include "lumen/otlp.h"
+#include "lumen/trace.h"
+
+#define TRACE_ID "0af7651916cd43dd8448eb211c80319c"
+
+static const char *self_path;
+
+/* ---- the crashing functions (exported, not inlined, not static) ---- */
+
+__attribute__((noinline, visibility("default"))) void lumen_test_crash_segv(void);
+__attribute__((noinline, visibility("default"))) void lumen_test_crash_abort(void);
+__attribute__((noinline, visibility("default"))) void lumen_test_crash_fpe(int d);
+__attribute__((noinline, visibility("default"))) int lumen_test_crash_recurse(int depth);
+
+/* Volatile, so the compiler can neither see the NULL nor drop the store. */
+static int *volatile null_ptr;
+
+/* UBSan would report the NULL store and exit. */
+__attribute__((no_sanitize("undefined"))) void lumen_test_crash_segv(void)
+{
+    *null_ptr = 42;
+}
+
+/* Through a pointer: a direct call of the noreturn abort() would be the
+ * function's last instruction, and its return address, one past the end,
+ * would name the next function; and not as a tail call, which would
+ * leave no frame of this function at all. */
+static void (*volatile abort_fn)(void) = abort;
+
+void lumen_test_crash_abort(void)
+{
+    abort_fn();
+    __asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
+}
+
+/* UBSan would catch the division and abort (SIGABRT); the test wants the
+ * CPU's divide error. */
+__attribute__((no_sanitize("undefined"))) void lumen_test_crash_fpe(int d)
+{
+    volatile int x = 1;
+    x = x / d;
+}
+
+/* A bound no stack reaches, which the compiler cannot see through. */
+static volatile int recurse_limit = 1 << 30;
+
+int lumen_test_crash_recurse(int depth)
+{
+    volatile char pad[512];
+    pad[0] = (char)depth;
+    if (depth >= recurse_limit)
+        return 0;
+    return lumen_test_crash_recurse(depth + 1) + pad[0];
+}
+
+/* ---- the child ---- */
+
+static int child(const char *mode)
+{
+    /* No core files from the test's deliberate crashes. */
+    struct rlimit rl = {0, 0};
+    setrlimit(RLIMIT_CORE, &rl);
+
+    lumen_log_handler_options ho = LUMEN_LOG_HANDLER_OPTIONS_INIT;
+    ho.format = LUMEN_LOG_FORMAT_JSON;
+    ho.sink = LUMEN_LOG_SINK_STDOUT;
+    ho.flags = LUMEN_LOG_ASYNC;
+    /* Long enough that the lines are still queued at the crash. */
+    ho.flush_interval_ms = 60000;
+    lumen_log_handler *async_h, *batch_h;
+    if (lumen_log_handler_new(&async_h, &ho) != LUMEN_OK)
+        return 10;
+    ho.flags = 0;
+    if (lumen_log_handler_new(&batch_h, &ho) != LUMEN_OK)
+        return 11;
+    lumen_logger *la = lumen_logger_get("app.async");
+    lumen_logger *lb = lumen_logger_get("app.batched");
+    lumen_logger_set_handlers(la, &async_h, 1);
+    lumen_logger_set_handlers(lb, &batch_h, 1);
+    lumen_logger_set_level(la, LUMEN_LOG_INFO);
+    lumen_logger_set_level(lb, LUMEN_LOG_INFO);
+
+    lumen_crash_options co = LUMEN_CRASH_OPTIONS_INIT;
+    if (strcmp(mode, "logfmt") == 0)
+        co.format = LUMEN_LOG_FORMAT_LOGFMT;
+    int rc = lumen_crash_install(&co);
+    if (rc != LUMEN_OK)
+        return 12;
+
+    lumen_tracer_provider *tp;
+    if (lumen_tracer_provider_new(&tp, NULL) != LUMEN_OK)
+        return 13;
+    lumen_span_context *parent;
+    if (lumen_span_context_new(&parent) != LUMEN_OK)
+        return 14;
+    const char *tpv = "00-" TRACE_ID "-b7ad6b7169203331-01";
+    if (lumen_traceparent_parse(parent, tpv, strlen(tpv), NULL, NULL, 0) != LUMEN_OK)
+        return 15;
+    lumen_span_options so = LUMEN_SPAN_OPTIONS_INIT;
+    so.parent_context = parent;
+    lumen_span *s =
+        lumen_span_start(lumen_tracer_provider_get_tracer(tp, "test", NULL), "work", &so);
+    lumen_span_enter(s);
+    lumen_log_set_request_id("req-42");
+
+    LUMEN_LOG_INFO(la, "before crash async");
+    LUMEN_LOG_INFO(lb, "before crash batched");
+
+    if (strcmp(mode, "segv") == 0 || strcmp(mode, "logfmt") == 0)
+        lumen_test_crash_segv();
+    else if (strcmp(mode, "abort") == 0)
+        lumen_test_crash_abort();
+    else if (strcmp(mode, "fpe") == 0)
+        lumen_test_crash_fpe(0);
+    else if (strcmp(mode, "stack") == 0)
+        return lumen_test_crash_recurse(0);
+    return 20; /* not reached */
+}
+
+/* ---- the parent ---- */
+
+static char *run_child(const char *mode, int *status, size_t *len)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        /* ASan and UBSan would handle these signals themselves. */
+        setenv("ASAN_OPTIONS",
+               "handle_segv=0:handle_abort=0:handle_sigfpe=0:handle_sigbus=0:handle_sigill=0:"
+               "allow_user_segv_handler=1:detect_leaks=0",
+               1);
+        execl(self_path, self_path, mode, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (cap - n < 4096) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        ssize_t r = read(p[0], buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    close(p[0]);
+    assert_int_equal(waitpid(pid, status, 0), pid);
+    *len = n;
+    return buf;
+}
+
+/* The checks common to every JSON scenario; `extra` adds its own. */
+static void check_json(const char *mode, int sig, const char *signame, const char *func,
+                       const char *extra)
+{
+    int status = 0;
+    size_t n;
+    char *out = run_child(mode, &status, &n);
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != sig)
+        fprintf(stderr, "child %s: status %#x, output:\n%s\n", mode, status, out);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), sig);
+    char script[4096];
+    snprintf(script, sizeof script,
+             "crash = [r for r in recs if r.get('logger') == 'crash']\n"
+             "assert len(crash) == 1, 'crash lines: %%d of %%r' %% (len(crash), lines)\n"
+             "c = crash[0]\n"
+             "assert c['level'] == 'fatal', c\n"
+             "assert c['signal'] == '%s' and c['signo'] == %d, c\n"
+             "assert c['msg'] == 'crash: %s', c\n"
+             "assert isinstance(c['si_code'], int), c\n"
+             "assert c['trace_id'] == '" TRACE_ID "', c\n"
+             "assert c['request_id'] == 'req-42', c\n"
+             "before = {r['msg']: r for r in recs if r.get('logger', '').startswith('app.')}\n"
+             "assert set(before) == {'before crash async', 'before crash batched'}, lines\n"
+             "for r in before.values():\n"
+             "    assert r['span_id'] == c['span_id'] and r['trace_id'] == c['trace_id'], (r, c)\n"
+             "assert len(c['span_id']) == 16 and c['span_id'] != 'b7ad6b7169203331', c\n"
+             "bt = c['backtrace']\n"
+             "assert isinstance(bt, list) and 0 < len(bt) <= %d, bt\n"
+             "assert any('%s' in f for f in bt), bt\n"
+             "assert c['pid'] > 0 and c['tid'] > 0, c\n"
+             "%s",
+             signame, sig, signame, LUMEN_CRASH_FRAMES_MAX, func, extra);
+    lt_py_check(script, out, n, 1);
+    free(out);
+}
+
+static void test_log_crash__segv(void **state)
+{
+    (void)state;
+    check_json("segv", SIGSEGV, "SIGSEGV", "lumen_test_crash_segv",
+               "assert c['si_code_name'] == 'SEGV_MAPERR' and c['addr'] == '0x0', c\n");
+}
+
+static void test_log_crash__abort(void **state)
+{
+    (void)state;
+    check_json("abort", SIGABRT, "SIGABRT", "lumen_test_crash_abort",
+               "assert c['si_code_name'] == 'SI_TKILL' and 'addr' not in c, c\n");
+}
+
+static void test_log_crash__fpe(void **state)
+{
+    (void)state;
+    check_json("fpe", SIGFPE, "SIGFPE", "lumen_test_crash_fpe",
+               "assert c['si_code_name'] == 'FPE_INTDIV', c\n"
+               "assert int(c['addr'], 16) != 0, c\n");
+}
+
+static void test_log_crash__stack_overflow(void **state)
+{
+    (void)state;
+    /* Reported from the alternate stack: the frames are the recursion,
+     * as many as the line takes. */
+    char extra[200];
+    snprintf(extra, sizeof extra,
+             "assert len(c['backtrace']) == %d, c\n"
+             "assert sum('lumen_test_crash_recurse' in f for f in c['backtrace']) > 10, c\n",
+             LUMEN_CRASH_FRAMES_MAX);
+    check_json("stack", SIGSEGV, "SIGSEGV", "lumen_test_crash_recurse", extra);
+}
+
+static void test_log_crash__logfmt(void **state)
+{
+    (void)state;
+    int status = 0;
+    size_t n;
+    char *out = run_child("logfmt", &status, &n);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSEGV);
+    lt_py_check("import re, shlex\n"
+                "crash = [l for l in lines if 'logger=crash' in l]\n"
+                "assert len(crash) == 1, lines\n"
+                "kv = dict(p.split('=', 1) for p in shlex.split(crash[0]))\n"
+                "assert kv['signal'] == 'SIGSEGV' and kv['signo'] == '11', kv\n"
+                "assert kv['trace_id'] == '" TRACE_ID "', kv\n"
+                "assert kv['request_id'] == 'req-42', kv\n"
+                "assert 'lumen_test_crash_segv' in kv['backtrace'], kv\n"
+                "assert sum('before crash' in l for l in lines) == 2, lines\n",
+                out, n, 0);
+    free(out);
+}
+
+/* Options are checked, and uninstall gives the previous handler back. */
+static int prev_calls;
+static void prev_handler(int sig)
+{
+    (void)sig;
+    prev_calls++;
+}
+
+static void test_log_crash__install_options(void **state)
+{
+    (void)state;
+    lumen_crash_options o = LUMEN_CRASH_OPTIONS_INIT;
+    o.fd = -1;
+    assert_int_equal(lumen_crash_install(&o), LUMEN_EINVAL);
+    o.fd = 1;
+    o.format = (lumen_log_format)99;
+    assert_int_equal(lumen_crash_install(&o), LUMEN_EINVAL);
+    o.version = 99;
+    assert_int_equal(lumen_crash_install(&o), LUMEN_EVERSION);
+    assert_int_equal(lumen_crash_uninstall(), LUMEN_ESTATE);
+    assert_int_equal(lumen_crash_options_init(&o, 0), LUMEN_EVERSION);
+    assert_int_equal(lumen_crash_options_init(NULL, 1), LUMEN_EINVAL);
+
+    struct sigaction sa, cur;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = prev_handler;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGBUS, &sa, NULL), 0);
+    assert_int_equal(lumen_crash_install(NULL), LUMEN_OK);
+    assert_int_equal(sigaction(SIGBUS, NULL, &cur), 0);
+    assert_true(cur.sa_flags & SA_SIGINFO);
+    assert_true(cur.sa_flags & SA_ONSTACK);
+    stack_t ss;
+    assert_int_equal(sigaltstack(NULL, &ss), 0);
+    assert_false(ss.ss_flags & SS_DISABLE);
+    assert_int_equal(lumen_crash_uninstall(), LUMEN_OK);
+    assert_int_equal(sigaction(SIGBUS, NULL, &cur), 0);
+    assert_true(cur.sa_handler == prev_handler);
+    raise(SIGBUS);
+    assert_int_equal(prev_calls, 1);
+    signal(SIGBUS, SIG_DFL);
+}
+
+/* ---- lumen_span_record_error: the conventions' shape, read back from the
+ * OTLP JSON encoding by Python ---- */
+
+static char *encoded;
+static size_t encoded_len;
+
+static int export_json(void *ud, const lumen_span *const *spans, size_t n, int64_t deadline_ns)
+{
+    (void)ud;
+    (void)deadline_ns;
+    free(encoded);
+    char *body;
+    size_t len;
+    int rc = lumen_otlp_encode_spans(&body, &len, LUMEN_OTLP_JSON, spans, n);
+    if (rc != LUMEN_OK)
+        return rc;
+    /* The checker reads lines: one, with its newline. */
+    encoded = malloc(len + 1);
+    memcpy(encoded, body, len);
+    encoded[len] = '\n';
+    encoded_len = len + 1;
+    lumen_free(body);
+    return LUMEN_OK;
+}
+
+static void test_log_crash__span_record_error(void **state)
+{
+    (void)state;
+    lumen_span_exporter_ops ops = LUMEN_SPAN_EXPORTER_OPS_INIT;
+    ops.export_spans = export_json;
+    lumen_span_exporter *exp;
+    assert_int_equal(lumen_span_exporter_new(&exp, &ops, NULL), LUMEN_OK);
+    lumen_span_processor *p;
+    assert_int_equal(lumen_simple_processor_new(&p, exp, NULL), LUMEN_OK);
+    lumen_tracer_provider *tp;
+    assert_int_equal(lumen_tracer_provider_new(&tp, NULL), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_add_processor(tp, p), LUMEN_OK);
+    lumen_tracer *tr = lumen_tracer_provider_get_tracer(tp, "test", NULL);
+
+    lumen_span *s = lumen_span_start(tr, "query", NULL);
+    lumen_span_record_error(s, "ECONNREFUSED", "connect to db:5432 refused");
+    lumen_span_end(s);
+    assert_non_null(encoded);
+    lt_py_check("d = json.loads(text)\n"
+                "s = d['resourceSpans'][0]['scopeSpans'][0]['spans'][0]\n"
+                "attrs = {a['key']: a['value'] for a in s['attributes']}\n"
+                "assert attrs['error.type'] == {'stringValue': 'ECONNREFUSED'}, attrs\n"
+                "assert s['status']['code'] == 2, s['status']\n"
+                "assert s['status']['message'] == 'connect to db:5432 refused', s\n"
+                "ev = s['events']\n"
+                "assert len(ev) == 1 and ev[0]['name'] == 'exception', ev\n"
+                "ea = {a['key']: a['value']['stringValue'] for a in ev[0]['attributes']}\n"
+                "assert ea == {'exception.type': 'ECONNREFUSED',\n"
+                "              'exception.message': 'connect to db:5432 refused'}, ea\n",
+                encoded, encoded_len, 0);
+
+    /* No type: error.type is the conventions' _OTHER, the event has only
+     * the message; NULL span: nothing. */
+    s = lumen_span_start(tr, "query", NULL);
+    lumen_span_record_error(s, NULL, "boom");
+    lumen_span_end(s);
+    lumen_span_record_error(NULL, "x", "y");
+    lt_py_check("d = json.loads(text)\n"
+                "s = d['resourceSpans'][0]['scopeSpans'][0]['spans'][0]\n"
+                "attrs = {a['key']: a['value'] for a in s['attributes']}\n"
+                "assert attrs['error.type'] == {'stringValue': '_OTHER'}, attrs\n"
+                "ea = [a['key'] for a in s['events'][0]['attributes']]\n"
+                "assert ea == ['exception.message'], ea\n",
+                encoded, encoded_len, 0);
+    free(encoded);
+    encoded = NULL;
+    lumen_tracer_provider_free(tp);
+}
+
+int main(int argc, char **argv)
+{
+    self_path = argv[0];
+    if (argc > 1)
+        return child(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_log_crash__segv),
+        cmocka_unit_test(test_log_crash__abort),
+        cmocka_unit_test(test_log_crash__fpe),
+        cmocka_unit_test(test_log_crash__stack_overflow),
+        cmocka_unit_test(test_log_crash__logfmt),
+        cmocka_unit_test(test_log_crash__install_options),
+        cmocka_unit_test(test_log_crash__span_record_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
