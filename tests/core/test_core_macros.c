@@ -18,6 +18,7 @@
  * only when it is built).
  */
 #include <lumen/lumen.h>
+#include <lumen/sqlite.h>
 #if LUMEN_MACROS_HTTP
 #include <lumen/http.h>
 #include <lumen/http_console.h>
@@ -34,6 +35,7 @@
 #include "macros/trace.inc"
 #include "macros/limits.inc"
 #include "macros/crash.inc"
+#include "macros/sqlite.inc"
 #if LUMEN_MACROS_HTTP
 #include "macros/http.inc"
 #include "macros/http_console.inc"
