@@ -48,8 +48,11 @@ typedef struct lumen_crash_options {
     lumen_log_format format;
     /** LUMEN_CRASH_* flags */
     uint32_t flags;
-    /** The longest the handler waits for the asynchronous log queues to
-     * be written out; 0: LUMEN_CRASH_DEFAULT_FLUSH_TIMEOUT_MS. */
+    /** The longest the handler spends writing, in all: the crash line and
+     * the lines already formatted give up at this deadline when their
+     * descriptor takes no more bytes (a reader that stopped reading) or an
+     * asynchronous writer thread holds a batch; 0:
+     * LUMEN_CRASH_DEFAULT_FLUSH_TIMEOUT_MS. */
     uint32_t flush_timeout_ms;
 } lumen_crash_options;
 

@@ -436,7 +436,7 @@ bool lumen__log_async_drain(int64_t deadline_ns)
 /* Write out the lines of one queue whose mutex the caller holds and whose
  * writer holds no batch: straight from the ring to the sink, as the writer
  * would, leaving the heap copies to the dying process. */
-static void write_ring_from_signal(lumen__log_async *q)
+static void write_ring_from_signal(lumen__log_async *q, int64_t deadline_ns)
 {
     lumen__log_sink *sk = q->h->sink;
     int fd = atomic_load(&sk->fd);
@@ -454,7 +454,7 @@ static void write_ring_from_signal(lumen__log_async *q)
         const char *line = q->ring + q->head + HDR;
         if (l32 & INDIRECT)
             memcpy(&line, q->ring + q->head + HDR, sizeof line);
-        lumen__log_write_all(fd, line, n, sk->is_pipe);
+        lumen__log_write_until(fd, line, n, sk->is_pipe, deadline_ns);
         q->head = (q->head + es) % q->cap;
         q->used -= es;
     }
@@ -474,7 +474,7 @@ bool lumen__log_async_flush_from_signal(int64_t deadline_ns)
             if (pthread_mutex_trylock(&q->mu) == 0) {
                 bool busy = q->writing;
                 if (!busy)
-                    write_ring_from_signal(q);
+                    write_ring_from_signal(q, deadline_ns);
                 pthread_mutex_unlock(&q->mu);
                 if (!busy)
                     break;

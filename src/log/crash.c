@@ -11,13 +11,16 @@
  * Invariants, because the handler runs in a process whose heap and locks
  * may be broken:
  * - The handler calls only async-signal-safe functions (write, read,
- *   clock_gettime, getpid, syscall(gettid), sigaction, raise, poll) plus
+ *   fcntl, clock_gettime, getpid, syscall(gettid), sigaction, raise, poll) plus
  *   backtrace() and backtrace_symbols_fd(), which are not on POSIX's list:
  *   backtrace() allocates only when it loads libgcc_s, which install does
  *   first; backtrace_symbols_fd() never allocates (glibc) but takes the
  *   dynamic linker's lock to find symbols (see docs/instrumentation.md).
  * - backtrace_symbols_fd writes to a pipe made at install time, which the
  *   handler reads back, so that the frames become part of the one line.
+ * - Every write has one deadline, flush_timeout_ms after the crash: the
+ *   descriptors are made non-blocking meanwhile, so a reader that stopped
+ *   reading cannot hold the process from its default action.
  * - Only one thread reports: the first to take `crashing`. Another thread
  *   crashing meanwhile waits (bounded) for the first to end the process.
  *   The crash signals are blocked while the handler runs, so a fault inside
@@ -41,6 +44,7 @@
 #include "core/tctx.h"
 #include "core/versioned.h"
 #include "log/async.h"
+#include "log/batch.h"
 #include "log/raw.h"
 #include "log/sink.h"
 #include "lumen/crash.h"
@@ -401,12 +405,15 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
         errno = saved;
         return;
     }
+    /* One budget for every write: a reader that stopped reading (a full
+     * pipe) holds the handler up to the deadline, never longer. */
+    int64_t deadline = lumen__mono_ns() + (int64_t)budget_ms * 1000000;
     size_t n = format_line(sig, si, tid);
-    /* The crash line first: if the flush below hangs on a stuck reader
-     * and a supervisor kills the process, the line is already out. */
-    lumen__log_write_all(st.o.fd, line, n, true);
-    lumen_log_flush_from_signal();
-    lumen__log_async_flush_from_signal(lumen__mono_ns() + (int64_t)budget_ms * 1000000);
+    /* The crash line first: if the flush below is held up by a stuck
+     * reader and a supervisor kills the process, the line is already out. */
+    lumen__log_write_until(st.o.fd, line, n, true, deadline);
+    lumen__log_batch_flush_from_signal(deadline);
+    lumen__log_async_flush_from_signal(deadline);
     if (st.o.flags & LUMEN_CRASH_CHAIN)
         chain(sig, si, uc);
     reraise(sig);

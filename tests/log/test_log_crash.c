@@ -15,6 +15,9 @@
 #include "log_test.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -26,6 +29,13 @@
 #define TRACE_ID "0af7651916cd43dd8448eb211c80319c"
 
 static const char *self_path;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- the crashing functions (exported, not inlined, not static) ---- */
 
@@ -77,6 +87,26 @@ int lumen_test_crash_recurse(int depth)
 
 /* ---- the child ---- */
 
+/* The program's handler that LUMEN_CRASH_CHAIN calls: it marks the output. */
+static void chained_handler(int sig)
+{
+    static const char msg[] = "chained handler ran\n";
+    (void)sig;
+    ssize_t w = write(1, msg, sizeof msg - 1);
+    (void)w;
+}
+
+/* A thread of the program that asks for its own alternate stack. */
+static void *overflow_thread(void *arg)
+{
+    (void)arg;
+    if (lumen_crash_thread_init() != LUMEN_OK)
+        return NULL;
+    lumen_log_set_request_id("req-42"); /* this thread's own context */
+    lumen_test_crash_recurse(0);
+    return NULL;
+}
+
 static int child(const char *mode)
 {
     /* No core files from the test's deliberate crashes. */
@@ -102,9 +132,21 @@ static int child(const char *mode)
     lumen_logger_set_level(la, LUMEN_LOG_INFO);
     lumen_logger_set_level(lb, LUMEN_LOG_INFO);
 
+    if (strcmp(mode, "chain") == 0) {
+        /* The program's own handler, installed before lumen's. */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = chained_handler;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, NULL);
+    }
     lumen_crash_options co = LUMEN_CRASH_OPTIONS_INIT;
     if (strcmp(mode, "logfmt") == 0)
         co.format = LUMEN_LOG_FORMAT_LOGFMT;
+    if (strcmp(mode, "chain") == 0)
+        co.flags = LUMEN_CRASH_CHAIN;
+    if (strcmp(mode, "stuck") == 0)
+        co.flush_timeout_ms = 200;
     int rc = lumen_crash_install(&co);
     if (rc != LUMEN_OK)
         return 12;
@@ -128,7 +170,25 @@ static int child(const char *mode)
     LUMEN_LOG_INFO(la, "before crash async");
     LUMEN_LOG_INFO(lb, "before crash batched");
 
-    if (strcmp(mode, "segv") == 0 || strcmp(mode, "logfmt") == 0)
+    if (strcmp(mode, "stuck") == 0) {
+        /* Nobody reads our stdout: fill the pipe so that no write fits. */
+        int fl = fcntl(1, F_GETFL);
+        fcntl(1, F_SETFL, fl | O_NONBLOCK);
+        char fill[4096];
+        memset(fill, 'f', sizeof fill);
+        while (write(1, fill, sizeof fill) > 0 || errno == EINTR)
+            ;
+        fcntl(1, F_SETFL, fl);
+    }
+    if (strcmp(mode, "thread_stack") == 0) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, overflow_thread, NULL) != 0)
+            return 16;
+        pthread_join(th, NULL);
+        return 17; /* not reached */
+    }
+    if (strcmp(mode, "segv") == 0 || strcmp(mode, "logfmt") == 0 || strcmp(mode, "chain") == 0 ||
+        strcmp(mode, "stuck") == 0)
         lumen_test_crash_segv();
     else if (strcmp(mode, "abort") == 0)
         lumen_test_crash_abort();
@@ -143,6 +203,7 @@ static int child(const char *mode)
 
 static char *run_child(const char *mode, int *status, size_t *len)
 {
+    bool stuck = strcmp(mode, "stuck") == 0;
     int p[2];
     assert_int_equal(pipe(p), 0);
     pid_t pid = fork();
@@ -160,6 +221,21 @@ static char *run_child(const char *mode, int *status, size_t *len)
         _exit(127);
     }
     close(p[1]);
+    if (stuck) {
+        /* Read nothing until the child is gone: its handler must give up
+         * on the full pipe by its deadline (200 ms) and let the process
+         * die. 60 s is a bound only a hang reaches. */
+        int64_t until = now_ms() + 60000;
+        pid_t w;
+        while ((w = waitpid(pid, status, WNOHANG)) == 0 && now_ms() < until)
+            poll(NULL, 0, 20);
+        if (w == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, status, 0);
+            fail_msg("the crash handler did not end the process with its stdout full");
+        }
+        assert_int_equal(w, pid);
+    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     assert_non_null(buf);
@@ -178,7 +254,8 @@ static char *run_child(const char *mode, int *status, size_t *len)
     }
     buf[n] = '\0';
     close(p[0]);
-    assert_int_equal(waitpid(pid, status, 0), pid);
+    if (!stuck)
+        assert_int_equal(waitpid(pid, status, 0), pid);
     *len = n;
     return buf;
 }
@@ -195,27 +272,30 @@ static void check_json(const char *mode, int sig, const char *signame, const cha
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), sig);
     char script[4096];
-    snprintf(script, sizeof script,
-             "crash = [r for r in recs if r.get('logger') == 'crash']\n"
-             "assert len(crash) == 1, 'crash lines: %%d of %%r' %% (len(crash), lines)\n"
-             "c = crash[0]\n"
-             "assert c['level'] == 'fatal', c\n"
-             "assert c['signal'] == '%s' and c['signo'] == %d, c\n"
-             "assert c['msg'] == 'crash: %s', c\n"
-             "assert isinstance(c['si_code'], int), c\n"
-             "assert c['trace_id'] == '" TRACE_ID "', c\n"
-             "assert c['request_id'] == 'req-42', c\n"
-             "before = {r['msg']: r for r in recs if r.get('logger', '').startswith('app.')}\n"
-             "assert set(before) == {'before crash async', 'before crash batched'}, lines\n"
-             "for r in before.values():\n"
-             "    assert r['span_id'] == c['span_id'] and r['trace_id'] == c['trace_id'], (r, c)\n"
-             "assert len(c['span_id']) == 16 and c['span_id'] != 'b7ad6b7169203331', c\n"
-             "bt = c['backtrace']\n"
-             "assert isinstance(bt, list) and 0 < len(bt) <= %d, bt\n"
-             "assert any('%s' in f for f in bt), bt\n"
-             "assert c['pid'] > 0 and c['tid'] > 0, c\n"
-             "%s",
-             signame, sig, signame, LUMEN_CRASH_FRAMES_MAX, func, extra);
+    snprintf(
+        script, sizeof script,
+        "crash = [r for r in recs if r.get('logger') == 'crash']\n"
+        "assert len(crash) == 1, 'crash lines: %%d of %%r' %% (len(crash), lines)\n"
+        "c = crash[0]\n"
+        "assert c['level'] == 'fatal', c\n"
+        "assert c['signal'] == '%s' and c['signo'] == %d, c\n"
+        "assert c['msg'] == 'crash: %s', c\n"
+        "assert isinstance(c['si_code'], int), c\n"
+        "assert c['request_id'] == 'req-42', c\n"
+        "before = {r['msg']: r for r in recs if r.get('logger', '').startswith('app.')}\n"
+        "assert set(before) == {'before crash async', 'before crash batched'}, lines\n"
+        "if %s:\n"
+        "    assert c['trace_id'] == '" TRACE_ID "', c\n"
+        "    for r in before.values():\n"
+        "        assert r['span_id'] == c['span_id'] and r['trace_id'] == c['trace_id'], (r, c)\n"
+        "    assert len(c['span_id']) == 16 and c['span_id'] != 'b7ad6b7169203331', c\n"
+        "bt = c['backtrace']\n"
+        "assert isinstance(bt, list) and 0 < len(bt) <= %d, bt\n"
+        "assert any('%s' in f for f in bt), bt\n"
+        "assert c['pid'] > 0 and c['tid'] > 0, c\n"
+        "%s",
+        signame, sig, signame, strcmp(mode, "thread_stack") != 0 ? "True" : "False",
+        LUMEN_CRASH_FRAMES_MAX, func, extra);
     lt_py_check(script, out, n, 1);
     free(out);
 }
@@ -273,6 +353,51 @@ static void test_log_crash__logfmt(void **state)
                 "assert 'lumen_test_crash_segv' in kv['backtrace'], kv\n"
                 "assert sum('before crash' in l for l in lines) == 2, lines\n",
                 out, n, 0);
+    free(out);
+}
+
+/* LUMEN_CRASH_CHAIN: the program's previous handler runs after the line,
+ * and the process still dies of the signal. */
+static void test_log_crash__chain(void **state)
+{
+    (void)state;
+    int status = 0;
+    size_t n;
+    char *out = run_child("chain", &status, &n);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    const char *crash = strstr(out, "\"logger\":\"crash\"");
+    const char *chained = strstr(out, "chained handler ran");
+    assert_non_null(crash);
+    assert_non_null(chained);
+    assert_true(chained > crash);
+    lt_py_check("crash = [json.loads(l) for l in lines if '\"logger\":\"crash\"' in l]\n"
+                "assert len(crash) == 1 and crash[0]['signal'] == 'SIGSEGV', crash\n"
+                "assert lines[-1] == 'chained handler ran', lines\n",
+                out, n, 0);
+    free(out);
+}
+
+/* A thread with its own alternate stack (lumen_crash_thread_init) has its
+ * stack overflow reported, with its own tid and context. */
+static void test_log_crash__thread_stack_overflow(void **state)
+{
+    (void)state;
+    check_json("thread_stack", SIGSEGV, "SIGSEGV", "lumen_test_crash_recurse",
+               "assert c['tid'] != c['pid'], c\n"
+               "assert 'trace_id' not in c, c\n");
+}
+
+/* A reader that stopped reading (stdout a full pipe) holds the handler up
+ * for its flush timeout, not forever: the process still dies of SIGSEGV. */
+static void test_log_crash__stuck_reader(void **state)
+{
+    (void)state;
+    int status = 0;
+    size_t n;
+    char *out = run_child("stuck", &status, &n);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSEGV);
+    assert_true(n > 0); /* the filler the child wrote */
     free(out);
 }
 
@@ -404,6 +529,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_log_crash__fpe),
         cmocka_unit_test(test_log_crash__stack_overflow),
         cmocka_unit_test(test_log_crash__logfmt),
+        cmocka_unit_test(test_log_crash__chain),
+        cmocka_unit_test(test_log_crash__thread_stack_overflow),
+        cmocka_unit_test(test_log_crash__stuck_reader),
         cmocka_unit_test(test_log_crash__install_options),
         cmocka_unit_test(test_log_crash__span_record_error),
     };
