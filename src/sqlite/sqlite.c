@@ -4,6 +4,10 @@
  * CLIENT span and an observation of db.client.operation.duration; its
  * SQLITE_TRACE_CLOSE callback frees the connection's state.
  *
+ * The per-connection state is one small struct from malloc: the
+ * allocator hook (lumen_set_allocator) reaches lumen's internals through
+ * LUMEN_INTERNAL_1, which is liblumen-http's alone.
+ *
  * The state of each instrumented connection is kept in a list under a
  * mutex, only for lumen_sqlite_uninstrument and re-instrumenting to find
  * it: the callback gets its state directly and takes no lock. SQLite calls
@@ -201,17 +205,20 @@ int lumen_sqlite_instrument(sqlite3 *db, lumen_tracer *tracer, lumen_registry *r
     int rc = family_get(&fam, reg);
     if (rc != LUMEN_OK)
         return rc;
+    /* SQLite is called without conns_mu held: its close callback takes
+     * conns_mu with the connection's mutex held, so the other order could
+     * deadlock. The connection itself is not used by anyone else
+     * meanwhile (the documented contract). */
     pthread_mutex_lock(&conns_mu);
     conn *c = conns;
     while (c != NULL && c->db != db)
         c = c->next;
+    pthread_mutex_unlock(&conns_mu);
     bool fresh = c == NULL;
     if (fresh) {
         c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            pthread_mutex_unlock(&conns_mu);
+        if (c == NULL)
             return LUMEN_ENOMEM;
-        }
         c->db = db;
     }
     c->tracer = tracer;
@@ -227,14 +234,14 @@ int lumen_sqlite_instrument(sqlite3 *db, lumen_tracer *tracer, lumen_registry *r
                          on_trace, c) != SQLITE_OK) {
         if (fresh)
             free(c);
-        pthread_mutex_unlock(&conns_mu);
         return LUMEN_ESYS;
     }
     if (fresh) {
+        pthread_mutex_lock(&conns_mu);
         c->next = conns;
         conns = c;
+        pthread_mutex_unlock(&conns_mu);
     }
-    pthread_mutex_unlock(&conns_mu);
     return LUMEN_OK;
 }
 

@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -43,6 +44,8 @@ __attribute__((noinline, visibility("default"))) void lumen_test_crash_segv(void
 __attribute__((noinline, visibility("default"))) void lumen_test_crash_abort(void);
 __attribute__((noinline, visibility("default"))) void lumen_test_crash_fpe(int d);
 __attribute__((noinline, visibility("default"))) int lumen_test_crash_recurse(int depth);
+__attribute__((noinline, visibility("default"))) void lumen_test_crash_ill(void);
+__attribute__((noinline, visibility("default"))) int lumen_test_crash_bus(void);
 
 /* Volatile, so the compiler can neither see the NULL nor drop the store. */
 static int *volatile null_ptr;
@@ -73,6 +76,26 @@ __attribute__((no_sanitize("undefined"))) void lumen_test_crash_fpe(int d)
     x = x / d;
 }
 
+void lumen_test_crash_ill(void)
+{
+    __builtin_trap(); /* ud2 on x86, an undefined instruction elsewhere */
+}
+
+/* A page of a file mapped, then the file cut short: reading the page is a
+ * bus error (BUS_ADRERR). */
+int lumen_test_crash_bus(void)
+{
+    char path[] = "/tmp/lumen-crash-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || ftruncate(fd, 4096) != 0)
+        return -1;
+    volatile char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    unlink(path);
+    if (m == MAP_FAILED || ftruncate(fd, 0) != 0)
+        return -1;
+    return m[0];
+}
+
 /* A bound no stack reaches, which the compiler cannot see through. */
 static volatile int recurse_limit = 1 << 30;
 
@@ -94,6 +117,18 @@ static void chained_handler(int sig)
     (void)sig;
     ssize_t w = write(1, msg, sizeof msg - 1);
     (void)w;
+}
+
+/* Two threads that crash at once: only one reports. */
+static pthread_barrier_t race_barrier;
+
+static void *race_thread(void *arg)
+{
+    (void)arg;
+    lumen_log_set_request_id("req-42");
+    pthread_barrier_wait(&race_barrier);
+    lumen_test_crash_segv();
+    return NULL;
 }
 
 /* A thread of the program that asks for its own alternate stack. */
@@ -180,6 +215,15 @@ static int child(const char *mode)
             ;
         fcntl(1, F_SETFL, fl);
     }
+    if (strcmp(mode, "race") == 0) {
+        pthread_t th[2];
+        pthread_barrier_init(&race_barrier, NULL, 2);
+        for (int i = 0; i < 2; i++)
+            if (pthread_create(&th[i], NULL, race_thread, NULL) != 0)
+                return 18;
+        pthread_join(th[0], NULL);
+        return 19; /* not reached */
+    }
     if (strcmp(mode, "thread_stack") == 0) {
         pthread_t th;
         if (pthread_create(&th, NULL, overflow_thread, NULL) != 0)
@@ -190,6 +234,10 @@ static int child(const char *mode)
     if (strcmp(mode, "segv") == 0 || strcmp(mode, "logfmt") == 0 || strcmp(mode, "chain") == 0 ||
         strcmp(mode, "stuck") == 0)
         lumen_test_crash_segv();
+    else if (strcmp(mode, "ill") == 0)
+        lumen_test_crash_ill();
+    else if (strcmp(mode, "bus") == 0)
+        return lumen_test_crash_bus();
     else if (strcmp(mode, "abort") == 0)
         lumen_test_crash_abort();
     else if (strcmp(mode, "fpe") == 0)
@@ -294,7 +342,8 @@ static void check_json(const char *mode, int sig, const char *signame, const cha
         "assert any('%s' in f for f in bt), bt\n"
         "assert c['pid'] > 0 and c['tid'] > 0, c\n"
         "%s",
-        signame, sig, signame, strcmp(mode, "thread_stack") != 0 ? "True" : "False",
+        signame, sig, signame,
+        strcmp(mode, "thread_stack") != 0 && strcmp(mode, "race") != 0 ? "True" : "False",
         LUMEN_CRASH_FRAMES_MAX, func, extra);
     lt_py_check(script, out, n, 1);
     free(out);
@@ -319,6 +368,22 @@ static void test_log_crash__fpe(void **state)
     (void)state;
     check_json("fpe", SIGFPE, "SIGFPE", "lumen_test_crash_fpe",
                "assert c['si_code_name'] == 'FPE_INTDIV', c\n"
+               "assert int(c['addr'], 16) != 0, c\n");
+}
+
+static void test_log_crash__ill(void **state)
+{
+    (void)state;
+    check_json("ill", SIGILL, "SIGILL", "lumen_test_crash_ill",
+               "assert c['si_code_name'].startswith('ILL_'), c\n"
+               "assert int(c['addr'], 16) != 0, c\n");
+}
+
+static void test_log_crash__bus(void **state)
+{
+    (void)state;
+    check_json("bus", SIGBUS, "SIGBUS", "lumen_test_crash_bus",
+               "assert c['si_code_name'] == 'BUS_ADRERR', c\n"
                "assert int(c['addr'], 16) != 0, c\n");
 }
 
@@ -385,6 +450,15 @@ static void test_log_crash__thread_stack_overflow(void **state)
     check_json("thread_stack", SIGSEGV, "SIGSEGV", "lumen_test_crash_recurse",
                "assert c['tid'] != c['pid'], c\n"
                "assert 'trace_id' not in c, c\n");
+}
+
+/* Two threads crash at once: one line, from one of them; the process dies
+ * of the signal. */
+static void test_log_crash__two_threads(void **state)
+{
+    (void)state;
+    check_json("race", SIGSEGV, "SIGSEGV", "lumen_test_crash_segv",
+               "assert c['tid'] != c['pid'], c\n");
 }
 
 /* A reader that stopped reading (stdout a full pipe) holds the handler up
@@ -527,11 +601,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_log_crash__segv),
         cmocka_unit_test(test_log_crash__abort),
         cmocka_unit_test(test_log_crash__fpe),
+        cmocka_unit_test(test_log_crash__ill),
+        cmocka_unit_test(test_log_crash__bus),
         cmocka_unit_test(test_log_crash__stack_overflow),
         cmocka_unit_test(test_log_crash__logfmt),
         cmocka_unit_test(test_log_crash__chain),
         cmocka_unit_test(test_log_crash__thread_stack_overflow),
         cmocka_unit_test(test_log_crash__stuck_reader),
+        cmocka_unit_test(test_log_crash__two_threads),
         cmocka_unit_test(test_log_crash__install_options),
         cmocka_unit_test(test_log_crash__span_record_error),
     };
