@@ -27,7 +27,9 @@
  *   it kills the process with the default action rather than recursing.
  */
 #include <errno.h>
+#ifdef LUMEN_HAVE_BACKTRACE
 #include <execinfo.h>
+#endif
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -253,9 +255,10 @@ static const char *code_name(int sig, int code)
  * separated by " | ". */
 static void field_backtrace(out *o)
 {
+    size_t got = 0;
+#ifdef LUMEN_HAVE_BACKTRACE
     void *frames[LUMEN_CRASH_FRAMES_MAX + 1];
     int n = backtrace(frames, LUMEN_CRASH_FRAMES_MAX + 1);
-    size_t got = 0;
     if (n > 1 && st.pipe_w >= 0) {
         /* Frame 0 is this function; the signal trampoline and the crashing
          * function follow. Anything left in the pipe is stale. */
@@ -271,6 +274,7 @@ static void field_backtrace(out *o)
             break;
         }
     }
+#endif
     key(o, "backtrace");
     put(o, o->fmt == LUMEN_LOG_FORMAT_JSON ? "[" : "\"", 1);
     size_t i = 0, k = 0;
@@ -484,8 +488,10 @@ int lumen_crash_install(const lumen_crash_options *opts)
 
     /* backtrace() loads libgcc_s's unwinder on its first call, with
      * malloc: do it here, never in the handler. */
+#ifdef LUMEN_HAVE_BACKTRACE
     void *warm[2];
     backtrace(warm, 2);
+#endif
 
     bool new_pipe = st.pipe_w < 0;
     if (new_pipe) {
