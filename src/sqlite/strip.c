@@ -37,10 +37,11 @@ static bool is_hex(unsigned char c)
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* End of a quoted token starting at s[i] (the opening quote `q`, closed
- * by `close`; a doubled close is an escaped one when `doubling`). Returns
- * the index after the closing quote, or n when it is unterminated. */
-static size_t quoted_end(const char *s, size_t i, size_t n, char close, bool doubling)
+/* End of a quoted token starting at s[i] (an opening quote, closed by
+ * `close`; a doubled close is an escaped one when `doubling`). Returns
+ * the index after the closing quote, or n when it is unterminated (then
+ * *open is set, when given). */
+static size_t quoted_end(const char *s, size_t i, size_t n, char close, bool doubling, bool *open)
 {
     for (i++; i < n; i++) {
         if (s[i] == close) {
@@ -51,7 +52,24 @@ static size_t quoted_end(const char *s, size_t i, size_t n, char close, bool dou
             return i + 1;
         }
     }
+    if (open != NULL)
+        *open = true;
     return n;
+}
+
+/* A quoted identifier is kept only when it is closed and holds no control
+ * character: an unterminated one runs over the rest of the statement
+ * (literals included), and SQLite would not have prepared it anyway. */
+static bool keep_quoted(const char *s, size_t from, size_t to, bool open)
+{
+    if (open)
+        return false;
+    for (size_t i = from; i < to; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F)
+            return false;
+    }
+    return true;
 }
 
 /* End of a numeric literal starting at s[i] (a digit, or '.' then a
@@ -109,26 +127,19 @@ size_t lumen__sql_strip(char *out, size_t cap, const char *sql, size_t n, unsign
     while (i < n) {
         unsigned char c = u[i];
         size_t e;
+        bool open = false;
         if (c == '\'') {
-            i = quoted_end(sql, i, n, '\'', true);
+            i = quoted_end(sql, i, n, '\'', true, NULL);
             EMIT("?", 1);
         } else if ((c == 'x' || c == 'X') && i + 1 < n && u[i + 1] == '\'') {
-            i = quoted_end(sql, i + 1, n, '\'', true);
+            i = quoted_end(sql, i + 1, n, '\'', true, NULL);
             EMIT("?", 1);
-        } else if (c == '"') {
-            e = quoted_end(sql, i, n, '"', true);
-            if (flags & LUMEN__SQL_DQ_STRINGS)
+        } else if (c == '"' || c == '[' || c == '`') {
+            e = quoted_end(sql, i, n, c == '[' ? ']' : (char)c, c != '[', &open);
+            if ((c == '"' && (flags & LUMEN__SQL_DQ_STRINGS)) || !keep_quoted(sql, i, e, open))
                 EMIT("?", 1);
             else
                 EMIT(sql + i, e - i);
-            i = e;
-        } else if (c == '[') {
-            e = quoted_end(sql, i, n, ']', false);
-            EMIT(sql + i, e - i);
-            i = e;
-        } else if (c == '`') {
-            e = quoted_end(sql, i, n, '`', true);
-            EMIT(sql + i, e - i);
             i = e;
         } else if (c == '-' && i + 1 < n && u[i + 1] == '-') {
             while (i < n && u[i] != '\n')

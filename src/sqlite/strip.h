@@ -24,7 +24,8 @@ enum {
  * end of the line, / * to * /) by one space. Identifiers (also [x] and `x`,
  * and names that contain digits such as t1 or col2e5), keywords, operators
  * and parameters (?, ?7, :name, @name, $name) are kept. An unterminated
- * literal or comment is replaced to the end. Text that does not fit is cut
+ * literal, comment or quoted identifier is replaced to the end, and a
+ * quoted identifier holding a control character is replaced too. Text that does not fit is cut
  * between tokens, never inside one. Returns the bytes written (without
  * the NUL); *out_cut (may be NULL) says whether the text was cut.
  */

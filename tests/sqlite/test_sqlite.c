@@ -51,6 +51,14 @@ static void test_sqlite__strip_cases(void **state)
     expect_strip("SELECT 1 /* abc", 0, "SELECT ?  ");
     expect_strip("SELECT x'AB", 0, "SELECT ?");
     expect_strip("SELECT\n\t1", 0, "SELECT ?");
+    /* An unterminated quoted identifier would swallow the literals after
+     * it (found by fuzz/sql_strip_fuzz.c); one with a control character
+     * is not kept either. */
+    expect_strip("SELECT `abc FROM t WHERE a = 'secret'", 0, "SELECT ?");
+    expect_strip("SELECT [abc FROM t WHERE a = 'secret'", 0, "SELECT ?");
+    expect_strip("SELECT \"abc FROM t WHERE a = 'secret'", 0, "SELECT ?");
+    expect_strip("SELECT `a``b` FROM t", 0, "SELECT `a``b` FROM t");
+    expect_strip("SELECT [a\x01b] FROM t", 0, "SELECT ? FROM t");
 
     /* Cut between tokens, never inside one. */
     char small[12];
