@@ -486,8 +486,8 @@ int lumen_crash_install(const lumen_crash_options *opts)
     if (o.flush_timeout_ms == 0)
         o.flush_timeout_ms = LUMEN_CRASH_DEFAULT_FLUSH_TIMEOUT_MS;
 
-    /* backtrace() loads libgcc_s's unwinder on its first call, with
-     * malloc: do it here, never in the handler. */
+        /* backtrace() loads libgcc_s's unwinder on its first call, with
+         * malloc: do it here, never in the handler. */
 #ifdef LUMEN_HAVE_BACKTRACE
     void *warm[2];
     backtrace(warm, 2);
