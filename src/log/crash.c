@@ -311,7 +311,7 @@ static size_t format_line(int sig, const siginfo_t *si, long tid)
         /* Readable like the text formatter's lines: time, level, logger,
          * message, then key=value. */
         put(&o, t, tl);
-        puts_(&o, " FATAL  crash: crash: ");
+        puts_(&o, " FATAL crash: crash: ");
         puts_(&o, name);
         o.first = false;
     } else {

@@ -178,6 +178,8 @@ static int child(const char *mode)
     lumen_crash_options co = LUMEN_CRASH_OPTIONS_INIT;
     if (strcmp(mode, "logfmt") == 0)
         co.format = LUMEN_LOG_FORMAT_LOGFMT;
+    if (strcmp(mode, "text") == 0)
+        co.format = LUMEN_LOG_FORMAT_TEXT;
     if (strcmp(mode, "chain") == 0)
         co.flags = LUMEN_CRASH_CHAIN;
     if (strcmp(mode, "stuck") == 0)
@@ -231,8 +233,8 @@ static int child(const char *mode)
         pthread_join(th, NULL);
         return 17; /* not reached */
     }
-    if (strcmp(mode, "segv") == 0 || strcmp(mode, "logfmt") == 0 || strcmp(mode, "chain") == 0 ||
-        strcmp(mode, "stuck") == 0)
+    if (strcmp(mode, "segv") == 0 || strcmp(mode, "logfmt") == 0 || strcmp(mode, "text") == 0 ||
+        strcmp(mode, "chain") == 0 || strcmp(mode, "stuck") == 0)
         lumen_test_crash_segv();
     else if (strcmp(mode, "ill") == 0)
         lumen_test_crash_ill();
@@ -475,6 +477,30 @@ static void test_log_crash__stuck_reader(void **state)
     free(out);
 }
 
+/* The text format: time, level, logger and message first, as the text
+ * formatter writes them, then key=value. */
+static void test_log_crash__text(void **state)
+{
+    (void)state;
+    int status = 0;
+    size_t n;
+    char *out = run_child("text", &status, &n);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSEGV);
+    lt_py_check("import re, shlex\n"
+                "crash = [l for l in lines if ' FATAL crash: ' in l]\n"
+                "assert len(crash) == 1, lines\n"
+                "assert re.match(r'^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z FATAL crash: crash: SIGSEGV ',"
+                " crash[0]), crash\n"
+                "kv = dict(p.split('=', 1) for p in shlex.split(crash[0].split(' crash: SIGSEGV ', "
+                "1)[1]))\n"
+                "assert kv['signal'] == 'SIGSEGV' and kv['si_code_name'] == 'SEGV_MAPERR', kv\n"
+                "assert kv['trace_id'] == '" TRACE_ID "' and kv['request_id'] == 'req-42', kv\n"
+                "assert 'lumen_test_crash_segv' in kv['backtrace'], kv\n",
+                out, n, 0);
+    free(out);
+}
+
 /* Options are checked, and uninstall gives the previous handler back. */
 static int prev_calls;
 static void prev_handler(int sig)
@@ -605,6 +631,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_log_crash__bus),
         cmocka_unit_test(test_log_crash__stack_overflow),
         cmocka_unit_test(test_log_crash__logfmt),
+        cmocka_unit_test(test_log_crash__text),
         cmocka_unit_test(test_log_crash__chain),
         cmocka_unit_test(test_log_crash__thread_stack_overflow),
         cmocka_unit_test(test_log_crash__stuck_reader),
