@@ -509,6 +509,21 @@ static void prev_handler(int sig)
     prev_calls++;
 }
 
+static void *no_altstack_thread(void *arg)
+{
+    (void)arg;
+    lumen_crash_options o = LUMEN_CRASH_OPTIONS_INIT;
+    o.flags = LUMEN_CRASH_NO_ALTSTACK;
+    stack_t ss;
+    if (lumen_crash_install(&o) != LUMEN_OK || sigaltstack(NULL, &ss) != 0 ||
+        !(ss.ss_flags & SS_DISABLE))
+        return NULL;
+    if (lumen_crash_thread_init() != LUMEN_OK || sigaltstack(NULL, &ss) != 0 ||
+        (ss.ss_flags & SS_DISABLE) || ss.ss_size < 64 * 1024)
+        return NULL;
+    return (void *)"ok";
+}
+
 static void test_log_crash__install_options(void **state)
 {
     (void)state;
@@ -536,12 +551,25 @@ static void test_log_crash__install_options(void **state)
     stack_t ss;
     assert_int_equal(sigaltstack(NULL, &ss), 0);
     assert_false(ss.ss_flags & SS_DISABLE);
+    /* Installing again keeps the handlers first remembered: uninstall
+     * still puts back the program's, not lumen's own. */
+    assert_int_equal(lumen_crash_install(NULL), LUMEN_OK);
     assert_int_equal(lumen_crash_uninstall(), LUMEN_OK);
     assert_int_equal(sigaction(SIGBUS, NULL, &cur), 0);
     assert_true(cur.sa_handler == prev_handler);
     raise(SIGBUS);
     assert_int_equal(prev_calls, 1);
     signal(SIGBUS, SIG_DFL);
+    assert_int_equal(lumen_crash_uninstall(), LUMEN_ESTATE);
+
+    /* LUMEN_CRASH_NO_ALTSTACK leaves a thread without a stack as it was;
+     * lumen_crash_thread_init gives it one. */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, no_altstack_thread, NULL), 0);
+    void *res = NULL;
+    pthread_join(th, &res);
+    assert_ptr_equal(res, (void *)"ok");
+    assert_int_equal(lumen_crash_uninstall(), LUMEN_OK);
 }
 
 /* ---- lumen_span_record_error: the conventions' shape, read back from the

@@ -332,6 +332,37 @@ static void test_sqlite__spans_and_histogram(void **state)
     encoded = NULL;
     encoded_len = 0;
 
+    /* Instrumenting again replaces the tracer: the statements go to the
+     * second provider only. */
+    lumen_tracer_provider *tp2;
+    assert_int_equal(lumen_tracer_provider_new(&tp2, NULL), LUMEN_OK);
+    lumen_tracer *tr2 = lumen_tracer_provider_get_tracer(tp2, "other", NULL);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(lumen_sqlite_instrument(db, tr, reg), LUMEN_OK);
+    assert_int_equal(lumen_sqlite_instrument(db, tr2, reg), LUMEN_OK);
+    exec_ok(db, "SELECT 1");
+    assert_null(encoded);
+    assert_int_equal(lumen_sqlite_instrument(db, tr, reg), LUMEN_OK);
+    exec_ok(db, "SELECT 1");
+    assert_non_null(encoded);
+    free(encoded);
+    encoded = NULL;
+    encoded_len = 0;
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    lumen_tracer_provider_free(tp2);
+
+    /* A registry whose family of that name is not the histogram. */
+    lumen_registry *other;
+    assert_int_equal(lumen_registry_new(&other), LUMEN_OK);
+    lumen_gauge *g;
+    assert_int_equal(lumen_gauge_new(&g, other, "db_client_operation_duration_seconds", "not it"),
+                     LUMEN_OK);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(lumen_sqlite_instrument(db, tr, other), LUMEN_EEXIST);
+    assert_int_equal(lumen_sqlite_uninstrument(db), LUMEN_ENOENT);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    lumen_registry_free(other);
+
     /* Uninstrument: no more spans. */
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(lumen_sqlite_instrument(db, tr, reg), LUMEN_OK);
