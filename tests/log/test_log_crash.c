@@ -184,6 +184,14 @@ static int child(const char *mode)
         co.flags = LUMEN_CRASH_CHAIN;
     if (strcmp(mode, "stuck") == 0)
         co.flush_timeout_ms = 200;
+    if (strcmp(mode, "fd") == 0) {
+        /* The crash line to a file of its own; the log lines stay on
+         * stdout. */
+        const char *path = getenv("LUMEN_TEST_CRASH_FILE");
+        co.fd = path != NULL ? open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+        if (co.fd < 0)
+            return 21;
+    }
     int rc = lumen_crash_install(&co);
     if (rc != LUMEN_OK)
         return 12;
@@ -234,7 +242,7 @@ static int child(const char *mode)
         return 17; /* not reached */
     }
     if (strcmp(mode, "segv") == 0 || strcmp(mode, "logfmt") == 0 || strcmp(mode, "text") == 0 ||
-        strcmp(mode, "chain") == 0 || strcmp(mode, "stuck") == 0)
+        strcmp(mode, "fd") == 0 || strcmp(mode, "chain") == 0 || strcmp(mode, "stuck") == 0)
         lumen_test_crash_segv();
     else if (strcmp(mode, "ill") == 0)
         lumen_test_crash_ill();
@@ -501,6 +509,34 @@ static void test_log_crash__text(void **state)
     free(out);
 }
 
+/* The options' fd: the crash line goes there, the log lines where their
+ * handlers write. */
+static void test_log_crash__fd(void **state)
+{
+    (void)state;
+    char *dir = lt_tempdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/crash.log", dir);
+    setenv("LUMEN_TEST_CRASH_FILE", path, 1);
+    int status = 0;
+    size_t n;
+    char *out = run_child("fd", &status, &n);
+    unsetenv("LUMEN_TEST_CRASH_FILE");
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSEGV);
+    assert_null(strstr(out, "\"logger\":\"crash\""));
+    assert_non_null(strstr(out, "before crash async"));
+    size_t fn = 0;
+    char *file = lt_read_file(path, &fn);
+    assert_non_null(file);
+    lt_py_check("assert len(recs) == 1 and recs[0]['signal'] == 'SIGSEGV', recs\n", file, fn, 1);
+    free(file);
+    free(out);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 /* Options are checked, and uninstall gives the previous handler back. */
 static int prev_calls;
 static void prev_handler(int sig)
@@ -663,6 +699,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_log_crash__stack_overflow),
         cmocka_unit_test(test_log_crash__logfmt),
         cmocka_unit_test(test_log_crash__text),
+        cmocka_unit_test(test_log_crash__fd),
         cmocka_unit_test(test_log_crash__chain),
         cmocka_unit_test(test_log_crash__thread_stack_overflow),
         cmocka_unit_test(test_log_crash__stuck_reader),
