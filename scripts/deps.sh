@@ -6,6 +6,8 @@ set -eu
 what=${1:-test}
 pkgs="cmake pkg-config make gcc g++ libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev
       libcrypt-dev"
+# libsqlite3-dev: the demo, the benchmarks, and liblumen-sqlite (built when
+# it is found) with its test.
 case $what in
   build) ;;
   demo) pkgs="$pkgs libsqlite3-dev python3 prometheus" ;;

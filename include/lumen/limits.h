@@ -74,6 +74,11 @@
 /** An asynchronous BLOCK handler's longest wait for room, when its options
  * give none. */
 #define LUMEN_LOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
+/** The crash handler's longest wait for the asynchronous log queues, when
+ * its options give none (lumen/crash.h). */
+#define LUMEN_CRASH_DEFAULT_FLUSH_TIMEOUT_MS 1000
+/** Frames of a crash line's backtrace; deeper ones are not written. */
+#define LUMEN_CRASH_FRAMES_MAX 64
 
 /* ---- shutdown and export budgets ----------------------------------------- */
 

@@ -18,6 +18,7 @@
  * only when it is built).
  */
 #include <lumen/lumen.h>
+#include <lumen/sqlite.h>
 #if LUMEN_MACROS_HTTP
 #include <lumen/http.h>
 #include <lumen/http_console.h>
@@ -33,6 +34,8 @@
 #include "macros/log.inc"
 #include "macros/trace.inc"
 #include "macros/limits.inc"
+#include "macros/crash.inc"
+#include "macros/sqlite.inc"
 #if LUMEN_MACROS_HTTP
 #include "macros/http.inc"
 #include "macros/http_console.inc"
@@ -48,6 +51,7 @@ int main(void)
     macros_log();
     macros_trace();
     macros_limits();
+    macros_crash();
 #if LUMEN_MACROS_HTTP
     macros_http();
     macros_http_console();
