@@ -15,7 +15,8 @@ case $what in
               python3-prometheus-client protobuf-compiler libsqlite3-dev wrk curl
               nodejs npm chromium binutils openssl
               musl-tools gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
-              qemu-user libcmocka-dev:arm64 abigail-tools clang-format" ;;
+              qemu-user libcmocka-dev:arm64 abigail-tools clang-format
+              golang-github-prometheus-client-model-dev libprotobuf-dev" ;;
   bench) pkgs="$pkgs prometheus-cpp-dev libspdlog-dev libfmt-dev python3-prometheus-client wrk
                libsqlite3-dev golang-go golang-github-prometheus-client-golang-dev" ;;
   *) echo "usage: $0 [build|test|demo|bench]" >&2; exit 2 ;;

@@ -188,6 +188,40 @@ static void summary_observe(void)
     lumen_registry_free(r);
 }
 
+/* The same values into a native (exponential) histogram: 0 in the zero
+ * bucket, 0.01..10.23 over 10 octaves at scale 4, the layout widened by
+ * the first observation of each range before the timing starts. */
+static void exponential_histogram_observe(void)
+{
+    lumen_registry *r;
+    lumen_family *f;
+    lumen_histogram *h;
+    lumen_registry_new(&r);
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+    o.help = "B.";
+    o.histogram_kind = LUMEN_HISTOGRAM_NATIVE;
+    int rc = lumen_family_new(&f, r, LUMEN_METRIC_HISTOGRAM, "bench_seconds", &o);
+    if (rc == LUMEN_OK)
+        rc = lumen_family_histogram(&h, f, NULL, 0);
+    if (rc)
+        die("exponential histogram", rc);
+    long n = bench_n(10000000);
+    for (int i = 0; i < 1024; i++)
+        lumen_histogram_observe(h, (double)i * 0.01);
+    double ns[BENCH_TRIALS];
+    for (int k = 0; k < BENCH_TRIALS; k++) {
+        double t0 = bench_now();
+        for (long i = 0; i < n; i++)
+            lumen_histogram_observe(h, (double)(i & 1023) * 0.01);
+        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
+    }
+    double want = (double)n * BENCH_TRIALS + 1024;
+    if (check(histogram_count(r) == want, "exponential_histogram_observe total", histogram_count(r),
+              want))
+        printf(LIB " exponential_histogram_observe %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+    lumen_registry_free(r);
+}
+
 static void labeled_inc(void)
 {
     lumen_registry *r;
@@ -665,6 +699,8 @@ int main(int argc, char **argv)
         counter_inc();
     if (bench_want(argc, argv, "histogram_observe"))
         histogram_observe();
+    if (bench_want(argc, argv, "exponential_histogram_observe"))
+        exponential_histogram_observe();
     if (bench_want(argc, argv, "summary_observe"))
         summary_observe();
     if (bench_want(argc, argv, "labeled_inc"))
