@@ -1,0 +1,424 @@
+/*
+ * log/otel_batch.c: the batch handler of log records
+ * (lumen_log_batch_handler_new), the log twin of trace/batch.c.
+ *
+ * The logging thread copies the record (otel.c) and puts the pointer into
+ * a bounded multi-producer, single-consumer ring (Dmitry Vyukov's bounded
+ * queue: a sequence number per slot, one compare-and-swap on the enqueue
+ * position per record). A full ring, or no memory for the copy, drops the
+ * record and counts it; nothing on that path blocks. One worker thread
+ * takes batches out and calls the exporter, so exports never overlap. It
+ * sleeps on a futex with the schedule delay as timeout; producers wake it
+ * when the queue reaches a batch, with one syscall per batch and only
+ * while it sleeps.
+ *
+ * Conservation: every record handed over is counted once, as dropped
+ * (queue full, shutdown) at the door, or as enqueued and later exported,
+ * failed or dropped at shutdown. queued is the enqueue position minus the
+ * published dequeue position; in flight is what the worker took and has
+ * not counted yet.
+ *
+ * Flush and shutdown (lumen_log_flush, lumen_log_shutdown, the exit
+ * hook): a request raises flush_req and wakes the worker, which exports
+ * everything enqueued before it within the caller's deadline and then
+ * publishes flush_done. Shutdown then cuts the exporter off (its shutdown
+ * callback aborts a hung HTTP request), stops and joins the worker, and
+ * frees what is left, counted as dropped for shutdown.
+ *
+ * After fork() the child has no worker: its records fill the queue and are
+ * dropped as queue_full, counted.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/diag.h"
+#include "core/env.h"
+#include "core/versioned.h"
+#include "log/otel.h"
+#include "log/selfmetrics.h"
+#include "log/state.h"
+
+typedef struct slot {
+    atomic_size_t seq;
+    lumen_log_record *rec;
+} slot;
+
+struct lumen__log_otel {
+    lumen_log_exporter *exp;
+    slot *slots;
+    size_t mask;
+    uint32_t qmax, batch, delay_ms, timeout_ms;
+
+    _Alignas(LUMEN_CACHELINE) atomic_size_t enq;
+    _Alignas(LUMEN_CACHELINE) atomic_size_t deq_pub;
+    atomic_uint wake; /* futex word */
+    atomic_bool sleeping;
+    atomic_bool shut;
+    atomic_uint_fast64_t received, exported, failed, drop_full, drop_shut;
+    atomic_size_t in_flight;
+
+    _Alignas(LUMEN_CACHELINE) size_t deq; /* worker only */
+    lumen_log_record **buf;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t flush_req, flush_done; /* under mu */
+    int64_t flush_deadline;         /* under mu */
+    bool stop;                      /* under mu */
+    bool thread_ok;
+    pthread_t thread;
+    lumen__log_otel *next_all;
+};
+
+/* Every batch handler, for flush and shutdown (handlers live for the
+ * process). */
+static _Atomic(lumen__log_otel *) g_all;
+
+static void futex_wake(atomic_uint *w)
+{
+    syscall(SYS_futex, (void *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void futex_wait(atomic_uint *w, unsigned seen, int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    syscall(SYS_futex, (void *)w, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+static void poke(lumen__log_otel *q)
+{
+    atomic_fetch_add(&q->wake, 1);
+    futex_wake(&q->wake);
+}
+
+static size_t queued(lumen__log_otel *q)
+{
+    return atomic_load_explicit(&q->enq, memory_order_acquire) -
+           atomic_load_explicit(&q->deq_pub, memory_order_acquire);
+}
+
+static bool enqueue(lumen__log_otel *q, lumen_log_record *rec)
+{
+    size_t pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
+    slot *s;
+    for (;;) {
+        if (pos - atomic_load_explicit(&q->deq_pub, memory_order_acquire) >= q->qmax)
+            return false;
+        s = &q->slots[pos & q->mask];
+        size_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+        intptr_t dif = (intptr_t)seq - (intptr_t)pos;
+        if (dif == 0) {
+            if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed))
+                break;
+        } else if (dif < 0) {
+            return false;
+        } else {
+            pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
+        }
+    }
+    s->rec = rec;
+    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+    return true;
+}
+
+/* Worker only: the next record, or NULL (empty, or a producer between its
+ * compare-and-swap and its store: the worker comes back for it). */
+static lumen_log_record *dequeue(lumen__log_otel *q)
+{
+    slot *s = &q->slots[q->deq & q->mask];
+    if (atomic_load_explicit(&s->seq, memory_order_acquire) != q->deq + 1)
+        return NULL;
+    lumen_log_record *rec = s->rec;
+    atomic_store_explicit(&s->seq, q->deq + q->mask + 1, memory_order_release);
+    q->deq++;
+    return rec;
+}
+
+void lumen__log_otel_put(lumen__log_otel *q, const lumen__log_rec *r)
+{
+    atomic_fetch_add_explicit(&q->received, 1, memory_order_relaxed);
+    if (LUMEN_UNLIKELY(atomic_load_explicit(&q->shut, memory_order_acquire))) {
+        atomic_fetch_add_explicit(&q->drop_shut, 1, memory_order_relaxed);
+        lumen__log_count_record_drop(LUMEN__LOG_DROP_SHUTDOWN, 1);
+        return;
+    }
+    lumen_log_record *rec = lumen__log_record_copy(r);
+    if (LUMEN_UNLIKELY(rec == NULL || !enqueue(q, rec))) {
+        lumen__log_record_free(rec);
+        atomic_fetch_add_explicit(&q->drop_full, 1, memory_order_relaxed);
+        lumen__log_count_record_drop(LUMEN__LOG_DROP_QUEUE_FULL, 1);
+        return;
+    }
+    if (queued(q) >= q->batch && atomic_load_explicit(&q->sleeping, memory_order_acquire))
+        poke(q);
+}
+
+/* Take up to one batch and export it by `deadline`; false when the queue
+ * was empty. */
+static bool export_one(lumen__log_otel *q, int64_t deadline)
+{
+    size_t n = 0;
+    while (n < q->batch) {
+        lumen_log_record *rec = dequeue(q);
+        if (rec == NULL)
+            break;
+        q->buf[n++] = rec;
+    }
+    if (n == 0)
+        return false;
+    atomic_store_explicit(&q->in_flight, n, memory_order_relaxed);
+    atomic_store_explicit(&q->deq_pub, q->deq, memory_order_release);
+    int64_t dl = lumen__mono_ns() + (int64_t)q->timeout_ms * 1000000;
+    if (deadline != 0 && deadline < dl)
+        dl = deadline;
+    int rc =
+        lumen__mono_ns() < dl
+            ? lumen__log_exporter_export(q->exp, (const lumen_log_record *const *)q->buf, n, dl)
+            : LUMEN_ETIMEDOUT;
+    if (rc == LUMEN_OK) {
+        atomic_fetch_add_explicit(&q->exported, n, memory_order_relaxed);
+        lumen__log_count_records_exported(n);
+    } else {
+        atomic_fetch_add_explicit(&q->failed, n, memory_order_relaxed);
+        lumen__log_count_record_drop(LUMEN__LOG_DROP_EXPORT_FAILURE, n);
+    }
+    atomic_store_explicit(&q->in_flight, 0, memory_order_release);
+    for (size_t i = 0; i < n; i++)
+        lumen__log_record_free(q->buf[i]);
+    return true;
+}
+
+static void *worker(void *arg)
+{
+    lumen__log_otel *q = arg;
+    int64_t next = lumen__mono_ns() + (int64_t)q->delay_ms * 1000000;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        uint64_t req = q->flush_req;
+        bool flushing = req != q->flush_done;
+        int64_t fdl = q->flush_deadline;
+        bool stop = q->stop;
+        pthread_mutex_unlock(&q->mu);
+        int64_t now = lumen__mono_ns();
+        if (stop)
+            return NULL; /* the records left are freed by the stopping thread */
+        if (flushing || now >= next) {
+            /* Everything enqueued before the request, within its budget. */
+            while (export_one(q, flushing ? fdl : 0))
+                if (flushing && lumen__mono_ns() >= fdl)
+                    break;
+            next = lumen__mono_ns() + (int64_t)q->delay_ms * 1000000;
+            if (flushing) {
+                pthread_mutex_lock(&q->mu);
+                q->flush_done = req;
+                pthread_cond_broadcast(&q->cv);
+                pthread_mutex_unlock(&q->mu);
+            }
+            continue;
+        }
+        if (queued(q) >= q->batch) {
+            export_one(q, 0);
+            continue;
+        }
+        unsigned seen = atomic_load(&q->wake);
+        atomic_store(&q->sleeping, true);
+        /* A producer that queued a batch after the test above sees
+         * `sleeping` and bumps the word, so the wait returns at once. */
+        if (queued(q) < q->batch)
+            futex_wait(&q->wake, seen, (next - now) / 1000000 + 1);
+        atomic_store(&q->sleeping, false);
+    }
+}
+
+/* Ask the worker to export what is queued and wait for it by `deadline`. */
+static bool flush_one(lumen__log_otel *q, int64_t deadline)
+{
+    if (!q->thread_ok)
+        return queued(q) == 0;
+    pthread_mutex_lock(&q->mu);
+    uint64_t my = ++q->flush_req;
+    q->flush_deadline = deadline;
+    pthread_mutex_unlock(&q->mu);
+    poke(q);
+    pthread_mutex_lock(&q->mu);
+    while (q->flush_done < my)
+        if (lumen__cond_wait_until(&q->cv, &q->mu, deadline) != 0)
+            break;
+    bool done = q->flush_done >= my;
+    pthread_mutex_unlock(&q->mu);
+    return done && queued(q) == 0;
+}
+
+bool lumen__log_otel_flush_all(int64_t deadline_ns)
+{
+    bool ok = true;
+    for (lumen__log_otel *q = atomic_load(&g_all); q != NULL; q = q->next_all)
+        if (!atomic_load(&q->shut))
+            ok &= flush_one(q, deadline_ns);
+    return ok;
+}
+
+void lumen__log_otel_stop_all(int64_t deadline_ns)
+{
+    for (lumen__log_otel *q = atomic_load(&g_all); q != NULL; q = q->next_all) {
+        if (atomic_exchange(&q->shut, true))
+            continue;
+        flush_one(q, deadline_ns);
+        /* Cut off an export still under way (its deadline has passed). */
+        lumen__log_exporter_shutdown(q->exp, deadline_ns);
+        if (q->thread_ok) {
+            pthread_mutex_lock(&q->mu);
+            q->stop = true;
+            q->flush_deadline = deadline_ns;
+            pthread_mutex_unlock(&q->mu);
+            poke(q);
+            pthread_join(q->thread, NULL);
+            q->thread_ok = false;
+        }
+        /* What is left was never exported: dropped at shutdown. The worker
+         * is gone, so this thread is the consumer now. */
+        uint64_t left = 0;
+        lumen_log_record *rec;
+        while ((rec = dequeue(q)) != NULL) {
+            lumen__log_record_free(rec);
+            left++;
+        }
+        atomic_store_explicit(&q->deq_pub, q->deq, memory_order_release);
+        if (left > 0) {
+            atomic_fetch_add(&q->drop_shut, left);
+            lumen__log_count_record_drop(LUMEN__LOG_DROP_SHUTDOWN, left);
+            lumen__diag(LUMEN_DIAG_WARN,
+                        "log batch handler: %llu records still queued at shutdown were dropped",
+                        (unsigned long long)left);
+        }
+    }
+}
+
+/* The option, else the environment variable, else the default. A variable
+ * outside 1..2^31-1 is reported once with its value and the default used. */
+static uint32_t opt(uint32_t given, const char *env, uint32_t def)
+{
+    if (given != 0)
+        return given;
+    return (uint32_t)lumen__env_int_range(env, def, 1, 0x7fffffff);
+}
+
+static const size_t options_sizes[] = {0, sizeof(lumen_log_batch_options)};
+static const size_t stats_sizes[] = {0, sizeof(lumen_log_batch_stats)};
+
+int lumen_log_batch_options_init(lumen_log_batch_options *opts, unsigned int version)
+{
+    return lumen__versioned_init(opts, version, options_sizes, LUMEN__VERSIONS(options_sizes));
+}
+
+int lumen_log_batch_stats_init(lumen_log_batch_stats *stats, unsigned int version)
+{
+    return lumen__versioned_init(stats, version, stats_sizes, LUMEN__VERSIONS(stats_sizes));
+}
+
+static void otel_free(lumen__log_otel *q)
+{
+    lumen__free(q->slots, (q->mask + 1) * sizeof *q->slots);
+    lumen__free(q->buf, q->batch * sizeof *q->buf);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    lumen__free(q, sizeof *q);
+}
+
+int lumen_log_batch_handler_new(lumen_log_handler **out, lumen_log_exporter *exp,
+                                const lumen_log_batch_options *opts)
+{
+    if (out != NULL)
+        *out = NULL;
+    lumen_log_batch_options full;
+    const lumen_log_batch_options *o = &full;
+    int rc = LUMEN_EINVAL;
+    if (out == NULL || exp == NULL)
+        goto fail_exp;
+    rc = lumen__versioned_in(&full, sizeof full, opts, options_sizes,
+                             LUMEN__VERSIONS(options_sizes));
+    if (rc != LUMEN_OK)
+        goto fail_exp;
+    rc = LUMEN_EINVAL;
+    if (o->level < 0 || o->level > LUMEN_LOG_OFF)
+        goto fail_exp;
+    rc = LUMEN_ENOMEM;
+    lumen__log_otel *q = lumen__calloc(1, sizeof *q);
+    if (q == NULL)
+        goto fail_exp;
+    q->exp = exp;
+    q->qmax =
+        opt(o->max_queue_size, "OTEL_BLRP_MAX_QUEUE_SIZE", LUMEN_LOG_BATCH_DEFAULT_MAX_QUEUE_SIZE);
+    if (q->qmax > (1u << 24))
+        q->qmax = 1u << 24;
+    q->batch = opt(o->max_export_batch_size, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+                   LUMEN_LOG_BATCH_DEFAULT_MAX_EXPORT_BATCH_SIZE);
+    if (q->batch > q->qmax)
+        q->batch = q->qmax;
+    q->delay_ms = opt(o->schedule_delay_ms, "OTEL_BLRP_SCHEDULE_DELAY",
+                      LUMEN_LOG_BATCH_DEFAULT_SCHEDULE_DELAY_MS);
+    q->timeout_ms =
+        opt(o->export_timeout_ms, "OTEL_BLRP_EXPORT_TIMEOUT", LUMEN_DEFAULT_EXPORT_TIMEOUT_MS);
+    size_t cap = 1;
+    while (cap < q->qmax)
+        cap <<= 1;
+    q->mask = cap - 1;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    q->slots = lumen__calloc(cap, sizeof *q->slots);
+    q->buf = lumen__calloc(q->batch, sizeof *q->buf);
+    lumen_log_handler *h = lumen__calloc(1, sizeof *h);
+    if (q->slots == NULL || q->buf == NULL || h == NULL) {
+        lumen__free(h, sizeof *h);
+        goto fail_q;
+    }
+    for (size_t i = 0; i < cap; i++)
+        atomic_init(&q->slots[i].seq, i);
+    lumen__log_records_metrics_init();
+    if (pthread_create(&q->thread, NULL, worker, q) != 0) {
+        lumen__free(h, sizeof *h);
+        rc = LUMEN_ESYS;
+        goto fail_q;
+    }
+    q->thread_ok = true;
+    h->level = o->level;
+    h->otel = q;
+    lumen__log_otel *head = atomic_load(&g_all);
+    do {
+        q->next_all = head;
+    } while (!atomic_compare_exchange_weak(&g_all, &head, q));
+    lumen__log_handler_keep(h);
+    *out = h;
+    return LUMEN_OK;
+fail_q:
+    otel_free(q);
+fail_exp:
+    lumen_log_exporter_free(exp);
+    return rc;
+}
+
+int lumen_log_batch_get_stats(lumen_log_batch_stats *out, lumen_log_handler *h)
+{
+    if (out == NULL || h == NULL || h->otel == NULL)
+        return LUMEN_EINVAL;
+    lumen__log_otel *q = h->otel;
+    lumen_log_batch_stats s = LUMEN_LOG_BATCH_STATS_INIT;
+    /* Queued first, then the counts the worker adds to after publishing
+     * its position, so a record is never counted twice. */
+    s.queued = queued(q);
+    s.in_flight = atomic_load_explicit(&q->in_flight, memory_order_acquire);
+    s.exported = atomic_load(&q->exported);
+    s.failed = atomic_load(&q->failed);
+    s.dropped_queue_full = atomic_load(&q->drop_full);
+    s.dropped_shutdown = atomic_load(&q->drop_shut);
+    s.received = atomic_load(&q->received);
+    return lumen__versioned_out(out, &s, stats_sizes, LUMEN__VERSIONS(stats_sizes));
+}
