@@ -272,13 +272,14 @@ void lumen__log_otel_stop_all(int64_t deadline_ns)
         if (atomic_exchange(&q->shut, true))
             continue;
         flush_one(q, deadline_ns);
-        /* Cut off an export still under way (its deadline has passed). */
+        /* Stop first, so that the worker, once the export under way
+         * returns, exports nothing more; then cut that export off (its
+         * deadline has passed). */
+        pthread_mutex_lock(&q->mu);
+        q->stop = true;
+        pthread_mutex_unlock(&q->mu);
         lumen__log_exporter_shutdown(q->exp, deadline_ns);
         if (q->thread_ok) {
-            pthread_mutex_lock(&q->mu);
-            q->stop = true;
-            q->flush_deadline = deadline_ns;
-            pthread_mutex_unlock(&q->mu);
             poke(q);
             pthread_join(q->thread, NULL);
             q->thread_ok = false;
