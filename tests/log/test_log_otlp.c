@@ -150,6 +150,15 @@ static int group_setup(void **state)
     return 0;
 }
 
+static int group_teardown(void **state)
+{
+    (void)state;
+    lumen_free(F.cap.pb);
+    lumen_free(F.cap.json);
+    lumen_tracer_provider_free(F.tp);
+    return 0;
+}
+
 static void test_log_otlp__protoc_decodes_every_field(void **state)
 {
     (void)state;
@@ -289,7 +298,7 @@ static void test_log_otlp__json_round_trips(void **state)
 static void test_log_otlp__one_scope_per_logger(void **state)
 {
     (void)state;
-    capture c;
+    static capture c; /* the handler keeps it for the process */
     lumen_log_handler *h = capture_handler(&c, NULL);
     lumen_logger *a = lumen_logger_get("scope.a"), *b = lumen_logger_get("scope.b");
     assert_int_equal(lumen_logger_set_handlers(a, &h, 1), LUMEN_OK);
@@ -311,6 +320,9 @@ static void test_log_otlp__one_scope_per_logger(void **state)
     assert_non_null(strstr(s, "\"resource\":{},")); /* no provider given: no attributes */
     lumen_logger_set_handlers(a, NULL, 0);
     lumen_logger_set_handlers(b, NULL, 0);
+    lumen_free(c.pb);
+    lumen_free(c.json);
+    c.pb = c.json = NULL;
 }
 
 /* ---- the batch handler under a stuck exporter ------------------------------ */
@@ -562,5 +574,5 @@ int main(void)
         cmocka_unit_test(test_log_otlp__stuck_exporter_costs_the_logger_nothing),
         cmocka_unit_test(test_log_otlp__shutdown_is_bounded_and_counted),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
