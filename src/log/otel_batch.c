@@ -25,8 +25,12 @@
  * callback aborts a hung HTTP request), stops and joins the worker, and
  * frees what is left, counted as dropped for shutdown.
  *
- * After fork() the child has no worker: its records fill the queue and are
- * dropped as queue_full, counted.
+ * After fork() the child has no worker, may have inherited a locked
+ * mutex, and holds a copy of the parent's queue. A fork handler gives each
+ * handler in the child fresh locks, frees the parent's records without
+ * exporting them (they are the parent's to send), starts the counters from
+ * zero; the first record or flush in the child starts a new worker (not
+ * the fork handler: a child that only calls exec needs no thread).
  */
 #include <errno.h>
 #include <limits.h>
@@ -74,8 +78,14 @@ struct lumen__log_otel {
     bool stop;                      /* under mu */
     bool thread_ok;
     pthread_t thread;
+    atomic_uint generation; /* the fork generation its worker belongs to */
     lumen__log_otel *next_all;
 };
+
+/* Bumped by the fork handler in the child; a handler whose generation
+ * differs starts its worker on its next record or flush. */
+static atomic_uint g_generation;
+static pthread_mutex_t g_restart_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Every batch handler, for flush and shutdown (handlers live for the
  * process). */
@@ -142,8 +152,30 @@ static lumen_log_record *dequeue(lumen__log_otel *q)
     return rec;
 }
 
+static void *worker(void *arg);
+
+static void restart(lumen__log_otel *q)
+{
+    pthread_mutex_lock(&g_restart_mu);
+    unsigned gen = atomic_load(&g_generation);
+    if (atomic_load(&q->generation) != gen) {
+        if (!atomic_load(&q->shut))
+            q->thread_ok = pthread_create(&q->thread, NULL, worker, q) == 0;
+        atomic_store(&q->generation, gen);
+    }
+    pthread_mutex_unlock(&g_restart_mu);
+}
+
+static inline void check_fork(lumen__log_otel *q)
+{
+    if (LUMEN_UNLIKELY(atomic_load_explicit(&q->generation, memory_order_acquire) !=
+                       atomic_load_explicit(&g_generation, memory_order_relaxed)))
+        restart(q);
+}
+
 void lumen__log_otel_put(lumen__log_otel *q, const lumen__log_rec *r)
 {
+    check_fork(q);
     atomic_fetch_add_explicit(&q->received, 1, memory_order_relaxed);
     if (LUMEN_UNLIKELY(atomic_load_explicit(&q->shut, memory_order_acquire))) {
         atomic_fetch_add_explicit(&q->drop_shut, 1, memory_order_relaxed);
@@ -241,6 +273,7 @@ static void *worker(void *arg)
 /* Ask the worker to export what is queued and wait for it by `deadline`. */
 static bool flush_one(lumen__log_otel *q, int64_t deadline)
 {
+    check_fork(q);
     if (!q->thread_ok)
         return queued(q) == 0;
     pthread_mutex_lock(&q->mu);
@@ -334,6 +367,41 @@ static void otel_free(lumen__log_otel *q)
     lumen__free(q, sizeof *q);
 }
 
+static void atfork_child(void)
+{
+    for (lumen__log_otel *q = atomic_load(&g_all); q != NULL; q = q->next_all) {
+        pthread_mutex_init(&q->mu, NULL);
+        pthread_cond_init(&q->cv, NULL);
+        q->flush_req = q->flush_done = 0;
+        q->stop = false;
+        /* The batch the parent's worker was exporting, then the queue. */
+        size_t in_flight = atomic_load(&q->in_flight);
+        for (size_t i = 0; i < in_flight && i < q->batch; i++)
+            lumen__log_record_free(q->buf[i]);
+        lumen_log_record *rec;
+        while ((rec = dequeue(q)) != NULL)
+            lumen__log_record_free(rec);
+        atomic_store(&q->deq_pub, q->deq);
+        atomic_store(&q->in_flight, 0);
+        atomic_store(&q->sleeping, false);
+        atomic_store(&q->received, 0);
+        atomic_store(&q->exported, 0);
+        atomic_store(&q->failed, 0);
+        atomic_store(&q->drop_full, 0);
+        atomic_store(&q->drop_shut, 0);
+        q->thread_ok = false;
+    }
+    pthread_mutex_init(&g_restart_mu, NULL);
+    atomic_fetch_add(&g_generation, 1);
+}
+
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
 int lumen_log_batch_handler_new(lumen_log_handler **out, lumen_log_exporter *exp,
                                 const lumen_log_batch_options *opts)
 {
@@ -384,12 +452,14 @@ int lumen_log_batch_handler_new(lumen_log_handler **out, lumen_log_exporter *exp
     for (size_t i = 0; i < cap; i++)
         atomic_init(&q->slots[i].seq, i);
     lumen__log_records_metrics_init();
+    pthread_once(&g_atfork_once, register_atfork);
     if (pthread_create(&q->thread, NULL, worker, q) != 0) {
         lumen__free(h, sizeof *h);
         rc = LUMEN_ESYS;
         goto fail_q;
     }
     q->thread_ok = true;
+    atomic_store(&q->generation, atomic_load(&g_generation));
     h->level = o->level;
     h->otel = q;
     lumen__log_otel *head = atomic_load(&g_all);
