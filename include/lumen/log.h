@@ -571,7 +571,7 @@ LUMEN_API const char *lumen_log_record_get_logger(const lumen_log_record *r);
  * gets its length). Thread-safe. */
 LUMEN_API const char *lumen_log_record_get_message(size_t *out_len, const lumen_log_record *r);
 /** Its fields: the logger's bound fields, then the call's, then lumen's
- * own (request_id, suppressed, code.*). String values are valid UTF-8.
+ * own (request_id, suppressed, and code.* with LUMEN_LOG_SOURCE). String values are valid UTF-8.
  * Thread-safe. */
 LUMEN_API size_t lumen_log_record_get_field_count(const lumen_log_record *r);
 /** Field i into *out (borrowed strings); false when i is out of range.
@@ -649,6 +649,9 @@ typedef struct lumen_log_batch_options {
     uint32_t schedule_delay_ms;
     /** OTEL_BLRP_EXPORT_TIMEOUT, LUMEN_DEFAULT_EXPORT_TIMEOUT_MS */
     uint32_t export_timeout_ms;
+    /** LUMEN_LOG_SOURCE: records carry their call site as the code.filepath,
+     * code.lineno and code.function attributes (other flags are ignored). */
+    uint32_t flags;
 } lumen_log_batch_options;
 
 #define LUMEN_LOG_BATCH_OPTIONS_VERSION 1

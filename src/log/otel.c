@@ -3,10 +3,11 @@
  * the exporter object that wraps a program's callbacks
  * (lumen_log_exporter).
  *
- * A record is copied on the logging thread into one allocation sized in a
- * first pass: the struct, the fields (the logger's bound fields, the
- * call's, then lumen's own: request_id, suppressed, code.*), then every
- * key and string value, NUL-terminated and with invalid UTF-8 repaired
+ * A record is copied on the logging thread into one block sized in a
+ * first pass (lumen__log_record_plan): a slot of the batch handler's queue
+ * when it fits, else one allocation. The block holds the struct, the fields (the logger's bound
+ * fields, the call's, then lumen's own: request_id, suppressed, code.* when the handler asks for
+ * the call site), then every key and string value, NUL-terminated and with invalid UTF-8 repaired
  * (OTLP strings must be UTF-8: a protobuf decoder rejects anything else).
  * Bytes values are copied as they are. The scope is the nearest named
  * logger, which lives for the process, so the record points at it.
@@ -71,6 +72,18 @@ static size_t field_size(const lumen_field *f)
     return k;
 }
 
+/* At least field_size(f), without reading the text: a repair at most
+ * triples a string (each invalid byte becomes three). */
+static size_t field_bound(const lumen_field *f)
+{
+    size_t k = (f->key ? strlen(f->key) : 0) * 3 + 1;
+    if (has_text(f))
+        return k + (f->v.s ? f->len : 0) * 3 + 1;
+    if (f->type == LUMEN_FIELD_BYTES)
+        return k + f->len + 1;
+    return k;
+}
+
 static void field_copy(lumen_field *d, const lumen_field *f, char **at)
 {
     *d = *f;
@@ -93,7 +106,54 @@ static void field_copy(lumen_field *d, const lumen_field *f, char **at)
     }
 }
 
-lumen_log_record *lumen__log_record_copy(const lumen__log_rec *r)
+void lumen__log_record_plan(lumen__log_plan *p, const lumen__log_rec *r, bool source)
+{
+    const lumen_logger *lg = r->lg;
+    const lumen__log_bound *bound = &lg->bound;
+    const lumen__tctx *ctx = r->ctx;
+    size_t nx = 0;
+    if (ctx != NULL && ctx->request_id_len > 0)
+        p->extra[nx++] = lumen_field_strn(k_request_id, ctx->request_id, ctx->request_id_len);
+    if (r->suppressed > 0)
+        p->extra[nx++] = lumen_field_uint(k_suppressed, r->suppressed);
+    if (source && r->src != NULL) {
+        if (r->src->file != NULL)
+            p->extra[nx++] = lumen_field_str(k_file, r->src->file);
+        if (r->src->line > 0)
+            p->extra[nx++] = lumen_field_int(k_line, r->src->line);
+        if (r->src->func != NULL)
+            p->extra[nx++] = lumen_field_str(k_func, r->src->func);
+    }
+    p->nx = nx;
+    size_t n = bound->n + r->n + nx;
+    size_t bytes = sizeof(lumen_log_record) + n * sizeof(lumen_field);
+    /* The common record fits a queue slot by a bound that reads no text;
+     * only a record near or over the slot's size is measured exactly. */
+    size_t quick = bytes + r->msg_len * 3 + 1;
+    for (size_t i = 0; i < bound->n; i++)
+        quick += field_bound(&bound->f[i]);
+    for (size_t i = 0; i < r->n; i++)
+        quick += field_bound(&r->f[i]);
+    for (size_t i = 0; i < nx; i++)
+        quick += field_bound(&p->extra[i]);
+    quick = (quick + 15) & ~(size_t)15;
+    if (quick <= p->fits) {
+        p->bytes = quick;
+        return;
+    }
+    bytes += text_size(r->msg, r->msg_len);
+    for (size_t i = 0; i < bound->n; i++)
+        bytes += field_size(&bound->f[i]);
+    for (size_t i = 0; i < r->n; i++)
+        bytes += field_size(&r->f[i]);
+    for (size_t i = 0; i < nx; i++)
+        bytes += field_size(&p->extra[i]);
+    /* Keep the next record in a slot aligned for its struct. */
+    p->bytes = (bytes + 15) & ~(size_t)15;
+}
+
+lumen_log_record *lumen__log_record_write(void *mem, bool heap, const lumen__log_plan *p,
+                                          const lumen__log_rec *r)
 {
     const lumen_logger *lg = r->lg;
     const lumen__log_bound *bound = &lg->bound;
@@ -101,38 +161,14 @@ lumen_log_record *lumen__log_record_copy(const lumen__log_rec *r)
     while (scope->is_child && scope->parent != NULL)
         scope = scope->parent;
     const lumen__tctx *ctx = r->ctx;
-    lumen_field extra[5];
-    size_t nx = 0;
-    if (ctx != NULL && ctx->request_id_len > 0)
-        extra[nx++] = lumen_field_strn(k_request_id, ctx->request_id, ctx->request_id_len);
-    if (r->suppressed > 0)
-        extra[nx++] = lumen_field_uint(k_suppressed, r->suppressed);
-    if (r->src != NULL) {
-        if (r->src->file != NULL)
-            extra[nx++] = lumen_field_str(k_file, r->src->file);
-        if (r->src->line > 0)
-            extra[nx++] = lumen_field_int(k_line, r->src->line);
-        if (r->src->func != NULL)
-            extra[nx++] = lumen_field_str(k_func, r->src->func);
-    }
-    size_t n = bound->n + r->n + nx;
-    size_t bytes = sizeof(lumen_log_record) + n * sizeof(lumen_field);
-    bytes += text_size(r->msg, r->msg_len);
-    for (size_t i = 0; i < bound->n; i++)
-        bytes += field_size(&bound->f[i]);
-    for (size_t i = 0; i < r->n; i++)
-        bytes += field_size(&r->f[i]);
-    for (size_t i = 0; i < nx; i++)
-        bytes += field_size(&extra[i]);
-    lumen_log_record *rec = lumen__malloc(bytes);
-    if (rec == NULL)
-        return NULL;
+    size_t n = bound->n + r->n + p->nx;
+    lumen_log_record *rec = mem;
     rec->level = r->level;
     rec->ts_ns = r->ts_ns;
     rec->scope = scope;
     rec->f = (lumen_field *)(rec + 1);
     rec->n = n;
-    rec->bytes = bytes;
+    rec->bytes = heap ? p->bytes : 0;
     char *at = (char *)(rec->f + n);
     rec->msg = at;
     rec->msg_len = text_copy(&at, r->msg, r->msg_len);
@@ -141,8 +177,8 @@ lumen_log_record *lumen__log_record_copy(const lumen__log_rec *r)
         field_copy(&rec->f[j++], &bound->f[i], &at);
     for (size_t i = 0; i < r->n; i++)
         field_copy(&rec->f[j++], &r->f[i], &at);
-    for (size_t i = 0; i < nx; i++)
-        field_copy(&rec->f[j++], &extra[i], &at);
+    for (size_t i = 0; i < p->nx; i++)
+        field_copy(&rec->f[j++], &p->extra[i], &at);
     rec->has_span = ctx != NULL && ctx->has_span;
     if (rec->has_span) {
         memcpy(rec->trace_id, ctx->trace_id, 16);
@@ -158,7 +194,7 @@ lumen_log_record *lumen__log_record_copy(const lumen__log_rec *r)
 
 void lumen__log_record_free(lumen_log_record *rec)
 {
-    if (rec != NULL)
+    if (rec != NULL && rec->bytes > 0)
         lumen__free(rec, rec->bytes);
 }
 

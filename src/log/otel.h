@@ -24,7 +24,7 @@ struct lumen_log_record {
     uint8_t span_id[8];
     uint8_t trace_flags;
     bool has_span;
-    size_t bytes; /* allocation size */
+    size_t bytes; /* allocation size; 0: it lives in a queue slot */
 };
 
 struct lumen_log_exporter {
@@ -33,8 +33,21 @@ struct lumen_log_exporter {
     atomic_bool shut;
 };
 
-/* The record r as a new allocation; NULL when memory runs out. */
-lumen_log_record *lumen__log_record_copy(const lumen__log_rec *r);
+/* The size of a record's copy, and lumen's own fields it adds. */
+typedef struct lumen__log_plan {
+    lumen_field extra[5];
+    size_t nx;
+    size_t fits;  /* in: a size the caller can hold (an upper bound is then enough) */
+    size_t bytes; /* out: the copy's size (or a bound <= fits), a multiple of 16 */
+} lumen__log_plan;
+
+/* `source`: add the call site as code.* fields. */
+void lumen__log_record_plan(lumen__log_plan *p, const lumen__log_rec *r, bool source);
+/* Write the copy of r into mem (p->bytes, 16-byte aligned); `heap` says it
+ * was allocated for it (lumen__log_record_free then frees it). */
+lumen_log_record *lumen__log_record_write(void *mem, bool heap, const lumen__log_plan *p,
+                                          const lumen__log_rec *r);
+/* Free a record written to the heap; a record in a slot is left alone. */
 void lumen__log_record_free(lumen_log_record *rec);
 
 /* The exporter's calls; export returns LUMEN_ESHUTDOWN once shut down. */

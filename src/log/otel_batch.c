@@ -2,11 +2,13 @@
  * log/otel_batch.c: the batch handler of log records
  * (lumen_log_batch_handler_new), the log twin of trace/batch.c.
  *
- * The logging thread copies the record (otel.c) and puts the pointer into
- * a bounded multi-producer, single-consumer ring (Dmitry Vyukov's bounded
+ * The logging thread copies the record (otel.c) into a slot of a bounded
+ * multi-producer, single-consumer ring (Dmitry Vyukov's bounded
  * queue: a sequence number per slot, one compare-and-swap on the enqueue
- * position per record). A full ring, or no memory for the copy, drops the
- * record and counts it; nothing on that path blocks. One worker thread
+ * position per record); a slot holds the copy in its own storage (a record
+ * too big for it is allocated) and goes back to the producers only once
+ * the export that read it has returned. A full ring, or no memory for a
+ * big copy, drops the record and counts it; nothing on that path blocks. One worker thread
  * takes batches out and calls the exporter, so exports never overlap. It
  * sleeps on a futex with the schedule delay as timeout; producers wake it
  * when the queue reaches a batch, with one syscall per batch and only
@@ -49,6 +51,12 @@
 #include "log/selfmetrics.h"
 #include "log/state.h"
 
+/* Bytes of a queue slot's own storage: a record (struct, fields, strings)
+ * that fits is copied there, so the common record costs no allocation; a
+ * bigger one is allocated. The default queue (2048 records, and the 512 of
+ * the batch being exported) takes 4096 slots: 2 MiB. */
+#define LUMEN__LOG_SLOT_BYTES 512
+
 typedef struct slot {
     atomic_size_t seq;
     lumen_log_record *rec;
@@ -59,17 +67,23 @@ struct lumen__log_otel {
     slot *slots;
     size_t mask;
     uint32_t qmax, batch, delay_ms, timeout_ms;
+    bool source; /* LUMEN_LOG_SOURCE: code.* fields */
 
     _Alignas(LUMEN_CACHELINE) atomic_size_t enq;
     _Alignas(LUMEN_CACHELINE) atomic_size_t deq_pub;
     atomic_uint wake; /* futex word */
     atomic_bool sleeping;
     atomic_bool shut;
-    atomic_uint_fast64_t received, exported, failed, drop_full, drop_shut;
+    /* received is not counted: it is the enqueue position plus the
+     * records dropped at the door (full, or after shutdown), so that a
+     * record costs no atomic add of its own. */
+    atomic_uint_fast64_t exported, failed, drop_full, drop_shut, drop_door;
     atomic_size_t in_flight;
 
     _Alignas(LUMEN_CACHELINE) size_t deq; /* worker only */
     lumen_log_record **buf;
+    size_t enq_base; /* the enqueue position counting started from (fork) */
+    char *store;     /* LUMEN__LOG_SLOT_BYTES per slot */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -114,7 +128,8 @@ static size_t queued(lumen__log_otel *q)
            atomic_load_explicit(&q->deq_pub, memory_order_acquire);
 }
 
-static bool enqueue(lumen__log_otel *q, lumen_log_record *rec)
+/* Claim the next position (*out); false when the queue is full. */
+static bool claim(lumen__log_otel *q, size_t *out)
 {
     size_t pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
     slot *s;
@@ -134,22 +149,50 @@ static bool enqueue(lumen__log_otel *q, lumen_log_record *rec)
             pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
         }
     }
-    s->rec = rec;
-    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+    (void)s;
+    *out = pos;
     return true;
 }
 
-/* Worker only: the next record, or NULL (empty, or a producer between its
- * compare-and-swap and its store: the worker comes back for it). */
-static lumen_log_record *dequeue(lumen__log_otel *q)
+static inline void *slot_mem(lumen__log_otel *q, size_t pos)
+{
+    return q->store + (pos & q->mask) * LUMEN__LOG_SLOT_BYTES;
+}
+
+/* Consumer only: the next record, or NULL (empty, or a producer between
+ * its compare-and-swap and its store: the consumer comes back for it). The
+ * slot stays the consumer's, with the record in it, until release(). */
+static lumen_log_record *take(lumen__log_otel *q)
 {
     slot *s = &q->slots[q->deq & q->mask];
     if (atomic_load_explicit(&s->seq, memory_order_acquire) != q->deq + 1)
         return NULL;
-    lumen_log_record *rec = s->rec;
-    atomic_store_explicit(&s->seq, q->deq + q->mask + 1, memory_order_release);
     q->deq++;
-    return rec;
+    return s->rec;
+}
+
+/* Consumer only: free the n records taken from position `from` on (those
+ * on the heap) and give their slots back to the producers. */
+static void release(lumen__log_otel *q, size_t from, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        slot *s = &q->slots[(from + i) & q->mask];
+        lumen__log_record_free(s->rec);
+        atomic_store_explicit(&s->seq, from + i + q->mask + 1, memory_order_release);
+    }
+}
+
+/* Consumer only (the stopping thread, the fork handler): release every
+ * record queued. Returns how many there were. */
+static uint64_t drain(lumen__log_otel *q)
+{
+    size_t from = q->deq;
+    while (take(q) != NULL)
+        ;
+    size_t n = q->deq - from;
+    release(q, from, n);
+    atomic_store_explicit(&q->deq_pub, q->deq, memory_order_release);
+    return n;
 }
 
 static void *worker(void *arg);
@@ -176,30 +219,47 @@ static inline void check_fork(lumen__log_otel *q)
 void lumen__log_otel_put(lumen__log_otel *q, const lumen__log_rec *r)
 {
     check_fork(q);
-    atomic_fetch_add_explicit(&q->received, 1, memory_order_relaxed);
     if (LUMEN_UNLIKELY(atomic_load_explicit(&q->shut, memory_order_acquire))) {
+        atomic_fetch_add_explicit(&q->drop_door, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&q->drop_shut, 1, memory_order_relaxed);
         lumen__log_count_record_drop(LUMEN__LOG_DROP_SHUTDOWN, 1);
         return;
     }
-    lumen_log_record *rec = lumen__log_record_copy(r);
-    if (LUMEN_UNLIKELY(rec == NULL || !enqueue(q, rec))) {
-        lumen__log_record_free(rec);
-        atomic_fetch_add_explicit(&q->drop_full, 1, memory_order_relaxed);
-        lumen__log_count_record_drop(LUMEN__LOG_DROP_QUEUE_FULL, 1);
-        return;
+    /* A record that fits is written into its slot: no allocation, and no
+     * free on the worker's side. A bigger one is allocated first, so that
+     * a claimed slot is never held across a malloc. */
+    lumen__log_plan plan;
+    plan.fits = LUMEN__LOG_SLOT_BYTES;
+    lumen__log_record_plan(&plan, r, q->source);
+    void *heap = NULL;
+    size_t pos;
+    if (LUMEN_UNLIKELY(plan.bytes > LUMEN__LOG_SLOT_BYTES) &&
+        (heap = lumen__malloc(plan.bytes)) == NULL)
+        goto full;
+    if (LUMEN_UNLIKELY(!claim(q, &pos))) {
+        if (heap != NULL)
+            lumen__free(heap, plan.bytes);
+        goto full;
     }
+    slot *s = &q->slots[pos & q->mask];
+    s->rec =
+        lumen__log_record_write(heap != NULL ? heap : slot_mem(q, pos), heap != NULL, &plan, r);
+    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
     if (queued(q) >= q->batch && atomic_load_explicit(&q->sleeping, memory_order_acquire))
         poke(q);
+    return;
+full:
+    atomic_fetch_add_explicit(&q->drop_full, 1, memory_order_relaxed);
+    lumen__log_count_record_drop(LUMEN__LOG_DROP_QUEUE_FULL, 1);
 }
 
 /* Take up to one batch and export it by `deadline`; false when the queue
  * was empty. */
 static bool export_one(lumen__log_otel *q, int64_t deadline)
 {
-    size_t n = 0;
+    size_t n = 0, from = q->deq;
     while (n < q->batch) {
-        lumen_log_record *rec = dequeue(q);
+        lumen_log_record *rec = take(q);
         if (rec == NULL)
             break;
         q->buf[n++] = rec;
@@ -222,9 +282,8 @@ static bool export_one(lumen__log_otel *q, int64_t deadline)
         atomic_fetch_add_explicit(&q->failed, n, memory_order_relaxed);
         lumen__log_count_record_drop(LUMEN__LOG_DROP_EXPORT_FAILURE, n);
     }
+    release(q, from, n);
     atomic_store_explicit(&q->in_flight, 0, memory_order_release);
-    for (size_t i = 0; i < n; i++)
-        lumen__log_record_free(q->buf[i]);
     return true;
 }
 
@@ -319,13 +378,7 @@ void lumen__log_otel_stop_all(int64_t deadline_ns)
         }
         /* What is left was never exported: dropped at shutdown. The worker
          * is gone, so this thread is the consumer now. */
-        uint64_t left = 0;
-        lumen_log_record *rec;
-        while ((rec = dequeue(q)) != NULL) {
-            lumen__log_record_free(rec);
-            left++;
-        }
-        atomic_store_explicit(&q->deq_pub, q->deq, memory_order_release);
+        uint64_t left = drain(q);
         if (left > 0) {
             atomic_fetch_add(&q->drop_shut, left);
             lumen__log_count_record_drop(LUMEN__LOG_DROP_SHUTDOWN, left);
@@ -361,6 +414,7 @@ int lumen_log_batch_stats_init(lumen_log_batch_stats *stats, unsigned int versio
 static void otel_free(lumen__log_otel *q)
 {
     lumen__free(q->slots, (q->mask + 1) * sizeof *q->slots);
+    lumen__free(q->store, (q->mask + 1) * LUMEN__LOG_SLOT_BYTES);
     lumen__free(q->buf, q->batch * sizeof *q->buf);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
@@ -376,15 +430,14 @@ static void atfork_child(void)
         q->stop = false;
         /* The batch the parent's worker was exporting, then the queue. */
         size_t in_flight = atomic_load(&q->in_flight);
-        for (size_t i = 0; i < in_flight && i < q->batch; i++)
-            lumen__log_record_free(q->buf[i]);
-        lumen_log_record *rec;
-        while ((rec = dequeue(q)) != NULL)
-            lumen__log_record_free(rec);
-        atomic_store(&q->deq_pub, q->deq);
+        if (in_flight > 0 && in_flight <= q->deq)
+            release(q, q->deq - in_flight, in_flight);
+        drain(q);
         atomic_store(&q->in_flight, 0);
         atomic_store(&q->sleeping, false);
-        atomic_store(&q->received, 0);
+        atomic_store(&q->drop_door, 0);
+        /* received counts from zero too: from the enqueue position now. */
+        q->enq_base = atomic_load(&q->enq);
         atomic_store(&q->exported, 0);
         atomic_store(&q->failed, 0);
         atomic_store(&q->drop_full, 0);
@@ -424,6 +477,7 @@ int lumen_log_batch_handler_new(lumen_log_handler **out, lumen_log_exporter *exp
     if (q == NULL)
         goto fail_exp;
     q->exp = exp;
+    q->source = (o->flags & LUMEN_LOG_SOURCE) != 0;
     q->qmax =
         opt(o->max_queue_size, "OTEL_BLRP_MAX_QUEUE_SIZE", LUMEN_LOG_BATCH_DEFAULT_MAX_QUEUE_SIZE);
     if (q->qmax > (1u << 24))
@@ -436,16 +490,19 @@ int lumen_log_batch_handler_new(lumen_log_handler **out, lumen_log_exporter *exp
                       LUMEN_LOG_BATCH_DEFAULT_SCHEDULE_DELAY_MS);
     q->timeout_ms =
         opt(o->export_timeout_ms, "OTEL_BLRP_EXPORT_TIMEOUT", LUMEN_DEFAULT_EXPORT_TIMEOUT_MS);
+    /* Room for a full queue besides the batch being exported, whose
+     * slots come back only when its export returns. */
     size_t cap = 1;
-    while (cap < q->qmax)
+    while (cap < (size_t)q->qmax + q->batch)
         cap <<= 1;
     q->mask = cap - 1;
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
     q->slots = lumen__calloc(cap, sizeof *q->slots);
     q->buf = lumen__calloc(q->batch, sizeof *q->buf);
+    q->store = lumen__malloc(cap * LUMEN__LOG_SLOT_BYTES);
     lumen_log_handler *h = lumen__calloc(1, sizeof *h);
-    if (q->slots == NULL || q->buf == NULL || h == NULL) {
+    if (q->slots == NULL || q->buf == NULL || q->store == NULL || h == NULL) {
         lumen__free(h, sizeof *h);
         goto fail_q;
     }
@@ -490,6 +547,7 @@ int lumen_log_batch_get_stats(lumen_log_batch_stats *out, lumen_log_handler *h)
     s.failed = atomic_load(&q->failed);
     s.dropped_queue_full = atomic_load(&q->drop_full);
     s.dropped_shutdown = atomic_load(&q->drop_shut);
-    s.received = atomic_load(&q->received);
+    s.received = atomic_load(&q->enq) - q->enq_base + atomic_load(&q->drop_full) +
+                 atomic_load(&q->drop_door);
     return lumen__versioned_out(out, &s, stats_sizes, LUMEN__VERSIONS(stats_sizes));
 }

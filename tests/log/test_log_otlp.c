@@ -68,7 +68,7 @@ static int cap_export(void *ud, const lumen_log_record *const *recs, size_t n, i
     return LUMEN_OK;
 }
 
-static lumen_log_handler *capture_handler(capture *c, lumen_tracer_provider *tp)
+static lumen_log_handler *capture_handler(capture *c, lumen_tracer_provider *tp, bool source)
 {
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
@@ -79,6 +79,7 @@ static lumen_log_handler *capture_handler(capture *c, lumen_tracer_provider *tp)
     assert_int_equal(lumen_log_exporter_new(&exp, &ops, c), LUMEN_OK);
     lumen_log_batch_options o = LUMEN_LOG_BATCH_OPTIONS_INIT;
     o.schedule_delay_ms = 60000; /* exported by the flush only */
+    o.flags = source ? LUMEN_LOG_SOURCE : 0;
     lumen_log_handler *h;
     assert_int_equal(lumen_log_batch_handler_new(&h, exp, &o), LUMEN_OK);
     return h;
@@ -143,7 +144,7 @@ static int group_setup(void **state)
     (void)state;
     F.tp = provider();
     F.lg = lumen_logger_get("app.db");
-    lumen_log_handler *h = capture_handler(&F.cap, F.tp);
+    lumen_log_handler *h = capture_handler(&F.cap, F.tp, true);
     /* Only the batch handler: the test's stdout stays quiet. */
     assert_int_equal(lumen_logger_set_handlers(F.lg, &h, 1), LUMEN_OK);
     log_one(F.tp, F.lg, F.tid, F.sid, &F.flags);
@@ -301,14 +302,17 @@ static void test_log_otlp__one_scope_per_logger(void **state)
 {
     (void)state;
     static capture c; /* the handler keeps it for the process */
-    lumen_log_handler *h = capture_handler(&c, NULL);
+    lumen_log_handler *h = capture_handler(&c, NULL, false);
     lumen_logger *a = lumen_logger_get("scope.a"), *b = lumen_logger_get("scope.b");
     assert_int_equal(lumen_logger_set_handlers(a, &h, 1), LUMEN_OK);
     assert_int_equal(lumen_logger_set_handlers(b, &h, 1), LUMEN_OK);
     LUMEN_LOG(a, LUMEN_LOG_INFO, "a1");
     LUMEN_LOG(b, LUMEN_LOG_ERROR, "b1");
     LUMEN_LOG(a, LUMEN_LOG_DEBUG, "below the level");
-    LUMEN_LOG(a, LUMEN_LOG_INFO, "a2");
+    /* Bigger than a queue slot: copied to the heap, intact. */
+    static char big[3001];
+    memset(big, 'x', 3000);
+    LUMEN_LOG(a, LUMEN_LOG_INFO, "a2", LUMEN_STR("big", big));
     assert_int_equal(lumen_log_flush(10000), LUMEN_OK);
     assert_int_equal(c.records, 3);
     const char *s = c.json;
@@ -319,6 +323,10 @@ static void test_log_otlp__one_scope_per_logger(void **state)
     const char *a1 = strstr(s, "\"a1\""), *a2 = strstr(s, "\"a2\""), *b1 = strstr(s, "\"b1\"");
     assert_true(pa < a1 && a1 < a2 && a2 < pb && pb < b1);
     assert_null(strstr(s, "below the level"));
+    char want[3100];
+    snprintf(want, sizeof want, "{\"key\":\"big\",\"value\":{\"stringValue\":\"%s\"}}", big);
+    assert_non_null(strstr(s, want));
+    assert_null(strstr(s, "code."));                /* the call site only with LUMEN_LOG_SOURCE */
     assert_non_null(strstr(s, "\"resource\":{},")); /* no provider given: no attributes */
     lumen_logger_set_handlers(a, NULL, 0);
     lumen_logger_set_handlers(b, NULL, 0);
