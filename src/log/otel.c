@@ -39,6 +39,30 @@ static size_t text_size(const char *s, size_t n)
     return n + 2 * (lumen__ascii(s, n) ? 0 : lumen__utf8_invalid(s, n)) + 1;
 }
 
+/* Keys and most values are a few bytes: fixed-size moves (overlapping for
+ * lengths between the sizes) instead of a call to memcpy. */
+static inline void copy_bytes(char *d, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
+}
+
 /* Copy s[0..n) repaired and NUL-terminated to *at; returns its length. */
 static size_t text_copy(char **at, const char *s, size_t n)
 {
@@ -46,7 +70,7 @@ static size_t text_copy(char **at, const char *s, size_t n)
     size_t m = 0;
     if (s != NULL && n > 0) {
         if (lumen__ascii(s, n)) {
-            memcpy(d, s, n);
+            copy_bytes(d, s, n);
             m = n;
         } else {
             m = lumen__utf8_repair_to(d, n + 2 * lumen__utf8_invalid(s, n), s, n);
@@ -73,10 +97,13 @@ static size_t field_size(const lumen_field *f)
 }
 
 /* At least field_size(f), without reading the text: a repair at most
- * triples a string (each invalid byte becomes three). */
-static size_t field_bound(const lumen_field *f)
+ * triples a string (each invalid byte becomes three). The key's length is
+ * kept in *klen (255: look again) for the copy. */
+static size_t field_bound(const lumen_field *f, uint8_t *klen)
 {
-    size_t k = (f->key ? strlen(f->key) : 0) * 3 + 1;
+    size_t kl = f->key ? strlen(f->key) : 0;
+    *klen = kl < 255 ? (uint8_t)kl : 255;
+    size_t k = kl * 3 + 1;
     if (has_text(f))
         return k + (f->v.s ? f->len : 0) * 3 + 1;
     if (f->type == LUMEN_FIELD_BYTES)
@@ -84,11 +111,11 @@ static size_t field_bound(const lumen_field *f)
     return k;
 }
 
-static void field_copy(lumen_field *d, const lumen_field *f, char **at)
+static void field_copy(lumen_field *d, const lumen_field *f, char **at, unsigned klen)
 {
     *d = *f;
     char *k = *at;
-    text_copy(at, f->key, f->key ? strlen(f->key) : 0);
+    text_copy(at, f->key, klen < 255 ? klen : f->key ? strlen(f->key) : 0);
     d->key = k;
     if (has_text(f)) {
         char *v = *at;
@@ -130,12 +157,14 @@ void lumen__log_record_plan(lumen__log_plan *p, const lumen__log_rec *r, bool so
     /* The common record fits a queue slot by a bound that reads no text;
      * only a record near or over the slot's size is measured exactly. */
     size_t quick = bytes + r->msg_len * 3 + 1;
-    for (size_t i = 0; i < bound->n; i++)
-        quick += field_bound(&bound->f[i]);
-    for (size_t i = 0; i < r->n; i++)
-        quick += field_bound(&r->f[i]);
-    for (size_t i = 0; i < nx; i++)
-        quick += field_bound(&p->extra[i]);
+    uint8_t scratch;
+    size_t j = 0;
+    for (size_t i = 0; i < bound->n; i++, j++)
+        quick += field_bound(&bound->f[i], j < LUMEN__LOG_PLAN_KEYS ? &p->klen[j] : &scratch);
+    for (size_t i = 0; i < r->n; i++, j++)
+        quick += field_bound(&r->f[i], j < LUMEN__LOG_PLAN_KEYS ? &p->klen[j] : &scratch);
+    for (size_t i = 0; i < nx; i++, j++)
+        quick += field_bound(&p->extra[i], j < LUMEN__LOG_PLAN_KEYS ? &p->klen[j] : &scratch);
     quick = (quick + 15) & ~(size_t)15;
     if (quick <= p->fits) {
         p->bytes = quick;
@@ -173,12 +202,14 @@ lumen_log_record *lumen__log_record_write(void *mem, bool heap, const lumen__log
     rec->msg = at;
     rec->msg_len = text_copy(&at, r->msg, r->msg_len);
     size_t j = 0;
-    for (size_t i = 0; i < bound->n; i++)
-        field_copy(&rec->f[j++], &bound->f[i], &at);
-    for (size_t i = 0; i < r->n; i++)
-        field_copy(&rec->f[j++], &r->f[i], &at);
-    for (size_t i = 0; i < p->nx; i++)
-        field_copy(&rec->f[j++], &p->extra[i], &at);
+#define KLEN(j) ((j) < LUMEN__LOG_PLAN_KEYS ? p->klen[j] : 255u)
+    for (size_t i = 0; i < bound->n; i++, j++)
+        field_copy(&rec->f[j], &bound->f[i], &at, KLEN(j));
+    for (size_t i = 0; i < r->n; i++, j++)
+        field_copy(&rec->f[j], &r->f[i], &at, KLEN(j));
+    for (size_t i = 0; i < p->nx; i++, j++)
+        field_copy(&rec->f[j], &p->extra[i], &at, KLEN(j));
+#undef KLEN
     rec->has_span = ctx != NULL && ctx->has_span;
     if (rec->has_span) {
         memcpy(rec->trace_id, ctx->trace_id, 16);

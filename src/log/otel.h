@@ -34,9 +34,13 @@ struct lumen_log_exporter {
 };
 
 /* The size of a record's copy, and lumen's own fields it adds. */
+#define LUMEN__LOG_PLAN_KEYS 48
 typedef struct lumen__log_plan {
     lumen_field extra[5];
     size_t nx;
+    /* Key lengths of the first fields when the quick bound was taken (255:
+     * measure again): the copy does not strlen them twice. */
+    uint8_t klen[LUMEN__LOG_PLAN_KEYS];
     size_t fits;  /* in: a size the caller can hold (an upper bound is then enough) */
     size_t bytes; /* out: the copy's size (or a bound <= fits), a multiple of 16 */
 } lumen__log_plan;

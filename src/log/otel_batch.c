@@ -60,6 +60,7 @@
 typedef struct slot {
     atomic_size_t seq;
     lumen_log_record *rec;
+    bool heap; /* rec was allocated (else it is in the slot's storage) */
 } slot;
 
 struct lumen__log_otel {
@@ -177,7 +178,11 @@ static void release(lumen__log_otel *q, size_t from, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         slot *s = &q->slots[(from + i) & q->mask];
-        lumen__log_record_free(s->rec);
+        /* A record in the slot's storage is not read again: with an
+         * exporter that did not read it either, its lines stay where the
+         * logging thread wrote them. */
+        if (s->heap)
+            lumen__log_record_free(s->rec);
         atomic_store_explicit(&s->seq, from + i + q->mask + 1, memory_order_release);
     }
 }
@@ -244,8 +249,9 @@ void lumen__log_otel_put(lumen__log_otel *q, const lumen__log_rec *r)
     slot *s = &q->slots[pos & q->mask];
     s->rec =
         lumen__log_record_write(heap != NULL ? heap : slot_mem(q, pos), heap != NULL, &plan, r);
+    s->heap = heap != NULL;
     atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
-    if (queued(q) >= q->batch && atomic_load_explicit(&q->sleeping, memory_order_acquire))
+    if (atomic_load_explicit(&q->sleeping, memory_order_acquire) && queued(q) >= q->batch)
         poke(q);
     return;
 full:
