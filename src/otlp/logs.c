@@ -26,6 +26,7 @@
 #include "core/buf.h"
 #include "core/escape.h"
 #include "core/hex.h"
+#include "core/utf8.h"
 #include "log/otel.h"
 #include "lumen/otlp.h"
 #include "otlp/json.h"
@@ -154,6 +155,23 @@ static void pb_record(lumen__buf *b, const lumen_log_record *r)
     end(b, m);
 }
 
+/* A logger's name is any bytes; an OTLP string must be UTF-8. */
+static void scope_name(lumen__buf *b, const lumen_logger *lg)
+{
+    if (lumen__utf8_invalid(lg->name, lg->name_len) == 0) {
+        bytes_field(b, 1, lg->name, lg->name_len);
+        return;
+    }
+    bool oom = false;
+    char *fixed = lumen__utf8_repair_dup(lg->name, lg->name_len, &oom);
+    if (fixed == NULL) {
+        b->oom = true;
+        return;
+    }
+    bytes_field(b, 1, fixed, strlen(fixed));
+    lumen__free(fixed, 0);
+}
+
 static void pb_request(lumen__buf *b, const groups *g, const lumen_tracer_provider *tp)
 {
     size_t rl = begin(b, 1);  /* ExportLogsServiceRequest.resource_logs */
@@ -164,7 +182,7 @@ static void pb_request(lumen__buf *b, const groups *g, const lumen_tracer_provid
     for (size_t s = 0; s < g->ns; s++) {
         size_t sl = begin(b, 2); /* ResourceLogs.scope_logs */
         size_t sc = begin(b, 1); /* ScopeLogs.scope */
-        bytes_field(b, 1, g->scopes[s]->name, g->scopes[s]->name_len);
+        scope_name(b, g->scopes[s]);
         end(b, sc);
         for (size_t i = g->starts[s]; i < g->starts[s + 1]; i++)
             pb_record(b, g->order[i]);

@@ -220,6 +220,77 @@ static void test_log_otlp__protoc_decodes_every_field(void **state)
     free(out);
 }
 
+/* A logger's name is any bytes; as an OTLP scope name (a protobuf
+ * string) it is repaired to UTF-8, which protoc checks. */
+static void test_log_otlp__scope_name_is_utf8(void **state)
+{
+    (void)state;
+    if (!lt_have("protoc")) {
+        print_message("protoc missing; skipped\n");
+        skip();
+    }
+    static capture c;
+    lumen_log_handler *h = capture_handler(&c, NULL, false);
+    lumen_logger *lg = lumen_logger_get("bad\xffname");
+    assert_int_equal(lumen_logger_set_handlers(lg, &h, 1), LUMEN_OK);
+    LUMEN_LOG(lg, LUMEN_LOG_INFO, "x");
+    assert_int_equal(lumen_log_flush(10000), LUMEN_OK);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "protoc --decode=opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest "
+             "-I %s/tests/log otlp_logs.proto",
+             lt_source_dir());
+    char *out = NULL;
+    int rc = lt_run(cmd, c.pb, c.pb_len, &out);
+    if (rc != 0 || strstr(out, "name: \"bad\\357\\277\\275name\"") == NULL)
+        fail_msg("protoc rc %d:\n%s", rc, out);
+    free(out);
+    assert_non_null(strstr(c.json, "{\"scope\":{\"name\":\"bad\xef\xbf\xbdname\"}"));
+    lumen_free(c.pb);
+    lumen_free(c.json);
+    c.pb = c.json = NULL;
+    lumen_logger_set_handlers(lg, NULL, 0);
+}
+
+/* The handler's level: records below it are not taken (nor counted). */
+static void test_log_otlp__handler_level(void **state)
+{
+    (void)state;
+    static capture c;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    lumen_log_exporter_ops ops = LUMEN_LOG_EXPORTER_OPS_INIT;
+    ops.export_records = cap_export;
+    lumen_log_exporter *exp;
+    assert_int_equal(lumen_log_exporter_new(&exp, &ops, &c), LUMEN_OK);
+    lumen_log_batch_options o = LUMEN_LOG_BATCH_OPTIONS_INIT;
+    o.level = LUMEN_LOG_WARN;
+    lumen_log_handler *h;
+    assert_int_equal(lumen_log_batch_handler_new(&h, exp, &o), LUMEN_OK);
+    lumen_logger *lg = lumen_logger_get("levels");
+    assert_int_equal(lumen_logger_add_handler(lg, h), LUMEN_OK);
+    assert_int_equal(lumen_logger_add_handler(lg, h), LUMEN_OK); /* once only */
+    LUMEN_LOG(lg, LUMEN_LOG_INFO, "below");
+    LUMEN_LOG(lg, LUMEN_LOG_ERROR, "above");
+    assert_int_equal(lumen_log_flush(10000), LUMEN_OK);
+    assert_int_equal(c.records, 1);
+    assert_non_null(strstr(c.json, "\"above\""));
+    lumen_log_batch_stats s = LUMEN_LOG_BATCH_STATS_INIT;
+    assert_int_equal(lumen_log_batch_get_stats(&s, h), LUMEN_OK);
+    assert_int_equal(s.received, 1);
+    assert_int_equal(s.exported, 1);
+    lumen_logger *child;
+    assert_int_equal(lumen_logger_with(&child, lg, NULL, 0), LUMEN_OK);
+    assert_int_equal(lumen_logger_add_handler(child, h), LUMEN_EINVAL);
+    assert_int_equal(lumen_logger_add_handler(NULL, h), LUMEN_EINVAL);
+    assert_int_equal(lumen_logger_add_handler(lg, NULL), LUMEN_EINVAL);
+    lumen_logger_free(child);
+    lumen_logger_set_handlers(lg, NULL, 0);
+    lumen_free(c.pb);
+    lumen_free(c.json);
+    c.pb = c.json = NULL;
+}
+
 static void test_log_otlp__decoded_by_opentelemetry_js(void **state)
 {
     (void)state;
@@ -602,6 +673,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_otlp__protoc_decodes_every_field),
         cmocka_unit_test(test_log_otlp__decoded_by_opentelemetry_js),
+        cmocka_unit_test(test_log_otlp__scope_name_is_utf8),
+        cmocka_unit_test(test_log_otlp__handler_level),
         cmocka_unit_test(test_log_otlp__json_round_trips),
         cmocka_unit_test(test_log_otlp__one_scope_per_logger),
         cmocka_unit_test(test_log_otlp__bad_arguments),
