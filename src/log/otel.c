@@ -81,6 +81,21 @@ static size_t text_copy(char **at, const char *s, size_t n)
     return m;
 }
 
+/* A value longer than LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES is cut there (on
+ * a character boundary), as a line handler cuts it by default: one record
+ * cannot take the memory of a whole queue. */
+static inline size_t cut(const char *s, size_t n)
+{
+    if (LUMEN_LIKELY(n <= LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES) || s == NULL)
+        return n;
+    return lumen__utf8_cut(s, n, LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES);
+}
+
+static inline size_t bytes_len(const lumen_field *f)
+{
+    return f->len <= LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES ? f->len : LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES;
+}
+
 static bool has_text(const lumen_field *f)
 {
     return f->type == LUMEN_FIELD_STR;
@@ -90,9 +105,9 @@ static size_t field_size(const lumen_field *f)
 {
     size_t k = text_size(f->key, f->key ? strlen(f->key) : 0);
     if (has_text(f))
-        return k + text_size(f->v.s, f->v.s ? f->len : 0);
+        return k + text_size(f->v.s, f->v.s ? cut(f->v.s, f->len) : 0);
     if (f->type == LUMEN_FIELD_BYTES)
-        return k + f->len + 1;
+        return k + bytes_len(f) + 1;
     return k;
 }
 
@@ -105,9 +120,9 @@ static size_t field_bound(const lumen_field *f, uint8_t *klen)
     *klen = kl < 255 ? (uint8_t)kl : 255;
     size_t k = kl * 3 + 1;
     if (has_text(f))
-        return k + (f->v.s ? f->len : 0) * 3 + 1;
+        return k + (f->v.s ? cut(f->v.s, f->len) : 0) * 3 + 1;
     if (f->type == LUMEN_FIELD_BYTES)
-        return k + f->len + 1;
+        return k + bytes_len(f) + 1;
     return k;
 }
 
@@ -119,12 +134,13 @@ static void field_copy(lumen_field *d, const lumen_field *f, char **at, unsigned
     d->key = k;
     if (has_text(f)) {
         char *v = *at;
-        d->len = text_copy(at, f->v.s, f->v.s ? f->len : 0);
+        d->len = text_copy(at, f->v.s, f->v.s ? cut(f->v.s, f->len) : 0);
         d->v.s = v;
     } else if (f->type == LUMEN_FIELD_BYTES) {
         char *v = *at;
-        if (f->len > 0 && f->v.p != NULL)
-            memcpy(v, f->v.p, f->len);
+        d->len = bytes_len(f);
+        if (d->len > 0 && f->v.p != NULL)
+            memcpy(v, f->v.p, d->len);
         else
             d->len = 0;
         v[d->len] = '\0';
@@ -156,7 +172,8 @@ void lumen__log_record_plan(lumen__log_plan *p, const lumen__log_rec *r, bool so
     size_t bytes = sizeof(lumen_log_record) + n * sizeof(lumen_field);
     /* The common record fits a queue slot by a bound that reads no text;
      * only a record near or over the slot's size is measured exactly. */
-    size_t quick = bytes + r->msg_len * 3 + 1;
+    size_t msg_len = cut(r->msg, r->msg_len);
+    size_t quick = bytes + msg_len * 3 + 1;
     uint8_t scratch;
     size_t j = 0;
     for (size_t i = 0; i < bound->n; i++, j++)
@@ -170,7 +187,7 @@ void lumen__log_record_plan(lumen__log_plan *p, const lumen__log_rec *r, bool so
         p->bytes = quick;
         return;
     }
-    bytes += text_size(r->msg, r->msg_len);
+    bytes += text_size(r->msg, msg_len);
     for (size_t i = 0; i < bound->n; i++)
         bytes += field_size(&bound->f[i]);
     for (size_t i = 0; i < r->n; i++)
@@ -200,7 +217,7 @@ lumen_log_record *lumen__log_record_write(void *mem, bool heap, const lumen__log
     rec->bytes = heap ? p->bytes : 0;
     char *at = (char *)(rec->f + n);
     rec->msg = at;
-    rec->msg_len = text_copy(&at, r->msg, r->msg_len);
+    rec->msg_len = text_copy(&at, r->msg, cut(r->msg, r->msg_len));
     size_t j = 0;
 #define KLEN(j) ((j) < LUMEN__LOG_PLAN_KEYS ? p->klen[j] : 255u)
     for (size_t i = 0; i < bound->n; i++, j++)

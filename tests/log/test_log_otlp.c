@@ -270,11 +270,24 @@ static void test_log_otlp__handler_level(void **state)
     lumen_logger *lg = lumen_logger_get("levels");
     assert_int_equal(lumen_logger_add_handler(lg, h), LUMEN_OK);
     assert_int_equal(lumen_logger_add_handler(lg, h), LUMEN_OK); /* once only */
+    /* A value over LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES is cut there. */
+    size_t max = LUMEN_LOG_DEFAULT_MAX_VALUE_BYTES;
+    char *huge = malloc(2 * max + 3);
+    assert_non_null(huge);
+    huge[0] = '"';
+    memset(huge + 1, 'y', 2 * max);
+    huge[2 * max + 1] = '\0';
     LUMEN_LOG(lg, LUMEN_LOG_INFO, "below");
-    LUMEN_LOG(lg, LUMEN_LOG_ERROR, "above");
+    LUMEN_LOG(lg, LUMEN_LOG_ERROR, "above", LUMEN_STRN("huge", huge + 1, 2 * max));
     assert_int_equal(lumen_log_flush(10000), LUMEN_OK);
     assert_int_equal(c.records, 1);
     assert_non_null(strstr(c.json, "\"above\""));
+    huge[max + 1] = '"';
+    huge[max + 2] = '\0';
+    assert_non_null(strstr(c.json, huge)); /* "yyy...y" of max bytes */
+    huge[max + 1] = 'y';
+    assert_null(strstr(c.json, huge)); /* and no more */
+    free(huge);
     lumen_log_batch_stats s = LUMEN_LOG_BATCH_STATS_INIT;
     assert_int_equal(lumen_log_batch_get_stats(&s, h), LUMEN_OK);
     assert_int_equal(s.received, 1);
