@@ -3,22 +3,24 @@
  * (lumen_log_batch_handler_new), the log twin of trace/batch.c.
  *
  * The logging thread copies the record (otel.c) into a slot of a bounded
- * multi-producer, single-consumer ring (Dmitry Vyukov's bounded
- * queue: a sequence number per slot, one compare-and-swap on the enqueue
- * position per record); a slot holds the copy in its own storage (a record
- * too big for it is allocated) and goes back to the producers only once
- * the export that read it has returned. A full ring, or no memory for a
- * big copy, drops the record and counts it; nothing on that path blocks. One worker thread
- * takes batches out and calls the exporter, so exports never overlap. It
- * sleeps on a futex with the schedule delay as timeout; producers wake it
- * when the queue reaches a batch, with one syscall per batch and only
- * while it sleeps.
+ * multi-producer, single-consumer ring (Dmitry Vyukov's bounded queue: a
+ * sequence number per slot, one compare-and-swap on the enqueue position
+ * per record). A slot holds the copy in its own storage (a record too big
+ * for it is allocated) and goes back to the producers only once the export
+ * that read it has returned. A full ring, or no memory for a big copy,
+ * drops the record and counts it; nothing on that path blocks. One worker
+ * thread takes batches out and calls the exporter, so exports never
+ * overlap. It sleeps on a futex with the schedule delay as timeout;
+ * producers wake it when the queue reaches a batch, with one syscall per
+ * batch and only while it sleeps.
  *
- * Conservation: every record handed over is counted once, as dropped
- * (queue full, shutdown) at the door, or as enqueued and later exported,
- * failed or dropped at shutdown. queued is the enqueue position minus the
- * published dequeue position; in flight is what the worker took and has
- * not counted yet.
+ * Conservation: every record handed over is counted once, as dropped at
+ * the door (queue full, or after shutdown), or as enqueued and later
+ * exported, failed or dropped at shutdown. Received is not a counter of
+ * its own (that would be one more atomic add per record): it is the
+ * enqueue position plus the drops at the door. Queued is the enqueue
+ * position minus the published dequeue position; in flight is what the
+ * worker took and has not counted yet.
  *
  * Flush and shutdown (lumen_log_flush, lumen_log_shutdown, the exit
  * hook): a request raises flush_req and wakes the worker, which exports
@@ -298,6 +300,10 @@ static void *worker(void *arg)
     lumen__log_otel *q = arg;
     int64_t next = lumen__mono_ns() + (int64_t)q->delay_ms * 1000000;
     for (;;) {
+        /* The futex word first: a flush or stop requested after the state
+         * is read below changes it, so the wait at the bottom returns at
+         * once instead of sleeping through the request. */
+        unsigned seen = atomic_load(&q->wake);
         pthread_mutex_lock(&q->mu);
         uint64_t req = q->flush_req;
         bool flushing = req != q->flush_done;
@@ -325,7 +331,6 @@ static void *worker(void *arg)
             export_one(q, 0);
             continue;
         }
-        unsigned seen = atomic_load(&q->wake);
         atomic_store(&q->sleeping, true);
         /* A producer that queued a batch after the test above sees
          * `sleeping` and bumps the word, so the wait returns at once. */
