@@ -77,6 +77,7 @@ struct lumen__log_otel {
     atomic_uint wake; /* futex word */
     atomic_bool sleeping;
     atomic_bool shut;
+    atomic_bool stopping; /* stop requested: export no further batch */
     /* received is not counted: it is the enqueue position plus the
      * records dropped at the door (full, or after shutdown), so that a
      * record costs no atomic add of its own. */
@@ -315,7 +316,7 @@ static void *worker(void *arg)
             return NULL; /* the records left are freed by the stopping thread */
         if (flushing || now >= next) {
             /* Everything enqueued before the request, within its budget. */
-            while (export_one(q, flushing ? fdl : 0))
+            while (!atomic_load(&q->stopping) && export_one(q, flushing ? fdl : 0))
                 if (flushing && lumen__mono_ns() >= fdl)
                     break;
             next = lumen__mono_ns() + (int64_t)q->delay_ms * 1000000;
@@ -381,6 +382,7 @@ void lumen__log_otel_stop_all(int64_t deadline_ns)
         pthread_mutex_lock(&q->mu);
         q->stop = true;
         pthread_mutex_unlock(&q->mu);
+        atomic_store(&q->stopping, true);
         lumen__log_exporter_shutdown(q->exp, deadline_ns);
         if (q->thread_ok) {
             poke(q);
