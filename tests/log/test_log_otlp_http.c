@@ -214,6 +214,19 @@ static void test_log_otlp_http__env_logs_variables_and_fallbacks(void **state)
         strstr(log, "{\"scope\": \"http.env\", \"severity\": 13, \"body\": \"from env\"}"));
     free(log);
     assert_int_equal(diag_count("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), 0);
+    /* The per-signal endpoint is used as is, before the generic one. */
+    char custom[200];
+    snprintf(custom, sizeof custom, "http://127.0.0.1:%d/custom/logs/path", c.port);
+    setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", custom, 1);
+    assert_int_equal(lumen_otlp_http_log_exporter_new(&exp, NULL, NULL), LUMEN_OK);
+    lumen_log_handler *h2 = handler_for(exp, 64, 16);
+    assert_int_equal(lumen_logger_set_handlers(lg, &h2, 1), LUMEN_OK);
+    LUMEN_LOG(lg, LUMEN_LOG_WARN, "custom path");
+    assert_int_equal(lumen_log_flush(30000), LUMEN_OK);
+    log = collector_log(&c);
+    assert_non_null(strstr(log, "\"path\": \"/custom/logs/path\""));
+    free(log);
+    unsetenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
     unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
     unsetenv("OTEL_EXPORTER_OTLP_HEADERS");
     unsetenv("OTEL_EXPORTER_OTLP_LOGS_HEADERS");
