@@ -592,10 +592,14 @@ typedef struct lumen_log_exporter lumen_log_exporter;
  * them, one at a time; records are borrowed for the call. `export_records`
  * returns LUMEN_OK or a negative status by `deadline_ns`
  * (lumen_monotonic_ns clock; 0: none); a failure drops the batch, counted
- * as reason="export_failure". They must not log through lumen (a record
- * logged from the worker to the same handler is dropped and counted).
- * `shutdown` (called once, when the handler shuts down) and `destroy` may
- * be NULL.
+ * as reason="export_failure". They must not log to a logger that reaches
+ * this handler (the record would feed the queue being drained) nor call
+ * lumen_log_flush or lumen_log_shutdown (they would wait for this very
+ * thread until their budget ran out). `shutdown` (called once, when the
+ * handler shuts down, from the thread calling lumen_log_shutdown, while
+ * an export may be running: it must make that export return) and
+ * `destroy` (called by lumen_log_exporter_free; a handler keeps its
+ * exporter for the life of the process) may be NULL.
  */
 typedef struct lumen_log_exporter_ops {
     unsigned int version; /**< LUMEN_LOG_EXPORTER_OPS_VERSION */
