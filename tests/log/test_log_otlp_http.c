@@ -273,6 +273,58 @@ static void test_log_otlp_http__invalid_values_reported_once(void **state)
     assert_null(exp);
 }
 
+/* https: the collector's certificate is trusted through
+ * OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE (the trace exporter's TLS, read with
+ * the log variable); without it the export fails and is counted. */
+static void test_log_otlp_http__https_with_logs_certificate(void **state)
+{
+    (void)state;
+    if (!lt_have("openssl")) {
+        print_message("openssl missing; skipped\n");
+        skip();
+    }
+    char *dir = lt_tempdir();
+    char cert[512], key[512], cmd[2048];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    free(dir);
+    snprintf(
+        cmd, sizeof cmd,
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '%s' "
+        "-out '%s' -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1",
+        key, cert);
+    assert_int_equal(lt_run(cmd, "", 0, NULL), 0);
+    collector c;
+    collector_start_tls(&c, "", cert, key);
+    char url[160];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/v1/logs", c.port);
+    setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", url, 1);
+    for (int trusted = 1; trusted >= 0; trusted--) {
+        if (trusted)
+            setenv("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", cert, 1);
+        else
+            unsetenv("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE");
+        lumen_log_exporter *exp;
+        assert_int_equal(lumen_otlp_http_log_exporter_new(&exp, NULL, NULL), LUMEN_OK);
+        lumen_log_handler *h = handler_for(exp, 64, 16);
+        char name[32];
+        snprintf(name, sizeof name, "tls.%d", trusted);
+        lumen_logger *lg = lumen_logger_get(name);
+        assert_int_equal(lumen_logger_set_handlers(lg, &h, 1), LUMEN_OK);
+        LUMEN_LOG(lg, LUMEN_LOG_INFO, "secure");
+        lumen_log_flush(30000);
+        lumen_log_batch_stats st = stats_of(h);
+        assert_int_equal(st.exported, trusted ? 1 : 0);
+        assert_int_equal(st.failed, trusted ? 0 : 1);
+        lumen_logger_set_handlers(lg, NULL, 0);
+    }
+    unsetenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
+    char *log = collector_log(&c);
+    assert_int_equal(count_substr(log, "\"body\": \"secure\""), 1);
+    free(log);
+    collector_stop(&c);
+}
+
 typedef struct bad_peer {
     const char *name;
     const char *script; /* NULL: nothing listens */
@@ -424,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_log_otlp_http__protobuf_by_options),
         cmocka_unit_test(test_log_otlp_http__env_logs_variables_and_fallbacks),
         cmocka_unit_test(test_log_otlp_http__invalid_values_reported_once),
+        cmocka_unit_test(test_log_otlp_http__https_with_logs_certificate),
         cmocka_unit_test(test_log_otlp_http__dead_collector),
         cmocka_unit_test(test_log_otlp_http__hung_collector),
         cmocka_unit_test(test_log_otlp_http__refusing_collector),
