@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/otlp_retry.h"
 #include "lumen/http_otlp.h"
 #include "lumen/log.h"
 #include "lumen/metrics.h"
@@ -325,6 +326,41 @@ static void test_log_otlp_http__https_with_logs_certificate(void **state)
     collector_stop(&c);
 }
 
+/* A partial success (ExportLogsServiceResponse.partial_success): the
+ * rejected records are counted by the exporter and reported, not retried;
+ * the JSON form names them rejectedLogRecords. */
+static void test_log_otlp_http__partial_success(void **state)
+{
+    (void)state;
+    collector c;
+    collector_start(&c, "partial=2");
+    char url[160];
+    log_url(url, sizeof url, &c);
+    lumen_otlp_http_exporter_options o = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
+    o.ignore_env = true;
+    o.endpoint = url;
+    lumen_log_exporter *exp;
+    assert_int_equal(lumen_otlp_http_log_exporter_new(&exp, &o, NULL), LUMEN_OK);
+    lumen_log_handler *h = handler_for(exp, 64, 16);
+    lumen_logger *lg = lumen_logger_get("partial");
+    assert_int_equal(lumen_logger_set_handlers(lg, &h, 1), LUMEN_OK);
+    for (int i = 0; i < 3; i++)
+        LUMEN_LOG(lg, LUMEN_LOG_INFO, "maybe");
+    assert_int_equal(lumen_log_flush(30000), LUMEN_OK);
+    lumen_otlp_http_exporter_stats es = LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT;
+    assert_int_equal(lumen_otlp_http_log_exporter_get_stats(&es, exp), LUMEN_OK);
+    assert_int_equal(es.requests, 1);
+    assert_int_equal(es.rejected_spans, 2);
+    assert_int_equal(es.exported_spans, 1);
+    assert_int_equal(diag_count("OTLP partial success: 2 log records rejected: too old"), 1);
+    lumen_logger_set_handlers(lg, NULL, 0);
+    collector_stop(&c);
+    char msg[64];
+    const char *body = "{\"partialSuccess\":{\"rejectedLogRecords\":\"4\",\"errorMessage\":\"x\"}}";
+    assert_int_equal(lumen__otlp_partial_success(body, strlen(body), true, msg, sizeof msg), 4);
+    assert_string_equal(msg, "x");
+}
+
 typedef struct bad_peer {
     const char *name;
     const char *script; /* NULL: nothing listens */
@@ -477,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_log_otlp_http__env_logs_variables_and_fallbacks),
         cmocka_unit_test(test_log_otlp_http__invalid_values_reported_once),
         cmocka_unit_test(test_log_otlp_http__https_with_logs_certificate),
+        cmocka_unit_test(test_log_otlp_http__partial_success),
         cmocka_unit_test(test_log_otlp_http__dead_collector),
         cmocka_unit_test(test_log_otlp_http__hung_collector),
         cmocka_unit_test(test_log_otlp_http__refusing_collector),
