@@ -71,16 +71,84 @@ static void pb_double(lumen__buf *b, unsigned field, double v)
     fixed64_field(b, field, lumen__f64_bits(v));
 }
 
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* A nested message expected to be short (a data point): one byte kept
+ * for its length, where pb.h's begin keeps three, so that the usual point
+ * (under 128 bytes) needs no shift when it ends. */
+static size_t begin1(lumen__buf *b, unsigned field)
+{
+    tag(b, field, WT_LEN);
+    if (!lumen__buf_reserve(b, 1))
+        return 0;
+    b->len += 1;
+    return b->len;
+}
+
+static void end1(lumen__buf *b, size_t body)
+{
+    if (b->oom || body == 0)
+        return;
+    size_t n = b->len - body;
+    size_t k = varint_len(n);
+    if (k > 1) {
+        if (!lumen__buf_reserve(b, k - 1))
+            return;
+        memmove(b->p + body + k - 1, b->p + body, n);
+        b->len += k - 1;
+    }
+    size_t save = b->len;
+    b->len = body - 1;
+    varint(b, n);
+    b->len = save;
+    b->p[b->len] = '\0';
+}
+
 /* ---- attributes ------------------------------------------------------------ */
+
+/* KeyValue{key, AnyValue{string_value}}: the lengths are known, so it is
+ * written in one pass with no length to insert afterwards (a series'
+ * labels are most of a request). */
+static unsigned char *put_varint(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
 
 static void pb_kv(lumen__buf *b, unsigned field, const char *k, const char *v, size_t vlen)
 {
-    size_t kv = begin(b, field);
-    bytes_field(b, 1, k, strlen(k));
-    size_t av = begin(b, 2);
-    bytes_field(b, 1, v, vlen); /* an empty string stays a string */
-    end(b, av);
-    end(b, kv);
+    size_t klen = strlen(k);
+    size_t av = 1 + varint_len(vlen) + vlen;
+    size_t kv = 1 + varint_len(klen) + klen + 1 + varint_len(av) + av;
+    if (!lumen__buf_reserve(b, kv + 16))
+        return;
+    unsigned char *p = (unsigned char *)b->p + b->len;
+    p = put_varint(p, (uint64_t)field << 3 | WT_LEN);
+    p = put_varint(p, kv);
+    *p++ = 1 << 3 | WT_LEN; /* KeyValue.key */
+    p = put_varint(p, klen);
+    memcpy(p, k, klen);
+    p += klen;
+    *p++ = 2 << 3 | WT_LEN; /* KeyValue.value */
+    p = put_varint(p, av);
+    *p++ = 1 << 3 | WT_LEN; /* AnyValue.string_value: an empty string stays a string */
+    p = put_varint(p, vlen);
+    memcpy(p, v, vlen);
+    p += vlen;
+    b->len = (size_t)(p - (unsigned char *)b->p);
+    b->p[b->len] = '\0';
 }
 
 static void json_kv(lumen__buf *b, bool comma, const char *k, const char *v, size_t vlen)
@@ -237,7 +305,7 @@ static size_t point_begin(mctx *m, unsigned attr_field, const lumen__family *f,
         lumen__buf_putc(b, '"');
         return 0;
     }
-    size_t p = begin(b, 1); /* <Data>.data_points */
+    size_t p = begin1(b, 1); /* <Data>.data_points */
     attributes(m, attr_field, f, ch);
     if (start != 0)
         fixed64_field(b, 2, (uint64_t)start);
@@ -250,7 +318,7 @@ static void point_end(mctx *m, size_t p)
     if (m->json)
         lumen__buf_putc(m->b, '}');
     else
-        end(m->b, p);
+        end1(m->b, p);
 }
 
 /* A NumberDataPoint: a double (is_int: an int) and the slot's exemplar. */
