@@ -276,8 +276,8 @@ LUMEN_API int lumen_otlp_metrics_reader_get_stats(lumen_otlp_metrics_reader_stat
  * Stop the reader: its thread runs one last export and ends; the export
  * in flight and that last one together take at most the reader's
  * timeout_ms from this call (a dead collector holds it no longer), then
- * the reader is freed. NULL is a no-op. Not concurrently with other calls
- * on the same reader.
+ * the reader is freed. NULL is a no-op. Safe on distinct objects: no
+ * other call may use this reader during or after it.
  */
 LUMEN_API void lumen_otlp_metrics_reader_free(lumen_otlp_metrics_reader *r);
 
