@@ -40,6 +40,7 @@
 #include "core/escape.h"
 #include "core/hex.h"
 #include "lumen/otlp.h"
+#include "metrics/collect.h"
 #include "metrics/exemplar.h"
 #include "metrics/exphist.h"
 #include "metrics/family.h"
@@ -59,6 +60,10 @@ typedef struct mctx {
     bool json;
     int64_t now;
     size_t points;
+    /* A collected series: its labels (but le and quantile) are the
+     * attributes, instead of a registered family's. */
+    const lumen_collect_sink *cs;
+    const lumen__csample *cx;
 } mctx;
 
 static uint64_t zigzag32(int32_t v)
@@ -169,6 +174,25 @@ static void attributes(mctx *m, unsigned field, const lumen__family *f, const lu
     if (m->json)
         lumen__buf_puts(b, "\"attributes\":[");
     size_t k = 0;
+    if (m->cs != NULL) {
+        const char *p = m->cs->arena.p + m->cx->labels;
+        for (size_t i = 0; i < m->cx->nlabels; i++) {
+            const char *ln = p;
+            p += strlen(p) + 1;
+            const char *lv = p;
+            size_t vl = strlen(lv);
+            p += vl + 1;
+            if (strcmp(ln, "le") == 0 || strcmp(ln, "quantile") == 0)
+                continue;
+            if (m->json)
+                json_kv(b, k++ > 0, ln, lv, vl);
+            else
+                pb_kv(b, field, ln, lv, vl);
+        }
+        if (m->json)
+            lumen__buf_putc(b, ']');
+        return;
+    }
     for (size_t i = 0; i < f->nconst; i++, k++) {
         const char *v = f->const_values[i];
         if (m->json)
@@ -381,18 +405,13 @@ static void packed_u64(mctx *m, unsigned field, const uint64_t *c, size_t n, boo
     end(b, s);
 }
 
-static void histogram_point(mctx *m, const lumen__family *f, lumen__child *ch, bool comma)
+/* A HistogramDataPoint's values: count, sum, per-bucket (not cumulative)
+ * counts u[nb + 1] (+Inf last), bounds[nb], and the buckets' exemplars
+ * (hex NULL: none). */
+static void histogram_values(mctx *m, uint64_t total, double sum, const uint64_t *u,
+                             const double *bounds, size_t nb, _Atomic(lumen__exemplar *) *hex)
 {
     lumen__buf *b = m->b;
-    size_t nb = f->nbuckets;
-    uint64_t u[LUMEN__MAX_BUCKETS + 1];
-    lumen__cells_read_u64(ch->cell, (uint32_t)nb + 1, u);
-    uint64_t total = 0;
-    for (size_t i = 0; i <= nb; i++)
-        total += u[i];
-    double sum = lumen__cells_read_f64(ch->cell + (uint32_t)nb + 1);
-    size_t p = point_begin(m, 9, f, ch, ch->created_ns, comma);
-    _Atomic(lumen__exemplar *) *hex = atomic_load_explicit(&ch->u.hex, memory_order_acquire);
     bool first = true;
     if (m->json) {
         lumen__buf_puts(b, ",\"count\":\"");
@@ -405,7 +424,7 @@ static void histogram_point(mctx *m, const lumen__family *f, lumen__child *ch, b
         for (size_t i = 0; i < nb; i++) {
             if (i)
                 lumen__buf_putc(b, ',');
-            lumen__otlp_json_double(b, f->buckets[i]);
+            lumen__otlp_json_double(b, bounds[i]);
         }
         lumen__buf_putc(b, ']');
         for (size_t i = 0; hex != NULL && i <= nb; i++) {
@@ -425,7 +444,7 @@ static void histogram_point(mctx *m, const lumen__family *f, lumen__child *ch, b
         if (nb > 0) {
             size_t s = begin(b, 7);
             for (size_t i = 0; i < nb; i++) {
-                uint64_t bits = lumen__f64_bits(f->buckets[i]);
+                uint64_t bits = lumen__f64_bits(bounds[i]);
                 unsigned char le[8];
                 for (int k = 0; k < 8; k++)
                     le[k] = (unsigned char)(bits >> (8 * k));
@@ -436,6 +455,20 @@ static void histogram_point(mctx *m, const lumen__family *f, lumen__child *ch, b
         for (size_t i = 0; hex != NULL && i <= nb; i++)
             exemplar(m, 8, &hex[i], &first);
     }
+}
+
+static void histogram_point(mctx *m, const lumen__family *f, lumen__child *ch, bool comma)
+{
+    size_t nb = f->nbuckets;
+    uint64_t u[LUMEN__MAX_BUCKETS + 1];
+    lumen__cells_read_u64(ch->cell, (uint32_t)nb + 1, u);
+    uint64_t total = 0;
+    for (size_t i = 0; i <= nb; i++)
+        total += u[i];
+    double sum = lumen__cells_read_f64(ch->cell + (uint32_t)nb + 1);
+    size_t p = point_begin(m, 9, f, ch, ch->created_ns, comma);
+    histogram_values(m, total, sum, u, f->buckets, nb,
+                     atomic_load_explicit(&ch->u.hex, memory_order_acquire));
     point_end(m, p);
 }
 
@@ -501,23 +534,19 @@ static void exphist_point(mctx *m, const lumen__family *f, lumen__child *ch, boo
     point_end(m, p);
 }
 
-static void summary_point(mctx *m, const lumen__family *f, lumen__child *ch, bool comma)
+static void summary_values(mctx *m, uint64_t count, double sum, const double *qs, const double *q,
+                           size_t n)
 {
     lumen__buf *b = m->b;
-    double q[LUMEN__MAX_QUANTILES];
-    uint64_t count;
-    double sum;
-    lumen__summary_read(ch->u.sum, f, &count, &sum, q);
-    size_t p = point_begin(m, 7, f, ch, ch->created_ns, comma);
     if (m->json) {
         lumen__buf_puts(b, ",\"count\":\"");
         lumen__buf_u64(b, count);
         lumen__buf_puts(b, "\",\"sum\":");
         lumen__otlp_json_double(b, sum);
         lumen__buf_puts(b, ",\"quantileValues\":[");
-        for (size_t i = 0; i < f->nquantiles; i++) {
+        for (size_t i = 0; i < n; i++) {
             lumen__buf_puts(b, i ? ",{\"quantile\":" : "{\"quantile\":");
-            lumen__otlp_json_double(b, f->quantiles[i]);
+            lumen__otlp_json_double(b, qs[i]);
             lumen__buf_puts(b, ",\"value\":");
             lumen__otlp_json_double(b, q[i]);
             lumen__buf_putc(b, '}');
@@ -526,13 +555,23 @@ static void summary_point(mctx *m, const lumen__family *f, lumen__child *ch, boo
     } else {
         fixed64_field(b, 4, count);
         pb_double(b, 5, sum);
-        for (size_t i = 0; i < f->nquantiles; i++) {
+        for (size_t i = 0; i < n; i++) {
             size_t s = begin(b, 6);
-            pb_double(b, 1, f->quantiles[i]);
+            pb_double(b, 1, qs[i]);
             pb_double(b, 2, q[i]);
             end(b, s);
         }
     }
+}
+
+static void summary_point(mctx *m, const lumen__family *f, lumen__child *ch, bool comma)
+{
+    double q[LUMEN__MAX_QUANTILES];
+    uint64_t count;
+    double sum;
+    lumen__summary_read(ch->u.sum, f, &count, &sum, q);
+    size_t p = point_begin(m, 7, f, ch, ch->created_ns, comma);
+    summary_values(m, count, sum, f->quantiles, q, f->nquantiles);
     point_end(m, p);
 }
 
@@ -554,57 +593,93 @@ static const char *json_data_key(int kind)
     }
 }
 
-/* One family as one Metric. */
-static void metric(mctx *m, lumen__family *f, bool comma)
+static int kind_of(lumen_metric_type t, lumen_histogram_kind hk)
 {
-    lumen__buf *b = m->b;
-    int kind;
-    switch (f->type) {
+    switch (t) {
     case LUMEN_METRIC_COUNTER:
     case LUMEN_METRIC_INFO:
-        kind = M_SUM;
-        break;
+        return M_SUM;
     case LUMEN_METRIC_HISTOGRAM:
-        kind = f->hkind == LUMEN_HISTOGRAM_CLASSIC ? M_HISTOGRAM : M_EXPHIST;
-        break;
+        return hk == LUMEN_HISTOGRAM_CLASSIC ? M_HISTOGRAM : M_EXPHIST;
     case LUMEN_METRIC_SUMMARY:
-        kind = M_SUMMARY;
-        break;
+        return M_SUMMARY;
     default:
-        kind = M_GAUGE;
+        return M_GAUGE;
     }
-    if (f->fn != NULL)
-        kind = M_GAUGE;
-    /* The name: an info family's with its _info (OTLP has no info type). */
-    size_t nlen = strlen(f->name);
-    char *name = lumen__malloc(nlen + 6);
-    if (name == NULL) {
-        b->oom = true;
-        return;
-    }
-    memcpy(name, f->name, nlen);
-    name[nlen] = '\0';
-    if (f->type == LUMEN_METRIC_INFO)
-        memcpy(name + nlen, "_info", 6);
-    size_t mm = 0, data = 0;
+}
+
+/* A Metric's header, up to its points: *mm and *data are the open
+ * messages for metric_end. An info family's name gets its _info (OTLP
+ * has no info type). */
+static void metric_begin(mctx *m, const char *name, bool info, const char *help, const char *unit,
+                         int kind, bool comma, size_t *mm, size_t *data)
+{
+    lumen__buf *b = m->b;
+    size_t nlen = strlen(name);
     if (m->json) {
         lumen__buf_puts(b, comma ? ",{\"name\":" : "{\"name\":");
-        lumen__json_str(b, name, strlen(name));
+        if (info) {
+            char *full = lumen__malloc(nlen + 6);
+            if (full == NULL) {
+                b->oom = true;
+                return;
+            }
+            memcpy(full, name, nlen);
+            memcpy(full + nlen, "_info", 6);
+            lumen__json_str(b, full, nlen + 5);
+            lumen__free(full, nlen + 6);
+        } else {
+            lumen__json_str(b, name, nlen);
+        }
         lumen__buf_puts(b, ",\"description\":");
-        lumen__json_str(b, f->help ? f->help : "", f->help ? strlen(f->help) : 0);
+        lumen__json_str(b, help ? help : "", help ? strlen(help) : 0);
         lumen__buf_puts(b, ",\"unit\":");
-        lumen__json_str(b, f->unit ? f->unit : "", f->unit ? strlen(f->unit) : 0);
+        lumen__json_str(b, unit ? unit : "", unit ? strlen(unit) : 0);
         lumen__buf_puts(b, ",\"");
         lumen__buf_puts(b, json_data_key(kind));
         lumen__buf_puts(b, "\":{\"dataPoints\":[");
-    } else {
-        mm = begin(b, 2); /* ScopeMetrics.metrics */
-        str_field(b, 1, name);
-        str_field(b, 2, f->help);
-        str_field(b, 3, f->unit);
-        data = begin(b, (unsigned)kind);
+        return;
     }
-    lumen__free(name, nlen + 6);
+    *mm = begin(b, 2); /* ScopeMetrics.metrics */
+    tag(b, 1, WT_LEN);
+    varint(b, nlen + (info ? 5 : 0));
+    lumen__buf_add(b, name, nlen);
+    if (info)
+        lumen__buf_add(b, "_info", 5);
+    str_field(b, 2, help);
+    str_field(b, 3, unit);
+    *data = begin(b, (unsigned)kind);
+}
+
+static void metric_end(mctx *m, int kind, bool monotonic, size_t mm, size_t data)
+{
+    lumen__buf *b = m->b;
+    bool temporality = kind == M_SUM || kind == M_HISTOGRAM || kind == M_EXPHIST;
+    if (m->json) {
+        lumen__buf_putc(b, ']');
+        if (temporality)
+            lumen__buf_puts(b, ",\"aggregationTemporality\":2");
+        if (kind == M_SUM)
+            lumen__buf_puts(b, monotonic ? ",\"isMonotonic\":true" : ",\"isMonotonic\":false");
+        lumen__buf_puts(b, "}}");
+    } else {
+        if (temporality)
+            uint_field(b, 2, CUMULATIVE);
+        if (kind == M_SUM)
+            uint_field(b, 3, monotonic);
+        end(b, data);
+        end(b, mm);
+    }
+}
+
+/* One registered family as one Metric. */
+static void metric(mctx *m, lumen__family *f, bool comma)
+{
+    lumen__buf *b = m->b;
+    int kind = f->fn != NULL ? M_GAUGE : kind_of(f->type, f->hkind);
+    size_t mm = 0, data = 0;
+    metric_begin(m, f->name, f->type == LUMEN_METRIC_INFO, f->help, f->unit, kind, comma, &mm,
+                 &data);
     if (f->fn != NULL) {
         number_point(m, f, NULL, 0, f->fn(f->fn_ud), false, NULL, false);
     } else {
@@ -646,23 +721,137 @@ static void metric(mctx *m, lumen__family *f, bool comma)
         }
         lumen__family_snapshot_end(f, ch);
     }
-    bool temporality = kind == M_SUM || kind == M_HISTOGRAM || kind == M_EXPHIST;
-    if (m->json) {
-        lumen__buf_putc(b, ']');
-        if (temporality)
-            lumen__buf_puts(b, ",\"aggregationTemporality\":2");
-        if (kind == M_SUM)
-            lumen__buf_puts(b, f->type == LUMEN_METRIC_COUNTER ? ",\"isMonotonic\":true"
-                                                               : ",\"isMonotonic\":false");
-        lumen__buf_puts(b, "}}");
-    } else {
-        if (temporality)
-            uint_field(b, 2, CUMULATIVE);
-        if (kind == M_SUM)
-            uint_field(b, 3, f->type == LUMEN_METRIC_COUNTER);
-        end(b, data);
-        end(b, mm);
+    metric_end(m, kind, f->type == LUMEN_METRIC_COUNTER, mm, data);
+}
+
+/* ---- collected families ------------------------------------------------------ */
+
+/* Are samples x and y of one series (the same labels but le and quantile)? */
+static bool same_series(const lumen_collect_sink *s, const lumen__csample *x,
+                        const lumen__csample *y)
+{
+    const char *p = s->arena.p + x->labels, *q = s->arena.p + y->labels;
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < x->nlabels && (strcmp(p, "le") == 0 || strcmp(p, "quantile") == 0)) {
+            p += strlen(p) + 1;
+            p += strlen(p) + 1;
+            i++;
+        }
+        while (j < y->nlabels && (strcmp(q, "le") == 0 || strcmp(q, "quantile") == 0)) {
+            q += strlen(q) + 1;
+            q += strlen(q) + 1;
+            j++;
+        }
+        if (i == x->nlabels || j == y->nlabels)
+            return i == x->nlabels && j == y->nlabels;
+        for (int k = 0; k < 2; k++) {
+            if (strcmp(p, q) != 0)
+                return false;
+            p += strlen(p) + 1;
+            q += strlen(q) + 1;
+        }
+        i++, j++;
     }
+}
+
+/* The value of label `name` of sample z, as a double; false when absent
+ * or not a number. */
+static bool label_double(const lumen_collect_sink *s, const lumen__csample *z, const char *name,
+                         double *out)
+{
+    const char *p = s->arena.p + z->labels;
+    for (size_t i = 0; i < z->nlabels; i++) {
+        const char *ln = p;
+        p += strlen(p) + 1;
+        if (strcmp(ln, name) == 0)
+            return lumen__parse_double(p, out);
+        p += strlen(p) + 1;
+    }
+    return false;
+}
+
+/* One series of a collected histogram or summary: samples x..y. */
+static void collected_series(mctx *m, const lumen_collect_sink *s, const lumen__cfam *cf,
+                             const lumen__csample *x, const lumen__csample *y, bool comma)
+{
+    uint64_t count = 0;
+    double sum = 0;
+    double bounds[LUMEN__MAX_BUCKETS + 1], vals[LUMEN__MAX_BUCKETS + 1];
+    uint64_t u[LUMEN__MAX_BUCKETS + 2];
+    size_t n = 0;
+    for (const lumen__csample *z = x; z < y; z++) {
+        double v;
+        if (z->suffix == SFX_COUNT) {
+            count = z->value >= 0 && z->value < 1.8e19 ? (uint64_t)z->value : 0;
+        } else if (z->suffix == SFX_SUM) {
+            sum = z->value;
+        } else if (n < LUMEN__MAX_BUCKETS &&
+                   ((cf->type == LUMEN_METRIC_HISTOGRAM && z->suffix == SFX_BUCKET &&
+                     label_double(s, z, "le", &v) && v != INFINITY) ||
+                    (cf->type == LUMEN_METRIC_SUMMARY && z->suffix == SFX_NONE &&
+                     label_double(s, z, "quantile", &v)))) {
+            bounds[n] = v;
+            vals[n++] = z->value;
+        }
+    }
+    m->cs = s;
+    m->cx = x;
+    size_t p = point_begin(m, cf->type == LUMEN_METRIC_HISTOGRAM ? 9 : 7, NULL, NULL, 0, comma);
+    if (cf->type == LUMEN_METRIC_SUMMARY) {
+        summary_values(m, count, sum, bounds, vals, n);
+    } else {
+        /* Prometheus buckets are cumulative, OTLP's are not; the +Inf
+         * bucket is the count. */
+        double prev = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = vals[i] - prev;
+            u[i] = d > 0 ? (uint64_t)d : 0;
+            prev = vals[i];
+        }
+        u[n] = (double)count > prev ? (uint64_t)((double)count - prev) : 0;
+        histogram_values(m, count, sum, u, bounds, n, NULL);
+    }
+    point_end(m, p);
+    m->cs = NULL;
+    m->cx = NULL;
+}
+
+/* A family a collector wrote, as one Metric: values as their registered
+ * kind, no start time (a collector's _created is not read). */
+static void collected_metric(mctx *m, const lumen_collect_sink *s, const lumen__cfam *cf,
+                             bool comma)
+{
+    int kind = kind_of(cf->type, LUMEN_HISTOGRAM_CLASSIC);
+    size_t mm = 0, data = 0;
+    metric_begin(m, lumen__sink_str(s, cf->name), cf->type == LUMEN_METRIC_INFO,
+                 lumen__sink_str(s, cf->help), lumen__sink_str(s, cf->unit), kind, comma, &mm,
+                 &data);
+    const lumen__csample *x = cf->n ? &s->samples[cf->first] : NULL, *end = x ? x + cf->n : NULL;
+    bool cm = false;
+    while (x != NULL && x < end && !m->b->oom) {
+        if (x->suffix == SFX_CREATED) {
+            x++;
+            continue;
+        }
+        if (kind == M_HISTOGRAM || kind == M_SUMMARY) {
+            const lumen__csample *y = x;
+            while (y < end && same_series(s, x, y))
+                y++;
+            collected_series(m, s, cf, x, y, cm);
+            x = y;
+        } else {
+            m->cs = s;
+            m->cx = x;
+            number_point(m, NULL, NULL, 0, cf->type == LUMEN_METRIC_INFO ? 1 : x->value,
+                         cf->type == LUMEN_METRIC_INFO, NULL, cm);
+            m->cs = NULL;
+            m->cx = NULL;
+            x++;
+        }
+        cm = true;
+    }
+    metric_end(m, kind, cf->type == LUMEN_METRIC_COUNTER, mm, data);
 }
 
 /* ---- the request ------------------------------------------------------------- */
@@ -682,7 +871,8 @@ static bool seen_before(lumen__family ***fams, const size_t *nf, size_t r, const
 }
 
 static void request(mctx *m, lumen__registry *const *regs, size_t nregs, lumen__family ***fams,
-                    const size_t *nf, const lumen_tracer_provider *tp, const char *scope)
+                    const size_t *nf, const lumen_collect_sink *sinks,
+                    const lumen_tracer_provider *tp, const char *scope)
 {
     lumen__buf *b = m->b;
     size_t rm = 0, res = 0, sm = 0, sc = 0;
@@ -715,6 +905,11 @@ static void request(mctx *m, lumen__registry *const *regs, size_t nregs, lumen__
             metric(m, fams[r][i], comma);
             comma = true;
         }
+    for (size_t r = 0; r < nregs && !b->oom; r++)
+        for (size_t i = 0; i < sinks[r].nfams && !b->oom; i++) {
+            collected_metric(m, &sinks[r], &sinks[r].fams[i], comma);
+            comma = true;
+        }
     if (m->json) {
         lumen__buf_puts(b, "]}]}]}");
     } else {
@@ -732,23 +927,43 @@ static int encode(char **out, size_t *out_len, size_t *points, lumen_otlp_format
             return LUMEN_ENOTSUP;
     lumen__family **fams[LUMEN_RENDER_MAX_REGISTRIES] = {0};
     size_t nf[LUMEN_RENDER_MAX_REGISTRIES] = {0};
+    lumen_collect_sink *sinks = lumen__calloc(nregs, sizeof *sinks);
+    if (sinks == NULL)
+        return LUMEN_ENOMEM;
+    bool sinks_oom = false;
+    for (size_t r = 0; r < nregs; r++)
+        lumen__sink_init(&sinks[r]);
     lumen__buf b = LUMEN__BUF_INIT;
     mctx m = {.b = &b, .json = fmt == LUMEN_OTLP_JSON, .now = lumen__wall_ns()};
     int rc = LUMEN_OK;
     if (!lumen__buf_reserve(&b, 4096))
         rc = LUMEN_ENOMEM;
-    for (size_t r = 0; r < nregs && rc == LUMEN_OK; r++)
-        if ((fams[r] = lumen__registry_families(regs[r], &nf[r])) == NULL)
+    for (size_t r = 0; r < nregs && rc == LUMEN_OK; r++) {
+        if ((fams[r] = lumen__registry_families(regs[r], &nf[r])) == NULL) {
             rc = LUMEN_ENOMEM;
+            break;
+        }
+        /* A registry given twice: its collectors run once. */
+        bool again = false;
+        for (size_t j = 0; j < r; j++)
+            again = again || regs[j] == regs[r];
+        if (!again)
+            lumen__sink_collect(&sinks[r], regs[r], fams[r], nf[r]);
+    }
     if (rc == LUMEN_OK)
-        request(&m, regs, nregs, fams, nf, resource_from,
+        request(&m, regs, nregs, fams, nf, sinks, resource_from,
                 scope != NULL && *scope != '\0' ? scope : "lumen");
     for (size_t r = 0; r < nregs; r++) {
         for (size_t i = 0; fams[r] && i < nf[r]; i++)
             lumen__family_unref(fams[r][i]);
         if (fams[r] != NULL)
             lumen__free(fams[r], (nf[r] ? nf[r] : 1) * sizeof **fams);
+        sinks_oom = sinks_oom || sinks[r].oom;
+        lumen__sink_free(&sinks[r]);
     }
+    lumen__free(sinks, nregs * sizeof *sinks);
+    if (rc == LUMEN_OK && sinks_oom)
+        rc = LUMEN_ENOMEM;
     if (rc == LUMEN_OK && b.oom)
         rc = LUMEN_ENOMEM;
     if (rc != LUMEN_OK) {

@@ -35,6 +35,31 @@ static double seven(void *ud)
     return 7;
 }
 
+/* A collector: a counter, a histogram (cumulative buckets, as the text
+ * format has them) and a summary, each one series. */
+static int collect(lumen_collect_sink *s, void *ud)
+{
+    (void)ud;
+    const lumen_label q[] = {{"queue", "mail"}};
+    lumen_collect_family(s, LUMEN_METRIC_COUNTER, "jobs", "Jobs done.", NULL);
+    lumen_collect_sample(s, "", q, 1, 12);
+    lumen_collect_family(s, LUMEN_METRIC_HISTOGRAM, "job_seconds", "Job time.", "seconds");
+    const lumen_label b1[] = {{"queue", "mail"}, {"le", "1"}},
+                      b2[] = {{"queue", "mail"}, {"le", "5"}},
+                      b3[] = {{"queue", "mail"}, {"le", "+Inf"}};
+    lumen_collect_sample(s, "_bucket", b1, 2, 2);
+    lumen_collect_sample(s, "_bucket", b2, 2, 5);
+    lumen_collect_sample(s, "_bucket", b3, 2, 6);
+    lumen_collect_sample(s, "_sum", q, 1, 17.5);
+    lumen_collect_sample(s, "_count", q, 1, 6);
+    lumen_collect_family(s, LUMEN_METRIC_SUMMARY, "job_wait", "Waits.", NULL);
+    const lumen_label w[] = {{"quantile", "0.99"}};
+    lumen_collect_sample(s, "", w, 1, 0.25);
+    lumen_collect_sample(s, "_sum", NULL, 0, 3);
+    lumen_collect_sample(s, "_count", NULL, 0, 30);
+    return LUMEN_OK;
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -112,6 +137,8 @@ static int group_setup(void **state)
     for (int i = 1; i <= 10; i++)
         lumen_summary_observe(su, i);
 
+    assert_int_equal(lumen_registry_add_collector(NULL, F.reg, NULL, collect, NULL), LUMEN_OK);
+
     assert_int_equal(lumen_otlp_encode_metrics(&F.pb, &F.pb_len, &F.points, LUMEN_OTLP_PROTOBUF,
                                                &F.reg, 1, F.tp, "test.scope"),
                      LUMEN_OK);
@@ -119,8 +146,8 @@ static int group_setup(void **state)
     assert_int_equal(lumen_otlp_encode_metrics(&F.json, &F.json_len, &jp, LUMEN_OTLP_JSON, &F.reg,
                                                1, F.tp, "test.scope"),
                      LUMEN_OK);
-    assert_int_equal(F.points, 8);
-    assert_int_equal(jp, 8);
+    assert_int_equal(F.points, 11);
+    assert_int_equal(jp, 11);
     return 0;
 }
 
@@ -211,14 +238,30 @@ static void test_metrics_otlp__protoc_decodes_every_field(void **state)
         "sum: 55",
         "quantile_values {\n            quantile: 0.5",
         "quantile: 0.9",
+        /* the collected families */
+        "name: \"jobs\"",
+        "string_value: \"mail\"",
+        "as_double: 12",
+        "name: \"job_seconds\"",
+        "unit: \"seconds\"",
+        "count: 6",
+        "sum: 17.5",
+        "bucket_counts: 2\n          bucket_counts: 3\n          bucket_counts: 1",
+        "explicit_bounds: 1\n          explicit_bounds: 5\n",
+        "name: \"job_wait\"",
+        "count: 30",
+        "quantile: 0.99\n            value: 0.25",
     };
     for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
         if (strstr(out, lines[i]) == NULL)
             fail_msg("missing %s in:\n%s", lines[i], out);
     /* Start times on every point but the gauges'; is_monotonic false for info. */
     assert_int_equal(count_substr(out, "start_time_unix_nano: "), 6);
-    assert_int_equal(count_substr(out, "time_unix_nano: "), 6 + 8 + 1 /* exemplar */);
-    assert_int_equal(count_substr(out, "is_monotonic: true"), 1);
+    assert_int_equal(count_substr(out, "time_unix_nano: "), 6 + 11 + 1 /* exemplar */);
+    assert_int_equal(count_substr(out, "is_monotonic: true"), 2);
+    /* le and quantile are no attributes */
+    assert_null(strstr(out, "key: \"le\""));
+    assert_null(strstr(out, "key: \"quantile\""));
     free(out);
 }
 
@@ -290,7 +333,22 @@ static void test_metrics_otlp__decoded_by_opentelemetry_js(void **state)
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         if (strstr(out, want[i]) == NULL)
             fail_msg("missing %s in:\n%s", want[i], out);
-    assert_int_equal(count_substr(out, "\n"), 1 + 8);
+    const char *collected[] = {
+        "{\"metric\":\"jobs\",\"desc\":\"Jobs done.\",\"unit\":\"\",\"kind\":\"sum\","
+        "\"temporality\":2,\"monotonic\":true,\"attrs\":{\"queue\":\"mail\"},\"start\":\"0\"",
+        "\"value\":12,\"exemplars\":[]}",
+        "{\"metric\":\"job_seconds\",\"desc\":\"Job time.\",\"unit\":\"seconds\","
+        "\"kind\":\"histogram\",\"temporality\":2,\"monotonic\":false,"
+        "\"attrs\":{\"queue\":\"mail\"},\"start\":\"0\"",
+        "\"count\":\"6\",\"sum\":17.5,\"buckets\":[\"2\",\"3\",\"1\"],\"bounds\":[1,5],",
+        "{\"metric\":\"job_wait\",\"desc\":\"Waits.\",\"unit\":\"\",\"kind\":\"summary\","
+        "\"temporality\":0,\"monotonic\":false,\"attrs\":{},\"start\":\"0\"",
+        "\"count\":\"30\",\"sum\":3,\"quantiles\":[[0.99,0.25]]}",
+    };
+    for (size_t i = 0; i < sizeof collected / sizeof *collected; i++)
+        if (strstr(out, collected[i]) == NULL)
+            fail_msg("missing %s in:\n%s", collected[i], out);
+    assert_int_equal(count_substr(out, "\n"), 1 + 11);
 
     /* The OTLP/JSON body carries the same message. */
     snprintf(cmd, sizeof cmd, "node '%s/decode_metrics.js' json", dir);
