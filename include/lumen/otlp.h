@@ -51,15 +51,16 @@ LUMEN_API int lumen_otlp_encode_logs(char **out, size_t *out_len, lumen_otlp_for
  * a render reads them (the updating threads are never held): one
  * ResourceMetrics carrying the resource of `resource_from` (NULL: an empty
  * resource), one ScopeMetrics named `scope_name` (NULL or "": "lumen")
- * with lumen's version, one Metric per family in name order (a name in
- * two registries: the first one's). Cumulative temporality: counters are
+ * with lumen's version, one Metric per registered family in name order (a
+ * name in two registries: the first one's), then one per family the
+ * registries' collectors write. Cumulative temporality: counters are
  * monotonic Sums, gauges (and untyped families) Gauges, info families
  * non-monotonic Sums of value 1 named x_info, classic histograms
  * Histograms (explicit bounds), native histograms ExponentialHistograms,
  * summaries Summaries; labels are string attributes, start_time_unix_nano
  * is the series' creation, exemplars keep their labels and trace and span
- * ids. Families written by custom collectors and the overflow family are
- * not encoded. *out (freed with lumen_free) and *out_len receive the body,
+ * ids; collected families have no start time. The overflow family is not
+ * encoded. *out (freed with lumen_free) and *out_len receive the body,
  * *out_points (may be NULL) the number of data points. Returns LUMEN_OK,
  * LUMEN_EINVAL, LUMEN_ENOENT (a freed registry), LUMEN_ENOTSUP (the
  * registry of a pre-forked family) or LUMEN_ENOMEM (*out is then NULL).

@@ -27,7 +27,9 @@
  *
  * Labels (constant ones first) become string attributes. Exemplars carry
  * their labels as filtered attributes, trace_id and span_id as the ids.
- * Not exported: families written by custom collectors, the overflow
+ * Families written by custom collectors follow the registered ones, each
+ * as its type says (a histogram's cumulative `le` buckets turned into
+ * per-bucket counts), without start times. Not exported: the overflow
  * family, and the registries of a pre-forked family (LUMEN_ENOTSUP).
  */
 #include <math.h>
