@@ -15,6 +15,12 @@
  * sequence number per request); free asks for a last export within
  * timeout_ms of the call, cuts the transport off at that deadline, and
  * joins.
+ *
+ * Self-metrics: one collector in the default registry (added with the
+ * first reader, unless LUMEN_SELF_METRICS=false) sums every reader's
+ * counts, the freed ones' included: lumen_otlp_metrics_exports_total
+ * {result}, lumen_otlp_metrics_points_exported_total and
+ * lumen_otlp_metrics_points_dropped_total{reason}.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -52,7 +58,104 @@ struct lumen_otlp_metrics_reader {
 
     atomic_uint_fast64_t ok, failed, points, rejected, dropped, f_http, f_connect, f_timeout,
         f_other;
+    struct lumen_otlp_metrics_reader *next; /* in g_readers */
 };
+
+/* ---- self-metrics ------------------------------------------------------------ */
+
+/* Every reader's counts, for the collector of lumen_otlp_metrics_* in the
+ * default registry: the live readers' and those of the freed ones. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static lumen_otlp_metrics_reader *g_readers;
+static uint64_t g_gone[5]; /* ok, failed, points, rejected, dropped */
+static pthread_once_t g_self_once = PTHREAD_ONCE_INIT;
+
+static void sums(uint64_t t[5])
+{
+    pthread_mutex_lock(&g_mu);
+    memcpy(t, g_gone, sizeof g_gone);
+    for (lumen_otlp_metrics_reader *r = g_readers; r != NULL; r = r->next) {
+        t[0] += atomic_load(&r->ok);
+        t[1] += atomic_load(&r->failed);
+        t[2] += atomic_load(&r->points);
+        t[3] += atomic_load(&r->rejected);
+        t[4] += atomic_load(&r->dropped);
+    }
+    pthread_mutex_unlock(&g_mu);
+}
+
+static int collect_self(lumen_collect_sink *s, void *ud)
+{
+    (void)ud;
+    uint64_t t[5];
+    sums(t);
+    const lumen_label ok = {"result", "ok"}, failed = {"result", "failed"};
+    const lumen_label ef = {"reason", "export_failure"}, rej = {"reason", "rejected"};
+    int rc = lumen_collect_family(s, LUMEN_METRIC_COUNTER, "lumen_otlp_metrics_exports",
+                                  "OTLP metrics exports, by result.", NULL);
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(s, "", &ok, 1, (double)t[0]);
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(s, "", &failed, 1, (double)t[1]);
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_family(s, LUMEN_METRIC_COUNTER, "lumen_otlp_metrics_points_exported",
+                                  "OTLP metric data points the collector accepted.", NULL);
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(s, "", NULL, 0, (double)t[2]);
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_family(s, LUMEN_METRIC_COUNTER, "lumen_otlp_metrics_points_dropped",
+                                  "OTLP metric data points lost: their export failed, or the "
+                                  "collector rejected them.",
+                                  NULL);
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(s, "", &ef, 1, (double)t[4]);
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(s, "", &rej, 1, (double)t[3]);
+    return rc;
+}
+
+/* The collector, once, unless LUMEN_SELF_METRICS=false. */
+static void self_init(void)
+{
+    if (!lumen__env_bool("LUMEN_SELF_METRICS", true))
+        return;
+    static const char *const names[] = {"lumen_otlp_metrics_exports",
+                                        "lumen_otlp_metrics_points_exported",
+                                        "lumen_otlp_metrics_points_dropped"};
+    lumen_collector_options o = LUMEN_COLLECTOR_OPTIONS_INIT;
+    o.family_names = names;
+    o.family_count = 3;
+    int rc = lumen_registry_add_collector(NULL, NULL, &o, collect_self, NULL);
+    if (rc != LUMEN_OK)
+        lumen__diag(LUMEN_DIAG_WARN,
+                    "OTLP metrics: the lumen_otlp_metrics_* self-metrics are off: %s",
+                    lumen_status_name(rc));
+}
+
+static void link_reader(lumen_otlp_metrics_reader *r)
+{
+    pthread_once(&g_self_once, self_init);
+    pthread_mutex_lock(&g_mu);
+    r->next = g_readers;
+    g_readers = r;
+    pthread_mutex_unlock(&g_mu);
+}
+
+static void unlink_reader(lumen_otlp_metrics_reader *r)
+{
+    pthread_mutex_lock(&g_mu);
+    for (lumen_otlp_metrics_reader **p = &g_readers; *p != NULL; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            g_gone[0] += atomic_load(&r->ok);
+            g_gone[1] += atomic_load(&r->failed);
+            g_gone[2] += atomic_load(&r->points);
+            g_gone[3] += atomic_load(&r->rejected);
+            g_gone[4] += atomic_load(&r->dropped);
+            break;
+        }
+    pthread_mutex_unlock(&g_mu);
+}
 
 static const size_t options_sizes[] = {0, sizeof(lumen_otlp_metrics_reader_options)};
 static const size_t stats_sizes[] = {0, sizeof(lumen_otlp_metrics_reader_stats)};
@@ -269,7 +372,9 @@ int lumen_otlp_metrics_reader_new(lumen_otlp_metrics_reader **out,
         if ((rc = lumen__otlp_exp_new(&r->exp, o.exporter, "METRICS")) != LUMEN_OK)
             goto fail;
     }
+    link_reader(r);
     if (pthread_create(&r->thread, NULL, run, r) != 0) {
+        unlink_reader(r);
         rc = LUMEN_ESYS;
         goto fail;
     }
@@ -335,6 +440,7 @@ void lumen_otlp_metrics_reader_free(lumen_otlp_metrics_reader *r)
     if (r->exp != NULL)
         lumen__otlp_exp_shutdown(r->exp);
     pthread_join(r->thread, NULL);
+    unlink_reader(r);
     reader_destroy(r);
 }
 

@@ -128,6 +128,18 @@ static lumen_otlp_metrics_reader *reader_to(lumen_registry *reg, const char *url
     return rd;
 }
 
+/* A sample of the default registry (the self-metrics), -1 when absent. */
+static double metric(const char *series)
+{
+    char *text = NULL;
+    assert_int_equal(lumen_registry_render_string(&text, NULL, NULL, LUMEN_FORMAT_PROMETHEUS),
+                     LUMEN_OK);
+    const char *p = strstr(text, series);
+    double v = p ? strtod(p + strlen(series), NULL) : -1;
+    lumen_free(text);
+    return v;
+}
+
 /* ---- tests ------------------------------------------------------------------------ */
 
 static void test_metrics_otlp_http__protobuf_by_options(void **state)
@@ -154,6 +166,8 @@ static void test_metrics_otlp_http__protobuf_by_options(void **state)
     assert_int_equal(s.exports_failed, 0);
     assert_int_equal(s.points_dropped, 0);
     assert_int_equal(s.last_status, 200);
+    assert_true(metric("\nlumen_otlp_metrics_points_exported_total ") >= 3);
+    assert_true(metric("\nlumen_otlp_metrics_exports_total{result=\"ok\"} ") >= 1);
     /* free exports once more (the final collection) */
     lumen_otlp_metrics_reader_free(rd);
     assert_int_equal(collector_requests(&c), 2);
@@ -320,6 +334,9 @@ static void check_failure(const char *script, const char *url_or_null, int want_
     }
     lumen_counter *ctr;
     lumen_registry *reg = three_points(&ctr);
+    double dropped0 =
+        metric("\nlumen_otlp_metrics_points_dropped_total{reason=\"export_failure\"} ");
+    double failed0 = metric("\nlumen_otlp_metrics_exports_total{result=\"failed\"} ");
     lumen_otlp_metrics_reader *rd = reader_to(reg, url, timeout_ms);
     updater u = {ctr, false};
     pthread_t th;
@@ -341,6 +358,10 @@ static void check_failure(const char *script, const char *url_or_null, int want_
     assert_int_equal(s.fail_http, want_rc == LUMEN_EHTTP);
     assert_int_equal(s.fail_connect, want_rc == LUMEN_ECONNECT);
     assert_int_equal(s.fail_timeout, want_rc == LUMEN_ETIMEDOUT);
+    /* ... and in the self-metrics, which sum every reader */
+    assert_true(metric("\nlumen_otlp_metrics_points_dropped_total{reason=\"export_failure\"} ") >=
+                dropped0 + 3);
+    assert_true(metric("\nlumen_otlp_metrics_exports_total{result=\"failed\"} ") >= failed0 + 1);
     /* free: the last export, bounded by the reader's timeout. */
     int64_t t0 = mono_ns();
     lumen_otlp_metrics_reader_free(rd);
