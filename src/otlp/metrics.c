@@ -22,7 +22,8 @@
  *   histogram          Histogram, cumulative: explicit bounds, a count per
  *                      bucket (+Inf last), sum; the buckets' exemplars
  *   native histogram   ExponentialHistogram, cumulative: scale, zero count
- *                      and threshold, positive and negative offset + counts
+ *                      and threshold, positive and negative offset + counts,
+ *                      the exemplars
  *   summary            Summary: count, sum, quantile values
  *
  * Labels (constant ones first) become string attributes. Exemplars carry
@@ -505,6 +506,9 @@ static void exphist_point(mctx *m, const lumen__family *f, lumen__child *ch, boo
         return;
     }
     size_t p = point_begin(m, 1, f, ch, ch->created_ns, comma);
+    /* Exemplars: one slot per classic bucket (one for a native-only
+     * histogram), as the observations recorded them. */
+    _Atomic(lumen__exemplar *) *hex = atomic_load_explicit(&ch->u.hex, memory_order_acquire);
     if (m->json) {
         lumen__buf_puts(b, ",\"count\":\"");
         lumen__buf_u64(b, d.total);
@@ -520,6 +524,17 @@ static void exphist_point(mctx *m, const lumen__family *f, lumen__child *ch, boo
         exp_buckets(m, 9, "\"negative\"", d.offset[1], d.counts[1], d.len[1]);
         lumen__buf_puts(b, ",\"zeroThreshold\":");
         lumen__otlp_json_double(b, d.zero_threshold);
+        bool first = true;
+        for (size_t i = 0; hex != NULL && i <= f->nbuckets; i++) {
+            if (first)
+                lumen__buf_putc(b, ',');
+            size_t at = b->len;
+            exemplar(m, 11, &hex[i], &first);
+            if (first)
+                b->len = at - 1;
+        }
+        if (!first)
+            lumen__buf_putc(b, ']');
     } else {
         fixed64_field(b, 4, d.total);
         pb_double(b, 5, d.sum);
@@ -531,6 +546,9 @@ static void exphist_point(mctx *m, const lumen__family *f, lumen__child *ch, boo
         exp_buckets(m, 8, NULL, d.offset[0], d.counts[0], d.len[0]);
         exp_buckets(m, 9, NULL, d.offset[1], d.counts[1], d.len[1]);
         pb_double(b, 14, d.zero_threshold);
+        bool first = true;
+        for (size_t i = 0; hex != NULL && i <= f->nbuckets; i++)
+            exemplar(m, 11, &hex[i], &first);
     }
     lumen__exphist_data_free(&d);
     point_end(m, p);

@@ -123,7 +123,9 @@ static int group_setup(void **state)
     lumen_histogram_observe(h, 0);
     lumen_histogram_observe(h, 1);
     lumen_histogram_observe(h, 1);
-    lumen_histogram_observe(h, -4);
+    const lumen_label hx[] = {{"trace_id", "0af7651916cd43dd8448eb211c80319c"},
+                              {"span_id", "b7ad6b7169203331"}};
+    lumen_histogram_observe_exemplar(h, -4, hx, 2);
 
     /* A summary. */
     lumen_family_options s = LUMEN_FAMILY_OPTIONS_INIT;
@@ -231,6 +233,7 @@ static void test_metrics_otlp__protoc_decodes_every_field(void **state)
         "zero_count: 1",
         "positive {\n            offset: -1\n            bucket_counts: 2",
         "negative {\n            offset: 511\n            bucket_counts: 1",
+        "as_double: -4",
         /* the summary */
         "name: \"rpc_seconds\"",
         "summary {",
@@ -257,7 +260,7 @@ static void test_metrics_otlp__protoc_decodes_every_field(void **state)
             fail_msg("missing %s in:\n%s", lines[i], out);
     /* Start times on every point but the gauges'; is_monotonic false for info. */
     assert_int_equal(count_substr(out, "start_time_unix_nano: "), 6);
-    assert_int_equal(count_substr(out, "time_unix_nano: "), 6 + 11 + 1 /* exemplar */);
+    assert_int_equal(count_substr(out, "time_unix_nano: "), 6 + 11 + 2 /* exemplars */);
     assert_int_equal(count_substr(out, "is_monotonic: true"), 2);
     /* le and quantile are no attributes */
     assert_null(strstr(out, "key: \"le\""));
@@ -325,7 +328,10 @@ static void test_metrics_otlp__decoded_by_opentelemetry_js(void **state)
         "\"temporality\":2,",
         "\"count\":\"4\",\"sum\":-2,\"scale\":8,\"zeroCount\":\"1\",\"zeroThreshold\":0,"
         "\"positive\":{\"offset\":-1,\"counts\":[\"2\"]},"
-        "\"negative\":{\"offset\":511,\"counts\":[\"1\"]}}",
+        "\"negative\":{\"offset\":511,\"counts\":[\"1\"]},\"exemplars\":[{\"attrs\":{},"
+        "\"time\":\"",
+        "\"value\":-4,\"traceId\":\"0af7651916cd43dd8448eb211c80319c\","
+        "\"spanId\":\"b7ad6b7169203331\"}]}",
         "{\"metric\":\"temp_celsius\",\"desc\":\"\",\"unit\":\"celsius\",\"kind\":\"gauge\","
         "\"temporality\":0,\"monotonic\":false,\"attrs\":{\"region\":\"eu\"},\"start\":\"0\"",
         "\"value\":-3.5,",

@@ -67,7 +67,7 @@ process.stdin.on('end', () => {
             const b = (x) => ({ offset: (x && x.offset) || 0, counts: (x && x.bucketCounts) || [] });
             Object.assign(line, { count: p.count, sum: p.sum, scale: p.scale || 0,
               zeroCount: p.zeroCount || '0', zeroThreshold: p.zeroThreshold || 0,
-              positive: b(p.positive), negative: b(p.negative) });
+              positive: b(p.positive), negative: b(p.negative), exemplars: ex(p.exemplars) });
           } else {
             Object.assign(line, { count: p.count, sum: p.sum,
               quantiles: (p.quantileValues || []).map((q) => [q.quantile || 0, q.value || 0]) });
