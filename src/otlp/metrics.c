@@ -42,6 +42,7 @@
 #include "core/clock.h"
 #include "core/escape.h"
 #include "core/hex.h"
+#include "core/utf8.h"
 #include "lumen/otlp.h"
 #include "metrics/collect.h"
 #include "metrics/exemplar.h"
@@ -120,6 +121,25 @@ static void end1(lumen__buf *b, size_t body)
     b->p[b->len] = '\0';
 }
 
+/* s[0..*n) as valid UTF-8, as OTLP strings must be: s itself, or a
+ * repaired copy (U+FFFD for each invalid sequence) left in *tmp for
+ * lumen__free. For what lumen did not repair when it was recorded: what
+ * collectors write, exemplar labels, help texts. */
+static const char *utf8_ok(lumen__buf *b, const char *s, size_t *n, char **tmp)
+{
+    *tmp = NULL;
+    if (s == NULL || lumen__utf8_invalid(s, *n) == 0)
+        return s;
+    bool oom = false;
+    *tmp = lumen__utf8_repair_dup(s, *n, &oom);
+    if (*tmp == NULL) {
+        b->oom = true;
+        return s;
+    }
+    *n = strlen(*tmp);
+    return *tmp;
+}
+
 /* ---- attributes ------------------------------------------------------------ */
 
 /* KeyValue{key, AnyValue{string_value}}: the lengths are known, so it is
@@ -187,10 +207,13 @@ static void attributes(mctx *m, unsigned field, const lumen__family *f, const lu
             p += vl + 1;
             if (strcmp(ln, "le") == 0 || strcmp(ln, "quantile") == 0)
                 continue;
+            char *tmp;
+            lv = utf8_ok(b, lv, &vl, &tmp);
             if (m->json)
                 json_kv(b, k++ > 0, ln, lv, vl);
             else
                 pb_kv(b, field, ln, lv, vl);
+            lumen__free(tmp, 0);
         }
         if (m->json)
             lumen__buf_putc(b, ']');
@@ -279,10 +302,13 @@ static void exemplar(mctx *m, unsigned field, _Atomic(lumen__exemplar *) *slot, 
         }
         memcpy(name, n, nl);
         name[nl] = '\0';
+        char *tmp;
+        const char *v = utf8_ok(b, val, &vl, &tmp);
         if (m->json)
-            json_kv(b, k++ > 0, name, val, vl);
+            json_kv(b, k++ > 0, name, v, vl);
         else
-            pb_kv(b, 7, name, val, vl);
+            pb_kv(b, 7, name, v, vl);
+        lumen__free(tmp, 0);
     }
     if (m->json) {
         lumen__buf_puts(b, "],\"timeUnixNano\":\"");
@@ -636,28 +662,34 @@ static void metric_begin(mctx *m, const char *name, bool info, const char *help,
 {
     lumen__buf *b = m->b;
     size_t nlen = strlen(name);
+    size_t hlen = help ? strlen(help) : 0, ulen = unit ? strlen(unit) : 0;
+    char *htmp, *utmp;
+    help = utf8_ok(b, help, &hlen, &htmp);
+    unit = utf8_ok(b, unit, &ulen, &utmp);
     if (m->json) {
         lumen__buf_puts(b, comma ? ",{\"name\":" : "{\"name\":");
         if (info) {
             char *full = lumen__malloc(nlen + 6);
             if (full == NULL) {
-                b->oom = true;
-                return;
+                b->oom = true; /* the request fails; the rest is wasted work */
+            } else {
+                memcpy(full, name, nlen);
+                memcpy(full + nlen, "_info", 6);
+                lumen__json_str(b, full, nlen + 5);
+                lumen__free(full, nlen + 6);
             }
-            memcpy(full, name, nlen);
-            memcpy(full + nlen, "_info", 6);
-            lumen__json_str(b, full, nlen + 5);
-            lumen__free(full, nlen + 6);
         } else {
             lumen__json_str(b, name, nlen);
         }
         lumen__buf_puts(b, ",\"description\":");
-        lumen__json_str(b, help ? help : "", help ? strlen(help) : 0);
+        lumen__json_str(b, help ? help : "", hlen);
         lumen__buf_puts(b, ",\"unit\":");
-        lumen__json_str(b, unit ? unit : "", unit ? strlen(unit) : 0);
+        lumen__json_str(b, unit ? unit : "", ulen);
         lumen__buf_puts(b, ",\"");
         lumen__buf_puts(b, json_data_key(kind));
         lumen__buf_puts(b, "\":{\"dataPoints\":[");
+        lumen__free(htmp, 0);
+        lumen__free(utmp, 0);
         return;
     }
     *mm = begin(b, 2); /* ScopeMetrics.metrics */
@@ -666,8 +698,12 @@ static void metric_begin(mctx *m, const char *name, bool info, const char *help,
     lumen__buf_add(b, name, nlen);
     if (info)
         lumen__buf_add(b, "_info", 5);
-    str_field(b, 2, help);
-    str_field(b, 3, unit);
+    if (hlen > 0)
+        bytes_field(b, 2, help, hlen);
+    if (ulen > 0)
+        bytes_field(b, 3, unit, ulen);
+    lumen__free(htmp, 0);
+    lumen__free(utmp, 0);
     *data = begin(b, (unsigned)kind);
 }
 

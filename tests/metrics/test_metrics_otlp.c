@@ -57,6 +57,10 @@ static int collect(lumen_collect_sink *s, void *ud)
     lumen_collect_sample(s, "", w, 1, 0.25);
     lumen_collect_sample(s, "_sum", NULL, 0, 3);
     lumen_collect_sample(s, "_count", NULL, 0, 30);
+    /* Bytes that are no UTF-8, which OTLP strings must be: repaired. */
+    lumen_collect_family(s, LUMEN_METRIC_GAUGE, "odd", "bad \xff help", NULL);
+    const lumen_label bad[] = {{"v", "x\xfey"}};
+    lumen_collect_sample(s, "", bad, 1, 1);
     return LUMEN_OK;
 }
 
@@ -148,8 +152,8 @@ static int group_setup(void **state)
     assert_int_equal(lumen_otlp_encode_metrics(&F.json, &F.json_len, &jp, LUMEN_OTLP_JSON, &F.reg,
                                                1, F.tp, "test.scope"),
                      LUMEN_OK);
-    assert_int_equal(F.points, 11);
-    assert_int_equal(jp, 11);
+    assert_int_equal(F.points, 12);
+    assert_int_equal(jp, 12);
     return 0;
 }
 
@@ -254,13 +258,15 @@ static void test_metrics_otlp__protoc_decodes_every_field(void **state)
         "name: \"job_wait\"",
         "count: 30",
         "quantile: 0.99\n            value: 0.25",
+        "description: \"bad \\357\\277\\275 help\"",
+        "string_value: \"x\\357\\277\\275y\"",
     };
     for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
         if (strstr(out, lines[i]) == NULL)
             fail_msg("missing %s in:\n%s", lines[i], out);
     /* Start times on every point but the gauges'; is_monotonic false for info. */
     assert_int_equal(count_substr(out, "start_time_unix_nano: "), 6);
-    assert_int_equal(count_substr(out, "time_unix_nano: "), 6 + 11 + 2 /* exemplars */);
+    assert_int_equal(count_substr(out, "time_unix_nano: "), 6 + 12 + 2 /* exemplars */);
     assert_int_equal(count_substr(out, "is_monotonic: true"), 2);
     /* le and quantile are no attributes */
     assert_null(strstr(out, "key: \"le\""));
@@ -354,7 +360,9 @@ static void test_metrics_otlp__decoded_by_opentelemetry_js(void **state)
     for (size_t i = 0; i < sizeof collected / sizeof *collected; i++)
         if (strstr(out, collected[i]) == NULL)
             fail_msg("missing %s in:\n%s", collected[i], out);
-    assert_int_equal(count_substr(out, "\n"), 1 + 11);
+    assert_non_null(strstr(out, "{\"metric\":\"odd\",\"desc\":\"bad \xef\xbf\xbd help\""));
+    assert_non_null(strstr(out, "\"attrs\":{\"v\":\"x\xef\xbf\xbdy\"}"));
+    assert_int_equal(count_substr(out, "\n"), 1 + 12);
 
     /* The OTLP/JSON body carries the same message. */
     snprintf(cmd, sizeof cmd, "node '%s/decode_metrics.js' json", dir);
