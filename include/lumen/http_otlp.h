@@ -227,10 +227,10 @@ LUMEN_API int lumen_otlp_metrics_reader_options_init(lumen_otlp_metrics_reader_o
  * threads that update the metrics never wait for it: it reads their
  * cells as a scrape does. A failed export drops its points, counted in
  * the stats and in the default registry's lumen_otlp_metrics_* families
- * (docs/metrics.md, unless LUMEN_SELF_METRICS=false). OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE other than
- * "cumulative" is reported once with its value and cumulative used (lumen
- * keeps no per-reader state to subtract). Returns LUMEN_OK, LUMEN_EINVAL,
- * LUMEN_EVERSION, LUMEN_ECONFIG (bad endpoint, protocol or compression),
+ * (docs/metrics.md, unless LUMEN_SELF_METRICS=false).
+ * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE other than "cumulative" is reported once with
+ * its value and cumulative used (lumen keeps no per-reader state to subtract). Returns LUMEN_OK,
+ * LUMEN_EINVAL, LUMEN_EVERSION, LUMEN_ECONFIG (bad endpoint, protocol or compression),
  * LUMEN_ENOMEM, LUMEN_EIO or LUMEN_ESYS (no thread). Thread-safe.
  */
 LUMEN_API int lumen_otlp_metrics_reader_new(lumen_otlp_metrics_reader **out,
