@@ -18,6 +18,7 @@
 
 #include "lumen/http_otlp.h"
 #include "lumen/metrics.h"
+#include "lumen/otlp.h"
 #include "trace/collector.h"
 
 static int64_t mono_ns(void)
@@ -397,6 +398,72 @@ static void test_metrics_otlp_http__dead_collector(void **state)
     check_failure(NULL, url, LUMEN_ECONNECT, 3000);
 }
 
+/* Encoding while other threads update, create and remove series (what
+ * the reader does while the program runs): every encode succeeds, and the
+ * stable series' value never goes back. Under TSan (label threads) this
+ * also checks that the reads race with nothing. */
+typedef struct churner {
+    lumen_family *fam;
+    lumen_counter *stable;
+    atomic_bool stop;
+} churner;
+
+static void *churn(void *arg)
+{
+    churner *ch = arg;
+    for (unsigned i = 0; !atomic_load(&ch->stop); i++) {
+        char v[32];
+        snprintf(v, sizeof v, "s%u", i % 50);
+        const char *vals[] = {v};
+        lumen_counter *c;
+        if (lumen_family_counter(&c, ch->fam, vals, 1) == LUMEN_OK)
+            lumen_counter_inc(c);
+        if (i % 7 == 0)
+            lumen_family_remove(ch->fam, vals, 1);
+        lumen_counter_inc(ch->stable);
+    }
+    return NULL;
+}
+
+static void test_metrics_otlp_http__encode_while_updating(void **state)
+{
+    (void)state;
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+    const char *lab[] = {"k"};
+    o.label_names = lab;
+    o.label_count = 1;
+    churner ch = {0};
+    assert_int_equal(lumen_family_new(&ch.fam, reg, LUMEN_METRIC_COUNTER, "churn", &o), LUMEN_OK);
+    const char *st[] = {"stable"};
+    assert_int_equal(lumen_family_counter(&ch.stable, ch.fam, st, 1), LUMEN_OK);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, churn, &ch), 0);
+    double last = -1;
+    for (int i = 0; i < 200; i++) {
+        char *body = NULL;
+        size_t len = 0, pts = 0;
+        assert_int_equal(
+            lumen_otlp_encode_metrics(&body, &len, &pts, LUMEN_OTLP_JSON, &reg, 1, NULL, NULL),
+            LUMEN_OK);
+        const char *p = strstr(body, "{\"stringValue\":\"stable\"}}]");
+        assert_non_null(p);
+        p = strstr(p, "\"asDouble\":");
+        assert_non_null(p);
+        double v = strtod(p + 11, NULL);
+        assert_true(v >= last);
+        last = v;
+        assert_true(pts >= 1);
+        lumen_free(body);
+    }
+    atomic_store(&ch.stop, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    lumen_registry_free(reg);
+}
+
 static void test_metrics_otlp_http__arguments(void **state)
 {
     (void)state;
@@ -435,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_metrics_otlp_http__refusing_collector),
         cmocka_unit_test(test_metrics_otlp_http__hung_collector),
         cmocka_unit_test(test_metrics_otlp_http__dead_collector),
+        cmocka_unit_test(test_metrics_otlp_http__encode_while_updating),
         cmocka_unit_test(test_metrics_otlp_http__arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
