@@ -1,0 +1,307 @@
+/*
+ * http/mhd.c: the libmicrohttpd adapter of the server instrumentation
+ * (lumen/http_mhd.h). It uses liblumen's public API only.
+ *
+ * Each connection owns one slot, made when MHD accepts the connection and
+ * freed when it closes; MHD handles one request of a connection at a time
+ * (it does not pipeline), so the slot holds that request. The URI log
+ * callback marks the start (state URI), the first access-handler call
+ * begins the request (state LIVE), completion ends it (state IDLE). The
+ * request is made current around every call of the program's handler and
+ * left when it returns, since with MHD's internal polling thread one
+ * thread serves many connections' requests interleaved.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "core/alloc.h"
+#include "lumen/http_mhd.h"
+
+enum { IDLE = 0, URI = 1, LIVE = 2 };
+
+struct lumen_mhd {
+    lumen_server_instrument *ins;
+    MHD_AccessHandlerCallback handler;
+    void *handler_cls;
+    MHD_RequestCompletedCallback completed;
+    void *completed_cls;
+};
+
+typedef struct slot {
+    lumen_mhd *m;
+    int state;
+    unsigned int status; /* the status the handler queued, 0 before */
+    int64_t start_ns;
+    void *user_cls; /* the program's *req_cls */
+    lumen_server_request rq;
+} slot;
+
+int lumen_mhd_options_init(lumen_mhd_options *opts, unsigned int version)
+{
+    if (opts == NULL)
+        return LUMEN_EINVAL;
+    if (version == 0 || version > LUMEN_MHD_OPTIONS_VERSION)
+        return LUMEN_EVERSION;
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    return LUMEN_OK;
+}
+
+int lumen_mhd_new(lumen_mhd **out, const lumen_mhd_options *opts)
+{
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    if (opts == NULL)
+        return LUMEN_EINVAL;
+    if (opts->version == 0 || opts->version > LUMEN_MHD_OPTIONS_VERSION)
+        return LUMEN_EVERSION;
+    if (opts->instrument == NULL || opts->handler == NULL)
+        return LUMEN_EINVAL;
+    lumen_mhd *m = lumen__calloc(1, sizeof *m);
+    if (m == NULL)
+        return LUMEN_ENOMEM;
+    m->ins = opts->instrument;
+    m->handler = opts->handler;
+    m->handler_cls = opts->handler_cls;
+    m->completed = opts->completed;
+    m->completed_cls = opts->completed_cls;
+    *out = m;
+    return LUMEN_OK;
+}
+
+void lumen_mhd_free(lumen_mhd *m)
+{
+    if (m != NULL)
+        lumen__free(m, sizeof *m);
+}
+
+static slot *slot_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        c != NULL ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* ---- the carrier --------------------------------------------------------- */
+
+typedef struct get_ctx {
+    const char *name;
+    lumen_carrier_emit_fn emit;
+    void *emit_ctx;
+} get_ctx;
+
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    get_ctx *g = cls;
+    (void)kind;
+    if (key != NULL && value != NULL && strcasecmp(key, g->name) == 0)
+        g->emit(value, strlen(value), g->emit_ctx);
+    return MHD_YES;
+}
+
+static void carrier_get(void *carrier, const char *name, lumen_carrier_emit_fn emit, void *ctx)
+{
+    get_ctx g = {name, emit, ctx};
+    MHD_get_connection_values(carrier, MHD_HEADER_KIND, each_header, &g);
+}
+
+static void carrier_set(void *carrier, const char *name, const char *value)
+{
+    (void)carrier, (void)name, (void)value; /* a request's headers are read only */
+}
+
+int lumen_mhd_carrier(lumen_carrier *out, struct MHD_Connection *connection)
+{
+    if (out == NULL || connection == NULL)
+        return LUMEN_EINVAL;
+    lumen_carrier c = LUMEN_CARRIER_INIT;
+    c.get = carrier_get;
+    c.set = carrier_set;
+    c.carrier = connection;
+    *out = c;
+    return LUMEN_OK;
+}
+
+/* ---- the callbacks -------------------------------------------------------- */
+
+void lumen_mhd_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    lumen_mhd *m = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        slot *s = m != NULL ? lumen__calloc(1, sizeof *s) : NULL;
+        if (s != NULL)
+            s->m = m;
+        *socket_context = s; /* NULL when memory ran out: the connection goes unrecorded */
+        return;
+    }
+    slot *s = *socket_context;
+    if (s == NULL)
+        return;
+    if (s->state == LIVE) /* closed without a completion notice */
+        lumen_server_request_end(&s->rq, (int)s->status, s->status != 0 ? NULL : "client_abort");
+    *socket_context = NULL;
+    (void)connection;
+    lumen__free(s, sizeof *s);
+}
+
+void *lumen_mhd_uri_log(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    (void)cls, (void)uri;
+    slot *s = slot_of(connection);
+    if (s == NULL)
+        return NULL;
+    if (s->state == LIVE) /* cannot happen with one request per connection at a time */
+        lumen_server_request_end(&s->rq, (int)s->status, "error");
+    s->state = URI;
+    s->status = 0;
+    s->user_cls = NULL;
+    s->start_ns = lumen_now_ns();
+    return s;
+}
+
+/* The client's address as text into buf ("" when unknown). */
+static const char *client_address(char *buf, size_t cap, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    buf[0] = '\0';
+    if (ci == NULL || ci->client_addr == NULL)
+        return NULL;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                  (socklen_t)cap);
+    return buf[0] != '\0' ? buf : NULL;
+}
+
+/* server.address: the Host header without its port ("[::1]:80" gives
+ * "::1"), cut to the buffer. */
+static const char *host_name(char *buf, size_t cap, struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (h == NULL || h[0] == '\0')
+        return NULL;
+    size_t n;
+    if (h[0] == '[') {
+        const char *e = strchr(h, ']');
+        h++;
+        n = e != NULL ? (size_t)(e - h) : strlen(h);
+    } else {
+        const char *e = strchr(h, ':');
+        n = e != NULL ? (size_t)(e - h) : strlen(h);
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, h, n);
+    buf[n] = '\0';
+    return n > 0 ? buf : NULL;
+}
+
+static void begin(slot *s, struct MHD_Connection *c, const char *url, const char *method)
+{
+    lumen_carrier carrier;
+    lumen_mhd_carrier(&carrier, c);
+    char addr[INET6_ADDRSTRLEN], host[256];
+    lumen_server_request_options o = LUMEN_SERVER_REQUEST_OPTIONS_INIT;
+    o.method = method;
+    o.path = url;
+    o.headers = &carrier;
+    o.client_address = client_address(addr, sizeof addr, c);
+    o.user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+    o.server_address = host_name(host, sizeof host, c);
+    o.start_ns = s->start_ns;
+    if (lumen_server_request_begin(&s->rq, s->m->ins, &o) == LUMEN_OK) {
+        lumen_server_request_leave(&s->rq); /* entered again around each handler call */
+        s->state = LIVE;
+    } else {
+        s->state = IDLE;
+    }
+}
+
+static void note_status(slot *s, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    if (ci != NULL && ci->http_status != 0)
+        s->status = ci->http_status;
+}
+
+enum MHD_Result lumen_mhd_access_handler(void *cls, struct MHD_Connection *connection,
+                                         const char *url, const char *method, const char *version,
+                                         const char *upload_data, size_t *upload_data_size,
+                                         void **req_cls)
+{
+    lumen_mhd *m = cls;
+    slot *s = *req_cls;
+    if (s == NULL || s->m != m) /* the URI log callback is not installed: pass through */
+        return m->handler(m->handler_cls, connection, url, method, version, upload_data,
+                          upload_data_size, req_cls);
+    if (s->state == URI)
+        begin(s, connection, url, method);
+    bool live = s->state == LIVE;
+    if (live)
+        lumen_server_request_enter(&s->rq);
+    enum MHD_Result rc = m->handler(m->handler_cls, connection, url, method, version, upload_data,
+                                    upload_data_size, &s->user_cls);
+    if (live) {
+        note_status(s, connection);
+        lumen_server_request_leave(&s->rq);
+    }
+    return rc;
+}
+
+static const char *termination_error(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return NULL;
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "daemon_shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "read_error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return "client_abort";
+    default:
+        return "error";
+    }
+}
+
+void lumen_mhd_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    lumen_mhd *m = cls;
+    slot *s = req_cls != NULL ? *req_cls : NULL;
+    if (s == NULL || s->m != m) {
+        if (m != NULL && m->completed != NULL)
+            m->completed(m->completed_cls, connection, req_cls, toe);
+        return;
+    }
+    bool saw_handler = s->state == LIVE;
+    if (saw_handler) {
+        note_status(s, connection);
+        lumen_server_request_end(&s->rq, (int)s->status, termination_error(toe));
+    }
+    s->state = IDLE;
+    if (saw_handler && m->completed != NULL)
+        m->completed(m->completed_cls, connection, &s->user_cls, toe);
+    s->user_cls = NULL;
+    *req_cls = NULL;
+}
+
+lumen_server_request *lumen_mhd_request(struct MHD_Connection *connection)
+{
+    slot *s = slot_of(connection);
+    return s != NULL && s->state == LIVE ? &s->rq : NULL;
+}
