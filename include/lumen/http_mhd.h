@@ -100,14 +100,14 @@ LUMEN_API void lumen_mhd_completed(void *cls, struct MHD_Connection *connection,
 
 /** The request in flight on `connection` (borrowed until it completes),
  * for lumen_server_request_set_route and the other setters, or NULL (no
- * request, or the adapter not installed). Safe on distinct connections:
+ * request, or the adapter not installed). Safe on distinct objects (connections):
  * call it from the connection's access handler. */
 LUMEN_API lumen_server_request *lumen_mhd_request(struct MHD_Connection *connection);
 
 /** The header carrier of an MHD connection (its request headers; `set`
  * does nothing), for lumen_propagation_extract in a program's own code.
  * Fills *out. Returns LUMEN_OK or LUMEN_EINVAL (a NULL argument).
- * Safe on distinct connections. */
+ * Safe on distinct objects (connections). */
 LUMEN_API int lumen_mhd_carrier(lumen_carrier *out, struct MHD_Connection *connection);
 
 #ifdef __cplusplus

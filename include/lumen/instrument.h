@@ -160,18 +160,18 @@ LUMEN_API int lumen_server_request_options_init(lumen_server_request_options *op
  * Allocates nothing beyond what lumen_span_start does. Returns LUMEN_OK,
  * LUMEN_EINVAL (out, ins or opts NULL) or LUMEN_EVERSION (opts); on an
  * error *out is inert (end and the setters do nothing). Safe on distinct
- * requests; any number of threads may begin requests of one instrument.
+ * objects (requests); any number of threads may begin requests of one instrument.
  */
 LUMEN_API int lumen_server_request_begin(lumen_server_request *out, lumen_server_instrument *ins,
                                          const lumen_server_request_options *opts);
 
 /** Set the route template once routing knows it (borrowed until the
  * request ends); renames the span. NULL req or route: no-op. Safe on
- * distinct requests. */
+ * distinct objects (requests). */
 LUMEN_API void lumen_server_request_set_route(lumen_server_request *req, const char *route);
 
 /** Record the response body size, for the access line. Safe on distinct
- * requests. */
+ * objects (requests). */
 LUMEN_API void lumen_server_request_set_response_bytes(lumen_server_request *req, uint64_t bytes);
 
 /**
@@ -181,18 +181,18 @@ LUMEN_API void lumen_server_request_set_response_bytes(lumen_server_request *req
  * interleaves requests on one thread, leaves it before switching and
  * enters it where it resumes. Enter and leave nest in LIFO order with
  * other spans; leave restores no earlier request id (the thread's is
- * cleared). Safe on distinct requests (one thread at a time per request).
+ * cleared). Safe on distinct objects: one thread at a time per request.
  */
 LUMEN_API void lumen_server_request_enter(lumen_server_request *req);
 LUMEN_API void lumen_server_request_leave(lumen_server_request *req);
 
 /** The request id (borrowed until the request ends; "" for an inert
- * request or NULL). Safe on distinct requests. */
+ * request or NULL). Safe on distinct objects (requests). */
 LUMEN_API const char *lumen_server_request_id(const lumen_server_request *req);
 
 /** The request's span (borrowed until the request ends), for attributes
  * and events of the program's own, or NULL without spans. Safe on distinct
- * requests. */
+ * objects (requests). */
 LUMEN_API lumen_span *lumen_server_request_span(const lumen_server_request *req);
 
 /**
@@ -203,7 +203,7 @@ LUMEN_API lumen_span *lumen_server_request_span(const lumen_server_request *req)
  * on this thread, writes the access line (while the ids are still
  * current), ends the span and decrements the active requests. Never
  * allocates: the label values come from tables and the request. *req is
- * inert afterwards. NULL or inert req: no-op. Safe on distinct requests.
+ * inert afterwards. NULL or inert req: no-op. Safe on distinct objects (requests).
  */
 LUMEN_API void lumen_server_request_end(lumen_server_request *req, int status,
                                         const char *error_type);

@@ -16,5 +16,6 @@
 #include "lumen/log.h"
 #include "lumen/trace.h"
 #include "lumen/otlp.h"
+#include "lumen/instrument.h"
 
 #endif
