@@ -302,7 +302,7 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
     so.kind = LUMEN_SPAN_SERVER;
     so.start_ns = o->start_ns;
     so.root = true; /* a server request starts its own trace unless its headers continue one */
-    if (o->headers != NULL &&
+    if (o->headers != NULL && o->headers->get != NULL &&
         lumen_propagation_extract(&parent, NULL, ins->propagators, o->headers) == LUMEN_OK)
         so.parent_context = &parent;
     char name[SPAN_NAME_MAX];

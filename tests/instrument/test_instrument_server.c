@@ -435,6 +435,126 @@ static void test_instrument_server__failing_allocator(void **state)
     lt_failalloc_uninstall();
 }
 
+/* An exporter that counts the SERVER spans it gets, and keeps nothing. */
+static _Atomic int g_exported;
+static int count_export(void *ud, const lumen_span *const *spans, size_t n, int64_t deadline_ns)
+{
+    (void)ud, (void)deadline_ns;
+    for (size_t i = 0; i < n; i++)
+        if (lumen_span_get_kind(spans[i]) == LUMEN_SPAN_SERVER &&
+            strcmp(lumen_span_get_name(spans[i]), "GET /n/{id}") == 0)
+            g_exported++;
+    return LUMEN_OK;
+}
+
+/* After the first request of a label set, begin and end allocate nothing:
+ * every allocation fails, and none is tried (the span comes back from the
+ * pool once exported, the series exists, the status label is in the
+ * table, the access line goes through the thread's batch). */
+static void test_instrument_server__no_allocation_per_request(void **state)
+{
+    (void)state;
+    ti_loggers();
+    ti_log_reset();
+    lumen_tracer_provider *tp;
+    lumen_tracer_provider_options po = LUMEN_TRACER_PROVIDER_OPTIONS_INIT;
+    po.ignore_env = true;
+    po.sampler = (lumen_sampler){LUMEN_SAMPLER_ALWAYS_ON, 1, NULL, NULL};
+    assert_int_equal(lumen_tracer_provider_new(&tp, &po), LUMEN_OK);
+    lumen_span_exporter_ops ops = LUMEN_SPAN_EXPORTER_OPS_INIT;
+    ops.export_spans = count_export;
+    lumen_span_exporter *exp;
+    lumen_span_processor *sp;
+    assert_int_equal(lumen_span_exporter_new(&exp, &ops, NULL), LUMEN_OK);
+    assert_int_equal(lumen_simple_processor_new(&sp, exp, NULL), LUMEN_OK);
+    assert_int_equal(lumen_tracer_provider_add_processor(tp, sp), LUMEN_OK);
+    lumen_registry *reg;
+    assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+    lumen_server_instrument_options io = LUMEN_SERVER_INSTRUMENT_OPTIONS_INIT;
+    io.registry = reg;
+    io.tracer = lumen_tracer_provider_get_tracer(tp, "noalloc", NULL);
+    io.logger = lumen_logger_get("ti.access");
+    io.propagators = LUMEN_PROPAGATE_TRACECONTEXT;
+    lumen_server_instrument *ins;
+    assert_int_equal(lumen_server_instrument_new(&ins, &io), LUMEN_OK);
+    static th_headers h;
+    memset(&h, 0, sizeof h);
+    add_header(&h, "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    lumen_carrier c = carrier_of(&h);
+    lumen_server_request_options o = LUMEN_SERVER_REQUEST_OPTIONS_INIT;
+    o.method = "GET";
+    o.path = "/n/1";
+    o.headers = &c;
+    lumen_server_request rq;
+    for (int i = 0; i < 3; i++) { /* warm: the series, the span pool, the log batch */
+        assert_int_equal(lumen_server_request_begin(&rq, ins, &o), LUMEN_OK);
+        lumen_server_request_set_route(&rq, "/n/{id}");
+        lumen_server_request_end(&rq, 200, NULL);
+    }
+    lt_failalloc_install();
+    lt_failalloc_arm(0);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(lumen_server_request_begin(&rq, ins, &o), LUMEN_OK);
+        lumen_server_request_set_route(&rq, "/n/{id}");
+        lumen_server_request_end(&rq, 200, NULL);
+    }
+    int tried = lt_failalloc_triggered();
+    lt_failalloc_disarm();
+    lt_failalloc_uninstall();
+    assert_int_equal(tried, 0);
+    assert_int_equal(g_exported, 103);
+    assert_int_equal(ti_log.count, 103);
+    char *t;
+    size_t n;
+    assert_int_equal(lumen_registry_render_string(&t, &n, reg, LUMEN_FORMAT_PROMETHEUS), LUMEN_OK);
+    assert_true(ti_sample(t, "http_server_request_duration_seconds_count{http_request_method="
+                             "\"GET\",http_route=\"/n/{id}\",http_response_status_code=\"200\","
+                             "error_type=\"\"}") == 103);
+    lumen_free(t);
+    lumen_server_instrument_free(ins);
+    lumen_registry_free(reg);
+    lumen_tracer_provider_free(tp);
+}
+
+/* Hostile input: a carrier without `get`, a long method, a path past what
+ * the access line keeps, a route that is not UTF-8, statuses out of range. */
+static void test_instrument_server__hostile_input(void **state)
+{
+    (void)state;
+    ti_env e;
+    ti_setup(&e, 0, 0);
+    lumen_carrier none = LUMEN_CARRIER_INIT;
+    static char method[5000], path[5000];
+    memset(method, 'G', sizeof method - 1);
+    memset(path, '/', sizeof path - 1);
+    run(&e, method, path, "/bad\xff\xfe", 200, NULL, &none);
+    run(&e, "GET", "/x", "/x", -5, NULL, NULL);
+    run(&e, "GET", "/x", "/x", 1000, NULL, NULL);
+    assert_int_equal(lumen_memory_exporter_count(e.t.mem), 3);
+    const lumen_span *s = lumen_memory_exporter_get(e.t.mem, 0);
+    assert_string_equal(ti_attr_str(s, "http.request.method"), "_OTHER");
+    char *t = ti_render(&e);
+    assert_non_null(strstr(t, "http_request_method=\"_OTHER\",http_route=\"/bad\xef\xbf\xbd"));
+    assert_true(ti_sample(t, "http_server_request_duration_seconds_count{http_request_method="
+                             "\"GET\",http_route=\"/x\",http_response_status_code=\"\","
+                             "error_type=\"_OTHER\"}") == 2);
+    lumen_free(t);
+    /* The access line of the long path is cut, and still JSON. */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s -c 'import sys,json\n"
+             "L=[json.loads(l) for l in sys.stdin.read().splitlines()]\n"
+             "assert len(L)==3 and 0 < len(L[0][\"path\"]) <= 256, L[0]\n"
+             "assert L[0][\"method\"]==\"_OTHER\" and L[1][\"level\"].lower()==\"error\"\n'",
+             lt_python());
+    char *out = NULL;
+    int rc = lt_run(cmd, ti_log.text, ti_log.len, &out);
+    if (rc != 0)
+        fail_msg("python rc %d: %s", rc, out);
+    free(out);
+    ti_teardown(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +567,8 @@ int main(void)
         cmocka_unit_test(test_instrument_server__access_line_json),
         cmocka_unit_test(test_instrument_server__options),
         cmocka_unit_test(test_instrument_server__failing_allocator),
+        cmocka_unit_test(test_instrument_server__no_allocation_per_request),
+        cmocka_unit_test(test_instrument_server__hostile_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
