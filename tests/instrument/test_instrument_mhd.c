@@ -356,10 +356,72 @@ static void test_instrument_mhd__prometheus_p99(void **state)
     free(dir);
 }
 
+/* MHD's single polling thread serves many connections' requests
+ * interleaved: the adapter makes each request current only while the
+ * handler runs, so every line carries its own request's id. */
+#define POLL_CLIENTS 4
+#define POLL_PER_CLIENT 15
+static uint16_t g_poll_port;
+
+static void *poll_client(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int i = 0; i < POLL_PER_CLIENT; i++) {
+        char url[128], hdr[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/items/c%d-%d", (unsigned)g_poll_port, t, i);
+        snprintf(hdr, sizeof hdr, "X-Request-Id: c%d-%d", t, i);
+        const char *hdrs[] = {hdr, NULL};
+        th_resp r;
+        if (th_http("GET", url, hdrs, NULL, NULL, 10000, &r) != 200)
+            abort();
+        th_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_instrument_mhd__polling_thread_interleaved(void **state)
+{
+    (void)state;
+    lumen_memory_exporter_reset(g_env.t.mem);
+    ti_log_reset();
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, lumen_mhd_access_handler,
+                         g_mhd, MHD_OPTION_URI_LOG_CALLBACK, lumen_mhd_uri_log, g_mhd,
+                         MHD_OPTION_NOTIFY_CONNECTION, lumen_mhd_connection, g_mhd,
+                         MHD_OPTION_NOTIFY_COMPLETED, lumen_mhd_completed, g_mhd, MHD_OPTION_END);
+    assert_non_null(d);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    g_poll_port = di->port;
+    pthread_t th[POLL_CLIENTS];
+    for (int t = 0; t < POLL_CLIENTS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, poll_client, (void *)(intptr_t)t), 0);
+    for (int t = 0; t < POLL_CLIENTS; t++)
+        pthread_join(th[t], NULL);
+    wait_spans(POLL_CLIENTS * POLL_PER_CLIENT);
+    MHD_stop_daemon(d);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s -c 'import sys,json\n"
+             "L=[json.loads(l) for l in sys.stdin.read().splitlines()]\n"
+             "app=[l for l in L if l[\"msg\"]==\"serving item\"]\n"
+             "acc=[l for l in L if l[\"msg\"]==\"request\"]\n"
+             "assert len(app)==%d and len(acc)==%d, (len(app), len(acc))\n"
+             "for l in app: assert l[\"request_id\"]==l[\"url\"][7:], l\n"
+             "for l in acc: assert l[\"request_id\"]==l[\"path\"][7:], l\n"
+             "assert len(set(l[\"span_id\"] for l in app))==len(app)\n'",
+             lt_python(), POLL_CLIENTS * POLL_PER_CLIENT, POLL_CLIENTS * POLL_PER_CLIENT);
+    char *out = NULL;
+    int rc = lt_run(cmd, ti_log.text, ti_log.len, &out);
+    if (rc != 0)
+        fail_msg("python rc %d: %s", rc, out);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_instrument_mhd__spans_decoded_by_opentelemetry_js),
+        cmocka_unit_test(test_instrument_mhd__polling_thread_interleaved),
         cmocka_unit_test(test_instrument_mhd__prometheus_p99),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
