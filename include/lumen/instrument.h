@@ -17,7 +17,7 @@
  *   user_agent.original, client.address and error.type; its status is
  *   ERROR for a 5xx or an error, unset otherwise (a 4xx is the client's);
  * - one access log line per request (method, route, path, status,
- *   duration, bytes when known), INFO below 400, WARN for 4xx, ERROR for
+ *   duration in microseconds, bytes when known), INFO below 400, WARN for 4xx, ERROR for
  *   5xx and errors.
  * Between begin and end the request is current on the calling thread
  * (its span and its request id), so every line the thread logs carries

@@ -433,7 +433,7 @@ lumen_span *lumen_server_request_span(const lumen_server_request *req)
 
 /* ---- end ----------------------------------------------------------------- */
 
-static void access_line(req_state *st, int status, const char *err, double seconds)
+static void access_line(req_state *st, int status, const char *err, int64_t ns)
 {
     lumen_logger *lg = st->ins->logger;
     /* A failed request (5xx, an error, no response) is an error; a 4xx is
@@ -450,7 +450,9 @@ static void access_line(req_state *st, int status, const char *err, double secon
     f[n++] = lumen_field_str("route", st->route != NULL ? st->route : "");
     f[n++] = lumen_field_strn("path", st->path, st->path_len);
     f[n++] = lumen_field_int("status", status);
-    f[n++] = lumen_field_float("duration_s", seconds);
+    /* Whole microseconds: a double would cost a shortest round-trip
+     * formatting per line, a quarter of a request's time (measured). */
+    f[n++] = lumen_field_int("duration_us", ns / 1000);
     if (st->has_bytes)
         f[n++] = lumen_field_uint("bytes", st->bytes);
     if (err != NULL)
@@ -464,9 +466,10 @@ void lumen_server_request_end(lumen_server_request *req, int status, const char 
     if (st == NULL)
         return;
     lumen_server_instrument *ins = st->ins;
-    double seconds = (double)(lumen__mono_ns() - st->start_mono) / 1e9;
-    if (seconds < 0)
-        seconds = 0;
+    int64_t ns = lumen__mono_ns() - st->start_mono;
+    if (ns < 0)
+        ns = 0;
+    double seconds = (double)ns / 1e9;
     bool known = status >= STATUS_MIN && status <= STATUS_MAX;
     const char *status_s = known ? ins->status_str[status - STATUS_MIN] : "";
     /* error.type: the caller's error, else the status code of a 5xx, else
@@ -482,7 +485,7 @@ void lumen_server_request_end(lumen_server_request *req, int status, const char 
     if (!was_entered)
         lumen_server_request_enter(req);
     if (!(ins->flags & LUMEN_SERVER_INSTRUMENT_NO_ACCESS_LOG))
-        access_line(st, status, err, seconds);
+        access_line(st, status, err, ns);
 
     if (ins->duration != NULL) {
         const char *values[4] = {methods[st->method], st->route != NULL ? st->route : "", status_s,

@@ -332,7 +332,7 @@ static void test_instrument_server__access_line_json(void **state)
         "assert a[\"level\"].lower()==\"info\" and a[\"method\"]==\"POST\", a\n"
         "assert a[\"route\"]==\"/up\" and a[\"path\"]==\"/up\\\"load\\n\", a\n"
         "assert a[\"status\"]==201 and a[\"bytes\"]==1234, a\n"
-        "assert isinstance(a[\"duration_s\"], float) and 0 <= a[\"duration_s\"] < 60, a\n"
+        "assert isinstance(a[\"duration_us\"], int) and 0 <= a[\"duration_us\"] < 60e6, a\n"
         "assert len(a[\"request_id\"])==16 and len(a[\"trace_id\"])==32, a\n"
         "assert b[\"level\"].lower()==\"warn\" and b[\"status\"]==404 and b[\"route\"]==\"\", b\n"
         "assert \"bytes\" not in b and \"error_type\" not in b, b\n"
