@@ -17,8 +17,9 @@
  *
  * A request begins when MHD has read its request line (the URI log
  * callback: the duration starts there) and its headers (the first call of
- * the access handler: the method, path, trace parent, X-Request-Id,
- * User-Agent, Host and the client's address are read then), and ends when
+ * the access handler: the method, path, HTTP version, trace parent,
+ * X-Request-Id, User-Agent, Host (name and port) and the client's address
+ * are read then), and ends when
  * MHD reports it complete, with the status code the handler queued
  * (MHD_CONNECTION_INFO_HTTP_STATUS) and, for a request that did not
  * complete normally, an error type: "timeout", "client_abort",

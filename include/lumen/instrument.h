@@ -136,10 +136,12 @@ typedef struct lumen_server_request_options {
     /** The request id when the headers have no valid X-Request-Id; NULL: a
      * new random one (16 hex digits). */
     const char *request_id;
-    const char *client_address; /**< client.address; may be NULL */
-    const char *user_agent;     /**< user_agent.original; may be NULL */
-    const char *server_address; /**< server.address (the Host header's name); may be NULL */
-    int64_t start_ns;           /**< when the request started (lumen_now_ns clock); 0: now */
+    const char *client_address;   /**< client.address; may be NULL */
+    const char *user_agent;       /**< user_agent.original; may be NULL */
+    const char *server_address;   /**< server.address (the Host header's name); may be NULL */
+    int64_t start_ns;             /**< when the request started (lumen_now_ns clock); 0: now */
+    uint16_t server_port;         /**< server.port (the Host header's port); 0: the instrument's */
+    const char *protocol_version; /**< network.protocol.version ("1.1", "2"); may be NULL */
 } lumen_server_request_options;
 
 #define LUMEN_SERVER_REQUEST_OPTIONS_VERSION 1

@@ -184,21 +184,34 @@ static const char *client_address(char *buf, size_t cap, struct MHD_Connection *
     return buf[0] != '\0' ? buf : NULL;
 }
 
-/* server.address: the Host header without its port ("[::1]:80" gives
- * "::1"), cut to the buffer. */
-static const char *host_name(char *buf, size_t cap, struct MHD_Connection *c)
+/* server.address and server.port: the Host header's name ("[::1]:80"
+ * gives "::1"), cut to the buffer, and its port (0 when absent or not a
+ * number from 1 to 65535). */
+static const char *host_name(char *buf, size_t cap, uint16_t *port, struct MHD_Connection *c)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    *port = 0;
     if (h == NULL || h[0] == '\0')
         return NULL;
     size_t n;
+    const char *rest;
     if (h[0] == '[') {
         const char *e = strchr(h, ']');
         h++;
         n = e != NULL ? (size_t)(e - h) : strlen(h);
+        rest = e != NULL ? e + 1 : h + n;
     } else {
         const char *e = strchr(h, ':');
         n = e != NULL ? (size_t)(e - h) : strlen(h);
+        rest = h + n;
+    }
+    if (rest[0] == ':' && rest[1] != '\0') {
+        unsigned long p = 0;
+        const char *d = rest + 1;
+        while (*d >= '0' && *d <= '9' && p <= 65535)
+            p = p * 10 + (unsigned long)(*d++ - '0');
+        if (*d == '\0' && p >= 1 && p <= 65535)
+            *port = (uint16_t)p;
     }
     if (n >= cap)
         n = cap - 1;
@@ -207,7 +220,8 @@ static const char *host_name(char *buf, size_t cap, struct MHD_Connection *c)
     return n > 0 ? buf : NULL;
 }
 
-static void begin(slot *s, struct MHD_Connection *c, const char *url, const char *method)
+static void begin(slot *s, struct MHD_Connection *c, const char *url, const char *method,
+                  const char *version)
 {
     lumen_carrier carrier;
     lumen_mhd_carrier(&carrier, c);
@@ -218,7 +232,10 @@ static void begin(slot *s, struct MHD_Connection *c, const char *url, const char
     o.headers = &carrier;
     o.client_address = client_address(addr, sizeof addr, c);
     o.user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
-    o.server_address = host_name(host, sizeof host, c);
+    o.server_address = host_name(host, sizeof host, &o.server_port, c);
+    /* network.protocol.version: "HTTP/1.1" gives "1.1". */
+    if (version != NULL && strncmp(version, "HTTP/", 5) == 0 && version[5] != '\0')
+        o.protocol_version = version + 5;
     o.start_ns = s->start_ns;
     if (lumen_server_request_begin(&s->rq, s->m->ins, &o) == LUMEN_OK) {
         lumen_server_request_leave(&s->rq); /* entered again around each handler call */
@@ -247,7 +264,7 @@ enum MHD_Result lumen_mhd_access_handler(void *cls, struct MHD_Connection *conne
         return m->handler(m->handler_cls, connection, url, method, version, upload_data,
                           upload_data_size, req_cls);
     if (s->state == URI)
-        begin(s, connection, url, method);
+        begin(s, connection, url, method, version);
     bool live = s->state == LIVE;
     if (live)
         lumen_server_request_enter(&s->rq);

@@ -322,8 +322,11 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
     const char *host = o->server_address != NULL ? o->server_address : ins->server_address;
     if (host != NULL)
         lumen_span_set_str(s, "server.address", host);
-    if (ins->server_port != 0)
-        lumen_span_set_int(s, "server.port", ins->server_port);
+    uint16_t port = o->server_port != 0 ? o->server_port : ins->server_port;
+    if (port != 0)
+        lumen_span_set_int(s, "server.port", port);
+    if (o->protocol_version != NULL)
+        lumen_span_set_str(s, "network.protocol.version", o->protocol_version);
     if (o->user_agent != NULL)
         lumen_span_set_str(s, "user_agent.original", o->user_agent);
     if (o->client_address != NULL)

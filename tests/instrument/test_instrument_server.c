@@ -247,6 +247,8 @@ static void test_instrument_server__log_lines_inside_carry_ids(void **state)
     o.route = "/work";
     o.headers = &c;
     o.user_agent = "curl/8";
+    o.server_port = 443;
+    o.protocol_version = "2";
     o.client_address = "10.1.2.3";
     assert_int_equal(lumen_server_request_begin(&rq, e.ins, &o), LUMEN_OK);
     assert_string_equal(lumen_server_request_id(&rq), "req-abc-123");
@@ -260,6 +262,8 @@ static void test_instrument_server__log_lines_inside_carry_ids(void **state)
     assert_memory_equal(parent, "\xb7\xad\x6b\x71\x69\x20\x33\x31", 8);
     assert_string_equal(ti_attr_str(s, "user_agent.original"), "curl/8");
     assert_string_equal(ti_attr_str(s, "client.address"), "10.1.2.3");
+    assert_int_equal(ti_attr_int(s, "server.port"), 443); /* the request's, not the instrument's */
+    assert_string_equal(ti_attr_str(s, "network.protocol.version"), "2");
 
     char dir_cmd[4096];
     snprintf(
