@@ -31,8 +31,10 @@
  * (MHD_CONNECTION_INFO_SOCKET_CONTEXT) and the requests' first `*req_cls`:
  * the program's handler gets its own `*req_cls`, NULL at the first call of
  * each request, and its completed callback (the options) gets it back.
- * A request MHD answers by itself (a malformed request line, headers too
- * large) before the handler runs is not recorded.
+ * A request MHD answers by itself (headers too large, a malformed
+ * header) before the handler runs is not recorded but counted
+ * (lumen_mhd_unrecorded), as are the requests of a connection whose slot
+ * could not be allocated (reported once through the diagnostics hook).
  */
 #ifndef LUMEN_HTTP_MHD_H
 #define LUMEN_HTTP_MHD_H
@@ -98,6 +100,12 @@ LUMEN_API void lumen_mhd_connection(void *cls, struct MHD_Connection *connection
                                     void **socket_context, enum MHD_ConnectionNotificationCode toe);
 LUMEN_API void lumen_mhd_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
                                    enum MHD_RequestTerminationCode toe);
+
+/** Requests the adapter saw start (its URI log callback ran) but did not
+ * record: MHD answered them before the handler ran, or their connection
+ * had no slot (out of memory, or MHD_OPTION_NOTIFY_CONNECTION not given
+ * the adapter's callback). 0 for NULL. Thread-safe. */
+LUMEN_API uint64_t lumen_mhd_unrecorded(const lumen_mhd *m);
 
 /** The request in flight on `connection` (borrowed until it completes),
  * for lumen_server_request_set_route and the other setters, or NULL (no

@@ -12,6 +12,7 @@
  * thread serves many connections' requests interleaved.
  */
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "core/alloc.h"
+#include "core/diag.h"
 #include "lumen/http_mhd.h"
 
 enum { IDLE = 0, URI = 1, LIVE = 2 };
@@ -29,6 +31,9 @@ struct lumen_mhd {
     void *handler_cls;
     MHD_RequestCompletedCallback completed;
     void *completed_cls;
+    /* Requests that went unrecorded (lumen_mhd_unrecorded): relaxed, a
+     * count read by the program, ordering nothing. */
+    _Atomic uint64_t unrecorded;
 };
 
 typedef struct slot {
@@ -136,9 +141,15 @@ void lumen_mhd_connection(void *cls, struct MHD_Connection *connection, void **s
     lumen_mhd *m = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         slot *s = m != NULL ? lumen__calloc(1, sizeof *s) : NULL;
-        if (s != NULL)
+        if (s != NULL) {
             s->m = m;
-        *socket_context = s; /* NULL when memory ran out: the connection goes unrecorded */
+        } else if (m != NULL) {
+            /* The connection's requests go unrecorded, counted as they come
+             * (the access handler passes them through). */
+            lumen__diag(LUMEN_DIAG_WARN, "lumen_mhd: out of memory for a connection's request "
+                                         "slot: its requests are not recorded");
+        }
+        *socket_context = s;
         return;
     }
     slot *s = *socket_context;
@@ -146,6 +157,8 @@ void lumen_mhd_connection(void *cls, struct MHD_Connection *connection, void **s
         return;
     if (s->state == LIVE) /* closed without a completion notice */
         lumen_server_request_end(&s->rq, (int)s->status, s->status != 0 ? NULL : "client_abort");
+    else if (s->state == URI) /* MHD answered before the handler saw the request */
+        atomic_fetch_add_explicit(&s->m->unrecorded, 1, memory_order_relaxed);
     *socket_context = NULL;
     (void)connection;
     lumen__free(s, sizeof *s);
@@ -153,10 +166,14 @@ void lumen_mhd_connection(void *cls, struct MHD_Connection *connection, void **s
 
 void *lumen_mhd_uri_log(void *cls, const char *uri, struct MHD_Connection *connection)
 {
-    (void)cls, (void)uri;
+    lumen_mhd *m = cls;
+    (void)uri;
     slot *s = slot_of(connection);
-    if (s == NULL)
+    if (s == NULL) { /* no slot: out of memory, or no connection callback */
+        if (m != NULL)
+            atomic_fetch_add_explicit(&m->unrecorded, 1, memory_order_relaxed);
         return NULL;
+    }
     if (s->state == LIVE) /* cannot happen with one request per connection at a time */
         lumen_server_request_end(&s->rq, (int)s->status, "error");
     s->state = URI;
@@ -260,9 +277,10 @@ enum MHD_Result lumen_mhd_access_handler(void *cls, struct MHD_Connection *conne
 {
     lumen_mhd *m = cls;
     slot *s = *req_cls;
-    if (s == NULL || s->m != m) /* the URI log callback is not installed: pass through */
+    if (s == NULL || s->m != m) { /* no slot, or no URI log callback: pass through */
         return m->handler(m->handler_cls, connection, url, method, version, upload_data,
                           upload_data_size, req_cls);
+    }
     if (s->state == URI)
         begin(s, connection, url, method, version);
     bool live = s->state == LIVE;
@@ -306,6 +324,8 @@ void lumen_mhd_completed(void *cls, struct MHD_Connection *connection, void **re
         return;
     }
     bool saw_handler = s->state == LIVE;
+    if (s->state == URI)
+        atomic_fetch_add_explicit(&m->unrecorded, 1, memory_order_relaxed);
     if (saw_handler) {
         note_status(s, connection);
         lumen_server_request_end(&s->rq, (int)s->status, termination_error(toe));
@@ -315,6 +335,11 @@ void lumen_mhd_completed(void *cls, struct MHD_Connection *connection, void **re
         m->completed(m->completed_cls, connection, &s->user_cls, toe);
     s->user_cls = NULL;
     *req_cls = NULL;
+}
+
+uint64_t lumen_mhd_unrecorded(const lumen_mhd *m)
+{
+    return m != NULL ? atomic_load_explicit(&m->unrecorded, memory_order_relaxed) : 0;
 }
 
 lumen_server_request *lumen_mhd_request(struct MHD_Connection *connection)

@@ -420,11 +420,53 @@ static void test_instrument_mhd__polling_thread_interleaved(void **state)
     free(out);
 }
 
+/* What the adapter cannot record is counted: a request MHD answers by
+ * itself (headers past its memory limit) before the handler runs, and the
+ * requests of a daemon given no connection callback (no slot), which still
+ * reach the handler. */
+static void test_instrument_mhd__unrecorded_counted(void **state)
+{
+    (void)state;
+    lumen_memory_exporter_reset(g_env.t.mem);
+    uint64_t before = lumen_mhd_unrecorded(g_mhd);
+    static char big[70000];
+    int n = snprintf(big, sizeof big, "GET /items/1 HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(big + n, 'a', sizeof big - (size_t)n - 8);
+    memcpy(big + sizeof big - 8, "\r\n\r\n", 5);
+    char *answer = NULL;
+    int st = th_raw(g_port, NULL, big, strlen(big), 10000, &answer);
+    free(answer);
+    assert_true(st != 200);
+    int64_t deadline = th_now_ms() + 10000;
+    while (lumen_mhd_unrecorded(g_mhd) < before + 1 && th_now_ms() < deadline)
+        usleep(2000);
+    assert_int_equal(lumen_mhd_unrecorded(g_mhd), before + 1);
+
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, lumen_mhd_access_handler,
+                         g_mhd, MHD_OPTION_URI_LOG_CALLBACK, lumen_mhd_uri_log, g_mhd,
+                         MHD_OPTION_NOTIFY_COMPLETED, lumen_mhd_completed, g_mhd, MHD_OPTION_END);
+    assert_non_null(d);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/items/9",
+             (unsigned)MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+    for (int i = 0; i < 2; i++) {
+        th_resp r;
+        assert_int_equal(th_http("GET", url, NULL, NULL, NULL, 10000, &r), 200);
+        th_resp_free(&r);
+    }
+    MHD_stop_daemon(d);
+    assert_int_equal(lumen_mhd_unrecorded(g_mhd), before + 3);
+    assert_int_equal(lumen_memory_exporter_count(g_env.t.mem), 0);
+    assert_int_equal(lumen_mhd_unrecorded(NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_instrument_mhd__spans_decoded_by_opentelemetry_js),
         cmocka_unit_test(test_instrument_mhd__polling_thread_interleaved),
+        cmocka_unit_test(test_instrument_mhd__unrecorded_counted),
         cmocka_unit_test(test_instrument_mhd__prometheus_p99),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
