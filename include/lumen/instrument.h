@@ -203,8 +203,11 @@ LUMEN_API lumen_span *lumen_server_request_span(const lumen_server_request *req)
  * (the error.type attribute; for a 5xx without one, the status code is the
  * error type). Observes the duration, leaves the request if it is current
  * on this thread, writes the access line (while the ids are still
- * current), ends the span and decrements the active requests. Never
- * allocates: the label values come from tables and the request. *req is
+ * current), ends the span and decrements the active requests. Allocates
+ * nothing of its own (the label values come from tables and the request);
+ * the metrics layer allocates a label set's series, and a bucket's
+ * exemplar slot (the histogram keeps the trace of the request as an
+ * exemplar), once, the first time. *req is
  * inert afterwards. NULL or inert req: no-op. Safe on distinct objects (requests).
  */
 LUMEN_API void lumen_server_request_end(lumen_server_request *req, int status,

@@ -276,8 +276,10 @@ enum MHD_Result lumen_mhd_access_handler(void *cls, struct MHD_Connection *conne
                                          void **req_cls)
 {
     lumen_mhd *m = cls;
-    slot *s = *req_cls;
-    if (s == NULL || s->m != m) { /* no slot, or no URI log callback: pass through */
+    /* *req_cls is the slot only when it is this connection's: without a
+     * slot it is the program's own pointer, never to be read here. */
+    slot *s = slot_of(connection);
+    if (s == NULL || *req_cls != s || s->m != m) { /* no slot: pass through */
         return m->handler(m->handler_cls, connection, url, method, version, upload_data,
                           upload_data_size, req_cls);
     }
@@ -317,8 +319,8 @@ void lumen_mhd_completed(void *cls, struct MHD_Connection *connection, void **re
                          enum MHD_RequestTerminationCode toe)
 {
     lumen_mhd *m = cls;
-    slot *s = req_cls != NULL ? *req_cls : NULL;
-    if (s == NULL || s->m != m) {
+    slot *s = slot_of(connection);
+    if (s == NULL || req_cls == NULL || *req_cls != s || s->m != m) {
         if (m != NULL && m->completed != NULL)
             m->completed(m->completed_cls, connection, req_cls, toe);
         return;

@@ -490,11 +490,19 @@ static void test_instrument_server__no_allocation_per_request(void **state)
     o.path = "/n/1";
     o.headers = &c;
     lumen_server_request rq;
-    for (int i = 0; i < 3; i++) { /* warm: the series, the span pool, the log batch */
+    /* Warm: the series, the span pool, the log batch, and an observation
+     * in every bucket (a start in the past sets the duration), whose first
+     * exemplar takes its slot. */
+    static const double in_bucket[] = {0.001, 0.007, 0.02, 0.04, 0.06, 0.09, 0.2, 0.4,
+                                       0.6,   0.9,   2,    4,    6,    9,    20};
+    for (size_t i = 0; i < sizeof in_bucket / sizeof in_bucket[0]; i++) {
+        o.start_ns = lumen_now_ns() - (int64_t)(in_bucket[i] * 1e9);
         assert_int_equal(lumen_server_request_begin(&rq, ins, &o), LUMEN_OK);
         lumen_server_request_set_route(&rq, "/n/{id}");
         lumen_server_request_end(&rq, 200, NULL);
     }
+    o.start_ns = 0;
+    const int warm = (int)(sizeof in_bucket / sizeof in_bucket[0]);
     lt_failalloc_install();
     lt_failalloc_arm(0);
     for (int i = 0; i < 100; i++) {
@@ -506,14 +514,18 @@ static void test_instrument_server__no_allocation_per_request(void **state)
     lt_failalloc_disarm();
     lt_failalloc_uninstall();
     assert_int_equal(tried, 0);
-    assert_int_equal(g_exported, 103);
-    assert_int_equal(ti_log.count, 103);
+    assert_int_equal(g_exported, warm + 100);
+    assert_int_equal(ti_log.count, warm + 100);
     char *t;
     size_t n;
     assert_int_equal(lumen_registry_render_string(&t, &n, reg, LUMEN_FORMAT_PROMETHEUS), LUMEN_OK);
     assert_true(ti_sample(t, "http_server_request_duration_seconds_count{http_request_method="
                              "\"GET\",http_route=\"/n/{id}\",http_response_status_code=\"200\","
-                             "error_type=\"\"}") == 103);
+                             "error_type=\"\"}") == warm + 100);
+    /* The warm-up's durations landed where they were meant to. */
+    assert_true(ti_sample(t, "http_server_request_duration_seconds_bucket{http_request_method="
+                             "\"GET\",http_route=\"/n/{id}\",http_response_status_code=\"200\","
+                             "error_type=\"\",le=\"10\"}") == warm + 100 - 1);
     lumen_free(t);
     lumen_server_instrument_free(ins);
     lumen_registry_free(reg);
