@@ -420,6 +420,43 @@ static void test_instrument_mhd__polling_thread_interleaved(void **state)
     free(out);
 }
 
+/* Several requests on one kept-alive connection (sent in one write, so
+ * MHD reads them back to back): the connection's one slot serves each in
+ * turn, and each is its own span with its own id. */
+static void test_instrument_mhd__keep_alive_reuses_the_slot(void **state)
+{
+    (void)state;
+    lumen_memory_exporter_reset(g_env.t.mem);
+    const char *reqs = "GET /items/k1 HTTP/1.1\r\nHost: h\r\nX-Request-Id: k1\r\n\r\n"
+                       "GET /nowhere HTTP/1.1\r\nHost: h\r\nX-Request-Id: k2\r\n\r\n"
+                       "GET /items/k3 HTTP/1.1\r\nHost: h\r\nX-Request-Id: k3\r\n"
+                       "Connection: close\r\n\r\n";
+    char *answer = NULL;
+    int st = th_raw(g_port, NULL, reqs, strlen(reqs), 10000, &answer);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(answer, "404"));
+    free(answer);
+    wait_spans(3);
+    static const char *const name[] = {"GET /items/{id}", "GET", "GET /items/{id}"};
+    static const char *const path[] = {"/items/k1", "/nowhere", "/items/k3"};
+    static const int64_t code[] = {200, 404, 200};
+    uint8_t tid[3][16];
+    for (size_t i = 0; i < 3; i++) {
+        const lumen_span *s = lumen_memory_exporter_get(g_env.t.mem, i);
+        assert_string_equal(lumen_span_get_name(s), name[i]);
+        assert_string_equal(ti_attr_str(s, "url.path"), path[i]);
+        assert_int_equal(ti_attr_int(s, "http.response.status_code"), code[i]);
+        lumen_span_context *sc;
+        assert_int_equal(lumen_span_context_new(&sc), LUMEN_OK);
+        lumen_span_get_context(sc, s);
+        lumen_span_context_ids(tid[i], NULL, sc);
+        lumen_span_context_free(sc);
+    }
+    /* Three requests, three traces. */
+    assert_memory_not_equal(tid[0], tid[1], 16);
+    assert_memory_not_equal(tid[1], tid[2], 16);
+}
+
 /* What the adapter cannot record is counted: a request MHD answers by
  * itself (headers past its memory limit) before the handler runs, and the
  * requests of a daemon given no connection callback (no slot), which still
@@ -466,6 +503,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_instrument_mhd__spans_decoded_by_opentelemetry_js),
         cmocka_unit_test(test_instrument_mhd__polling_thread_interleaved),
+        cmocka_unit_test(test_instrument_mhd__keep_alive_reuses_the_slot),
         cmocka_unit_test(test_instrument_mhd__unrecorded_counted),
         cmocka_unit_test(test_instrument_mhd__prometheus_p99),
     };
