@@ -55,7 +55,7 @@ typedef struct lumen_server_instrument lumen_server_instrument;
  * out (all are on by default). */
 enum {
     LUMEN_SERVER_INSTRUMENT_NO_METRICS = 1u << 0, /**< neither histogram nor gauge */
-    LUMEN_SERVER_INSTRUMENT_NO_SPANS = 1u << 1,   /**< no span (ids still propagate) */
+    LUMEN_SERVER_INSTRUMENT_NO_SPANS = 1u << 1,   /**< no span (the request id is still current) */
     LUMEN_SERVER_INSTRUMENT_NO_ACCESS_LOG = 1u << 2
 };
 

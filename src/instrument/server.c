@@ -19,14 +19,15 @@
 #include "core/rand.h"
 #include "core/tctx.h"
 #include "lumen/instrument.h"
+#include "lumen/limits.h"
 #include "trace/span_context.h"
 
 #define NMETHODS 10 /* the nine methods of the conventions, and _OTHER */
 #define OTHER NMETHODS - 1
 #define STATUS_MIN 100
 #define STATUS_MAX 599
-#define SPAN_NAME_MAX 256
-#define PATH_KEEP 256 /* bytes of the path kept for the access line */
+#define SPAN_NAME_MAX LUMEN_SERVER_SPAN_NAME_MAX
+#define PATH_KEEP LUMEN_SERVER_REQUEST_PATH_MAX
 #define REQ_MAGIC 0x6c72716du
 
 static const char *const methods[NMETHODS] = {"CONNECT", "DELETE", "GET", "HEAD",  "OPTIONS",
@@ -274,7 +275,7 @@ static void take_request_id(req_state *st, const lumen_server_request_options *o
 /* ---- begin --------------------------------------------------------------- */
 
 /* "METHOD route", or "METHOD"; the conventions name a span of an unknown
- * method "HTTP". Cut to the buffer. */
+ * method "HTTP". At most SPAN_NAME_MAX bytes, out[] one more. */
 static void span_name(char *out, int method, const char *route)
 {
     const char *m = method == OTHER ? "HTTP" : methods[method];
@@ -282,8 +283,8 @@ static void span_name(char *out, int method, const char *route)
     memcpy(out, m, n);
     if (route != NULL && route[0] != '\0') {
         size_t r = strlen(route);
-        if (r > SPAN_NAME_MAX - 2 - n)
-            r = SPAN_NAME_MAX - 2 - n;
+        if (r > SPAN_NAME_MAX - 1 - n)
+            r = SPAN_NAME_MAX - 1 - n;
         out[n++] = ' ';
         memcpy(out + n, route, r);
         n += r;
@@ -305,7 +306,7 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
     if (o->headers != NULL && o->headers->get != NULL &&
         lumen_propagation_extract(&parent, NULL, ins->propagators, o->headers) == LUMEN_OK)
         so.parent_context = &parent;
-    char name[SPAN_NAME_MAX];
+    char name[SPAN_NAME_MAX + 1];
     span_name(name, st->method, o->route);
     lumen_span *s = lumen_span_start(ins->tracer, name, &so);
     st->span = s;
@@ -382,7 +383,7 @@ void lumen_server_request_set_route(lumen_server_request *req, const char *route
         return;
     st->route = route;
     if (lumen_span_is_recording(st->span)) {
-        char name[SPAN_NAME_MAX];
+        char name[SPAN_NAME_MAX + 1];
         span_name(name, st->method, route);
         lumen_span_update_name(st->span, name);
         lumen_span_set_str(st->span, "http.route", route);

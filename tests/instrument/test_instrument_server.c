@@ -546,7 +546,19 @@ static void test_instrument_server__hostile_input(void **state)
     run(&e, method, path, "/bad\xff\xfe", 200, NULL, &none);
     run(&e, "GET", "/x", "/x", -5, NULL, NULL);
     run(&e, "GET", "/x", "/x", 1000, NULL, NULL);
-    assert_int_equal(lumen_memory_exporter_count(e.t.mem), 3);
+    /* A route past the span name's limit: cut in the name, whole in
+     * http.route. */
+    static char route[400];
+    memset(route, 'r', sizeof route - 1);
+    route[0] = '/';
+    run(&e, "GET", "/y", route, 200, NULL, NULL);
+    assert_int_equal(lumen_memory_exporter_count(e.t.mem), 4);
+    const lumen_span *long_route = lumen_memory_exporter_get(e.t.mem, 3);
+    assert_int_equal(strlen(lumen_span_get_name(long_route)), LUMEN_SERVER_SPAN_NAME_MAX);
+    assert_memory_equal(lumen_span_get_name(long_route), "GET /rrr", 8);
+    lumen_attr ra;
+    assert_true(lumen_span_find_attr(&ra, long_route, "http.route"));
+    assert_int_equal(ra.len, sizeof route - 1);
     const lumen_span *s = lumen_memory_exporter_get(e.t.mem, 0);
     assert_string_equal(ti_attr_str(s, "http.request.method"), "_OTHER");
     char *t = ti_render(&e);
@@ -560,9 +572,9 @@ static void test_instrument_server__hostile_input(void **state)
     snprintf(cmd, sizeof cmd,
              "%s -c 'import sys,json\n"
              "L=[json.loads(l) for l in sys.stdin.read().splitlines()]\n"
-             "assert len(L)==3 and 0 < len(L[0][\"path\"]) <= 256, L[0]\n"
+             "assert len(L)==4 and 0 < len(L[0][\"path\"]) <= %d, L[0]\n"
              "assert L[0][\"method\"]==\"_OTHER\" and L[1][\"level\"].lower()==\"error\"\n'",
-             lt_python());
+             lt_python(), LUMEN_SERVER_REQUEST_PATH_MAX);
     char *out = NULL;
     int rc = lt_run(cmd, ti_log.text, ti_log.len, &out);
     if (rc != 0)
