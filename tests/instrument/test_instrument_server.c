@@ -489,6 +489,10 @@ static void test_instrument_server__no_allocation_per_request(void **state)
     o.method = "GET";
     o.path = "/n/1";
     o.headers = &c;
+    /* Five attributes with the status: within the span's inline storage.
+     * A request with all ten (server, client, user agent, protocol) takes
+     * a heap chunk for its span's arena: the trace layer's allocation,
+     * which docs/instrumentation.md names. */
     lumen_server_request rq;
     /* Warm: the series, the span pool, the log batch, and an observation
      * in every bucket (a start in the past sets the duration), whose first
