@@ -9,9 +9,11 @@
 #     functions declared LUMEN__INTERNAL under src/.
 #   src/http/liblumen-http.map: node LUMEN_HTTP_<MAJOR>.<MINOR> == the
 #     LUMEN_API functions of lumen/http*.h.
+#   src/sqlite/liblumen-sqlite.map: node LUMEN_SQLITE_<MAJOR>.<MINOR> == the
+#     LUMEN_API functions of lumen/sqlite.h (which liblumen leaves out).
 # (From 1.0 on, the public names may be spread over the nodes
 # LUMEN_<MAJOR>.0 ... LUMEN_<MAJOR>.<MINOR>.)
-# Usage: check_maps.sh INCLUDE_DIR SRC_DIR MAJOR.MINOR [liblumen|liblumen-http]
+# Usage: check_maps.sh INCLUDE_DIR SRC_DIR MAJOR.MINOR [liblumen|liblumen-http|liblumen-sqlite]
 set -u
 inc=$1 src=$2 ver=$3 which=${4:-liblumen liblumen-http}
 major=${ver%%.*}
@@ -21,6 +23,7 @@ if [ "$major" -eq 0 ]; then
 else
   pub_re="LUMEN_$major\.[0-9]+" http_re="LUMEN_HTTP_$major\.[0-9]+"
 fi
+sqlite_re=$(echo "$http_re" | sed 's/_HTTP_/_SQLITE_/')
 fail=0
 
 declared() {
@@ -50,7 +53,7 @@ same() { # what map declared-file map-file
 for lib in $which; do
   case $lib in
     liblumen)
-      declared $(ls "$inc"/lumen/*.h | grep -v '/http[^/]*\.h$') > "$tmp/decl_public"
+      declared $(ls "$inc"/lumen/*.h | grep -v -E '/(http[^/]*|sqlite)\.h$') > "$tmp/decl_public"
       find "$src" -name '*.h' -exec grep -h '^LUMEN__INTERNAL ' {} + |
         sed 's/[(;].*//; s/.*[ *]\([A-Za-z_][A-Za-z0-9_]*\)$/\1/' | sort -u > "$tmp/decl_shared"
       map_node "$src/liblumen.map" "$pub_re" > "$tmp/map_public"
@@ -64,6 +67,11 @@ for lib in $which; do
       map_node "$src/http/liblumen-http.map" "$http_re" > "$tmp/map_http"
       same "the LUMEN_API functions of lumen/http*.h in its node $(echo "$http_re" | tr -d '\\')" \
         src/http/liblumen-http.map "$tmp/decl_http" "$tmp/map_http" ;;
+    liblumen-sqlite)
+      declared "$inc"/lumen/sqlite.h > "$tmp/decl_sqlite"
+      map_node "$src/sqlite/liblumen-sqlite.map" "$sqlite_re" > "$tmp/map_sqlite"
+      same "the LUMEN_API functions of lumen/sqlite.h in its node $(echo "$sqlite_re" | tr -d '\\')" \
+        src/sqlite/liblumen-sqlite.map "$tmp/decl_sqlite" "$tmp/map_sqlite" ;;
   esac
 done
 exit $fail

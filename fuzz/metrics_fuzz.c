@@ -212,6 +212,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.series_limit = 4;
         o.quantiles = q;
         o.quantile_count = 2;
+        if (types[t] == LUMEN_METRIC_HISTOGRAM) {
+            /* Native buckets beside the classic ones, few enough that
+             * the input's values halve the scale. */
+            o.histogram_kind = LUMEN_HISTOGRAM_BOTH;
+            o.native_max_buckets = 8;
+        }
         char name[300];
         snprintf(name, sizeof name, "%.250s%s", f[0],
                  t == 0   ? ""
@@ -260,6 +266,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lumen_label il[] = {{f[1], f[2]}};
     lumen_info_new(NULL, r, f[0], f[3], il, 1);
     lumen_registry_add_collector(NULL, r, NULL, collect, (void *)f);
+    lumen_format_negotiate(NULL, f[3]);
+    /* The protobuf exposition: length-delimited messages that tile it. */
+    char *pb;
+    size_t pblen;
+    if (lumen_registry_render_string(&pb, &pblen, r, LUMEN_FORMAT_PROTOBUF) == LUMEN_OK) {
+        size_t p = 0;
+        while (p < pblen) {
+            uint64_t n = 0;
+            int sh = 0;
+            unsigned char b;
+            do {
+                b = (unsigned char)pb[p++];
+                n |= (uint64_t)(b & 0x7f) << sh;
+                sh += 7;
+            } while ((b & 0x80) && p < pblen && sh < 64);
+            check(n > 0 && n <= pblen - p && pb[p] == 0x0a);
+            p += n;
+        }
+        lumen_free(pb);
+    }
     for (int om = 0; om < 2; om++) {
         char *s;
         size_t len;

@@ -6,6 +6,8 @@ set -eu
 what=${1:-test}
 pkgs="cmake pkg-config make gcc g++ libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev
       libcrypt-dev"
+# libsqlite3-dev: the demo, the benchmarks, and liblumen-sqlite (built when
+# it is found) with its test.
 case $what in
   build) ;;
   demo) pkgs="$pkgs libsqlite3-dev python3 prometheus" ;;
@@ -13,7 +15,8 @@ case $what in
               python3-prometheus-client protobuf-compiler libsqlite3-dev wrk curl
               nodejs npm chromium binutils openssl
               musl-tools gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
-              qemu-user libcmocka-dev:arm64 abigail-tools clang-format" ;;
+              qemu-user libcmocka-dev:arm64 abigail-tools clang-format
+              golang-github-prometheus-client-model-dev libprotobuf-dev" ;;
   bench) pkgs="$pkgs prometheus-cpp-dev libspdlog-dev libfmt-dev python3-prometheus-client wrk
                libsqlite3-dev golang-go golang-github-prometheus-client-golang-dev" ;;
   *) echo "usage: $0 [build|test|demo|bench]" >&2; exit 2 ;;

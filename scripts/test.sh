@@ -89,8 +89,8 @@ run asan clang "" -DLUMEN_SANITIZE=address -DLUMEN_FUZZ=ON
 run tsan gcc "-L threads" -DLUMEN_SANITIZE=thread
 musl
 # aarch64: every test under qemu-aarch64 (cmake/aarch64-linux-gnu.cmake)
-# but seven that qemu-user cannot run: test_log_io, test_log_env,
-# test_log_wallclock and test_prefork_join exec their own arm64 binary,
+# but eight that qemu-user cannot run: test_log_io, test_log_env,
+# test_log_wallclock, test_log_crash and test_prefork_join exec their own arm64 binary,
 # which the kernel runs only through a binfmt_misc entry (a container cannot
 # add one); test_trace_batch forks while its worker thread runs, which trips
 # an assertion inside qemu 7.2; test_prefork_fault kills processes holding a
@@ -98,7 +98,7 @@ musl
 # lists: set_robust_list fails with ENOSYS); and test_install_consumer runs
 # the program it builds without qemu.
 run aarch64 aarch64-linux-gnu-gcc \
-  "-E ^(test_log_io|test_log_env|test_log_wallclock|test_prefork_join|test_trace_batch|test_prefork_fault|test_install_consumer)$" \
+  "-E ^(test_log_io|test_log_env|test_log_wallclock|test_log_crash|test_prefork_join|test_trace_batch|test_prefork_fault|test_install_consumer)$" \
   -DLUMEN_SANITIZE= -DLUMEN_HTTP=OFF -DCMAKE_COMPILE_WARNING_AS_ERROR=ON \
   -DCMAKE_TOOLCHAIN_FILE="$top/cmake/aarch64-linux-gnu.cmake"
 echo

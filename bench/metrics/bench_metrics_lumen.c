@@ -16,9 +16,11 @@
  * counter_inc_Nthreads. Total throughput is N / that figure. Every total
  * is checked to be exact.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -140,6 +142,83 @@ static void histogram_observe(void)
     double want = (double)n * BENCH_TRIALS + 1;
     if (check(histogram_count(r) == want, "histogram_observe total", histogram_count(r), want))
         printf(LIB " histogram_observe %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+    lumen_registry_free(r);
+}
+
+/* A summary with quantiles: values over six decades (1 us .. 1 s) so that
+ * the sketch runs at the scale it keeps on latencies; the per-series lock
+ * is uncontended here. */
+static void summary_observe(void)
+{
+    static const double qs[] = {0.5, 0.9, 0.99, 0.999};
+    static double vals[1024];
+    lumen_registry *r;
+    lumen_registry_new(&r);
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+    o.quantiles = qs;
+    o.quantile_count = 4;
+    lumen_family *f;
+    lumen_summary *s;
+    int rc = lumen_family_new(&f, r, LUMEN_METRIC_SUMMARY, "bench_summary_seconds", &o);
+    if (rc == LUMEN_OK)
+        rc = lumen_family_summary(&s, f, NULL, 0);
+    if (rc)
+        die("summary", rc);
+    for (int i = 0; i < 1024; i++)
+        vals[i] = 1e-6 * pow(10, 6.0 * ((i * 389) % 1024) / 1024);
+    long n = bench_n(5000000);
+    lumen_summary_observe(s, 0);
+    double ns[BENCH_TRIALS];
+    for (int k = 0; k < BENCH_TRIALS; k++) {
+        double t0 = bench_now();
+        for (long i = 0; i < n; i++)
+            lumen_summary_observe(s, vals[i & 1023]);
+        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
+    }
+    char *text = NULL;
+    double got = -1, want = (double)n * BENCH_TRIALS + 1;
+    if (lumen_registry_render_string(&text, NULL, r, LUMEN_FORMAT_PROMETHEUS) == LUMEN_OK) {
+        const char *at = strstr(text, "bench_summary_seconds_count ");
+        if (at != NULL)
+            got = strtod(at + strlen("bench_summary_seconds_count "), NULL);
+    }
+    lumen_free(text);
+    if (check(got == want, "summary_observe total", got, want))
+        printf(LIB " summary_observe %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+    lumen_registry_free(r);
+}
+
+/* The same values into a native (exponential) histogram: 0 in the zero
+ * bucket, 0.01..10.23 over 10 octaves at scale 4, the layout widened by
+ * the first observation of each range before the timing starts. */
+static void exponential_histogram_observe(void)
+{
+    lumen_registry *r;
+    lumen_family *f;
+    lumen_histogram *h;
+    lumen_registry_new(&r);
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+    o.help = "B.";
+    o.histogram_kind = LUMEN_HISTOGRAM_NATIVE;
+    int rc = lumen_family_new(&f, r, LUMEN_METRIC_HISTOGRAM, "bench_seconds", &o);
+    if (rc == LUMEN_OK)
+        rc = lumen_family_histogram(&h, f, NULL, 0);
+    if (rc)
+        die("exponential histogram", rc);
+    long n = bench_n(10000000);
+    for (int i = 0; i < 1024; i++)
+        lumen_histogram_observe(h, (double)i * 0.01);
+    double ns[BENCH_TRIALS];
+    for (int k = 0; k < BENCH_TRIALS; k++) {
+        double t0 = bench_now();
+        for (long i = 0; i < n; i++)
+            lumen_histogram_observe(h, (double)(i & 1023) * 0.01);
+        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
+    }
+    double want = (double)n * BENCH_TRIALS + 1024;
+    if (check(histogram_count(r) == want, "exponential_histogram_observe total", histogram_count(r),
+              want))
+        printf(LIB " exponential_histogram_observe %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
     lumen_registry_free(r);
 }
 
@@ -620,6 +699,10 @@ int main(int argc, char **argv)
         counter_inc();
     if (bench_want(argc, argv, "histogram_observe"))
         histogram_observe();
+    if (bench_want(argc, argv, "exponential_histogram_observe"))
+        exponential_histogram_observe();
+    if (bench_want(argc, argv, "summary_observe"))
+        summary_observe();
     if (bench_want(argc, argv, "labeled_inc"))
         labeled_inc();
     nthreads("counter_inc", n_counter, argc, argv);

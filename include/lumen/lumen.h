@@ -16,6 +16,7 @@
 #include "lumen/log.h"
 #include "lumen/trace.h"
 #include "lumen/otlp.h"
+#include "lumen/crash.h"
 #include "lumen/instrument.h"
 
 #endif

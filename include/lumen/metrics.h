@@ -64,6 +64,27 @@ enum {
 };
 
 /**
+ * What a histogram family keeps (lumen_family_options.histogram_kind; see
+ * docs/metrics.md, "Native histograms").
+ */
+typedef enum lumen_histogram_kind {
+    /** Classic buckets only: the bounds of `buckets` (or the defaults). */
+    LUMEN_HISTOGRAM_CLASSIC = 0,
+    /** Native (base-2 exponential) buckets only, served to scrapers that
+     * ask for the protobuf exposition; the text formats show the +Inf
+     * bucket, _sum and _count. `buckets` must be NULL. */
+    LUMEN_HISTOGRAM_NATIVE = 1,
+    /** Both: native buckets and the classic ones of `buckets` (or the
+     * defaults), side by side in the protobuf exposition. */
+    LUMEN_HISTOGRAM_BOTH = 2
+} lumen_histogram_kind;
+
+/** Native histograms: the default bucket limit per sign. */
+#define LUMEN_NATIVE_DEFAULT_MAX_BUCKETS 160
+/** Native histograms: the largest native_max_buckets. */
+#define LUMEN_NATIVE_MAX_BUCKETS 500
+
+/**
  * Options for creating a family (a versioned struct, docs/api.md). Start
  * from LUMEN_FAMILY_OPTIONS_INIT and set the fields you need; every field
  * left zero takes its default. Strings and arrays are copied.
@@ -96,9 +117,24 @@ typedef struct lumen_family_options {
     uint32_t max_age_ms;
     /** Summaries: sub-windows, at most 60; 0: LUMEN_SUMMARY_DEFAULT_AGE_BUCKETS. */
     uint32_t age_buckets;
+    /* ---- version 2 ---- */
+    /** Histograms: classic (the default), native, or both. */
+    lumen_histogram_kind histogram_kind;
+    /** Native histograms: the largest ratio, > 1, between a bucket's upper
+     * and lower boundary at the start, as client_golang's bucket factor:
+     * the scale is the lowest s in -4..8 with 2^(2^-s) <= this factor
+     * (1.1 gives 3), or 8. 0: scale 8 (a ratio of 1.0027). */
+    double native_bucket_factor;
+    /** Native histograms: buckets per sign before the scale is halved to
+     * fit, at most LUMEN_NATIVE_MAX_BUCKETS; 0:
+     * LUMEN_NATIVE_DEFAULT_MAX_BUCKETS. */
+    uint32_t native_max_buckets;
+    /** Native histograms: observations with |v| <= this, >= 0, count in
+     * the zero bucket; 0: only zeros do. */
+    double native_zero_threshold;
 } lumen_family_options;
 
-#define LUMEN_FAMILY_OPTIONS_VERSION 1
+#define LUMEN_FAMILY_OPTIONS_VERSION 2
 #define LUMEN_FAMILY_OPTIONS_INIT                                                                  \
     LUMEN__VERSIONED_INIT(lumen_family_options, LUMEN_FAMILY_OPTIONS_VERSION)
 
@@ -161,7 +197,11 @@ LUMEN_API int lumen_registry_unregister(lumen_registry *reg, const char *name);
  * "quantile" on a summary), LUMEN_EEXIST (a family, or a collector's
  * declared family, already produces one of this family's sample names; see
  * lumen_family_lookup), LUMEN_ERANGE (buckets not strictly increasing or
- * NaN, quantile outside [0,1], more than 60 age buckets), LUMEN_ENOENT (a
+ * NaN, quantile outside [0,1], more than 60 age buckets, a native bucket
+ * factor not above 1, more than LUMEN_NATIVE_MAX_BUCKETS native buckets,
+ * a negative or NaN zero threshold), LUMEN_EINVAL also for an unknown
+ * histogram_kind or buckets given to a native-only one, LUMEN_ENOTSUP
+ * (native buckets in a pre-forked family's registry), LUMEN_ENOENT (a
  * dead registry handle), LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_family_new(lumen_family **out, lumen_registry *reg, lumen_metric_type type,
@@ -348,11 +388,28 @@ LUMEN_API const double *lumen_buckets_default(size_t *out_count);
 
 /* ---- summaries ----------------------------------------------------------- */
 
-/** Record one observation (NaN is refused and counted). Summaries take a
- * per-series lock: use a histogram where the cost matters. Quantiles are
- * estimated over the sliding window from a bounded random sample of each
- * sub-window (exact while a sub-window holds at most
- * LUMEN_SUMMARY_SAMPLE_MAX observations). Thread-safe. */
+/** Record one observation (NaN is refused and counted; so is a negative
+ * value when the memory for the negative range cannot be had). Summaries
+ * take a per-series lock: use a histogram where the cost matters.
+ *
+ * Quantiles are estimated over the sliding window with a stated relative
+ * error. Each sub-window counts its values in base-2 exponential buckets
+ * (LUMEN_SUMMARY_BUCKETS per sign; zero, +Inf and -Inf counted apart), at
+ * a scale s that starts at 8 and is lowered only when the values no longer
+ * fit; the window is read at the coarsest scale of its sub-windows (lower
+ * still if together they do not fit). For each configured q the summary
+ * reports a value within
+ *
+ *     |estimate - x| <= |x| * (2^(2^-s) - 1) / (2^(2^-s) + 1)
+ *
+ * of x, the observation of rank ceil(q * n) among the window's n (rank 1
+ * at q = 0): s = 8: 0.1354 %, 7: 0.2708 %, 6: 0.5416 %, 5: 1.083 %, 4: 2.166 %.
+ * Values of one sign spanning a factor of 2^23.98 or less (7.2 orders of
+ * magnitude) keep s >= 6. Zero and infinities are exact; values below
+ * 2^-1022 (subnormal) may be off by 2^-1074 more. The sum of +Inf and -Inf
+ * is NaN, as in every client. Memory per series with quantiles:
+ * age_buckets x LUMEN_SUMMARY_BUCKETS x 8 bytes (60 KiB by default), twice
+ * that from the first negative observation. Thread-safe. */
 LUMEN_API void lumen_summary_observe(lumen_summary *s, double v);
 
 /* ---- custom collectors --------------------------------------------------- */
@@ -492,8 +549,11 @@ LUMEN_API int lumen_collect_sample(lumen_collect_sink *sink, const char *suffix,
 
 /** Exposition formats. */
 typedef enum lumen_format {
-    LUMEN_FORMAT_PROMETHEUS = 0, /**< text format 0.0.4 */
-    LUMEN_FORMAT_OPENMETRICS = 1 /**< OpenMetrics 1.0.0 text */
+    LUMEN_FORMAT_PROMETHEUS = 0,  /**< text format 0.0.4 */
+    LUMEN_FORMAT_OPENMETRICS = 1, /**< OpenMetrics 1.0.0 text */
+    /** Prometheus protobuf: length-delimited io.prometheus.client.MetricFamily
+     * messages, the only format that carries native histograms. */
+    LUMEN_FORMAT_PROTOBUF = 2
 } lumen_format;
 
 /**
@@ -509,15 +569,19 @@ typedef int (*lumen_write_fn)(const char *data, size_t len, void *ud);
  * children in label order: the same state renders to the same bytes.
  * Rendering reads the counters without stopping the threads that update
  * them and never holds a lock that an update takes.
+ * In LUMEN_FORMAT_PROTOBUF the bytes are binary (length-delimited
+ * MetricFamily messages, families in the same order).
  * Returns LUMEN_OK, LUMEN_EINVAL, LUMEN_ENOENT (a dead registry handle),
- * LUMEN_ENOMEM or LUMEN_EIO. Thread-safe.
+ * LUMEN_ENOTSUP (protobuf asked of a pre-forked family's registry, which
+ * has no protobuf form), LUMEN_ENOMEM or LUMEN_EIO. Thread-safe.
  */
 LUMEN_API int lumen_registry_render(lumen_registry *reg, lumen_format format, lumen_write_fn write,
                                     void *ud);
 
 /**
  * Render into a new NUL-terminated string in *out (free with lumen_free),
- * its length without the NUL in *out_len (may be NULL). Returns as
+ * its length without the NUL in *out_len (may be NULL; protobuf output may
+ * hold NUL bytes: use the length). Returns as
  * lumen_registry_render (*out NULL on error). Thread-safe.
  */
 LUMEN_API int lumen_registry_render_string(char **out, size_t *out_len, lumen_registry *reg,
@@ -534,9 +598,12 @@ LUMEN_API int lumen_registries_render(lumen_registry *const *regs, size_t n, lum
 
 /**
  * Pick the format for an HTTP Accept header (NULL or empty: text 0.0.4):
- * OpenMetrics when the header accepts application/openmetrics-text with a
- * nonzero q, text 0.0.4 otherwise. Stores the response Content-Type (a
- * static string) in *out_content_type when that is not NULL. Thread-safe.
+ * LUMEN_FORMAT_PROTOBUF when the header accepts
+ * application/vnd.google.protobuf with proto=io.prometheus.client.MetricFamily
+ * and encoding=delimited, with a nonzero q at least that of OpenMetrics
+ * (Prometheus with native histograms enabled); else OpenMetrics when it
+ * accepts application/openmetrics-text with a nonzero q; else text 0.0.4. Stores the response
+ * Content-Type (a static string) in *out_content_type when that is not NULL. Thread-safe.
  */
 LUMEN_API lumen_format lumen_format_negotiate(const char **out_content_type, const char *accept);
 

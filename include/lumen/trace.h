@@ -688,6 +688,18 @@ typedef enum lumen_span_status {
 LUMEN_API void lumen_span_set_status(lumen_span *s, lumen_span_status code,
                                      const char *description);
 
+/**
+ * Record an error on the span as the OpenTelemetry semantic conventions
+ * say: an `exception` event with `exception.type` and `exception.message`
+ * (each skipped when NULL or empty), the `error.type` attribute (`type`,
+ * or "_OTHER" when it is NULL or empty), and the ERROR status with the
+ * message as its description. `type` is a low-cardinality name of the
+ * error class ("ECONNREFUSED", "timeout", "SIGSEGV"); the message may say
+ * more. Strings are copied. No-op on NULL, non-recording or ended spans.
+ * Safe on distinct objects.
+ */
+LUMEN_API void lumen_span_record_error(lumen_span *s, const char *type, const char *message);
+
 /** Rename the span. Safe on distinct objects. */
 LUMEN_API void lumen_span_update_name(lumen_span *s, const char *name);
 

@@ -200,6 +200,14 @@ enum MHD_Result lumen__http_scrape(lumen__http_scraper *sc, struct MHD_Connectio
     if (hint > 0)
         lumen__buf_reserve(&s.buf, hint + hint / 8);
     int rc = lumen_registries_render(sc->regs, sc->nregs, fmt, sink_write, &s);
+    if (rc == LUMEN_ENOTSUP && fmt == LUMEN_FORMAT_PROTOBUF) {
+        /* A pre-forked family's registry has no protobuf form (it fails
+         * before writing anything): serve text, which every scraper that
+         * asks for protobuf also accepts. */
+        fmt = LUMEN_FORMAT_PROMETHEUS;
+        content_type = lumen_format_content_type(fmt);
+        rc = lumen_registries_render(sc->regs, sc->nregs, fmt, sink_write, &s);
+    }
     if (rc == LUMEN_OK && s.buf.oom)
         rc = LUMEN_ENOMEM;
     if (rc == LUMEN_OK && lumen_monotonic_ns() > s.deadline)

@@ -26,6 +26,7 @@
 #include "log/async.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,7 +273,8 @@ void lumen__log_async_publish(lumen__log_async *q)
 {
     pthread_mutex_lock(&queues_mu);
     q->next = queues;
-    queues = q;
+    /* Release: the crash handler walks the list without the mutex. */
+    __atomic_store_n(&queues, q, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&queues_mu);
 }
 
@@ -428,6 +430,62 @@ bool lumen__log_async_drain(int64_t deadline_ns)
         pthread_mutex_unlock(&q->mu);
     }
     pthread_mutex_unlock(&queues_mu);
+    return all;
+}
+
+/* Write out the lines of one queue whose mutex the caller holds and whose
+ * writer holds no batch: straight from the ring to the sink, as the writer
+ * would, leaving the heap copies to the dying process. */
+static void write_ring_from_signal(lumen__log_async *q, int64_t deadline_ns)
+{
+    lumen__log_sink *sk = q->h->sink;
+    int fd = atomic_load(&sk->fd);
+    while (q->used > 0) {
+        uint32_t n;
+        memcpy(&n, q->ring + q->head, 4);
+        if (n == WRAP) {
+            q->used -= q->cap - q->head;
+            q->head = 0;
+            continue;
+        }
+        int32_t l32;
+        memcpy(&l32, q->ring + q->head + 4, 4);
+        size_t es = head_entry_size(q, n);
+        const char *line = q->ring + q->head + HDR;
+        if (l32 & INDIRECT)
+            memcpy(&line, q->ring + q->head + HDR, sizeof line);
+        lumen__log_write_until(fd, line, n, sk->is_pipe, deadline_ns);
+        q->head = (q->head + es) % q->cap;
+        q->used -= es;
+    }
+}
+
+bool lumen__log_async_flush_from_signal(int64_t deadline_ns)
+{
+    bool all = true;
+    for (lumen__log_async *q = __atomic_load_n(&queues, __ATOMIC_ACQUIRE); q != NULL; q = q->next) {
+        /* Callback and syslog sinks run code that is not async-signal-safe. */
+        if (q->h->sink->cb != NULL || q->h->sink->kind == LUMEN_LOG_SINK_SYSLOG)
+            continue;
+        for (;;) {
+            /* A try-lock (an atomic exchange in glibc) cannot deadlock on a
+             * mutex the interrupted code holds; the writer thread keeps
+             * running meanwhile and finishes the batch it holds. */
+            if (pthread_mutex_trylock(&q->mu) == 0) {
+                bool busy = q->writing;
+                if (!busy)
+                    write_ring_from_signal(q, deadline_ns);
+                pthread_mutex_unlock(&q->mu);
+                if (!busy)
+                    break;
+            }
+            if (lumen__mono_ns() >= deadline_ns) {
+                all = false;
+                break;
+            }
+            poll(NULL, 0, 1);
+        }
+    }
     return all;
 }
 

@@ -16,6 +16,11 @@ void lumen__log_async_put(lumen__log_async *q, int level, const char *line, size
 /* Wait until every queue is empty or the deadline (monotonic ns) passes;
  * true when all are empty. */
 bool lumen__log_async_drain(int64_t deadline_ns);
+/* From a crash handler: write out every queue's lines (try-locks, write(2)
+ * and poll(2) only; callback and syslog sinks are skipped), waiting at
+ * most until the deadline (monotonic ns) for a queue whose lock is held or
+ * whose writer holds a batch. True when every queue was written. */
+bool lumen__log_async_flush_from_signal(int64_t deadline_ns);
 void lumen__log_async_stop(int64_t deadline_ns);
 void lumen__log_async_atfork_prepare(void);
 void lumen__log_async_atfork_parent(void);

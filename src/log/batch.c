@@ -373,7 +373,7 @@ void lumen__log_batch_stop(int64_t deadline_ns)
     }
 }
 
-void lumen_log_flush_from_signal(void)
+void lumen__log_batch_flush_from_signal(int64_t deadline_ns)
 {
     /* try-locks only: a batch whose lock is held (perhaps by the very code
      * the signal interrupted) is skipped rather than deadlocked on. */
@@ -381,12 +381,21 @@ void lumen_log_flush_from_signal(void)
         if (!lk_try(t))
             continue;
         if (t->len > 0 && t->sink != NULL && t->sink->cb == NULL) {
-            lumen__log_write_all(atomic_load(&t->sink->fd), t->data, t->len, t->sink->is_pipe);
+            int fd = atomic_load(&t->sink->fd);
+            if (deadline_ns > 0)
+                lumen__log_write_until(fd, t->data, t->len, t->sink->is_pipe, deadline_ns);
+            else
+                lumen__log_write_all(fd, t->data, t->len, t->sink->is_pipe);
             t->len = 0;
             t->lines = 0;
         }
         lk_unlock(t);
     }
+}
+
+void lumen_log_flush_from_signal(void)
+{
+    lumen__log_batch_flush_from_signal(0);
 }
 
 /* ---- fork ---------------------------------------------------------------------------------- */

@@ -12,6 +12,11 @@ void lumen__log_batch_add(lumen_log_handler *h, int level, const char *line, siz
  * changed) when it does not fit, and the caller takes the scratch path. */
 bool lumen__log_batch_format(lumen_log_handler *h, const lumen__log_rec *r);
 void lumen__log_batch_flush_all(void);
+/* From a signal handler: write out the batch of every thread whose batch
+ * lock is free (try-locks only), giving up on a descriptor that takes no
+ * more bytes at the deadline (lumen__mono_ns; 0: none, blocking writes, as
+ * lumen_log_flush_from_signal). */
+void lumen__log_batch_flush_from_signal(int64_t deadline_ns);
 void lumen__log_batch_stop(int64_t deadline_ns);
 void lumen__log_batch_atfork_prepare(void);
 void lumen__log_batch_atfork_parent(void);

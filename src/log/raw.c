@@ -14,36 +14,16 @@
 #include "core/escape.h"
 #include "core/utf8.h"
 #include "log/level.h"
+#include "log/raw.h"
 #include "log/sink.h"
 #include "lumen/log.h"
 
 #define RAW_MSG_MAX LUMEN_LOG_RAW_MAX
 
-void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
+size_t lumen__raw_json_escape(char *line, const unsigned char *u, size_t n)
 {
     static const char HEX[] = "0123456789abcdef";
-    /* Worst case: every input byte becomes a 6-byte \u00XX escape. */
-    char line[RAW_MSG_MAX * 6 + 128];
     size_t o = 0;
-#define PUT(s)                                                                                     \
-    do {                                                                                           \
-        size_t l_ = strlen(s);                                                                     \
-        memcpy(line + o, (s), l_);                                                                 \
-        o += l_;                                                                                   \
-    } while (0)
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    PUT("{\"ts\":\"");
-    o += lumen__rfc3339_us_safe(line + o, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
-    PUT("\",\"level\":\"");
-    const char *ln = lumen_log_level_name(level);
-    PUT(ln);
-    PUT("\",\"logger\":\"raw\",\"msg\":\"");
-    const unsigned char *u = (const unsigned char *)(msg != NULL ? msg : "");
-    size_t n = strlen((const char *)u);
-    bool cut = n > RAW_MSG_MAX;
-    if (cut)
-        n = RAW_MSG_MAX;
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
         if (c == '"' || c == '\\') {
@@ -69,7 +49,8 @@ void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
                 i++;
             } else if (l == 3 && c == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] | 1) == 0xA9) {
                 /* U+2028, U+2029: escaped as the other formatters do. */
-                PUT(u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+                memcpy(line + o, u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+                o += 6;
                 i += 3;
             } else {
                 memcpy(line + o, u + i, l);
@@ -78,6 +59,34 @@ void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
             }
         }
     }
+    return o;
+}
+
+void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
+{
+    /* Worst case: every input byte becomes a 6-byte \u00XX escape. */
+    char line[RAW_MSG_MAX * 6 + 128];
+    size_t o = 0;
+#define PUT(s)                                                                                     \
+    do {                                                                                           \
+        size_t l_ = strlen(s);                                                                     \
+        memcpy(line + o, (s), l_);                                                                 \
+        o += l_;                                                                                   \
+    } while (0)
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    PUT("{\"ts\":\"");
+    o += lumen__rfc3339_us_safe(line + o, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    PUT("\",\"level\":\"");
+    const char *ln = lumen_log_level_name(level);
+    PUT(ln);
+    PUT("\",\"logger\":\"raw\",\"msg\":\"");
+    const unsigned char *u = (const unsigned char *)(msg != NULL ? msg : "");
+    size_t n = strlen((const char *)u);
+    bool cut = n > RAW_MSG_MAX;
+    if (cut)
+        n = RAW_MSG_MAX;
+    o += lumen__raw_json_escape(line + o, u, n);
     if (cut)
         PUT("...[truncated]");
     PUT("\"}\n");

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/diag.h"
 #include "core/sigpipe.h"
 
@@ -148,6 +150,49 @@ bool lumen__log_write_all(int fd, const char *p, size_t n, bool is_pipe)
     }
     if (is_pipe)
         lumen__sigpipe_leave(&g, got_epipe);
+    return ok;
+}
+
+bool lumen__log_write_until(int fd, const char *p, size_t n, bool is_pipe, int64_t deadline_ns)
+{
+    /* Non-blocking for the duration, so that a reader that stopped reading
+     * (a full pipe) costs at most the deadline, not forever. The flag is
+     * the open file description's, shared with the rest of the process;
+     * it is put back before returning. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    lumen__sigpipe_guard g;
+    if (is_pipe)
+        lumen__sigpipe_enter(&g);
+    bool ok = true, got_epipe = false;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            int64_t left = deadline_ns - lumen__mono_ns();
+            if (left <= 0) {
+                ok = false;
+                break;
+            }
+            struct pollfd pfd = {fd, POLLOUT, 0};
+            poll(&pfd, 1, left > 1000000000 ? 1000 : (int)(left / 1000000) + 1);
+            continue;
+        }
+        got_epipe = w < 0 && errno == EPIPE;
+        ok = false;
+        break;
+    }
+    if (is_pipe)
+        lumen__sigpipe_leave(&g, got_epipe);
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl);
     return ok;
 }
 

@@ -16,6 +16,10 @@ int lumen__log_sink_open(lumen__log_sink **out, const lumen_log_handler_options 
 bool lumen__log_sink_write(lumen__log_sink *s, const char *p, size_t n);
 /* The same without the lock, for the signal-safe paths. */
 bool lumen__log_write_all(int fd, const char *p, size_t n, bool is_pipe);
+/* The same, for the crash handler: gives up (false) at the deadline
+ * (lumen__mono_ns) when the descriptor takes no more bytes, making it
+ * non-blocking meanwhile (fcntl, write, poll: async-signal-safe). */
+bool lumen__log_write_until(int fd, const char *p, size_t n, bool is_pipe, int64_t deadline_ns);
 /* Reopen every file sink at its path (clears lumen__log_reopen_pending).
  * Returns LUMEN_OK or LUMEN_ESYS when one could not be reopened. */
 int lumen__log_sinks_reopen(void);

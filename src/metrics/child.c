@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "metrics/child.h"
 #include "metrics/exemplar.h"
+#include "metrics/exphist.h"
 #include "metrics/summary.h"
 
 static uint32_t child_cells(const lumen__child *c)
@@ -34,8 +35,15 @@ int lumen__child_init_storage(lumen__child *c, lumen__family *f)
     switch (f->type) {
     case LUMEN_METRIC_COUNTER:
         return lumen__cells_pair(lumen__slot_idx(c->tok), &c->cell);
-    case LUMEN_METRIC_HISTOGRAM:
-        return lumen__cells_alloc((uint32_t)f->nbuckets + 2, &c->cell);
+    case LUMEN_METRIC_HISTOGRAM: {
+        int rc = lumen__cells_alloc((uint32_t)f->nbuckets + 2, &c->cell);
+        if (rc == LUMEN_OK && f->hkind != LUMEN_HISTOGRAM_CLASSIC &&
+            (rc = lumen__exphist_new(f, &c->native)) != LUMEN_OK) {
+            lumen__cells_release(c->cell, (uint32_t)f->nbuckets + 2);
+            c->cell = 0;
+        }
+        return rc;
+    }
     case LUMEN_METRIC_SUMMARY:
         return lumen__summary_state_new(f, &c->u.sum);
     default:
@@ -63,6 +71,7 @@ void lumen__child_free(lumen__child *c)
     if (f->type == LUMEN_METRIC_COUNTER) {
         lumen__exemplar_free(&c->u.ex);
     } else if (f->type == LUMEN_METRIC_HISTOGRAM) {
+        lumen__exphist_free(c->native);
         _Atomic(lumen__exemplar *) *hex = atomic_load_explicit(&c->u.hex, memory_order_acquire);
         if (hex != NULL) {
             for (size_t i = 0; i <= f->nbuckets; i++)

@@ -20,6 +20,7 @@
  * order, rebuilt only when the set of children changed, reference counted
  * so that a render reads it without the lock while children come and go.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "core/rcu.h"
 #include "core/utf8.h"
 #include "metrics/child.h"
+#include "metrics/exphist.h"
 #include "metrics/family.h"
 #include "metrics/names.h"
 #include "metrics/prefork_table.h"
@@ -319,6 +321,8 @@ static lumen__child *child_new(lumen__family *f, uint64_t h, const char *const *
     c->flags = (uint8_t)flags;
     if (f->flags & LUMEN_FAMILY_EXEMPLARS_FROM_TRACE)
         c->flags |= LUMEN__CF_EXEMPLARS_FROM_TRACE;
+    if (f->type == LUMEN_METRIC_HISTOGRAM && f->hkind != LUMEN_HISTOGRAM_CLASSIC)
+        c->flags |= LUMEN__CF_NATIVE;
     c->created_ns = lumen__wall_ns();
     char *p = c->values;
     for (size_t i = 0; i < n; i++) {
@@ -852,6 +856,16 @@ static int check_opts(lumen_metric_type type, const char *name, size_t base_len,
                 (i > 0 && !(o->buckets[i] > o->buckets[i - 1])))
                 return LUMEN_ERANGE;
     }
+    if (type == LUMEN_METRIC_HISTOGRAM && o->histogram_kind != LUMEN_HISTOGRAM_CLASSIC) {
+        if ((o->histogram_kind != LUMEN_HISTOGRAM_NATIVE &&
+             o->histogram_kind != LUMEN_HISTOGRAM_BOTH) ||
+            (o->histogram_kind == LUMEN_HISTOGRAM_NATIVE && o->buckets != NULL))
+            return LUMEN_EINVAL;
+        if ((o->native_bucket_factor != 0 && !(o->native_bucket_factor > 1)) ||
+            o->native_max_buckets > LUMEN_NATIVE_MAX_BUCKETS ||
+            !(o->native_zero_threshold >= 0 && o->native_zero_threshold <= DBL_MAX))
+            return LUMEN_ERANGE;
+    }
     if (type == LUMEN_METRIC_SUMMARY) {
         if ((o->quantile_count > 0 && o->quantiles == NULL) ||
             o->quantile_count > LUMEN__MAX_QUANTILES)
@@ -935,7 +949,21 @@ int lumen__family_build(lumen__family **out, lumen_metric_type type, const char 
     if (type == LUMEN_METRIC_HISTOGRAM) {
         const double *b = o->buckets;
         size_t nb = o->bucket_count;
-        if (b == NULL)
+        f->hkind = o->histogram_kind;
+        if (f->hkind != LUMEN_HISTOGRAM_CLASSIC) {
+            /* The lowest scale (widest buckets) whose bucket ratio
+             * 2^(2^-s) is within the factor, as client_golang picks it. */
+            int s = o->native_bucket_factor != 0 ? LUMEN__EXP_MIN_SCALE : LUMEN__EXP_MAX_SCALE;
+            while (s < LUMEN__EXP_MAX_SCALE && exp2(exp2(-s)) > o->native_bucket_factor)
+                s++;
+            f->native_scale = s;
+            f->native_max_buckets =
+                o->native_max_buckets ? o->native_max_buckets : LUMEN__EXP_DEFAULT_BUCKETS;
+            f->native_zero_threshold = o->native_zero_threshold;
+        }
+        if (f->hkind == LUMEN_HISTOGRAM_NATIVE)
+            nb = 0; /* only +Inf: the count, beside the sum */
+        else if (b == NULL)
             b = lumen_buckets_default(&nb);
         else if (nb > 0 && b[nb - 1] == INFINITY)
             nb--;

@@ -42,7 +42,8 @@
 enum {
     LUMEN__CF_EXEMPLARS_FROM_TRACE = 1u << 0, /* child flag mirrors the family flag */
     LUMEN__CF_OVERFLOW = 1u << 1,             /* the overflow series */
-    LUMEN__CF_SHARED = 1u << 2                /* a pre-forked family's series (prefork.h) */
+    LUMEN__CF_SHARED = 1u << 2,               /* a pre-forked family's series (prefork.h) */
+    LUMEN__CF_NATIVE = 1u << 3                /* a histogram with native buckets (exphist.h) */
 };
 
 /* One exemplar, pre-rendered as OpenMetrics label text. Guarded by `lock`:
@@ -73,6 +74,7 @@ typedef struct lumen__child {
         _Atomic(_Atomic(lumen__exemplar *) *) hex; /* histograms: a slot per bucket, lazily */
         lumen__summary_state *sum;                 /* summaries */
     } u;
+    struct lumen__exphist *native; /* native histograms: the exponential buckets */
     /* The label values, each NUL-terminated, back to back. */
     char values[];
 } lumen__child;
@@ -114,6 +116,12 @@ typedef struct lumen__family {
     size_t nquantiles;
     double max_age_s;
     unsigned age_buckets;
+    /* Native histograms (exphist.h): kind, starting scale, bucket limit
+     * per sign, zero threshold. */
+    lumen_histogram_kind hkind;
+    int32_t native_scale;
+    uint32_t native_max_buckets;
+    double native_zero_threshold;
     lumen_gauge_fn fn; /* gauge_func */
     void *fn_ud;
 

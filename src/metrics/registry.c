@@ -541,6 +541,11 @@ int lumen__family_new(lumen_registry *reg, lumen_metric_type type, const char *n
     lumen__family *f;
     int rc;
     if (r->shared_ops != NULL) { /* a family shared by pre-forked workers */
+        /* Native buckets live in per-process layouts, not shared memory. */
+        rc = LUMEN_ENOTSUP;
+        if (type == LUMEN_METRIC_HISTOGRAM && opts != NULL &&
+            opts->histogram_kind != LUMEN_HISTOGRAM_CLASSIC)
+            goto out;
         rc = r->shared_ops->family_new(r, type, name, opts, ftok, only);
         goto out;
     }
@@ -569,7 +574,8 @@ out:
     return rc;
 }
 
-static const size_t family_options_sizes[] = {0, sizeof(lumen_family_options)};
+static const size_t family_options_sizes[] = {0, offsetof(lumen_family_options, histogram_kind),
+                                              sizeof(lumen_family_options)};
 
 LUMEN_API int lumen_family_options_init(lumen_family_options *opts, unsigned int version)
 {

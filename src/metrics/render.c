@@ -26,9 +26,11 @@
 #include "core/escape.h"
 #include "metrics/collect.h"
 #include "metrics/exemplar.h"
+#include "metrics/exphist.h"
 #include "metrics/family.h"
 #include "metrics/registry.h"
 #include "metrics/render.h"
+#include "metrics/render_pb.h"
 #include "metrics/summary.h"
 
 #define FLUSH_AT (64 * 1024)
@@ -38,6 +40,7 @@ struct lumen__rctx {
     lumen_write_fn write; /* NULL: keep everything in `out` */
     void *ud;
     bool om;
+    bool pb; /* the protobuf exposition (render_pb.c) */
     int err;
     lumen__buf lab; /* the current child's label text */
     double *scratch;
@@ -310,6 +313,10 @@ static void render_histogram(rctx *c, lumen__family *f, lumen__child **ch, size_
         lelen[i] = c->om ? lumen__fmt_double_canonical(le[i], f->buckets[i])
                          : lumen__fmt_double_go(le[i], f->buckets[i]);
     lelen[nb] = lumen__fmt_double(le[nb], INFINITY);
+    /* A native-only histogram's +Inf cell holds what its native buckets
+     * could not; its total adds theirs (metrics/exphist.h). */
+    for (size_t k = 0; f->hkind == LUMEN_HISTOGRAM_NATIVE && k < n; k++)
+        v[k * per + nb] += (double)lumen__exphist_count(ch[k]->native);
     for (size_t k = 0; k < n && c->err == LUMEN_OK; k++) {
         child_labels(c, f, ch[k]);
         const double *cv = v + k * per;
@@ -485,6 +492,32 @@ static int cmp_item(const void *pa, const void *pb)
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
+#define OVERFLOW_HELP                                                                              \
+    "Label sets sent to a family's overflow series because it held its series limit."
+
+static void overflow_pb(rctx *c, item *items, size_t nitems)
+{
+    const char **names = lumen__calloc(nitems + 1, sizeof *names);
+    double *v = lumen__calloc(nitems + 1, sizeof *v);
+    size_t n = 0;
+    if (names == NULL || v == NULL) {
+        c->err = LUMEN_ENOMEM;
+    } else {
+        for (size_t i = 0; i < nitems; i++) {
+            lumen__family *f = items[i].fam;
+            uint64_t o = f ? lumen__family_overflows(f) : 0;
+            if (o > 0) {
+                names[n] = f->name;
+                v[n++] = (double)o;
+            }
+        }
+        lumen__pb_counter_family(&c->out, LUMEN__OVERFLOW_FAMILY, OVERFLOW_HELP, "family", names, v,
+                                 n);
+    }
+    lumen__free(names, (nitems + 1) * sizeof *names);
+    lumen__free(v, (nitems + 1) * sizeof *v);
+}
+
 static void render_overflow(rctx *c, item *items, size_t nitems)
 {
     bool any = false;
@@ -495,8 +528,11 @@ static void render_overflow(rctx *c, item *items, size_t nitems)
     }
     if (!any)
         return;
-    header(c, LUMEN_METRIC_COUNTER, LUMEN__OVERFLOW_FAMILY,
-           "Label sets sent to a family's overflow series because it held its series limit.", NULL);
+    if (c->pb) {
+        overflow_pb(c, items, nitems);
+        return;
+    }
+    header(c, LUMEN_METRIC_COUNTER, LUMEN__OVERFLOW_FAMILY, OVERFLOW_HELP, NULL);
     for (size_t i = 0; i < nitems; i++) {
         lumen__family *f = items[i].fam;
         uint64_t o = f ? lumen__family_overflows(f) : 0;
@@ -561,7 +597,12 @@ static int render_all(rctx *c, lumen__registry *const *regs, size_t nregs)
             render_overflow(c, items, nitems);
             overflow_done = true;
         }
-        if (items[i].fam != NULL)
+        if (c->pb && items[i].fam != NULL)
+            lumen__pb_family(&c->out, items[i].fam);
+        else if (c->pb && items[i].shared == NULL)
+            lumen__pb_collected(&c->out, &sinks[items[i].sink],
+                                &sinks[items[i].sink].fams[items[i].cfam]);
+        else if (items[i].fam != NULL)
             render_family(c, items[i].fam);
         else if (items[i].shared != NULL)
             items[i].ops->render_family(items[i].shared, items[i].cfam, c);
@@ -600,12 +641,19 @@ out:
 static int render(lumen__registry *const *regs, size_t n, lumen_format format, lumen_write_fn write,
                   void *ud, char **str, size_t *len)
 {
-    if (format != LUMEN_FORMAT_PROMETHEUS && format != LUMEN_FORMAT_OPENMETRICS)
+    if (format != LUMEN_FORMAT_PROMETHEUS && format != LUMEN_FORMAT_OPENMETRICS &&
+        format != LUMEN_FORMAT_PROTOBUF)
         return LUMEN_EINVAL;
+    /* A pre-forked family's shared families render through the text
+     * writer only (render.h): its registries have no protobuf form. */
+    for (size_t i = 0; i < n && format == LUMEN_FORMAT_PROTOBUF; i++)
+        if (regs[i]->prefork != NULL)
+            return LUMEN_ENOTSUP;
     rctx c = {.out = LUMEN__BUF_INIT,
               .write = write,
               .ud = ud,
               .om = format == LUMEN_FORMAT_OPENMETRICS,
+              .pb = format == LUMEN_FORMAT_PROTOBUF,
               .lab = LUMEN__BUF_INIT};
     if (!lumen__buf_reserve(&c.out, write ? FLUSH_AT + 4096 : 4096) ||
         !lumen__buf_reserve(&c.lab, 256)) {

@@ -32,6 +32,7 @@
 #include "core/rcu.h"
 #include "core/tctx.h"
 #include "metrics/exemplar.h"
+#include "metrics/exphist.h"
 #include "metrics/internal.h"
 #include "metrics/prefork_shm.h"
 
@@ -297,13 +298,43 @@ static inline __attribute__((always_inline)) size_t observe(lumen__child *c, dou
     return idx;
 }
 
+/* Inside a read section: v (not NaN) into a native histogram: its
+ * classic bucket first when it has both kinds, then its native bucket
+ * with the sum. What the native buckets cannot hold (an infinity, or an
+ * observation when a wider range could not be allocated) still counts in
+ * the total: a native-only histogram's +Inf cell holds exactly those.
+ * Returns the index of the exemplar slot. */
+static inline __attribute__((always_inline)) size_t observe_native(lumen__child *c, double v)
+{
+    const lumen__family *f = c->fam;
+    uint32_t nb = (uint32_t)f->nbuckets, sum = c->cell + nb + 1;
+    size_t idx = nb;
+    if (f->hkind == LUMEN_HISTOGRAM_BOTH) {
+        idx = bucket_index(f, v);
+        lumen__cell_add_u64(c->cell + (uint32_t)idx, 1);
+    }
+    if (LUMEN_LIKELY(lumen__exphist_observe(c->native, v, sum)))
+        return idx;
+    if (v - v == 0) { /* finite: the wider range had no memory */
+        atomic_fetch_add_explicit(&c->fam->rejected, 1, memory_order_relaxed);
+        lumen__diag(LUMEN_DIAG_WARN,
+                    "metrics: histogram %s: no memory for native buckets; %g counted in +Inf only",
+                    f->name, v);
+    }
+    if (f->hkind == LUMEN_HISTOGRAM_BOTH)
+        lumen__cell_add_f64(sum, v);
+    else
+        lumen__cell_add_u64_f64(c->cell + nb, 1, sum, v);
+    return idx;
+}
+
 static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
 {
     if (v != v) {
         reject(c, "histogram", v);
         return;
     }
-    size_t idx = observe(c, v);
+    size_t idx = (c->flags & LUMEN__CF_NATIVE) ? observe_native(c, v) : observe(c, v);
     if ((c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE) && trace_sampled()) {
         _Atomic(lumen__exemplar *) *slot = bucket_slot(c, idx);
         if (slot != NULL)
@@ -317,10 +348,13 @@ LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
     lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_HISTOGRAM);
     /* NaN and exemplars go out of line. */
     if (LUMEN_LIKELY(c != NULL)) {
-        if (LUMEN_UNLIKELY(v != v || (c->flags & LUMEN__CF_EXEMPLARS_FROM_TRACE)))
-            observe_slow(c, v);
-        else
+        uint8_t fl = c->flags & (LUMEN__CF_EXEMPLARS_FROM_TRACE | LUMEN__CF_NATIVE);
+        if (LUMEN_LIKELY(fl == 0 && v == v))
             observe(c, v);
+        else if (fl == LUMEN__CF_NATIVE && v == v)
+            observe_native(c, v); /* its fast path inline (exphist.h) */
+        else
+            observe_slow(c, v);
     }
     lumen__rcu_unlock(rd);
 }
@@ -336,7 +370,7 @@ LUMEN_API void lumen_histogram_observe_exemplar(lumen_histogram *h, double v,
         reject(c, "histogram", v);
         goto out;
     }
-    size_t idx = observe(c, v);
+    size_t idx = (c->flags & LUMEN__CF_NATIVE) ? observe_native(c, v) : observe(c, v);
     _Atomic(lumen__exemplar *) *slot = bucket_slot(c, idx);
     if (slot != NULL)
         lumen__exemplar_record(slot, v, labels, n);

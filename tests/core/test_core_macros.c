@@ -18,6 +18,7 @@
  * only when it is built).
  */
 #include <lumen/lumen.h>
+#include <lumen/sqlite.h>
 #if LUMEN_MACROS_HTTP
 #include <lumen/http.h>
 #include <lumen/http_console.h>
@@ -34,6 +35,8 @@
 #include "macros/log.inc"
 #include "macros/trace.inc"
 #include "macros/limits.inc"
+#include "macros/crash.inc"
+#include "macros/sqlite.inc"
 #include "macros/instrument.inc"
 #if LUMEN_MACROS_HTTP
 #include "macros/http.inc"
@@ -51,6 +54,7 @@ int main(void)
     macros_log();
     macros_trace();
     macros_limits();
+    macros_crash();
     macros_instrument();
 #if LUMEN_MACROS_HTTP
     macros_http();

@@ -92,6 +92,20 @@ static int scenario(void)
     lumen_histogram_observe(h, 1.5);
     lumen_label el[] = {{"trace_id", "abc"}};
     lumen_histogram_observe_exemplar(h, 2.5, el, 1);
+    /* Native buckets beside classic ones: observations that widen the
+     * layout and halve its scale allocate (a failure there counts the
+     * value in +Inf only), and so do the protobuf render's reads. */
+    lumen_family_options no = LUMEN_FAMILY_OPTIONS_INIT;
+    no.histogram_kind = LUMEN_HISTOGRAM_BOTH;
+    no.buckets = b;
+    no.bucket_count = 3;
+    no.native_max_buckets = 4;
+    lumen_family *fnat;
+    TRY(lumen_family_new(&fnat, r, LUMEN_METRIC_HISTOGRAM, "fa_native", &no));
+    lumen_histogram *nh;
+    TRY(lumen_family_histogram(&nh, fnat, NULL, 0));
+    for (int i = -20; i <= 20; i += 3)
+        lumen_histogram_observe(nh, (i < 0 ? -1.5 : 1.5) * (double)(1u << (i < 0 ? -i : i)));
     double q[] = {0.5, 0.99};
     lumen_family_options so = LUMEN_FAMILY_OPTIONS_INIT;
     so.help = "S.";
@@ -102,6 +116,7 @@ static int scenario(void)
     lumen_summary *s;
     TRY(lumen_family_summary(&s, fs, NULL, 0));
     lumen_summary_observe(s, 3);
+    lumen_summary_observe(s, -3); /* the negative range: allocated now */
     lumen_gauge *g;
     TRY(lumen_gauge_new(&g, r, "fa_gauge_level", "G."));
     lumen_label il[] = {{"version", "1"}};
@@ -115,6 +130,8 @@ static int scenario(void)
     TRY(lumen_registry_render_string(&str, NULL, r, LUMEN_FORMAT_PROMETHEUS));
     lumen_free(str);
     TRY(lumen_registry_render_string(&str, NULL, r, LUMEN_FORMAT_OPENMETRICS));
+    lumen_free(str);
+    TRY(lumen_registry_render_string(&str, NULL, r, LUMEN_FORMAT_PROTOBUF));
     lumen_free(str);
     size_t total = 0;
     TRY(lumen_registry_render(r, LUMEN_FORMAT_OPENMETRICS, sink, &total));

@@ -9,6 +9,7 @@
 #include "core/utf8.h"
 #include "lumen/metrics.h"
 #include "metrics/names.h"
+#include "summary_util.h"
 
 #define NVALS 48
 
@@ -221,8 +222,15 @@ static lumen_registry *build(lines *text, lines *om)
     assert_int_equal(lumen_family_summary(&sm, fs, NULL, 0), LUMEN_OK);
     for (int i = 1; i <= 100; i++)
         lumen_summary_observe(sm, i);
+    /* The parsers must read what the summary estimates, which is within
+     * the stated bound of the exact 50, 90, 99. */
+    double want[3], exact[] = {50, 90, 99}, ssum;
+    uint64_t scount;
+    int sscale;
+    assert_true(su_read(sm, &scount, &ssum, want, &sscale));
+    for (int k = 0; k < 3; k++)
+        assert_true(su_within(want[k], exact[k], sscale));
     for (int f = 0; f < 2; f++) {
-        double want[] = {50, 90, 99};
         for (int k = 0; k < 3; k++) {
             char q[40];
             if (f == 0)

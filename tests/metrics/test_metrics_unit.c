@@ -13,6 +13,7 @@
 
 #include "core/tctx.h"
 #include "core/cpu.h"
+#include "summary_util.h"
 #include "metrics/cells.h"
 #include "metrics/internal.h"
 #include "metrics/names.h"
@@ -518,9 +519,24 @@ static void test_metrics_summary__count_sum_quantiles(void **state)
     for (int i = 1; i <= 100; i++)
         lumen_summary_observe(s, i);
     out = render(r, LUMEN_FORMAT_PROMETHEUS);
-    assert_true(contains(out, "lat{quantile=\"0.5\"} 50\n"));
-    assert_true(contains(out, "lat{quantile=\"0.9\"} 90\n"));
-    assert_true(contains(out, "lat{quantile=\"0.99\"} 99\n"));
+    /* 50, 90 and 99 within the bound of the scale they were read at
+     * (metrics.h), as rendered. */
+    {
+        uint64_t cnt;
+        double sm, est[3];
+        int scale;
+        assert_true(su_read(s, &cnt, &sm, est, &scale));
+        static const char *const keys[] = {"lat{quantile=\"0.5\"} ", "lat{quantile=\"0.9\"} ",
+                                           "lat{quantile=\"0.99\"} "};
+        static const double exact[] = {50, 90, 99};
+        for (int i = 0; i < 3; i++) {
+            const char *at = strstr(out, keys[i]);
+            assert_non_null(at);
+            double shown = strtod(at + strlen(keys[i]), NULL);
+            assert_true(shown == est[i]);
+            assert_true(su_within(shown, exact[i], scale));
+        }
+    }
     assert_true(contains(out, "lat_sum 5050\nlat_count 100\n"));
     assert_true(contains(out, "plain_sum 3.5\nplain_count 2\n"));
     lumen_free(out);
