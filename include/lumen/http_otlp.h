@@ -1,13 +1,15 @@
 /*
- * lumen/http_otlp.h: the OTLP/HTTP trace exporter (liblumen-http). It
- * encodes spans with lumen_otlp_encode_spans, posts them to a collector with
- * libcurl (keep-alive, optional gzip) and retries only what the OTLP
+ * lumen/http_otlp.h: the OTLP/HTTP exporters of traces and logs
+ * (liblumen-http). They encode with lumen_otlp_encode_spans and
+ * lumen_otlp_encode_logs, post to a collector with
+ * libcurl (keep-alive, optional gzip) and retry only what the OTLP
  * specification calls transient.
  */
 #ifndef LUMEN_HTTP_OTLP_H
 #define LUMEN_HTTP_OTLP_H
 
 #include "lumen/http.h"
+#include "lumen/log.h"
 #include "lumen/trace.h"
 
 #ifdef __cplusplus
@@ -112,6 +114,48 @@ LUMEN_API int lumen_otlp_http_exporter_stats_init(lumen_otlp_http_exporter_stats
  * another kind of exporter) or LUMEN_EVERSION. Thread-safe. */
 LUMEN_API int lumen_otlp_http_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
                                                  lumen_span_exporter *exp);
+
+/**
+ * Create an OTLP/HTTP exporter of log records into *out, for
+ * lumen_log_batch_handler_new (which then owns it). The same transport,
+ * options, retries and failure statuses as lumen_otlp_http_exporter_new,
+ * with the log variables: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT used as is, else
+ * OTEL_EXPORTER_OTLP_ENDPOINT with "/v1/logs" appended, else
+ * "http://localhost:4318/v1/logs"; OTEL_EXPORTER_OTLP_LOGS_HEADERS,
+ * _PROTOCOL, _COMPRESSION, _TIMEOUT, _CERTIFICATE, _CLIENT_CERTIFICATE and
+ * _CLIENT_KEY before their OTEL_EXPORTER_OTLP_* fallbacks. The records
+ * carry the resource of `resource_from` (borrowed: it must outlive the
+ * exporter), so that logs and traces name the same service; NULL: a
+ * resource built from the environment as a tracer provider builds it
+ * (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME). Returns LUMEN_OK,
+ * LUMEN_EINVAL, LUMEN_EVERSION, LUMEN_ECONFIG, LUMEN_ENOMEM or LUMEN_EIO.
+ * Thread-safe.
+ */
+LUMEN_API int lumen_otlp_http_log_exporter_new(lumen_log_exporter **out,
+                                               const lumen_otlp_http_exporter_options *opts,
+                                               lumen_tracer_provider *resource_from);
+
+/** Fill *out for an exporter made by lumen_otlp_http_log_exporter_new
+ * (exported_spans and rejected_spans count log records). Returns LUMEN_OK,
+ * LUMEN_EINVAL (NULL, or another kind of exporter) or LUMEN_EVERSION.
+ * Thread-safe. */
+LUMEN_API int lumen_otlp_http_log_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
+                                                     lumen_log_exporter *exp);
+
+/**
+ * Set up OTLP logs from the environment alone, in addition to the
+ * handlers the root logger has (stdout by default, which stays): a batch
+ * handler (OTEL_BLRP_*) with the exporter OTEL_LOGS_EXPORTER names,
+ * "otlp" (the default: OTLP/HTTP, lumen_otlp_http_log_exporter_new with
+ * `resource_from`), "console" (one OTLP/JSON request per batch, one line,
+ * on standard output) or "none" (nothing is added; *out is NULL), added
+ * to the root logger with lumen_logger_add_handler. An invalid value is
+ * reported once with its value and "otlp" used. *out (may be NULL)
+ * receives the handler, for lumen_log_batch_get_stats. Returns LUMEN_OK,
+ * LUMEN_ECONFIG, LUMEN_ENOMEM, LUMEN_EIO or LUMEN_ESYS. Thread-safe.
+ */
+LUMEN_API int lumen_otlp_logging_init(lumen_log_handler **out,
+                                      lumen_tracer_provider *resource_from);
 
 /**
  * Set up tracing from the environment alone: a provider (resource, sampler,

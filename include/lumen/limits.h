@@ -80,6 +80,14 @@
 /** Frames of a crash line's backtrace; deeper ones are not written. */
 #define LUMEN_CRASH_FRAMES_MAX 64
 
+/** The log record batch processor (lumen_log_batch_handler_new) when
+ * neither its options nor OTEL_BLRP_* give a value: queue size in records,
+ * records per export, and export interval (the specification's defaults;
+ * the export timeout is LUMEN_DEFAULT_EXPORT_TIMEOUT_MS). */
+#define LUMEN_LOG_BATCH_DEFAULT_MAX_QUEUE_SIZE 2048
+#define LUMEN_LOG_BATCH_DEFAULT_MAX_EXPORT_BATCH_SIZE 512
+#define LUMEN_LOG_BATCH_DEFAULT_SCHEDULE_DELAY_MS 1000
+
 /* ---- shutdown and export budgets ----------------------------------------- */
 
 /** The budget of a flush or shutdown given no timeout (lumen_log_flush,

@@ -370,6 +370,15 @@ LUMEN_API int lumen_logger_set_handlers(lumen_logger *lg, lumen_log_handler *con
 
 /* ---- logging ------------------------------------------------------------- */
 
+/**
+ * Add `h` to the handlers the logger has now (its own, or those it
+ * inherits, which become its own), unless it has it already: how the OTLP
+ * handler joins the stdout one. Returns LUMEN_OK, LUMEN_EINVAL (NULL, a
+ * child logger) or LUMEN_ENOMEM. Thread-safe; a record being logged at
+ * that moment goes to the old or the new set.
+ */
+LUMEN_API int lumen_logger_add_handler(lumen_logger *lg, lumen_log_handler *h);
+
 /** A call site (static storage, filled by the macros). */
 typedef struct lumen_log_src {
     const char *file;
@@ -539,6 +548,167 @@ LUMEN_API int lumen_log_set_request_id(const char *id);
 /** Clear the calling thread's request id. Thread-safe: it affects only the
  * calling thread. */
 LUMEN_API void lumen_log_clear_request_id(void);
+
+/* ---- records for exporters (OTLP logs) ------------------------------------ */
+
+/** A log record as a batch handler keeps it for its exporter: a copy of
+ * everything the record carried, valid for the export call that hands it
+ * over. Read it with the lumen_log_record_get_* functions (or encode it
+ * with lumen_otlp_encode_logs). */
+typedef struct lumen_log_record lumen_log_record;
+
+/* Readers of a record handed to an exporter. Borrowed pointers live as
+ * long as the export call. A record is never changed: all are thread-safe. */
+/** The record's level (a named level, also its severity number).
+ * Thread-safe. */
+LUMEN_API lumen_log_level lumen_log_record_get_level(const lumen_log_record *r);
+/** When it was logged, nanoseconds since the Unix epoch. Thread-safe. */
+LUMEN_API int64_t lumen_log_record_get_time_ns(const lumen_log_record *r);
+/** The name of the logger it was logged through ("" for the root).
+ * Thread-safe. */
+LUMEN_API const char *lumen_log_record_get_logger(const lumen_log_record *r);
+/** The message (valid UTF-8, NUL-terminated; *out_len, which may be NULL,
+ * gets its length). Thread-safe. */
+LUMEN_API const char *lumen_log_record_get_message(size_t *out_len, const lumen_log_record *r);
+/** Its fields: the logger's bound fields, then the call's, then lumen's
+ * own (request_id, suppressed, and code.* with LUMEN_LOG_SOURCE). String values are valid UTF-8.
+ * Thread-safe. */
+LUMEN_API size_t lumen_log_record_get_field_count(const lumen_log_record *r);
+/** Field i into *out (borrowed strings); false when i is out of range.
+ * Thread-safe. */
+LUMEN_API bool lumen_log_record_get_field(lumen_field *out, const lumen_log_record *r, size_t i);
+/** The trace and span ids and W3C trace flags current when the record was
+ * logged; false (and zeros) when no span was current. Output pointers may
+ * be NULL. Thread-safe. */
+LUMEN_API bool lumen_log_record_get_trace(uint8_t out_trace_id[16], uint8_t out_span_id[8],
+                                          uint8_t *out_flags, const lumen_log_record *r);
+
+/** An exporter of log records, owned by the batch handler given it. */
+typedef struct lumen_log_exporter lumen_log_exporter;
+
+/**
+ * Callbacks of a log exporter (a versioned table, docs/api.md: start from
+ * LUMEN_LOG_EXPORTER_OPS_INIT). The batch handler's worker thread calls
+ * them, one at a time; records are borrowed for the call. `export_records`
+ * returns LUMEN_OK or a negative status by `deadline_ns`
+ * (lumen_monotonic_ns clock; 0: none); a failure drops the batch, counted
+ * as reason="export_failure". They must not log to a logger that reaches
+ * this handler (the record would feed the queue being drained) nor call
+ * lumen_log_flush or lumen_log_shutdown (they would wait for this very
+ * thread until their budget ran out). `shutdown` (called once, when the
+ * handler shuts down, from the thread calling lumen_log_shutdown, while
+ * an export may be running: it must make that export return) and
+ * `destroy` (called by lumen_log_exporter_free; a handler keeps its
+ * exporter for the life of the process) may be NULL.
+ */
+typedef struct lumen_log_exporter_ops {
+    unsigned int version; /**< LUMEN_LOG_EXPORTER_OPS_VERSION */
+    int (*export_records)(void *ud, const lumen_log_record *const *records, size_t n,
+                          int64_t deadline_ns);
+    int (*shutdown)(void *ud, int64_t deadline_ns);
+    void (*destroy)(void *ud);
+} lumen_log_exporter_ops;
+
+#define LUMEN_LOG_EXPORTER_OPS_VERSION 1
+#define LUMEN_LOG_EXPORTER_OPS_INIT                                                                \
+    LUMEN__VERSIONED_INIT(lumen_log_exporter_ops, LUMEN_LOG_EXPORTER_OPS_VERSION)
+
+/** Zero *ops and set its version. Returns LUMEN_OK, LUMEN_EINVAL (ops
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_log_exporter_ops_init(lumen_log_exporter_ops *ops, unsigned int version);
+
+/**
+ * Wrap the program's callbacks (`ops` copied; `ud` handed to them) as an
+ * exporter into *out, freed by the batch handler that takes it or by
+ * lumen_log_exporter_free. Returns LUMEN_OK, LUMEN_EINVAL (no
+ * export_records), LUMEN_EVERSION or LUMEN_ENOMEM. Thread-safe.
+ */
+LUMEN_API int lumen_log_exporter_new(lumen_log_exporter **out, const lumen_log_exporter_ops *ops,
+                                     void *ud);
+
+/** The `ud` of an exporter made by lumen_log_exporter_new with
+ * `export_records` as its export function, into *out. Returns LUMEN_OK or
+ * LUMEN_EINVAL (another kind of exporter; *out is then NULL). Thread-safe. */
+LUMEN_API int lumen_log_exporter_user_data(void **out, const lumen_log_exporter *exp,
+                                           int (*export_records)(void *,
+                                                                 const lumen_log_record *const *,
+                                                                 size_t, int64_t));
+
+/** Free an exporter no handler took (shutdown, then destroy). NULL is a
+ * no-op. Not thread-safe: nothing may use it. */
+LUMEN_API void lumen_log_exporter_free(lumen_log_exporter *exp);
+
+/** Batch handler options (a versioned struct, docs/api.md). Zero fields
+ * take OTEL_BLRP_* or the defaults. */
+typedef struct lumen_log_batch_options {
+    unsigned int version; /**< LUMEN_LOG_BATCH_OPTIONS_VERSION */
+    /** Minimum level of the handler (INHERIT: every level). */
+    lumen_log_level level;
+    /** OTEL_BLRP_MAX_QUEUE_SIZE, LUMEN_LOG_BATCH_DEFAULT_MAX_QUEUE_SIZE */
+    uint32_t max_queue_size;
+    /** OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+     * LUMEN_LOG_BATCH_DEFAULT_MAX_EXPORT_BATCH_SIZE (capped at the queue) */
+    uint32_t max_export_batch_size;
+    /** OTEL_BLRP_SCHEDULE_DELAY, LUMEN_LOG_BATCH_DEFAULT_SCHEDULE_DELAY_MS */
+    uint32_t schedule_delay_ms;
+    /** OTEL_BLRP_EXPORT_TIMEOUT, LUMEN_DEFAULT_EXPORT_TIMEOUT_MS */
+    uint32_t export_timeout_ms;
+    /** LUMEN_LOG_SOURCE: records carry their call site as the code.filepath,
+     * code.lineno and code.function attributes (other flags are ignored). */
+    uint32_t flags;
+} lumen_log_batch_options;
+
+#define LUMEN_LOG_BATCH_OPTIONS_VERSION 1
+#define LUMEN_LOG_BATCH_OPTIONS_INIT                                                               \
+    LUMEN__VERSIONED_INIT(lumen_log_batch_options, LUMEN_LOG_BATCH_OPTIONS_VERSION)
+
+/** Zero *opts and set its version. Returns LUMEN_OK, LUMEN_EINVAL (opts
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_log_batch_options_init(lumen_log_batch_options *opts, unsigned int version);
+
+/**
+ * A handler that copies each record it takes into a bounded lock-free
+ * queue and exports them in batches from its own thread through `exp`
+ * (which it takes, even on error). Logging never blocks on it: a full
+ * queue, a record that cannot be copied, a failed export and the records
+ * still queued when lumen_log_shutdown's budget runs out are dropped and
+ * counted (lumen_log_batch_get_stats, lumen_log_records_dropped_total
+ * {reason}). lumen_log_flush exports what is queued within its budget.
+ * Give it to loggers with lumen_logger_set_handlers beside the stdout
+ * handler. Owned by the library, like every handler. Returns LUMEN_OK,
+ * LUMEN_EINVAL, LUMEN_EVERSION, LUMEN_ENOMEM or LUMEN_ESYS (no thread).
+ * Thread-safe.
+ */
+LUMEN_API int lumen_log_batch_handler_new(lumen_log_handler **out, lumen_log_exporter *exp,
+                                          const lumen_log_batch_options *opts);
+
+/** What a batch handler has done (a versioned struct that lumen fills).
+ * Every record it took is counted once: received == exported + failed +
+ * dropped_queue_full + dropped_shutdown + queued + in_flight, up to the
+ * records being enqueued at the moment of the snapshot. */
+typedef struct lumen_log_batch_stats {
+    unsigned int version;        /**< LUMEN_LOG_BATCH_STATS_VERSION */
+    uint64_t received;           /**< records handed to the handler */
+    uint64_t exported;           /**< records in successful exports */
+    uint64_t failed;             /**< records in failed exports (reason="export_failure") */
+    uint64_t dropped_queue_full; /**< full queue, or no memory for the copy */
+    uint64_t dropped_shutdown;   /**< after shutdown, or still queued when it gave up */
+    uint64_t queued;             /**< waiting in the queue now */
+    uint64_t in_flight;          /**< taken by the export under way */
+} lumen_log_batch_stats;
+
+#define LUMEN_LOG_BATCH_STATS_VERSION 1
+#define LUMEN_LOG_BATCH_STATS_INIT                                                                 \
+    LUMEN__VERSIONED_INIT(lumen_log_batch_stats, LUMEN_LOG_BATCH_STATS_VERSION)
+
+/** Zero *stats and set its version. Returns LUMEN_OK, LUMEN_EINVAL (stats
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_log_batch_stats_init(lumen_log_batch_stats *stats, unsigned int version);
+
+/** Fill *out (the fields of its version) for a handler made by
+ * lumen_log_batch_handler_new. Returns LUMEN_OK, LUMEN_EINVAL (NULL, or
+ * another kind of handler) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_log_batch_get_stats(lumen_log_batch_stats *out, lumen_log_handler *h);
 
 /* ---- flushing, files, shutdown -------------------------------------------- */
 

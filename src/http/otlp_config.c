@@ -112,25 +112,36 @@ static int64_t env_timeout(const char *name, const char *fallback)
     return t;
 }
 
-int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **url,
-                            struct curl_slist **hdrs, bool *json, bool *gzip, uint32_t *timeout_ms)
+int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, const char *signal,
+                            char **url, struct curl_slist **hdrs, bool *json, bool *gzip,
+                            uint32_t *timeout_ms)
 {
     bool env = !o->ignore_env;
+    char v_ep[64], v_proto[64], v_comp[64], v_to[64], v_hdr[64], path[32], fb[80];
+    snprintf(v_ep, sizeof v_ep, "OTEL_EXPORTER_OTLP_%s_ENDPOINT", signal);
+    snprintf(v_proto, sizeof v_proto, "OTEL_EXPORTER_OTLP_%s_PROTOCOL", signal);
+    snprintf(v_comp, sizeof v_comp, "OTEL_EXPORTER_OTLP_%s_COMPRESSION", signal);
+    snprintf(v_to, sizeof v_to, "OTEL_EXPORTER_OTLP_%s_TIMEOUT", signal);
+    snprintf(v_hdr, sizeof v_hdr, "OTEL_EXPORTER_OTLP_%s_HEADERS", signal);
+    /* "/v1/traces", "/v1/logs": the signal's name in lower case. */
+    size_t pl = (size_t)snprintf(path, sizeof path, "/v1/%s", signal);
+    for (size_t i = 4; i < pl && i < sizeof path; i++)
+        path[i] = (char)(path[i] | 0x20);
     /* Endpoint: per-signal as is; base + "/v1/traces" with a single slash. */
     const char *ep = o->endpoint;
     bool append = false;
     if (ep == NULL && env) {
-        ep = lumen__env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        ep = lumen__env(v_ep);
         if (ep == NULL) {
             ep = lumen__env("OTEL_EXPORTER_OTLP_ENDPOINT");
             append = ep != NULL;
         }
     }
-    const char *ep_var = o->endpoint != NULL ? NULL
-                         : append            ? "OTEL_EXPORTER_OTLP_ENDPOINT"
-                                             : "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+    const char *ep_var = o->endpoint != NULL ? NULL : append ? "OTEL_EXPORTER_OTLP_ENDPOINT" : v_ep;
+    char def[64];
+    snprintf(def, sizeof def, "http://localhost:4318%s", path);
     if (ep == NULL)
-        ep = "http://localhost:4318/v1/traces";
+        ep = def;
     if (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) {
         if (ep_var != NULL)
             lumen__env_invalid(ep_var, ep,
@@ -144,7 +155,7 @@ int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **ur
     if (append) {
         while (b.len > 0 && b.p[b.len - 1] == '/')
             b.len--;
-        lumen__buf_puts(&b, "/v1/traces");
+        lumen__buf_puts(&b, path);
     } else if (strchr(ep + (ep[4] == 's' ? 8 : 7), '/') == NULL) {
         lumen__buf_putc(&b, '/'); /* an empty path is "/" */
     }
@@ -154,8 +165,7 @@ int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **ur
     *url = lumen__buf_steal(&b, &ul);
 
     const char *var;
-    const char *proto = pick_from(env, o->protocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-                                  "OTEL_EXPORTER_OTLP_PROTOCOL", &var);
+    const char *proto = pick_from(env, o->protocol, v_proto, "OTEL_EXPORTER_OTLP_PROTOCOL", &var);
     *json = false;
     if (proto != NULL) {
         size_t n = strlen(proto);
@@ -170,8 +180,8 @@ int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **ur
                                "using http/protobuf");
         }
     }
-    const char *comp = pick_from(env, o->compression, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-                                 "OTEL_EXPORTER_OTLP_COMPRESSION", &var);
+    const char *comp =
+        pick_from(env, o->compression, v_comp, "OTEL_EXPORTER_OTLP_COMPRESSION", &var);
     *gzip = false;
     if (comp != NULL) {
         size_t n = strlen(comp);
@@ -186,10 +196,12 @@ int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **ur
     }
     *timeout_ms = o->timeout_ms;
     if (*timeout_ms == 0 && env) {
-        int64_t t =
-            env_timeout("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT or 10000");
+        snprintf(fb, sizeof fb, "OTEL_EXPORTER_OTLP_TIMEOUT or %d",
+                 LUMEN_OTLP_HTTP_DEFAULT_TIMEOUT_MS);
+        int64_t t = env_timeout(v_to, fb);
         if (t < 0)
-            t = env_timeout("OTEL_EXPORTER_OTLP_TIMEOUT", "10000");
+            t = env_timeout("OTEL_EXPORTER_OTLP_TIMEOUT",
+                            fb + sizeof "OTEL_EXPORTER_OTLP_TIMEOUT or " - 1);
         if (t > 0x7fffffff)
             t = 0x7fffffff;
         /* 0 means no limit: the caller's deadline still applies. */
@@ -209,23 +221,23 @@ int lumen__otlp_http_config(const lumen_otlp_http_exporter_options *o, char **ur
     /* No "Expect: 100-continue" round trip before the body. */
     if ((l = curl_slist_append(*hdrs, "Expect:")) == NULL)
         return LUMEN_ENOMEM;
-    const char *h = pick_from(env, o->headers, "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-                              "OTEL_EXPORTER_OTLP_HEADERS", &var);
+    const char *h = pick_from(env, o->headers, v_hdr, "OTEL_EXPORTER_OTLP_HEADERS", &var);
     return parse_headers(h, hdrs, var);
 }
 
 /* TLS files for https endpoints. libcurl reads them at connection time; a
  * file that cannot be used fails the export, reported with the reason. */
-int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, CURL *c)
+int lumen__otlp_http_tls(const lumen_otlp_http_exporter_options *o, const char *signal, CURL *c)
 {
     bool env = !o->ignore_env;
-    const char *ca = pick(env, o->certificate, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-                          "OTEL_EXPORTER_OTLP_CERTIFICATE");
+    char v_ca[64], v_cert[64], v_key[64];
+    snprintf(v_ca, sizeof v_ca, "OTEL_EXPORTER_OTLP_%s_CERTIFICATE", signal);
+    snprintf(v_cert, sizeof v_cert, "OTEL_EXPORTER_OTLP_%s_CLIENT_CERTIFICATE", signal);
+    snprintf(v_key, sizeof v_key, "OTEL_EXPORTER_OTLP_%s_CLIENT_KEY", signal);
+    const char *ca = pick(env, o->certificate, v_ca, "OTEL_EXPORTER_OTLP_CERTIFICATE");
     const char *cert =
-        pick(env, o->client_certificate, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
-             "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
-    const char *key = pick(env, o->client_key, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-                           "OTEL_EXPORTER_OTLP_CLIENT_KEY");
+        pick(env, o->client_certificate, v_cert, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
+    const char *key = pick(env, o->client_key, v_key, "OTEL_EXPORTER_OTLP_CLIENT_KEY");
     if (ca != NULL && curl_easy_setopt(c, CURLOPT_CAINFO, ca) != CURLE_OK)
         return LUMEN_ECONFIG;
     if (cert != NULL && curl_easy_setopt(c, CURLOPT_SSLCERT, cert) != CURLE_OK)

@@ -65,7 +65,10 @@ typedef struct otlp_exp {
     atomic_uint_fast64_t requests, retries, exported, rejected, failed, f_http, f_connect,
         f_timeout, f_other;
     atomic_int last_status;
-    unsigned generation; /* fork generation of the curl handle */
+    unsigned generation;        /* fork generation of the curl handle */
+    const char *noun;           /* "spans" or "log records", for the reports */
+    lumen_tracer_provider *res; /* logs: the provider whose resource they carry */
+    bool owns_res;
 } otlp_exp;
 
 static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
@@ -215,8 +218,8 @@ static int send_body(otlp_exp *e, const char *body, size_t len, size_t nspans, i
                     lumen__otlp_partial_success(e->resp.p, e->resp.len, e->json, msg, sizeof msg);
                 if (rej > 0 || msg[0] != '\0') {
                     /* Partial success: reported, never retried. */
-                    lumen__diag(LUMEN_DIAG_WARN, "OTLP partial success: %lld spans rejected: %s",
-                                (long long)rej, msg);
+                    lumen__diag(LUMEN_DIAG_WARN, "OTLP partial success: %lld %s rejected: %s",
+                                (long long)rej, e->noun, msg);
                 }
                 if (rej > (int64_t)nspans)
                     rej = (int64_t)nspans;
@@ -261,11 +264,10 @@ static int send_body(otlp_exp *e, const char *body, size_t len, size_t nspans, i
     return count_failure(e, last);
 }
 
-static int ex_export(void *ud, const lumen_span *const *spans, size_t n, int64_t deadline)
+/* Whether the exporter may send now; a forked child's cached connection
+ * is replaced first. LUMEN_OK or the failure to return. */
+static int ready(otlp_exp *e)
 {
-    otlp_exp *e = ud;
-    if (n == 0)
-        return LUMEN_OK; /* no empty envelopes */
     if (atomic_load(&e->stopping))
         return count_failure(e, LAST_TIMEOUT);
     unsigned gen = lumen__http_fork_generation();
@@ -279,11 +281,15 @@ static int ex_export(void *ud, const lumen_span *const *spans, size_t n, int64_t
         e->curl = fresh;
         e->generation = gen;
     }
-    char *body = NULL, *gz = NULL;
-    size_t len = 0, gzlen = 0;
-    if (lumen_otlp_encode_spans(&body, &len, e->json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, spans,
-                                n) != LUMEN_OK)
-        return count_failure(e, LAST_OTHER);
+    return LUMEN_OK;
+}
+
+/* Compress (if configured) and send an encoded request of n items, then
+ * free it: the one transport of every signal. */
+static int post(otlp_exp *e, char *body, size_t len, size_t n, int64_t deadline)
+{
+    char *gz = NULL;
+    size_t gzlen = 0;
     if (e->gzip && !gzip_body(body, len, &gz, &gzlen)) {
         lumen_free(body);
         return count_failure(e, LAST_OTHER);
@@ -295,6 +301,38 @@ static int ex_export(void *ud, const lumen_span *const *spans, size_t n, int64_t
     lumen__free(gz, 0);
     lumen_free(body);
     return r;
+}
+
+static int ex_export(void *ud, const lumen_span *const *spans, size_t n, int64_t deadline)
+{
+    otlp_exp *e = ud;
+    if (n == 0)
+        return LUMEN_OK; /* no empty envelopes */
+    int rc = ready(e);
+    if (rc != LUMEN_OK)
+        return rc;
+    char *body = NULL;
+    size_t len = 0;
+    if (lumen_otlp_encode_spans(&body, &len, e->json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, spans,
+                                n) != LUMEN_OK)
+        return count_failure(e, LAST_OTHER);
+    return post(e, body, len, n, deadline);
+}
+
+static int lg_export(void *ud, const lumen_log_record *const *recs, size_t n, int64_t deadline)
+{
+    otlp_exp *e = ud;
+    if (n == 0)
+        return LUMEN_OK;
+    int rc = ready(e);
+    if (rc != LUMEN_OK)
+        return rc;
+    char *body = NULL;
+    size_t len = 0;
+    if (lumen_otlp_encode_logs(&body, &len, e->json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, recs,
+                               n, e->res) != LUMEN_OK)
+        return count_failure(e, LAST_OTHER);
+    return post(e, body, len, n, deadline);
 }
 
 static int ex_shutdown(void *ud, int64_t dl)
@@ -316,6 +354,8 @@ static void ex_destroy(void *ud)
     curl_slist_free_all(e->hdrs);
     lumen__free(e->url, 0);
     lumen__buf_free(&e->resp);
+    if (e->owns_res)
+        lumen_tracer_provider_free(e->res);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->mu);
     lumen__free(e, sizeof *e);
@@ -335,11 +375,10 @@ int lumen_otlp_http_exporter_stats_init(lumen_otlp_http_exporter_stats *stats, u
     return lumen__versioned_init(stats, version, stats_sizes, LUMEN__VERSIONS(stats_sizes));
 }
 
-int lumen_otlp_http_exporter_new(lumen_span_exporter **out,
-                                 const lumen_otlp_http_exporter_options *opts)
+/* The exporter's state and its curl handle, for `signal` ("TRACES",
+ * "LOGS"). */
+static int exp_new(otlp_exp **out, const lumen_otlp_http_exporter_options *opts, const char *signal)
 {
-    if (out == NULL)
-        return LUMEN_EINVAL;
     *out = NULL;
     lumen_otlp_http_exporter_options full;
     const lumen_otlp_http_exporter_options *o = &full;
@@ -356,7 +395,9 @@ int lumen_otlp_http_exporter_new(lumen_span_exporter **out,
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     e->resp = (lumen__buf)LUMEN__BUF_INIT;
-    int rc = lumen__otlp_http_config(o, &e->url, &e->hdrs, &e->json, &e->gzip, &e->timeout_ms);
+    e->noun = signal[0] == 'L' ? "log records" : "spans";
+    int rc =
+        lumen__otlp_http_config(o, signal, &e->url, &e->hdrs, &e->json, &e->gzip, &e->timeout_ms);
     if (rc != LUMEN_OK)
         goto fail;
     e->max_attempts = o->max_attempts ? o->max_attempts : LUMEN_OTLP_HTTP_DEFAULT_MAX_ATTEMPTS;
@@ -385,32 +426,85 @@ int lumen_otlp_http_exporter_new(lumen_span_exporter **out,
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    if ((rc = lumen__otlp_http_tls(o, c)) != LUMEN_OK)
+    if ((rc = lumen__otlp_http_tls(o, signal, c)) != LUMEN_OK)
         goto fail;
     rc = LUMEN_EIO;
     char ua[64];
     snprintf(ua, sizeof ua, "OTel-OTLP-Exporter-C/%s", lumen_version());
     curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
-    lumen_span_exporter_ops ops = LUMEN_SPAN_EXPORTER_OPS_INIT;
-    ops.export_spans = ex_export;
-    ops.shutdown = ex_shutdown;
-    ops.destroy = ex_destroy;
-    rc = lumen_span_exporter_new(out, &ops, e);
-    if (rc != LUMEN_OK)
-        goto fail;
+    *out = e;
     return LUMEN_OK;
 fail:
     ex_destroy(e);
     return rc;
 }
 
-int lumen_otlp_http_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
-                                       lumen_span_exporter *exp)
+int lumen_otlp_http_exporter_new(lumen_span_exporter **out,
+                                 const lumen_otlp_http_exporter_options *opts)
 {
-    void *ud;
-    if (out == NULL || lumen_span_exporter_user_data(&ud, exp, ex_export) != LUMEN_OK)
+    if (out == NULL)
         return LUMEN_EINVAL;
-    otlp_exp *e = ud;
+    *out = NULL;
+    otlp_exp *e;
+    int rc = exp_new(&e, opts, "TRACES");
+    if (rc != LUMEN_OK)
+        return rc;
+    lumen_span_exporter_ops ops = LUMEN_SPAN_EXPORTER_OPS_INIT;
+    ops.export_spans = ex_export;
+    ops.shutdown = ex_shutdown;
+    ops.destroy = ex_destroy;
+    rc = lumen_span_exporter_new(out, &ops, e);
+    if (rc != LUMEN_OK)
+        ex_destroy(e);
+    return rc;
+}
+
+int lumen_otlp_http_log_exporter_new(lumen_log_exporter **out,
+                                     const lumen_otlp_http_exporter_options *opts,
+                                     lumen_tracer_provider *resource_from)
+{
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    otlp_exp *e;
+    int rc = exp_new(&e, opts, "LOGS");
+    if (rc != LUMEN_OK)
+        return rc;
+    e->res = resource_from;
+    if (e->res == NULL) {
+        /* The resource a provider builds from the environment, as spans
+         * carry it: the same code, so the two never disagree. */
+        rc = lumen_tracer_provider_new(&e->res, NULL);
+        if (rc != LUMEN_OK) {
+            ex_destroy(e);
+            return rc;
+        }
+        e->owns_res = true;
+    }
+    lumen_log_exporter_ops ops = LUMEN_LOG_EXPORTER_OPS_INIT;
+    ops.export_records = lg_export;
+    ops.shutdown = ex_shutdown;
+    ops.destroy = ex_destroy;
+    rc = lumen_log_exporter_new(out, &ops, e);
+    if (rc != LUMEN_OK)
+        ex_destroy(e);
+    return rc;
+}
+
+static otlp_exp *stats_of(void *span_exp, void *log_exp)
+{
+    void *ud = NULL;
+    if (span_exp != NULL && lumen_span_exporter_user_data(&ud, span_exp, ex_export) == LUMEN_OK)
+        return ud;
+    if (log_exp != NULL && lumen_log_exporter_user_data(&ud, log_exp, lg_export) == LUMEN_OK)
+        return ud;
+    return NULL;
+}
+
+static int fill_stats(lumen_otlp_http_exporter_stats *out, otlp_exp *e)
+{
+    if (out == NULL || e == NULL)
+        return LUMEN_EINVAL;
     lumen_otlp_http_exporter_stats s = LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT;
     s.requests = atomic_load(&e->requests);
     s.retries = atomic_load(&e->retries);
@@ -423,4 +517,16 @@ int lumen_otlp_http_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
     s.fail_other = atomic_load(&e->f_other);
     s.last_status = (int32_t)atomic_load(&e->last_status);
     return lumen__versioned_out(out, &s, stats_sizes, LUMEN__VERSIONS(stats_sizes));
+}
+
+int lumen_otlp_http_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
+                                       lumen_span_exporter *exp)
+{
+    return fill_stats(out, stats_of(exp, NULL));
+}
+
+int lumen_otlp_http_log_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
+                                           lumen_log_exporter *exp)
+{
+    return fill_stats(out, stats_of(NULL, exp));
 }

@@ -143,17 +143,21 @@ int64_t lumen__otlp_partial_success(const char *body, size_t n, bool json, char 
         return 0;
     if (!json)
         return pb_partial((const unsigned char *)body, (const unsigned char *)body + n, msg, cap);
-    /* JSON: {"partialSuccess":{"rejectedSpans":"3","errorMessage":"..."}}. A
-     * full parser is not needed to read two scalar members. */
+    /* JSON: {"partialSuccess":{"rejectedSpans":"3","errorMessage":"..."}},
+     * "rejectedLogRecords" for logs. A full parser is not needed to read
+     * two scalar members. */
     char *copy = lumen__malloc(n + 1);
     if (copy == NULL)
         return 0;
     memcpy(copy, body, n);
     copy[n] = '\0';
     int64_t r = 0;
-    const char *k = strstr(copy, "\"rejectedSpans\"");
+    static const char *const keys[] = {"\"rejectedSpans\"", "\"rejectedLogRecords\""};
+    const char *k = NULL;
+    for (size_t i = 0; i < 2 && k == NULL; i++)
+        if ((k = strstr(copy, keys[i])) != NULL)
+            k += strlen(keys[i]);
     if (k != NULL) {
-        k += strlen("\"rejectedSpans\"");
         while (*k == ' ' || *k == ':' || *k == '"')
             k++;
         r = strtoll(k, NULL, 10);

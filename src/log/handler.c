@@ -16,6 +16,7 @@
 #include "log/async.h"
 #include "log/batch.h"
 #include "log/format_json.h"
+#include "log/otel.h"
 #include "log/sink.h"
 #include "log/types.h"
 
@@ -117,12 +118,17 @@ int lumen_log_handler_new(lumen_log_handler **out, const lumen_log_handler_optio
      * handlers only. */
     if (h->async != NULL)
         lumen__log_async_publish(h->async);
+    lumen__log_handler_keep(h);
+    *out = h;
+    return LUMEN_OK;
+}
+
+void lumen__log_handler_keep(lumen_log_handler *h)
+{
     lumen_log_handler *head = atomic_load(&handlers_all);
     do {
         h->next_all = head;
     } while (!atomic_compare_exchange_weak(&handlers_all, &head, h));
-    *out = h;
-    return LUMEN_OK;
 }
 
 /* ---- reopen ---------------------------------------------------------------- */

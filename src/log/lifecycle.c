@@ -8,6 +8,7 @@
 #include "log/async.h"
 #include "log/batch.h"
 #include "log/logger.h"
+#include "log/otel.h"
 #include "log/state.h"
 #include "lumen/log.h"
 
@@ -25,7 +26,9 @@ int lumen_log_flush(uint32_t timeout_ms)
 {
     int64_t deadline = deadline_of(timeout_ms);
     lumen__log_batch_flush_all();
-    return lumen__log_async_drain(deadline) ? LUMEN_OK : LUMEN_ETIMEDOUT;
+    bool drained = lumen__log_async_drain(deadline);
+    drained &= lumen__log_otel_flush_all(deadline);
+    return drained ? LUMEN_OK : LUMEN_ETIMEDOUT;
 }
 
 int lumen_log_shutdown(uint32_t timeout_ms)
@@ -34,6 +37,8 @@ int lumen_log_shutdown(uint32_t timeout_ms)
     int64_t deadline = deadline_of(timeout_ms);
     lumen__log_batch_flush_all();
     bool drained = lumen__log_async_drain(deadline);
+    drained &= lumen__log_otel_flush_all(deadline);
+    lumen__log_otel_stop_all(deadline);
     /* From here on every line is written synchronously by its caller. */
     atomic_store(&lumen__log_shut, 1);
     lumen__log_async_stop(deadline);

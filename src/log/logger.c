@@ -25,6 +25,7 @@
 #include "log/async.h"
 #include "log/batch.h"
 #include "log/level.h"
+#include "log/otel.h"
 #include "log/sink.h"
 #include "log/state.h"
 #include "log/types.h"
@@ -318,6 +319,37 @@ int lumen_logger_set_handlers(lumen_logger *lg, lumen_log_handler *const *handle
     return LUMEN_OK;
 }
 
+int lumen_logger_add_handler(lumen_logger *lg, lumen_log_handler *h)
+{
+    if (lg == NULL || lg->is_child || h == NULL)
+        return LUMEN_EINVAL;
+    lumen__log_ensure_init();
+    pthread_mutex_lock(&cfg_mu);
+    /* The handlers it has now, its own or inherited, plus h. */
+    lumen__log_hset *cur = atomic_load_explicit(&lg->eff, memory_order_relaxed);
+    size_t n = cur != NULL ? cur->n : 0;
+    lumen__log_hset *set = lumen__malloc(sizeof *set + (n + 1) * sizeof(lumen_log_handler *));
+    if (set == NULL) {
+        pthread_mutex_unlock(&cfg_mu);
+        return LUMEN_ENOMEM;
+    }
+    set->n = 0;
+    set->next_dead = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (cur->h[i] != h)
+            set->h[set->n++] = cur->h[i];
+    set->h[set->n++] = h;
+    lumen__log_hset *old = lg->own;
+    lg->own = set;
+    recompute();
+    if (old != NULL) {
+        old->next_dead = dead_sets;
+        dead_sets = old;
+    }
+    pthread_mutex_unlock(&cfg_mu);
+    return LUMEN_OK;
+}
+
 /* ---- level specs ------------------------------------------------------------ */
 
 int lumen_log_set_levels(const char *spec)
@@ -383,6 +415,7 @@ static void at_exit(void)
         return;
     lumen__log_async_drain(lumen__mono_ns() + EXIT_DRAIN_NS);
     lumen__log_batch_flush_all();
+    lumen__log_otel_flush_all(lumen__mono_ns() + EXIT_DRAIN_NS);
 }
 
 static void fork_prepare(void)

@@ -15,6 +15,7 @@
 #include "log/async.h"
 #include "log/batch.h"
 #include "log/formatter.h"
+#include "log/otel.h"
 #include "log/selfmetrics.h"
 #include "log/sink.h"
 #include "log/state.h"
@@ -103,6 +104,10 @@ void lumen_log_write(lumen_logger *lg, lumen_log_level level, const lumen_log_sr
         lumen_log_handler *h = set->h[i];
         if (lvl < h->level)
             continue;
+        if (h->otel != NULL) { /* a batch handler of records: no line */
+            lumen__log_otel_put(h->otel, &r);
+            continue;
+        }
         /* The common case, a batched sync handler: format in place. */
         if (h->format_in_batch && !atomic_load_explicit(&lumen__log_shut, memory_order_relaxed) &&
             lumen__log_batch_format(h, &r))

@@ -77,3 +77,60 @@ void lumen__log_count_drop(uint64_t n)
     if (dropped != NULL)
         lumen_counter_add(dropped, (double)n);
 }
+
+/* ---- batch handlers' records ---------------------------------------------- */
+
+static lumen_counter *rec_exported;
+static lumen_counter *rec_dropped[3];
+static pthread_once_t rec_once = PTHREAD_ONCE_INIT;
+
+static void rec_setup(void)
+{
+    static const char *const label_names[] = {"reason"};
+    static const char *const reasons[3] = {"queue_full", "export_failure", "shutdown"};
+    lumen_registry *reg = lumen__self_metrics_registry(LUMEN__SELF_LOG);
+    if (reg == NULL)
+        return;
+    int rc = lumen_counter_new(&rec_exported, reg, "lumen_log_records_exported_total",
+                               "Log records a batch handler exported.");
+    if (rc != LUMEN_OK) {
+        rec_exported = NULL;
+        lumen__self_metrics_refused(LUMEN__SELF_LOG, "lumen_log_records_exported_total", rc);
+        return;
+    }
+    lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+    o.help = "Log records a batch handler lost: a full queue (or no memory for the copy), a "
+             "failed export, or shutdown.";
+    o.label_names = label_names;
+    o.label_count = 1;
+    lumen_family *fam = NULL;
+    rc = lumen_family_new(&fam, reg, LUMEN_METRIC_COUNTER, "lumen_log_records_dropped_total", &o);
+    if (rc != LUMEN_OK) {
+        rec_exported = NULL;
+        lumen_registry_unregister(reg, "lumen_log_records_exported_total");
+        lumen__self_metrics_refused(LUMEN__SELF_LOG, "lumen_log_records_dropped_total", rc);
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        const char *v[1] = {reasons[i]};
+        if (lumen_family_counter(&rec_dropped[i], fam, v, 1) != LUMEN_OK)
+            rec_dropped[i] = NULL;
+    }
+}
+
+void lumen__log_records_metrics_init(void)
+{
+    pthread_once(&rec_once, rec_setup);
+}
+
+void lumen__log_count_records_exported(uint64_t n)
+{
+    if (rec_exported != NULL)
+        lumen_counter_add(rec_exported, (double)n);
+}
+
+void lumen__log_count_record_drop(int reason, uint64_t n)
+{
+    if (reason >= 0 && reason < 3 && rec_dropped[reason] != NULL)
+        lumen_counter_add(rec_dropped[reason], (double)n);
+}

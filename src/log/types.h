@@ -46,6 +46,7 @@ typedef struct lumen__log_sink {
 } lumen__log_sink;
 
 typedef struct lumen__log_async lumen__log_async;
+typedef struct lumen__log_otel lumen__log_otel;
 
 struct lumen_log_handler {
     int level;
@@ -67,6 +68,7 @@ struct lumen_log_handler {
     char frag_msg[32];      /* ,"msg": */
     uint8_t frag_head_len, frag_level_len[6], frag_logger_len, frag_msg_len;
     struct lumen_log_handler *next_all; /* handler.c's list of every handler */
+    lumen__log_otel *otel;              /* a batch handler of records (otel_batch.c), else NULL */
 };
 
 typedef struct lumen__log_hset {

@@ -99,7 +99,7 @@ static void any_value(lumen__buf *b, const lumen_attr *a)
     lumen__buf_putc(b, '}');
 }
 
-static void attributes(lumen__buf *b, const lumen_attr *a, size_t n)
+void lumen__otlp_json_attributes(lumen__buf *b, const lumen_attr *a, size_t n)
 {
     key(b, "attributes");
     lumen__buf_putc(b, '[');
@@ -147,7 +147,7 @@ static void span_members(lumen__buf *b, const lumen_span *s)
     lumen__buf_putc(b, ',');
     i64_str(b, "startTimeUnixNano", s->start_ns);
     i64_str(b, "endTimeUnixNano", s->end_ns);
-    attributes(b, s->attrs, s->nattrs);
+    lumen__otlp_json_attributes(b, s->attrs, s->nattrs);
     dropped(b, "droppedAttributesCount", s->dropped_attrs);
     if (s->nevents) {
         lumen__buf_puts(b, ",\"events\":[");
@@ -160,7 +160,7 @@ static void span_members(lumen__buf *b, const lumen_span *s)
             key(b, "name");
             str(b, e->name);
             lumen__buf_putc(b, ',');
-            attributes(b, e->attrs, e->nattrs);
+            lumen__otlp_json_attributes(b, e->attrs, e->nattrs);
             dropped(b, "droppedAttributesCount", e->dropped);
             lumen__buf_putc(b, '}');
         }
@@ -184,7 +184,7 @@ static void span_members(lumen__buf *b, const lumen_span *s)
             key(b, "flags");
             lumen__buf_u64(b, l->flags);
             lumen__buf_putc(b, ',');
-            attributes(b, l->attrs, l->nattrs);
+            lumen__otlp_json_attributes(b, l->attrs, l->nattrs);
             dropped(b, "droppedAttributesCount", l->dropped);
             lumen__buf_putc(b, '}');
         }
@@ -229,7 +229,7 @@ void lumen__otlp_json_request(lumen__buf *b, const lumen_span *const *spans, siz
         if (g)
             lumen__buf_putc(b, ',');
         lumen__buf_puts(b, "{\"resource\":{");
-        attributes(b, tp->resource, tp->nresource);
+        lumen__otlp_json_attributes(b, tp->resource, tp->nresource);
         lumen__buf_puts(b, "},\"scopeSpans\":[");
         bool first = true;
         for (; g < ng && groups[g].tracer->provider == tp; g++) {
@@ -272,4 +272,9 @@ void lumen__otlp_json_span_line(lumen__buf *b, const lumen_span *s)
         str(b, tp->resource[i].v.s);
     }
     lumen__buf_puts(b, "}}");
+}
+
+void lumen__otlp_json_double(lumen__buf *b, double d)
+{
+    dbl(b, d);
 }

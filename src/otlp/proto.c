@@ -13,104 +13,8 @@
 
 #include "core/alloc.h"
 #include "otlp/group.h"
+#include "otlp/pb.h"
 #include "otlp/proto.h"
-
-enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
-#define RESERVE 3
-
-static inline void varint(lumen__buf *b, uint64_t v)
-{
-    if (!lumen__buf_reserve(b, 10))
-        return;
-    unsigned char *p = (unsigned char *)b->p + b->len;
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    b->len += n;
-}
-
-static inline void tag(lumen__buf *b, unsigned field, unsigned wt)
-{
-    varint(b, ((uint64_t)field << 3) | wt);
-}
-
-static inline void bytes_field(lumen__buf *b, unsigned field, const void *p, size_t n)
-{
-    tag(b, field, WT_LEN);
-    varint(b, n);
-    lumen__buf_add(b, p, n);
-}
-
-static inline void str_field(lumen__buf *b, unsigned field, const char *s)
-{
-    if (s != NULL && *s != '\0')
-        bytes_field(b, field, s, strlen(s));
-}
-
-static inline void fixed64_field(lumen__buf *b, unsigned field, uint64_t v)
-{
-    tag(b, field, WT_I64);
-    unsigned char le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)(v >> (8 * i));
-    lumen__buf_add(b, le, 8);
-}
-
-static inline void fixed32_field(lumen__buf *b, unsigned field, uint32_t v)
-{
-    tag(b, field, WT_I32);
-    unsigned char le[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                           (unsigned char)(v >> 24)};
-    lumen__buf_add(b, le, 4);
-}
-
-static inline void uint_field(lumen__buf *b, unsigned field, uint64_t v)
-{
-    if (v != 0) {
-        tag(b, field, WT_VARINT);
-        varint(b, v);
-    }
-}
-
-static size_t begin(lumen__buf *b, unsigned field)
-{
-    tag(b, field, WT_LEN);
-    if (!lumen__buf_reserve(b, RESERVE))
-        return 0;
-    b->len += RESERVE;
-    return b->len;
-}
-
-static void end(lumen__buf *b, size_t body)
-{
-    if (b->oom || body == 0)
-        return;
-    size_t n = b->len - body;
-    unsigned char v[10];
-    size_t k = 0;
-    uint64_t x = n;
-    while (x >= 0x80) {
-        v[k++] = (unsigned char)(x | 0x80);
-        x >>= 7;
-    }
-    v[k++] = (unsigned char)x;
-    char *hdr = b->p + body - RESERVE;
-    if (k < RESERVE) {
-        memmove(hdr + k, b->p + body, n);
-        b->len -= RESERVE - k;
-    } else if (k > RESERVE) {
-        if (!lumen__buf_reserve(b, k - RESERVE))
-            return;
-        hdr = b->p + body - RESERVE;
-        memmove(hdr + k, b->p + body, n);
-        b->len += k - RESERVE;
-    }
-    memcpy(hdr, v, k);
-    b->p[b->len] = '\0';
-}
 
 static void any_value(lumen__buf *b, unsigned field, const lumen_attr *a);
 
@@ -202,7 +106,7 @@ static size_t scalar_any_len(const lumen_attr *a)
 /* KeyValues. Most attributes are scalars whose sizes are known up front,
  * so their lengths are written directly, without the reserve-and-shift of
  * begin/end: attributes are most of an OTLP request's messages. */
-static void key_values(lumen__buf *b, unsigned field, const lumen_attr *a, size_t n)
+void lumen__otlp_pb_key_values(lumen__buf *b, unsigned field, const lumen_attr *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         size_t any = scalar_any_len(&a[i]);
@@ -255,14 +159,14 @@ static void span(lumen__buf *b, const lumen_span *s)
     uint_field(b, 6, s->kind);
     fixed64_field(b, 7, (uint64_t)s->start_ns);
     fixed64_field(b, 8, (uint64_t)s->end_ns);
-    key_values(b, 9, s->attrs, s->nattrs);
+    lumen__otlp_pb_key_values(b, 9, s->attrs, s->nattrs);
     uint_field(b, 10, s->dropped_attrs);
     for (uint32_t i = 0; i < s->nevents; i++) {
         const lumen__event *e = &s->events[i];
         size_t ev = begin(b, 11);
         fixed64_field(b, 1, (uint64_t)e->time_ns);
         str_field(b, 2, e->name);
-        key_values(b, 3, e->attrs, e->nattrs);
+        lumen__otlp_pb_key_values(b, 3, e->attrs, e->nattrs);
         uint_field(b, 4, e->dropped);
         end(b, ev);
     }
@@ -273,7 +177,7 @@ static void span(lumen__buf *b, const lumen_span *s)
         bytes_field(b, 1, l->trace_id, 16);
         bytes_field(b, 2, l->span_id, 8);
         str_field(b, 3, l->trace_state);
-        key_values(b, 4, l->attrs, l->nattrs);
+        lumen__otlp_pb_key_values(b, 4, l->attrs, l->nattrs);
         uint_field(b, 5, l->dropped);
         fixed32_field(b, 6, l->flags);
         end(b, lk);
@@ -295,7 +199,7 @@ static void span(lumen__buf *b, const lumen_span *s)
 static void resource(lumen__buf *b, const struct lumen_tracer_provider *tp)
 {
     size_t m = begin(b, 1); /* ResourceSpans.resource */
-    key_values(b, 1, tp->resource, tp->nresource);
+    lumen__otlp_pb_key_values(b, 1, tp->resource, tp->nresource);
     end(b, m);
 }
 

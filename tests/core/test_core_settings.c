@@ -67,6 +67,14 @@ static void read_everything(void)
             lumen_tracer_provider_set_global(NULL);
             lumen_tracer_provider_free(tp2);
         }
+        lumen_log_exporter *lexp = NULL; /* OTEL_EXPORTER_OTLP_LOGS_* */
+        if (lumen_otlp_http_log_exporter_new(&lexp, NULL, NULL) == LUMEN_OK) {
+            lumen_log_handler *lh; /* OTEL_BLRP_* */
+            if (lumen_log_batch_handler_new(&lh, lexp, NULL) != LUMEN_OK)
+                exit(13);
+        }
+        lumen_log_handler *otlp_logs = NULL; /* OTEL_LOGS_EXPORTER */
+        (void)lumen_otlp_logging_init(&otlp_logs, NULL);
         lumen_http_server_options so = LUMEN_HTTP_SERVER_OPTIONS_INIT; /* LUMEN_METRICS_* */
         (void)lumen_http_server_options_from_env(&so);
         lumen_registry_default();       /* LUMEN_PROCESS_METRICS */
@@ -253,6 +261,22 @@ static const setting third[] = {
      "invalid OTEL_EXPORTER_OTLP_ENDPOINT=\"ftp://collector:4318\": "},
 };
 
+/* The log signal's own variables (OTLP logs). */
+static const setting logs[] = {
+    {"OTEL_LOGS_EXPORTER=syslog", "invalid OTEL_LOGS_EXPORTER=\"syslog\": "},
+    {"OTEL_BLRP_MAX_QUEUE_SIZE=0", "invalid OTEL_BLRP_MAX_QUEUE_SIZE=\"0\": "},
+    {"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE=big", "invalid OTEL_BLRP_MAX_EXPORT_BATCH_SIZE=\"big\": "},
+    {"OTEL_BLRP_SCHEDULE_DELAY=-5", "invalid OTEL_BLRP_SCHEDULE_DELAY=\"-5\": "},
+    {"OTEL_BLRP_EXPORT_TIMEOUT=30s", "invalid OTEL_BLRP_EXPORT_TIMEOUT=\"30s\": "},
+    {"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=grpc",
+     "invalid OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=\"grpc\": "},
+    {"OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=br",
+     "invalid OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=\"br\": "},
+    {"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=1.5", "invalid OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=\"1.5\": "},
+    {"OTEL_EXPORTER_OTLP_LOGS_HEADERS==x",
+     "invalid OTEL_EXPORTER_OTLP_LOGS_HEADERS=\"(not shown)\": "},
+};
+
 static void check_each_once(const setting *set, size_t n)
 {
     const char *vars[64];
@@ -292,6 +316,7 @@ static void test_core_settings__each_invalid_reported_once_on_stderr(void **stat
     check_each_once(first, LUMEN_ARRAY_LEN(first));
     check_each_once(second, LUMEN_ARRAY_LEN(second));
     check_each_once(third, LUMEN_ARRAY_LEN(third));
+    check_each_once(logs, LUMEN_ARRAY_LEN(logs));
 }
 
 static void test_core_settings__otel_log_level_none_silences(void **state)

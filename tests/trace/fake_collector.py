@@ -13,7 +13,8 @@ after it runs out every request gets 200. An answer is:
   reset           read the request, then reset the connection (RST)
 The first line on stdout is the port. Each request appends one JSON line
 to LOGFILE: time, path, answer, headers, and the spans the body holds
-(protobuf or JSON, gzip undone) as {traceId, spanId, parentSpanId, name}.
+(protobuf or JSON, gzip undone) as {traceId, spanId, parentSpanId, name},
+or for /v1/logs the log records as {scope, severity, body}.
 """
 import gzip
 import http.server
@@ -61,6 +62,35 @@ def spans_json(body):
     return out
 
 
+def logs_pb(body):
+    out = []
+    for f, rl in fields(body):
+        for f2, sl in fields(rl):
+            if f2 != 2:
+                continue
+            scope = ""
+            for f3, v in fields(sl):
+                if f3 == 1:
+                    scope = dict(fields(v)).get(1, b"").decode()
+                elif f3 == 2:
+                    d = {}
+                    for f4, x in fields(v):
+                        d.setdefault(f4, x)
+                    out.append({"scope": scope, "severity": d.get(2, 0),
+                                "body": dict(fields(d.get(5, b""))).get(1, b"").decode()})
+    return out
+
+
+def logs_json(body):
+    out = []
+    for rl in json.loads(body)["resourceLogs"]:
+        for sl in rl["scopeLogs"]:
+            for r in sl["logRecords"]:
+                out.append({"scope": sl["scope"]["name"], "severity": r["severityNumber"],
+                            "body": r["body"]["stringValue"]})
+    return out
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -78,7 +108,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                "headers": {k.lower(): v for k, v in self.headers.items()}, "len": n}
         try:
             raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
-            if "json" in self.headers.get("Content-Type", ""):
+            is_json = "json" in self.headers.get("Content-Type", "")
+            if self.path.endswith("/v1/logs"):
+                rec["logs"] = logs_json(raw) if is_json else logs_pb(raw)
+            elif is_json:
                 rec["spans"] = spans_json(raw)
             else:
                 rec["spans"] = spans_pb(raw)
