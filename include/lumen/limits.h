@@ -128,4 +128,13 @@
 /** Bytes of the baggage header lumen keeps and sends (the W3C floor). */
 #define LUMEN_BAGGAGE_MAX_BYTES 8192
 
+/* ---- server instrumentation (lumen/instrument.h) -------------------------- */
+
+/** Bytes of a request's path its access line keeps (longer ones are cut;
+ * the span's url.path has the span's own value limit). */
+#define LUMEN_SERVER_REQUEST_PATH_MAX 256
+/** Bytes of a request span's name ("METHOD route"); a longer route is cut
+ * in the name, kept whole in http.route. */
+#define LUMEN_SERVER_SPAN_NAME_MAX 256
+
 #endif /* LUMEN_LIMITS_H */

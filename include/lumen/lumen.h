@@ -17,5 +17,6 @@
 #include "lumen/trace.h"
 #include "lumen/otlp.h"
 #include "lumen/crash.h"
+#include "lumen/instrument.h"
 
 #endif

@@ -8,7 +8,7 @@ libraries defines (nm). A file's module is its stem (x.c with x.h).
 
 Fails on
   - a folder edge against the layer order
-        core < metrics < {trace, log} < {otlp, sqlite} < http
+        core < metrics < {trace, log} < {otlp, sqlite, instrument} < http
     (trace and log do not know each other; they meet in core/tctx);
   - any cycle between modules (a strongly connected component of the
     union of include and call edges), within a folder or across;
@@ -22,7 +22,8 @@ import re
 import subprocess
 import sys
 
-RANK = {"core": 0, "metrics": 1, "trace": 2, "log": 2, "otlp": 3, "sqlite": 3, "http": 4}
+RANK = {"core": 0, "metrics": 1, "trace": 2, "log": 2, "otlp": 3, "sqlite": 3, "instrument": 3,
+        "http": 4}
 
 
 def stem(p):

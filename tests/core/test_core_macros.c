@@ -23,6 +23,7 @@
 #include <lumen/http.h>
 #include <lumen/http_console.h>
 #include <lumen/http_otlp.h>
+#include <lumen/http_mhd.h>
 #endif
 
 #include "macros/check.h"
@@ -36,10 +37,12 @@
 #include "macros/limits.inc"
 #include "macros/crash.inc"
 #include "macros/sqlite.inc"
+#include "macros/instrument.inc"
 #if LUMEN_MACROS_HTTP
 #include "macros/http.inc"
 #include "macros/http_console.inc"
 #include "macros/http_otlp.inc"
+#include "macros/http_mhd.inc"
 #endif
 
 int main(void)
@@ -52,10 +55,12 @@ int main(void)
     macros_trace();
     macros_limits();
     macros_crash();
+    macros_instrument();
 #if LUMEN_MACROS_HTTP
     macros_http();
     macros_http_console();
     macros_http_otlp();
+    macros_http_mhd();
 #endif
     if (macros_failures != 0) {
         fprintf(stderr, "%d of %d checks failed\n", macros_failures, macros_checks);
