@@ -26,6 +26,7 @@
 
 #include "bench_common.h"
 #include "lumen/metrics.h"
+#include "lumen/otlp.h"
 
 #define LIB "lumen"
 
@@ -398,6 +399,33 @@ static void render(int fams, int per, int reps, const char *name, double scale, 
     series_free(&s);
 }
 
+/* otlp_metrics_export_10k_series: the registry of render_10k_series
+ * encoded as one OTLP protobuf ExportMetricsServiceRequest (the reader's
+ * work per export, without the network), after a first one. */
+static void otlp_export(void)
+{
+    series_set s;
+    series_new(&s, 100, 100, 1, NULL);
+    double t[32];
+    for (int i = 0; i <= 21; i++) {
+        char *body;
+        size_t len, points;
+        double t0 = bench_now();
+        int rc = lumen_otlp_encode_metrics(&body, &len, &points, LUMEN_OTLP_PROTOBUF, &s.r, 1, NULL,
+                                           NULL);
+        double t1 = bench_now();
+        if (rc)
+            die("otlp encode", rc);
+        if (points != 10000)
+            die("otlp points", (int)points);
+        lumen_free(body);
+        if (i > 0)
+            t[i - 1] = t1 - t0;
+    }
+    printf(LIB " otlp_metrics_export_10k_series %.3f us/export\n", bench_median(t, 21) * 1e6);
+    series_free(&s);
+}
+
 /* render_10k_series_cold: the first render after one series was added
  * (each trial adds a new series to another family, then renders once). */
 static void render_cold(void)
@@ -710,6 +738,8 @@ int main(int argc, char **argv)
     nthreads("labeled_inc", n_labeled, argc, argv);
     if (bench_want(argc, argv, "render_10k_series"))
         render(100, 100, 21, "render_10k_series", 1e6, "us/render");
+    if (bench_want(argc, argv, "otlp_metrics_export_10k_series"))
+        otlp_export();
     if (bench_want(argc, argv, "render_10k_series_cold"))
         render_cold();
     if (bench_want(argc, argv, "render_10k_series_churn"))

@@ -10,6 +10,7 @@
 
 #include "lumen/http.h"
 #include "lumen/log.h"
+#include "lumen/metrics.h"
 #include "lumen/trace.h"
 
 #ifdef __cplusplus
@@ -166,6 +167,134 @@ LUMEN_API int lumen_otlp_logging_init(lumen_log_handler **out,
  * LUMEN_ECONFIG or LUMEN_ENOMEM. Thread-safe.
  */
 LUMEN_API int lumen_otlp_tracing_init(lumen_tracer_provider **out);
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+/** A periodic reader exporting registries over OTLP (lumen_otlp_metrics_reader_new). */
+typedef struct lumen_otlp_metrics_reader lumen_otlp_metrics_reader;
+
+/**
+ * Metrics reader options (a versioned struct, docs/api.md: start from
+ * LUMEN_OTLP_METRICS_READER_OPTIONS_INIT). Zero fields take the
+ * environment (unless ignore_env) and then the defaults.
+ */
+typedef struct lumen_otlp_metrics_reader_options {
+    unsigned int version; /**< LUMEN_OTLP_METRICS_READER_OPTIONS_VERSION */
+    bool ignore_env;
+    /** The registries to export (the array is copied; at most
+     * LUMEN_RENDER_MAX_REGISTRIES); NULL or 0: the default registry. */
+    lumen_registry *const *registries;
+    size_t nregistries;
+    /** Between the starts of two exports: OTEL_METRIC_EXPORT_INTERVAL, else 60000. */
+    uint32_t interval_ms;
+    /** The budget of one export, retries included: OTEL_METRIC_EXPORT_TIMEOUT, else 30000. */
+    uint32_t timeout_ms;
+    /** The OTLP/HTTP transport (NULL: every field from the environment),
+     * as lumen_otlp_http_exporter_new takes it, with the metrics
+     * variables: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT used as is, else
+     * OTEL_EXPORTER_OTLP_ENDPOINT with "/v1/metrics" appended, else
+     * "http://localhost:4318/v1/metrics"; OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+     * _PROTOCOL, _COMPRESSION, _TIMEOUT (of one request's retries, within
+     * timeout_ms), _CERTIFICATE, _CLIENT_CERTIFICATE and _CLIENT_KEY before
+     * their OTEL_EXPORTER_OTLP_* fallbacks. */
+    const lumen_otlp_http_exporter_options *exporter;
+    /** The resource the metrics carry (borrowed: it must outlive the
+     * reader), so that metrics, traces and logs name the same service;
+     * NULL: one built from the environment as a tracer provider builds it. */
+    lumen_tracer_provider *resource_from;
+    /** The instrumentation scope's name; NULL: "lumen". */
+    const char *scope_name;
+    /** Write each request as one OTLP/JSON line on standard output
+     * instead of sending it (OTEL_METRICS_EXPORTER=console). */
+    bool console;
+} lumen_otlp_metrics_reader_options;
+
+#define LUMEN_OTLP_METRICS_READER_OPTIONS_VERSION 1
+#define LUMEN_OTLP_METRICS_READER_OPTIONS_INIT                                                     \
+    LUMEN__VERSIONED_INIT(lumen_otlp_metrics_reader_options,                                       \
+                          LUMEN_OTLP_METRICS_READER_OPTIONS_VERSION)
+
+/** Zero *opts and set its version. Returns LUMEN_OK, LUMEN_EINVAL (opts
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_otlp_metrics_reader_options_init(lumen_otlp_metrics_reader_options *opts,
+                                                     unsigned int version);
+
+/**
+ * Start a reader into *out: a thread of its own that, every interval,
+ * encodes the registries as lumen_otlp_encode_metrics does (cumulative
+ * temporality) and posts the request to the collector (the OTLP/HTTP
+ * transport, retries and TLS of lumen_otlp_http_exporter_new). The
+ * threads that update the metrics never wait for it: it reads their
+ * cells as a scrape does. A failed export drops its points, counted in
+ * the stats and in the default registry's lumen_otlp_metrics_* families
+ * (docs/metrics.md, unless LUMEN_SELF_METRICS=false).
+ * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE other than "cumulative" is reported once with
+ * its value and cumulative used (lumen keeps no per-reader state to subtract). Returns LUMEN_OK,
+ * LUMEN_EINVAL, LUMEN_EVERSION, LUMEN_ECONFIG (bad endpoint, protocol or compression),
+ * LUMEN_ENOMEM, LUMEN_EIO or LUMEN_ESYS (no thread). Thread-safe.
+ */
+LUMEN_API int lumen_otlp_metrics_reader_new(lumen_otlp_metrics_reader **out,
+                                            const lumen_otlp_metrics_reader_options *opts);
+
+/** Export now, on the reader's thread, and wait for that export to end,
+ * at most timeout_ms. Returns LUMEN_OK (the export succeeded), its
+ * failure (LUMEN_EHTTP, LUMEN_ECONNECT, LUMEN_ETIMEDOUT, LUMEN_EIO,
+ * LUMEN_ENOMEM, LUMEN_ENOTSUP), LUMEN_ETIMEDOUT when it did not end in
+ * time, or LUMEN_EINVAL. Thread-safe. */
+LUMEN_API int lumen_otlp_metrics_reader_force_flush(lumen_otlp_metrics_reader *r,
+                                                    uint32_t timeout_ms);
+
+/** What a reader has done (a versioned struct that lumen fills). */
+typedef struct lumen_otlp_metrics_reader_stats {
+    unsigned int version;     /**< LUMEN_OTLP_METRICS_READER_STATS_VERSION */
+    uint64_t exports_ok;      /**< requests the collector accepted */
+    uint64_t exports_failed;  /**< exports that failed (encoding or sending) */
+    uint64_t points_exported; /**< data points in accepted requests (rejected ones excluded) */
+    uint64_t points_rejected; /**< data points a partial-success answer rejected */
+    uint64_t points_dropped;  /**< data points of failed exports */
+    uint64_t fail_http;       /**< failures on a non-retryable HTTP status */
+    uint64_t fail_connect;    /**< ... because the collector could not be reached */
+    uint64_t fail_timeout;    /**< ... because the deadline passed */
+    uint64_t fail_other;      /**< ... for another reason (encoding, memory, I/O) */
+    int32_t last_status;      /**< the last HTTP status, 0 if none */
+} lumen_otlp_metrics_reader_stats;
+
+#define LUMEN_OTLP_METRICS_READER_STATS_VERSION 1
+#define LUMEN_OTLP_METRICS_READER_STATS_INIT                                                       \
+    LUMEN__VERSIONED_INIT(lumen_otlp_metrics_reader_stats, LUMEN_OTLP_METRICS_READER_STATS_VERSION)
+
+/** Zero *stats and set its version. Returns LUMEN_OK, LUMEN_EINVAL (stats
+ * NULL) or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_otlp_metrics_reader_stats_init(lumen_otlp_metrics_reader_stats *stats,
+                                                   unsigned int version);
+
+/** Fill *out (the fields of its version). Returns LUMEN_OK, LUMEN_EINVAL
+ * or LUMEN_EVERSION. Thread-safe. */
+LUMEN_API int lumen_otlp_metrics_reader_get_stats(lumen_otlp_metrics_reader_stats *out,
+                                                  lumen_otlp_metrics_reader *r);
+
+/**
+ * Stop the reader: its thread runs one last export and ends; the export
+ * in flight and that last one together take at most the reader's
+ * timeout_ms from this call (a dead collector holds it no longer), then
+ * the reader is freed. NULL is a no-op. Safe on distinct objects: no
+ * other call may use this reader during or after it.
+ */
+LUMEN_API void lumen_otlp_metrics_reader_free(lumen_otlp_metrics_reader *r);
+
+/**
+ * Set up metrics export from the environment alone: OTEL_METRICS_EXPORTER
+ * "otlp" (the default) starts a reader of the default registry with
+ * every setting from the environment and `resource_from` (may be NULL);
+ * "console" one that writes each request as an OTLP/JSON line on standard
+ * output; "prometheus" (the built-in endpoint, lumen_http_server, serves
+ * the registries: nothing to start) and "none" start nothing (*out NULL),
+ * the first saying so once. An invalid value is reported once with its
+ * value and "otlp" used. Returns as lumen_otlp_metrics_reader_new.
+ * Thread-safe.
+ */
+LUMEN_API int lumen_otlp_metrics_init(lumen_otlp_metrics_reader **out,
+                                      lumen_tracer_provider *resource_from);
 
 #ifdef __cplusplus
 }

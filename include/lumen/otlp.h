@@ -8,6 +8,7 @@
 
 #include "lumen/common.h"
 #include "lumen/log.h"
+#include "lumen/metrics.h"
 #include "lumen/trace.h"
 
 #ifdef __cplusplus
@@ -42,6 +43,33 @@ LUMEN_API int lumen_otlp_encode_spans(char **out, size_t *out_len, lumen_otlp_fo
 LUMEN_API int lumen_otlp_encode_logs(char **out, size_t *out_len, lumen_otlp_format fmt,
                                      const lumen_log_record *const *records, size_t n,
                                      const lumen_tracer_provider *resource_from);
+
+/**
+ * Encode the families of registries regs[0..n) (n 0: the default
+ * registry; NULL entries are the default one; at most
+ * LUMEN_RENDER_MAX_REGISTRIES) as an ExportMetricsServiceRequest, read as
+ * a render reads them (the updating threads are never held): one
+ * ResourceMetrics carrying the resource of `resource_from` (NULL: an empty
+ * resource), one ScopeMetrics named `scope_name` (NULL or "": "lumen")
+ * with lumen's version, one Metric per registered family in name order (a
+ * name in two registries: the first one's), then one per family the
+ * registries' collectors write. Cumulative temporality: counters are
+ * monotonic Sums, gauges (and untyped families) Gauges, info families
+ * non-monotonic Sums of value 1 named x_info, classic histograms
+ * Histograms (explicit bounds), native histograms ExponentialHistograms,
+ * summaries Summaries; labels are string attributes, start_time_unix_nano
+ * is the series' creation, exemplars keep their labels and trace and span
+ * ids; collected families have no start time. The overflow family is not
+ * encoded. *out (freed with lumen_free) and *out_len receive the body,
+ * *out_points (may be NULL) the number of data points. Returns LUMEN_OK,
+ * LUMEN_EINVAL, LUMEN_ENOENT (a freed registry), LUMEN_ENOTSUP (the
+ * registry of a pre-forked family) or LUMEN_ENOMEM (*out is then NULL).
+ * Thread-safe.
+ */
+LUMEN_API int lumen_otlp_encode_metrics(char **out, size_t *out_len, size_t *out_points,
+                                        lumen_otlp_format fmt, lumen_registry *const *regs,
+                                        size_t n, const lumen_tracer_provider *resource_from,
+                                        const char *scope_name);
 
 #ifdef __cplusplus
 }

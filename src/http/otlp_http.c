@@ -41,6 +41,7 @@
 #include "core/versioned.h"
 #include "http/fork.h"
 #include "http/otlp_config.h"
+#include "http/otlp_http.h"
 #include "http/otlp_retry.h"
 #include "lumen/http_otlp.h"
 #include "lumen/otlp.h"
@@ -376,7 +377,7 @@ int lumen_otlp_http_exporter_stats_init(lumen_otlp_http_exporter_stats *stats, u
 }
 
 /* The exporter's state and its curl handle, for `signal` ("TRACES",
- * "LOGS"). */
+ * "LOGS", "METRICS"). */
 static int exp_new(otlp_exp **out, const lumen_otlp_http_exporter_options *opts, const char *signal)
 {
     *out = NULL;
@@ -395,7 +396,7 @@ static int exp_new(otlp_exp **out, const lumen_otlp_http_exporter_options *opts,
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     e->resp = (lumen__buf)LUMEN__BUF_INIT;
-    e->noun = signal[0] == 'L' ? "log records" : "spans";
+    e->noun = signal[0] == 'L' ? "log records" : signal[0] == 'M' ? "data points" : "spans";
     int rc =
         lumen__otlp_http_config(o, signal, &e->url, &e->hdrs, &e->json, &e->gzip, &e->timeout_ms);
     if (rc != LUMEN_OK)
@@ -529,4 +530,42 @@ int lumen_otlp_http_log_exporter_get_stats(lumen_otlp_http_exporter_stats *out,
                                            lumen_log_exporter *exp)
 {
     return fill_stats(out, stats_of(NULL, exp));
+}
+
+/* ---- metrics (http/otlp_metrics.c) ------------------------------------------ */
+
+int lumen__otlp_exp_new(lumen__otlp_exp **out, const lumen_otlp_http_exporter_options *opts,
+                        const char *signal)
+{
+    return exp_new(out, opts, signal);
+}
+
+bool lumen__otlp_exp_json(const lumen__otlp_exp *e)
+{
+    return e->json;
+}
+
+int lumen__otlp_exp_post(lumen__otlp_exp *e, char *body, size_t len, size_t n, int64_t deadline)
+{
+    int rc = ready(e);
+    if (rc != LUMEN_OK) {
+        lumen_free(body);
+        return rc;
+    }
+    return post(e, body, len, n, deadline);
+}
+
+void lumen__otlp_exp_shutdown(lumen__otlp_exp *e)
+{
+    ex_shutdown(e, 0);
+}
+
+void lumen__otlp_exp_destroy(lumen__otlp_exp *e)
+{
+    ex_destroy(e);
+}
+
+int lumen__otlp_exp_stats(lumen_otlp_http_exporter_stats *out, lumen__otlp_exp *e)
+{
+    return fill_stats(out, e);
 }

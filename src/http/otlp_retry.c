@@ -144,17 +144,18 @@ int64_t lumen__otlp_partial_success(const char *body, size_t n, bool json, char 
     if (!json)
         return pb_partial((const unsigned char *)body, (const unsigned char *)body + n, msg, cap);
     /* JSON: {"partialSuccess":{"rejectedSpans":"3","errorMessage":"..."}},
-     * "rejectedLogRecords" for logs. A full parser is not needed to read
-     * two scalar members. */
+     * "rejectedLogRecords" for logs, "rejectedDataPoints" for metrics. A full parser is not needed
+     * to read two scalar members. */
     char *copy = lumen__malloc(n + 1);
     if (copy == NULL)
         return 0;
     memcpy(copy, body, n);
     copy[n] = '\0';
     int64_t r = 0;
-    static const char *const keys[] = {"\"rejectedSpans\"", "\"rejectedLogRecords\""};
+    static const char *const keys[] = {"\"rejectedSpans\"", "\"rejectedLogRecords\"",
+                                       "\"rejectedDataPoints\""};
     const char *k = NULL;
-    for (size_t i = 0; i < 2 && k == NULL; i++)
+    for (size_t i = 0; i < 3 && k == NULL; i++)
         if ((k = strstr(copy, keys[i])) != NULL)
             k += strlen(keys[i]);
     if (k != NULL) {

@@ -23,7 +23,8 @@ int64_t lumen__otlp_backoff_ms(unsigned attempt, uint32_t initial_ms, uint32_t m
                                uint64_t rnd);
 
 /* Rejected spans and message of an ExportTraceServiceResponse, or
- * rejected records of an ExportLogsServiceResponse (protobuf or JSON: the
+ * rejected records of an ExportLogsServiceResponse, or rejected data points of an
+ * ExportMetricsServiceResponse (protobuf or JSON: the
  * two have the same field numbers). Returns the number rejected (0 when none or unreadable);
  * msg (size cap) receives the error message, possibly empty. */
 int64_t lumen__otlp_partial_success(const char *body, size_t n, bool json, char *msg, size_t cap);

@@ -14,7 +14,10 @@ after it runs out every request gets 200. An answer is:
 The first line on stdout is the port. Each request appends one JSON line
 to LOGFILE: time, path, answer, headers, and the spans the body holds
 (protobuf or JSON, gzip undone) as {traceId, spanId, parentSpanId, name},
-or for /v1/logs the log records as {scope, severity, body}.
+or for /v1/logs the log records as {scope, severity, body}, or for
+/v1/metrics the metrics as {scope, name, kind, points} (kind the Metric
+data field's number: 5 gauge, 7 sum, 9 histogram, 10 exponential, 11
+summary; points the number of data points).
 """
 import gzip
 import http.server
@@ -91,6 +94,40 @@ def logs_json(body):
     return out
 
 
+def metrics_pb(body):
+    out = []
+    for f, rm in fields(body):
+        for f2, sm in fields(rm):
+            if f2 != 2:
+                continue
+            scope = ""
+            for f3, v in fields(sm):
+                if f3 == 1:
+                    scope = dict(fields(v)).get(1, b"").decode()
+                elif f3 == 2:
+                    name, kind, points = "", 0, 0
+                    for f4, x in fields(v):
+                        if f4 == 1:
+                            name = x.decode()
+                        elif f4 in (5, 7, 9, 10, 11):
+                            kind = f4
+                            points = sum(1 for f5, _ in fields(x) if f5 == 1)
+                    out.append({"scope": scope, "name": name, "kind": kind, "points": points})
+    return out
+
+
+def metrics_json(body):
+    kinds = {"gauge": 5, "sum": 7, "histogram": 9, "exponentialHistogram": 10, "summary": 11}
+    out = []
+    for rm in json.loads(body)["resourceMetrics"]:
+        for sm in rm["scopeMetrics"]:
+            for m in sm["metrics"]:
+                k = [x for x in kinds if x in m][0]
+                out.append({"scope": sm["scope"]["name"], "name": m["name"], "kind": kinds[k],
+                            "points": len(m[k]["dataPoints"])})
+    return out
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -109,7 +146,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
             is_json = "json" in self.headers.get("Content-Type", "")
-            if self.path.endswith("/v1/logs"):
+            if self.path.endswith("/v1/metrics"):
+                rec["metrics"] = metrics_json(raw) if is_json else metrics_pb(raw)
+            elif self.path.endswith("/v1/logs"):
                 rec["logs"] = logs_json(raw) if is_json else logs_pb(raw)
             elif is_json:
                 rec["spans"] = spans_json(raw)

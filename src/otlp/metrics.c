@@ -1,0 +1,1066 @@
+/*
+ * otlp/metrics.c: OTLP metrics, protobuf and OTLP/JSON, and the public
+ * encoder lumen_otlp_encode_metrics. Field numbers from opentelemetry-proto
+ * metrics/v1/metrics.proto, collector/metrics/v1/metrics_service.proto and
+ * common/v1/common.proto.
+ *
+ * The registries' families are read as a render reads them (a snapshot
+ * of each family's series, their cells read with relaxed loads): an
+ * export costs the updating threads nothing, and a registry that is both
+ * scraped and exported is read twice, never updated twice.
+ *
+ * One ResourceMetrics (the resource of the tracer provider given, as
+ * traces and logs carry it), one ScopeMetrics (the scope name given, else
+ * "lumen", and lumen's version), one Metric per family, in name order
+ * (a name in two registries: the first one's). Temporality is cumulative:
+ * every point starts at its series' creation (`_created`) and ends now.
+ *
+ *   counter            Sum, monotonic, cumulative, as_double; its exemplar
+ *   gauge, untyped     Gauge, as_double
+ *   info (x_info)      Sum, not monotonic, cumulative, as_int 1 (the OTel
+ *                      Prometheus compatibility rule for Info)
+ *   histogram          Histogram, cumulative: explicit bounds, a count per
+ *                      bucket (+Inf last), sum; the buckets' exemplars
+ *   native histogram   ExponentialHistogram, cumulative: scale, zero count
+ *                      and threshold, positive and negative offset + counts,
+ *                      the exemplars
+ *   summary            Summary: count, sum, quantile values
+ *
+ * Labels (constant ones first) become string attributes. Exemplars carry
+ * their labels as filtered attributes, trace_id and span_id as the ids.
+ * Families written by custom collectors follow the registered ones, each
+ * as its type says (a histogram's cumulative `le` buckets turned into
+ * per-bucket counts), without start times. Not exported: the overflow
+ * family, and the registries of a pre-forked family (LUMEN_ENOTSUP).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/escape.h"
+#include "core/hex.h"
+#include "core/utf8.h"
+#include "lumen/otlp.h"
+#include "metrics/collect.h"
+#include "metrics/exemplar.h"
+#include "metrics/exphist.h"
+#include "metrics/family.h"
+#include "metrics/registry.h"
+#include "metrics/summary.h"
+#include "otlp/json.h"
+#include "otlp/pb.h"
+#include "otlp/proto.h"
+#include "trace/provider.h"
+
+/* Metric.data fields, and the points' fields that differ by type. */
+enum { M_GAUGE = 5, M_SUM = 7, M_HISTOGRAM = 9, M_EXPHIST = 10, M_SUMMARY = 11 };
+enum { CUMULATIVE = 2 };
+
+typedef struct mctx {
+    lumen__buf *b;
+    bool json;
+    int64_t now;
+    size_t points;
+    /* A collected series: its labels (but le and quantile) are the
+     * attributes, instead of a registered family's. */
+    const lumen_collect_sink *cs;
+    const lumen__csample *cx;
+} mctx;
+
+static uint64_t zigzag32(int32_t v)
+{
+    return (uint32_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
+}
+
+static void pb_double(lumen__buf *b, unsigned field, double v)
+{
+    fixed64_field(b, field, lumen__f64_bits(v));
+}
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* A nested message expected to be short (a data point): one byte kept
+ * for its length, where pb.h's begin keeps three, so that the usual point
+ * (under 128 bytes) needs no shift when it ends. */
+static size_t begin1(lumen__buf *b, unsigned field)
+{
+    tag(b, field, WT_LEN);
+    if (!lumen__buf_reserve(b, 1))
+        return 0;
+    b->len += 1;
+    return b->len;
+}
+
+static void end1(lumen__buf *b, size_t body)
+{
+    if (b->oom || body == 0)
+        return;
+    size_t n = b->len - body;
+    size_t k = varint_len(n);
+    if (k > 1) {
+        if (!lumen__buf_reserve(b, k - 1))
+            return;
+        memmove(b->p + body + k - 1, b->p + body, n);
+        b->len += k - 1;
+    }
+    size_t save = b->len;
+    b->len = body - 1;
+    varint(b, n);
+    b->len = save;
+    b->p[b->len] = '\0';
+}
+
+/* s[0..*n) as valid UTF-8, as OTLP strings must be: s itself, or a
+ * repaired copy (U+FFFD for each invalid sequence) left in *tmp for
+ * lumen__free. For what lumen did not repair when it was recorded: what
+ * collectors write, exemplar labels, help texts. */
+static const char *utf8_ok(lumen__buf *b, const char *s, size_t *n, char **tmp)
+{
+    *tmp = NULL;
+    if (s == NULL || lumen__utf8_invalid(s, *n) == 0)
+        return s;
+    bool oom = false;
+    *tmp = lumen__utf8_repair_dup(s, *n, &oom);
+    if (*tmp == NULL) {
+        b->oom = true;
+        return s;
+    }
+    *n = strlen(*tmp);
+    return *tmp;
+}
+
+/* ---- attributes ------------------------------------------------------------ */
+
+/* KeyValue{key, AnyValue{string_value}}: the lengths are known, so it is
+ * written in one pass with no length to insert afterwards (a series'
+ * labels are most of a request). */
+static unsigned char *put_varint(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+static void pb_kv(lumen__buf *b, unsigned field, const char *k, const char *v, size_t vlen)
+{
+    size_t klen = strlen(k);
+    size_t av = 1 + varint_len(vlen) + vlen;
+    size_t kv = 1 + varint_len(klen) + klen + 1 + varint_len(av) + av;
+    if (!lumen__buf_reserve(b, kv + 16))
+        return;
+    unsigned char *p = (unsigned char *)b->p + b->len;
+    p = put_varint(p, (uint64_t)field << 3 | WT_LEN);
+    p = put_varint(p, kv);
+    *p++ = 1 << 3 | WT_LEN; /* KeyValue.key */
+    p = put_varint(p, klen);
+    memcpy(p, k, klen);
+    p += klen;
+    *p++ = 2 << 3 | WT_LEN; /* KeyValue.value */
+    p = put_varint(p, av);
+    *p++ = 1 << 3 | WT_LEN; /* AnyValue.string_value: an empty string stays a string */
+    p = put_varint(p, vlen);
+    memcpy(p, v, vlen);
+    p += vlen;
+    b->len = (size_t)(p - (unsigned char *)b->p);
+    b->p[b->len] = '\0';
+}
+
+static void json_kv(lumen__buf *b, bool comma, const char *k, const char *v, size_t vlen)
+{
+    if (comma)
+        lumen__buf_putc(b, ',');
+    lumen__buf_puts(b, "{\"key\":");
+    lumen__json_str(b, k, strlen(k));
+    lumen__buf_puts(b, ",\"value\":{\"stringValue\":");
+    lumen__json_str(b, v, vlen);
+    lumen__buf_puts(b, "}}");
+}
+
+/* A series' labels: the family's constant ones, then its own. */
+static void attributes(mctx *m, unsigned field, const lumen__family *f, const lumen__child *ch)
+{
+    lumen__buf *b = m->b;
+    if (m->json)
+        lumen__buf_puts(b, "\"attributes\":[");
+    size_t k = 0;
+    if (m->cs != NULL) {
+        const char *p = m->cs->arena.p + m->cx->labels;
+        for (size_t i = 0; i < m->cx->nlabels; i++) {
+            const char *ln = p;
+            p += strlen(p) + 1;
+            const char *lv = p;
+            size_t vl = strlen(lv);
+            p += vl + 1;
+            if (strcmp(ln, "le") == 0 || strcmp(ln, "quantile") == 0)
+                continue;
+            char *tmp;
+            lv = utf8_ok(b, lv, &vl, &tmp);
+            if (m->json)
+                json_kv(b, k++ > 0, ln, lv, vl);
+            else
+                pb_kv(b, field, ln, lv, vl);
+            lumen__free(tmp, 0);
+        }
+        if (m->json)
+            lumen__buf_putc(b, ']');
+        return;
+    }
+    for (size_t i = 0; i < f->nconst; i++, k++) {
+        const char *v = f->const_values[i];
+        if (m->json)
+            json_kv(b, k > 0, f->const_names[i], v, strlen(v));
+        else
+            pb_kv(b, field, f->const_names[i], v, strlen(v));
+    }
+    const char *v = ch != NULL ? ch->values : NULL;
+    for (size_t i = 0; ch != NULL && i < f->nlabels; i++, k++) {
+        if (m->json)
+            json_kv(b, k > 0, f->label_names[i], v, strlen(v));
+        else
+            pb_kv(b, field, f->label_names[i], v, strlen(v));
+        v += strlen(v) + 1;
+    }
+    if (m->json)
+        lumen__buf_putc(b, ']');
+}
+
+/* ---- exemplars --------------------------------------------------------------- */
+
+/* The next `name="value"` of an exemplar's label text (escaped as the
+ * text exposition escapes: \\, \" and \n): the name at *n (length *nl),
+ * the unescaped value into val (cap bytes). Advances *p; false at the end. */
+static bool next_label(const char **p, const char *end, const char **n, size_t *nl, char *val,
+                       size_t cap, size_t *vl)
+{
+    const char *s = *p;
+    if (s < end && *s == ',')
+        s++;
+    const char *eq = memchr(s, '=', (size_t)(end - s));
+    if (eq == NULL || eq + 1 >= end || eq[1] != '"')
+        return false;
+    *n = s;
+    *nl = (size_t)(eq - s);
+    size_t k = 0;
+    for (s = eq + 2; s < end && *s != '"'; s++) {
+        char c = *s;
+        if (c == '\\' && s + 1 < end) {
+            c = *++s;
+            if (c == 'n')
+                c = '\n';
+        }
+        if (k < cap)
+            val[k++] = c;
+    }
+    *vl = k;
+    *p = s < end ? s + 1 : end;
+    return true;
+}
+
+/* One exemplar (the slot's, if it holds one) as repeated field `field`. */
+static void exemplar(mctx *m, unsigned field, _Atomic(lumen__exemplar *) *slot, bool *first)
+{
+    lumen__exemplar e;
+    if (slot == NULL || !lumen__exemplar_read(slot, &e))
+        return;
+    lumen__buf *b = m->b;
+    uint8_t tid[16], sid[8];
+    bool has_t = false, has_s = false;
+    char val[LUMEN__EXEMPLAR_BYTES], name[LUMEN__EXEMPLAR_BYTES];
+    const char *p = e.labels, *lim = e.labels + e.len, *n;
+    size_t nl, vl;
+    size_t msg = 0;
+    if (m->json) {
+        lumen__buf_puts(b, *first ? "\"exemplars\":[{" : ",{");
+        lumen__buf_puts(b, "\"filteredAttributes\":[");
+    } else {
+        msg = begin(b, field);
+    }
+    *first = false;
+    size_t k = 0;
+    while (next_label(&p, lim, &n, &nl, val, sizeof val, &vl)) {
+        if (nl == 8 && memcmp(n, "trace_id", 8) == 0 && vl == 32 && lumen__unhex(val, 16, tid, 0)) {
+            has_t = true;
+            continue;
+        }
+        if (nl == 7 && memcmp(n, "span_id", 7) == 0 && vl == 16 && lumen__unhex(val, 8, sid, 0)) {
+            has_s = true;
+            continue;
+        }
+        memcpy(name, n, nl);
+        name[nl] = '\0';
+        char *tmp;
+        const char *v = utf8_ok(b, val, &vl, &tmp);
+        if (m->json)
+            json_kv(b, k++ > 0, name, v, vl);
+        else
+            pb_kv(b, 7, name, v, vl);
+        lumen__free(tmp, 0);
+    }
+    if (m->json) {
+        lumen__buf_puts(b, "],\"timeUnixNano\":\"");
+        lumen__buf_i64(b, e.ts_ns);
+        lumen__buf_puts(b, "\",\"asDouble\":");
+        lumen__otlp_json_double(b, e.value);
+        if (has_s) {
+            lumen__buf_puts(b, ",\"spanId\":\"");
+            lumen__buf_hex(b, sid, 8);
+            lumen__buf_putc(b, '"');
+        }
+        if (has_t) {
+            lumen__buf_puts(b, ",\"traceId\":\"");
+            lumen__buf_hex(b, tid, 16);
+            lumen__buf_putc(b, '"');
+        }
+        lumen__buf_putc(b, '}');
+    } else {
+        fixed64_field(b, 2, (uint64_t)e.ts_ns);
+        pb_double(b, 3, e.value);
+        if (has_s)
+            bytes_field(b, 4, sid, 8);
+        if (has_t)
+            bytes_field(b, 5, tid, 16);
+        end(b, msg);
+    }
+}
+
+/* ---- points ------------------------------------------------------------------ */
+
+/* The start of a point: its attributes and times (start 0: none). */
+static size_t point_begin(mctx *m, unsigned attr_field, const lumen__family *f,
+                          const lumen__child *ch, int64_t start, bool comma)
+{
+    lumen__buf *b = m->b;
+    m->points++;
+    if (m->json) {
+        lumen__buf_puts(b, comma ? ",{" : "{");
+        attributes(m, attr_field, f, ch);
+        if (start != 0) {
+            lumen__buf_puts(b, ",\"startTimeUnixNano\":\"");
+            lumen__buf_i64(b, start);
+            lumen__buf_putc(b, '"');
+        }
+        lumen__buf_puts(b, ",\"timeUnixNano\":\"");
+        lumen__buf_i64(b, m->now);
+        lumen__buf_putc(b, '"');
+        return 0;
+    }
+    size_t p = begin1(b, 1); /* <Data>.data_points */
+    attributes(m, attr_field, f, ch);
+    if (start != 0)
+        fixed64_field(b, 2, (uint64_t)start);
+    fixed64_field(b, 3, (uint64_t)m->now);
+    return p;
+}
+
+static void point_end(mctx *m, size_t p)
+{
+    if (m->json)
+        lumen__buf_putc(m->b, '}');
+    else
+        end1(m->b, p);
+}
+
+/* A NumberDataPoint: a double (is_int: an int) and the slot's exemplar. */
+static void number_point(mctx *m, const lumen__family *f, const lumen__child *ch, int64_t start,
+                         double v, bool is_int, _Atomic(lumen__exemplar *) *slot, bool comma)
+{
+    lumen__buf *b = m->b;
+    size_t p = point_begin(m, 7, f, ch, start, comma);
+    bool first = true;
+    if (m->json) {
+        if (is_int) {
+            lumen__buf_puts(b, ",\"asInt\":\"");
+            lumen__buf_i64(b, (int64_t)v);
+            lumen__buf_putc(b, '"');
+        } else {
+            lumen__buf_puts(b, ",\"asDouble\":");
+            lumen__otlp_json_double(b, v);
+        }
+        lumen__buf_putc(b, ',');
+        size_t at = b->len;
+        exemplar(m, 5, slot, &first);
+        if (first)
+            b->len = at - 1; /* no exemplar: take the comma back */
+        else
+            lumen__buf_putc(b, ']');
+    } else {
+        if (is_int)
+            fixed64_field(b, 6, (uint64_t)(int64_t)v);
+        else
+            pb_double(b, 4, v);
+        exemplar(m, 5, slot, &first);
+    }
+    point_end(m, p);
+}
+
+static void packed_u64(mctx *m, unsigned field, const uint64_t *c, size_t n, bool fixed)
+{
+    lumen__buf *b = m->b;
+    if (m->json) {
+        for (size_t i = 0; i < n; i++) {
+            lumen__buf_puts(b, i ? ",\"" : "\"");
+            lumen__buf_u64(b, c[i]);
+            lumen__buf_putc(b, '"');
+        }
+        return;
+    }
+    if (n == 0)
+        return;
+    size_t s = begin(b, field);
+    for (size_t i = 0; i < n; i++) {
+        if (fixed) {
+            unsigned char le[8];
+            for (int k = 0; k < 8; k++)
+                le[k] = (unsigned char)(c[i] >> (8 * k));
+            lumen__buf_add(b, le, 8);
+        } else {
+            varint(b, c[i]);
+        }
+    }
+    end(b, s);
+}
+
+/* A HistogramDataPoint's values: count, sum, per-bucket (not cumulative)
+ * counts u[nb + 1] (+Inf last), bounds[nb], and the buckets' exemplars
+ * (hex NULL: none). */
+static void histogram_values(mctx *m, uint64_t total, double sum, const uint64_t *u,
+                             const double *bounds, size_t nb, _Atomic(lumen__exemplar *) *hex)
+{
+    lumen__buf *b = m->b;
+    bool first = true;
+    if (m->json) {
+        lumen__buf_puts(b, ",\"count\":\"");
+        lumen__buf_u64(b, total);
+        lumen__buf_puts(b, "\",\"sum\":");
+        lumen__otlp_json_double(b, sum);
+        lumen__buf_puts(b, ",\"bucketCounts\":[");
+        packed_u64(m, 6, u, nb + 1, true);
+        lumen__buf_puts(b, "],\"explicitBounds\":[");
+        for (size_t i = 0; i < nb; i++) {
+            if (i)
+                lumen__buf_putc(b, ',');
+            lumen__otlp_json_double(b, bounds[i]);
+        }
+        lumen__buf_putc(b, ']');
+        for (size_t i = 0; hex != NULL && i <= nb; i++) {
+            if (first)
+                lumen__buf_putc(b, ',');
+            size_t at = b->len;
+            exemplar(m, 8, &hex[i], &first);
+            if (first)
+                b->len = at - 1;
+        }
+        if (!first)
+            lumen__buf_putc(b, ']');
+    } else {
+        fixed64_field(b, 4, total);
+        pb_double(b, 5, sum);
+        packed_u64(m, 6, u, nb + 1, true);
+        if (nb > 0) {
+            size_t s = begin(b, 7);
+            for (size_t i = 0; i < nb; i++) {
+                uint64_t bits = lumen__f64_bits(bounds[i]);
+                unsigned char le[8];
+                for (int k = 0; k < 8; k++)
+                    le[k] = (unsigned char)(bits >> (8 * k));
+                lumen__buf_add(b, le, 8);
+            }
+            end(b, s);
+        }
+        for (size_t i = 0; hex != NULL && i <= nb; i++)
+            exemplar(m, 8, &hex[i], &first);
+    }
+}
+
+static void histogram_point(mctx *m, const lumen__family *f, lumen__child *ch, bool comma)
+{
+    size_t nb = f->nbuckets;
+    uint64_t u[LUMEN__MAX_BUCKETS + 1];
+    lumen__cells_read_u64(ch->cell, (uint32_t)nb + 1, u);
+    uint64_t total = 0;
+    for (size_t i = 0; i <= nb; i++)
+        total += u[i];
+    double sum = lumen__cells_read_f64(ch->cell + (uint32_t)nb + 1);
+    size_t p = point_begin(m, 9, f, ch, ch->created_ns, comma);
+    histogram_values(m, total, sum, u, f->buckets, nb,
+                     atomic_load_explicit(&ch->u.hex, memory_order_acquire));
+    point_end(m, p);
+}
+
+static void exp_buckets(mctx *m, unsigned field, const char *key, int32_t off, const uint64_t *c,
+                        uint32_t n)
+{
+    lumen__buf *b = m->b;
+    if (m->json) {
+        lumen__buf_puts(b, key);
+        lumen__buf_puts(b, ":{\"offset\":");
+        lumen__buf_i64(b, off);
+        lumen__buf_puts(b, ",\"bucketCounts\":[");
+        packed_u64(m, 2, c, n, false);
+        lumen__buf_puts(b, "]}");
+        return;
+    }
+    size_t s = begin(b, field);
+    if (off != 0) {
+        tag(b, 1, WT_VARINT);
+        varint(b, zigzag32(off));
+    }
+    packed_u64(m, 2, c, n, false);
+    end(b, s);
+}
+
+static void exphist_point(mctx *m, const lumen__family *f, lumen__child *ch, bool comma)
+{
+    lumen__buf *b = m->b;
+    lumen__exphist_data d;
+    if (lumen__exphist_read_series(ch, &d) != LUMEN_OK) {
+        b->oom = true;
+        return;
+    }
+    size_t p = point_begin(m, 1, f, ch, ch->created_ns, comma);
+    /* Exemplars: one slot per classic bucket (one for a native-only
+     * histogram), as the observations recorded them. */
+    _Atomic(lumen__exemplar *) *hex = atomic_load_explicit(&ch->u.hex, memory_order_acquire);
+    if (m->json) {
+        lumen__buf_puts(b, ",\"count\":\"");
+        lumen__buf_u64(b, d.total);
+        lumen__buf_puts(b, "\",\"sum\":");
+        lumen__otlp_json_double(b, d.sum);
+        lumen__buf_puts(b, ",\"scale\":");
+        lumen__buf_i64(b, d.scale);
+        lumen__buf_puts(b, ",\"zeroCount\":\"");
+        lumen__buf_u64(b, d.zero_count);
+        lumen__buf_puts(b, "\",");
+        exp_buckets(m, 8, "\"positive\"", d.offset[0], d.counts[0], d.len[0]);
+        lumen__buf_putc(b, ',');
+        exp_buckets(m, 9, "\"negative\"", d.offset[1], d.counts[1], d.len[1]);
+        lumen__buf_puts(b, ",\"zeroThreshold\":");
+        lumen__otlp_json_double(b, d.zero_threshold);
+        bool first = true;
+        for (size_t i = 0; hex != NULL && i <= f->nbuckets; i++) {
+            if (first)
+                lumen__buf_putc(b, ',');
+            size_t at = b->len;
+            exemplar(m, 11, &hex[i], &first);
+            if (first)
+                b->len = at - 1;
+        }
+        if (!first)
+            lumen__buf_putc(b, ']');
+    } else {
+        fixed64_field(b, 4, d.total);
+        pb_double(b, 5, d.sum);
+        if (d.scale != 0) {
+            tag(b, 6, WT_VARINT);
+            varint(b, zigzag32(d.scale));
+        }
+        fixed64_field(b, 7, d.zero_count);
+        exp_buckets(m, 8, NULL, d.offset[0], d.counts[0], d.len[0]);
+        exp_buckets(m, 9, NULL, d.offset[1], d.counts[1], d.len[1]);
+        pb_double(b, 14, d.zero_threshold);
+        bool first = true;
+        for (size_t i = 0; hex != NULL && i <= f->nbuckets; i++)
+            exemplar(m, 11, &hex[i], &first);
+    }
+    lumen__exphist_data_free(&d);
+    point_end(m, p);
+}
+
+static void summary_values(mctx *m, uint64_t count, double sum, const double *qs, const double *q,
+                           size_t n)
+{
+    lumen__buf *b = m->b;
+    if (m->json) {
+        lumen__buf_puts(b, ",\"count\":\"");
+        lumen__buf_u64(b, count);
+        lumen__buf_puts(b, "\",\"sum\":");
+        lumen__otlp_json_double(b, sum);
+        lumen__buf_puts(b, ",\"quantileValues\":[");
+        for (size_t i = 0; i < n; i++) {
+            lumen__buf_puts(b, i ? ",{\"quantile\":" : "{\"quantile\":");
+            lumen__otlp_json_double(b, qs[i]);
+            lumen__buf_puts(b, ",\"value\":");
+            lumen__otlp_json_double(b, q[i]);
+            lumen__buf_putc(b, '}');
+        }
+        lumen__buf_putc(b, ']');
+    } else {
+        fixed64_field(b, 4, count);
+        pb_double(b, 5, sum);
+        for (size_t i = 0; i < n; i++) {
+            size_t s = begin(b, 6);
+            pb_double(b, 1, qs[i]);
+            pb_double(b, 2, q[i]);
+            end(b, s);
+        }
+    }
+}
+
+static void summary_point(mctx *m, const lumen__family *f, lumen__child *ch, bool comma)
+{
+    double q[LUMEN__MAX_QUANTILES];
+    uint64_t count;
+    double sum;
+    lumen__summary_read(ch->u.sum, f, &count, &sum, q);
+    size_t p = point_begin(m, 7, f, ch, ch->created_ns, comma);
+    summary_values(m, count, sum, f->quantiles, q, f->nquantiles);
+    point_end(m, p);
+}
+
+/* ---- metrics ----------------------------------------------------------------- */
+
+static const char *json_data_key(int kind)
+{
+    switch (kind) {
+    case M_GAUGE:
+        return "gauge";
+    case M_SUM:
+        return "sum";
+    case M_HISTOGRAM:
+        return "histogram";
+    case M_EXPHIST:
+        return "exponentialHistogram";
+    default:
+        return "summary";
+    }
+}
+
+static int kind_of(lumen_metric_type t, lumen_histogram_kind hk)
+{
+    switch (t) {
+    case LUMEN_METRIC_COUNTER:
+    case LUMEN_METRIC_INFO:
+        return M_SUM;
+    case LUMEN_METRIC_HISTOGRAM:
+        return hk == LUMEN_HISTOGRAM_CLASSIC ? M_HISTOGRAM : M_EXPHIST;
+    case LUMEN_METRIC_SUMMARY:
+        return M_SUMMARY;
+    default:
+        return M_GAUGE;
+    }
+}
+
+/* A Metric's header, up to its points: *mm and *data are the open
+ * messages for metric_end. An info family's name gets its _info (OTLP
+ * has no info type). */
+static void metric_begin(mctx *m, const char *name, bool info, const char *help, const char *unit,
+                         int kind, bool comma, size_t *mm, size_t *data)
+{
+    lumen__buf *b = m->b;
+    size_t nlen = strlen(name);
+    size_t hlen = help ? strlen(help) : 0, ulen = unit ? strlen(unit) : 0;
+    char *htmp, *utmp;
+    help = utf8_ok(b, help, &hlen, &htmp);
+    unit = utf8_ok(b, unit, &ulen, &utmp);
+    if (m->json) {
+        lumen__buf_puts(b, comma ? ",{\"name\":" : "{\"name\":");
+        if (info) {
+            char *full = lumen__malloc(nlen + 6);
+            if (full == NULL) {
+                b->oom = true; /* the request fails; the rest is wasted work */
+            } else {
+                memcpy(full, name, nlen);
+                memcpy(full + nlen, "_info", 6);
+                lumen__json_str(b, full, nlen + 5);
+                lumen__free(full, nlen + 6);
+            }
+        } else {
+            lumen__json_str(b, name, nlen);
+        }
+        lumen__buf_puts(b, ",\"description\":");
+        lumen__json_str(b, help ? help : "", hlen);
+        lumen__buf_puts(b, ",\"unit\":");
+        lumen__json_str(b, unit ? unit : "", ulen);
+        lumen__buf_puts(b, ",\"");
+        lumen__buf_puts(b, json_data_key(kind));
+        lumen__buf_puts(b, "\":{\"dataPoints\":[");
+        lumen__free(htmp, 0);
+        lumen__free(utmp, 0);
+        return;
+    }
+    *mm = begin(b, 2); /* ScopeMetrics.metrics */
+    tag(b, 1, WT_LEN);
+    varint(b, nlen + (info ? 5 : 0));
+    lumen__buf_add(b, name, nlen);
+    if (info)
+        lumen__buf_add(b, "_info", 5);
+    if (hlen > 0)
+        bytes_field(b, 2, help, hlen);
+    if (ulen > 0)
+        bytes_field(b, 3, unit, ulen);
+    lumen__free(htmp, 0);
+    lumen__free(utmp, 0);
+    *data = begin(b, (unsigned)kind);
+}
+
+static void metric_end(mctx *m, int kind, bool monotonic, size_t mm, size_t data)
+{
+    lumen__buf *b = m->b;
+    bool temporality = kind == M_SUM || kind == M_HISTOGRAM || kind == M_EXPHIST;
+    if (m->json) {
+        lumen__buf_putc(b, ']');
+        if (temporality)
+            lumen__buf_puts(b, ",\"aggregationTemporality\":2");
+        if (kind == M_SUM)
+            lumen__buf_puts(b, monotonic ? ",\"isMonotonic\":true" : ",\"isMonotonic\":false");
+        lumen__buf_puts(b, "}}");
+    } else {
+        if (temporality)
+            uint_field(b, 2, CUMULATIVE);
+        if (kind == M_SUM)
+            uint_field(b, 3, monotonic);
+        end(b, data);
+        end(b, mm);
+    }
+}
+
+/* One registered family as one Metric. */
+static void metric(mctx *m, lumen__family *f, bool comma)
+{
+    lumen__buf *b = m->b;
+    int kind = f->fn != NULL ? M_GAUGE : kind_of(f->type, f->hkind);
+    size_t mm = 0, data = 0;
+    metric_begin(m, f->name, f->type == LUMEN_METRIC_INFO, f->help, f->unit, kind, comma, &mm,
+                 &data);
+    if (f->fn != NULL) {
+        number_point(m, f, NULL, 0, f->fn(f->fn_ud), false, NULL, false);
+    } else {
+        size_t n;
+        lumen__child **ch = lumen__family_snapshot(f, &n);
+        if (ch == NULL) {
+            b->oom = true;
+            return;
+        }
+        for (size_t k = 0; k < n && !b->oom; k++) {
+            lumen__child *c = ch[k];
+            bool cm = k > 0;
+            switch (f->type) {
+            case LUMEN_METRIC_COUNTER: {
+                uint64_t u;
+                lumen__cells_read_u64(c->cell, 1, &u);
+                number_point(m, f, c, c->created_ns, (double)u + lumen__cells_read_f64(c->cell + 1),
+                             false, &c->u.ex, cm);
+                break;
+            }
+            case LUMEN_METRIC_INFO:
+                number_point(m, f, c, c->created_ns, 1, true, NULL, cm);
+                break;
+            case LUMEN_METRIC_HISTOGRAM:
+                if (kind == M_HISTOGRAM)
+                    histogram_point(m, f, c, cm);
+                else
+                    exphist_point(m, f, c, cm);
+                break;
+            case LUMEN_METRIC_SUMMARY:
+                summary_point(m, f, c, cm);
+                break;
+            default:
+                number_point(
+                    m, f, c, 0,
+                    lumen__bits_f64(atomic_load_explicit(&c->u.gauge, memory_order_relaxed)), false,
+                    NULL, cm);
+            }
+        }
+        lumen__family_snapshot_end(f, ch);
+    }
+    metric_end(m, kind, f->type == LUMEN_METRIC_COUNTER, mm, data);
+}
+
+/* ---- collected families ------------------------------------------------------ */
+
+/* Are samples x and y of one series (the same labels but le and quantile)? */
+static bool same_series(const lumen_collect_sink *s, const lumen__csample *x,
+                        const lumen__csample *y)
+{
+    const char *p = s->arena.p + x->labels, *q = s->arena.p + y->labels;
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < x->nlabels && (strcmp(p, "le") == 0 || strcmp(p, "quantile") == 0)) {
+            p += strlen(p) + 1;
+            p += strlen(p) + 1;
+            i++;
+        }
+        while (j < y->nlabels && (strcmp(q, "le") == 0 || strcmp(q, "quantile") == 0)) {
+            q += strlen(q) + 1;
+            q += strlen(q) + 1;
+            j++;
+        }
+        if (i == x->nlabels || j == y->nlabels)
+            return i == x->nlabels && j == y->nlabels;
+        for (int k = 0; k < 2; k++) {
+            if (strcmp(p, q) != 0)
+                return false;
+            p += strlen(p) + 1;
+            q += strlen(q) + 1;
+        }
+        i++, j++;
+    }
+}
+
+/* The value of label `name` of sample z, as a double; false when absent
+ * or not a number. */
+static bool label_double(const lumen_collect_sink *s, const lumen__csample *z, const char *name,
+                         double *out)
+{
+    const char *p = s->arena.p + z->labels;
+    for (size_t i = 0; i < z->nlabels; i++) {
+        const char *ln = p;
+        p += strlen(p) + 1;
+        if (strcmp(ln, name) == 0)
+            return lumen__parse_double(p, out);
+        p += strlen(p) + 1;
+    }
+    return false;
+}
+
+/* One series of a collected histogram or summary: samples x..y. */
+static void collected_series(mctx *m, const lumen_collect_sink *s, const lumen__cfam *cf,
+                             const lumen__csample *x, const lumen__csample *y, bool comma)
+{
+    uint64_t count = 0;
+    double sum = 0;
+    double bounds[LUMEN__MAX_BUCKETS + 1], vals[LUMEN__MAX_BUCKETS + 1];
+    uint64_t u[LUMEN__MAX_BUCKETS + 2];
+    size_t n = 0;
+    for (const lumen__csample *z = x; z < y; z++) {
+        double v;
+        if (z->suffix == SFX_COUNT) {
+            count = z->value >= 0 && z->value < 1.8e19 ? (uint64_t)z->value : 0;
+        } else if (z->suffix == SFX_SUM) {
+            sum = z->value;
+        } else if (n < LUMEN__MAX_BUCKETS &&
+                   ((cf->type == LUMEN_METRIC_HISTOGRAM && z->suffix == SFX_BUCKET &&
+                     label_double(s, z, "le", &v) && v != INFINITY) ||
+                    (cf->type == LUMEN_METRIC_SUMMARY && z->suffix == SFX_NONE &&
+                     label_double(s, z, "quantile", &v)))) {
+            bounds[n] = v;
+            vals[n++] = z->value;
+        }
+    }
+    m->cs = s;
+    m->cx = x;
+    size_t p = point_begin(m, cf->type == LUMEN_METRIC_HISTOGRAM ? 9 : 7, NULL, NULL, 0, comma);
+    if (cf->type == LUMEN_METRIC_SUMMARY) {
+        summary_values(m, count, sum, bounds, vals, n);
+    } else {
+        /* Prometheus buckets are cumulative, OTLP's are not; the +Inf
+         * bucket is the count. */
+        double prev = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = vals[i] - prev;
+            u[i] = d > 0 ? (uint64_t)d : 0;
+            prev = vals[i];
+        }
+        u[n] = (double)count > prev ? (uint64_t)((double)count - prev) : 0;
+        histogram_values(m, count, sum, u, bounds, n, NULL);
+    }
+    point_end(m, p);
+    m->cs = NULL;
+    m->cx = NULL;
+}
+
+/* A family a collector wrote, as one Metric: values as their registered
+ * kind, no start time (a collector's _created is not read). */
+static void collected_metric(mctx *m, const lumen_collect_sink *s, const lumen__cfam *cf,
+                             bool comma)
+{
+    int kind = kind_of(cf->type, LUMEN_HISTOGRAM_CLASSIC);
+    size_t mm = 0, data = 0;
+    metric_begin(m, lumen__sink_str(s, cf->name), cf->type == LUMEN_METRIC_INFO,
+                 lumen__sink_str(s, cf->help), lumen__sink_str(s, cf->unit), kind, comma, &mm,
+                 &data);
+    const lumen__csample *x = cf->n ? &s->samples[cf->first] : NULL, *end = x ? x + cf->n : NULL;
+    bool cm = false;
+    while (x != NULL && x < end && !m->b->oom) {
+        if (x->suffix == SFX_CREATED) {
+            x++;
+            continue;
+        }
+        if (kind == M_HISTOGRAM || kind == M_SUMMARY) {
+            const lumen__csample *y = x;
+            while (y < end && same_series(s, x, y))
+                y++;
+            collected_series(m, s, cf, x, y, cm);
+            x = y;
+        } else {
+            m->cs = s;
+            m->cx = x;
+            number_point(m, NULL, NULL, 0, cf->type == LUMEN_METRIC_INFO ? 1 : x->value,
+                         cf->type == LUMEN_METRIC_INFO, NULL, cm);
+            m->cs = NULL;
+            m->cx = NULL;
+            x++;
+        }
+        cm = true;
+    }
+    metric_end(m, kind, cf->type == LUMEN_METRIC_COUNTER, mm, data);
+}
+
+/* ---- the request ------------------------------------------------------------- */
+
+static int cmp_fam(const void *a, const void *b)
+{
+    const lumen__family *x = *(lumen__family *const *)a, *y = *(lumen__family *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static bool seen_before(lumen__family ***fams, const size_t *nf, size_t r, const lumen__family *f)
+{
+    for (size_t j = 0; j < r; j++)
+        if (fams[j] != NULL && bsearch(&f, fams[j], nf[j], sizeof *fams[j], cmp_fam) != NULL)
+            return true;
+    return false;
+}
+
+static void request(mctx *m, lumen__registry *const *regs, size_t nregs, lumen__family ***fams,
+                    const size_t *nf, const lumen_collect_sink *sinks,
+                    const lumen_tracer_provider *tp, const char *scope)
+{
+    lumen__buf *b = m->b;
+    size_t rm = 0, res = 0, sm = 0, sc = 0;
+    if (m->json) {
+        lumen__buf_puts(b, "{\"resourceMetrics\":[{\"resource\":{");
+        if (tp != NULL)
+            lumen__otlp_json_attributes(b, tp->resource, tp->nresource);
+        lumen__buf_puts(b, "},\"scopeMetrics\":[{\"scope\":{\"name\":");
+        lumen__json_str(b, scope, strlen(scope));
+        lumen__buf_puts(b, ",\"version\":");
+        lumen__json_str(b, lumen_version(), strlen(lumen_version()));
+        lumen__buf_puts(b, "},\"metrics\":[");
+    } else {
+        rm = begin(b, 1);  /* ExportMetricsServiceRequest.resource_metrics */
+        res = begin(b, 1); /* ResourceMetrics.resource */
+        if (tp != NULL)
+            lumen__otlp_pb_key_values(b, 1, tp->resource, tp->nresource);
+        end(b, res);
+        sm = begin(b, 2); /* ResourceMetrics.scope_metrics */
+        sc = begin(b, 1); /* ScopeMetrics.scope */
+        str_field(b, 1, scope);
+        str_field(b, 2, lumen_version());
+        end(b, sc);
+    }
+    bool comma = false;
+    for (size_t r = 0; r < nregs && !b->oom; r++)
+        for (size_t i = 0; i < nf[r] && !b->oom; i++) {
+            if (seen_before(fams, nf, r, fams[r][i]))
+                continue;
+            metric(m, fams[r][i], comma);
+            comma = true;
+        }
+    for (size_t r = 0; r < nregs && !b->oom; r++)
+        for (size_t i = 0; i < sinks[r].nfams && !b->oom; i++) {
+            collected_metric(m, &sinks[r], &sinks[r].fams[i], comma);
+            comma = true;
+        }
+    if (m->json) {
+        lumen__buf_puts(b, "]}]}]}");
+    } else {
+        end(b, sm);
+        end(b, rm);
+    }
+}
+
+static int encode(char **out, size_t *out_len, size_t *points, lumen_otlp_format fmt,
+                  lumen__registry *const *regs, size_t nregs,
+                  const lumen_tracer_provider *resource_from, const char *scope)
+{
+    for (size_t i = 0; i < nregs; i++)
+        if (regs[i]->prefork != NULL)
+            return LUMEN_ENOTSUP;
+    lumen__family **fams[LUMEN_RENDER_MAX_REGISTRIES] = {0};
+    size_t nf[LUMEN_RENDER_MAX_REGISTRIES] = {0};
+    lumen_collect_sink *sinks = lumen__calloc(nregs, sizeof *sinks);
+    if (sinks == NULL)
+        return LUMEN_ENOMEM;
+    bool sinks_oom = false;
+    for (size_t r = 0; r < nregs; r++)
+        lumen__sink_init(&sinks[r]);
+    lumen__buf b = LUMEN__BUF_INIT;
+    mctx m = {.b = &b, .json = fmt == LUMEN_OTLP_JSON, .now = lumen__wall_ns()};
+    int rc = LUMEN_OK;
+    if (!lumen__buf_reserve(&b, 4096))
+        rc = LUMEN_ENOMEM;
+    for (size_t r = 0; r < nregs && rc == LUMEN_OK; r++) {
+        if ((fams[r] = lumen__registry_families(regs[r], &nf[r])) == NULL) {
+            rc = LUMEN_ENOMEM;
+            break;
+        }
+        /* A registry given twice: its collectors run once. */
+        bool again = false;
+        for (size_t j = 0; j < r; j++)
+            again = again || regs[j] == regs[r];
+        if (!again)
+            lumen__sink_collect(&sinks[r], regs[r], fams[r], nf[r]);
+    }
+    if (rc == LUMEN_OK)
+        request(&m, regs, nregs, fams, nf, sinks, resource_from,
+                scope != NULL && *scope != '\0' ? scope : "lumen");
+    for (size_t r = 0; r < nregs; r++) {
+        for (size_t i = 0; fams[r] && i < nf[r]; i++)
+            lumen__family_unref(fams[r][i]);
+        if (fams[r] != NULL)
+            lumen__free(fams[r], (nf[r] ? nf[r] : 1) * sizeof **fams);
+        sinks_oom = sinks_oom || sinks[r].oom;
+        lumen__sink_free(&sinks[r]);
+    }
+    lumen__free(sinks, nregs * sizeof *sinks);
+    if (rc == LUMEN_OK && sinks_oom)
+        rc = LUMEN_ENOMEM;
+    if (rc == LUMEN_OK && b.oom)
+        rc = LUMEN_ENOMEM;
+    if (rc != LUMEN_OK) {
+        lumen__buf_free(&b);
+        return rc;
+    }
+    if (points != NULL)
+        *points = m.points;
+    *out = lumen__buf_steal(&b, out_len);
+    return *out != NULL ? LUMEN_OK : LUMEN_ENOMEM;
+}
+
+int lumen_otlp_encode_metrics(char **out, size_t *out_len, size_t *out_points,
+                              lumen_otlp_format fmt, lumen_registry *const *regs, size_t n,
+                              const lumen_tracer_provider *resource_from, const char *scope_name)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (out_len != NULL)
+        *out_len = 0;
+    if (out_points != NULL)
+        *out_points = 0;
+    lumen_registry *def = NULL;
+    if (n == 0) {
+        regs = &def; /* the default registry */
+        n = 1;
+    }
+    if (out == NULL || out_len == NULL || regs == NULL || n > LUMEN_RENDER_MAX_REGISTRIES ||
+        (fmt != LUMEN_OTLP_PROTOBUF && fmt != LUMEN_OTLP_JSON))
+        return LUMEN_EINVAL;
+    lumen__registry *r[LUMEN_RENDER_MAX_REGISTRIES];
+    size_t got = 0;
+    int rc = LUMEN_OK;
+    for (; got < n; got++)
+        if ((r[got] = lumen__registry_get(regs[got])) == NULL) {
+            rc = LUMEN_ENOENT;
+            break;
+        }
+    if (rc == LUMEN_OK)
+        rc = encode(out, out_len, out_points, fmt, r, n, resource_from, scope_name);
+    for (size_t i = 0; i < got; i++)
+        lumen__registry_put(r[i]);
+    return rc;
+}
