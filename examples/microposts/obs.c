@@ -21,6 +21,7 @@ static struct {
     lumen_family *requests, *duration, *db_duration, *client_requests;
     lumen_gauge *in_flight;
     lumen_http_server *server;
+    lumen_otlp_metrics_reader *reader;
 } g;
 
 /* The request this thread is serving, for the X-Request-Id of its calls. */
@@ -31,6 +32,15 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* True when a collector is configured for `signal` (TRACES, LOGS,
+ * METRICS): OTEL_EXPORTER_OTLP_ENDPOINT or its per-signal variable. */
+static int otlp_wanted(const char *signal)
+{
+    char name[64];
+    snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_ENDPOINT", signal);
+    return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != NULL || getenv(name) != NULL;
 }
 
 static int setup_tracing(void)
@@ -50,7 +60,7 @@ static int setup_tracing(void)
         (rc = lumen_tracer_provider_add_processor(g.tp, p)) != LUMEN_OK)
         return rc;
     /* A collector, when one is configured (OTEL_EXPORTER_OTLP_ENDPOINT). */
-    if (getenv("OTEL_EXPORTER_OTLP_ENDPOINT") || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+    if (otlp_wanted("TRACES")) {
         if ((rc = lumen_otlp_http_exporter_new(&exp, NULL)) != LUMEN_OK ||
             (rc = lumen_batch_processor_new(&p, exp, NULL)) != LUMEN_OK ||
             (rc = lumen_tracer_provider_add_processor(g.tp, p)) != LUMEN_OK)
@@ -131,6 +141,13 @@ int obs_init(const char *service)
         rc = setup_tracing();
     if (rc == LUMEN_OK)
         rc = setup_metrics();
+    /* With a collector configured, logs and metrics go to it too (traces
+     * in setup_tracing): one variable, OTEL_EXPORTER_OTLP_ENDPOINT, sends
+     * all three signals. Stdout and /metrics stay. */
+    if (rc == LUMEN_OK && otlp_wanted("LOGS"))
+        rc = lumen_otlp_logging_init(NULL, g.tp);
+    if (rc == LUMEN_OK && otlp_wanted("METRICS"))
+        rc = lumen_otlp_metrics_init(&g.reader, g.tp);
     if (rc != LUMEN_OK) {
         LUMEN_LOG_FATAL(lumen_logger_get(service), "instrumentation setup failed",
                         LUMEN_STATUS("error", rc));
@@ -168,6 +185,7 @@ void obs_shutdown(void)
 {
     LUMEN_LOG_INFO(g.log, "shutting down");
     lumen_http_server_stop(g.server);
+    lumen_otlp_metrics_reader_free(g.reader); /* one last export, bounded */
     lumen_tracer_provider_shutdown(g.tp, 2000);
     lumen_log_shutdown(1000);
 }

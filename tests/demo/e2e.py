@@ -3,7 +3,9 @@
 both microposts services (up == 1, request rate above 0, error ratio equal
 to the injected failure rate within tolerance); one trace spans both
 services with the right parent links; every log line of both services
-parses as JSON, and its trace and span ids are those of recorded spans.
+parses as JSON, and its trace and span ids are those of recorded spans;
+with OTEL_EXPORTER_OTLP_ENDPOINT alone set, a (fake) OTLP collector receives
+the spans, log records and metrics of both services.
 Prints 'N passed, N failed' and exits non-zero on any failure."""
 import argparse
 import json
@@ -51,7 +53,7 @@ def main():
     ap.add_argument('--bin', required=True)
     ap.add_argument('--seconds', type=float, default=10)
     a = ap.parse_args()
-    with Demo(a.bin, fail_rate=FAIL_RATE, prometheus=True) as demo:
+    with Demo(a.bin, fail_rate=FAIL_RATE, prometheus=True, otlp=True) as demo:
         up = wait_up(demo)
         check('Prometheus scrapes both services (up == 1)',
               up == {'microposts-api': '1', 'microposts-store': '1'}, str(up))
@@ -134,6 +136,32 @@ def main():
         check('every log line of both services parses as JSON', not bad_json, str(bad_json[:3]))
         check('log lines carry trace ids', stamped >= total, f'{stamped} stamped lines')
         check('every stamped log line names a recorded span', not unmatched, str(unmatched[:3]))
+
+        # All three signals of both services reached the collector, from the
+        # one variable. Metrics are exported every second: wait for an
+        # export that counts the requests, with a deadline.
+        services = {'microposts-api', 'microposts-store'}
+        want = {'spans': set(), 'logs': set(), 'metrics': set()}
+        end = time.time() + 30
+        while time.time() < end:
+            recs = demo.collector_records()
+            span_names = {sp['name'] for r in recs for sp in r.get('spans', [])}
+            log_scopes = {lg['scope'] for r in recs for lg in r.get('logs', [])}
+            metric_names = {m['name'] for r in recs for m in r.get('metrics', [])
+                            if m['points'] > 0}
+            if ('http_requests' in metric_names and 'http_request_duration_seconds' in metric_names
+                    and services <= log_scopes and len(span_names) >= 3):
+                break
+            time.sleep(0.25)
+        errors = [r['error'] for r in recs if 'error' in r]
+        check('the collector decoded every OTLP request', not errors and recs, str(errors[:3]))
+        check('spans of both services reached the collector over OTLP', len(span_names) >= 3,
+              str(sorted(span_names)[:8]))
+        check('log records of both services reached the collector over OTLP',
+              services <= log_scopes, str(sorted(log_scopes)))
+        check('metrics reached the collector over OTLP (counter and histogram)',
+              {'http_requests', 'http_request_duration_seconds'} <= metric_names,
+              str(sorted(metric_names)[:12]))
     failed = checks.count(False)
     print(f'\n{len(checks) - failed} passed, {failed} failed')
     return 1 if failed else 0

@@ -5,6 +5,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -31,7 +32,8 @@ class Demo:
     """The store, the API (whose console merges the store's spans) and,
     optionally, Prometheus scraping both."""
 
-    def __init__(self, bindir, fail_rate=0.1, slow_rate=0.05, prometheus=False):
+    def __init__(self, bindir, fail_rate=0.1, slow_rate=0.05, prometheus=False, otlp=False):
+        self.otlp = otlp
         self.bindir = bindir
         self.dir = tempfile.mkdtemp(prefix='lumen-demo-test-')
         self.procs = []
@@ -59,15 +61,32 @@ class Demo:
         return p
 
     def start(self):
+        env = {}
+        if self.otlp:
+            # tests/trace's fake OTLP/HTTP collector: one JSON line per request
+            # in collector.jsonl; its port is the first line it prints.
+            self.collector_log = os.path.join(self.dir, 'collector.jsonl')
+            fake = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'trace',
+                                'fake_collector.py')
+            c = subprocess.Popen([sys.executable, fake, self.collector_log],
+                                 stdout=subprocess.PIPE, text=True)
+            self.procs.append(c)
+            port = int(c.stdout.readline())
+            # One variable sends all three signals; exports every second.
+            env = {'OTEL_EXPORTER_OTLP_ENDPOINT': f'http://127.0.0.1:{port}',
+                   'OTEL_METRIC_EXPORT_INTERVAL': '1000', 'OTEL_BLRP_SCHEDULE_DELAY': '200',
+                   'OTEL_BSP_SCHEDULE_DELAY': '200'}
         ready = os.path.join(self.dir, 'store.ready')
         p = self._start([os.path.join(self.bindir, 'microposts-store'), '--data', self.dir,
                          '--ready-file', ready, '--fail-rate', str(self.fail_rate),
-                         '--slow-rate', str(self.slow_rate), '--slow-ms', '150'], 'store.log')
+                         '--slow-rate', str(self.slow_rate), '--slow-ms', '150'], 'store.log',
+                        env)
         self.store, self.store_admin = self._wait_ready(ready, p)
         ready = os.path.join(self.dir, 'api.ready')
         p = self._start([os.path.join(self.bindir, 'microposts-api'),
                          '--store', f'http://127.0.0.1:{self.store}', '--ready-file', ready],
-                        'api.log', {'LUMEN_CONSOLE_PEERS': f'http://127.0.0.1:{self.store_admin}'})
+                        'api.log',
+                        dict(env, LUMEN_CONSOLE_PEERS=f'http://127.0.0.1:{self.store_admin}'))
         self.api, self.api_admin = self._wait_ready(ready, p)
         if self.prometheus:
             self.prom = free_port()
@@ -91,6 +110,18 @@ class Demo:
                              timeout=seconds + 60, check=True).stdout
         return {int(l.split()[1].rstrip(':')): int(l.split()[2])
                 for l in out.splitlines() if l.startswith('status ')}
+
+    def collector_records(self):
+        """The fake collector's requests so far, one dict each."""
+        if not os.path.exists(self.collector_log):
+            return []
+        out = []
+        for line in open(self.collector_log):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass  # a line being written
+        return out
 
     def log_lines(self, name):
         return open(os.path.join(self.dir, name)).read().splitlines()
