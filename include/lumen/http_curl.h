@@ -40,6 +40,11 @@
  * back as CURLOPT_HTTPHEADER (NULL when it gave none) and frees the
  * adapter's headers, so the handle can be reused. The span is not made
  * current: a multi-interface program runs many requests on one thread.
+ *
+ * Unlike the server instrumentation, the adapter allocates per request:
+ * begin the request and its header lines (libcurl's curl_slist), end the
+ * URL's parts (libcurl's URL API), next to libcurl's own allocations for
+ * the transfer.
  */
 #ifndef LUMEN_HTTP_CURL_H
 #define LUMEN_HTTP_CURL_H

@@ -222,11 +222,20 @@ static void carrier_set(void *carrier, const char *name, const char *value)
     lumen_curl_request *r = carrier;
     if (has_header(r->theirs, name))
         return; /* the program's own value wins */
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s: %s", name, value);
-    if (n < 0 || (size_t)n >= sizeof line)
-        return; /* longer than any propagation header lumen writes */
+    /* A baggage header can be long (W3C: up to 8192 bytes): a line past
+     * the stack buffer is built on the heap. */
+    char small[1024], *line = small;
+    size_t nl = strlen(name), vl = strlen(value), n = nl + 2 + vl + 1;
+    if (n > sizeof small && (line = lumen__malloc(n)) == NULL) {
+        r->oom = 1;
+        return;
+    }
+    memcpy(line, name, nl);
+    memcpy(line + nl, ": ", 2);
+    memcpy(line + nl + 2, value, vl + 1);
     struct curl_slist *l = curl_slist_append(r->mine, line);
+    if (line != small)
+        lumen__free(line, n);
     if (l == NULL)
         r->oom = 1;
     else

@@ -56,6 +56,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                  bag ? bag : "-", tp ? tp : "-");
         return reply(c, 200, body);
     }
+    if (strcmp(url, "/baglen") == 0) {
+        const char *bag = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "baggage");
+        char body[64];
+        snprintf(body, sizeof body, "baglen=%zu\n", bag ? strlen(bag) : 0);
+        return reply(c, 200, body);
+    }
     if (strcmp(url, "/fail") == 0)
         return reply(c, 500, "failed");
     return reply(c, 404, "none");
@@ -247,6 +253,35 @@ static void test_http_curl__program_traceparent_wins(void **state)
     curl_slist_free_all(mine);
 }
 
+/* A baggage header longer than the adapter's stack buffer goes out whole. */
+static void test_http_curl__long_baggage(void **state)
+{
+    (void)state;
+    lumen_memory_exporter_reset(g_env.t.mem);
+    CURL *e = curl_easy_init();
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/baglen", (unsigned)g_port);
+    body b = {{0}, 0};
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+    char big[3001];
+    memset(big, 'v', 3000);
+    big[3000] = '\0';
+    lumen_baggage *bag;
+    assert_int_equal(lumen_baggage_new(&bag), LUMEN_OK);
+    assert_int_equal(lumen_baggage_set(bag, "k", big, NULL), LUMEN_OK);
+    lumen_curl_request_options ro = LUMEN_CURL_REQUEST_OPTIONS_INIT;
+    ro.baggage = bag;
+    lumen_curl_request *rq;
+    assert_int_equal(lumen_curl_begin(&rq, g_ci, e, "GET", &ro), LUMEN_OK);
+    lumen_curl_end(rq, curl_easy_perform(e));
+    lumen_baggage_free(bag);
+    curl_easy_cleanup(e);
+    assert_string_equal(b.b, "baglen=3002\n"); /* "k=" and the value */
+    wait_spans(2);
+}
+
 static void test_http_curl__multi_error_status(void **state)
 {
     (void)state;
@@ -389,9 +424,9 @@ static void test_http_curl__histogram_parsed_by_prometheus_client(void **state)
     if (rc != 0)
         fail_msg("python rc %d: %s\n%s", rc, out, text);
     char want[5][128];
-    /* the easy test's request, the program's traceparent, and the reuse
-     * (uninstrumented) is not counted: 2 */
-    snprintf(want[0], sizeof want[0], "GET|127.0.0.1|%u|200|=2\n", (unsigned)g_port);
+    /* the easy test's request, the program's traceparent and the long
+     * baggage; the reuse (uninstrumented) is not counted: 3 */
+    snprintf(want[0], sizeof want[0], "GET|127.0.0.1|%u|200|=3\n", (unsigned)g_port);
     snprintf(want[1], sizeof want[1], "GET|127.0.0.1|%u|404|404=1\n", (unsigned)g_port);
     snprintf(want[2], sizeof want[2], "DELETE|127.0.0.1|%u|500|500=1\n", (unsigned)g_port);
     snprintf(want[3], sizeof want[3], "POST|127.0.0.1|%u||CURLE_COULDNT_CONNECT=1\n",
@@ -441,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_http_curl__arguments),
         cmocka_unit_test(test_http_curl__easy_trace_headers_and_url),
         cmocka_unit_test(test_http_curl__program_traceparent_wins),
+        cmocka_unit_test(test_http_curl__long_baggage),
         cmocka_unit_test(test_http_curl__multi_error_status),
         cmocka_unit_test(test_http_curl__refused_connection),
         cmocka_unit_test(test_http_curl__histogram_parsed_by_prometheus_client),
