@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +403,78 @@ static void test_http_curl__refused_connection(void **state)
     assert_int_equal(lumen_span_get_status(NULL, c), LUMEN_SPAN_STATUS_ERROR);
 }
 
+/* Any number of threads may begin and end requests of one instrument
+ * (the header's promise; TSan checks it through the threads label): each
+ * thread's requests get their own span, parented by their own server
+ * span, and the count is exact. */
+#define THREADS 4
+#define PER_THREAD 25
+
+static void *client_thread(void *arg)
+{
+    (void)arg;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/missing", (unsigned)g_port);
+    CURL *e = curl_easy_init();
+    body b;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
+    intptr_t ok = 0;
+    for (int i = 0; i < PER_THREAD; i++) {
+        b.n = 0;
+        lumen_curl_request *rq;
+        if (lumen_curl_begin(&rq, g_ci, e, "PUT", NULL) != LUMEN_OK)
+            continue;
+        CURLcode rc = curl_easy_perform(e);
+        lumen_curl_end(rq, rc);
+        long code = 0;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        ok += rc == CURLE_OK && code == 404;
+    }
+    curl_easy_cleanup(e);
+    return (void *)ok;
+}
+
+static void test_http_curl__threads(void **state)
+{
+    (void)state;
+    lumen_memory_exporter_reset(g_env.t.mem);
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, client_thread, NULL), 0);
+    intptr_t ok = 0;
+    for (int i = 0; i < THREADS; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        ok += (intptr_t)r;
+    }
+    assert_int_equal(ok, THREADS * PER_THREAD);
+    wait_spans(2 * THREADS * PER_THREAD);
+    size_t clients = 0, parented = 0;
+    for (size_t i = 0; i < lumen_memory_exporter_count(g_env.t.mem); i++) {
+        const lumen_span *c = lumen_memory_exporter_get(g_env.t.mem, i);
+        if (lumen_span_get_kind(c) != LUMEN_SPAN_CLIENT)
+            continue;
+        clients++;
+        uint8_t ct[16], cs[8];
+        ids(c, ct, cs);
+        for (size_t k = 0; k < lumen_memory_exporter_count(g_env.t.mem); k++) {
+            const lumen_span *s = lumen_memory_exporter_get(g_env.t.mem, k);
+            uint8_t st[16], ss[8], parent[8];
+            if (lumen_span_get_kind(s) != LUMEN_SPAN_SERVER || !lumen_span_get_parent_id(parent, s))
+                continue;
+            ids(s, st, ss);
+            if (memcmp(parent, cs, 8) == 0 && memcmp(st, ct, 16) == 0)
+                parented++;
+        }
+    }
+    assert_int_equal(clients, THREADS * PER_THREAD);
+    assert_int_equal(parented, THREADS * PER_THREAD);
+}
+
 /* The histogram's series, read by prometheus_client's parser. Runs last:
  * it counts the requests of the tests before it. */
 static void test_http_curl__histogram_parsed_by_prometheus_client(void **state)
@@ -423,7 +497,7 @@ static void test_http_curl__histogram_parsed_by_prometheus_client(void **state)
     int rc = lt_run(cmd, text, strlen(text), &out);
     if (rc != 0)
         fail_msg("python rc %d: %s\n%s", rc, out, text);
-    char want[5][128];
+    char want[6][128];
     /* the easy test's request, the program's traceparent and the long
      * baggage; the reuse (uninstrumented) is not counted: 3 */
     snprintf(want[0], sizeof want[0], "GET|127.0.0.1|%u|200|=3\n", (unsigned)g_port);
@@ -431,14 +505,16 @@ static void test_http_curl__histogram_parsed_by_prometheus_client(void **state)
     snprintf(want[2], sizeof want[2], "DELETE|127.0.0.1|%u|500|500=1\n", (unsigned)g_port);
     snprintf(want[3], sizeof want[3], "POST|127.0.0.1|%u||CURLE_COULDNT_CONNECT=1\n",
              (unsigned)g_dead);
-    for (int i = 0; i < 4; i++)
+    snprintf(want[4], sizeof want[4], "PUT|127.0.0.1|%u|404|404=%d\n", (unsigned)g_port,
+             THREADS * PER_THREAD);
+    for (int i = 0; i < 5; i++)
         if (strstr(out, want[i]) == NULL)
             fail_msg("missing %s in\n%s", want[i], out);
-    /* Exactly those four series. */
+    /* Exactly those five series. */
     size_t lines = 0;
     for (const char *p = out; *p; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, 4);
+    assert_int_equal(lines, 5);
     free(out);
     lumen_free(text);
 }
@@ -479,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_http_curl__long_baggage),
         cmocka_unit_test(test_http_curl__multi_error_status),
         cmocka_unit_test(test_http_curl__refused_connection),
+        cmocka_unit_test(test_http_curl__threads),
         cmocka_unit_test(test_http_curl__histogram_parsed_by_prometheus_client),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
