@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/rcu.h"
 #include "instrument/ti_helpers.h"
 #include "lumen/http_curl.h"
 #include "lumen/http_mhd.h"
@@ -545,11 +546,110 @@ static void test_http_curl__arguments(void **state)
     curl_easy_cleanup(e);
 }
 
+/* Every lumen allocation of the constructor and of begin may fail: the
+ * call returns LUMEN_ENOMEM, *out is NULL and nothing leaks; a begin that
+ * succeeds ends cleanly. (libcurl's own allocations, the header lines,
+ * are not lumen's allocator's.) */
+static void test_http_curl__failing_allocator(void **state)
+{
+    (void)state;
+    (void)lumen_tracer_get("lumen.http.client", NULL); /* lives as long as the process */
+    lt_failalloc_install();
+    lumen_registry *warm;
+    lumen_curl_instrument *wi;
+    lumen_curl_instrument_options wo = LUMEN_CURL_INSTRUMENT_OPTIONS_INIT;
+    assert_int_equal(lumen_registry_new(&warm), LUMEN_OK);
+    wo.registry = warm;
+    assert_int_equal(lumen_curl_instrument_new(&wi, &wo), LUMEN_OK);
+    lumen_curl_instrument_free(wi);
+    lumen_registry_free(warm);
+    lumen__rcu_reclaim(true);
+    for (long n = 0;; n++) {
+        long before = lt_failalloc_live();
+        lumen_registry *reg;
+        assert_int_equal(lumen_registry_new(&reg), LUMEN_OK);
+        lt_failalloc_arm(n);
+        lumen_curl_instrument_options o = LUMEN_CURL_INSTRUMENT_OPTIONS_INIT;
+        o.registry = reg;
+        lumen_curl_instrument *ins;
+        int rc = lumen_curl_instrument_new(&ins, &o);
+        int hit = lt_failalloc_triggered();
+        lt_failalloc_disarm();
+        if (rc != LUMEN_OK) {
+            assert_int_equal(rc, LUMEN_ENOMEM);
+            assert_null(ins);
+        }
+        lumen_curl_instrument_free(ins);
+        lumen_registry_free(reg);
+        lumen__rcu_reclaim(true);
+        if (lt_failalloc_live() != before)
+            fail_msg("constructor allocation %ld failed: %ld blocks live, %ld before", n,
+                     lt_failalloc_live(), before);
+        if (rc == LUMEN_OK && !hit)
+            break;
+    }
+    /* begin, with the test's tracer (spans recorded) and a 3000-byte
+     * baggage (its header line is lumen's allocation). */
+    lumen_baggage *bag;
+    assert_int_equal(lumen_baggage_new(&bag), LUMEN_OK);
+    char big[3001];
+    memset(big, 'v', 3000);
+    big[3000] = '\0';
+    assert_int_equal(lumen_baggage_set(bag, "k", big, NULL), LUMEN_OK);
+    lumen_curl_request_options ro = LUMEN_CURL_REQUEST_OPTIONS_INIT;
+    ro.baggage = bag;
+    /* An instrument of its own: the histogram test counts g_ci's series. */
+    lumen_registry *breg;
+    lumen_curl_instrument *bci;
+    assert_int_equal(lumen_registry_new(&breg), LUMEN_OK);
+    lumen_curl_instrument_options bo = LUMEN_CURL_INSTRUMENT_OPTIONS_INIT;
+    bo.registry = breg;
+    bo.tracer = g_env.t.tracer;
+    bo.propagators = LUMEN_PROPAGATE_TRACECONTEXT | LUMEN_PROPAGATE_BAGGAGE;
+    assert_int_equal(lumen_curl_instrument_new(&bci, &bo), LUMEN_OK);
+    CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, "http://127.0.0.1:9/");
+    /* One whole request first: the span pool grows to its high-water mark. */
+    lumen_curl_request *wrq;
+    assert_int_equal(lumen_curl_begin(&wrq, bci, e, "GET", &ro), LUMEN_OK);
+    lumen_curl_end(wrq, CURLE_COULDNT_CONNECT);
+    lumen_memory_exporter_reset(g_env.t.mem);
+    int failed = 0;
+    for (long n = 0;; n++) {
+        long before = lt_failalloc_live();
+        lt_failalloc_arm(n);
+        lumen_curl_request *rq;
+        int rc = lumen_curl_begin(&rq, bci, e, "GET", &ro);
+        int hit = lt_failalloc_triggered();
+        lt_failalloc_disarm();
+        if (rc != LUMEN_OK) {
+            assert_int_equal(rc, LUMEN_ENOMEM);
+            assert_null(rq);
+            failed++;
+        } else {
+            lumen_curl_end(rq, CURLE_COULDNT_CONNECT);
+        }
+        lumen_memory_exporter_reset(g_env.t.mem);
+        if (rc != LUMEN_OK && lt_failalloc_live() != before)
+            fail_msg("begin allocation %ld failed: %ld blocks live, %ld before", n,
+                     lt_failalloc_live(), before);
+        if (rc == LUMEN_OK && !hit)
+            break;
+    }
+    assert_true(failed >= 2); /* the request, the context, the long line... */
+    curl_easy_cleanup(e);
+    lumen_baggage_free(bag);
+    lumen_curl_instrument_free(bci);
+    lumen_registry_free(breg);
+    lt_failalloc_uninstall();
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_curl__arguments),
+        cmocka_unit_test(test_http_curl__failing_allocator),
         cmocka_unit_test(test_http_curl__easy_trace_headers_and_url),
         cmocka_unit_test(test_http_curl__program_traceparent_wins),
         cmocka_unit_test(test_http_curl__long_baggage),
