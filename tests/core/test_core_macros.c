@@ -24,6 +24,7 @@
 #include <lumen/http_console.h>
 #include <lumen/http_otlp.h>
 #include <lumen/http_mhd.h>
+#include <lumen/http_curl.h>
 #endif
 
 #include "macros/check.h"
@@ -43,6 +44,7 @@
 #include "macros/http_console.inc"
 #include "macros/http_otlp.inc"
 #include "macros/http_mhd.inc"
+#include "macros/http_curl.inc"
 #endif
 
 int main(void)
@@ -61,6 +63,7 @@ int main(void)
     macros_http_console();
     macros_http_otlp();
     macros_http_mhd();
+    macros_http_curl();
 #endif
     if (macros_failures != 0) {
         fprintf(stderr, "%d of %d checks failed\n", macros_failures, macros_checks);
