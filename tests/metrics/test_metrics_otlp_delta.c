@@ -349,12 +349,23 @@ static void test_metrics_otlp_delta__native_scale_drop(void **unused)
     assert_true(scale2 < scale1);
     assert_int_equal(u64(m, " count: ", 0), 3);
     assert_true(fabs(f64(m, " sum: ", 0) - 108.001) < 1e-9); /* a difference of sums */
-    /* the bucket counts add up to the new observations, none wrapped */
+    /* each bucket holds exactly the new observations that fall in it at
+     * the new scale (OTel's numbering: bucket i is (base^i, base^(i+1)]):
+     * the old counts were folded down before they were subtracted */
+    const double fresh[] = {1.001, 7, 100};
+    const char *pos = strstr(m, "positive {");
+    assert_non_null(pos);
+    const char *off = strstr(pos, "offset: ");
+    const char *first = strstr(pos, "bucket_counts: ");
+    long offset = off != NULL && off < first ? strtol(off + 8, NULL, 10) : 0;
     uint64_t total = 0;
-    for (const char *p = strstr(m, "bucket_counts: "); p != NULL;
-         p = strstr(p + 1, "bucket_counts: ")) {
+    long k = 0;
+    for (const char *p = first; p != NULL; p = strstr(p + 1, "bucket_counts: "), k++) {
+        uint64_t want = 0;
+        for (int i = 0; i < 3; i++)
+            want += (long)ceil(log2(fresh[i]) * ldexp(1, scale2)) - 1 == offset + k;
         uint64_t v = strtoull(p + 15, NULL, 10);
-        assert_true(v <= 3);
+        assert_int_equal(v, want);
         total += v;
     }
     assert_int_equal(total, 3);
