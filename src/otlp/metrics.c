@@ -607,19 +607,6 @@ static void delta_hist(mctx *m, const char *name, const lumen__family *f, const 
     e->last = m->now;
 }
 
-/* The previous count of bucket i (at scale `scale`) of sign s of e: its
- * buckets folded down to that scale. */
-static uint64_t prev_exp(const dent *e, int s, int64_t i, int32_t scale)
-{
-    uint64_t c = 0;
-    const uint64_t *pc = e->u + 1 + (s ? e->len[0] : 0);
-    int sh = e->scale - scale;
-    for (uint32_t k = 0; k < e->len[s]; k++)
-        if ((((int64_t)e->off[s] + k) >> sh) == i)
-            c += pc[k];
-    return c;
-}
-
 /* A native histogram as a delta, in place in *x (at x's scale). */
 static void delta_exp(mctx *m, const lumen__family *f, const lumen__child *ch,
                       lumen__exphist_data *x, int64_t *start)
@@ -642,27 +629,42 @@ static void delta_exp(mctx *m, const lumen__family *f, const lumen__child *ch,
         if (x->len[s] > 0)
             memcpy(keep + 1 + (s ? x->len[0] : 0), x->counts[s], x->len[s] * sizeof *keep);
     /* A scale that grew, a count that fell: the series was reset. */
-    bool reset = fresh || x->scale > e->scale || x->total < e->total || x->zero_count < e->u[0];
+    bool reset = fresh || e->nu != 1 + e->len[0] + e->len[1] || x->scale > e->scale ||
+                 x->total < e->total || x->zero_count < e->u[0];
+    /* The previous buckets folded down to the current scale, laid out as
+     * the current ones (prev[1 + k] positive, then negative). */
+    uint64_t *prev = reset ? NULL : lumen__calloc(n, sizeof *prev);
+    if (!reset && prev == NULL) {
+        lumen__free(keep, (size_t)n * sizeof *keep);
+        m->b->oom = true;
+        return;
+    }
     for (int s = 0; s < 2 && !reset; s++) {
-        /* every previous bucket must fall in the current range */
+        const uint64_t *pc = e->u + 1 + (s ? e->len[0] : 0);
+        uint64_t *fc = prev + 1 + (s ? x->len[0] : 0);
         for (uint32_t k = 0; k < e->len[s] && !reset; k++) {
+            if (pc[k] == 0)
+                continue;
             int64_t i = ((int64_t)e->off[s] + k) >> (e->scale - x->scale);
-            const uint64_t *pc = e->u + 1 + (s ? e->len[0] : 0);
-            reset = pc[k] != 0 && (i < x->offset[s] || i >= (int64_t)x->offset[s] + x->len[s]);
+            /* a previous bucket outside the current range: a reset */
+            reset = i < x->offset[s] || i >= (int64_t)x->offset[s] + x->len[s];
+            if (!reset)
+                fc[i - x->offset[s]] += pc[k];
         }
         for (uint32_t k = 0; k < x->len[s] && !reset; k++)
-            reset = x->counts[s][k] < prev_exp(e, s, (int64_t)x->offset[s] + k, x->scale);
+            reset = x->counts[s][k] < fc[k];
     }
     uint64_t cur_total = x->total;
     double cur_sum = x->sum;
     if (delta_start(m, e, fresh, ch->created_ns, reset, start)) {
         for (int s = 0; s < 2; s++)
             for (uint32_t k = 0; k < x->len[s]; k++)
-                x->counts[s][k] -= prev_exp(e, s, (int64_t)x->offset[s] + k, x->scale);
+                x->counts[s][k] -= prev[1 + (s ? x->len[0] : 0) + k];
         x->zero_count -= e->u[0];
         x->total -= e->total;
         x->sum -= e->value;
     }
+    lumen__free(prev, (size_t)n * sizeof *prev);
     lumen__free(e->u, (size_t)e->nu * sizeof *e->u);
     e->u = keep;
     e->nu = n;

@@ -4,7 +4,7 @@
  * two encodings of a counter, a classic and a native histogram under
  * "delta" give the increments, DELTA temporality and start times that
  * chain (the second's start is the first's time); "lowmemory" keeps a
- * collector's families cumulative, "delta" does not; a reset (a series
+ * collector's counter and histogram cumulative, "delta" does not; a reset (a series
  * removed and re-created) starts a new delta from the current value; a
  * removed series is forgotten; a native histogram whose scale dropped
  * between two encodings gives per-bucket differences at the new scale. */
@@ -195,7 +195,15 @@ static int collect(lumen_collect_sink *s, void *ud)
 {
     (void)ud;
     lumen_collect_family(s, LUMEN_METRIC_COUNTER, "jobs", "Jobs done.", NULL);
-    return lumen_collect_sample(s, "", NULL, 0, jobs);
+    lumen_collect_sample(s, "", NULL, 0, jobs);
+    /* a histogram: `jobs` observations, half of them <= 1 (cumulative
+     * buckets, as the text format has them) */
+    lumen_collect_family(s, LUMEN_METRIC_HISTOGRAM, "job_seconds", "Job time.", "seconds");
+    const lumen_label le1[] = {{"le", "1"}}, inf[] = {{"le", "+Inf"}};
+    lumen_collect_sample(s, "_bucket", le1, 1, jobs / 2);
+    lumen_collect_sample(s, "_bucket", inf, 1, jobs);
+    lumen_collect_sample(s, "_sum", NULL, 0, jobs * 2);
+    return lumen_collect_sample(s, "_count", NULL, 0, jobs);
 }
 
 /* lowmemory: the registered (synchronous) counter delta, the collector's
@@ -215,7 +223,7 @@ static void test_metrics_otlp_delta__lowmemory_keeps_collectors_cumulative(void 
     free(encode(r, low));
     char *first = encode(r, del);
     lumen_counter_add(c, 1);
-    jobs = 15;
+    jobs = 16;
     char *t = encode(r, low);
     char *m = metric_of(t, "hits");
     assert_true(is_delta(m));
@@ -223,13 +231,24 @@ static void test_metrics_otlp_delta__lowmemory_keeps_collectors_cumulative(void 
     free(m);
     m = metric_of(t, "jobs");
     assert_true(is_cumulative(m));
-    assert_true(f64(m, " as_double: ", 0) == 15);
+    assert_true(f64(m, " as_double: ", 0) == 16);
+    free(m);
+    m = metric_of(t, "job_seconds");
+    assert_true(is_cumulative(m));
+    assert_int_equal(u64(m, " count: ", 0), 16);
     free(m);
     free(t);
     t = encode(r, del);
+    m = metric_of(t, "job_seconds");
+    assert_true(is_delta(m));
+    assert_int_equal(u64(m, " count: ", 0), 6);
+    assert_true(f64(m, " sum: ", 0) == 12);
+    assert_int_equal(u64(m, "bucket_counts: ", 0), 3); /* <= 1: 8 - 5 */
+    assert_int_equal(u64(m, "bucket_counts: ", 1), 3); /* +Inf: 8 - 5 */
+    free(m);
     m = metric_of(t, "jobs");
     assert_true(is_delta(m));
-    assert_true(f64(m, " as_double: ", 0) == 5);
+    assert_true(f64(m, " as_double: ", 0) == 6);
     /* the start chains from the first encoding with this state */
     char *m1 = metric_of(first, "jobs");
     assert_int_equal(u64(m, "start_time_unix_nano: ", 0), u64(m1, " time_unix_nano: ", 0));
