@@ -14,6 +14,9 @@
  * "lumen", and lumen's version), one Metric per family, in name order
  * (a name in two registries: the first one's). Temporality is cumulative:
  * every point starts at its series' creation (`_created`) and ends now.
+ * With a lumen_otlp_metrics_state (delta or lowmemory), the counters and
+ * histograms it makes delta are the differences from its copy of the
+ * previous encoding's values (the "delta state" section below).
  *
  *   counter            Sum, monotonic, cumulative, as_double; its exemplar
  *   gauge, untyped     Gauge, as_double
