@@ -11,6 +11,7 @@
 #include "lumen/http.h"
 #include "lumen/log.h"
 #include "lumen/metrics.h"
+#include "lumen/otlp.h"
 #include "lumen/trace.h"
 
 #ifdef __cplusplus
@@ -207,9 +208,13 @@ typedef struct lumen_otlp_metrics_reader_options {
     /** Write each request as one OTLP/JSON line on standard output
      * instead of sending it (OTEL_METRICS_EXPORTER=console). */
     bool console;
+    /* ---- version 2 ---- */
+    /** Aggregation temporality (LUMEN_OTLP_TEMPORALITY_DEFAULT:
+     * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else cumulative). */
+    lumen_otlp_temporality temporality;
 } lumen_otlp_metrics_reader_options;
 
-#define LUMEN_OTLP_METRICS_READER_OPTIONS_VERSION 1
+#define LUMEN_OTLP_METRICS_READER_OPTIONS_VERSION 2
 #define LUMEN_OTLP_METRICS_READER_OPTIONS_INIT                                                     \
     LUMEN__VERSIONED_INIT(lumen_otlp_metrics_reader_options,                                       \
                           LUMEN_OTLP_METRICS_READER_OPTIONS_VERSION)
@@ -221,15 +226,21 @@ LUMEN_API int lumen_otlp_metrics_reader_options_init(lumen_otlp_metrics_reader_o
 
 /**
  * Start a reader into *out: a thread of its own that, every interval,
- * encodes the registries as lumen_otlp_encode_metrics does (cumulative
- * temporality) and posts the request to the collector (the OTLP/HTTP
+ * encodes the registries as lumen_otlp_encode_metrics does (in the
+ * options' temporality) and posts the request to the collector (the OTLP/HTTP
  * transport, retries and TLS of lumen_otlp_http_exporter_new). The
  * threads that update the metrics never wait for it: it reads their
  * cells as a scrape does. A failed export drops its points, counted in
  * the stats and in the default registry's lumen_otlp_metrics_* families
  * (docs/metrics.md, unless LUMEN_SELF_METRICS=false).
- * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE other than "cumulative" is reported once with
- * its value and cumulative used (lumen keeps no per-reader state to subtract). Returns LUMEN_OK,
+ * Delta temporality: the reader keeps, per exported series (family name
+ * and label set), the previous cumulative values and export time; a
+ * point is the difference, its start time the previous export's (the
+ * series' creation for its first), a value that fell (a reset) starts a
+ * new delta from the current value, and series no longer exported are
+ * forgotten. An invalid OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE
+ * (not cumulative, delta or lowmemory) is reported once with its value
+ * and cumulative used; an unknown opts->temporality is LUMEN_EINVAL. Returns LUMEN_OK,
  * LUMEN_EINVAL, LUMEN_EVERSION, LUMEN_ECONFIG (bad endpoint, protocol or compression),
  * LUMEN_ENOMEM, LUMEN_EIO or LUMEN_ESYS (no thread). Thread-safe.
  */

@@ -23,6 +23,7 @@
  * lumen_otlp_metrics_points_dropped_total{reason}.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@ struct lumen_otlp_metrics_reader {
     lumen_tracer_provider *res;
     bool owns_res;
     char *scope;
+    lumen_otlp_metrics_state *state; /* delta temporality; used by the thread only */
 
     pthread_t thread;
     pthread_mutex_t mu;
@@ -157,7 +159,8 @@ static void unlink_reader(lumen_otlp_metrics_reader *r)
     pthread_mutex_unlock(&g_mu);
 }
 
-static const size_t options_sizes[] = {0, sizeof(lumen_otlp_metrics_reader_options)};
+static const size_t options_sizes[] = {0, offsetof(lumen_otlp_metrics_reader_options, temporality),
+                                       sizeof(lumen_otlp_metrics_reader_options)};
 static const size_t stats_sizes[] = {0, sizeof(lumen_otlp_metrics_reader_stats)};
 
 int lumen_otlp_metrics_reader_options_init(lumen_otlp_metrics_reader_options *opts,
@@ -216,9 +219,9 @@ static int export_once(lumen_otlp_metrics_reader *r, int64_t deadline)
     char *body = NULL;
     size_t len = 0, points = 0;
     bool json = r->exp == NULL || lumen__otlp_exp_json(r->exp);
-    int rc = lumen_otlp_encode_metrics(&body, &len, &points,
-                                       json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, r->regs,
-                                       r->nregs, r->res, r->scope);
+    int rc = lumen_otlp_encode_metrics_delta(&body, &len, &points,
+                                             json ? LUMEN_OTLP_JSON : LUMEN_OTLP_PROTOBUF, r->regs,
+                                             r->nregs, r->res, r->scope, r->state);
     if (rc != LUMEN_OK) {
         static atomic_int reported;
         if (atomic_exchange(&reported, 1) == 0)
@@ -294,21 +297,24 @@ static uint32_t env_ms(const char *name, uint32_t def)
     return (uint32_t)lumen__env_int_range(name, def, 1, INT32_MAX);
 }
 
-static void check_temporality(void)
+/* OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (case-insensitive);
+ * unset or invalid (reported once with its value): cumulative. */
+static lumen_otlp_temporality env_temporality(void)
 {
     const char *v = lumen__env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
     if (v == NULL)
-        return;
+        return LUMEN_OTLP_TEMPORALITY_CUMULATIVE;
     size_t n = strlen(v);
     const char *t = lumen__trim(v, &n);
     if (lumen__strieq(t, n, "cumulative"))
-        return;
-    if (lumen__strieq(t, n, "delta") || lumen__strieq(t, n, "lowmemory"))
-        lumen__env_invalid("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", v,
-                           "delta temporality is not supported; using cumulative");
-    else
-        lumen__env_invalid("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", v,
-                           "expected cumulative, delta or lowmemory; using cumulative");
+        return LUMEN_OTLP_TEMPORALITY_CUMULATIVE;
+    if (lumen__strieq(t, n, "delta"))
+        return LUMEN_OTLP_TEMPORALITY_DELTA;
+    if (lumen__strieq(t, n, "lowmemory"))
+        return LUMEN_OTLP_TEMPORALITY_LOWMEMORY;
+    lumen__env_invalid("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", v,
+                       "expected cumulative, delta or lowmemory; using cumulative");
+    return LUMEN_OTLP_TEMPORALITY_CUMULATIVE;
 }
 
 static void reader_destroy(lumen_otlp_metrics_reader *r)
@@ -318,6 +324,7 @@ static void reader_destroy(lumen_otlp_metrics_reader *r)
     if (r->owns_res)
         lumen_tracer_provider_free(r->res);
     lumen__free(r->scope, 0);
+    lumen_otlp_metrics_state_free(r->state);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     lumen__free(r, sizeof *r);
@@ -333,7 +340,10 @@ int lumen_otlp_metrics_reader_new(lumen_otlp_metrics_reader **out,
     int rc = lumen__versioned_in(&o, sizeof o, opts, options_sizes, LUMEN__VERSIONS(options_sizes));
     if (rc != LUMEN_OK)
         return rc;
-    if (o.nregistries > LUMEN_RENDER_MAX_REGISTRIES || (o.nregistries > 0 && o.registries == NULL))
+    if (o.nregistries > LUMEN_RENDER_MAX_REGISTRIES ||
+        (o.nregistries > 0 && o.registries == NULL) ||
+        (int)o.temporality < LUMEN_OTLP_TEMPORALITY_DEFAULT ||
+        o.temporality > LUMEN_OTLP_TEMPORALITY_LOWMEMORY)
         return LUMEN_EINVAL;
     lumen_otlp_metrics_reader *r = lumen__calloc(1, sizeof *r);
     if (r == NULL)
@@ -350,7 +360,13 @@ int lumen_otlp_metrics_reader_new(lumen_otlp_metrics_reader **out,
             r->interval_ms = env_ms("OTEL_METRIC_EXPORT_INTERVAL", DEFAULT_INTERVAL_MS);
         if (r->timeout_ms == 0)
             r->timeout_ms = env_ms("OTEL_METRIC_EXPORT_TIMEOUT", DEFAULT_TIMEOUT_MS);
-        check_temporality();
+        if (o.temporality == LUMEN_OTLP_TEMPORALITY_DEFAULT)
+            o.temporality = env_temporality();
+    }
+    if (o.temporality == LUMEN_OTLP_TEMPORALITY_DELTA ||
+        o.temporality == LUMEN_OTLP_TEMPORALITY_LOWMEMORY) {
+        if ((rc = lumen_otlp_metrics_state_new(&r->state, o.temporality)) != LUMEN_OK)
+            goto fail;
     }
     if (r->interval_ms == 0)
         r->interval_ms = DEFAULT_INTERVAL_MS;

@@ -14,6 +14,9 @@
  * "lumen", and lumen's version), one Metric per family, in name order
  * (a name in two registries: the first one's). Temporality is cumulative:
  * every point starts at its series' creation (`_created`) and ends now.
+ * With a lumen_otlp_metrics_state (delta or lowmemory), the counters and
+ * histograms it makes delta are the differences from its copy of the
+ * previous encoding's values (the "delta state" section below).
  *
  *   counter            Sum, monotonic, cumulative, as_double; its exemplar
  *   gauge, untyped     Gauge, as_double
@@ -57,13 +60,17 @@
 
 /* Metric.data fields, and the points' fields that differ by type. */
 enum { M_GAUGE = 5, M_SUM = 7, M_HISTOGRAM = 9, M_EXPHIST = 10, M_SUMMARY = 11 };
-enum { CUMULATIVE = 2 };
+enum { DELTA = 1, CUMULATIVE = 2 };
 
 typedef struct mctx {
     lumen__buf *b;
     bool json;
     int64_t now;
     size_t points;
+    /* Delta temporality: the reader's state, and whether the metric being
+     * encoded is sent as deltas. */
+    lumen_otlp_metrics_state *dl;
+    bool delta;
     /* A collected series: its labels (but le and quantile) are the
      * attributes, instead of a registered family's. */
     const lumen_collect_sink *cs;
@@ -337,6 +344,344 @@ static void exemplar(mctx *m, unsigned field, _Atomic(lumen__exemplar *) *slot, 
     }
 }
 
+/* ---- delta state ------------------------------------------------------------- */
+
+/* One series' previous cumulative values. */
+typedef struct dent {
+    struct dent *next; /* in its hash chain */
+    char *key;
+    size_t klen;
+    uint64_t hash, gen;
+    int64_t created, last; /* the series' creation (0: unknown), the previous export */
+    double value;          /* counter value, or histogram sum */
+    uint64_t total;
+    uint64_t *u; /* classic buckets, or [zero, positive..., negative...] of a native one */
+    uint32_t nu;
+    int32_t scale, off[2];
+    uint32_t len[2];
+} dent;
+
+struct lumen_otlp_metrics_state {
+    int pref;
+    int64_t born;
+    uint64_t gen;
+    dent **tab;
+    size_t ntab, n;
+    char *kb; /* the key being built */
+    size_t klen, kcap;
+    bool oom;
+};
+
+int lumen_otlp_metrics_state_new(lumen_otlp_metrics_state **out, lumen_otlp_temporality t)
+{
+    if (out == NULL)
+        return LUMEN_EINVAL;
+    *out = NULL;
+    if ((int)t < LUMEN_OTLP_TEMPORALITY_DEFAULT || t > LUMEN_OTLP_TEMPORALITY_LOWMEMORY)
+        return LUMEN_EINVAL;
+    lumen_otlp_metrics_state *d = lumen__calloc(1, sizeof *d);
+    if (d == NULL)
+        return LUMEN_ENOMEM;
+    d->pref = t == LUMEN_OTLP_TEMPORALITY_DEFAULT ? LUMEN_OTLP_TEMPORALITY_CUMULATIVE : (int)t;
+    d->born = lumen__wall_ns();
+    d->ntab = 64;
+    if ((d->tab = lumen__calloc(d->ntab, sizeof *d->tab)) == NULL) {
+        lumen__free(d, sizeof *d);
+        return LUMEN_ENOMEM;
+    }
+    *out = d;
+    return LUMEN_OK;
+}
+
+static void dent_free(dent *e)
+{
+    lumen__free(e->key, e->klen);
+    lumen__free(e->u, (size_t)e->nu * sizeof *e->u);
+    lumen__free(e, sizeof *e);
+}
+
+void lumen_otlp_metrics_state_free(lumen_otlp_metrics_state *d)
+{
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < d->ntab; i++)
+        for (dent *e = d->tab[i], *nx; e != NULL; e = nx) {
+            nx = e->next;
+            dent_free(e);
+        }
+    lumen__free(d->tab, d->ntab * sizeof *d->tab);
+    lumen__free(d->kb, d->kcap);
+    lumen__free(d, sizeof *d);
+}
+
+size_t lumen_otlp_metrics_state_series(const lumen_otlp_metrics_state *d)
+{
+    return d != NULL ? d->n : 0;
+}
+
+static void key_add(lumen_otlp_metrics_state *d, const char *s, size_t n)
+{
+    if (d->klen + n > d->kcap) {
+        size_t cap = d->kcap ? d->kcap : 256;
+        while (cap < d->klen + n)
+            cap *= 2;
+        char *k = lumen__realloc(d->kb, d->kcap, cap);
+        if (k == NULL) {
+            d->oom = true;
+            return;
+        }
+        d->kb = k;
+        d->kcap = cap;
+    }
+    memcpy(d->kb + d->klen, s, n);
+    d->klen += n;
+}
+
+/* The key of the series being encoded: its family's name and its labels
+ * (a collected one's without le and quantile). */
+static void key_build(mctx *m, const char *name, const lumen__family *f, const lumen__child *ch)
+{
+    lumen_otlp_metrics_state *d = m->dl;
+    d->klen = 0;
+    key_add(d, name, strlen(name) + 1);
+    if (m->cs != NULL) {
+        const char *p = m->cs->arena.p + m->cx->labels;
+        for (size_t i = 0; i < m->cx->nlabels; i++) {
+            const char *ln = p;
+            size_t nl = strlen(p) + 1;
+            p += nl;
+            size_t vl = strlen(p) + 1;
+            if (strcmp(ln, "le") != 0 && strcmp(ln, "quantile") != 0) {
+                key_add(d, ln, nl);
+                key_add(d, p, vl);
+            }
+            p += vl;
+        }
+        return;
+    }
+    const char *v = ch != NULL ? ch->values : NULL;
+    for (size_t i = 0; ch != NULL && i < f->nlabels; i++) {
+        size_t vl = strlen(v) + 1;
+        key_add(d, v, vl);
+        v += vl;
+    }
+}
+
+/* The entry of the key built (*fresh: created now); NULL: no memory. */
+static dent *dent_get(lumen_otlp_metrics_state *d, bool *fresh)
+{
+    *fresh = false;
+    if (d->oom)
+        return NULL;
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < d->klen; i++)
+        h = (h ^ (unsigned char)d->kb[i]) * 1099511628211u;
+    for (dent *e = d->tab[h % d->ntab]; e != NULL; e = e->next)
+        if (e->hash == h && e->klen == d->klen && memcmp(e->key, d->kb, d->klen) == 0) {
+            e->gen = d->gen;
+            return e;
+        }
+    if (d->n >= d->ntab * 2) {
+        size_t nt = d->ntab * 4;
+        dent **t = lumen__calloc(nt, sizeof *t);
+        if (t != NULL) {
+            for (size_t i = 0; i < d->ntab; i++)
+                for (dent *e = d->tab[i], *nx; e != NULL; e = nx) {
+                    nx = e->next;
+                    e->next = t[e->hash % nt];
+                    t[e->hash % nt] = e;
+                }
+            lumen__free(d->tab, d->ntab * sizeof *d->tab);
+            d->tab = t;
+            d->ntab = nt;
+        }
+    }
+    dent *e = lumen__calloc(1, sizeof *e);
+    if (e == NULL || (e->key = lumen__malloc(d->klen)) == NULL) {
+        lumen__free(e, sizeof *e);
+        d->oom = true;
+        return NULL;
+    }
+    memcpy(e->key, d->kb, d->klen);
+    e->klen = d->klen;
+    e->hash = h;
+    e->gen = d->gen;
+    e->next = d->tab[h % d->ntab];
+    d->tab[h % d->ntab] = e;
+    d->n++;
+    *fresh = true;
+    return e;
+}
+
+/* Forget the series this export did not hold. */
+static void delta_sweep(lumen_otlp_metrics_state *d)
+{
+    for (size_t i = 0; i < d->ntab; i++)
+        for (dent **p = &d->tab[i]; *p != NULL;) {
+            dent *e = *p;
+            if (e->gen != d->gen) {
+                *p = e->next;
+                dent_free(e);
+                d->n--;
+            } else {
+                p = &e->next;
+            }
+        }
+}
+
+/* The start of a delta point of entry e, and whether its previous values
+ * are to be subtracted (false: a new series, or one reset). */
+static bool delta_start(mctx *m, dent *e, bool fresh, int64_t created, bool reset, int64_t *start)
+{
+    if (fresh || reset || e->created != created) {
+        *start = created != 0 ? created : fresh ? m->dl->born : e->last;
+        return false;
+    }
+    *start = e->last;
+    return true;
+}
+
+static bool u_keep(dent *e, const uint64_t *u, uint32_t n)
+{
+    if (e->nu != n) {
+        uint64_t *nu = lumen__realloc(e->u, (size_t)e->nu * sizeof *e->u, (size_t)n * sizeof *nu);
+        if (nu == NULL && n > 0)
+            return false;
+        e->u = nu;
+        e->nu = n;
+    }
+    if (n > 0)
+        memcpy(e->u, u, (size_t)n * sizeof *u);
+    return true;
+}
+
+/* A counter's value as a delta: *v becomes the increase, *start its start. */
+static void delta_counter(mctx *m, const char *name, const lumen__family *f, const lumen__child *ch,
+                          int64_t created, double *v, int64_t *start)
+{
+    key_build(m, name, f, ch);
+    bool fresh;
+    dent *e = dent_get(m->dl, &fresh);
+    if (e == NULL) {
+        m->b->oom = true;
+        return;
+    }
+    double cur = *v;
+    if (delta_start(m, e, fresh, created, cur < e->value, start))
+        *v = cur - e->value;
+    e->value = cur;
+    e->created = created;
+    e->last = m->now;
+}
+
+/* A classic histogram as a delta: u[n] (per bucket), *total and *sum. */
+static void delta_hist(mctx *m, const char *name, const lumen__family *f, const lumen__child *ch,
+                       int64_t created, uint64_t *u, uint32_t n, uint64_t *total, double *sum,
+                       int64_t *start)
+{
+    key_build(m, name, f, ch);
+    bool fresh;
+    dent *e = dent_get(m->dl, &fresh);
+    if (e == NULL) {
+        m->b->oom = true;
+        return;
+    }
+    bool reset = *total < e->total || e->nu != n;
+    for (uint32_t i = 0; !reset && i < n; i++)
+        reset = u[i] < e->u[i];
+    uint64_t cur_total = *total;
+    double cur_sum = *sum;
+    bool sub = delta_start(m, e, fresh, created, reset, start);
+    uint64_t keep[LUMEN__MAX_BUCKETS + 2];
+    memcpy(keep, u, (size_t)n * sizeof *u);
+    if (sub) {
+        for (uint32_t i = 0; i < n; i++)
+            u[i] -= e->u[i];
+        *total -= e->total;
+        *sum -= e->value;
+    }
+    if (!u_keep(e, keep, n)) {
+        m->b->oom = true;
+        return;
+    }
+    e->total = cur_total;
+    e->value = cur_sum;
+    e->created = created;
+    e->last = m->now;
+}
+
+/* A native histogram as a delta, in place in *x (at x's scale). */
+static void delta_exp(mctx *m, const lumen__family *f, const lumen__child *ch,
+                      lumen__exphist_data *x, int64_t *start)
+{
+    key_build(m, f->name, f, ch);
+    bool fresh;
+    dent *e = dent_get(m->dl, &fresh);
+    if (e == NULL) {
+        m->b->oom = true;
+        return;
+    }
+    uint32_t n = 1 + x->len[0] + x->len[1];
+    uint64_t *keep = lumen__malloc((size_t)n * sizeof *keep);
+    if (keep == NULL) {
+        m->b->oom = true;
+        return;
+    }
+    keep[0] = x->zero_count;
+    for (int s = 0; s < 2; s++)
+        if (x->len[s] > 0)
+            memcpy(keep + 1 + (s ? x->len[0] : 0), x->counts[s], x->len[s] * sizeof *keep);
+    /* A scale that grew, a count that fell: the series was reset. */
+    bool reset = fresh || e->nu != 1 + e->len[0] + e->len[1] || x->scale > e->scale ||
+                 x->total < e->total || x->zero_count < e->u[0];
+    /* The previous buckets folded down to the current scale, laid out as
+     * the current ones (prev[1 + k] positive, then negative). */
+    uint64_t *prev = reset ? NULL : lumen__calloc(n, sizeof *prev);
+    if (!reset && prev == NULL) {
+        lumen__free(keep, (size_t)n * sizeof *keep);
+        m->b->oom = true;
+        return;
+    }
+    for (int s = 0; s < 2 && !reset; s++) {
+        const uint64_t *pc = e->u + 1 + (s ? e->len[0] : 0);
+        uint64_t *fc = prev + 1 + (s ? x->len[0] : 0);
+        for (uint32_t k = 0; k < e->len[s] && !reset; k++) {
+            if (pc[k] == 0)
+                continue;
+            int64_t i = ((int64_t)e->off[s] + k) >> (e->scale - x->scale);
+            /* a previous bucket outside the current range: a reset */
+            reset = i < x->offset[s] || i >= (int64_t)x->offset[s] + x->len[s];
+            if (!reset)
+                fc[i - x->offset[s]] += pc[k];
+        }
+        for (uint32_t k = 0; k < x->len[s] && !reset; k++)
+            reset = x->counts[s][k] < fc[k];
+    }
+    uint64_t cur_total = x->total;
+    double cur_sum = x->sum;
+    if (delta_start(m, e, fresh, ch->created_ns, reset, start)) {
+        for (int s = 0; s < 2; s++)
+            for (uint32_t k = 0; k < x->len[s]; k++)
+                x->counts[s][k] -= prev[1 + (s ? x->len[0] : 0) + k];
+        x->zero_count -= e->u[0];
+        x->total -= e->total;
+        x->sum -= e->value;
+    }
+    lumen__free(prev, (size_t)n * sizeof *prev);
+    lumen__free(e->u, (size_t)e->nu * sizeof *e->u);
+    e->u = keep;
+    e->nu = n;
+    e->scale = x->scale;
+    for (int s = 0; s < 2; s++) {
+        e->off[s] = x->offset[s];
+        e->len[s] = x->len[s];
+    }
+    e->total = cur_total;
+    e->value = cur_sum;
+    e->created = ch->created_ns;
+    e->last = m->now;
+}
+
 /* ---- points ------------------------------------------------------------------ */
 
 /* The start of a point: its attributes and times (start 0: none). */
@@ -495,7 +840,10 @@ static void histogram_point(mctx *m, const lumen__family *f, lumen__child *ch, b
     for (size_t i = 0; i <= nb; i++)
         total += u[i];
     double sum = lumen__cells_read_f64(ch->cell + (uint32_t)nb + 1);
-    size_t p = point_begin(m, 9, f, ch, ch->created_ns, comma);
+    int64_t start = ch->created_ns;
+    if (m->delta)
+        delta_hist(m, f->name, f, ch, ch->created_ns, u, (uint32_t)nb + 1, &total, &sum, &start);
+    size_t p = point_begin(m, 9, f, ch, start, comma);
     histogram_values(m, total, sum, u, f->buckets, nb,
                      atomic_load_explicit(&ch->u.hex, memory_order_acquire));
     point_end(m, p);
@@ -531,7 +879,10 @@ static void exphist_point(mctx *m, const lumen__family *f, lumen__child *ch, boo
         b->oom = true;
         return;
     }
-    size_t p = point_begin(m, 1, f, ch, ch->created_ns, comma);
+    int64_t start = ch->created_ns;
+    if (m->delta)
+        delta_exp(m, f, ch, &d, &start);
+    size_t p = point_begin(m, 1, f, ch, start, comma);
     /* Exemplars: one slot per classic bucket (one for a native-only
      * histogram), as the observations recorded them. */
     _Atomic(lumen__exemplar *) *hex = atomic_load_explicit(&ch->u.hex, memory_order_acquire);
@@ -714,13 +1065,14 @@ static void metric_end(mctx *m, int kind, bool monotonic, size_t mm, size_t data
     if (m->json) {
         lumen__buf_putc(b, ']');
         if (temporality)
-            lumen__buf_puts(b, ",\"aggregationTemporality\":2");
+            lumen__buf_puts(b, m->delta ? ",\"aggregationTemporality\":1"
+                                        : ",\"aggregationTemporality\":2");
         if (kind == M_SUM)
             lumen__buf_puts(b, monotonic ? ",\"isMonotonic\":true" : ",\"isMonotonic\":false");
         lumen__buf_puts(b, "}}");
     } else {
         if (temporality)
-            uint_field(b, 2, CUMULATIVE);
+            uint_field(b, 2, m->delta ? DELTA : CUMULATIVE);
         if (kind == M_SUM)
             uint_field(b, 3, monotonic);
         end(b, data);
@@ -734,6 +1086,10 @@ static void metric(mctx *m, lumen__family *f, bool comma)
     lumen__buf *b = m->b;
     int kind = f->fn != NULL ? M_GAUGE : kind_of(f->type, f->hkind);
     size_t mm = 0, data = 0;
+    /* Registered counters and histograms are synchronous instruments:
+     * deltas under both delta and lowmemory. */
+    m->delta = m->dl != NULL && f->fn == NULL &&
+               (f->type == LUMEN_METRIC_COUNTER || f->type == LUMEN_METRIC_HISTOGRAM);
     metric_begin(m, f->name, f->type == LUMEN_METRIC_INFO, f->help, f->unit, kind, comma, &mm,
                  &data);
     if (f->fn != NULL) {
@@ -752,8 +1108,11 @@ static void metric(mctx *m, lumen__family *f, bool comma)
             case LUMEN_METRIC_COUNTER: {
                 uint64_t u;
                 lumen__cells_read_u64(c->cell, 1, &u);
-                number_point(m, f, c, c->created_ns, (double)u + lumen__cells_read_f64(c->cell + 1),
-                             false, &c->u.ex, cm);
+                double v = (double)u + lumen__cells_read_f64(c->cell + 1);
+                int64_t start = c->created_ns;
+                if (m->delta)
+                    delta_counter(m, f->name, f, c, c->created_ns, &v, &start);
+                number_point(m, f, c, start, v, false, &c->u.ex, cm);
                 break;
             }
             case LUMEN_METRIC_INFO:
@@ -778,6 +1137,7 @@ static void metric(mctx *m, lumen__family *f, bool comma)
         lumen__family_snapshot_end(f, ch);
     }
     metric_end(m, kind, f->type == LUMEN_METRIC_COUNTER, mm, data);
+    m->delta = false;
 }
 
 /* ---- collected families ------------------------------------------------------ */
@@ -853,10 +1213,8 @@ static void collected_series(mctx *m, const lumen_collect_sink *s, const lumen__
     }
     m->cs = s;
     m->cx = x;
-    size_t p = point_begin(m, cf->type == LUMEN_METRIC_HISTOGRAM ? 9 : 7, NULL, NULL, 0, comma);
-    if (cf->type == LUMEN_METRIC_SUMMARY) {
-        summary_values(m, count, sum, bounds, vals, n);
-    } else {
+    int64_t start = 0;
+    if (cf->type == LUMEN_METRIC_HISTOGRAM) {
         /* Prometheus buckets are cumulative, OTLP's are not; the +Inf
          * bucket is the count. */
         double prev = 0;
@@ -866,8 +1224,15 @@ static void collected_series(mctx *m, const lumen_collect_sink *s, const lumen__
             prev = vals[i];
         }
         u[n] = (double)count > prev ? (uint64_t)((double)count - prev) : 0;
-        histogram_values(m, count, sum, u, bounds, n, NULL);
+        if (m->delta)
+            delta_hist(m, lumen__sink_str(s, cf->name), NULL, NULL, 0, u, (uint32_t)n + 1, &count,
+                       &sum, &start);
     }
+    size_t p = point_begin(m, cf->type == LUMEN_METRIC_HISTOGRAM ? 9 : 7, NULL, NULL, start, comma);
+    if (cf->type == LUMEN_METRIC_SUMMARY)
+        summary_values(m, count, sum, bounds, vals, n);
+    else
+        histogram_values(m, count, sum, u, bounds, n, NULL);
     point_end(m, p);
     m->cs = NULL;
     m->cx = NULL;
@@ -880,6 +1245,10 @@ static void collected_metric(mctx *m, const lumen_collect_sink *s, const lumen__
 {
     int kind = kind_of(cf->type, LUMEN_HISTOGRAM_CLASSIC);
     size_t mm = 0, data = 0;
+    /* A collector's families are asynchronous: deltas only under "delta"
+     * (an asynchronous counter; a histogram is one whatever writes it). */
+    m->delta = m->dl != NULL && m->dl->pref == LUMEN_OTLP_TEMPORALITY_DELTA &&
+               (cf->type == LUMEN_METRIC_COUNTER || cf->type == LUMEN_METRIC_HISTOGRAM);
     metric_begin(m, lumen__sink_str(s, cf->name), cf->type == LUMEN_METRIC_INFO,
                  lumen__sink_str(s, cf->help), lumen__sink_str(s, cf->unit), kind, comma, &mm,
                  &data);
@@ -899,8 +1268,11 @@ static void collected_metric(mctx *m, const lumen_collect_sink *s, const lumen__
         } else {
             m->cs = s;
             m->cx = x;
-            number_point(m, NULL, NULL, 0, cf->type == LUMEN_METRIC_INFO ? 1 : x->value,
-                         cf->type == LUMEN_METRIC_INFO, NULL, cm);
+            double v = cf->type == LUMEN_METRIC_INFO ? 1 : x->value;
+            int64_t start = 0;
+            if (m->delta)
+                delta_counter(m, lumen__sink_str(s, cf->name), NULL, NULL, 0, &v, &start);
+            number_point(m, NULL, NULL, start, v, cf->type == LUMEN_METRIC_INFO, NULL, cm);
             m->cs = NULL;
             m->cx = NULL;
             x++;
@@ -908,6 +1280,7 @@ static void collected_metric(mctx *m, const lumen_collect_sink *s, const lumen__
         cm = true;
     }
     metric_end(m, kind, cf->type == LUMEN_METRIC_COUNTER, mm, data);
+    m->delta = false;
 }
 
 /* ---- the request ------------------------------------------------------------- */
@@ -976,7 +1349,8 @@ static void request(mctx *m, lumen__registry *const *regs, size_t nregs, lumen__
 
 static int encode(char **out, size_t *out_len, size_t *points, lumen_otlp_format fmt,
                   lumen__registry *const *regs, size_t nregs,
-                  const lumen_tracer_provider *resource_from, const char *scope)
+                  const lumen_tracer_provider *resource_from, const char *scope,
+                  lumen_otlp_metrics_state *dl)
 {
     for (size_t i = 0; i < nregs; i++)
         if (regs[i]->prefork != NULL)
@@ -990,7 +1364,13 @@ static int encode(char **out, size_t *out_len, size_t *points, lumen_otlp_format
     for (size_t r = 0; r < nregs; r++)
         lumen__sink_init(&sinks[r]);
     lumen__buf b = LUMEN__BUF_INIT;
-    mctx m = {.b = &b, .json = fmt == LUMEN_OTLP_JSON, .now = lumen__wall_ns()};
+    if (dl != NULL && dl->pref == LUMEN_OTLP_TEMPORALITY_CUMULATIVE)
+        dl = NULL;
+    mctx m = {.b = &b, .json = fmt == LUMEN_OTLP_JSON, .now = lumen__wall_ns(), .dl = dl};
+    if (dl != NULL) {
+        dl->gen++;
+        dl->oom = false;
+    }
     int rc = LUMEN_OK;
     if (!lumen__buf_reserve(&b, 4096))
         rc = LUMEN_ENOMEM;
@@ -1020,8 +1400,10 @@ static int encode(char **out, size_t *out_len, size_t *points, lumen_otlp_format
     lumen__free(sinks, nregs * sizeof *sinks);
     if (rc == LUMEN_OK && sinks_oom)
         rc = LUMEN_ENOMEM;
-    if (rc == LUMEN_OK && b.oom)
+    if (rc == LUMEN_OK && (b.oom || (dl != NULL && dl->oom)))
         rc = LUMEN_ENOMEM;
+    if (rc == LUMEN_OK && dl != NULL)
+        delta_sweep(dl);
     if (rc != LUMEN_OK) {
         lumen__buf_free(&b);
         return rc;
@@ -1035,6 +1417,15 @@ static int encode(char **out, size_t *out_len, size_t *points, lumen_otlp_format
 int lumen_otlp_encode_metrics(char **out, size_t *out_len, size_t *out_points,
                               lumen_otlp_format fmt, lumen_registry *const *regs, size_t n,
                               const lumen_tracer_provider *resource_from, const char *scope_name)
+{
+    return lumen_otlp_encode_metrics_delta(out, out_len, out_points, fmt, regs, n, resource_from,
+                                           scope_name, NULL);
+}
+
+int lumen_otlp_encode_metrics_delta(char **out, size_t *out_len, size_t *out_points,
+                                    lumen_otlp_format fmt, lumen_registry *const *regs, size_t n,
+                                    const lumen_tracer_provider *resource_from,
+                                    const char *scope_name, lumen_otlp_metrics_state *dl)
 {
     if (out != NULL)
         *out = NULL;
@@ -1059,7 +1450,7 @@ int lumen_otlp_encode_metrics(char **out, size_t *out_len, size_t *out_points,
             break;
         }
     if (rc == LUMEN_OK)
-        rc = encode(out, out_len, out_points, fmt, r, n, resource_from, scope_name);
+        rc = encode(out, out_len, out_points, fmt, r, n, resource_from, scope_name, dl);
     for (size_t i = 0; i < got; i++)
         lumen__registry_put(r[i]);
     return rc;

@@ -202,7 +202,8 @@ static void test_metrics_otlp_http__env_variables_and_fallbacks(void **state)
     lumen_otlp_metrics_reader *rd;
     assert_int_equal(lumen_otlp_metrics_reader_new(&rd, &o), LUMEN_OK);
     int64_t end = mono_ns() + 60000000000LL;
-    while (collector_requests(&c) < 3 && mono_ns() < end)
+    /* the reader counts an export once the collector's answer is in */
+    while ((collector_requests(&c) < 3 || stats_of(rd).exports_ok < 3) && mono_ns() < end)
         pause_ms(5);
     assert_true(collector_requests(&c) >= 3);
     char *log = collector_log(&c);
@@ -234,7 +235,7 @@ static void test_metrics_otlp_http__invalid_values_reported_once(void **state)
     setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", url, 1);
     setenv("OTEL_METRIC_EXPORT_INTERVAL", "soon", 1);
     setenv("OTEL_METRIC_EXPORT_TIMEOUT", "-5", 1);
-    setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta", 1);
+    setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sideways", 1);
     setenv("OTEL_METRICS_EXPORTER", "carrier-pigeon", 1);
     for (int i = 0; i < 2; i++) {
         lumen_otlp_metrics_reader *rd;
@@ -248,12 +249,80 @@ static void test_metrics_otlp_http__invalid_values_reported_once(void **state)
     assert_int_equal(diag_count("OTEL_METRIC_EXPORT_TIMEOUT"), 1);
     assert_int_equal(diag_count("-5"), 1);
     assert_int_equal(diag_count("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"), 1);
-    assert_int_equal(diag_count("delta temporality is not supported"), 1);
+    assert_int_equal(diag_count("sideways"), 1);
+    assert_int_equal(diag_count("expected cumulative, delta or lowmemory"), 1);
     assert_int_equal(diag_count("carrier-pigeon"), 1);
     /* The default registry went to the endpoint: OTLP was used. */
     assert_true(collector_requests(&c) >= 2);
     clear_env();
     collector_stop(&c);
+}
+
+static int collect_jobs(lumen_collect_sink *s, void *ud)
+{
+    (void)ud;
+    lumen_collect_family(s, LUMEN_METRIC_COUNTER, "jobs", "Jobs done.", NULL);
+    return lumen_collect_sample(s, "", NULL, 0, 12);
+}
+
+/* OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE read by the reader (and
+ * so by lumen_otlp_metrics_init): delta makes the registered counter and
+ * the collector's counter DELTA; lowmemory (by options, the variable
+ * ignored) only the registered one; the gauge has none. The collector
+ * decodes each request's temporality. */
+static void test_metrics_otlp_http__temporality_preference(void **state)
+{
+    (void)state;
+    clear_env();
+    collector c;
+    collector_start(&c, "");
+    char url[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/metrics", c.port);
+    lumen_registry *reg = three_points(NULL);
+    assert_int_equal(lumen_registry_add_collector(NULL, reg, NULL, collect_jobs, NULL), LUMEN_OK);
+    lumen_otlp_http_exporter_options eo = LUMEN_OTLP_HTTP_EXPORTER_OPTIONS_INIT;
+    eo.ignore_env = true;
+    eo.endpoint = url;
+    lumen_otlp_metrics_reader_options o = LUMEN_OTLP_METRICS_READER_OPTIONS_INIT;
+    o.registries = &reg;
+    o.nregistries = 1;
+    o.interval_ms = 3600000;
+    o.exporter = &eo;
+    setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", " Delta ", 1);
+    lumen_otlp_metrics_reader *rd;
+    assert_int_equal(lumen_otlp_metrics_reader_new(&rd, &o), LUMEN_OK);
+    assert_int_equal(lumen_otlp_metrics_reader_force_flush(rd, 60000), LUMEN_OK);
+    lumen_otlp_metrics_reader_free(rd);
+    char *log = collector_log(&c);
+    assert_non_null(strstr(log, "\"name\": \"hits\", \"kind\": 7, \"points\": 2, "
+                                "\"temporality\": \"delta\"}"));
+    assert_non_null(strstr(log, "\"name\": \"jobs\", \"kind\": 7, \"points\": 1, "
+                                "\"temporality\": \"delta\"}"));
+    assert_non_null(strstr(log, "\"name\": \"level\", \"kind\": 5, \"points\": 1}"));
+    free(log);
+    collector_stop(&c);
+
+    collector_start(&c, "");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/metrics", c.port);
+    o.ignore_env = true; /* the variable (delta) is not read */
+    o.temporality = LUMEN_OTLP_TEMPORALITY_LOWMEMORY;
+    assert_int_equal(lumen_otlp_metrics_reader_new(&rd, &o), LUMEN_OK);
+    assert_int_equal(lumen_otlp_metrics_reader_force_flush(rd, 60000), LUMEN_OK);
+    lumen_otlp_metrics_reader_free(rd);
+    log = collector_log(&c);
+    assert_non_null(strstr(log, "\"name\": \"hits\", \"kind\": 7, \"points\": 2, "
+                                "\"temporality\": \"delta\"}"));
+    assert_non_null(strstr(log, "\"name\": \"jobs\", \"kind\": 7, \"points\": 1}"));
+    assert_null(strstr(log, "\"name\": \"jobs\", \"kind\": 7, \"points\": 1, "));
+    free(log);
+    collector_stop(&c);
+
+    o.temporality = (lumen_otlp_temporality)4;
+    rd = (void *)1;
+    assert_int_equal(lumen_otlp_metrics_reader_new(&rd, &o), LUMEN_EINVAL);
+    assert_null(rd);
+    lumen_registry_free(reg);
+    clear_env();
 }
 
 /* OTEL_METRICS_EXPORTER: none and prometheus start nothing (prometheus
@@ -499,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_metrics_otlp_http__env_variables_and_fallbacks),
         cmocka_unit_test(test_metrics_otlp_http__invalid_values_reported_once),
         cmocka_unit_test(test_metrics_otlp_http__init_exporters),
+        cmocka_unit_test(test_metrics_otlp_http__temporality_preference),
         cmocka_unit_test(test_metrics_otlp_http__refusing_collector),
         cmocka_unit_test(test_metrics_otlp_http__hung_collector),
         cmocka_unit_test(test_metrics_otlp_http__dead_collector),

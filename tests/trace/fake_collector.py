@@ -17,7 +17,8 @@ to LOGFILE: time, path, answer, headers, and the spans the body holds
 or for /v1/logs the log records as {scope, severity, body}, or for
 /v1/metrics the metrics as {scope, name, kind, points} (kind the Metric
 data field's number: 5 gauge, 7 sum, 9 histogram, 10 exponential, 11
-summary; points the number of data points).
+summary; points the number of data points; "temporality": "delta" added
+when the Sum or Histogram is DELTA).
 """
 import gzip
 import http.server
@@ -105,14 +106,18 @@ def metrics_pb(body):
                 if f3 == 1:
                     scope = dict(fields(v)).get(1, b"").decode()
                 elif f3 == 2:
-                    name, kind, points = "", 0, 0
+                    name, kind, points, temp = "", 0, 0, 0
                     for f4, x in fields(v):
                         if f4 == 1:
                             name = x.decode()
                         elif f4 in (5, 7, 9, 10, 11):
                             kind = f4
                             points = sum(1 for f5, _ in fields(x) if f5 == 1)
-                    out.append({"scope": scope, "name": name, "kind": kind, "points": points})
+                            temp = sum(t for f5, t in fields(x) if f5 == 2 and f4 != 11)
+                    rec = {"scope": scope, "name": name, "kind": kind, "points": points}
+                    if temp == 1:
+                        rec["temporality"] = "delta"
+                    out.append(rec)
     return out
 
 
@@ -123,8 +128,11 @@ def metrics_json(body):
         for sm in rm["scopeMetrics"]:
             for m in sm["metrics"]:
                 k = [x for x in kinds if x in m][0]
-                out.append({"scope": sm["scope"]["name"], "name": m["name"], "kind": kinds[k],
-                            "points": len(m[k]["dataPoints"])})
+                rec = {"scope": sm["scope"]["name"], "name": m["name"], "kind": kinds[k],
+                       "points": len(m[k]["dataPoints"])}
+                if m[k].get("aggregationTemporality") == 1:
+                    rec["temporality"] = "delta"
+                out.append(rec)
     return out
 
 
