@@ -91,9 +91,21 @@ PROBES = [
 ]
 
 
+def finds_curl(cc, lang):
+    """Whether cc finds <curl/curl.h> (lumen/http_curl.h includes it). A
+    cross compiler may not: Debian installs it under the host's multiarch
+    directory only. Without it the curl adapter's macros are left out of
+    that compiler's checks (LUMEN_MACROS_NO_CURL), and the run says so."""
+    p = subprocess.run([cc, '-fsyntax-only', '-x', 'c' if lang == 'c' else 'c++', '-'],
+                       input='#include <curl/curl.h>\n', capture_output=True, text=True)
+    return p.returncode == 0
+
+
 def run_compiler(cc, lang, std, include, source, extra=()):
     cmd = [cc, f'-std={std}', '-Wall', '-Wextra', '-Wpedantic', '-fsyntax-only',
            '-x', 'c' if lang == 'c' else 'c++', '-DLUMEN_MACROS_HTTP=1', *extra]
+    if not finds_curl(cc, lang):
+        cmd.append('-DLUMEN_MACROS_NO_CURL=1')
     cmd += ['-fdiagnostics-plain-output' if 'clang' not in os.path.basename(cc)
             else '-fno-caret-diagnostics']
     for d in include:
@@ -110,6 +122,8 @@ def compile_check(a):
     if not cc_list:
         sys.exit(f'no {lang} compiler found')
     for cc in cc_list:
+        if not finds_curl(cc, lang):
+            print(f'{os.path.basename(cc)}: <curl/curl.h> not found: lumen/http_curl.h left out')
         for std in a.std:
             p = run_compiler(cc, lang, std, a.include, a.source)
             runs += 1

@@ -24,7 +24,9 @@
 #include <lumen/http_console.h>
 #include <lumen/http_otlp.h>
 #include <lumen/http_mhd.h>
+#ifndef LUMEN_MACROS_NO_CURL /* a compiler without <curl/curl.h>: macros_check.py */
 #include <lumen/http_curl.h>
+#endif
 #endif
 
 #include "macros/check.h"
@@ -44,7 +46,9 @@
 #include "macros/http_console.inc"
 #include "macros/http_otlp.inc"
 #include "macros/http_mhd.inc"
+#ifndef LUMEN_MACROS_NO_CURL
 #include "macros/http_curl.inc"
+#endif
 #endif
 
 int main(void)
@@ -63,7 +67,9 @@ int main(void)
     macros_http_console();
     macros_http_otlp();
     macros_http_mhd();
+#ifndef LUMEN_MACROS_NO_CURL
     macros_http_curl();
+#endif
 #endif
     if (macros_failures != 0) {
         fprintf(stderr, "%d of %d checks failed\n", macros_failures, macros_checks);
