@@ -11,9 +11,9 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <time.h>
 
-#include "core/alloc.h"
 #include "core/cpu.h"
 #include "core/diag.h"
 #include "core/sigblock.h"
@@ -78,12 +78,59 @@ static lumen__rcu_reader *take_free(void)
     return NULL;
 }
 
+void lumen__rcu_init(void)
+{
+    pthread_once(&g_once, init_once);
+}
+
+/*
+ * Records come from pages mapped for them, never from malloc: a thread's
+ * first section may run in a signal handler that interrupted malloc (or a
+ * sanitizer's allocator, or another library's), where a call to malloc
+ * could wait forever for a lock its own thread holds; mmap is a system
+ * call. A page holds a count of the records handed out and then the
+ * records, each on its own cache line; a page is never unmapped, so a
+ * thread that loses the race to install a new page only unmaps its own.
+ */
+#define RCU_PAGE 4096
+#define RCU_PER_PAGE (RCU_PAGE / sizeof(lumen__rcu_reader) - 1)
+
+typedef struct rcu_page {
+    _Alignas(64) _Atomic size_t taken;
+    lumen__rcu_reader rec[RCU_PER_PAGE];
+} rcu_page;
+
+_Static_assert(sizeof(rcu_page) <= RCU_PAGE, "a page of records fits a page");
+
+static _Atomic(rcu_page *) g_page;
+
+static lumen__rcu_reader *fresh_record(void)
+{
+    for (;;) {
+        rcu_page *p = atomic_load_explicit(&g_page, memory_order_acquire);
+        if (p != NULL) {
+            size_t i = atomic_fetch_add_explicit(&p->taken, 1, memory_order_relaxed);
+            if (i < RCU_PER_PAGE)
+                return &p->rec[i];
+        }
+        void *m = mmap(NULL, RCU_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        rcu_page *n = m; /* zero-filled: every record free, ctr 0 */
+        atomic_store_explicit(&n->taken, 1, memory_order_relaxed);
+        if (atomic_compare_exchange_strong_explicit(&g_page, &p, n, memory_order_acq_rel,
+                                                    memory_order_acquire))
+            return &n->rec[0];
+        munmap(m, RCU_PAGE);
+    }
+}
+
 static lumen__rcu_reader *reg(void)
 {
     pthread_once(&g_once, init_once);
     lumen__rcu_reader *r = take_free();
     if (r == NULL) {
-        r = lumen__calloc(1, sizeof *r);
+        r = fresh_record();
         if (r == NULL)
             return NULL;
         atomic_init(&r->used, true);

@@ -40,8 +40,10 @@
 
 #include "core/common.h"
 
+/* One cache line each: every section's entry and exit writes `ctr`, which
+ * must not share a line with another thread's. */
 typedef struct lumen__rcu_reader {
-    _Atomic uint64_t ctr;
+    _Alignas(64) _Atomic uint64_t ctr;
     _Atomic bool used;
     struct lumen__rcu_reader *next; /* set before the record is published */
 } lumen__rcu_reader;
@@ -124,8 +126,15 @@ typedef struct lumen__rcu_head {
 void lumen__rcu_defer(lumen__rcu_head *h, size_t bytes, void (*free)(lumen__rcu_head *));
 void lumen__rcu_reclaim(bool force);
 
-/* Reader records ever made (they are reused, never freed). For tests. */
+/* Reader records ever handed to a thread (they are reused, never freed).
+ * For tests. */
 size_t lumen__rcu_records(void);
+
+/* Set up the record list, the thread-exit key and the fork handlers, which
+ * allocate: called where a metric is created (a registry's creation), so
+ * that a thread's first read section, which may run in a signal handler,
+ * never has to. Thread-safe; idempotent. */
+void lumen__rcu_init(void);
 
 /* Fork handling (the child has one thread: every other record is free). */
 void lumen__rcu_atfork_prepare(void);

@@ -1,12 +1,13 @@
 /*
  * core/sigblock.h: keeping signal handlers out of the few slow paths of
- * the metric updates that take a lock or allocate (a thread's first read
- * section, the first update on a CPU or stripe). A handler that updates a
- * metric while its thread is inside one of them would wait forever for a
- * lock its own thread holds. Blocking every signal around them (two
- * system calls, once per thread or per CPU) makes the update paths safe to
- * call from a signal handler whenever the interrupted code was not inside
- * a non-async-signal-safe function of its own.
+ * the metric updates that take a lock (a thread's first read section, the
+ * first update on a CPU or stripe, and every holder of the locks those
+ * take). A handler that updates a metric while its thread holds one of
+ * them would wait forever for its own thread. Blocking every signal
+ * around them (two system calls, on paths that are not hot) makes the
+ * update paths safe to call from a signal handler; they never call
+ * malloc (core/rcu.c maps its reader records), so the code the handler
+ * interrupted may even be inside malloc.
  */
 #ifndef LUMEN_CORE_SIGBLOCK_H
 #define LUMEN_CORE_SIGBLOCK_H

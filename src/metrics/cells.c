@@ -56,6 +56,21 @@ static struct {
 /* The stripe of the calling thread, +1 (0: not chosen yet). */
 static LUMEN_TLS unsigned t_stripe;
 
+/* g_cells.mu is held with every signal blocked, wherever it is taken: a
+ * handler that updates a metric may need it (the first update on a CPU or
+ * stripe), and would otherwise wait for its own thread. */
+static void mu_lock(sigset_t *old)
+{
+    lumen__sigblock(old);
+    pthread_mutex_lock(&g_cells.mu);
+}
+
+static void mu_unlock(const sigset_t *old)
+{
+    pthread_mutex_unlock(&g_cells.mu);
+    lumen__sigrestore(old);
+}
+
 static uint64_t *load_region(uint64_t *const *p)
 {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
@@ -100,27 +115,31 @@ static void rehook(void)
 
 void lumen__cells_set_hook(lumen__cells_hook fn, void *ud)
 {
-    pthread_mutex_lock(&g_cells.mu);
+    sigset_t old;
+    mu_lock(&old);
     g_cells.hook = fn;
     g_cells.hook_ud = ud;
     rehook();
-    pthread_mutex_unlock(&g_cells.mu);
+    mu_unlock(&old);
 }
+
+/* The forking thread's mask, from prepare to parent or child. */
+static LUMEN_TLS sigset_t t_fork_mask;
 
 void lumen__cells_atfork_prepare(void)
 {
-    pthread_mutex_lock(&g_cells.mu);
+    mu_lock(&t_fork_mask);
 }
 
 void lumen__cells_atfork_parent(void)
 {
-    pthread_mutex_unlock(&g_cells.mu);
+    mu_unlock(&t_fork_mask);
 }
 
 void lumen__cells_atfork_child_rehook(void)
 {
     rehook();
-    pthread_mutex_unlock(&g_cells.mu);
+    mu_unlock(&t_fork_mask);
 }
 
 /* Under g_cells.mu: publish a new region at *where and to the readers. */
@@ -171,13 +190,11 @@ static bool cpu_region(int cpu)
     if (load_region(&lumen__cell_cpu[cpu]) != NULL)
         return true;
     sigset_t old;
-    lumen__sigblock(&old);
-    pthread_mutex_lock(&g_cells.mu);
+    mu_lock(&old);
     uint64_t *r = lumen__cell_cpu[cpu];
     if (r == NULL && (r = region_new(LUMEN__CELLS_CPU, (unsigned)cpu)) != NULL)
         region_publish(&lumen__cell_cpu[cpu], r);
-    pthread_mutex_unlock(&g_cells.mu);
-    lumen__sigrestore(&old);
+    mu_unlock(&old);
     return r != NULL;
 }
 #endif
@@ -190,8 +207,7 @@ static uint64_t *stripe_region(void)
     if (LUMEN_LIKELY(r != NULL))
         return r;
     sigset_t old;
-    lumen__sigblock(&old);
-    pthread_mutex_lock(&g_cells.mu);
+    mu_lock(&old);
     if (g_cells.nstripes == 0) {
         long n = sysconf(_SC_NPROCESSORS_CONF);
         g_cells.nstripes = n < 1 ? 1 : n > LUMEN__CELL_STRIPES ? LUMEN__CELL_STRIPES : (unsigned)n;
@@ -201,8 +217,7 @@ static uint64_t *stripe_region(void)
     uint64_t **slot = &g_cells.stripe[k - 1];
     if ((r = *slot) == NULL && (r = region_new(LUMEN__CELLS_STRIPE, k - 1)) != NULL)
         region_publish(slot, r);
-    pthread_mutex_unlock(&g_cells.mu);
-    lumen__sigrestore(&old);
+    mu_unlock(&old);
     return r;
 }
 
@@ -257,7 +272,8 @@ int lumen__cells_alloc(uint32_t n, uint32_t *first)
         return LUMEN_EINVAL;
     lumen__cpu_init();
     int rc = LUMEN_OK;
-    pthread_mutex_lock(&g_cells.mu);
+    sigset_t old;
+    mu_lock(&old);
     idvec *fv = &g_cells.free_by_len[n];
     if (fv->n > 0) {
         *first = fv->v[--fv->n];
@@ -269,7 +285,7 @@ int lumen__cells_alloc(uint32_t n, uint32_t *first)
         *first = g_cells.next_id;
         g_cells.next_id += n;
     }
-    pthread_mutex_unlock(&g_cells.mu);
+    mu_unlock(&old);
     return rc;
 }
 
@@ -278,9 +294,10 @@ int lumen__cells_pair(uint32_t idx, uint32_t *first)
     if ((uint64_t)idx * 2 + 2 > LUMEN__CELL_PAIRS)
         return LUMEN_ELIMIT;
     lumen__cpu_init();
-    pthread_mutex_lock(&g_cells.mu);
+    sigset_t old;
+    mu_lock(&old);
     int rc = grow(&g_cells.hw_pairs, 0, idx * 2 + 2, LUMEN__CELL_PAIRS);
-    pthread_mutex_unlock(&g_cells.mu);
+    mu_unlock(&old);
     if (rc == LUMEN_OK)
         *first = idx * 2;
     return rc;
@@ -301,12 +318,13 @@ void lumen__cells_release(uint32_t first, uint32_t n)
 {
     if (n == 0 || n > MAX_RANGE)
         return;
-    pthread_mutex_lock(&g_cells.mu);
+    sigset_t old;
+    mu_lock(&old);
     size_t nl = atomic_load_explicit(&g_cells.nlist, memory_order_relaxed);
     for (size_t i = 0; i < nl; i++)
         zero_range(g_cells.list[i], first, n);
     if (first < LUMEN__CELL_PAIRS) { /* a pair goes with its slot */
-        pthread_mutex_unlock(&g_cells.mu);
+        mu_unlock(&old);
         return;
     }
     idvec *fv = &g_cells.free_by_len[n];
@@ -315,14 +333,14 @@ void lumen__cells_release(uint32_t first, uint32_t n)
         uint32_t *v = lumen__realloc(fv->v, fv->cap * sizeof *v, cap * sizeof *v);
         if (v == NULL) {
             /* The ids are lost for reuse; their cells stay zero. */
-            pthread_mutex_unlock(&g_cells.mu);
+            mu_unlock(&old);
             return;
         }
         fv->v = v;
         fv->cap = cap;
     }
     fv->v[fv->n++] = first;
-    pthread_mutex_unlock(&g_cells.mu);
+    mu_unlock(&old);
 }
 
 void lumen__cells_read_u64(uint32_t first, uint32_t n, uint64_t *out)

@@ -66,6 +66,7 @@ static int self_collect(lumen_collect_sink *sink, void *ud)
  * counters. Its handle never dies. */
 static void default_init(void)
 {
+    lumen__rcu_init(); /* as in lumen_registry_new */
     if (lumen__slot_alloc(LUMEN__SLOT_REGISTRY, &g_default, 0, &g_default.tok) != LUMEN_OK) {
         lumen__diag(LUMEN_DIAG_ERROR, "metrics: no memory for the default registry");
         return;
@@ -147,6 +148,9 @@ LUMEN_API int lumen_registry_new(lumen_registry **out)
     if (out == NULL)
         return LUMEN_EINVAL;
     *out = NULL;
+    /* Before any metric exists: a metric's first update on a thread may
+     * run in a signal handler, where this setup could not (core/rcu.h). */
+    lumen__rcu_init();
     lumen__registry *r = lumen__calloc(1, sizeof *r);
     if (r == NULL)
         return LUMEN_ENOMEM;

@@ -100,6 +100,112 @@ static void check_render(const char *text, bool om)
     assert_true(eof == om);
 }
 
+/* ---- a thread's first update inside a signal handler --------------------- */
+
+/* Every allocation lumen makes passes here (installed in main, before any
+ * lumen object): one made while a signal handler of the test runs is
+ * counted. A handler may interrupt malloc itself (or a sanitizer's
+ * allocator: a thread's start under ASan allocates with signals open), so
+ * an allocation there can wait forever for a lock its own thread holds. */
+static _Thread_local bool t_in_handler;
+static atomic_int g_handler_allocs;
+
+static void *count_malloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    if (t_in_handler)
+        atomic_fetch_add(&g_handler_allocs, 1);
+    return malloc(size);
+}
+
+static void *count_realloc(void *ctx, void *p, size_t old_size, size_t new_size)
+{
+    (void)ctx;
+    (void)old_size;
+    if (t_in_handler)
+        atomic_fetch_add(&g_handler_allocs, 1);
+    return realloc(p, new_size);
+}
+
+static void count_free(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    (void)size;
+    free(p);
+}
+
+static lumen_family *new_fam(lumen_registry *r, lumen_metric_type t, const char *name);
+
+static lumen_family *g_first_fam;
+static lumen_counter *g_first_c;
+static lumen_histogram *g_first_h;
+static atomic_int g_first_done;
+
+static void first_handler(int sig)
+{
+    (void)sig;
+    t_in_handler = true;
+    const char *v[] = {"x"};
+    lumen_counter *c;
+    if (lumen_family_counter(&c, g_first_fam, v, 1) == LUMEN_OK) /* a read section */
+        lumen_counter_inc(c);
+    lumen_counter_inc(g_first_c);
+    lumen_histogram_observe(g_first_h, 1.0);
+    t_in_handler = false;
+    atomic_fetch_add(&g_first_done, 1);
+}
+
+#define FIRST_THREADS 8
+
+static void *first_idle(void *arg)
+{
+    (void)arg;
+    /* Nothing of lumen before the signal: its update is the thread's
+     * first (a reader record, a stripe on the portable path). */
+    while (atomic_load(&g_first_done) < FIRST_THREADS) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void test_metrics_reclaim__first_update_in_handler(void **state)
+{
+    (void)state;
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    g_first_fam = new_fam(r, LUMEN_METRIC_COUNTER, "first_fam");
+    const char *v[] = {"x"};
+    lumen_counter *c;
+    assert_int_equal(lumen_family_counter(&c, g_first_fam, v, 1), LUMEN_OK);
+    assert_int_equal(lumen_counter_new(&g_first_c, r, "first_c", "h"), LUMEN_OK);
+    static const double b[] = {0.5, 1.5};
+    assert_int_equal(lumen_histogram_new(&g_first_h, r, "first_h", "h", b, 2), LUMEN_OK);
+    struct sigaction sa = {.sa_handler = first_handler};
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR2, &sa, NULL), 0);
+    /* Threads at once, more than this file made before (every earlier
+     * test's records are free and reused: these need new ones). */
+    pthread_t t[FIRST_THREADS];
+    enum { ROUNDS = 4 };
+    for (int k = 0; k < ROUNDS; k++) {
+        atomic_store(&g_first_done, 0);
+        atomic_store(&g_handler_allocs, 0);
+        for (int i = 0; i < FIRST_THREADS; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, first_idle, NULL), 0);
+        for (int i = 0; i < FIRST_THREADS; i++)
+            assert_int_equal(pthread_kill(t[i], SIGUSR2), 0);
+        for (int i = 0; i < FIRST_THREADS; i++)
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(atomic_load(&g_handler_allocs), 0);
+    }
+    signal(SIGUSR2, SIG_DFL);
+    /* Every handler's updates counted, none lost. */
+    assert_true(lumen_counter_value(c) == ROUNDS * FIRST_THREADS);
+    assert_true(lumen_counter_value(g_first_c) == ROUNDS * FIRST_THREADS);
+    lumen_registry_free(r);
+}
+
 /* ---- the case: lookups while a family is cleared --------------- */
 
 #define FIXED 4
@@ -636,8 +742,15 @@ static void test_metrics_reclaim__path_in_use(void **state)
 
 int main(void)
 {
+    lumen_allocator a = LUMEN_ALLOCATOR_INIT;
+    a.malloc = count_malloc;
+    a.realloc = count_realloc;
+    a.free = count_free;
+    if (lumen_set_allocator(&a) != LUMEN_OK)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_reclaim__path_in_use),
+        cmocka_unit_test(test_metrics_reclaim__first_update_in_handler),
         cmocka_unit_test(test_metrics_reclaim__lookup_while_clearing),
         cmocka_unit_test(test_metrics_reclaim__stale_handles_counted),
         cmocka_unit_test(test_metrics_reclaim__everything_while_updating),
