@@ -295,8 +295,8 @@ static unsigned char *pb_attrs_put(const mctx *m, unsigned char *p, unsigned fie
                                    const char *v, const size_t *vl)
 {
     const unsigned char *t = (const unsigned char *)m->tb.p;
-    memcpy(p, t, m->tconst);
-    p += m->tconst;
+    if (m->tconst > 0) /* else tb may not be allocated yet */
+        p = put_bytes(p, t, m->tconst);
     for (size_t i = 0; i < nl; i++) {
         size_t kl = m->koff[i + 1] - m->koff[i];
         size_t av = 1 + varint_len(vl[i]) + vl[i];
