@@ -228,7 +228,7 @@ static unsigned char *put_le64(unsigned char *p, uint64_t v)
 /* memcpy for the short strings of labels: fixed-size moves the compiler
  * inlines (two that overlap cover any length in a range), where a call
  * to memcpy costs more than the copy. Reads and writes only [0, n). */
-static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
+static inline unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
 {
     const unsigned char *s = src;
     if (n >= 8 && n <= 16) {
@@ -249,10 +249,8 @@ static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
 /* The constant parts of family f's points' attributes (repeated field
  * `field`), made once per family and export rather than once per series:
  * the constant labels' KeyValues whole, each label's KeyValue.key. */
-static void tmpl_for(mctx *m, const lumen__family *f, unsigned field)
+static void tmpl_make(mctx *m, const lumen__family *f, unsigned field)
 {
-    if (m->tf == f && m->tfield == field)
-        return;
     lumen__buf *t = &m->tb;
     t->len = 0;
     for (size_t i = 0; i < f->nconst; i++)
@@ -273,6 +271,12 @@ static void tmpl_for(mctx *m, const lumen__family *f, unsigned field)
     }
     m->tf = f;
     m->tfield = field;
+}
+
+static inline void tmpl_for(mctx *m, const lumen__family *f, unsigned field)
+{
+    if (m->tf != f || m->tfield != field)
+        tmpl_make(m, f, field);
 }
 
 /* The encoded size of a registered series' attributes (the family's
