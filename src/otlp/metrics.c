@@ -35,6 +35,14 @@
  * as its type says (a histogram's cumulative `le` buckets turned into
  * per-bucket counts), without start times. Not exported: the overflow
  * family, and the registries of a pre-forked family (LUMEN_ENOTSUP).
+ *
+ * Protobuf, the reader's usual encoding, is written for speed (a request
+ * of 10k series costs less than their text exposition): per family and
+ * export, the constant labels' KeyValues and each label's KeyValue.key
+ * are encoded once (tmpl_for); a series' NumberDataPoint without an
+ * exemplar has its length computed before it is written, in one pass;
+ * a Metric's length keeps the width of its estimated size. The bytes
+ * are those of the plain writers (shortest varints, the same field order).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -75,6 +83,15 @@ typedef struct mctx {
      * attributes, instead of a registered family's. */
     const lumen_collect_sink *cs;
     const lumen__csample *cx;
+    /* Protobuf: the bytes of a registered family's points that are the
+     * same for each of its series (tmpl_for). */
+    const lumen__family *tf;
+    unsigned tfield;
+    lumen__buf tb;
+    size_t tconst;                        /* tb[0..tconst): the constant labels' KeyValues */
+    uint32_t koff[LUMEN__MAX_LABELS + 1]; /* label i's KeyValue.key: tb[koff[i]..koff[i+1]) */
+    unsigned char now_le[8];              /* m->now, little-endian */
+    size_t w_mm, w_data;                  /* the open Metric's and its data's length widths */
 } mctx;
 
 static uint64_t zigzag32(int32_t v)
@@ -97,35 +114,47 @@ static size_t varint_len(uint64_t v)
     return n;
 }
 
-/* A nested message expected to be short (a data point): one byte kept
- * for its length, where pb.h's begin keeps three, so that the usual point
- * (under 128 bytes) needs no shift when it ends. */
-static size_t begin1(lumen__buf *b, unsigned field)
+/* A nested message whose length varint is expected to take `w` bytes
+ * (pb.h's begin keeps three): a data point keeps one, so that the usual
+ * point (under 128 bytes) needs no shift when it ends; a Metric keeps the
+ * width of its estimated size. A wrong guess costs a shift, never a
+ * different encoding: the length is always the shortest varint. */
+static size_t begin_w(lumen__buf *b, unsigned field, size_t w)
 {
     tag(b, field, WT_LEN);
-    if (!lumen__buf_reserve(b, 1))
+    if (!lumen__buf_reserve(b, w))
         return 0;
-    b->len += 1;
+    b->len += w;
     return b->len;
 }
 
-static void end1(lumen__buf *b, size_t body)
+static void end_w(lumen__buf *b, size_t body, size_t w)
 {
     if (b->oom || body == 0)
         return;
     size_t n = b->len - body;
     size_t k = varint_len(n);
-    if (k > 1) {
-        if (!lumen__buf_reserve(b, k - 1))
-            return;
-        memmove(b->p + body + k - 1, b->p + body, n);
-        b->len += k - 1;
+    if (k > w && !lumen__buf_reserve(b, k - w))
+        return;
+    if (k != w) {
+        memmove(b->p + body - w + k, b->p + body, n);
+        b->len = b->len + k - w;
     }
     size_t save = b->len;
-    b->len = body - 1;
+    b->len = body - w;
     varint(b, n);
     b->len = save;
     b->p[b->len] = '\0';
+}
+
+static size_t begin1(lumen__buf *b, unsigned field)
+{
+    return begin_w(b, field, 1);
+}
+
+static void end1(lumen__buf *b, size_t body)
+{
+    end_w(b, body, 1);
 }
 
 /* s[0..*n) as valid UTF-8, as OTLP strings must be: s itself, or a
@@ -195,6 +224,123 @@ static void json_kv(lumen__buf *b, bool comma, const char *k, const char *v, siz
     lumen__buf_puts(b, ",\"value\":{\"stringValue\":");
     lumen__json_str(b, v, vlen);
     lumen__buf_puts(b, "}}");
+}
+
+static unsigned char *put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+    return p + 8;
+}
+
+/* memcpy for the short strings of labels: fixed-size moves the compiler
+ * inlines (two that overlap cover any length in a range), where a call
+ * to memcpy costs more than the copy. Reads and writes only [0, n). */
+static inline unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
+{
+    const unsigned char *s = src;
+    if (n >= 8 && n <= 16) {
+        memcpy(p, s, 8);
+        memcpy(p + n - 8, s + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(p, s, 4);
+        memcpy(p + n - 4, s + n - 4, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            p[i] = s[i];
+    } else {
+        memcpy(p, s, n);
+    }
+    return p + n;
+}
+
+/* The constant parts of family f's points' attributes (repeated field
+ * `field`), made once per family and export rather than once per series:
+ * the constant labels' KeyValues whole, each label's KeyValue.key. */
+static void tmpl_make(mctx *m, const lumen__family *f, unsigned field)
+{
+    lumen__buf *t = &m->tb;
+    t->len = 0;
+    for (size_t i = 0; i < f->nconst; i++)
+        pb_kv(t, field, f->const_names[i], f->const_values[i], strlen(f->const_values[i]));
+    m->tconst = t->len;
+    for (size_t i = 0; i < f->nlabels; i++) {
+        m->koff[i] = (uint32_t)t->len;
+        size_t kl = strlen(f->label_names[i]);
+        tag(t, 1, WT_LEN); /* KeyValue.key, written even when empty as pb_kv does */
+        varint(t, kl);
+        lumen__buf_add(t, f->label_names[i], kl);
+    }
+    m->koff[f->nlabels] = (uint32_t)t->len;
+    if (t->oom) {
+        m->b->oom = true;
+        m->tf = NULL;
+        return;
+    }
+    m->tf = f;
+    m->tfield = field;
+}
+
+static inline void tmpl_for(mctx *m, const lumen__family *f, unsigned field)
+{
+    if (m->tf != f || m->tfield != field)
+        tmpl_make(m, f, field);
+}
+
+/* The encoded size of a registered series' attributes (the family's
+ * template made), its label values' lengths into vl. */
+static size_t pb_attrs_len(const mctx *m, size_t nl, const char *v, size_t *vl)
+{
+    size_t n = m->tconst;
+    for (size_t i = 0; i < nl; i++) {
+        vl[i] = strlen(v);
+        v += vl[i] + 1;
+        size_t av = 1 + varint_len(vl[i]) + vl[i];
+        size_t kv = m->koff[i + 1] - m->koff[i] + 1 + varint_len(av) + av;
+        n += 1 + varint_len(kv) + kv;
+    }
+    return n;
+}
+
+/* Writes those attributes at p (room made), as pb_kv would. */
+static unsigned char *pb_attrs_put(const mctx *m, unsigned char *p, unsigned field, size_t nl,
+                                   const char *v, const size_t *vl)
+{
+    const unsigned char *t = (const unsigned char *)m->tb.p;
+    if (m->tconst > 0) /* else tb may not be allocated yet */
+        p = put_bytes(p, t, m->tconst);
+    for (size_t i = 0; i < nl; i++) {
+        size_t kl = m->koff[i + 1] - m->koff[i];
+        size_t av = 1 + varint_len(vl[i]) + vl[i];
+        *p++ = (unsigned char)(field << 3 | WT_LEN);
+        p = put_varint(p, kl + 1 + varint_len(av) + av);
+        p = put_bytes(p, t + m->koff[i], kl);
+        *p++ = 2 << 3 | WT_LEN; /* KeyValue.value */
+        p = put_varint(p, av);
+        *p++ = 1 << 3 | WT_LEN; /* AnyValue.string_value */
+        p = put_varint(p, vl[i]);
+        p = put_bytes(p, v, vl[i]);
+        v += vl[i] + 1;
+    }
+    return p;
+}
+
+/* A registered series' attributes (ch NULL: the constant labels only). */
+static void pb_attrs(mctx *m, unsigned field, const lumen__family *f, const lumen__child *ch)
+{
+    tmpl_for(m, f, field);
+    if (m->tf != f)
+        return;
+    size_t vl[LUMEN__MAX_LABELS];
+    size_t nl = ch != NULL ? f->nlabels : 0;
+    const char *v = ch != NULL ? ch->values : NULL;
+    size_t n = pb_attrs_len(m, nl, v, vl);
+    lumen__buf *b = m->b;
+    if (!lumen__buf_reserve(b, n))
+        return;
+    unsigned char *p = pb_attrs_put(m, (unsigned char *)b->p + b->len, field, nl, v, vl);
+    b->len = (size_t)(p - (unsigned char *)b->p);
+    b->p[b->len] = '\0';
 }
 
 /* A series' labels: the family's constant ones, then its own. */
@@ -704,10 +850,21 @@ static size_t point_begin(mctx *m, unsigned attr_field, const lumen__family *f,
         return 0;
     }
     size_t p = begin1(b, 1); /* <Data>.data_points */
-    attributes(m, attr_field, f, ch);
-    if (start != 0)
-        fixed64_field(b, 2, (uint64_t)start);
-    fixed64_field(b, 3, (uint64_t)m->now);
+    if (m->cs == NULL)
+        pb_attrs(m, attr_field, f, ch);
+    else
+        attributes(m, attr_field, f, ch);
+    if (!lumen__buf_reserve(b, 18))
+        return p;
+    unsigned char *q = (unsigned char *)b->p + b->len;
+    if (start != 0) {
+        *q++ = 2 << 3 | WT_I64; /* start_time_unix_nano */
+        q = put_le64(q, (uint64_t)start);
+    }
+    *q++ = 3 << 3 | WT_I64; /* time_unix_nano */
+    memcpy(q, m->now_le, 8);
+    b->len = (size_t)(q + 8 - (unsigned char *)b->p);
+    b->p[b->len] = '\0';
     return p;
 }
 
@@ -719,11 +876,54 @@ static void point_end(mctx *m, size_t p)
         end1(m->b, p);
 }
 
+/* A registered series' NumberDataPoint without an exemplar: its length
+ * is known before it is written, so it is written in one pass. */
+static void number_point_pb(mctx *m, const lumen__family *f, const lumen__child *ch, int64_t start,
+                            double v, bool is_int)
+{
+    lumen__buf *b = m->b;
+    tmpl_for(m, f, 7);
+    if (m->tf != f)
+        return;
+    m->points++;
+    size_t vl[LUMEN__MAX_LABELS];
+    size_t nl = ch != NULL ? f->nlabels : 0;
+    const char *lv = ch != NULL ? ch->values : NULL;
+    size_t body = pb_attrs_len(m, nl, lv, vl) + (start != 0 ? 9 : 0) + 18;
+    if (!lumen__buf_reserve(b, 1 + 10 + body))
+        return;
+    unsigned char *p = (unsigned char *)b->p + b->len;
+    *p++ = 1 << 3 | WT_LEN; /* <Data>.data_points */
+    p = put_varint(p, body);
+    p = pb_attrs_put(m, p, 7, nl, lv, vl);
+    if (start != 0) {
+        *p++ = 2 << 3 | WT_I64; /* start_time_unix_nano */
+        p = put_le64(p, (uint64_t)start);
+    }
+    *p++ = 3 << 3 | WT_I64; /* time_unix_nano */
+    memcpy(p, m->now_le, 8);
+    p += 8;
+    if (is_int) {
+        *p++ = 6 << 3 | WT_I64; /* as_int (sfixed64) */
+        p = put_le64(p, (uint64_t)(int64_t)v);
+    } else {
+        *p++ = 4 << 3 | WT_I64; /* as_double */
+        p = put_le64(p, lumen__f64_bits(v));
+    }
+    b->len = (size_t)(p - (unsigned char *)b->p);
+    b->p[b->len] = '\0';
+}
+
 /* A NumberDataPoint: a double (is_int: an int) and the slot's exemplar. */
 static void number_point(mctx *m, const lumen__family *f, const lumen__child *ch, int64_t start,
                          double v, bool is_int, _Atomic(lumen__exemplar *) *slot, bool comma)
 {
     lumen__buf *b = m->b;
+    if (!m->json && m->cs == NULL &&
+        (slot == NULL || atomic_load_explicit(slot, memory_order_acquire) == NULL)) {
+        number_point_pb(m, f, ch, start, v, is_int);
+        return;
+    }
     size_t p = point_begin(m, 7, f, ch, start, comma);
     bool first = true;
     if (m->json) {
@@ -1009,7 +1209,7 @@ static int kind_of(lumen_metric_type t, lumen_histogram_kind hk)
  * messages for metric_end. An info family's name gets its _info (OTLP
  * has no info type). */
 static void metric_begin(mctx *m, const char *name, bool info, const char *help, const char *unit,
-                         int kind, bool comma, size_t *mm, size_t *data)
+                         int kind, size_t est, bool comma, size_t *mm, size_t *data)
 {
     lumen__buf *b = m->b;
     size_t nlen = strlen(name);
@@ -1043,7 +1243,12 @@ static void metric_begin(mctx *m, const char *name, bool info, const char *help,
         lumen__free(utmp, 0);
         return;
     }
-    *mm = begin(b, 2); /* ScopeMetrics.metrics */
+    /* The lengths' widths: from the points' estimated size est (0:
+     * unknown, three bytes as pb.h's begin keeps). */
+    size_t hdr = nlen + hlen + ulen + 3 * 4 + 5;
+    m->w_data = est != 0 ? varint_len(est) : RESERVE;
+    m->w_mm = est != 0 ? varint_len(est + hdr) : RESERVE;
+    *mm = begin_w(b, 2, m->w_mm); /* ScopeMetrics.metrics */
     tag(b, 1, WT_LEN);
     varint(b, nlen + (info ? 5 : 0));
     lumen__buf_add(b, name, nlen);
@@ -1055,7 +1260,7 @@ static void metric_begin(mctx *m, const char *name, bool info, const char *help,
         bytes_field(b, 3, unit, ulen);
     lumen__free(htmp, 0);
     lumen__free(utmp, 0);
-    *data = begin(b, (unsigned)kind);
+    *data = begin_w(b, (unsigned)kind, m->w_data);
 }
 
 static void metric_end(mctx *m, int kind, bool monotonic, size_t mm, size_t data)
@@ -1075,9 +1280,29 @@ static void metric_end(mctx *m, int kind, bool monotonic, size_t mm, size_t data
             uint_field(b, 2, m->delta ? DELTA : CUMULATIVE);
         if (kind == M_SUM)
             uint_field(b, 3, monotonic);
-        end(b, data);
-        end(b, mm);
+        end_w(b, data, m->w_data);
+        end_w(b, mm, m->w_mm);
     }
+}
+
+/* The protobuf size of a registered family's n points ch[0..n),
+ * estimated as n times the first one's without exemplars, for the width
+ * of the Metric's length; 0 when not estimated. */
+static size_t points_size(mctx *m, const lumen__family *f, int kind, lumen__child *const *ch,
+                          size_t n)
+{
+    if (m->json || n == 0 || (kind != M_SUM && kind != M_GAUGE && kind != M_HISTOGRAM))
+        return 0;
+    unsigned field = kind == M_HISTOGRAM ? 9 : 7;
+    tmpl_for(m, f, field);
+    if (m->tf != f)
+        return 0;
+    size_t vl[LUMEN__MAX_LABELS];
+    size_t one = pb_attrs_len(m, f->nlabels, ch[0]->values, vl) + 27; /* times, value */
+    if (kind == M_HISTOGRAM) /* count, sum, the buckets' counts and bounds */
+        one += 9 + 2 + varint_len(8 * (f->nbuckets + 1)) + 8 * (f->nbuckets + 1) +
+               (f->nbuckets ? 2 + varint_len(8 * f->nbuckets) + 8 * f->nbuckets : 0);
+    return n * (1 + varint_len(one) + one);
 }
 
 /* One registered family as one Metric. */
@@ -1090,17 +1315,17 @@ static void metric(mctx *m, lumen__family *f, bool comma)
      * deltas under both delta and lowmemory. */
     m->delta = m->dl != NULL && f->fn == NULL &&
                (f->type == LUMEN_METRIC_COUNTER || f->type == LUMEN_METRIC_HISTOGRAM);
-    metric_begin(m, f->name, f->type == LUMEN_METRIC_INFO, f->help, f->unit, kind, comma, &mm,
-                 &data);
+    size_t n = 0;
+    lumen__child **ch = NULL;
+    if (f->fn == NULL && (ch = lumen__family_snapshot(f, &n)) == NULL) {
+        b->oom = true;
+        return;
+    }
+    metric_begin(m, f->name, f->type == LUMEN_METRIC_INFO, f->help, f->unit, kind,
+                 points_size(m, f, kind, ch, n), comma, &mm, &data);
     if (f->fn != NULL) {
         number_point(m, f, NULL, 0, f->fn(f->fn_ud), false, NULL, false);
     } else {
-        size_t n;
-        lumen__child **ch = lumen__family_snapshot(f, &n);
-        if (ch == NULL) {
-            b->oom = true;
-            return;
-        }
         for (size_t k = 0; k < n && !b->oom; k++) {
             lumen__child *c = ch[k];
             bool cm = k > 0;
@@ -1250,7 +1475,7 @@ static void collected_metric(mctx *m, const lumen_collect_sink *s, const lumen__
     m->delta = m->dl != NULL && m->dl->pref == LUMEN_OTLP_TEMPORALITY_DELTA &&
                (cf->type == LUMEN_METRIC_COUNTER || cf->type == LUMEN_METRIC_HISTOGRAM);
     metric_begin(m, lumen__sink_str(s, cf->name), cf->type == LUMEN_METRIC_INFO,
-                 lumen__sink_str(s, cf->help), lumen__sink_str(s, cf->unit), kind, comma, &mm,
+                 lumen__sink_str(s, cf->help), lumen__sink_str(s, cf->unit), kind, 0, comma, &mm,
                  &data);
     const lumen__csample *x = cf->n ? &s->samples[cf->first] : NULL, *end = x ? x + cf->n : NULL;
     bool cm = false;
@@ -1367,6 +1592,7 @@ static int encode(char **out, size_t *out_len, size_t *points, lumen_otlp_format
     if (dl != NULL && dl->pref == LUMEN_OTLP_TEMPORALITY_CUMULATIVE)
         dl = NULL;
     mctx m = {.b = &b, .json = fmt == LUMEN_OTLP_JSON, .now = lumen__wall_ns(), .dl = dl};
+    put_le64(m.now_le, (uint64_t)m.now);
     if (dl != NULL) {
         dl->gen++;
         dl->oom = false;
@@ -1398,6 +1624,7 @@ static int encode(char **out, size_t *out_len, size_t *points, lumen_otlp_format
         lumen__sink_free(&sinks[r]);
     }
     lumen__free(sinks, nregs * sizeof *sinks);
+    lumen__buf_free(&m.tb);
     if (rc == LUMEN_OK && sinks_oom)
         rc = LUMEN_ENOMEM;
     if (rc == LUMEN_OK && (b.oom || (dl != NULL && dl->oom)))

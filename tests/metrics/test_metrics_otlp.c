@@ -4,7 +4,8 @@
  * the OTLP field numbers) accepts the protobuf body and shows every field;
  * the OpenTelemetry JS definitions (tests/trace/js/decode_metrics.js)
  * decode it to the expected points, and the OTLP/JSON body, built into
- * the same message, gives the same points; bad arguments are refused. */
+ * the same message, gives the same points, also for long labels and
+ * large families; bad arguments are refused. */
 #include "support/support.h"
 
 #include <stdio.h>
@@ -377,6 +378,106 @@ static void test_metrics_otlp__decoded_by_opentelemetry_js(void **state)
     free(out);
 }
 
+/* Sizes the encoder's shortcuts must get right (the protobuf lengths
+ * are computed ahead or guessed, then fixed): points over 127 bytes, a
+ * Metric over 16 KiB, a family whose first series is short and the rest
+ * long (its size guessed too small) and the reverse (too large), constant
+ * labels, an exemplar on one series. protoc accepts the protobuf body,
+ * and the JS definitions decode it to the points the OTLP/JSON body
+ * (written by other code) gives. */
+static void test_metrics_otlp__long_and_many_series(void **state)
+{
+    (void)state;
+    char dir[512], cmd[1024];
+    if (!have_js(dir, sizeof dir) || !lt_have("protoc")) {
+        print_message("node, %s/node_modules or protoc missing; skipped\n", dir);
+        skip();
+    }
+    lumen_registry *r;
+    assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+    const char *lab[] = {"path", "code"};
+    const lumen_label cl[] = {{"service", "checkout"}, {"zone", "b"}};
+    char longv[301];
+    memset(longv, 'p', 300);
+    longv[300] = '\0';
+    size_t total = 0;
+    for (int f = 0; f < 4; f++) {
+        lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
+        o.label_names = lab;
+        o.label_count = 2;
+        o.series_limit = 1000;
+        if (f == 2) {
+            o.const_labels = cl;
+            o.const_label_count = 2;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "sizes_%d_total", f);
+        lumen_family *fam;
+        assert_int_equal(lumen_family_new(&fam, r, LUMEN_METRIC_COUNTER, name, &o), LUMEN_OK);
+        int n = f == 0 ? 150 : f == 1 ? 40 : f == 2 ? 300 : 1;
+        for (int k = 0; k < n; k++) {
+            char path[400];
+            /* f 0: the first path short, the others long; f 1: the reverse */
+            bool lng = (f == 0 && k > 0) || (f == 1 && k == 0) || f == 3;
+            snprintf(path, sizeof path, "%s/%03d", lng ? longv : "", k);
+            const char *v[] = {path, k % 2 ? "200" : "500"};
+            lumen_counter *c;
+            assert_int_equal(lumen_family_counter(&c, fam, v, 2), LUMEN_OK);
+            if (f == 2 && k == 7) {
+                const lumen_label ex[] = {{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}};
+                lumen_counter_add_exemplar(c, 1, ex, 1);
+            } else {
+                lumen_counter_add(c, k + 0.25);
+            }
+        }
+        total += (size_t)n;
+    }
+    char *pb, *json;
+    size_t pb_len, json_len, pts, jpts;
+    assert_int_equal(
+        lumen_otlp_encode_metrics(&pb, &pb_len, &pts, LUMEN_OTLP_PROTOBUF, &r, 1, NULL, NULL),
+        LUMEN_OK);
+    assert_int_equal(
+        lumen_otlp_encode_metrics(&json, &json_len, &jpts, LUMEN_OTLP_JSON, &r, 1, NULL, NULL),
+        LUMEN_OK);
+    assert_int_equal(pts, total);
+    assert_int_equal(jpts, total);
+
+    snprintf(cmd, sizeof cmd,
+             "protoc "
+             "--decode=opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest "
+             "-I %s/tests/metrics otlp_metrics.proto",
+             lt_source_dir());
+    char *out = NULL;
+    int rc = lt_run(cmd, pb, pb_len, &out);
+    if (rc != 0)
+        fail_msg("protoc rc %d:\n%.2000s", rc, out);
+    assert_int_equal(count_substr(out, "start_time_unix_nano: "), (int)total);
+    assert_int_equal(count_substr(out, "key: \"service\""), 300);
+    free(out);
+
+    snprintf(cmd, sizeof cmd, "node '%s/decode_metrics.js'", dir);
+    rc = lt_run(cmd, pb, pb_len, &out);
+    if (rc != 0)
+        fail_msg("decode_metrics.js rc %d:\n%.2000s", rc, out);
+    assert_int_equal(count_substr(out, "\n"), 1 + (int)total);
+    assert_non_null(strstr(out, "\"value\":0.25,"));
+    assert_non_null(strstr(out, "\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\""));
+    snprintf(cmd, sizeof cmd, "node '%s/decode_metrics.js' json", dir);
+    char *jout = NULL;
+    rc = lt_run(cmd, json, json_len, &jout);
+    if (rc != 0)
+        fail_msg("decode_metrics.js json rc %d:\n%.2000s", rc, jout);
+    mask_times(jout);
+    mask_times(out);
+    assert_string_equal(jout, out);
+    free(jout);
+    free(out);
+    lumen_free(pb);
+    lumen_free(json);
+    lumen_registry_free(r);
+}
+
 static void test_metrics_otlp__arguments(void **state)
 {
     (void)state;
@@ -424,6 +525,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_otlp__protoc_decodes_every_field),
         cmocka_unit_test(test_metrics_otlp__decoded_by_opentelemetry_js),
+        cmocka_unit_test(test_metrics_otlp__long_and_many_series),
         cmocka_unit_test(test_metrics_otlp__arguments),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
