@@ -233,8 +233,8 @@ int main(void)
     qsort(loop_cpu[1], BENCH_TRIALS, sizeof loop_cpu[1][0], cmp);
     lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
     lumen_span_processor_get_stats(&st, proc);
-    bench_report("lumen", "instrumented_request", "ns/req", "%.1f", a, BENCH_TRIALS);
-    bench_report("lumen", "hand_written_request", "ns/req", "%.1f", b, BENCH_TRIALS);
+    bench_report("lumen", "instrumented_request", "ns/req", 1, a, BENCH_TRIALS);
+    bench_report("lumen", "hand_written_request", "ns/req", 1, b, BENCH_TRIALS);
     printf("# the requesting thread's CPU time (median): instrumented_request %.1f ns/req, "
            "hand_written_request %.1f ns/req\n",
            loop_cpu[0][BENCH_TRIALS / 2], loop_cpu[1][BENCH_TRIALS / 2]);

@@ -116,23 +116,21 @@ typedef std::vector<double> rounds;
 /* The minimum of the rounds in the spec's form, the rounds themselves and
  * their median; lib starting with '#' (lumen beside compiled spdlog) makes
  * every line a comment. */
-static void report(const char *lib, const char *name, const char *unit, const char *fmt, rounds v)
+static void report(const char *lib, const char *name, const char *unit, int prec, rounds v)
 {
     if (v.empty())
         return;
     std::sort(v.begin(), v.end());
-    char lo[64], mid[64];
-    std::snprintf(lo, sizeof lo, fmt, v[0]);
-    std::snprintf(mid, sizeof mid, fmt, v[v.size() / 2]);
-    std::printf("%s %s %s %s\n", lib, name, lo, unit);
+    double lo = v[0], mid = v[v.size() / 2];
+    std::printf("%s %s %.*f %s\n", lib, name, prec, lo, unit);
     if (lib[0] != '#') {
         std::printf("# trials %s %s %s", lib, name, unit);
         for (double x : v)
             std::printf(" %.4g", x);
         std::printf("\n");
     }
-    std::printf("# %s %s: min %s, median %s %s of %zu rounds\n", lib[0] == '#' ? lib + 2 : lib,
-                name, lo, mid, unit, v.size());
+    std::printf("# %s %s: min %.*f, median %.*f %s of %zu rounds\n", lib[0] == '#' ? lib + 2 : lib,
+                name, prec, lo, prec, mid, unit, v.size());
 }
 
 static lumen_log_handler *lumen_handler(lumen_log_sink sink, int fd, unsigned flags)
@@ -217,15 +215,15 @@ int main()
     rounds lp, spp, spb;
     pipe_workload(lp, spp, spb);
 
-    report(LU, "log_json_line", "ns/line", "%.1f", l1);
-    report(SP, "log_json_line", "ns/line", "%.1f", s1);
-    report(LU, "log_json_line_2threads", "ns/line", "%.1f", l2);
-    report(SP, "log_json_line_2threads", "ns/line", "%.1f", s2);
-    report(LU, "log_disabled_level", "ns/call", "%.2f", ld);
-    report(SP, "log_disabled_level", "ns/call", "%.2f", sd);
+    report(LU, "log_json_line", "ns/line", 1, l1);
+    report(SP, "log_json_line", "ns/line", 1, s1);
+    report(LU, "log_json_line_2threads", "ns/line", 1, l2);
+    report(SP, "log_json_line_2threads", "ns/line", 1, s2);
+    report(LU, "log_disabled_level", "ns/call", 2, ld);
+    report(SP, "log_disabled_level", "ns/call", 2, sd);
     if (!lp.empty()) {
-        report(LU, "log_json_line_pipe", "ns/line", "%.1f", lp);
-        report(SP, "log_json_line_pipe", "ns/line", "%.1f", spp);
+        report(LU, "log_json_line_pipe", "ns/line", 1, lp);
+        report(SP, "log_json_line_pipe", "ns/line", 1, spp);
         std::printf("# " SP " log_json_line_pipe through basic_file_sink(\"/dev/stdout\"), "
                     "stdio-buffered: %.1f ns/line (min of %zu rounds)\n",
                     *std::min_element(spb.begin(), spb.end()), spb.size());

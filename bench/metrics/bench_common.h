@@ -97,20 +97,18 @@ static inline double bench_min(const double *v, int n)
 
 /* The spec's line with the minimum of the trials, then the trials
  * themselves ("# trials <library> <workload> <unit> <v>...", read by
- * bench/run.sh) and a comment with their median. `fmt` formats one value
- * ("%.2f"). Sorts `v`. */
-static inline void bench_report(const char *lib, const char *name, const char *unit,
-                                const char *fmt, double *v, int n)
+ * bench/run.sh) and a comment with their median, `prec` digits after the
+ * point. Sorts `v`. */
+static inline void bench_report(const char *lib, const char *name, const char *unit, int prec,
+                                double *v, int n)
 {
-    char a[64], b[64];
-    snprintf(a, sizeof a, fmt, bench_min(v, n));
-    printf("%s %s %s %s\n", lib, name, a, unit);
+    double lo = bench_min(v, n);
+    printf("%s %s %.*f %s\n", lib, name, prec, lo, unit);
     printf("# trials %s %s %s", lib, name, unit);
     for (int i = 0; i < n; i++)
         printf(" %.4g", v[i]);
-    printf("\n");
-    snprintf(b, sizeof b, fmt, bench_median(v, n));
-    printf("# %s %s: min %s, median %s %s of %d trials\n", lib, name, a, b, unit, n);
+    printf("\n# %s %s: min %.*f, median %.*f %s of %d trials\n", lib, name, prec, lo, prec,
+           bench_median(v, n), unit, n);
 }
 
 /* One thread: fn(ctx, k) does k operations. A warm-up of about

@@ -149,7 +149,7 @@ static void counter_inc(void)
     double ns[BENCH_TRIALS];
     double want = bench_single(loop_counter, c, ns) + 1;
     if (check(lumen_counter_value(c) == want, "counter_inc total", lumen_counter_value(c), want))
-        bench_report(LIB, "counter_inc", "ns/op", "%.2f", ns, BENCH_TRIALS);
+        bench_report(LIB, "counter_inc", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -165,7 +165,7 @@ static void histogram_observe(void)
     double ns[BENCH_TRIALS];
     double want = bench_single(loop_histogram, h, ns) + 1;
     if (check(histogram_count(r) == want, "histogram_observe total", histogram_count(r), want))
-        bench_report(LIB, "histogram_observe", "ns/op", "%.2f", ns, BENCH_TRIALS);
+        bench_report(LIB, "histogram_observe", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -201,7 +201,7 @@ static void summary_observe(void)
     }
     lumen_free(text);
     if (check(got == want, "summary_observe total", got, want))
-        bench_report(LIB, "summary_observe", "ns/op", "%.2f", ns, BENCH_TRIALS);
+        bench_report(LIB, "summary_observe", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -228,7 +228,7 @@ static void exponential_histogram_observe(void)
     double want = bench_single(loop_histogram, h, ns) + 1024;
     if (check(histogram_count(r) == want, "exponential_histogram_observe total", histogram_count(r),
               want))
-        bench_report(LIB, "exponential_histogram_observe", "ns/op", "%.2f", ns, BENCH_TRIALS);
+        bench_report(LIB, "exponential_histogram_observe", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -242,7 +242,7 @@ static void labeled_inc(void)
     double ns[BENCH_TRIALS];
     double want = bench_single(loop_labeled, f, ns) + 16;
     if (check(labeled_total(f) == want, "labeled_inc total", labeled_total(f), want))
-        bench_report(LIB, "labeled_inc", "ns/op", "%.2f", ns, BENCH_TRIALS);
+        bench_report(LIB, "labeled_inc", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -313,7 +313,7 @@ static void nthreads(const char *name, bench_team_fn fn, int argc, char **argv)
                      : fn == n_histogram ? histogram_count(r)
                                          : labeled_total(x.f);
         if (check(got == want, full, got, want))
-            bench_report(LIB, full, "ns/op/thread", "%.2f", ns, BENCH_TRIALS);
+            bench_report(LIB, full, "ns/op/thread", 2, ns, BENCH_TRIALS);
         /* On a busy machine the threads may not get the CPUs they could;
          * their own CPU time per op shows what an operation costs each. */
         printf("# " LIB " %s thread CPU time %.2f ns/op (min %.2f)\n", full,

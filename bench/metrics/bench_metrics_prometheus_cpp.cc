@@ -89,7 +89,7 @@ static void counter_inc()
     double ns[BENCH_TRIALS];
     double want = bench_single(loop_counter, &c, ns);
     if (check(c.Value() == want, "counter_inc total", c.Value(), want))
-        bench_report(LIB, "counter_inc", "ns/op", "%.2f", ns, BENCH_TRIALS);
+        bench_report(LIB, "counter_inc", "ns/op", 2, ns, BENCH_TRIALS);
 }
 
 static void histogram_observe()
@@ -101,7 +101,7 @@ static void histogram_observe()
     double want = bench_single(loop_histogram, &h, ns);
     double got = (double)h.Collect().histogram.sample_count;
     if (check(got == want, "histogram_observe total", got, want))
-        bench_report(LIB, "histogram_observe", "ns/op", "%.2f", ns, BENCH_TRIALS);
+        bench_report(LIB, "histogram_observe", "ns/op", 2, ns, BENCH_TRIALS);
 }
 
 static void labeled_inc()
@@ -111,7 +111,7 @@ static void labeled_inc()
     double ns[BENCH_TRIALS];
     double want = bench_single(loop_labeled, &fam, ns);
     if (check(labeled_total(fam) == want, "labeled_inc total", labeled_total(fam), want))
-        bench_report(LIB, "labeled_inc", "ns/op", "%.2f", ns, BENCH_TRIALS);
+        bench_report(LIB, "labeled_inc", "ns/op", 2, ns, BENCH_TRIALS);
 }
 
 // ---- N threads ----------------------------------------------------------------
@@ -172,7 +172,7 @@ static void nthreads(const char *name, bench_team_fn fn, int argc, char **argv)
                      : fn == n_histogram ? (double)x.h->Collect().histogram.sample_count
                                          : labeled_total(*x.f);
         if (check(got == want, full, got, want))
-            bench_report(LIB, full, "ns/op/thread", "%.2f", ns, BENCH_TRIALS);
+            bench_report(LIB, full, "ns/op/thread", 2, ns, BENCH_TRIALS);
         std::printf("# " LIB " %s thread CPU time %.2f ns/op (min %.2f)\n", full,
                     bench_median(cpu, BENCH_TRIALS), bench_min(cpu, BENCH_TRIALS));
     }

@@ -105,7 +105,7 @@ static void bench_spans(lumen_sampler_kind k, const char *name)
     double cpu = (cpu_ns() - c0) / ((double)BENCH_TRIALS * SPAN_TRIAL);
     lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
     lumen_span_processor_get_stats(&st, p);
-    bench_report("lumen", name, "ns/span", "%.1f", r, BENCH_TRIALS);
+    bench_report("lumen", name, "ns/span", 1, r, BENCH_TRIALS);
     printf("# %s: %.1f ns/span of process CPU time (all threads)\n", name, cpu);
     if (st.ended > 0)
         printf("# %s: %llu ended, %llu exported, %llu dropped, %llu failed\n", name,
@@ -144,7 +144,7 @@ static void bench_traceparent(void)
             r[k] = (now_ns() - a) / n;
     }
     lumen_span_context_free(sc);
-    bench_report("lumen", "traceparent_roundtrip", "ns/op", "%.1f", r, BENCH_TRIALS);
+    bench_report("lumen", "traceparent_roundtrip", "ns/op", 1, r, BENCH_TRIALS);
     if (sink == 1)
         puts("");
 }
@@ -188,7 +188,7 @@ static void bench_encode(void)
         if (k >= 0)
             r[k] = (now_ns() - a) / n / 1000.0;
     }
-    bench_report("lumen", "otlp_encode_512", "us/batch", "%.1f", r, BENCH_TRIALS);
+    bench_report("lumen", "otlp_encode_512", "us/batch", 1, r, BENCH_TRIALS);
     printf("# otlp_encode_512: %zu bytes per batch\n", len);
     lumen_tracer_provider_free(tp);
 }
