@@ -43,6 +43,7 @@ run_one() { # name, command...
   echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
   echo "# <workload>_<N>threads: wall ns per op per thread (a trial's wall time / the ops each"
   echo "# of its N threads did); total throughput is N / that figure. Totals are checked exact."
+  echo "# A line with '# trials' after it: its figure is the fastest of those trials (after a warm-up)."
   progs=
   for p in bench_metrics_lumen bench_metrics_prometheus_cpp bench_metrics_golang; do
     [ -x "$dir/bench/metrics/$p" ] || continue
