@@ -31,8 +31,11 @@ test:
 
 # Every benchmark beside its anchors (prometheus-cpp, client_golang,
 # client_python, spdlog compiled and header-only) in one run, then a summary
-# against the best anchor. About 5 minutes on a busy 2-core machine; each
-# program is stopped after LUMEN_BENCH_TIMEOUT seconds (bench/run.sh).
+# against the best anchor. About 5 minutes on a busy 2-core machine before
+# the many short trials and the interleaved rounds of the hot rows (about
+# 15 s per program and round: LUMEN_BENCH_ROUNDS=0 skips them) were added;
+# the total with them is not measured yet. Each program is stopped after
+# LUMEN_BENCH_TIMEOUT seconds (bench/run.sh).
 bench:
 	@sh scripts/deps.sh bench
 	cmake -S . -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release -DLUMEN_BENCH=ON -DLUMEN_TESTS=OFF $(CMAKE_FLAGS)

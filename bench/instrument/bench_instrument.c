@@ -11,7 +11,9 @@
  *                          instrumentation writes them (label lookup by
  *                          value, a status-code table, no snprintf)
  *
- * Both in one process, alternating trials, median of 5; each trial ends when
+ * Both in one process, alternating BENCH_TRIALS (30) short trials after a
+ * warm-up; the fastest trial is the figure, the median a comment
+ * (bench_report, bench/metrics/bench_common.h); each trial ends when
  * the batch processor has exported every span it timed (none dropped: the
  * queue holds a trial's spans, and the drops are printed).
  */
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../metrics/bench_common.h"
 #include "lumen/instrument.h"
 #include "lumen/log.h"
 #include "lumen/metrics.h"
@@ -44,7 +47,7 @@ static double cpu_ns(void)
     return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
-static double loop_cpu[2][5];
+static double loop_cpu[2][BENCH_TRIALS];
 
 static int cmp(const void *a, const void *b)
 {
@@ -221,22 +224,20 @@ int main(void)
     double warm;
     instrumented(TRIAL / 10, &warm); /* warm: series, exemplar slots, span pool */
     hand_written(TRIAL / 10, &warm);
-    double a[5], b[5];
-    for (int k = 0; k < 5; k++) {
+    double a[BENCH_TRIALS], b[BENCH_TRIALS];
+    for (int k = 0; k < BENCH_TRIALS; k++) {
         a[k] = instrumented(TRIAL, &loop_cpu[0][k]);
         b[k] = hand_written(TRIAL, &loop_cpu[1][k]);
     }
-    qsort(a, 5, sizeof a[0], cmp);
-    qsort(b, 5, sizeof b[0], cmp);
-    qsort(loop_cpu[0], 5, sizeof loop_cpu[0][0], cmp);
-    qsort(loop_cpu[1], 5, sizeof loop_cpu[1][0], cmp);
+    qsort(loop_cpu[0], BENCH_TRIALS, sizeof loop_cpu[0][0], cmp);
+    qsort(loop_cpu[1], BENCH_TRIALS, sizeof loop_cpu[1][0], cmp);
     lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
     lumen_span_processor_get_stats(&st, proc);
-    printf("lumen instrumented_request %.1f ns/req\n", a[2]);
-    printf("lumen hand_written_request %.1f ns/req\n", b[2]);
-    printf("# the requesting thread's CPU time: instrumented_request %.1f ns/req, "
+    bench_report("lumen", "instrumented_request", "ns/req", 1, a, BENCH_TRIALS);
+    bench_report("lumen", "hand_written_request", "ns/req", 1, b, BENCH_TRIALS);
+    printf("# the requesting thread's CPU time (median): instrumented_request %.1f ns/req, "
            "hand_written_request %.1f ns/req\n",
-           loop_cpu[0][2], loop_cpu[1][2]);
+           loop_cpu[0][BENCH_TRIALS / 2], loop_cpu[1][BENCH_TRIALS / 2]);
     printf("# instrumented_request: spans %llu ended, %llu exported, %llu dropped\n",
            (unsigned long long)st.ended, (unsigned long long)st.exported,
            (unsigned long long)st.dropped);

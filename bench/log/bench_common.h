@@ -17,7 +17,7 @@ static inline int64_t bench_now(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Many short rounds, alternating between the libraries, best of each: on a
+/* Many short rounds, alternating between the libraries; min and median of each: on a
  * shared machine a round of a million lines (the old size) often overlapped
  * another job's burst for one library and not the other, and the ratio
  * moved between 1.9x and 3.8x from run to run. */

@@ -1,7 +1,9 @@
 /*
  * bench/log/bench_log_spdlog.cpp: the log workloads for lumen and its
  * anchor, spdlog 1.10, in one process, alternating rounds so that a noisy
- * shared machine hits both alike; best of BENCH_REPEAT rounds each.
+ * shared machine hits both alike; BENCH_REPEAT rounds (the first ones warm
+ * both up), each library's minimum printed as its figure, then the rounds
+ * ("# trials ...", read by bench/run.sh) and their median.
  *
  * Built twice (bench/log/CMakeLists.txt): bench_log_spdlog_header_only
  * with BENCH_SPDLOG_HEADER_ONLY, spdlog's default header-only mode
@@ -44,8 +46,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 #include "lumen/log.h"
 
@@ -107,10 +111,26 @@ static double lumen_disabled()
     return (double)(bench_now() - t0) / BENCH_DISABLED;
 }
 
-static void keep_best(double &best, double v)
+typedef std::vector<double> rounds;
+
+/* The minimum of the rounds in the spec's form, the rounds themselves and
+ * their median; lib starting with '#' (lumen beside compiled spdlog) makes
+ * every line a comment. */
+static void report(const char *lib, const char *name, const char *unit, int prec, rounds v)
 {
-    if (v < best)
-        best = v;
+    if (v.empty())
+        return;
+    std::sort(v.begin(), v.end());
+    double lo = v[0], mid = v[v.size() / 2];
+    std::printf("%s %s %.*f %s\n", lib, name, prec, lo, unit);
+    if (lib[0] != '#') {
+        std::printf("# trials %s %s %s", lib, name, unit);
+        for (double x : v)
+            std::printf(" %.4g", x);
+        std::printf("\n");
+    }
+    std::printf("# %s %s: min %.*f, median %.*f %s of %zu rounds\n", lib[0] == '#' ? lib + 2 : lib,
+                name, prec, lo, prec, mid, unit, v.size());
 }
 
 static lumen_log_handler *lumen_handler(lumen_log_sink sink, int fd, unsigned flags)
@@ -133,7 +153,7 @@ static lumen_log_handler *lumen_handler(lumen_log_sink sink, int fd, unsigned fl
 }
 
 /* log_json_line_pipe, both libraries, alternating rounds. */
-static void pipe_workload(double &lp, double &spp, double &spb)
+static void pipe_workload(rounds &lp, rounds &spp, rounds &spb)
 {
     int saved;
     pid_t cat = bench_pipe_stdout(&saved);
@@ -152,11 +172,11 @@ static void pipe_workload(double &lp, double &spp, double &spb)
     buffered->set_pattern(pattern, spdlog::pattern_time_type::utc);
     buffered->set_level(spdlog::level::info);
     for (int r = 0; r < BENCH_REPEAT; r++) {
-        keep_best(lp, run(lumen_lines, 1, true, BENCH_PIPE_LINES));
+        lp.push_back(run(lumen_lines, 1, true, BENCH_PIPE_LINES));
         sp = stdout_logger;
-        keep_best(spp, run(sp_lines, 1, false, BENCH_PIPE_LINES));
+        spp.push_back(run(sp_lines, 1, false, BENCH_PIPE_LINES));
         sp = buffered;
-        keep_best(spb, run(sp_lines, 1, false, BENCH_PIPE_LINES));
+        spb.push_back(run(sp_lines, 1, false, BENCH_PIPE_LINES));
     }
     /* cat sees the end of its input only once every descriptor of the
      * pipe is closed, the one basic_file_sink opened included. */
@@ -183,30 +203,30 @@ int main()
     lumen_logger_set_handlers(lg, &h, 1);
     lumen_logger_set_level(lg, LUMEN_LOG_INFO);
 
-    double l1 = 1e30, l2 = 1e30, ld = 1e30, s1 = 1e30, s2 = 1e30, sd = 1e30;
+    rounds l1, l2, ld, s1, s2, sd;
     for (int r = 0; r < BENCH_REPEAT; r++) {
-        keep_best(l1, run(lumen_lines, 1, true));
-        keep_best(s1, run(sp_lines, 1, false));
-        keep_best(l2, run(lumen_lines, 2, true));
-        keep_best(s2, run(sp_lines, 2, false));
-        keep_best(ld, lumen_disabled());
-        keep_best(sd, sp_disabled());
+        l1.push_back(run(lumen_lines, 1, true));
+        s1.push_back(run(sp_lines, 1, false));
+        l2.push_back(run(lumen_lines, 2, true));
+        s2.push_back(run(sp_lines, 2, false));
+        ld.push_back(lumen_disabled());
+        sd.push_back(sp_disabled());
     }
-    double lp = 1e30, spp = 1e30, spb = 1e30;
+    rounds lp, spp, spb;
     pipe_workload(lp, spp, spb);
 
-    std::printf(LU " log_json_line %.1f ns/line\n", l1);
-    std::printf(SP " log_json_line %.1f ns/line\n", s1);
-    std::printf(LU " log_json_line_2threads %.1f ns/line\n", l2);
-    std::printf(SP " log_json_line_2threads %.1f ns/line\n", s2);
-    std::printf(LU " log_disabled_level %.2f ns/call\n", ld);
-    std::printf(SP " log_disabled_level %.2f ns/call\n", sd);
-    if (lp < 1e30) {
-        std::printf(LU " log_json_line_pipe %.1f ns/line\n", lp);
-        std::printf(SP " log_json_line_pipe %.1f ns/line\n", spp);
+    report(LU, "log_json_line", "ns/line", 1, l1);
+    report(SP, "log_json_line", "ns/line", 1, s1);
+    report(LU, "log_json_line_2threads", "ns/line", 1, l2);
+    report(SP, "log_json_line_2threads", "ns/line", 1, s2);
+    report(LU, "log_disabled_level", "ns/call", 2, ld);
+    report(SP, "log_disabled_level", "ns/call", 2, sd);
+    if (!lp.empty()) {
+        report(LU, "log_json_line_pipe", "ns/line", 1, lp);
+        report(SP, "log_json_line_pipe", "ns/line", 1, spp);
         std::printf("# " SP " log_json_line_pipe through basic_file_sink(\"/dev/stdout\"), "
-                    "stdio-buffered: %.1f ns/line\n",
-                    spb);
+                    "stdio-buffered: %.1f ns/line (min of %zu rounds)\n",
+                    *std::min_element(spb.begin(), spb.end()), spb.size());
     }
 #ifdef BENCH_SPDLOG_HEADER_ONLY
     /* Not a spec workload: the same line through an async handler (BLOCK,
@@ -215,12 +235,14 @@ int main()
     lumen_logger_set_handlers(lg, &ah, 1);
     double la = 1e30;
     for (int r = 0; r < BENCH_REPEAT; r++)
-        keep_best(la, run(lumen_lines, 1, true));
-    std::printf("# lumen async (block policy) log_json_line %.1f ns/line\n", la);
+        la = std::min(la, run(lumen_lines, 1, true));
+    std::printf("# lumen async (block policy) log_json_line %.1f ns/line (min)\n", la);
 #endif
-    std::printf("# lumen/" SP ": json_line %.2fx faster, 2threads %.2fx faster, disabled %.2fx, "
-                "pipe %.2fx\n",
-                s1 / l1, s2 / l2, sd / ld, spp / lp);
+    auto lo = [](const rounds &v) { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); };
+    std::printf("# lumen/" SP " (min/min): json_line %.2fx faster, 2threads %.2fx faster, "
+                "disabled %.2fx, pipe %.2fx\n",
+                lo(s1) / lo(l1), lo(s2) / lo(l2), lo(sd) / lo(ld),
+                lo(lp) > 0 ? lo(spp) / lo(lp) : 0);
     if (lumen_log_dropped() != 0)
         std::printf("# lumen dropped %llu lines\n", (unsigned long long)lumen_log_dropped());
     return 0;

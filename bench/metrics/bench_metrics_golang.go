@@ -45,7 +45,14 @@ import (
 )
 
 const lib = "client_golang"
-const trials = 5
+
+// Trials, as in bench_common.h: every timed workload runs `trials` short
+// trials after a warm-up and prints the minimum per-op time (the spec's
+// line), the trials ("# trials ...", for bench/run.sh) and their median.
+const trials = 30
+const shortTrialS = 0.02 // one single-thread trial, times LUMEN_BENCH_SCALE
+const warmupS = 0.05
+const trialS = 0.05 // one trial of a thread-count workload, times LUMEN_BENCH_SCALE
 
 var threadCounts = []int{1, 2, 8, 32, 128, 256}
 var renderThreads = []int{1, 8, 32, 128, 256}
@@ -71,6 +78,65 @@ func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+func minimum(v []float64) float64 {
+	m := v[0]
+	for _, x := range v {
+		if x < m {
+			m = x
+		}
+	}
+	return m
+}
+
+// report prints the minimum of the trials in the spec's form, the trials
+// and a comment with their median, as bench_report does.
+func report(name, unit string, v []float64) {
+	fmt.Printf("%s %s %.2f %s\n", lib, name, minimum(v), unit)
+	fmt.Printf("# trials %s %s %s", lib, name, unit)
+	for _, x := range v {
+		fmt.Printf(" %.4g", x)
+	}
+	fmt.Printf("\n# %s %s: min %.2f, median %.2f %s of %d trials\n", lib, name, minimum(v), median(v),
+		unit, len(v))
+}
+
+// single runs fn(k) (k operations) for a warm-up of about warmupS that
+// also sizes the trials, then `trials` trials of about shortTrialS; it
+// returns their per-op times and every operation done, warm-up included.
+func single(fn func(k int64)) ([]float64, float64) {
+	target, warm := shortTrialS*scale(), warmupS*scale()
+	done, perOp := 0.0, 0.0
+	w0 := time.Now()
+	k := int64(1000)
+	for {
+		t0 := time.Now()
+		fn(k)
+		t := time.Since(t0).Seconds()
+		done += float64(k)
+		if t >= target/4 {
+			if p := t / float64(k); perOp == 0 || p < perOp {
+				perOp = p
+			}
+			if time.Since(w0).Seconds() >= warm {
+				break
+			}
+		} else {
+			k *= 4
+		}
+	}
+	if k = int64(target / perOp); k < 1 {
+		k = 1
+	}
+	ns := make([]float64, trials)
+	for i := range ns {
+		t0 := time.Now()
+		fn(k)
+		ns[i] = float64(time.Since(t0).Nanoseconds()) / float64(k)
+		done += float64(k)
+	}
+	return ns, done
 }
 
 var failures int
@@ -124,18 +190,14 @@ func value(m prometheus.Metric) *dto.Metric {
 
 func counterInc() {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "bench_total", Help: "B."})
-	n := benchN(20000000)
-	ns := make([]float64, trials)
-	for k := range ns {
-		t0 := time.Now()
-		for i := int64(0); i < n; i++ {
+	ns, done := single(func(k int64) {
+		for i := int64(0); i < k; i++ {
 			c.Inc()
 		}
-		ns[k] = float64(time.Since(t0).Nanoseconds()) / float64(n)
-	}
+	})
 	got := value(c).GetCounter().GetValue()
-	if check(got == float64(n*trials), "counter_inc total", got, float64(n*trials)) {
-		fmt.Printf("%s counter_inc %.2f ns/op\n", lib, median(ns))
+	if check(got == done, "counter_inc total", got, done) {
+		report("counter_inc", "ns/op", ns)
 	}
 }
 
@@ -145,18 +207,14 @@ func newHistogram() prometheus.Histogram {
 
 func histogramObserve() {
 	h := newHistogram()
-	n := benchN(4000000)
-	ns := make([]float64, trials)
-	for k := range ns {
-		t0 := time.Now()
-		for i := int64(0); i < n; i++ {
+	ns, done := single(func(k int64) {
+		for i := int64(0); i < k; i++ {
 			h.Observe(float64(i&1023) * 0.01)
 		}
-		ns[k] = float64(time.Since(t0).Nanoseconds()) / float64(n)
-	}
+	})
 	got := float64(value(h).GetHistogram().GetSampleCount())
-	if check(got == float64(n*trials), "histogram_observe total", got, float64(n*trials)) {
-		fmt.Printf("%s histogram_observe %.2f ns/op\n", lib, median(ns))
+	if check(got == done, "histogram_observe total", got, done) {
+		report("histogram_observe", "ns/op", ns)
 	}
 }
 
@@ -179,17 +237,13 @@ func labeledTotal(v *prometheus.CounterVec) float64 {
 
 func labeledInc() {
 	v := newLabeled()
-	n := benchN(1000000)
-	ns := make([]float64, trials)
-	for k := range ns {
-		t0 := time.Now()
-		for i := int64(0); i < n; i++ {
+	ns, done := single(func(k int64) {
+		for i := int64(0); i < k; i++ {
 			labeledOnce(v, i)
 		}
-		ns[k] = float64(time.Since(t0).Nanoseconds()) / float64(n)
-	}
-	if check(labeledTotal(v) == float64(n*trials), "labeled_inc total", labeledTotal(v), float64(n*trials)) {
-		fmt.Printf("%s labeled_inc %.2f ns/op\n", lib, median(ns))
+	})
+	if check(labeledTotal(v) == done, "labeled_inc total", labeledTotal(v), done) {
+		report("labeled_inc", "ns/op", ns)
 	}
 }
 
@@ -248,10 +302,10 @@ func team(n int, per int64, fn func(idx int, per int64), after func()) (wall, cp
 	return last.Sub(t0).Seconds(), cpu
 }
 
-// calibrate finds the operations per thread for trials of about 0.1 s
+// calibrate finds the operations per thread for trials of about trialS
 // (times LUMEN_BENCH_SCALE), as bench_team_calibrate does.
 func calibrate(n int, fn func(int, int64), done *float64) int64 {
-	target := 0.1 * scale()
+	target := trialS * scale()
 	per := int64(1000)
 	for {
 		w, _ := team(n, per, fn, nil)
@@ -315,9 +369,9 @@ func nthreads(name string, want func(string) bool) {
 			done += float64(per) * float64(n)
 		}
 		if check(total() == done, full, total(), done) {
-			fmt.Printf("%s %s %.2f ns/op/thread\n", lib, full, median(ns))
+			report(full, "ns/op/thread", ns)
 		}
-		fmt.Printf("# %s %s thread CPU time %.2f ns/op\n", lib, full, median(cpu))
+		fmt.Printf("# %s %s thread CPU time %.2f ns/op (min %.2f)\n", lib, full, median(cpu), minimum(cpu))
 	}
 }
 

@@ -7,14 +7,19 @@
  * memory workloads run in a child process so that they measure a fresh
  * heap.
  *
+ * Timed workloads (one thread and N threads) run BENCH_TRIALS short
+ * trials after a warm-up; the printed figure is the minimum per-op time of
+ * the trials, followed by "# trials ..." (every trial, for bench/run.sh)
+ * and a comment with the median (bench_report in bench_common.h).
+ *
  * Thread-count workloads (<workload>_<N>threads, N = 1, 2, 8, 32, 128,
  * 256): N threads released together each do the same number of
- * operations, a number chosen so that a trial lasts about 0.1 s; the
- * figure is wall ns per op per thread (the trial's wall time divided by
- * the operations each thread did), the unit of counter_inc_2threads in
- * bench-spec.md, so that counter_inc_2threads is one row of
- * counter_inc_Nthreads. Total throughput is N / that figure. Every total
- * is checked to be exact.
+ * operations, a number chosen so that a trial lasts about BENCH_TRIAL_S
+ * (0.05 s); the figure is wall ns per op per thread (the trial's wall time
+ * divided by the operations each thread did), the unit of
+ * counter_inc_2threads in bench-spec.md, so that counter_inc_2threads is
+ * one row of counter_inc_Nthreads. Total throughput is N / that figure.
+ * Every total is checked to be exact.
  */
 #include <math.h>
 #include <pthread.h>
@@ -100,6 +105,38 @@ static double histogram_count(lumen_registry *r)
 
 /* ---- one thread ------------------------------------------------------------ */
 
+/* Each workload's loop, k operations, for bench_single (bench_common.h):
+ * a warm-up, then BENCH_TRIALS short trials; min and median reported. */
+static void loop_counter(void *p, long k)
+{
+    lumen_counter *c = p;
+    for (long i = 0; i < k; i++)
+        lumen_counter_inc(c);
+}
+
+static void loop_histogram(void *p, long k)
+{
+    lumen_histogram *h = p;
+    for (long i = 0; i < k; i++)
+        lumen_histogram_observe(h, (double)(i & 1023) * 0.01);
+}
+
+static double summary_vals[1024];
+
+static void loop_summary(void *p, long k)
+{
+    lumen_summary *s = p;
+    for (long i = 0; i < k; i++)
+        lumen_summary_observe(s, summary_vals[i & 1023]);
+}
+
+static void loop_labeled(void *p, long k)
+{
+    lumen_family *f = p;
+    for (long i = 0; i < k; i++)
+        labeled_once(f, i);
+}
+
 static void counter_inc(void)
 {
     lumen_registry *r;
@@ -108,18 +145,11 @@ static void counter_inc(void)
     int rc = lumen_counter_new(&c, r, "bench_total", "B.");
     if (rc)
         die("counter", rc);
-    long n = bench_n(20000000);
     lumen_counter_inc(c); /* first touch allocates the thread's page */
     double ns[BENCH_TRIALS];
-    for (int k = 0; k < BENCH_TRIALS; k++) {
-        double t0 = bench_now();
-        for (long i = 0; i < n; i++)
-            lumen_counter_inc(c);
-        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
-    }
-    double want = (double)n * BENCH_TRIALS + 1;
+    double want = bench_single(loop_counter, c, ns) + 1;
     if (check(lumen_counter_value(c) == want, "counter_inc total", lumen_counter_value(c), want))
-        printf(LIB " counter_inc %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+        bench_report(LIB, "counter_inc", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -131,18 +161,11 @@ static void histogram_observe(void)
     int rc = lumen_histogram_new(&h, r, "bench_seconds", "B.", bounds, 11);
     if (rc)
         die("histogram", rc);
-    long n = bench_n(10000000);
     lumen_histogram_observe(h, 0);
     double ns[BENCH_TRIALS];
-    for (int k = 0; k < BENCH_TRIALS; k++) {
-        double t0 = bench_now();
-        for (long i = 0; i < n; i++)
-            lumen_histogram_observe(h, (double)(i & 1023) * 0.01);
-        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
-    }
-    double want = (double)n * BENCH_TRIALS + 1;
+    double want = bench_single(loop_histogram, h, ns) + 1;
     if (check(histogram_count(r) == want, "histogram_observe total", histogram_count(r), want))
-        printf(LIB " histogram_observe %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+        bench_report(LIB, "histogram_observe", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -152,7 +175,6 @@ static void histogram_observe(void)
 static void summary_observe(void)
 {
     static const double qs[] = {0.5, 0.9, 0.99, 0.999};
-    static double vals[1024];
     lumen_registry *r;
     lumen_registry_new(&r);
     lumen_family_options o = LUMEN_FAMILY_OPTIONS_INIT;
@@ -166,18 +188,12 @@ static void summary_observe(void)
     if (rc)
         die("summary", rc);
     for (int i = 0; i < 1024; i++)
-        vals[i] = 1e-6 * pow(10, 6.0 * ((i * 389) % 1024) / 1024);
-    long n = bench_n(5000000);
+        summary_vals[i] = 1e-6 * pow(10, 6.0 * ((i * 389) % 1024) / 1024);
     lumen_summary_observe(s, 0);
     double ns[BENCH_TRIALS];
-    for (int k = 0; k < BENCH_TRIALS; k++) {
-        double t0 = bench_now();
-        for (long i = 0; i < n; i++)
-            lumen_summary_observe(s, vals[i & 1023]);
-        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
-    }
+    double want = bench_single(loop_summary, s, ns) + 1;
     char *text = NULL;
-    double got = -1, want = (double)n * BENCH_TRIALS + 1;
+    double got = -1;
     if (lumen_registry_render_string(&text, NULL, r, LUMEN_FORMAT_PROMETHEUS) == LUMEN_OK) {
         const char *at = strstr(text, "bench_summary_seconds_count ");
         if (at != NULL)
@@ -185,7 +201,7 @@ static void summary_observe(void)
     }
     lumen_free(text);
     if (check(got == want, "summary_observe total", got, want))
-        printf(LIB " summary_observe %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+        bench_report(LIB, "summary_observe", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -206,20 +222,13 @@ static void exponential_histogram_observe(void)
         rc = lumen_family_histogram(&h, f, NULL, 0);
     if (rc)
         die("exponential histogram", rc);
-    long n = bench_n(10000000);
     for (int i = 0; i < 1024; i++)
         lumen_histogram_observe(h, (double)i * 0.01);
     double ns[BENCH_TRIALS];
-    for (int k = 0; k < BENCH_TRIALS; k++) {
-        double t0 = bench_now();
-        for (long i = 0; i < n; i++)
-            lumen_histogram_observe(h, (double)(i & 1023) * 0.01);
-        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
-    }
-    double want = (double)n * BENCH_TRIALS + 1024;
+    double want = bench_single(loop_histogram, h, ns) + 1024;
     if (check(histogram_count(r) == want, "exponential_histogram_observe total", histogram_count(r),
               want))
-        printf(LIB " exponential_histogram_observe %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+        bench_report(LIB, "exponential_histogram_observe", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -228,19 +237,12 @@ static void labeled_inc(void)
     lumen_registry *r;
     lumen_registry_new(&r);
     lumen_family *f = labeled_family(r);
-    long n = bench_n(4000000);
     for (int i = 0; i < 16; i++)
         labeled_once(f, i);
     double ns[BENCH_TRIALS];
-    for (int k = 0; k < BENCH_TRIALS; k++) {
-        double t0 = bench_now();
-        for (long i = 0; i < n; i++)
-            labeled_once(f, i);
-        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
-    }
-    double want = (double)n * BENCH_TRIALS + 16;
+    double want = bench_single(loop_labeled, f, ns) + 16;
     if (check(labeled_total(f) == want, "labeled_inc total", labeled_total(f), want))
-        printf(LIB " labeled_inc %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+        bench_report(LIB, "labeled_inc", "ns/op", 2, ns, BENCH_TRIALS);
     lumen_registry_free(r);
 }
 
@@ -276,7 +278,8 @@ static void n_labeled(bench_team *t, int idx, void *p)
 }
 
 /* One workload at every thread count, BENCH_TRIALS trials of about
- * BENCH_TRIAL_S each. */
+ * BENCH_TRIAL_S each (after the calibration, which warms up); min and
+ * median of the trials' wall ns per op per thread. */
 static void nthreads(const char *name, bench_team_fn fn, int argc, char **argv)
 {
     for (int k = 0; k < BENCH_NTHREADS; k++) {
@@ -310,10 +313,11 @@ static void nthreads(const char *name, bench_team_fn fn, int argc, char **argv)
                      : fn == n_histogram ? histogram_count(r)
                                          : labeled_total(x.f);
         if (check(got == want, full, got, want))
-            printf(LIB " %s %.2f ns/op/thread\n", full, bench_median(ns, BENCH_TRIALS));
+            bench_report(LIB, full, "ns/op/thread", 2, ns, BENCH_TRIALS);
         /* On a busy machine the threads may not get the CPUs they could;
          * their own CPU time per op shows what an operation costs each. */
-        printf("# " LIB " %s thread CPU time %.2f ns/op\n", full, bench_median(cpu, BENCH_TRIALS));
+        printf("# " LIB " %s thread CPU time %.2f ns/op (min %.2f)\n", full,
+               bench_median(cpu, BENCH_TRIALS), bench_min(cpu, BENCH_TRIALS));
         lumen_registry_free(r);
     }
 }

@@ -58,22 +58,38 @@ static double labeled_total(Family<Counter> &fam)
 
 // ---- one thread -------------------------------------------------------------
 
+// The loops, k operations each, for bench_single (bench_common.h): a
+// warm-up, then BENCH_TRIALS short trials; min and median reported.
+static void loop_counter(void *p, long k)
+{
+    Counter &c = *static_cast<Counter *>(p);
+    for (long i = 0; i < k; i++)
+        c.Increment();
+}
+
+static void loop_histogram(void *p, long k)
+{
+    Histogram &h = *static_cast<Histogram *>(p);
+    for (long i = 0; i < k; i++)
+        h.Observe((double)(i & 1023) * 0.01);
+}
+
+static void loop_labeled(void *p, long k)
+{
+    Family<Counter> &fam = *static_cast<Family<Counter> *>(p);
+    for (long i = 0; i < k; i++)
+        labeled_once(fam, i);
+}
+
 static void counter_inc()
 {
     Registry reg;
     auto &fam = BuildCounter().Name("bench_total").Help("B.").Register(reg);
     Counter &c = fam.Add({});
-    long n = bench_n(20000000);
     double ns[BENCH_TRIALS];
-    for (int k = 0; k < BENCH_TRIALS; k++) {
-        double t0 = bench_now();
-        for (long i = 0; i < n; i++)
-            c.Increment();
-        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
-    }
-    if (check(c.Value() == (double)n * BENCH_TRIALS, "counter_inc total", c.Value(),
-              (double)n * BENCH_TRIALS))
-        std::printf(LIB " counter_inc %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+    double want = bench_single(loop_counter, &c, ns);
+    if (check(c.Value() == want, "counter_inc total", c.Value(), want))
+        bench_report(LIB, "counter_inc", "ns/op", 2, ns, BENCH_TRIALS);
 }
 
 static void histogram_observe()
@@ -81,35 +97,21 @@ static void histogram_observe()
     Registry reg;
     auto &fam = BuildHistogram().Name("bench_seconds").Help("B.").Register(reg);
     Histogram &h = fam.Add({}, bounds);
-    long n = bench_n(4000000);
     double ns[BENCH_TRIALS];
-    for (int k = 0; k < BENCH_TRIALS; k++) {
-        double t0 = bench_now();
-        for (long i = 0; i < n; i++)
-            h.Observe((double)(i & 1023) * 0.01);
-        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
-    }
+    double want = bench_single(loop_histogram, &h, ns);
     double got = (double)h.Collect().histogram.sample_count;
-    if (check(got == (double)n * BENCH_TRIALS, "histogram_observe total", got,
-              (double)n * BENCH_TRIALS))
-        std::printf(LIB " histogram_observe %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+    if (check(got == want, "histogram_observe total", got, want))
+        bench_report(LIB, "histogram_observe", "ns/op", 2, ns, BENCH_TRIALS);
 }
 
 static void labeled_inc()
 {
     Registry reg;
     auto &fam = BuildCounter().Name("bench_requests_total").Help("B.").Register(reg);
-    long n = bench_n(1000000);
     double ns[BENCH_TRIALS];
-    for (int k = 0; k < BENCH_TRIALS; k++) {
-        double t0 = bench_now();
-        for (long i = 0; i < n; i++)
-            labeled_once(fam, i);
-        ns[k] = (bench_now() - t0) * 1e9 / (double)n;
-    }
-    if (check(labeled_total(fam) == (double)n * BENCH_TRIALS, "labeled_inc total",
-              labeled_total(fam), (double)n * BENCH_TRIALS))
-        std::printf(LIB " labeled_inc %.2f ns/op\n", bench_median(ns, BENCH_TRIALS));
+    double want = bench_single(loop_labeled, &fam, ns);
+    if (check(labeled_total(fam) == want, "labeled_inc total", labeled_total(fam), want))
+        bench_report(LIB, "labeled_inc", "ns/op", 2, ns, BENCH_TRIALS);
 }
 
 // ---- N threads ----------------------------------------------------------------
@@ -170,9 +172,9 @@ static void nthreads(const char *name, bench_team_fn fn, int argc, char **argv)
                      : fn == n_histogram ? (double)x.h->Collect().histogram.sample_count
                                          : labeled_total(*x.f);
         if (check(got == want, full, got, want))
-            std::printf(LIB " %s %.2f ns/op/thread\n", full, bench_median(ns, BENCH_TRIALS));
-        std::printf("# " LIB " %s thread CPU time %.2f ns/op\n", full,
-                    bench_median(cpu, BENCH_TRIALS));
+            bench_report(LIB, full, "ns/op/thread", 2, ns, BENCH_TRIALS);
+        std::printf("# " LIB " %s thread CPU time %.2f ns/op (min %.2f)\n", full,
+                    bench_median(cpu, BENCH_TRIALS), bench_min(cpu, BENCH_TRIALS));
     }
 }
 

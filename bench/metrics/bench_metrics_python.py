@@ -1,7 +1,9 @@
 """bench/metrics/bench_metrics_python.py: the metrics workloads of
 bench-spec.md for the Python client (Debian python3-prometheus-client),
 printed as "client_python <workload> <value> <unit>". Run with
-/usr/bin/python3 (bench/run.sh does). LUMEN_BENCH_SCALE scales the counts.
+/usr/bin/python3 (bench/run.sh does). LUMEN_BENCH_SCALE scales the counts
+and the trials' length. The update workloads run many short trials after
+a warm-up and print their minimum (see report).
 """
 import os
 import resource
@@ -17,14 +19,50 @@ def n(k):
     return max(1, int(k * SCALE))
 
 
-def median_ns(fn, count, trials=3):
+TRIALS = 30
+TRIAL_S = 0.02 * SCALE   # one trial
+WARMUP_S = 0.05 * SCALE
+
+
+def report(name, unit, v):
+    """The minimum of the trials in the spec's form, the trials ("# trials",
+    read by bench/run.sh) and their median, as bench_report in
+    bench/metrics/bench_common.h prints them."""
+    v = sorted(v)
+    print("client_python %s %.1f %s" % (name, v[0], unit))
+    print("# trials client_python %s %s %s" % (name, unit, " ".join("%.4g" % x for x in v)))
+    print("# client_python %s: min %.1f, median %.1f %s of %d trials"
+          % (name, v[0], v[len(v) // 2], unit, len(v)))
+
+
+def trials_ns(fn):
+    """fn(k) does k operations and returns its wall seconds. A warm-up of
+    about WARMUP_S sizes the trials; then TRIALS trials of about TRIAL_S;
+    their per-op times in ns, and every operation done."""
+    k, done, per_op, w0 = 100, 0, None, time.perf_counter()
+    while True:
+        t = fn(k)
+        done += k
+        if t >= TRIAL_S / 4:
+            per_op = t / k if per_op is None else min(per_op, t / k)
+            if time.perf_counter() - w0 >= WARMUP_S:
+                break
+        else:
+            k *= 4
+    k = max(1, int(TRIAL_S / per_op))
     r = []
-    for _ in range(trials):
+    for _ in range(TRIALS):
+        r.append(fn(k) * 1e9 / k)
+        done += k
+    return r, done
+
+
+def timed(body):
+    def run(k):
         t0 = time.perf_counter()
-        fn(count)
-        r.append((time.perf_counter() - t0) * 1e9 / count)
-    r.sort()
-    return r[len(r) // 2]
+        body(k)
+        return time.perf_counter() - t0
+    return run
 
 
 def counter_inc():
@@ -35,27 +73,38 @@ def counter_inc():
         inc = c.inc
         for _ in range(k):
             inc()
-    print("client_python counter_inc %.1f ns/op" % median_ns(run, n(200000)))
+    r, done = trials_ns(timed(run))
+    assert c._value.get() == done
+    report("counter_inc", "ns/op", r)
 
 
 def counter_inc_2threads():
+    """Two threads released together, k increments each; the wall time
+    from the release to the last one's end per op per thread, the unit of
+    the other N-thread workloads."""
     reg = CollectorRegistry()
     c = Counter("bench", "B.", registry=reg)
-    k = n(100000)
 
-    def work():
-        for _ in range(k):
-            c.inc()
-    t0 = time.perf_counter()
-    ts = [threading.Thread(target=work) for _ in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    dt = time.perf_counter() - t0
-    assert c._value.get() == 2 * k
-    # wall ns per op per thread, the unit of the other N-thread workloads
-    print("client_python counter_inc_2threads %.1f ns/op/thread" % (dt * 1e9 / k))
+    def run(k):
+        go, ends = threading.Barrier(3), []
+
+        def work():
+            go.wait()
+            inc = c.inc
+            for _ in range(k):
+                inc()
+            ends.append(time.perf_counter())
+        ts = [threading.Thread(target=work) for _ in range(2)]
+        for t in ts:
+            t.start()
+        t0 = time.perf_counter()
+        go.wait()
+        for t in ts:
+            t.join()
+        return max(ends) - t0
+    r, done = trials_ns(run)
+    assert c._value.get() == 2 * done
+    report("counter_inc_2threads", "ns/op/thread", r)
 
 
 def histogram_observe():
@@ -67,7 +116,9 @@ def histogram_observe():
         obs = h.observe
         for i in range(k):
             obs((i & 1023) * 0.01)
-    print("client_python histogram_observe %.1f ns/op" % median_ns(run, n(100000)))
+    r, done = trials_ns(timed(run))
+    assert sum(b.get() for b in h._buckets) == done
+    report("histogram_observe", "ns/op", r)
 
 
 def labeled_inc():
@@ -79,7 +130,8 @@ def labeled_inc():
     def run(k):
         for i in range(k):
             c.labels(methods[i & 3], codes[(i >> 2) & 3]).inc()
-    print("client_python labeled_inc %.1f ns/op" % median_ns(run, n(100000)))
+    r, done = trials_ns(timed(run))
+    report("labeled_inc", "ns/op", r)
 
 
 def series(reg, fams, per):

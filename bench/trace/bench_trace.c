@@ -5,8 +5,10 @@
  *   span_unsampled         the same with the sampler always off
  *   traceparent_roundtrip  parse traceparent + tracestate, write both back
  *   otlp_encode_512        512 spans (4 attributes, 1 event) to protobuf
- * Each prints "lumen <workload> <value> <unit>", the median of 5 runs,
- * timed by the wall clock.
+ * Each runs a warm-up, then BENCH_TRIALS (30) short trials timed by the
+ * wall clock, and prints "lumen <workload> <value> <unit>" with the
+ * fastest trial, then every trial ("# trials ...") and their median
+ * (bench_report, bench/metrics/bench_common.h), as the metrics benchmarks.
  *
  * A span trial ends when the batch processor has exported every span of it
  * (force_flush), so the worker's export work is inside the time. The queue
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../metrics/bench_common.h"
 #include "lumen/otlp.h"
 #include "lumen/trace.h"
 
@@ -42,19 +45,7 @@ static double cpu_ns(void)
 }
 
 /* Spans per trial, and the batch queue's size: a whole trial fits. */
-#define SPAN_TRIAL 200000
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median5(double *v)
-{
-    qsort(v, 5, sizeof *v, cmp);
-    return v[2];
-}
+#define SPAN_TRIAL 100000
 
 static int discard(void *ud, const lumen_span *const *s, size_t n, int64_t dl)
 {
@@ -105,15 +96,16 @@ static void bench_spans(lumen_sampler_kind k, const char *name)
     lumen_span_processor *p;
     lumen_tracer_provider *tp = provider(k, &p);
     lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "bench", NULL);
-    double r[5];
+    double r[BENCH_TRIALS];
     spans(tp, t, SPAN_TRIAL / 10);
+    spans(tp, t, SPAN_TRIAL);
     double c0 = cpu_ns();
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < BENCH_TRIALS; i++)
         r[i] = spans(tp, t, SPAN_TRIAL);
-    double cpu = (cpu_ns() - c0) / (5.0 * SPAN_TRIAL);
+    double cpu = (cpu_ns() - c0) / ((double)BENCH_TRIALS * SPAN_TRIAL);
     lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
     lumen_span_processor_get_stats(&st, p);
-    printf("lumen %s %.1f ns/span\n", name, median5(r));
+    bench_report("lumen", name, "ns/span", 1, r, BENCH_TRIALS);
     printf("# %s: %.1f ns/span of process CPU time (all threads)\n", name, cpu);
     if (st.ended > 0)
         printf("# %s: %llu ended, %llu exported, %llu dropped, %llu failed\n", name,
@@ -135,10 +127,10 @@ static void bench_traceparent(void)
     if (lumen_span_context_new(&sc) != LUMEN_OK)
         return;
     char out[LUMEN_TRACEPARENT_SIZE], ts_out[LUMEN_TRACESTATE_MAX + 1];
-    double r[5];
+    double r[BENCH_TRIALS];
     unsigned sink = 0;
-    for (int k = 0; k < 5; k++) {
-        int n = 1000000;
+    for (int k = -1; k < BENCH_TRIALS; k++) { /* k = -1: the warm-up */
+        int n = 200000;
         double a = now_ns();
         for (int i = 0; i < n; i++) {
             lumen_traceparent_parse(sc, tp, tpl, &ts, &tsl, 1);
@@ -148,10 +140,11 @@ static void bench_traceparent(void)
             memcpy(ts_out, state, len + 1u);
             sink += (unsigned)out[54] + (unsigned)ts_out[0];
         }
-        r[k] = (now_ns() - a) / n;
+        if (k >= 0)
+            r[k] = (now_ns() - a) / n;
     }
     lumen_span_context_free(sc);
-    printf("lumen traceparent_roundtrip %.1f ns/op\n", median5(r));
+    bench_report("lumen", "traceparent_roundtrip", "ns/op", 1, r, BENCH_TRIALS);
     if (sink == 1)
         puts("");
 }
@@ -182,19 +175,20 @@ static void bench_encode(void)
     const lumen_span *spans512[512];
     for (size_t i = 0; i < 512; i++)
         spans512[i] = lumen_memory_exporter_get(mem, i);
-    double r[5];
+    double r[BENCH_TRIALS];
     size_t len = 0;
-    for (int k = 0; k < 5; k++) {
-        int n = 200;
+    for (int k = -1; k < BENCH_TRIALS; k++) { /* k = -1: the warm-up */
+        int n = 20;
         double a = now_ns();
         for (int i = 0; i < n; i++) {
             char *body;
             lumen_otlp_encode_spans(&body, &len, LUMEN_OTLP_PROTOBUF, spans512, 512);
             lumen_free(body);
         }
-        r[k] = (now_ns() - a) / n / 1000.0;
+        if (k >= 0)
+            r[k] = (now_ns() - a) / n / 1000.0;
     }
-    printf("lumen otlp_encode_512 %.1f us/batch\n", median5(r));
+    bench_report("lumen", "otlp_encode_512", "us/batch", 1, r, BENCH_TRIALS);
     printf("# otlp_encode_512: %zu bytes per batch\n", len);
     lumen_tracer_provider_free(tp);
 }
