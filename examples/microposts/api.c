@@ -12,6 +12,7 @@
  *   GET  /api/posts/:id
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,14 @@ static size_t on_data(char *data, size_t size, size_t n, void *ud)
     return add;
 }
 
-/* One keep-alive connection per server thread. */
-static __thread CURL *tls_curl;
+/* One keep-alive connection per server thread, cleaned up when the thread
+ * exits (MHD_stop_daemon joins them). */
+static pthread_key_t curl_key;
+
+static void free_handle(void *c)
+{
+    curl_easy_cleanup(c);
+}
 
 /* Call the store and relay its answer. The curl adapter makes the call a
  * child span of the request's and sends its traceparent; the request id
@@ -56,9 +63,15 @@ static __thread CURL *tls_curl;
 static void call_store(api *a, svc_req *req, const char *method, const char *path,
                        const char *req_body, svc_resp *resp)
 {
-    if (tls_curl == NULL)
-        tls_curl = curl_easy_init();
-    CURL *c = tls_curl;
+    CURL *c = pthread_getspecific(curl_key);
+    if (c == NULL && (c = curl_easy_init()) != NULL && pthread_setspecific(curl_key, c) != 0) {
+        curl_easy_cleanup(c);
+        c = NULL;
+    }
+    if (c == NULL) {
+        svc_error(resp, 500, "out of memory");
+        return;
+    }
     curl_easy_reset(c);
     char url[1024];
     snprintf(url, sizeof url, "%s%s", a->store, path);
@@ -207,6 +220,7 @@ int main(int argc, char **argv)
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_key_create(&curl_key, free_handle);
     if (obs_init("microposts-api") != 0)
         return 1;
     if (lumen_curl_instrument_new(&a.curl, NULL) != LUMEN_OK) {

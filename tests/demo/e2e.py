@@ -203,6 +203,11 @@ def main():
               services <= log_scopes, str(sorted(log_scopes)))
         check('metrics of both services reached the collector over OTLP (the adapters\' histograms)',
               {SERVER, CLIENT, DB} <= metric_names, str(sorted(metric_names)[:12]))
+    # Stopped: both services shut down cleanly (under ASan, a leak or an
+    # error at exit makes the status non-zero).
+    codes = {k: demo.exit_codes.get(k) for k in ('api.log', 'store.log')}
+    check('both services exit with status 0 on SIGTERM', codes == {'api.log': 0, 'store.log': 0},
+          str(codes))
     failed = checks.count(False)
     print(f'\n{len(checks) - failed} passed, {failed} failed')
     return 1 if failed else 0
