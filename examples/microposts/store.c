@@ -39,7 +39,7 @@ static double uniform(void)
 static int inject(store *st, svc_resp *resp)
 {
     if (uniform() < st->slow_rate) {
-        obs_event("injected slow call", NULL);
+        obs_event("injected slow call", "--slow-rate");
         struct timespec ts = {st->slow_ms / 1000, (long)(st->slow_ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
     }
