@@ -53,9 +53,10 @@ def report_metrics(api_admin):
     text = get(api_admin + '/metrics')
     by_code, buckets = {}, {}
     for name, labels, value in samples(text):
-        if name == 'http_requests_total':
-            by_code[labels['code']] = by_code.get(labels['code'], 0) + value
-        elif name == 'http_request_duration_seconds_bucket':
+        if name == 'http_server_request_duration_seconds_count':
+            code = labels['http_response_status_code']
+            by_code[code] = by_code.get(code, 0) + value
+        elif name == 'http_server_request_duration_seconds_bucket':
             le = float(labels['le'].replace('+Inf', 'inf'))
             buckets[le] = buckets.get(le, 0) + value
     total = sum(by_code.values())
@@ -63,7 +64,7 @@ def report_metrics(api_admin):
     for code in sorted(by_code):
         print(f'  {code}  {int(by_code[code]):6d}  {by_code[code] / total:6.1%}' if total else f'  {code} 0')
     b = list(buckets.items())
-    print('\nlatency of microposts-api (from the http_request_duration_seconds histogram):')
+    print('\nlatency of microposts-api (from the http_server_request_duration_seconds histogram):')
     print('  ' + '   '.join(f'p{int(q * 100)} {fmt_s(quantile(q, b))}' for q in (0.5, 0.95, 0.99)))
 
 
@@ -126,8 +127,9 @@ def report_trace(api_admin, store_admin):
 
 
 def report_prometheus(prom):
-    query = ('sum by (service) (rate(http_requests_total{code=~"5.."}[30s])) / '
-             'sum by (service) (rate(http_requests_total[30s]))')
+    query = ('sum by (service) (rate(http_server_request_duration_seconds_count'
+             '{http_response_status_code=~"5.."}[30s])) / '
+             'sum by (service) (rate(http_server_request_duration_seconds_count[30s]))')
     up = {}
     for _ in range(60):
         try:
@@ -144,7 +146,7 @@ def report_prometheus(prom):
     for r in res['data']['result']:
         print(f'  {r["metric"].get("service")}: error ratio {float(r["value"][1]):.3f}')
     q99 = ('histogram_quantile(0.99, sum by (le, service) '
-           '(rate(http_request_duration_seconds_bucket[30s])))')
+           '(rate(http_server_request_duration_seconds_bucket[30s])))')
     res = json.loads(get(prom + '/api/v1/query?' + urllib.parse.urlencode({'query': q99})))
     print(f'PromQL: {q99}')
     for r in res['data']['result']:

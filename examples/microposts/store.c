@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lumen/sqlite.h"
 #include "obs.h"
 #include "svc.h"
 
@@ -38,7 +39,7 @@ static double uniform(void)
 static int inject(store *st, svc_resp *resp)
 {
     if (uniform() < st->slow_rate) {
-        obs_event("injected slow call");
+        obs_event("injected slow call", "--slow-rate");
         struct timespec ts = {st->slow_ms / 1000, (long)(st->slow_ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
     }
@@ -49,15 +50,14 @@ static int inject(store *st, svc_resp *resp)
     return 0;
 }
 
-/* Run one statement with the connection held; every query goes through
- * here so that each gets its span and its histogram observation. */
+/* Run one statement with the connection held. lumen's SQLite adapter
+ * records each one (a span, the duration histogram); a failure is logged
+ * here with the query's name. */
 typedef int (*row_fn)(sqlite3_stmt *stmt, void *ud);
 
 static int query(store *st, const char *name, const char *sql, const char *bind_text,
                  long long bind_a, long long bind_b, row_fn fn, void *ud, long long *last_id)
 {
-    obs_db_span span;
-    obs_db_begin(&span, name, sql);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
@@ -80,8 +80,9 @@ static int query(store *st, const char *name, const char *sql, const char *bind_
     int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
     if (ok && last_id)
         *last_id = sqlite3_last_insert_rowid(st->db);
-    const char *err = ok ? NULL : sqlite3_errmsg(st->db);
-    obs_db_end(&span, err);
+    if (!ok)
+        LUMEN_LOG_ERROR(lumen_logger_get("microposts-store"), "query failed",
+                        LUMEN_STR("query", name), LUMEN_STR("error", sqlite3_errmsg(st->db)));
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&st->mu);
     return ok ? rows : -1;
@@ -297,7 +298,10 @@ static int open_db(store *st, const char *dir)
         "CREATE TABLE IF NOT EXISTS posts(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL"
         " REFERENCES users(id), text TEXT NOT NULL, created_ms INTEGER NOT NULL);"
         "CREATE INDEX IF NOT EXISTS posts_by_user ON posts(user_id, id);";
-    return sqlite3_exec(st->db, schema, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    /* From here on every statement is recorded (the schema's are not). */
+    return lumen_sqlite_instrument(st->db, NULL, NULL) == LUMEN_OK ? 0 : -1;
 }
 
 int main(int argc, char **argv)

@@ -2,22 +2,22 @@
  * examples/microposts/svc.c: see svc.h. libmicrohttpd calls the access
  * handler several times per request: once with the headers, then with each
  * piece of the body, then once more with nothing left; the request is
- * dispatched on that last call.
+ * dispatched on that last call. lumen's libmicrohttpd adapter sits in front
+ * of it and records every request: a server span, the request metrics and
+ * an access line (lumen/http_mhd.h).
  */
 #include "svc.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <strings.h>
-#include <sys/random.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lumen/http_mhd.h"
 #include "obs.h"
 
 #define MAX_BODY (64 * 1024)
@@ -25,6 +25,8 @@
 
 struct svc {
     struct MHD_Daemon *d;
+    lumen_server_instrument *ins;
+    lumen_mhd *mhd;
     char *name;
     const svc_route *routes;
     size_t nroutes;
@@ -39,8 +41,6 @@ struct svc_req {
     char *body;
     size_t len;
     int too_big;
-    char id[33];
-    struct timespec start;
 };
 
 const char *svc_req_body(const svc_req *r, size_t *len)
@@ -61,7 +61,7 @@ const char *svc_req_query(const svc_req *r, const char *name)
 
 const char *svc_req_id(const svc_req *r)
 {
-    return r->id;
+    return lumen_server_request_id(lumen_mhd_request(r->conn));
 }
 
 void svc_json(svc_resp *resp, int status, const char *fmt, ...)
@@ -105,32 +105,8 @@ static int match(const char *pattern, const char *path, char params[MAX_PARAMS][
     return *pattern == '\0' && *path == '\0';
 }
 
-/* Incoming headers for trace propagation: every line named `name`. */
-typedef struct header_walk {
-    const char *name;
-    lumen_carrier_emit_fn emit;
-    void *ctx;
-} header_walk;
-
-static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    (void)kind;
-    header_walk *w = cls;
-    if (value != NULL && strcasecmp(key, w->name) == 0)
-        w->emit(value, strlen(value), w->ctx);
-    return MHD_YES;
-}
-
-static void get_header(void *carrier, const char *name, lumen_carrier_emit_fn emit, void *ctx)
-{
-    header_walk w = {name, emit, ctx};
-    MHD_get_connection_values(carrier, MHD_HEADER_KIND, on_header, &w);
-}
-
-/* Route the request, then run its handler inside the instrumentation
- * middleware: every route, matched or not, gets a span, a count, a latency
- * observation and a log line. */
+/* Route the request, then run its handler. The adapter records every
+ * request, matched or not; a matched one gets its route template. */
 static void dispatch(svc *s, svc_req *req, svc_resp *resp)
 {
     char params[MAX_PARAMS][64];
@@ -145,11 +121,8 @@ static void dispatch(svc *s, svc_req *req, svc_resp *resp)
         if (strcmp(s->routes[i].method, req->method) == 0)
             route = &s->routes[i];
     }
-    obs_request obs;
-    lumen_carrier incoming = LUMEN_CARRIER_INIT;
-    incoming.get = get_header;
-    incoming.carrier = req->conn;
-    obs_request_begin(&obs, req->method, route ? route->name : "unmatched", req->id, &incoming);
+    if (route)
+        lumen_server_request_set_route(lumen_mhd_request(req->conn), route->name);
     if (req->too_big) {
         svc_error(resp, 413, "request body too large");
     } else if (route == NULL) {
@@ -162,28 +135,6 @@ static void dispatch(svc *s, svc_req *req, svc_resp *resp)
         if (resp->status == 0)
             resp->status = 200;
     }
-    obs_request_end(&obs, resp->status);
-}
-
-/* The caller's X-Request-Id when it sent a sane one (so that one request
- * keeps one id across services), else a new random one. */
-static void request_id(struct MHD_Connection *conn, char *out, size_t cap)
-{
-    const char *in = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-    size_t n = in ? strlen(in) : 0;
-    int ok = n > 0 && n < cap;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (in[i] >= '0' && in[i] <= '9') || (in[i] >= 'a' && in[i] <= 'z') ||
-             (in[i] >= 'A' && in[i] <= 'Z') || in[i] == '-' || in[i] == '_';
-    if (ok) {
-        memcpy(out, in, n + 1);
-        return;
-    }
-    unsigned char r[8];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-        memset(r, 0, sizeof r);
-    for (size_t i = 0; i < sizeof r && 2 * i + 2 < cap; i++)
-        snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -200,8 +151,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->conn = conn;
         req->method = method;
         req->url = url;
-        clock_gettime(CLOCK_MONOTONIC, &req->start);
-        request_id(conn, req->id, sizeof req->id);
         *con_cls = req;
         return MHD_YES;
     }
@@ -226,7 +175,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_add_response_header(r, "X-Request-Id", req->id);
+    /* The caller's X-Request-Id, or the one the adapter made. */
+    MHD_add_response_header(r, "X-Request-Id", svc_req_id(req));
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp.status, r);
     MHD_destroy_response(r);
     free(resp.body);
@@ -257,18 +207,33 @@ svc *svc_start(const char *service_name, int port, const svc_route *routes, size
     s->routes = routes;
     s->nroutes = nroutes;
     s->ud = ud;
+    /* The request instrumentation, its access lines under the service's
+     * name, and its adapter in front of on_request and on_completed. */
+    lumen_server_instrument_options io = LUMEN_SERVER_INSTRUMENT_OPTIONS_INIT;
+    io.logger = lumen_logger_get(service_name);
+    lumen_mhd_options mo = LUMEN_MHD_OPTIONS_INIT;
+    mo.handler = on_request;
+    mo.handler_cls = s;
+    mo.completed = on_completed;
+    mo.completed_cls = s;
+    if (s->name == NULL || lumen_server_instrument_new(&s->ins, &io) != LUMEN_OK ||
+        (mo.instrument = s->ins, lumen_mhd_new(&s->mhd, &mo)) != LUMEN_OK) {
+        svc_stop(s);
+        return NULL;
+    }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(0x7f000001);
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                            NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
-                            MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        lumen_mhd_access_handler, s->mhd, MHD_OPTION_URI_LOG_CALLBACK, lumen_mhd_uri_log, s->mhd,
+        MHD_OPTION_NOTIFY_CONNECTION, lumen_mhd_connection, s->mhd, MHD_OPTION_NOTIFY_COMPLETED,
+        lumen_mhd_completed, s->mhd, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, 4u,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (s->d == NULL) {
-        free(s->name);
-        free(s);
+        svc_stop(s);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -285,7 +250,10 @@ void svc_stop(svc *s)
 {
     if (s == NULL)
         return;
-    MHD_stop_daemon(s->d);
+    if (s->d)
+        MHD_stop_daemon(s->d);
+    lumen_mhd_free(s->mhd);
+    lumen_server_instrument_free(s->ins);
     free(s->name);
     free(s);
 }
@@ -312,10 +280,27 @@ void svc_serve(svc *s, const char *ready_file)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    obs_ready(svc_port(s), ready_file);
+    int admin = obs_start_endpoint();
+    LUMEN_LOG_INFO(lumen_logger_get(s->name), "service ready", LUMEN_INT("port", s->port),
+                   LUMEN_INT("admin_port", admin));
+    lumen_log_flush(0);
+    if (ready_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", ready_file);
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+            fprintf(f, "api=%d admin=%d\n", s->port, admin);
+            fclose(f);
+            rename(tmp, ready_file);
+        }
+    }
     while (!g_stop)
         sigsuspend(&old);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    svc_stop(s);
+    /* The last metrics export (obs_shutdown) still sees the request
+     * families; svc_stop then unregisters them with the instrument. */
+    MHD_stop_daemon(s->d);
+    s->d = NULL;
     obs_shutdown();
+    svc_stop(s);
 }

@@ -1,9 +1,9 @@
 /*
  * examples/microposts/svc.h: the small HTTP service framework both demo
  * services share: a libmicrohttpd server with a route table, request
- * bodies gathered into memory, JSON responses, and one middleware
- * (svc_observe_*) where the services are instrumented, so that every route
- * gets the same metrics, logs and spans without repeating itself.
+ * bodies gathered into memory, JSON responses, and lumen's libmicrohttpd
+ * adapter in front of it, so that every route gets the same metrics, logs
+ * and spans without repeating itself.
  */
 #ifndef MICROPOSTS_SVC_H
 #define MICROPOSTS_SVC_H
@@ -37,7 +37,8 @@ svc *svc_start(const char *service_name, int port, const svc_route *routes, size
                void *ud);
 int svc_port(const svc *s);
 void svc_stop(svc *s);
-/* Announce the service (obs_ready with ready_file), serve until SIGINT or
+/* Start the metrics endpoint, announce the service (a log line, and
+ * "api=PORT admin=PORT" in ready_file if not NULL), serve until SIGINT or
  * SIGTERM, then stop it and shut the instrumentation down. */
 void svc_serve(svc *s, const char *ready_file);
 
@@ -45,6 +46,7 @@ void svc_serve(svc *s, const char *ready_file);
 const char *svc_req_body(const svc_req *r, size_t *len);
 const char *svc_req_header(const svc_req *r, const char *name);
 const char *svc_req_query(const svc_req *r, const char *name);
+/* The request id: the caller's X-Request-Id, or a new one. */
 const char *svc_req_id(const svc_req *r);
 
 /* Response helpers. */

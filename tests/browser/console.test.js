@@ -42,6 +42,15 @@ async function main() {
   check('metrics page: every chart has data points', points.every(p => p > 0), cards.map((c, i) => c + '=' + points[i]).join(' '));
   const lines = await page.locator('#card-rate path.series').count();
   check('metrics page: the request-rate chart draws a line', lines > 0, lines);
+  // The demo counts requests with lumen's server instrumentation only: the
+  // rate comes from its histogram's _count, the latency from that histogram
+  // (not the client or database ones beside it).
+  const rateFrom = await page.$eval('#card-rate .sub', e => e.textContent);
+  check('metrics page: the request rate comes from http_server_request_duration_seconds',
+    rateFrom.includes('http_server_request_duration_seconds'), rateFrom);
+  const latencyFrom = await page.$eval('#card-latency .sub', e => e.textContent);
+  check('metrics page: the latency percentiles come from http_server_request_duration_seconds',
+    latencyFrom.startsWith('http_server_request_duration_seconds,'), latencyFrom);
   await shot('metrics');
 
   // ---- traces: one tree with both services ------------------------------------

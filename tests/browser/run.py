@@ -27,9 +27,10 @@ def cross_service_trace(demo):
 
 
 def console_samples(demo, want=4, seconds=60):
-    """Wait until the console holds `want` samples of the request counter
+    """Wait until the console holds `want` samples of the request histogram
     (one every two seconds), so that rates have points to draw."""
-    url = f'http://127.0.0.1:{demo.api_admin}/api/metrics/series?family=http_requests_total'
+    url = (f'http://127.0.0.1:{demo.api_admin}/api/metrics/series'
+           '?family=http_server_request_duration_seconds')
     end = time.time() + seconds
     while time.time() < end:
         if len(get_json(url)['timestamps']) >= want:

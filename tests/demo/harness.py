@@ -37,6 +37,8 @@ class Demo:
         self.bindir = bindir
         self.dir = tempfile.mkdtemp(prefix='lumen-demo-test-')
         self.procs = []
+        self.logs = {}  # process -> its log's name
+        self.exit_codes = {}  # log name -> exit status, after stop()
         self.fail_rate = fail_rate
         self.slow_rate = slow_rate
         self.prometheus = prometheus
@@ -58,6 +60,7 @@ class Demo:
         p = subprocess.Popen(args, stdout=open(os.path.join(self.dir, log), 'w'),
                              stderr=subprocess.STDOUT, env=e)
         self.procs.append(p)
+        self.logs[p] = log
         return p
 
     def start(self):
@@ -136,6 +139,7 @@ class Demo:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        self.exit_codes = {self.logs[p]: p.returncode for p in self.procs if p in self.logs}
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):

@@ -255,10 +255,20 @@ async function fetchSeries(names)
     return out;
 }
 
+// Request families: counters of requests, and the server request-duration
+// histograms (lumen/instrument.h's http_server_request_duration_seconds),
+// whose _count counts requests. Latency comes from the first duration
+// histogram, a server request one if there is one.
 function pickFamilies(fams) {
   const counters = fams.filter(f => f.type === 'counter' && /requests?(_total)?$/.test(f.name) && !/client/.test(f.name));
-  const hists = fams.filter(f => f.type === 'histogram' && /(duration|latency)/.test(f.name) && /seconds/.test(f.name));
-  return { counters, hists };
+  const served = fams.filter(f => f.type === 'histogram' && /server_request_duration_seconds$/.test(f.name));
+  const hists = fams.filter(f => f.type === 'histogram' && /(duration|latency)/.test(f.name) && /seconds/.test(f.name))
+    .sort((a, b) => served.includes(b) - served.includes(a));
+  return { counters: [...counters, ...served], hists };
+}
+
+function isRequestCount(f, s) {
+  return s.family === f.name && (f.type === 'counter' ? !s.name.endsWith('_created') : s.name.endsWith('_count'));
 }
 
 async function refreshMetrics() {
@@ -276,7 +286,7 @@ async function refreshMetrics() {
   const rateLines = [], errLines = [];
   let totalRate = null, totalErr = null;
   for (const f of counters) {
-    const series = data.series.filter(s => s.family === f.name && !s.name.endsWith('_created'));
+    const series = data.series.filter(s => isRequestCount(f, s));
     const all = sumArrays(series.map(s => rate(ts, s.values)), n);
     const errs = sumArrays(series.filter(s => isErrorSeries(s.labels)).map(s => rate(ts, s.values)), n);
     const ratio = all.map((v, k) => v ? (errs[k] || 0) / v : (v === 0 ? 0 : null));
@@ -286,7 +296,7 @@ async function refreshMetrics() {
     totalErr = last(ratio);
   }
   const rc = document.getElementById('card-rate');
-  rc.querySelector('.sub').textContent = counters.length ? 'per second, from ' + counters.map(f => f.name).join(', ') : 'no *_requests_total counter registered';
+  rc.querySelector('.sub').textContent = counters.length ? 'per second, from ' + counters.map(f => f.name).join(', ') : 'no *_requests_total counter or *_server_request_duration_seconds histogram registered';
   rc.querySelector('.big').textContent = counters.length ? fmtNum(totalRate) + ' req/s' : '';
   drawChart(rc, ts, rateLines, '');
   const ec = document.getElementById('card-errors');
