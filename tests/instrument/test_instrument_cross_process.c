@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lumen/http_curl.h"
@@ -214,6 +215,25 @@ static void peer_start(peer *p, const char *tag, char *const argv[])
         fail_msg("%s did not report its port: %s", tag, lt_read_file(p->log, NULL));
 }
 
+/* SIGTERM a service and wait (deadline) for it to exit 0: a clean
+ * shutdown, and under ASan no error or leak in the child either. */
+static void svc_stop(peer *p)
+{
+    kill(p->pid, SIGTERM);
+    int st = 0;
+    pid_t w = 0;
+    int64_t deadline = th_now_ms() + 20000;
+    while ((w = waitpid(p->pid, &st, WNOHANG)) == 0 && th_now_ms() < deadline)
+        usleep(10000);
+    if (w != p->pid) {
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
+        fail_msg("service did not stop in 20 s: %s", lt_read_file(p->log, NULL));
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("service status %d: %s", st, lt_read_file(p->log, NULL));
+}
+
 static size_t count_lines(const char *path)
 {
     char *text = lt_read_file(path, NULL);
@@ -343,8 +363,8 @@ static void test_instrument_cross_process__one_trace_js_mhd_curl_mhd(void **stat
 
     /* No span beyond the four arrives later (each process exported once
      * per span): stop the services (they flush on SIGTERM), then count. */
-    th_stop(front.pid);
-    th_stop(back.pid);
+    svc_stop(&front);
+    svc_stop(&back);
     assert_int_equal(count_lines(spans), 4);
     th_stop(col.pid);
     free(py);
