@@ -45,11 +45,13 @@ if [ -n "$(echo $missing)" ]; then
 fi
 # The browser test drives Debian's Chromium with playwright-core from npm
 # (pinned in tests/browser/package-lock.json; it never downloads a browser).
-# test_trace_otlp decodes OTLP with the OpenTelemetry JS definitions (pinned
-# in tests/trace/js/package-lock.json). Installed here, never during ctest.
+# test_trace_otlp decodes OTLP with the OpenTelemetry JS definitions, and
+# test_instrument_cross_process runs the OpenTelemetry JS SDK as a client
+# (pinned in tests/trace/js/package-lock.json; probed by its newest package,
+# so an older install is redone). Installed here, never during ctest.
 if [ "$what" = test ]; then
   top=$(cd "$(dirname "$0")/.." && pwd)
-  for d in tests/browser:playwright-core tests/trace/js:@opentelemetry/otlp-transformer; do
+  for d in tests/browser:playwright-core tests/trace/js:@opentelemetry/exporter-trace-otlp-proto; do
     dir=${d%%:*} pkg=${d#*:}
     if [ ! -d "$top/$dir/node_modules/$pkg" ]; then
       echo "installing $dir npm packages"
