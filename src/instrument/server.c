@@ -16,10 +16,12 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/fastclock.h"
 #include "core/rand.h"
 #include "core/tctx.h"
 #include "lumen/instrument.h"
 #include "lumen/limits.h"
+#include "trace/attr.h"
 #include "trace/span_context.h"
 
 #define NMETHODS 10 /* the nine methods of the conventions, and _OTHER */
@@ -63,7 +65,9 @@ typedef struct req_state {
     lumen_server_instrument *ins;
     lumen_span *span;
     const char *route;
-    int64_t start_mono;
+    lumen__stamp start; /* the duration's start (monotonic) */
+    int64_t pre_ns;     /* time before begin: start_ns given by the caller */
+    int64_t span_start; /* the span's start, wall clock */
     uint64_t bytes;
     char rid[LUMEN_LOG_REQUEST_ID_MAX + 1];
     uint16_t path_len;
@@ -292,8 +296,24 @@ static void span_name(char *out, int method, const char *route)
     out[n] = '\0';
 }
 
+/* Attribute setters for the span: the keys are literals here, kept by
+ * pointer (trace/attr.h), and the values copied as by lumen_span_set_*. */
+static void set_str(lumen_span *s, const char *key, const char *v, size_t n, bool is_static)
+{
+    lumen_attr a = {key, LUMEN_ATTR_STRING, n, {.s = v}};
+    lumen__span_set_known(s, key, &a, is_static);
+}
+
+static void set_int(lumen_span *s, const char *key, int64_t v)
+{
+    lumen_attr a = {key, LUMEN_ATTR_INT, 0, {.i = v}};
+    lumen__span_set_known(s, key, &a, false);
+}
+
+#define STR_ALL ((size_t)-1)
+
 static void start_span(req_state *st, lumen_server_instrument *ins,
-                       const lumen_server_request_options *o)
+                       const lumen_server_request_options *o, size_t path_len)
 {
     /* The parent lives on the stack for the call: lumen_span_start copies
      * what it needs, so extraction allocates nothing. */
@@ -301,7 +321,7 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
     lumen__span_context_clear(&parent);
     lumen_span_options so = LUMEN_SPAN_OPTIONS_INIT;
     so.kind = LUMEN_SPAN_SERVER;
-    so.start_ns = o->start_ns;
+    so.start_ns = st->span_start;
     so.root = true; /* a server request starts its own trace unless its headers continue one */
     if (o->headers != NULL && o->headers->get != NULL &&
         lumen_propagation_extract(&parent, NULL, ins->propagators, o->headers) == LUMEN_OK)
@@ -312,26 +332,26 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
     st->span = s;
     if (!lumen_span_is_recording(s))
         return;
-    lumen_span_set_str(s, "http.request.method", methods[st->method]);
+    set_str(s, "http.request.method", methods[st->method], STR_ALL, true);
     if (st->method == OTHER && o->method != NULL)
-        lumen_span_set_str(s, "http.request.method_original", o->method);
+        set_str(s, "http.request.method_original", o->method, STR_ALL, false);
     if (o->path != NULL)
-        lumen_span_set_str(s, "url.path", o->path);
-    lumen_span_set_str(s, "url.scheme", ins->scheme);
+        set_str(s, "url.path", o->path, path_len, false);
+    set_str(s, "url.scheme", ins->scheme, STR_ALL, false);
     if (o->route != NULL)
-        lumen_span_set_str(s, "http.route", o->route);
+        set_str(s, "http.route", o->route, STR_ALL, false);
     const char *host = o->server_address != NULL ? o->server_address : ins->server_address;
     if (host != NULL)
-        lumen_span_set_str(s, "server.address", host);
+        set_str(s, "server.address", host, STR_ALL, false);
     uint16_t port = o->server_port != 0 ? o->server_port : ins->server_port;
     if (port != 0)
-        lumen_span_set_int(s, "server.port", port);
+        set_int(s, "server.port", port);
     if (o->protocol_version != NULL)
-        lumen_span_set_str(s, "network.protocol.version", o->protocol_version);
+        set_str(s, "network.protocol.version", o->protocol_version, STR_ALL, false);
     if (o->user_agent != NULL)
-        lumen_span_set_str(s, "user_agent.original", o->user_agent);
+        set_str(s, "user_agent.original", o->user_agent, STR_ALL, false);
     if (o->client_address != NULL)
-        lumen_span_set_str(s, "client.address", o->client_address);
+        set_str(s, "client.address", o->client_address, STR_ALL, false);
 }
 
 int lumen_server_request_begin(lumen_server_request *out, lumen_server_instrument *ins,
@@ -353,16 +373,20 @@ int lumen_server_request_begin(lumen_server_request *out, lumen_server_instrumen
     st->bytes = 0;
     st->route = o.route;
     st->span = NULL;
-    int64_t mono = lumen__mono_ns();
-    st->start_mono = o.start_ns != 0 ? mono - (lumen__wall_ns() - o.start_ns) : mono;
-    size_t pl = o.path != NULL ? strlen(o.path) : 0;
-    if (pl > PATH_KEEP)
-        pl = PATH_KEEP;
+    /* Two clock reads per request in all: the wall clock here, for the
+     * span's start (the span's end is start plus the duration), and a
+     * monotonic stamp at each end for the duration. */
+    st->start = lumen__stamp_now();
+    int64_t wall = lumen__now_fast();
+    st->pre_ns = o.start_ns != 0 && o.start_ns < wall ? wall - o.start_ns : 0;
+    st->span_start = o.start_ns != 0 ? o.start_ns : wall;
+    size_t path_len = o.path != NULL ? strlen(o.path) : 0;
+    size_t pl = path_len > PATH_KEEP ? PATH_KEEP : path_len;
     memcpy(st->path, o.path != NULL ? o.path : "", pl);
     st->path_len = (uint16_t)pl;
     take_request_id(st, &o);
     if (!(ins->flags & LUMEN_SERVER_INSTRUMENT_NO_SPANS))
-        start_span(st, ins, &o);
+        start_span(st, ins, &o, path_len);
     if (ins->active_fam != NULL)
         lumen_gauge_inc(ins->active[st->method]);
     st->magic = REQ_MAGIC;
@@ -386,7 +410,7 @@ void lumen_server_request_set_route(lumen_server_request *req, const char *route
         char name[SPAN_NAME_MAX + 1];
         span_name(name, st->method, route);
         lumen_span_update_name(st->span, name);
-        lumen_span_set_str(st->span, "http.route", route);
+        set_str(st->span, "http.route", route, STR_ALL, false);
     }
 }
 
@@ -470,9 +494,7 @@ void lumen_server_request_end(lumen_server_request *req, int status, const char 
     if (st == NULL)
         return;
     lumen_server_instrument *ins = st->ins;
-    int64_t ns = lumen__mono_ns() - st->start_mono;
-    if (ns < 0)
-        ns = 0;
+    int64_t ns = lumen__stamp_elapsed(st->start) + st->pre_ns;
     double seconds = (double)ns / 1e9;
     bool known = status >= STATUS_MIN && status <= STATUS_MAX;
     const char *status_s = known ? ins->status_str[status - STATUS_MIN] : "";
@@ -504,12 +526,12 @@ void lumen_server_request_end(lumen_server_request *req, int status, const char 
     lumen_span *s = st->span;
     if (lumen_span_is_recording(s)) {
         if (known)
-            lumen_span_set_int(s, "http.response.status_code", status);
+            set_int(s, "http.response.status_code", status);
         if (err != NULL) {
-            lumen_span_set_str(s, "error.type", err);
+            set_str(s, "error.type", err, STR_ALL, false);
             lumen_span_set_status(s, LUMEN_SPAN_STATUS_ERROR, err);
         }
     }
     st->magic = 0;
-    lumen_span_end(s);
+    lumen_span_end_at(s, st->span_start + ns);
 }
