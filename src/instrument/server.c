@@ -21,6 +21,7 @@
 #include "core/tctx.h"
 #include "lumen/instrument.h"
 #include "lumen/limits.h"
+#include "metrics/internal.h"
 #include "trace/attr.h"
 #include "trace/span_context.h"
 
@@ -40,6 +41,7 @@ static const double duration_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 
                                           0.5,   0.75, 1,     2.5,  5,     7.5, 10};
 
 struct lumen_server_instrument {
+    uint64_t id; /* names the instrument in the series caches; never reused */
     lumen_registry *reg;
     lumen_family *duration;
     lumen_family *active_fam;
@@ -54,6 +56,28 @@ struct lumen_server_instrument {
     /* "100".."599", so a status label costs no formatting per request. */
     char status_str[STATUS_MAX - STATUS_MIN + 1][4];
 };
+
+/* Each thread's cache of duration series: a request whose (instrument,
+ * method, route, status) was seen before on the thread observes through
+ * the handle it found then, without hashing four label values and
+ * searching the family. The route is compared by content (a server may
+ * build it in a buffer it reuses); a handle that died (its series removed,
+ * its family unregistered) is looked up again; a lookup that overflowed
+ * the series limit is not kept, so each such request is counted as before.
+ * Requests with an error type of the caller's take the lookup. */
+#define HCACHE 16
+#define HCACHE_ROUTE 48
+
+typedef struct hcache_ent {
+    uint64_t ins_id; /* 0: empty */
+    lumen_histogram *h;
+    int status;
+    uint8_t method;
+    char route[HCACHE_ROUTE];
+} hcache_ent;
+
+static LUMEN_TLS hcache_ent hcache[HCACHE];
+static _Atomic uint64_t next_id = 1;
 
 /* The layout behind lumen_server_request's opaque storage. */
 typedef struct req_state {
@@ -172,6 +196,7 @@ int lumen_server_instrument_new(lumen_server_instrument **out,
     if (ins == NULL)
         return LUMEN_ENOMEM;
     int rc = LUMEN_ENOMEM;
+    ins->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     ins->reg = o.registry != NULL ? o.registry : lumen_registry_default();
     ins->tracer = o.tracer != NULL ? o.tracer : lumen_tracer_get("lumen.http.server", NULL);
     ins->logger = o.logger != NULL ? o.logger : lumen_logger_get("http.access");
@@ -488,6 +513,36 @@ static void access_line(req_state *st, int status, const char *err, int64_t ns)
     lumen_log_write(lg, lvl, &src, "request", f, n, 0);
 }
 
+static void observe_duration(lumen_server_instrument *ins, const req_state *st, int status,
+                             const char *status_s, const char *err, bool cacheable, double seconds)
+{
+    const char *route = st->route != NULL ? st->route : "";
+    hcache_ent *e = NULL;
+    if (cacheable) {
+        uintptr_t k = (uintptr_t)route;
+        e = &hcache[((k >> 4) ^ (k >> 12) ^ (unsigned)status * 7u ^ st->method * 131u) &
+                    (HCACHE - 1)];
+        if (e->ins_id == ins->id && e->status == status && e->method == st->method &&
+            strcmp(e->route, route) == 0 && lumen__histogram_observe_cached(e->h, seconds))
+            return;
+    }
+    const char *values[4] = {methods[st->method], route, status_s, err != NULL ? err : ""};
+    uint64_t overflows = e != NULL ? lumen_family_overflows(ins->duration) : 0;
+    lumen_histogram *h;
+    if (lumen_family_histogram(&h, ins->duration, values, 4) != LUMEN_OK)
+        return;
+    lumen_histogram_observe(h, seconds);
+    size_t rl;
+    if (e != NULL && (rl = strlen(route)) < HCACHE_ROUTE &&
+        lumen_family_overflows(ins->duration) == overflows) {
+        e->ins_id = ins->id;
+        e->h = h;
+        e->status = status;
+        e->method = st->method;
+        memcpy(e->route, route, rl + 1);
+    }
+}
+
 void lumen_server_request_end(lumen_server_request *req, int status, const char *error_type)
 {
     req_state *st = live(req);
@@ -514,11 +569,9 @@ void lumen_server_request_end(lumen_server_request *req, int status, const char 
         access_line(st, status, err, ns);
 
     if (ins->duration != NULL) {
-        const char *values[4] = {methods[st->method], st->route != NULL ? st->route : "", status_s,
-                                 err != NULL ? err : ""};
-        lumen_histogram *h;
-        if (lumen_family_histogram(&h, ins->duration, values, 4) == LUMEN_OK)
-            lumen_histogram_observe(h, seconds);
+        /* Without the caller's error type, error.type follows from the
+         * status: the cache's key holds it. */
+        observe_duration(ins, st, status, status_s, err, error_type == NULL, seconds);
         lumen_gauge_dec(ins->active[st->method]);
     }
     lumen_server_request_leave(req);

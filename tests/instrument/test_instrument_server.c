@@ -149,6 +149,68 @@ static void test_instrument_server__route_after_routing(void **state)
     ti_teardown(&e);
 }
 
+/* Each thread keeps the duration series it found (instrument/server.c):
+ * the route is compared by content, not by its pointer, the status and
+ * method are part of the key, and an overflowing label set is looked up
+ * (and counted) every time. */
+static void test_instrument_server__series_cache(void **state)
+{
+    (void)state;
+    ti_env e;
+    ti_setup(&e, 0, 4);
+    char route[80];
+    for (int i = 0; i < 3; i++) {
+        strcpy(route, "/a/{id}");
+        run(&e, "GET", "/a/1", route, 200, NULL, NULL);
+        strcpy(route, "/b/{id}");
+        run(&e, "GET", "/b/1", route, 200, NULL, NULL);
+        run(&e, "GET", "/b/1", route, 404, NULL, NULL);
+        run(&e, "PUT", "/b/1", route, 200, NULL, NULL);
+    }
+    /* A route longer than the cache keeps: looked up each time. */
+    memset(route, 'x', sizeof route - 1);
+    route[0] = '/';
+    route[sizeof route - 1] = '\0';
+    run(&e, "GET", "/x", route, 200, NULL, NULL);
+    /* Past the limit of 4: the overflow is counted per request. */
+    strcpy(route, "/c/{id}");
+    for (int i = 0; i < 3; i++)
+        run(&e, "GET", "/c/1", route, 200, NULL, NULL);
+    assert_int_equal(lumen_server_instrument_overflows(e.ins), 4);
+    char *t = ti_render(&e);
+    static const char *const want[] = {
+        "GET\",http_route=\"/a/{id}\",http_response_status_code=\"200",
+        "GET\",http_route=\"/b/{id}\",http_response_status_code=\"200",
+        "GET\",http_route=\"/b/{id}\",http_response_status_code=\"404",
+        "PUT\",http_route=\"/b/{id}\",http_response_status_code=\"200"};
+    for (size_t i = 0; i < 4; i++) {
+        char q[256];
+        snprintf(q, sizeof q,
+                 "http_server_request_duration_seconds_count{http_request_method=\"%s\","
+                 "error_type=\"\"}",
+                 want[i]);
+        assert_true(ti_sample(t, q) == 3);
+    }
+    assert_true(ti_sample(t, "http_server_request_duration_seconds_count{http_request_method="
+                             "\"__overflow__\",http_route=\"__overflow__\","
+                             "http_response_status_code=\"__overflow__\",error_type="
+                             "\"__overflow__\"}") == 4);
+    lumen_free(t);
+    ti_teardown(&e);
+
+    /* A new instrument on a new registry (perhaps at the same address)
+     * finds nothing of the old one's. */
+    ti_setup(&e, 0, 0);
+    strcpy(route, "/a/{id}");
+    run(&e, "GET", "/a/1", route, 200, NULL, NULL);
+    t = ti_render(&e);
+    assert_true(ti_sample(t, "http_server_request_duration_seconds_count{http_request_method="
+                             "\"GET\",http_route=\"/a/{id}\",http_response_status_code=\"200\","
+                             "error_type=\"\"}") == 1);
+    lumen_free(t);
+    ti_teardown(&e);
+}
+
 static void test_instrument_server__series_limit_overflow(void **state)
 {
     (void)state;
@@ -594,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_instrument_server__status_rules),
         cmocka_unit_test(test_instrument_server__route_after_routing),
         cmocka_unit_test(test_instrument_server__series_limit_overflow),
+        cmocka_unit_test(test_instrument_server__series_cache),
         cmocka_unit_test(test_instrument_server__active_requests),
         cmocka_unit_test(test_instrument_server__log_lines_inside_carry_ids),
         cmocka_unit_test(test_instrument_server__access_line_json),
