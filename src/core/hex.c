@@ -80,12 +80,9 @@ static inline void hex8(char *o, const unsigned char *d)
 }
 #endif
 
-void lumen__buf_hex(lumen__buf *b, const void *data, size_t n)
+void lumen__hex(char *o, const void *data, size_t n)
 {
     const unsigned char *d = data;
-    if (!lumen__buf_reserve(b, 2 * n))
-        return;
-    char *o = b->p + b->len;
     size_t i = 0;
 #if defined(__SSE2__)
     for (; i + 8 <= n; i += 8)
@@ -93,6 +90,13 @@ void lumen__buf_hex(lumen__buf *b, const void *data, size_t n)
 #endif
     for (; i < n; i++)
         memcpy(o + 2 * i, g_digits + 2 * d[i], 2);
+}
+
+void lumen__buf_hex(lumen__buf *b, const void *data, size_t n)
+{
+    if (!lumen__buf_reserve(b, 2 * n))
+        return;
+    lumen__hex(b->p + b->len, data, n);
     b->len += 2 * n;
     b->p[b->len] = '\0';
 }
