@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/fastclock.h"
+#include "core/hex.h"
 #include "core/rand.h"
 #include "core/tctx.h"
 #include "lumen/instrument.h"
@@ -112,8 +113,11 @@ static int method_index(const char *m)
 {
     if (m == NULL)
         return OTHER;
+    /* GET and POST first: most requests are one of them. */
+    if (m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0')
+        return 2;
     for (int i = 0; i < OTHER; i++)
-        if (strcmp(m, methods[i]) == 0)
+        if (m[0] == methods[i][0] && strcmp(m, methods[i]) == 0)
             return i;
     return OTHER;
 }
@@ -293,10 +297,11 @@ static void take_request_id(req_state *st, const lumen_server_request_options *o
         st->rid_len = (uint8_t)n;
         return;
     }
-    static const char hexd[] = "0123456789abcdef";
     uint64_t r = lumen__rand64();
-    for (int i = 0; i < 16; i++)
-        st->rid[i] = hexd[(r >> (60 - 4 * i)) & 15];
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t)(r >> (56 - 8 * i));
+    lumen__hex(st->rid, be, 8);
     st->rid[16] = '\0';
     st->rid_len = 16;
 }
@@ -323,19 +328,23 @@ static void span_name(char *out, int method, const char *route)
 
 /* Attribute setters for the span: the keys are literals here, kept by
  * pointer (trace/attr.h), and the values copied as by lumen_span_set_*. */
-static void set_str(lumen_span *s, const char *key, const char *v, size_t n, bool is_static)
+static void set_str(lumen_span *s, const char *key, const char *v, size_t n, unsigned flags)
 {
     lumen_attr a = {key, LUMEN_ATTR_STRING, n, {.s = v}};
-    lumen__span_set_known(s, key, &a, is_static);
+    lumen__span_set_known(s, key, &a, flags);
 }
 
-static void set_int(lumen_span *s, const char *key, int64_t v)
+static void set_int(lumen_span *s, const char *key, int64_t v, unsigned flags)
 {
     lumen_attr a = {key, LUMEN_ATTR_INT, 0, {.i = v}};
-    lumen__span_set_known(s, key, &a, false);
+    lumen__span_set_known(s, key, &a, flags);
 }
 
 #define STR_ALL ((size_t)-1)
+/* At begin the span is fresh (started without attributes: lumen's samplers
+ * add none) and every key below is set once: no search for a duplicate. */
+#define NEW LUMEN__KNOWN_NEW
+#define STATIC LUMEN__KNOWN_STATIC_VALUE
 
 static void start_span(req_state *st, lumen_server_instrument *ins,
                        const lumen_server_request_options *o, size_t path_len)
@@ -357,26 +366,26 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
     st->span = s;
     if (!lumen_span_is_recording(s))
         return;
-    set_str(s, "http.request.method", methods[st->method], STR_ALL, true);
+    set_str(s, "http.request.method", methods[st->method], STR_ALL, NEW | STATIC);
     if (st->method == OTHER && o->method != NULL)
-        set_str(s, "http.request.method_original", o->method, STR_ALL, false);
+        set_str(s, "http.request.method_original", o->method, STR_ALL, NEW);
     if (o->path != NULL)
-        set_str(s, "url.path", o->path, path_len, false);
-    set_str(s, "url.scheme", ins->scheme, STR_ALL, false);
+        set_str(s, "url.path", o->path, path_len, NEW);
+    set_str(s, "url.scheme", ins->scheme, STR_ALL, NEW);
     if (o->route != NULL)
-        set_str(s, "http.route", o->route, STR_ALL, false);
+        set_str(s, "http.route", o->route, STR_ALL, NEW);
     const char *host = o->server_address != NULL ? o->server_address : ins->server_address;
     if (host != NULL)
-        set_str(s, "server.address", host, STR_ALL, false);
+        set_str(s, "server.address", host, STR_ALL, NEW);
     uint16_t port = o->server_port != 0 ? o->server_port : ins->server_port;
     if (port != 0)
-        set_int(s, "server.port", port);
+        set_int(s, "server.port", port, NEW);
     if (o->protocol_version != NULL)
-        set_str(s, "network.protocol.version", o->protocol_version, STR_ALL, false);
+        set_str(s, "network.protocol.version", o->protocol_version, STR_ALL, NEW);
     if (o->user_agent != NULL)
-        set_str(s, "user_agent.original", o->user_agent, STR_ALL, false);
+        set_str(s, "user_agent.original", o->user_agent, STR_ALL, NEW);
     if (o->client_address != NULL)
-        set_str(s, "client.address", o->client_address, STR_ALL, false);
+        set_str(s, "client.address", o->client_address, STR_ALL, NEW);
 }
 
 int lumen_server_request_begin(lumen_server_request *out, lumen_server_instrument *ins,
@@ -435,7 +444,7 @@ void lumen_server_request_set_route(lumen_server_request *req, const char *route
         char name[SPAN_NAME_MAX + 1];
         span_name(name, st->method, route);
         lumen_span_update_name(st->span, name);
-        set_str(st->span, "http.route", route, STR_ALL, false);
+        set_str(st->span, "http.route", route, STR_ALL, 0);
     }
 }
 
@@ -579,9 +588,9 @@ void lumen_server_request_end(lumen_server_request *req, int status, const char 
     lumen_span *s = st->span;
     if (lumen_span_is_recording(s)) {
         if (known)
-            set_int(s, "http.response.status_code", status);
+            set_int(s, "http.response.status_code", status, 0);
         if (err != NULL) {
-            set_str(s, "error.type", err, STR_ALL, false);
+            set_str(s, "error.type", err, STR_ALL, 0);
             lumen_span_set_status(s, LUMEN_SPAN_STATUS_ERROR, err);
         }
     }

@@ -339,13 +339,14 @@ static void set_attr(lumen_span *s, const lumen_attr *a)
     lumen__attrs_copy_one(s, slot, a, lim->value_len);
 }
 
-void lumen__span_set_known(lumen_span *s, const char *key, const lumen_attr *a, bool value_static)
+void lumen__span_set_known(lumen_span *s, const char *key, const lumen_attr *a, unsigned flags)
 {
     if (!writable(s))
         return;
     const lumen__limits *lim = limits(s);
     lumen_attr *slot = NULL;
-    for (uint32_t i = 0; i < s->nattrs; i++) {
+    uint32_t n_search = (flags & LUMEN__KNOWN_NEW) ? 0 : s->nattrs;
+    for (uint32_t i = 0; i < n_search; i++) {
         const char *k = s->attrs[i].key;
         if (k == key || (k[0] == key[0] && strcmp(k, key) == 0)) {
             slot = &s->attrs[i];
@@ -358,7 +359,7 @@ void lumen__span_set_known(lumen_span *s, const char *key, const lumen_attr *a, 
         s->nattrs++;
         slot->key = key;
     }
-    if (value_static && a->type == LUMEN_ATTR_STRING && a->v.s != NULL) {
+    if ((flags & LUMEN__KNOWN_STATIC_VALUE) && a->type == LUMEN_ATTR_STRING && a->v.s != NULL) {
         size_t n = a->len != (size_t)-1 ? a->len : strlen(a->v.s);
         if (lim->value_len == 0 || n <= lim->value_len) {
             slot->type = LUMEN_ATTR_STRING;
