@@ -551,10 +551,7 @@ static void test_instrument_server__no_allocation_per_request(void **state)
     o.method = "GET";
     o.path = "/n/1";
     o.headers = &c;
-    /* Five attributes with the status: within the span's inline storage.
-     * A request with all ten (server, client, user agent, protocol) takes
-     * a heap chunk for its span's arena: the trace layer's allocation,
-     * which docs/instrumentation.md names. */
+    /* Five attributes with the status: within the span's inline storage. */
     lumen_server_request rq;
     /* Warm: the series, the span pool, the log batch, and an observation
      * in every bucket (a start in the past sets the duration), whose first
@@ -578,10 +575,32 @@ static void test_instrument_server__no_allocation_per_request(void **state)
     }
     int tried = lt_failalloc_triggered();
     lt_failalloc_disarm();
+    /* Every attribute a server span has (11: the above with server address
+     * and port, protocol version, user agent, client address, and a 5xx's
+     * error.type): still within the span's record (12 inline attributes;
+     * the keys are not copied), once the 500 series exists. */
+    o.server_address = "api.example.com";
+    o.server_port = 8443;
+    o.protocol_version = "1.1";
+    o.user_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+    o.client_address = "203.0.113.77";
+    assert_int_equal(lumen_server_request_begin(&rq, ins, &o), LUMEN_OK);
+    lumen_server_request_set_route(&rq, "/n/{id}");
+    lumen_server_request_end(&rq, 500, NULL);
+    lt_failalloc_arm(0);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(lumen_server_request_begin(&rq, ins, &o), LUMEN_OK);
+        lumen_server_request_set_route(&rq, "/n/{id}");
+        assert_int_equal(lumen_span_get_attr_count(lumen_server_request_span(&rq)), 9);
+        lumen_server_request_end(&rq, 500, NULL);
+    }
+    int tried_full = lt_failalloc_triggered();
+    lt_failalloc_disarm();
     lt_failalloc_uninstall();
     assert_int_equal(tried, 0);
-    assert_int_equal(g_exported, warm + 100);
-    assert_int_equal(ti_log.count, warm + 100);
+    assert_int_equal(tried_full, 0);
+    assert_int_equal(g_exported, warm + 100 + 101);
+    assert_int_equal(ti_log.count, warm + 100 + 101);
     char *t;
     size_t n;
     assert_int_equal(lumen_registry_render_string(&t, &n, reg, LUMEN_FORMAT_PROMETHEUS), LUMEN_OK);
