@@ -52,6 +52,7 @@ struct lumen_server_instrument {
     uint32_t flags;
     uint32_t propagators;
     char *scheme;
+    unsigned scheme_flags; /* STATIC: scheme is the literal "http" or "https" */
     char *server_address;
     uint16_t server_port;
     /* "100".."599", so a status label costs no formatting per request. */
@@ -210,6 +211,9 @@ int lumen_server_instrument_new(lumen_server_instrument **out,
     ins->scheme = lumen__strdup(o.scheme != NULL ? o.scheme : "http");
     if (ins->scheme == NULL)
         goto fail;
+    /* The common schemes go into spans by pointer, without a copy each. */
+    if (strcmp(ins->scheme, "http") == 0 || strcmp(ins->scheme, "https") == 0)
+        ins->scheme_flags = LUMEN__KNOWN_STATIC_VALUE;
     if (o.server_address != NULL && (ins->server_address = lumen__strdup(o.server_address)) == NULL)
         goto fail;
     for (int s = STATUS_MIN; s <= STATUS_MAX; s++) {
@@ -371,7 +375,8 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
         set_str(s, "http.request.method_original", o->method, STR_ALL, NEW);
     if (o->path != NULL)
         set_str(s, "url.path", o->path, path_len, NEW);
-    set_str(s, "url.scheme", ins->scheme, STR_ALL, NEW);
+    set_str(s, "url.scheme", ins->scheme_flags ? (ins->scheme[4] ? "https" : "http") : ins->scheme,
+            STR_ALL, NEW | ins->scheme_flags);
     if (o->route != NULL)
         set_str(s, "http.route", o->route, STR_ALL, NEW);
     const char *host = o->server_address != NULL ? o->server_address : ins->server_address;

@@ -211,6 +211,42 @@ static void test_instrument_server__series_cache(void **state)
     ti_teardown(&e);
 }
 
+/* The scheme in url.scheme: "http" and "https" are kept as literals, any
+ * other as the instrument's copy; each span shows its own instrument's. */
+static void test_instrument_server__scheme(void **state)
+{
+    (void)state;
+    static const char *const schemes[] = {"https", "http", "h2c-custom"};
+    ti_env e;
+    ti_setup(&e, 0, 0);
+    for (size_t i = 0; i < 3; i++) {
+        char scheme[16];
+        strcpy(scheme, schemes[i]);
+        lumen_server_instrument_options o = LUMEN_SERVER_INSTRUMENT_OPTIONS_INIT;
+        lumen_registry *r;
+        assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+        o.registry = r;
+        o.tracer = e.t.tracer;
+        o.logger = lumen_logger_get("ti.access");
+        o.scheme = scheme;
+        lumen_server_instrument *ins;
+        assert_int_equal(lumen_server_instrument_new(&ins, &o), LUMEN_OK);
+        memset(scheme, 'x', sizeof scheme - 1); /* the instrument keeps its own */
+        lumen_server_request rq;
+        lumen_server_request_options ro = LUMEN_SERVER_REQUEST_OPTIONS_INIT;
+        ro.method = "GET";
+        ro.path = "/s";
+        assert_int_equal(lumen_server_request_begin(&rq, ins, &ro), LUMEN_OK);
+        lumen_server_request_end(&rq, 200, NULL);
+        lumen_server_instrument_free(ins);
+        lumen_registry_free(r);
+        const lumen_span *s = lumen_memory_exporter_get(e.t.mem, i);
+        assert_non_null(s);
+        assert_string_equal(ti_attr_str(s, "url.scheme"), schemes[i]);
+    }
+    ti_teardown(&e);
+}
+
 static void test_instrument_server__series_limit_overflow(void **state)
 {
     (void)state;
@@ -676,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_instrument_server__route_after_routing),
         cmocka_unit_test(test_instrument_server__series_limit_overflow),
         cmocka_unit_test(test_instrument_server__series_cache),
+        cmocka_unit_test(test_instrument_server__scheme),
         cmocka_unit_test(test_instrument_server__active_requests),
         cmocka_unit_test(test_instrument_server__log_lines_inside_carry_ids),
         cmocka_unit_test(test_instrument_server__access_line_json),
