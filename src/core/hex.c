@@ -6,7 +6,7 @@
 
 #include "core/hex.h"
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
 #include <emmintrin.h>
 #endif
 
@@ -60,7 +60,7 @@ static const char g_digits[513] =
     "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
     "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
 /* Eight bytes to sixteen digits in registers: every log line with a trace
  * and every exemplar writes 24 id bytes, and a byte loop (the output may
  * alias the input, so each byte is reloaded) cost ~140 instructions a call. */
@@ -84,7 +84,7 @@ void lumen__hex(char *o, const void *data, size_t n)
 {
     const unsigned char *d = data;
     size_t i = 0;
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
     for (; i + 8 <= n; i += 8)
         hex8(o + 2 * i, d + i);
 #endif
