@@ -374,6 +374,30 @@ static void test_core_hex__unhex_and_case(void **state)
     lumen__buf_hex(&b, want, 8);
     assert_string_equal(b.p, "00f067aa0ba902b7");
     lumen__buf_free(&b);
+    /* Every byte value, at every length 0..40 and every offset in the
+     * 8-byte runs the encoder takes at once, round-trips; nothing is
+     * written past 2n digits. */
+    uint8_t all[256 + 40];
+    for (int i = 0; i < (int)sizeof all; i++)
+        all[i] = (uint8_t)(i * 7 + 3);
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)i;
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t off = 0; off + n <= sizeof all; off += n ? n : 1) {
+            char digits[96];
+            memset(digits, '#', sizeof digits);
+            lumen__hex(digits, all + off, n);
+            assert_int_equal(digits[2 * n], '#');
+            for (size_t i = 0; i < n; i++) {
+                static const char hd[] = "0123456789abcdef";
+                assert_int_equal(digits[2 * i], hd[all[off + i] >> 4]);
+                assert_int_equal(digits[2 * i + 1], hd[all[off + i] & 15]);
+            }
+            uint8_t back[40];
+            assert_true(lumen__unhex(digits, n, back, LUMEN__HEX_LOWER_ONLY));
+            assert_memory_equal(back, all + off, n);
+        }
+    }
 }
 
 static const char *pct(const char *s, unsigned flags, bool *ok)
