@@ -10,11 +10,6 @@
 #define REANCHOR_NS 10000000LL
 #define CALIBRATE_AFTER_NS 20000000LL
 
-/* The rate's fixed-point division needs 96 bits. __int128 is a GNU
- * extension that every x86-64 compiler lumen supports has; __extension__
- * keeps -Wpedantic quiet about it. */
-__extension__ typedef unsigned __int128 lumen__u128;
-
 LUMEN_TLS lumen__fclock lumen__fclock_tls;
 _Atomic uint64_t lumen__fclock_mult;
 _Atomic uint64_t lumen__fclock_window;

@@ -32,6 +32,11 @@
 #include <x86intrin.h>
 #define LUMEN__HAVE_TSC 1
 
+/* The rate's fixed-point arithmetic needs 96 bits. __int128 is a GNU
+ * extension that every x86-64 compiler lumen supports has; __extension__
+ * keeps -Wpedantic quiet about it. */
+__extension__ typedef unsigned __int128 lumen__u128;
+
 typedef struct lumen__fclock {
     uint64_t tsc0; /* 0: not anchored */
     int64_t ns0;
@@ -69,6 +74,47 @@ static inline int64_t lumen__now_fast(void)
     return lumen__wall_ns();
 }
 #endif
+
+/* An interval on one machine (a request's duration): a stamp is the TSC
+ * when the wall clock above reads it (an invariant counter synchronised
+ * across CPUs, a rate measured against CLOCK_MONOTONIC_RAW), else a
+ * CLOCK_MONOTONIC reading; neither moves with a step of the wall clock.
+ * One counter read per end instead of a vDSO call. */
+typedef struct lumen__stamp {
+    uint64_t tsc; /* 0: mono holds the stamp */
+    int64_t mono;
+} lumen__stamp;
+
+static inline lumen__stamp lumen__stamp_now(void)
+{
+    lumen__stamp s = {0, 0};
+#ifdef LUMEN__HAVE_TSC
+    if (LUMEN_LIKELY(atomic_load_explicit(&lumen__fclock_mult, memory_order_relaxed) != 0)) {
+        s.tsc = __rdtsc();
+        if (LUMEN_LIKELY(s.tsc != 0))
+            return s;
+    }
+#endif
+    s.mono = lumen__mono_ns();
+    return s;
+}
+
+/* Nanoseconds since `s`, never negative. */
+static inline int64_t lumen__stamp_elapsed(lumen__stamp s)
+{
+#ifdef LUMEN__HAVE_TSC
+    if (s.tsc != 0) {
+        uint64_t m = atomic_load_explicit(&lumen__fclock_mult, memory_order_relaxed);
+        int64_t d = (int64_t)(__rdtsc() - s.tsc);
+        if (d <= 0)
+            return 0;
+        lumen__u128 ns = ((lumen__u128)(uint64_t)d * m) >> 32;
+        return ns > (lumen__u128)INT64_MAX ? INT64_MAX : (int64_t)ns;
+    }
+#endif
+    int64_t d = lumen__mono_ns() - s.mono;
+    return d > 0 ? d : 0;
+}
 
 /* True once readings come from the TSC (tests). */
 bool lumen__fclock_tsc_in_use(void);

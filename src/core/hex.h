@@ -33,6 +33,9 @@ enum {
  * hex digit (out is then partly written). */
 bool lumen__unhex(const char *s, size_t n, uint8_t *out, unsigned flags);
 
+/* The lowercase hex of n bytes: exactly 2n digits at out, no NUL. */
+void lumen__hex(char *out, const void *data, size_t n);
+
 /* Append the lowercase hex of n bytes to b. */
 void lumen__buf_hex(lumen__buf *b, const void *data, size_t n);
 

@@ -16,10 +16,14 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/fastclock.h"
+#include "core/hex.h"
 #include "core/rand.h"
 #include "core/tctx.h"
 #include "lumen/instrument.h"
 #include "lumen/limits.h"
+#include "metrics/internal.h"
+#include "trace/attr.h"
 #include "trace/span_context.h"
 
 #define NMETHODS 10 /* the nine methods of the conventions, and _OTHER */
@@ -38,6 +42,7 @@ static const double duration_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 
                                           0.5,   0.75, 1,     2.5,  5,     7.5, 10};
 
 struct lumen_server_instrument {
+    uint64_t id; /* names the instrument in the series caches; never reused */
     lumen_registry *reg;
     lumen_family *duration;
     lumen_family *active_fam;
@@ -47,11 +52,34 @@ struct lumen_server_instrument {
     uint32_t flags;
     uint32_t propagators;
     char *scheme;
+    unsigned scheme_flags; /* STATIC: scheme is the literal "http" or "https" */
     char *server_address;
     uint16_t server_port;
     /* "100".."599", so a status label costs no formatting per request. */
     char status_str[STATUS_MAX - STATUS_MIN + 1][4];
 };
+
+/* Each thread's cache of duration series: a request whose (instrument,
+ * method, route, status) was seen before on the thread observes through
+ * the handle it found then, without hashing four label values and
+ * searching the family. The route is compared by content (a server may
+ * build it in a buffer it reuses); a handle that died (its series removed,
+ * its family unregistered) is looked up again; a lookup that overflowed
+ * the series limit is not kept, so each such request is counted as before.
+ * Requests with an error type of the caller's take the lookup. */
+#define HCACHE 16
+#define HCACHE_ROUTE 48
+
+typedef struct hcache_ent {
+    uint64_t ins_id; /* 0: empty */
+    lumen_histogram *h;
+    int status;
+    uint8_t method;
+    char route[HCACHE_ROUTE];
+} hcache_ent;
+
+static LUMEN_TLS hcache_ent hcache[HCACHE];
+static _Atomic uint64_t next_id = 1;
 
 /* The layout behind lumen_server_request's opaque storage. */
 typedef struct req_state {
@@ -63,7 +91,9 @@ typedef struct req_state {
     lumen_server_instrument *ins;
     lumen_span *span;
     const char *route;
-    int64_t start_mono;
+    lumen__stamp start; /* the duration's start (monotonic) */
+    int64_t pre_ns;     /* time before begin: start_ns given by the caller */
+    int64_t span_start; /* the span's start, wall clock */
     uint64_t bytes;
     char rid[LUMEN_LOG_REQUEST_ID_MAX + 1];
     uint16_t path_len;
@@ -84,8 +114,11 @@ static int method_index(const char *m)
 {
     if (m == NULL)
         return OTHER;
+    /* GET and POST first: most requests are one of them. */
+    if (m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0')
+        return 2;
     for (int i = 0; i < OTHER; i++)
-        if (strcmp(m, methods[i]) == 0)
+        if (m[0] == methods[i][0] && strcmp(m, methods[i]) == 0)
             return i;
     return OTHER;
 }
@@ -168,6 +201,7 @@ int lumen_server_instrument_new(lumen_server_instrument **out,
     if (ins == NULL)
         return LUMEN_ENOMEM;
     int rc = LUMEN_ENOMEM;
+    ins->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     ins->reg = o.registry != NULL ? o.registry : lumen_registry_default();
     ins->tracer = o.tracer != NULL ? o.tracer : lumen_tracer_get("lumen.http.server", NULL);
     ins->logger = o.logger != NULL ? o.logger : lumen_logger_get("http.access");
@@ -177,6 +211,9 @@ int lumen_server_instrument_new(lumen_server_instrument **out,
     ins->scheme = lumen__strdup(o.scheme != NULL ? o.scheme : "http");
     if (ins->scheme == NULL)
         goto fail;
+    /* The common schemes go into spans by pointer, without a copy each. */
+    if (strcmp(ins->scheme, "http") == 0 || strcmp(ins->scheme, "https") == 0)
+        ins->scheme_flags = LUMEN__KNOWN_STATIC_VALUE;
     if (o.server_address != NULL && (ins->server_address = lumen__strdup(o.server_address)) == NULL)
         goto fail;
     for (int s = STATUS_MIN; s <= STATUS_MAX; s++) {
@@ -264,10 +301,11 @@ static void take_request_id(req_state *st, const lumen_server_request_options *o
         st->rid_len = (uint8_t)n;
         return;
     }
-    static const char hexd[] = "0123456789abcdef";
     uint64_t r = lumen__rand64();
-    for (int i = 0; i < 16; i++)
-        st->rid[i] = hexd[(r >> (60 - 4 * i)) & 15];
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t)(r >> (56 - 8 * i));
+    lumen__hex(st->rid, be, 8);
     st->rid[16] = '\0';
     st->rid_len = 16;
 }
@@ -292,8 +330,28 @@ static void span_name(char *out, int method, const char *route)
     out[n] = '\0';
 }
 
+/* Attribute setters for the span: the keys are literals here, kept by
+ * pointer (trace/attr.h), and the values copied as by lumen_span_set_*. */
+static void set_str(lumen_span *s, const char *key, const char *v, size_t n, unsigned flags)
+{
+    lumen_attr a = {key, LUMEN_ATTR_STRING, n, {.s = v}};
+    lumen__span_set_known(s, key, &a, flags);
+}
+
+static void set_int(lumen_span *s, const char *key, int64_t v, unsigned flags)
+{
+    lumen_attr a = {key, LUMEN_ATTR_INT, 0, {.i = v}};
+    lumen__span_set_known(s, key, &a, flags);
+}
+
+#define STR_ALL ((size_t)-1)
+/* At begin the span is fresh (started without attributes: lumen's samplers
+ * add none) and every key below is set once: no search for a duplicate. */
+#define NEW LUMEN__KNOWN_NEW
+#define STATIC LUMEN__KNOWN_STATIC_VALUE
+
 static void start_span(req_state *st, lumen_server_instrument *ins,
-                       const lumen_server_request_options *o)
+                       const lumen_server_request_options *o, size_t path_len)
 {
     /* The parent lives on the stack for the call: lumen_span_start copies
      * what it needs, so extraction allocates nothing. */
@@ -301,7 +359,7 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
     lumen__span_context_clear(&parent);
     lumen_span_options so = LUMEN_SPAN_OPTIONS_INIT;
     so.kind = LUMEN_SPAN_SERVER;
-    so.start_ns = o->start_ns;
+    so.start_ns = st->span_start;
     so.root = true; /* a server request starts its own trace unless its headers continue one */
     if (o->headers != NULL && o->headers->get != NULL &&
         lumen_propagation_extract(&parent, NULL, ins->propagators, o->headers) == LUMEN_OK)
@@ -312,26 +370,27 @@ static void start_span(req_state *st, lumen_server_instrument *ins,
     st->span = s;
     if (!lumen_span_is_recording(s))
         return;
-    lumen_span_set_str(s, "http.request.method", methods[st->method]);
+    set_str(s, "http.request.method", methods[st->method], STR_ALL, NEW | STATIC);
     if (st->method == OTHER && o->method != NULL)
-        lumen_span_set_str(s, "http.request.method_original", o->method);
+        set_str(s, "http.request.method_original", o->method, STR_ALL, NEW);
     if (o->path != NULL)
-        lumen_span_set_str(s, "url.path", o->path);
-    lumen_span_set_str(s, "url.scheme", ins->scheme);
+        set_str(s, "url.path", o->path, path_len, NEW);
+    set_str(s, "url.scheme", ins->scheme_flags ? (ins->scheme[4] ? "https" : "http") : ins->scheme,
+            STR_ALL, NEW | ins->scheme_flags);
     if (o->route != NULL)
-        lumen_span_set_str(s, "http.route", o->route);
+        set_str(s, "http.route", o->route, STR_ALL, NEW);
     const char *host = o->server_address != NULL ? o->server_address : ins->server_address;
     if (host != NULL)
-        lumen_span_set_str(s, "server.address", host);
+        set_str(s, "server.address", host, STR_ALL, NEW);
     uint16_t port = o->server_port != 0 ? o->server_port : ins->server_port;
     if (port != 0)
-        lumen_span_set_int(s, "server.port", port);
+        set_int(s, "server.port", port, NEW);
     if (o->protocol_version != NULL)
-        lumen_span_set_str(s, "network.protocol.version", o->protocol_version);
+        set_str(s, "network.protocol.version", o->protocol_version, STR_ALL, NEW);
     if (o->user_agent != NULL)
-        lumen_span_set_str(s, "user_agent.original", o->user_agent);
+        set_str(s, "user_agent.original", o->user_agent, STR_ALL, NEW);
     if (o->client_address != NULL)
-        lumen_span_set_str(s, "client.address", o->client_address);
+        set_str(s, "client.address", o->client_address, STR_ALL, NEW);
 }
 
 int lumen_server_request_begin(lumen_server_request *out, lumen_server_instrument *ins,
@@ -353,16 +412,20 @@ int lumen_server_request_begin(lumen_server_request *out, lumen_server_instrumen
     st->bytes = 0;
     st->route = o.route;
     st->span = NULL;
-    int64_t mono = lumen__mono_ns();
-    st->start_mono = o.start_ns != 0 ? mono - (lumen__wall_ns() - o.start_ns) : mono;
-    size_t pl = o.path != NULL ? strlen(o.path) : 0;
-    if (pl > PATH_KEEP)
-        pl = PATH_KEEP;
+    /* Two clock reads per request in all: the wall clock here, for the
+     * span's start (the span's end is start plus the duration), and a
+     * monotonic stamp at each end for the duration. */
+    st->start = lumen__stamp_now();
+    int64_t wall = lumen__now_fast();
+    st->pre_ns = o.start_ns != 0 && o.start_ns < wall ? wall - o.start_ns : 0;
+    st->span_start = o.start_ns != 0 ? o.start_ns : wall;
+    size_t path_len = o.path != NULL ? strlen(o.path) : 0;
+    size_t pl = path_len > PATH_KEEP ? PATH_KEEP : path_len;
     memcpy(st->path, o.path != NULL ? o.path : "", pl);
     st->path_len = (uint16_t)pl;
     take_request_id(st, &o);
     if (!(ins->flags & LUMEN_SERVER_INSTRUMENT_NO_SPANS))
-        start_span(st, ins, &o);
+        start_span(st, ins, &o, path_len);
     if (ins->active_fam != NULL)
         lumen_gauge_inc(ins->active[st->method]);
     st->magic = REQ_MAGIC;
@@ -386,7 +449,7 @@ void lumen_server_request_set_route(lumen_server_request *req, const char *route
         char name[SPAN_NAME_MAX + 1];
         span_name(name, st->method, route);
         lumen_span_update_name(st->span, name);
-        lumen_span_set_str(st->span, "http.route", route);
+        set_str(st->span, "http.route", route, STR_ALL, 0);
     }
 }
 
@@ -464,15 +527,43 @@ static void access_line(req_state *st, int status, const char *err, int64_t ns)
     lumen_log_write(lg, lvl, &src, "request", f, n, 0);
 }
 
+static void observe_duration(lumen_server_instrument *ins, const req_state *st, int status,
+                             const char *status_s, const char *err, bool cacheable, double seconds)
+{
+    const char *route = st->route != NULL ? st->route : "";
+    hcache_ent *e = NULL;
+    if (cacheable) {
+        uintptr_t k = (uintptr_t)route;
+        e = &hcache[((k >> 4) ^ (k >> 12) ^ (unsigned)status * 7u ^ st->method * 131u) &
+                    (HCACHE - 1)];
+        if (e->ins_id == ins->id && e->status == status && e->method == st->method &&
+            strcmp(e->route, route) == 0 && lumen__histogram_observe_cached(e->h, seconds))
+            return;
+    }
+    const char *values[4] = {methods[st->method], route, status_s, err != NULL ? err : ""};
+    uint64_t overflows = e != NULL ? lumen_family_overflows(ins->duration) : 0;
+    lumen_histogram *h;
+    if (lumen_family_histogram(&h, ins->duration, values, 4) != LUMEN_OK)
+        return;
+    lumen_histogram_observe(h, seconds);
+    size_t rl;
+    if (e != NULL && (rl = strlen(route)) < HCACHE_ROUTE &&
+        lumen_family_overflows(ins->duration) == overflows) {
+        e->ins_id = ins->id;
+        e->h = h;
+        e->status = status;
+        e->method = st->method;
+        memcpy(e->route, route, rl + 1);
+    }
+}
+
 void lumen_server_request_end(lumen_server_request *req, int status, const char *error_type)
 {
     req_state *st = live(req);
     if (st == NULL)
         return;
     lumen_server_instrument *ins = st->ins;
-    int64_t ns = lumen__mono_ns() - st->start_mono;
-    if (ns < 0)
-        ns = 0;
+    int64_t ns = lumen__stamp_elapsed(st->start) + st->pre_ns;
     double seconds = (double)ns / 1e9;
     bool known = status >= STATUS_MIN && status <= STATUS_MAX;
     const char *status_s = known ? ins->status_str[status - STATUS_MIN] : "";
@@ -492,11 +583,9 @@ void lumen_server_request_end(lumen_server_request *req, int status, const char 
         access_line(st, status, err, ns);
 
     if (ins->duration != NULL) {
-        const char *values[4] = {methods[st->method], st->route != NULL ? st->route : "", status_s,
-                                 err != NULL ? err : ""};
-        lumen_histogram *h;
-        if (lumen_family_histogram(&h, ins->duration, values, 4) == LUMEN_OK)
-            lumen_histogram_observe(h, seconds);
+        /* Without the caller's error type, error.type follows from the
+         * status: the cache's key holds it. */
+        observe_duration(ins, st, status, status_s, err, error_type == NULL, seconds);
         lumen_gauge_dec(ins->active[st->method]);
     }
     lumen_server_request_leave(req);
@@ -504,12 +593,12 @@ void lumen_server_request_end(lumen_server_request *req, int status, const char 
     lumen_span *s = st->span;
     if (lumen_span_is_recording(s)) {
         if (known)
-            lumen_span_set_int(s, "http.response.status_code", status);
+            set_int(s, "http.response.status_code", status, 0);
         if (err != NULL) {
-            lumen_span_set_str(s, "error.type", err);
+            set_str(s, "error.type", err, STR_ALL, 0);
             lumen_span_set_status(s, LUMEN_SPAN_STATUS_ERROR, err);
         }
     }
     st->magic = 0;
-    lumen_span_end(s);
+    lumen_span_end_at(s, st->span_start + ns);
 }

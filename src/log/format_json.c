@@ -225,6 +225,24 @@ void lumen__log_frags(lumen_log_handler *h)
     lumen__buf_puts(&t, p->msg);
     LIT(&t, "\":");
     frag(h->frag_msg, sizeof h->frag_msg, &h->frag_msg_len, &t);
+    LIT(&t, ",\"");
+    lumen__buf_puts(&t, p->trace_id);
+    LIT(&t, "\":\"");
+    frag(h->frag_trace, sizeof h->frag_trace, &h->frag_trace_len, &t);
+    LIT(&t, "\",\"");
+    lumen__buf_puts(&t, p->span_id);
+    LIT(&t, "\":\"");
+    frag(h->frag_span, sizeof h->frag_span, &h->frag_span_len, &t);
+    if (p->trace_flags != NULL) {
+        LIT(&t, "\",\"");
+        lumen__buf_puts(&t, p->trace_flags);
+        LIT(&t, "\":\"");
+    }
+    frag(h->frag_flags, sizeof h->frag_flags, &h->frag_flags_len, &t);
+    LIT(&t, ",\"");
+    lumen__buf_puts(&t, p->request_id);
+    LIT(&t, "\":");
+    frag(h->frag_rid, sizeof h->frag_rid, &h->frag_rid_len, &t);
 }
 
 /* The parts of a line that most lines lack: trace context, request id,
@@ -234,24 +252,33 @@ static __attribute__((noinline)) void json_extras(const lumen_log_handler *h,
 {
     const lumen__log_preset *p = &lumen__log_presets[h->preset];
     const lumen__tctx *c = r->ctx;
-    if (c->has_span) {
-        lumen__log_json_key(b, p->trace_id);
-        lumen__buf_putc(b, '"');
-        lumen__buf_hex(b, c->trace_id, 16);
-        lumen__buf_putc(b, '"');
-        lumen__log_json_key(b, p->span_id);
-        lumen__buf_putc(b, '"');
-        lumen__buf_hex(b, c->span_id, 8);
-        lumen__buf_putc(b, '"');
+    /* The ids with their keys from fragments built once (lumen__log_frags):
+     * at most 4 x 32 + 32 + 16 + 2 + 1 bytes. */
+    if (c->has_span && lumen__buf_reserve(b, 192)) {
+        char *o = b->p + b->len;
+        memcpy(o, h->frag_trace, 32);
+        o += h->frag_trace_len;
+        lumen__hex(o, c->trace_id, 16);
+        o += 32;
+        memcpy(o, h->frag_span, 32);
+        o += h->frag_span_len;
+        lumen__hex(o, c->span_id, 8);
+        o += 16;
         if (p->trace_flags != NULL) {
-            lumen__log_json_key(b, p->trace_flags);
-            lumen__buf_putc(b, '"');
-            lumen__buf_hex(b, &c->trace_flags, 1);
-            lumen__buf_putc(b, '"');
+            memcpy(o, h->frag_flags, 32);
+            o += h->frag_flags_len;
+            lumen__hex(o, &c->trace_flags, 1);
+            o += 2;
         }
+        *o++ = '"';
+        b->len = (size_t)(o - b->p);
+        b->p[b->len] = '\0';
     }
     if (c->request_id_len > 0) {
-        lumen__log_json_key(b, p->request_id);
+        if (lumen__buf_reserve(b, 32)) {
+            memcpy(b->p + b->len, h->frag_rid, 32);
+            b->len += h->frag_rid_len;
+        }
         lumen__log_json_val(b, c->request_id, c->request_id_len, LUMEN__REQUEST_ID_MAX);
     }
     if ((h->flags & LUMEN_LOG_SOURCE) && r->src != NULL) {

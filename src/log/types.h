@@ -66,7 +66,12 @@ struct lumen_log_handler {
     char frag_level[6][64]; /* ","level":"info"  (+ severity number) */
     char frag_logger[32];   /* ,"logger": */
     char frag_msg[32];      /* ,"msg": */
+    char frag_trace[32];    /* ,"trace_id":" */
+    char frag_span[32];     /* ","span_id":" */
+    char frag_flags[32];    /* ","trace_flags":"  (empty when the preset has none) */
+    char frag_rid[32];      /* ,"request_id": */
     uint8_t frag_head_len, frag_level_len[6], frag_logger_len, frag_msg_len;
+    uint8_t frag_trace_len, frag_span_len, frag_flags_len, frag_rid_len;
     struct lumen_log_handler *next_all; /* handler.c's list of every handler */
     lumen__log_otel *otel;              /* a batch handler of records (otel_batch.c), else NULL */
 };

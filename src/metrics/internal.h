@@ -201,6 +201,22 @@ typedef struct lumen__registry {
     const lumen__shared_ops *shared_ops;
 } lumen__registry;
 
+/* Whether slot word w is that of a live handle t of this type. */
+static inline bool lumen__series_word_live(uintptr_t t, lumen_metric_type type, uint64_t w)
+{
+#if LUMEN__SLOT_IDX_BITS == 32
+    /* One comparison checks generation, kind and type; a counter's word
+     * may instead be the fast one, equal to its handle. */
+    return w == lumen__slot_word(t, LUMEN__SLOT_SLOW | (uint32_t)type) ||
+           (type == LUMEN_METRIC_COUNTER && w == (uint64_t)t);
+#else
+    return lumen__slot_matches(t, w) && lumen__slot_idx(t) != 0 &&
+           ((w & LUMEN__SLOT_SLOW)
+                ? (uint32_t)w == (LUMEN__SLOT_SLOW | (uint32_t)type)
+                : type == LUMEN_METRIC_COUNTER && (uint32_t)w == lumen__slot_idx(t));
+#endif
+}
+
 /* Inside a read section: the series of a handle of this type, or NULL
  * (and the update counted as lost) when the handle is dead. NULL handles
  * are no-ops, not losses. */
@@ -208,23 +224,18 @@ static inline lumen__child *lumen__series_of(uintptr_t t, lumen_metric_type type
 {
     lumen__slot *s = lumen__slot_at(t);
     uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
-#if LUMEN__SLOT_IDX_BITS == 32
-    /* One comparison checks generation, kind and type; a counter's word
-     * may instead be the fast one, equal to its handle. */
-    bool live = w == lumen__slot_word(t, LUMEN__SLOT_SLOW | (uint32_t)type) ||
-                (type == LUMEN_METRIC_COUNTER && w == (uint64_t)t);
-#else
-    bool live = lumen__slot_matches(t, w) && lumen__slot_idx(t) != 0 &&
-                ((w & LUMEN__SLOT_SLOW)
-                     ? (uint32_t)w == (LUMEN__SLOT_SLOW | (uint32_t)type)
-                     : type == LUMEN_METRIC_COUNTER && (uint32_t)w == lumen__slot_idx(t));
-#endif
-    if (LUMEN_UNLIKELY(!live)) {
+    if (LUMEN_UNLIKELY(!lumen__series_word_live(t, type, w))) {
         if (t != 0)
             atomic_fetch_add_explicit(&lumen__metrics_stale, 1, memory_order_relaxed);
         return NULL;
     }
     return (lumen__child *)atomic_load_explicit(&s->obj, memory_order_relaxed);
 }
+
+/* For a caller that keeps handles it looked up itself (instrument/server.c's
+ * cache): observe through h and return true, or return false without
+ * counting a loss when h is dead (the caller looks its series up again).
+ * Thread-safe; locks nothing. (update.c) */
+bool lumen__histogram_observe_cached(lumen_histogram *h, double v);
 
 #endif

@@ -359,6 +359,31 @@ LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
     lumen__rcu_unlock(rd);
 }
 
+bool lumen__histogram_observe_cached(lumen_histogram *h, double v)
+{
+    uintptr_t t = (uintptr_t)h;
+    if (t == 0)
+        return false;
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__slot *s = lumen__slot_at(t);
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+    bool live = lumen__series_word_live(t, LUMEN_METRIC_HISTOGRAM, w);
+    if (LUMEN_LIKELY(live)) {
+        lumen__child *c = (lumen__child *)atomic_load_explicit(&s->obj, memory_order_relaxed);
+        if (LUMEN_LIKELY(c != NULL)) {
+            uint8_t fl = c->flags & (LUMEN__CF_EXEMPLARS_FROM_TRACE | LUMEN__CF_NATIVE);
+            if (LUMEN_LIKELY(fl == 0 && v == v))
+                observe(c, v);
+            else if (fl == LUMEN__CF_NATIVE && v == v)
+                observe_native(c, v);
+            else
+                observe_slow(c, v);
+        }
+    }
+    lumen__rcu_unlock(rd);
+    return live;
+}
+
 LUMEN_API void lumen_histogram_observe_exemplar(lumen_histogram *h, double v,
                                                 const lumen_label *labels, size_t n)
 {

@@ -25,6 +25,16 @@ static inline const char *lumen__attr_key(lumen_span *s, const char *key, size_t
         return key;
     return lumen__attr_key_repair(s, key, n, copied);
 }
+/* Set one attribute whose key is a string literal of lumen's own (valid
+ * ASCII, alive as long as the library): the key is kept by pointer, not
+ * measured, checked or copied. Flags: LUMEN__KNOWN_STATIC_VALUE, a string
+ * value is such a literal too and is kept by pointer when the value length
+ * limit allows; LUMEN__KNOWN_NEW, the caller knows the span has no
+ * attribute of this key yet (no search for it). Anything else is copied
+ * as lumen_span_set_attrs would, with the same duplicate, count and limit
+ * rules as the public setters (span.c). */
+enum { LUMEN__KNOWN_STATIC_VALUE = 1u << 0, LUMEN__KNOWN_NEW = 1u << 1 };
+void lumen__span_set_known(lumen_span *s, const char *key, const lumen_attr *a, unsigned flags);
 lumen_attr *lumen__attrs_copy_list(lumen_span *s, const lumen_attr *src, size_t n, uint32_t limit,
                                    uint32_t vlen_limit, uint32_t *kept, uint32_t *dropped);
 

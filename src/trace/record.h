@@ -17,7 +17,7 @@
 #include "core/common.h"
 #include "lumen/trace.h"
 
-#define LUMEN__SPAN_INLINE_ATTRS 8
+#define LUMEN__SPAN_INLINE_ATTRS 12
 #define LUMEN__SPAN_ARENA 640
 
 typedef struct lumen__event {

@@ -283,6 +283,29 @@ static void warn_dropped(lumen_span *s, const char *what)
     }
 }
 
+/* A new slot for an attribute, or NULL (counted) at the count limit or
+ * when the arena is out of memory. The key is the caller's to fill. */
+static lumen_attr *new_slot(lumen_span *s, const lumen__limits *lim)
+{
+    if (s->nattrs >= lim->attrs) {
+        s->dropped_attrs++;
+        warn_dropped(s, "attribute");
+        return NULL;
+    }
+    if (s->nattrs == s->attrs_cap) {
+        uint32_t cap = s->attrs_cap * 2;
+        lumen_attr *na = lumen__span_arena_alloc(s, cap * sizeof *na, 8);
+        if (na == NULL) {
+            s->dropped_attrs++;
+            return NULL;
+        }
+        memcpy(na, s->attrs, s->nattrs * sizeof *na);
+        s->attrs = na;
+        s->attrs_cap = cap;
+    }
+    return &s->attrs[s->nattrs];
+}
+
 static void set_attr(lumen_span *s, const lumen_attr *a)
 {
     if (a->key == NULL)
@@ -303,29 +326,47 @@ static void set_attr(lumen_span *s, const lumen_attr *a)
         }
     }
     if (slot == NULL) {
-        if (s->nattrs >= lim->attrs) {
-            s->dropped_attrs++;
-            warn_dropped(s, "attribute");
+        if ((slot = new_slot(s, lim)) == NULL)
             return;
-        }
-        if (s->nattrs == s->attrs_cap) {
-            uint32_t cap = s->attrs_cap * 2;
-            lumen_attr *na = lumen__span_arena_alloc(s, cap * sizeof *na, 8);
-            if (na == NULL) {
-                s->dropped_attrs++;
-                return;
-            }
-            memcpy(na, s->attrs, s->nattrs * sizeof *na);
-            s->attrs = na;
-            s->attrs_cap = cap;
-        }
         const char *k = copied ? key : lumen__span_strdup(s, key, kn);
         if (k == NULL) {
             s->dropped_attrs++;
             return;
         }
-        slot = &s->attrs[s->nattrs++];
+        s->nattrs++;
         slot->key = k;
+    }
+    lumen__attrs_copy_one(s, slot, a, lim->value_len);
+}
+
+void lumen__span_set_known(lumen_span *s, const char *key, const lumen_attr *a, unsigned flags)
+{
+    if (!writable(s))
+        return;
+    const lumen__limits *lim = limits(s);
+    lumen_attr *slot = NULL;
+    uint32_t n_search = (flags & LUMEN__KNOWN_NEW) ? 0 : s->nattrs;
+    for (uint32_t i = 0; i < n_search; i++) {
+        const char *k = s->attrs[i].key;
+        if (k == key || (k[0] == key[0] && strcmp(k, key) == 0)) {
+            slot = &s->attrs[i];
+            break;
+        }
+    }
+    if (slot == NULL) {
+        if ((slot = new_slot(s, lim)) == NULL)
+            return;
+        s->nattrs++;
+        slot->key = key;
+    }
+    if ((flags & LUMEN__KNOWN_STATIC_VALUE) && a->type == LUMEN_ATTR_STRING && a->v.s != NULL) {
+        size_t n = a->len != (size_t)-1 ? a->len : strlen(a->v.s);
+        if (lim->value_len == 0 || n <= lim->value_len) {
+            slot->type = LUMEN_ATTR_STRING;
+            slot->v.s = a->v.s;
+            slot->len = n;
+            return;
+        }
     }
     lumen__attrs_copy_one(s, slot, a, lim->value_len);
 }

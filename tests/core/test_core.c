@@ -16,6 +16,7 @@
 #include "core/diag.h"
 #include "core/env.h"
 #include "core/escape.h"
+#include "core/fastclock.h"
 #include "core/hex.h"
 #include "core/rand.h"
 #include "core/utf8.h"
@@ -374,6 +375,61 @@ static void test_core_hex__unhex_and_case(void **state)
     lumen__buf_hex(&b, want, 8);
     assert_string_equal(b.p, "00f067aa0ba902b7");
     lumen__buf_free(&b);
+    /* Every byte value, at every length 0..40 and every offset in the
+     * 8-byte runs the encoder takes at once, round-trips; nothing is
+     * written past 2n digits. */
+    uint8_t all[256 + 40];
+    for (int i = 0; i < (int)sizeof all; i++)
+        all[i] = (uint8_t)(i * 7 + 3);
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)i;
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t off = 0; off + n <= sizeof all; off += n ? n : 1) {
+            char digits[96];
+            memset(digits, '#', sizeof digits);
+            lumen__hex(digits, all + off, n);
+            assert_int_equal(digits[2 * n], '#');
+            for (size_t i = 0; i < n; i++) {
+                static const char hd[] = "0123456789abcdef";
+                assert_int_equal(digits[2 * i], hd[all[off + i] >> 4]);
+                assert_int_equal(digits[2 * i + 1], hd[all[off + i] & 15]);
+            }
+            uint8_t back[40];
+            assert_true(lumen__unhex(digits, n, back, LUMEN__HEX_LOWER_ONLY));
+            assert_memory_equal(back, all + off, n);
+        }
+    }
+}
+
+/* lumen__stamp (an instrumented request's duration): an interval it
+ * measures lies between the CLOCK_MONOTONIC intervals read just inside and
+ * just outside it, within the TSC rate's error, before the TSC is
+ * calibrated (CLOCK_MONOTONIC) and after (the TSC where fastclock uses it). */
+static void stamp_round(int64_t busy_ns)
+{
+    int64_t m0 = lumen__mono_ns();
+    lumen__stamp s = lumen__stamp_now();
+    int64_t m1 = lumen__mono_ns();
+    while (lumen__mono_ns() - m1 < busy_ns)
+        (void)lumen__now_fast(); /* also lets fastclock calibrate */
+    int64_t m2 = lumen__mono_ns();
+    int64_t e = lumen__stamp_elapsed(s);
+    int64_t m3 = lumen__mono_ns();
+    int64_t slack = (m3 - m0) / 100 + 50000; /* 1% + 50 us */
+    assert_true(e >= m2 - m1 - slack);
+    assert_true(e <= m3 - m0 + slack);
+}
+
+static void test_core_fastclock__stamp_interval(void **state)
+{
+    (void)state;
+    stamp_round(30000000);
+    stamp_round(30000000);
+    stamp_round(5000000);
+    /* A stamp never reads as negative time. */
+    assert_true(lumen__stamp_elapsed(lumen__stamp_now()) >= 0);
+    print_message("lumen__stamp from the %s\n",
+                  lumen__fclock_tsc_in_use() ? "TSC" : "CLOCK_MONOTONIC");
 }
 
 static const char *pct(const char *s, unsigned flags, bool *ok)
@@ -620,6 +676,7 @@ static void test_core_alloc__hook_and_failure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_core_fastclock__stamp_interval),
         cmocka_unit_test(test_core_status__names_and_messages),
         cmocka_unit_test(test_core_version__matches_macros),
         cmocka_unit_test(test_core_versioned__init_and_check),

@@ -149,6 +149,104 @@ static void test_instrument_server__route_after_routing(void **state)
     ti_teardown(&e);
 }
 
+/* Each thread keeps the duration series it found (instrument/server.c):
+ * the route is compared by content, not by its pointer, the status and
+ * method are part of the key, and an overflowing label set is looked up
+ * (and counted) every time. */
+static void test_instrument_server__series_cache(void **state)
+{
+    (void)state;
+    ti_env e;
+    ti_setup(&e, 0, 4);
+    char route[80];
+    for (int i = 0; i < 3; i++) {
+        strcpy(route, "/a/{id}");
+        run(&e, "GET", "/a/1", route, 200, NULL, NULL);
+        strcpy(route, "/b/{id}");
+        run(&e, "GET", "/b/1", route, 200, NULL, NULL);
+        run(&e, "GET", "/b/1", route, 404, NULL, NULL);
+        run(&e, "PUT", "/b/1", route, 200, NULL, NULL);
+    }
+    /* A route longer than the cache keeps: looked up each time. */
+    memset(route, 'x', sizeof route - 1);
+    route[0] = '/';
+    route[sizeof route - 1] = '\0';
+    run(&e, "GET", "/x", route, 200, NULL, NULL);
+    /* Past the limit of 4: the overflow is counted per request. */
+    strcpy(route, "/c/{id}");
+    for (int i = 0; i < 3; i++)
+        run(&e, "GET", "/c/1", route, 200, NULL, NULL);
+    assert_int_equal(lumen_server_instrument_overflows(e.ins), 4);
+    char *t = ti_render(&e);
+    static const char *const want[] = {
+        "GET\",http_route=\"/a/{id}\",http_response_status_code=\"200",
+        "GET\",http_route=\"/b/{id}\",http_response_status_code=\"200",
+        "GET\",http_route=\"/b/{id}\",http_response_status_code=\"404",
+        "PUT\",http_route=\"/b/{id}\",http_response_status_code=\"200"};
+    for (size_t i = 0; i < 4; i++) {
+        char q[256];
+        snprintf(q, sizeof q,
+                 "http_server_request_duration_seconds_count{http_request_method=\"%s\","
+                 "error_type=\"\"}",
+                 want[i]);
+        assert_true(ti_sample(t, q) == 3);
+    }
+    assert_true(ti_sample(t, "http_server_request_duration_seconds_count{http_request_method="
+                             "\"__overflow__\",http_route=\"__overflow__\","
+                             "http_response_status_code=\"__overflow__\",error_type="
+                             "\"__overflow__\"}") == 4);
+    lumen_free(t);
+    ti_teardown(&e);
+
+    /* A new instrument on a new registry (perhaps at the same address)
+     * finds nothing of the old one's. */
+    ti_setup(&e, 0, 0);
+    strcpy(route, "/a/{id}");
+    run(&e, "GET", "/a/1", route, 200, NULL, NULL);
+    t = ti_render(&e);
+    assert_true(ti_sample(t, "http_server_request_duration_seconds_count{http_request_method="
+                             "\"GET\",http_route=\"/a/{id}\",http_response_status_code=\"200\","
+                             "error_type=\"\"}") == 1);
+    lumen_free(t);
+    ti_teardown(&e);
+}
+
+/* The scheme in url.scheme: "http" and "https" are kept as literals, any
+ * other as the instrument's copy; each span shows its own instrument's. */
+static void test_instrument_server__scheme(void **state)
+{
+    (void)state;
+    static const char *const schemes[] = {"https", "http", "h2c-custom"};
+    ti_env e;
+    ti_setup(&e, 0, 0);
+    for (size_t i = 0; i < 3; i++) {
+        char scheme[16];
+        strcpy(scheme, schemes[i]);
+        lumen_server_instrument_options o = LUMEN_SERVER_INSTRUMENT_OPTIONS_INIT;
+        lumen_registry *r;
+        assert_int_equal(lumen_registry_new(&r), LUMEN_OK);
+        o.registry = r;
+        o.tracer = e.t.tracer;
+        o.logger = lumen_logger_get("ti.access");
+        o.scheme = scheme;
+        lumen_server_instrument *ins;
+        assert_int_equal(lumen_server_instrument_new(&ins, &o), LUMEN_OK);
+        memset(scheme, 'x', sizeof scheme - 1); /* the instrument keeps its own */
+        lumen_server_request rq;
+        lumen_server_request_options ro = LUMEN_SERVER_REQUEST_OPTIONS_INIT;
+        ro.method = "GET";
+        ro.path = "/s";
+        assert_int_equal(lumen_server_request_begin(&rq, ins, &ro), LUMEN_OK);
+        lumen_server_request_end(&rq, 200, NULL);
+        lumen_server_instrument_free(ins);
+        lumen_registry_free(r);
+        const lumen_span *s = lumen_memory_exporter_get(e.t.mem, i);
+        assert_non_null(s);
+        assert_string_equal(ti_attr_str(s, "url.scheme"), schemes[i]);
+    }
+    ti_teardown(&e);
+}
+
 static void test_instrument_server__series_limit_overflow(void **state)
 {
     (void)state;
@@ -489,10 +587,7 @@ static void test_instrument_server__no_allocation_per_request(void **state)
     o.method = "GET";
     o.path = "/n/1";
     o.headers = &c;
-    /* Five attributes with the status: within the span's inline storage.
-     * A request with all ten (server, client, user agent, protocol) takes
-     * a heap chunk for its span's arena: the trace layer's allocation,
-     * which docs/instrumentation.md names. */
+    /* Five attributes with the status: within the span's inline storage. */
     lumen_server_request rq;
     /* Warm: the series, the span pool, the log batch, and an observation
      * in every bucket (a start in the past sets the duration), whose first
@@ -516,10 +611,32 @@ static void test_instrument_server__no_allocation_per_request(void **state)
     }
     int tried = lt_failalloc_triggered();
     lt_failalloc_disarm();
+    /* Every attribute a server span has (11: the above with server address
+     * and port, protocol version, user agent, client address, and a 5xx's
+     * error.type): still within the span's record (12 inline attributes;
+     * the keys are not copied), once the 500 series exists. */
+    o.server_address = "api.example.com";
+    o.server_port = 8443;
+    o.protocol_version = "1.1";
+    o.user_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+    o.client_address = "203.0.113.77";
+    assert_int_equal(lumen_server_request_begin(&rq, ins, &o), LUMEN_OK);
+    lumen_server_request_set_route(&rq, "/n/{id}");
+    lumen_server_request_end(&rq, 500, NULL);
+    lt_failalloc_arm(0);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(lumen_server_request_begin(&rq, ins, &o), LUMEN_OK);
+        lumen_server_request_set_route(&rq, "/n/{id}");
+        assert_int_equal(lumen_span_get_attr_count(lumen_server_request_span(&rq)), 9);
+        lumen_server_request_end(&rq, 500, NULL);
+    }
+    int tried_full = lt_failalloc_triggered();
+    lt_failalloc_disarm();
     lt_failalloc_uninstall();
     assert_int_equal(tried, 0);
-    assert_int_equal(g_exported, warm + 100);
-    assert_int_equal(ti_log.count, warm + 100);
+    assert_int_equal(tried_full, 0);
+    assert_int_equal(g_exported, warm + 100 + 101);
+    assert_int_equal(ti_log.count, warm + 100 + 101);
     char *t;
     size_t n;
     assert_int_equal(lumen_registry_render_string(&t, &n, reg, LUMEN_FORMAT_PROMETHEUS), LUMEN_OK);
@@ -594,6 +711,8 @@ int main(void)
         cmocka_unit_test(test_instrument_server__status_rules),
         cmocka_unit_test(test_instrument_server__route_after_routing),
         cmocka_unit_test(test_instrument_server__series_limit_overflow),
+        cmocka_unit_test(test_instrument_server__series_cache),
+        cmocka_unit_test(test_instrument_server__scheme),
         cmocka_unit_test(test_instrument_server__active_requests),
         cmocka_unit_test(test_instrument_server__log_lines_inside_carry_ids),
         cmocka_unit_test(test_instrument_server__access_line_json),
