@@ -34,15 +34,25 @@ static lumen__exemplar *slot_get(_Atomic(lumen__exemplar *) *slot)
     return e;
 }
 
-static void store(_Atomic(lumen__exemplar *) *slot, double v, const char *text, size_t len)
+/* The slot's exemplar, locked; NULL when there is none (no memory) or
+ * another writer holds it (skipped rather than waited for). */
+static lumen__exemplar *slot_lock(_Atomic(lumen__exemplar *) *slot)
 {
     lumen__exemplar *e = slot_get(slot);
     if (e == NULL)
-        return;
+        return NULL;
     int unlocked = 0;
     if (!atomic_compare_exchange_strong_explicit(&e->lock, &unlocked, 1, memory_order_acquire,
                                                  memory_order_relaxed))
-        return; /* busy: skip rather than wait */
+        return NULL;
+    return e;
+}
+
+static void store(_Atomic(lumen__exemplar *) *slot, double v, const char *text, size_t len)
+{
+    lumen__exemplar *e = slot_lock(slot);
+    if (e == NULL)
+        return;
     memcpy(e->labels, text, len);
     e->len = (uint16_t)len;
     e->value = v;
@@ -86,13 +96,9 @@ void lumen__exemplar_record(_Atomic(lumen__exemplar *) *slot, double v, const lu
 void lumen__exemplar_from_trace(_Atomic(lumen__exemplar *) *slot, double v)
 {
     const lumen__tctx *t = lumen__tctx_get();
-    lumen__exemplar *e = slot_get(slot);
+    lumen__exemplar *e = slot_lock(slot);
     if (e == NULL)
         return;
-    int unlocked = 0;
-    if (!atomic_compare_exchange_strong_explicit(&e->lock, &unlocked, 1, memory_order_acquire,
-                                                 memory_order_relaxed))
-        return; /* busy: skip rather than wait */
     /* Written in place, 70 bytes: every observation of a histogram with
      * exemplars from the trace comes here. */
     char *o = e->labels;
