@@ -70,7 +70,7 @@ LUMEN_API int lumen_otlp_metrics_state_new(lumen_otlp_metrics_state **out,
 /** Free a state. NULL is a no-op. Safe on distinct objects. */
 LUMEN_API void lumen_otlp_metrics_state_free(lumen_otlp_metrics_state *state);
 
-/** The series a state remembers. Safe on distinct objects. */
+/** The series a state remembers (NULL: 0). Safe on distinct objects. */
 LUMEN_API size_t lumen_otlp_metrics_state_series(const lumen_otlp_metrics_state *state);
 
 /**
