@@ -13,7 +13,8 @@
  * Every update reaches its series through its handle (slots.h). A
  * counter's inc and integral add check the handle and add to the current
  * CPU's cell in one rseq critical section (core/cpu.h): no lock, no call
- * beyond this function, no atomic read-modify-write. Everything else runs
+ * beyond this function, no atomic read-modify-write. A classic histogram's
+ * observation does the same in two sections (hist_fast). Everything else runs
  * inside a read section (core/rcu.h) that keeps the series' memory and
  * cells valid until it ends. An update through a dead handle (its series
  * removed, cleared, or its family or registry gone) does nothing but
@@ -298,6 +299,237 @@ static inline __attribute__((always_inline)) size_t observe(lumen__child *c, dou
     return idx;
 }
 
+/*
+ * The histogram fast path, like the counters': one block of two rseq
+ * critical sections and no read section. The first checks the handle (its
+ * slot word is that of a live histogram), reads the series and its family
+ * (both stay valid while the check holds: they are freed only after a
+ * grace period, whose barrier restarts every section in progress), finds
+ * the bucket with the same vector compare as bucket_index and commits the
+ * bucket's count; the second checks the handle again (its cells may have
+ * been released and reused in between) and commits the sum. Series with
+ * exemplars from traces or native buckets, and families of more than
+ * LUMEN__SMALL_BUCKETS bounds, take the read-section path.
+ * Returns 0 when both were added, 1 when neither was, 2 when only the count
+ * was. v is not NaN.
+ */
+#if defined(LUMEN__HAVE_RSEQ) && LUMEN__SLOT_IDX_BITS == 32
+#define HIST_FAST_MASK (LUMEN__CF_EXEMPLARS_FROM_TRACE | LUMEN__CF_NATIVE)
+_Static_assert(offsetof(lumen__slot, obj) == 8, "the sections read obj at 8");
+_Static_assert(LUMEN__SMALL_BUCKETS == 16, "the sections compare 16 bounds");
+_Static_assert(offsetof(lumen__family, small_bounds) == 0, "the sections read the bounds at 0");
+
+static inline __attribute__((always_inline)) int hist_fast(uintptr_t t, double v)
+{
+    const _Atomic uint64_t *guard = &lumen__slot_at(t)->word;
+    uint64_t tok = lumen__slot_word(t, LUMEN__SLOT_SLOW | LUMEN_METRIC_HISTOGRAM);
+    v2d vv = {v, v};
+#if defined(__x86_64__)
+    /* xmm15 counts the bounds below v (-1 per lane; unaligned loads: a
+     * user's allocator may align the family to 8 only), r11 holds the
+     * sum's cell across the two sections, rdx the bucket's. */
+#define HIST_CMP(k)                                                                                \
+    "movupd " #k "(%%rax), %%xmm14\n\t"                                                            \
+    "cmpltpd %[vv], %%xmm14\n\t"                                                                   \
+    "paddq %%xmm14, %%xmm15\n\t"
+    __asm__ goto(
+        ".pushsection __rseq_cs, \"aw\"\n\t"
+        ".balign 32\n"
+        "9:\n\t"
+        ".long 0, 0\n\t"
+        ".quad 8f, 6f - 8f, 5f\n\t"
+        ".balign 32\n"
+        "4:\n\t"
+        ".long 0, 0\n\t"
+        ".quad 3f, 1f - 3f, 0f\n\t"
+        ".popsection\n"
+        "7:\n\t"
+        "leaq 9b(%%rip), %%rax\n\t"
+        "movq %%rax, %%fs:8(%[rs])\n"
+        "8:\n\t"
+        "cmpl $" LUMEN__STR(
+            LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"
+                            "jae %l[none]\n\t"
+                            "cmpq %[tok], (%[guard])\n\t"
+                            "jne %l[none]\n\t"
+                            "movq 8(%[guard]), %%rdx\n\t"
+                            "testb %[mask], %c[flags](%%rdx)\n\t"
+                            "jnz %l[none]\n\t"
+                            "movq %c[fam](%%rdx), %%rax\n\t"
+                            "movq %c[nb](%%rax), %%r11\n\t"
+                            "cmpq $16, %%r11\n\t"
+                            "ja %l[none]\n\t"
+                            "pxor %%xmm15, %%xmm15\n\t" HIST_CMP(0) HIST_CMP(16) HIST_CMP(32)
+                                HIST_CMP(48) HIST_CMP(64) HIST_CMP(80) HIST_CMP(96) HIST_CMP(
+                                    112) "movl %c[cell](%%rdx), %%edx\n\t"
+                                         "leaq 1(%%rdx, %%r11), %%r11\n\t"
+                                         "movhlps %%xmm15, %%xmm14\n\t"
+                                         "paddq %%xmm14, %%xmm15\n\t"
+                                         "movq %%xmm15, %%rax\n\t"
+                                         "subq %%rax, %%rdx\n\t"
+                                         "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"
+                                         "movq (%[bases], %%rax, 8), %%rax\n\t"
+                                         "testq %%rax, %%rax\n\t"
+                                         "jz %l[none]\n\t"
+                                         "addq $1, (%%rax, %%rdx, 8)\n"
+                                         "6:\n"
+                                         "2:\n\t"
+                                         "leaq 4b(%%rip), %%rax\n\t"
+                                         "movq %%rax, %%fs:8(%[rs])\n"
+                                         "3:\n\t"
+                                         "cmpl $" LUMEN__STR(
+                                             LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"
+                                                             "jae %l[first]\n\t"
+                                                             "cmpq %[tok], (%[guard])\n\t"
+                                                             "jne %l[first]\n\t"
+                                                             "movl %%fs:(%[rs], %[idoff]), "
+                                                             "%%eax\n\t"
+                                                             "movq (%[bases], %%rax, 8), %%rax\n\t"
+                                                             "testq %%rax, %%rax\n\t"
+                                                             "jz %l[first]\n\t"
+                                                             "movsd (%%rax, %%r11, 8), %%xmm15\n\t"
+                                                             "addsd %[vv], %%xmm15\n\t"
+                                                             "movsd %%xmm15, (%%rax, %%r11, 8)\n"
+                                                             "1:\n\t"
+                                                             ".pushsection __rseq_failure, "
+                                                             "\"ax\"\n\t"
+                                                             ".byte 0x0f, 0xb9, 0x3d\n\t"
+                                                             ".long 0x53053053\n"
+                                                             "5:\n\t"
+                                                             "jmp 7b\n\t"
+                                                             ".byte 0x0f, 0xb9, 0x3d\n\t"
+                                                             ".long 0x53053053\n"
+                                                             "0:\n\t"
+                                                             "jmp 2b\n\t"
+                                                             ".popsection\n\t"
+        :
+        : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
+          [bases] "r"(lumen__cell_cpu), [guard] "r"(guard), [tok] "r"(tok), [vv] "x"(vv),
+          [mask] "i"(HIST_FAST_MASK), [flags] "i"(offsetof(lumen__child, flags)),
+          [fam] "i"(offsetof(lumen__child, fam)), [cell] "i"(offsetof(lumen__child, cell)),
+          [nb] "i"(offsetof(lumen__family, nbuckets))
+        : "rax", "rdx", "r11", "xmm14", "xmm15", "memory", "cc"
+        : none, first);
+#undef HIST_CMP
+#elif defined(__aarch64__)
+    /* v24-v31 hold the bounds and the compares, x13 the sum's cell across
+     * the two sections, x11 the bucket's. */
+    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
+                 ".balign 32\n"
+                 "9:\n\t"
+                 ".long 0, 0\n\t"
+                 ".quad 8f, 6f - 8f, 5f\n\t"
+                 ".balign 32\n"
+                 "4:\n\t"
+                 ".long 0, 0\n\t"
+                 ".quad 3f, 1f - 3f, 0f\n\t"
+                 ".popsection\n"
+                 "7:\n\t"
+                 "adrp x9, 9b\n\t"
+                 "add x9, x9, :lo12:9b\n\t"
+                 "str x9, [%[rs], #8]\n"
+                 "8:\n\t"
+                 "ldr w9, [%[rs], #4]\n\t"
+                 "cmp w9, #" LUMEN__STR(
+                     LUMEN__CPU_MAX) "\n\t"
+                                     "b.hs %l[none]\n\t"
+                                     "ldr x10, [%[guard]]\n\t"
+                                     "cmp x10, %[tok]\n\t"
+                                     "b.ne %l[none]\n\t"
+                                     "ldr x11, [%[guard], #8]\n\t"
+                                     "ldrb w10, [x11, #%c[flags]]\n\t"
+                                     "mov w12, #%c[mask]\n\t" /* not a logical immediate */
+                                     "tst w10, w12\n\t"
+                                     "b.ne %l[none]\n\t"
+                                     "ldr x12, [x11, #%c[fam]]\n\t"
+                                     "ldr x13, [x12, #%c[nb]]\n\t"
+                                     "cmp x13, #16\n\t"
+                                     "b.hi %l[none]\n\t"
+                                     "ldp q24, q25, [x12]\n\t"
+                                     "ldp q26, q27, [x12, #32]\n\t"
+                                     "ldp q28, q29, [x12, #64]\n\t"
+                                     "ldp q30, q31, [x12, #96]\n\t"
+                                     "fcmgt v24.2d, %[vv].2d, v24.2d\n\t"
+                                     "fcmgt v25.2d, %[vv].2d, v25.2d\n\t"
+                                     "fcmgt v26.2d, %[vv].2d, v26.2d\n\t"
+                                     "fcmgt v27.2d, %[vv].2d, v27.2d\n\t"
+                                     "fcmgt v28.2d, %[vv].2d, v28.2d\n\t"
+                                     "fcmgt v29.2d, %[vv].2d, v29.2d\n\t"
+                                     "fcmgt v30.2d, %[vv].2d, v30.2d\n\t"
+                                     "fcmgt v31.2d, %[vv].2d, v31.2d\n\t"
+                                     "add v24.2d, v24.2d, v25.2d\n\t"
+                                     "add v26.2d, v26.2d, v27.2d\n\t"
+                                     "add v28.2d, v28.2d, v29.2d\n\t"
+                                     "add v30.2d, v30.2d, v31.2d\n\t"
+                                     "add v24.2d, v24.2d, v26.2d\n\t"
+                                     "add v28.2d, v28.2d, v30.2d\n\t"
+                                     "add v24.2d, v24.2d, v28.2d\n\t"
+                                     "addp d24, v24.2d\n\t"
+                                     "fmov x10, d24\n\t"
+                                     "ldr w11, [x11, #%c[cell]]\n\t"
+                                     "add x13, x13, x11\n\t"
+                                     "add x13, x13, #1\n\t"
+                                     "sub x11, x11, x10\n\t"
+                                     "ldr w9, [%[rs], %[idoff]]\n\t"
+                                     "ldr x12, [%[bases], w9, uxtw #3]\n\t"
+                                     "cbz x12, %l[none]\n\t"
+                                     "add x12, x12, x11, lsl #3\n\t"
+                                     "ldr x10, [x12]\n\t"
+                                     "add x10, x10, #1\n\t"
+                                     "str x10, [x12]\n"
+                                     "6:\n"
+                                     "2:\n\t"
+                                     "adrp x9, 4b\n\t"
+                                     "add x9, x9, :lo12:4b\n\t"
+                                     "str x9, [%[rs], #8]\n"
+                                     "3:\n\t"
+                                     "ldr w9, [%[rs], #4]\n\t"
+                                     "cmp w9, #" LUMEN__STR(
+                                         LUMEN__CPU_MAX) "\n\t"
+                                                         "b.hs %l[first]\n\t"
+                                                         "ldr x10, [%[guard]]\n\t"
+                                                         "cmp x10, %[tok]\n\t"
+                                                         "b.ne %l[first]\n\t"
+                                                         "ldr w9, [%[rs], %[idoff]]\n\t"
+                                                         "ldr x12, [%[bases], w9, uxtw #3]\n\t"
+                                                         "cbz x12, %l[first]\n\t"
+                                                         "add x12, x12, x13, lsl #3\n\t"
+                                                         "ldr d24, [x12]\n\t"
+                                                         "fadd d24, d24, %d[vv]\n\t"
+                                                         "str d24, [x12]\n"
+                                                         "1:\n\t"
+                                                         ".pushsection __rseq_failure, \"ax\"\n\t"
+                                                         ".inst 0xd428bc00\n"
+                                                         "5:\n\t"
+                                                         "b 7b\n\t"
+                                                         ".inst 0xd428bc00\n"
+                                                         "0:\n\t"
+                                                         "b 2b\n\t"
+                                                         ".popsection\n\t"
+                 :
+                 : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
+                   [bases] "r"(lumen__cell_cpu), [guard] "r"(guard), [tok] "r"(tok), [vv] "w"(vv),
+                   [mask] "i"(HIST_FAST_MASK), [flags] "i"(offsetof(lumen__child, flags)),
+                   [fam] "i"(offsetof(lumen__child, fam)), [cell] "i"(offsetof(lumen__child, cell)),
+                   [nb] "i"(offsetof(lumen__family, nbuckets))
+                 : "x9", "x10", "x11", "x12", "x13", "v24", "v25", "v26", "v27", "v28", "v29",
+                   "v30", "v31", "memory", "cc"
+                 : none, first);
+#endif
+    return 0;
+none:
+    return 1;
+first:
+    return 2;
+}
+#else
+static inline __attribute__((always_inline)) int hist_fast(uintptr_t t, double v)
+{
+    (void)t, (void)v;
+    return 1;
+}
+#endif
+
 /* Inside a read section: v (not NaN) into a native histogram: its
  * classic bucket first when it has both kinds, then its native bucket
  * with the sum. What the native buckets cannot hold (an infinity, or an
@@ -342,11 +574,12 @@ static __attribute__((noinline)) void observe_slow(lumen__child *c, double v)
     }
 }
 
-LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
+/* The read-section path: everything the fast path leaves (NaN, exemplars,
+ * native buckets, long bucket lists, dead handles, no rseq). */
+static __attribute__((noinline)) void observe_section(uintptr_t t, double v)
 {
     lumen__rcu_section rd = lumen__rcu_lock();
-    lumen__child *c = lumen__series_of((uintptr_t)h, LUMEN_METRIC_HISTOGRAM);
-    /* NaN and exemplars go out of line. */
+    lumen__child *c = lumen__series_of(t, LUMEN_METRIC_HISTOGRAM);
     if (LUMEN_LIKELY(c != NULL)) {
         uint8_t fl = c->flags & (LUMEN__CF_EXEMPLARS_FROM_TRACE | LUMEN__CF_NATIVE);
         if (LUMEN_LIKELY(fl == 0 && v == v))
@@ -359,11 +592,47 @@ LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
     lumen__rcu_unlock(rd);
 }
 
+/* The fast path counted v in its bucket but could not add it to the sum
+ * (the thread moved to a CPU whose region is not mapped yet, or the series
+ * went away in between: then the sum is lost with it, and counted). */
+static __attribute__((noinline)) void observe_sum(uintptr_t t, double v)
+{
+    lumen__rcu_section rd = lumen__rcu_lock();
+    lumen__child *c = lumen__series_of(t, LUMEN_METRIC_HISTOGRAM);
+    if (c != NULL)
+        lumen__cell_add_f64(c->cell + (uint32_t)c->fam->nbuckets + 1, v);
+    lumen__rcu_unlock(rd);
+}
+
+LUMEN_API void lumen_histogram_observe(lumen_histogram *h, double v)
+{
+    uintptr_t t = (uintptr_t)h;
+    if (LUMEN_LIKELY(v == v)) {
+        int r = hist_fast(t, v);
+        if (LUMEN_LIKELY(r == 0))
+            return;
+        if (r == 2) {
+            observe_sum(t, v);
+            return;
+        }
+    }
+    observe_section(t, v);
+}
+
 bool lumen__histogram_observe_cached(lumen_histogram *h, double v)
 {
     uintptr_t t = (uintptr_t)h;
     if (t == 0)
         return false;
+    if (LUMEN_LIKELY(v == v)) {
+        int r = hist_fast(t, v);
+        if (LUMEN_LIKELY(r == 0))
+            return true;
+        if (r == 2) {
+            observe_sum(t, v);
+            return true;
+        }
+    }
     lumen__rcu_section rd = lumen__rcu_lock();
     lumen__slot *s = lumen__slot_at(t);
     uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);

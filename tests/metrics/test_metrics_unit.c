@@ -1435,13 +1435,51 @@ static void test_metrics_cells__critical_sections_execute(void **state)
     assert_non_null(strstr(out, "sect_h_count 1000\n"));
     assert_non_null(strstr(out, "sect_h_sum 1499\n"));
     lumen_free(out);
+    /* The histogram's section with every bound it compares (16, the
+     * longest list it takes), values on the bounds, between them, and
+     * the infinities; and a list one longer, which the section leaves to
+     * the read-section path: both must count alike. */
+    double b16[17];
+    for (int i = 0; i < 17; i++)
+        b16[i] = (double)(i + 1);
+    lumen_histogram *h16, *h17;
+    assert_int_equal(lumen_histogram_new(&h16, r, "sect_h16", "h", b16, 16), LUMEN_OK);
+    assert_int_equal(lumen_histogram_new(&h17, r, "sect_h17", "h", b16, 17), LUMEN_OK);
+    static const double vals[] = {-INFINITY, -1, 0, 1, 1.5, 2, 8, 15.5, 16, 16.5, 17, 18, INFINITY};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        lumen_histogram_observe(h16, vals[i]);
+        lumen_histogram_observe(h17, vals[i]);
+    }
+    lumen_histogram_observe(h16, NAN); /* refused, not counted */
+    assert_int_equal(lumen_registry_render_string(&out, NULL, r, LUMEN_FORMAT_PROMETHEUS),
+                     LUMEN_OK);
+    static const char *want16[] = {
+        "sect_h16_bucket{le=\"1\"} 4\n",
+        "sect_h16_bucket{le=\"2\"} 6\n",
+        "sect_h16_bucket{le=\"8\"} 7\n",
+        "sect_h16_bucket{le=\"15\"} 7\n",
+        "sect_h16_bucket{le=\"16\"} 9\n",
+        "sect_h16_bucket{le=\"+Inf\"} 13\n",
+        "sect_h16_count 13\n",
+        "sect_h17_bucket{le=\"1\"} 4\n",
+        "sect_h17_bucket{le=\"16\"} 9\n",
+        "sect_h17_bucket{le=\"17\"} 11\n",
+        "sect_h17_bucket{le=\"+Inf\"} 13\n",
+        "sect_h17_count 13\n",
+    };
+    for (size_t i = 0; i < sizeof want16 / sizeof want16[0]; i++)
+        if (strstr(out, want16[i]) == NULL)
+            fail_msg("missing %s in:\n%s", want16[i], out);
+    lumen_free(out);
     /* The guarded sections refuse a dead handle. */
     assert_int_equal(lumen_registry_unregister(r, "sect_c"), LUMEN_OK);
     assert_int_equal(lumen_registry_unregister(r, "sect_g"), LUMEN_OK);
+    assert_int_equal(lumen_registry_unregister(r, "sect_h16"), LUMEN_OK);
     uint64_t before = lumen__metrics_lost_stale();
     lumen_counter_inc(c);
     lumen_gauge_set(g, 1);
-    assert_int_equal(lumen__metrics_lost_stale() - before, 2);
+    lumen_histogram_observe(h16, 1);
+    assert_int_equal(lumen__metrics_lost_stale() - before, 3);
     lumen_registry_free(r);
 }
 
