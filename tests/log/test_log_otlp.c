@@ -634,6 +634,10 @@ static void test_log_otlp__shutdown_is_bounded_and_counted(void **state)
         nanosleep(&ts, NULL);
     }
     assert_int_equal(atomic_load(&s2.calls), 1);
+    /* The timer may fire while the ten are being logged (a preempted
+     * thread): the hung batch then holds the first k, the rest queue. */
+    size_t k = stats_of(h).in_flight;
+    assert_true(k >= 1 && k <= 10);
     for (int i = 0; i < 30; i++)
         LUMEN_LOG(lg, LUMEN_LOG_INFO, "queued");
     /* 200 ms budget; a generous bound on the call, which would be forever
@@ -649,8 +653,8 @@ static void test_log_otlp__shutdown_is_bounded_and_counted(void **state)
     assert_int_equal(s.in_flight, 0);
     /* The batch in flight failed (cut off); the 30 behind it were never
      * exported, and the record after shutdown was refused. */
-    assert_int_equal(s.failed, 10);
-    assert_int_equal(s.dropped_shutdown, 30 + 1);
+    assert_int_equal(s.failed, k);
+    assert_int_equal(s.dropped_shutdown, 41 - k);
     assert_int_equal(atomic_load(&s2.calls), 1);
     assert_conserved(s);
     assert_true(metric("lumen_log_records_dropped_total{reason=\"shutdown\"} ") >=

@@ -72,7 +72,8 @@ static int worker(void *p)
 typedef struct scraper {
     uint16_t port;
     _Atomic int stop;
-    int ok, bad;
+    _Atomic int ok;
+    int bad;
     char last[256];
 } scraper;
 
@@ -164,6 +165,10 @@ static void test_prefork_sigkill__workers_killed_mid_update(void **state)
     atomic_store(&g_sh->stop, 1);
     for (int i = 0; i < LIVE; i++)
         assert_child_ok(pids[live[i]]);
+    /* The scraper paces itself: on a busy machine it may not have had its
+     * ten answers yet. Wait for them (or fail below at the deadline). */
+    for (int64_t d = pt_now_ms() + 30000; atomic_load(&sc.ok) < 10 && pt_now_ms() < d;)
+        usleep(10000);
     atomic_store(&sc.stop, 1);
     pthread_join(th, NULL);
     lumen_http_server_stop(srv);

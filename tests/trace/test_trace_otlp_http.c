@@ -499,7 +499,8 @@ static void test_trace_otlp_http__collector_down_conservation(void **state)
     lumen_otlp_http_exporter_stats hs = LUMEN_OTLP_HTTP_EXPORTER_STATS_INIT;
     lumen_otlp_http_exporter_get_stats(&hs, e);
     assert_int_equal(st.ended, 4000 + 20000);
-    assert_int_equal(st.ended, st.exported + st.dropped + st.failed + st.queued);
+    /* A shutdown that ran out of its budget leaves the batch in flight. */
+    assert_int_equal(st.ended, st.exported + st.dropped + st.failed + st.queued + st.in_flight);
     assert_int_equal(st.exported, hs.exported_spans);
     assert_int_equal(st.exported, 4000);
     assert_true(st.dropped + st.failed > 0);
