@@ -44,20 +44,28 @@ static lumen__registry g_default = {
 
 /* The metrics layer's own losses, read at scrape time:
  * lumen_metrics_updates_lost_total{reason="stale_handle"} counts updates
- * through handles whose series, family or registry was taken away, and
- * {reason="no_memory"} those that found no memory for their CPU's cells. */
+ * through handles whose series, family or registry was taken away,
+ * {reason="no_memory"} those that found no memory for their CPU's cells,
+ * and {reason="invalid_value"} those refused for their value (a negative
+ * or NaN counter add, a NaN observation). */
 static int self_collect(lumen_collect_sink *sink, void *ud)
 {
     (void)ud;
     int rc = lumen_collect_family(
         sink, LUMEN_METRIC_COUNTER, "lumen_metrics_updates_lost_total",
-        "Metric updates dropped: through a handle whose series was removed, or without memory.",
+        "Metric updates dropped: through a handle whose series was removed, without memory, or "
+        "refused for their value.",
         NULL);
-    lumen_label stale = {"reason", "stale_handle"}, nomem = {"reason", "no_memory"};
+    lumen_label stale = {"reason", "stale_handle"}, nomem = {"reason", "no_memory"},
+                invalid = {"reason", "invalid_value"};
     if (rc == LUMEN_OK)
         rc = lumen_collect_sample(sink, "", &stale, 1, (double)lumen__metrics_lost_stale());
     if (rc == LUMEN_OK)
         rc = lumen_collect_sample(sink, "", &nomem, 1, (double)lumen__cells_lost());
+    if (rc == LUMEN_OK)
+        rc = lumen_collect_sample(
+            sink, "", &invalid, 1,
+            (double)atomic_load_explicit(&lumen__metrics_refused, memory_order_relaxed));
     return rc;
 }
 

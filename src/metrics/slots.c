@@ -204,6 +204,7 @@ void lumen__slots_atfork_child(void)
 }
 
 _Atomic uint64_t lumen__metrics_stale;
+_Atomic uint64_t lumen__metrics_refused;
 
 uint64_t lumen__metrics_lost_stale(void)
 {

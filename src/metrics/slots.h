@@ -134,6 +134,9 @@ void lumen__slot_free(uintptr_t tok);
  * dead token, exposed as lumen_metrics_updates_lost_total. */
 extern LUMEN__HIDDEN _Atomic uint64_t lumen__metrics_stale;
 uint64_t lumen__metrics_lost_stale(void);
+/* Updates refused for their value (a negative or NaN counter add, a NaN
+ * observation), every family of every registry together. */
+extern LUMEN__HIDDEN _Atomic uint64_t lumen__metrics_refused;
 
 /*
  * Pre-forked families (metrics/prefork.h): take `n` never-used slots, the

@@ -256,6 +256,7 @@ LUMEN_API void lumen_summary_observe(lumen_summary *h, double v)
     goto out;
 reject:
     atomic_fetch_add_explicit(&c->fam->rejected, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&lumen__metrics_refused, 1, memory_order_relaxed);
 out:
     lumen__rcu_unlock(rd);
 }

@@ -43,6 +43,7 @@
 static void reject(lumen__child *c, const char *what, double v)
 {
     atomic_fetch_add_explicit(&c->fam->rejected, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&lumen__metrics_refused, 1, memory_order_relaxed);
     lumen__diag(LUMEN_DIAG_WARN, "metrics: %s %s: refused value %g", what, c->fam->name, v);
 }
 

@@ -174,6 +174,19 @@ static void test_metrics_registry__duplicates_refused(void **state)
     lumen_registry_free(r);
 }
 
+/* The default registry's count of updates refused for their value. */
+static double lost_invalid(void)
+{
+    char *s = render(lumen_registry_default(), LUMEN_FORMAT_PROMETHEUS);
+    static const char k[] = "\nlumen_metrics_updates_lost_total{reason=\"invalid_value\"} ";
+    const char *p = strstr(s, k);
+    if (p == NULL)
+        fail_msg("no %s in:\n%s", k + 1, s);
+    double v = strtod(p + sizeof k - 1, NULL);
+    lumen_free(s);
+    return v;
+}
+
 static void test_metrics_counter__inc_add_and_refusals(void **state)
 {
     (void)state;
@@ -182,6 +195,7 @@ static void test_metrics_counter__inc_add_and_refusals(void **state)
     lumen_counter *c;
     assert_int_equal(lumen_counter_new(&c, r, "ops_total", "Operations."), LUMEN_OK);
     assert_true(lumen_counter_value(c) == 0);
+    double refused = lost_invalid();
     lumen_counter_inc(c);
     lumen_counter_add(c, 2);
     lumen_counter_add(c, 0.5);
@@ -193,6 +207,15 @@ static void test_metrics_counter__inc_add_and_refusals(void **state)
     assert_string_equal(s,
                         "# HELP ops_total Operations.\n# TYPE ops_total counter\nops_total 3.5\n");
     lumen_free(s);
+    /* Every refusal is exposed: these two, a histogram's and a summary's
+     * NaN. */
+    lumen_histogram *h;
+    lumen_summary *sm;
+    assert_int_equal(lumen_histogram_new(&h, r, "refused_h", "h", NULL, 0), LUMEN_OK);
+    assert_int_equal(lumen_summary_new(&sm, r, "refused_s", "h"), LUMEN_OK);
+    lumen_histogram_observe(h, NAN);
+    lumen_summary_observe(sm, NAN);
+    assert_true(lost_invalid() - refused == 4);
     lumen_counter_add(c, 1e300);
     assert_true(lumen_counter_value(c) == 1e300 + 3.5);
     lumen_registry_free(r);
