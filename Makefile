@@ -31,10 +31,10 @@ test:
 
 # Every benchmark beside its anchors (prometheus-cpp, client_golang,
 # client_python, spdlog compiled and header-only) in one run, then a summary
-# against the best anchor. About 5 minutes on a busy 2-core machine before
-# the many short trials and the interleaved rounds of the hot rows (about
-# 15 s per program and round: LUMEN_BENCH_ROUNDS=0 skips them) were added;
-# the total with them is not measured yet. Each program is stopped after
+# against the best anchor. About 5 minutes on a quiet 2-core machine once
+# built (292 s on 2026-11-27), the interleaved rounds of the hot rows
+# included (about 15 s per program and round: LUMEN_BENCH_ROUNDS=0 skips
+# them). Each program is stopped after
 # LUMEN_BENCH_TIMEOUT seconds (bench/run.sh).
 bench:
 	@sh scripts/deps.sh bench
