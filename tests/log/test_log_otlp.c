@@ -213,10 +213,14 @@ static void test_log_otlp__protoc_decodes_every_field(void **state)
     snprintf(want, sizeof want, "observed_time_unix_nano: %lld", (long long)F.cap.first_time_ns);
     assert_non_null(strstr(out, want));
     free(out);
-    /* The ids as bytes: --decode_raw shows fields 9 and 10 of the record. */
+    /* The ids as bytes: --decode_raw shows fields 9 and 10 of the record,
+     * as a string, or as a message when the random bytes happen to parse
+     * as one (a loaded TSan run met a trace id that did). */
     assert_int_equal(lt_run("protoc --decode_raw", F.cap.pb, F.cap.pb_len, &out), 0);
-    assert_non_null(strstr(out, "9: \""));
-    assert_non_null(strstr(out, "10: \""));
+    if (strstr(out, " 9: \"") == NULL && strstr(out, " 9 {") == NULL)
+        fail_msg("no field 9 (trace id) in:\n%s", out);
+    if (strstr(out, " 10: \"") == NULL && strstr(out, " 10 {") == NULL)
+        fail_msg("no field 10 (span id) in:\n%s", out);
     free(out);
 }
 
