@@ -95,6 +95,48 @@ static inline char *lumen__cpu_rseq_area(void)
     return (char *)__builtin_thread_pointer() + lumen__cpu_rseq_off;
 }
 
+/*
+ * The pieces every critical section is made of, so that a block of one or
+ * two sections is written once per instruction set. Labels are the local
+ * numeric ones of GNU as, passed as strings:
+ *
+ * - LUMEN__RSEQ_CS(d, s, e, a): the descriptor d in __rseq_cs (version 0,
+ *   flags 0, start s, length e - s, abort handler a). A block's sections
+ *   use 9/8/6/5 (descriptor, start, end, abort) and 4/3/1/0; 7 and 2 are
+ *   where each section is (re)armed.
+ * - LUMEN__RSEQ_ARM(r, d, s, fail), per instruction set: at r, store the
+ *   address of descriptor d in rseq_cs; the section begins at s with the
+ *   test that the thread is registered and its id in range (else fail).
+ * - LUMEN__RSEQ_CPU, per instruction set: the CPU (or concurrency) id into
+ *   %eax / w9.
+ * - LUMEN__RSEQ_HANDLER(a, r), per instruction set: the signature glibc
+ *   registered, then the abort handler a, which re-arms at r (the kernel
+ *   clears rseq_cs on abort).
+ *
+ * LUMEN__RSEQ_DESC opens the usual one-section block (ending in "6:" and
+ * LUMEN__RSEQ_ABORT); LUMEN__RSEQ_DESC2 and LUMEN__RSEQ_SECOND open a
+ * block's two sections (the first ends in "6:", the second in "1:" and
+ * LUMEN__RSEQ_ABORT2), each restarted on its own.
+ */
+#define LUMEN__RSEQ_CS(d, s, e, a)                                                                 \
+    ".balign 32\n" d ":\n\t"                                                                       \
+    ".long 0, 0\n\t"                                                                               \
+    ".quad " s "f, " e "f - " s "f, " a "f\n\t"
+#define LUMEN__RSEQ_CS1                                                                            \
+    ".pushsection __rseq_cs, \"aw\"\n\t" LUMEN__RSEQ_CS("9", "8", "6", "5") ".popsection\n"
+#define LUMEN__RSEQ_CS2                                                                            \
+    ".pushsection __rseq_cs, \"aw\"\n\t" LUMEN__RSEQ_CS("9", "8", "6", "5")                        \
+        LUMEN__RSEQ_CS("4", "3", "1", "0") ".popsection\n"
+#define LUMEN__RSEQ_DESC LUMEN__RSEQ_CS1 LUMEN__RSEQ_ARM("7", "9", "8", "fail") LUMEN__RSEQ_CPU
+#define LUMEN__RSEQ_DESC2(fail) LUMEN__RSEQ_CS2 LUMEN__RSEQ_ARM("7", "9", "8", fail)
+#define LUMEN__RSEQ_SECOND(fail) "6:\n" LUMEN__RSEQ_ARM("2", "4", "3", fail)
+#define LUMEN__RSEQ_ABORT                                                                          \
+    ".pushsection __rseq_failure, \"ax\"\n\t" LUMEN__RSEQ_HANDLER("5", "7") ".popsection\n\t"
+#define LUMEN__RSEQ_ABORT2                                                                         \
+    "1:\n\t"                                                                                       \
+    ".pushsection __rseq_failure, \"ax\"\n\t" LUMEN__RSEQ_HANDLER("5", "7")                        \
+        LUMEN__RSEQ_HANDLER("0", "2") ".popsection\n\t"
+
 #if defined(__x86_64__)
 
 /* One test covers both that the thread is registered (cpu_id is -1 or -2
@@ -105,32 +147,20 @@ static inline char *lumen__cpu_rseq_area(void)
  * reading the thread pointer into a register first costs a load (fs:0)
  * on the path to every access, over a nanosecond an update here.
  *
- * The rseq_cs descriptor (version 0, flags 0, start, length, abort) and
- * the abort handler, which must follow the 4-byte signature glibc
- * registered (RSEQ_SIG, behind a ud1 opcode so disassemblers stay in
- * step); the handler restarts the section from the store of its
- * descriptor, since the kernel clears rseq_cs on abort. */
-#define LUMEN__RSEQ_DESC                                                                           \
-    ".pushsection __rseq_cs, \"aw\"\n\t"                                                           \
-    ".balign 32\n"                                                                                 \
-    "9:\n\t"                                                                                       \
-    ".long 0, 0\n\t"                                                                               \
-    ".quad 8f, 6f - 8f, 5f\n\t"                                                                    \
-    ".popsection\n"                                                                                \
-    "7:\n\t"                                                                                       \
-    "leaq 9b(%%rip), %%rax\n\t"                                                                    \
-    "movq %%rax, %%fs:8(%[rs])\n"                                                                  \
-    "8:\n\t"                                                                                       \
-    "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"                                      \
-                                        "jae %l[fail]\n\t"                                         \
-                                        "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"
-#define LUMEN__RSEQ_ABORT                                                                          \
-    ".pushsection __rseq_failure, \"ax\"\n\t"                                                      \
+ * The abort handler must follow the 4-byte signature glibc registered
+ * (RSEQ_SIG, behind a ud1 opcode so disassemblers stay in step). The
+ * sections use %rax (and %rdx, and %xmm15 for doubles). */
+#define LUMEN__RSEQ_ARM(r, d, s, fail)                                                             \
+    r ":\n\t"                                                                                      \
+      "leaq " d "b(%%rip), %%rax\n\t"                                                              \
+      "movq %%rax, %%fs:8(%[rs])\n" s ":\n\t"                                                      \
+      "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"                                    \
+                                          "jae %l[" fail "]\n\t"
+#define LUMEN__RSEQ_CPU "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"
+#define LUMEN__RSEQ_HANDLER(a, r)                                                                  \
     ".byte 0x0f, 0xb9, 0x3d\n\t"                                                                   \
-    ".long 0x53053053\n"                                                                           \
-    "5:\n\t"                                                                                       \
-    "jmp 7b\n\t"                                                                                   \
-    ".popsection\n\t"
+    ".long 0x53053053\n" a ":\n\t"                                                                 \
+    "jmp " r "b\n\t"
 
 /* bases[cpu][idx] += v, if *guard == tok (metrics/slots.h: a counter's
  * slot word equals its live handle). */
@@ -195,34 +225,22 @@ fail:
 }
 
 /* If guard[0] == expect: *(uint64_t *)((char *)guard[1] + off) = v. The
- * CPU id is checked only to know that the section is registered. */
+ * CPU id is checked only to know that the section is registered, so that
+ * the kernel will restart it. */
 static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint64_t expect,
                                             size_t off, uint64_t v)
 {
-    /* No CPU index to read: the test of cpu_id only says the section is
-     * registered, so that the kernel will restart it. */
-    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
-                 ".balign 32\n"
-                 "9:\n\t"
-                 ".long 0, 0\n\t"
-                 ".quad 8f, 6f - 8f, 5f\n\t"
-                 ".popsection\n"
-                 "7:\n\t"
-                 "leaq 9b(%%rip), %%rax\n\t"
-                 "movq %%rax, %%fs:8(%[rs])\n"
-                 "8:\n\t"
-                 "cmpl $" LUMEN__STR(LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"
-                                                     "jae %l[fail]\n\t"
-                                                     "cmpq %[expect], (%[guard])\n\t"
-                                                     "jne %l[fail]\n\t"
-                                                     "movq 8(%[guard]), %%rax\n\t"
-                                                     "movq %[v], (%%rax, %[off])\n"
-                                                     "6:\n\t" LUMEN__RSEQ_ABORT
-                 :
-                 : [rs] "r"(lumen__cpu_rseq_off), [guard] "r"(guard), [expect] "r"(expect),
-                   [v] "r"(v), [off] "r"(off)
-                 : "rax", "memory", "cc"
-                 : fail);
+    __asm__ goto(
+        LUMEN__RSEQ_CS1 LUMEN__RSEQ_ARM("7", "9", "8", "fail") "cmpq %[expect], (%[guard])\n\t"
+                                                               "jne %l[fail]\n\t"
+                                                               "movq 8(%[guard]), %%rax\n\t"
+                                                               "movq %[v], (%%rax, %[off])\n"
+                                                               "6:\n\t" LUMEN__RSEQ_ABORT
+        :
+        : [rs] "r"(lumen__cpu_rseq_off), [guard] "r"(guard), [expect] "r"(expect), [v] "r"(v),
+          [off] "r"(off)
+        : "rax", "memory", "cc"
+        : fail);
     return true;
 fail:
     return false;
@@ -235,54 +253,17 @@ fail:
 static inline int lumen__cpu_add_u64_f64(uint64_t *const *bases, uint64_t i1, uint64_t v,
                                          uint64_t i2, double d)
 {
-    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
-                 ".balign 32\n"
-                 "9:\n\t"
-                 ".long 0, 0\n\t"
-                 ".quad 8f, 6f - 8f, 5f\n\t"
-                 ".balign 32\n"
-                 "4:\n\t"
-                 ".long 0, 0\n\t"
-                 ".quad 3f, 1f - 3f, 0f\n\t"
-                 ".popsection\n"
-                 "7:\n\t"
-                 "leaq 9b(%%rip), %%rax\n\t"
-                 "movq %%rax, %%fs:8(%[rs])\n"
-                 "8:\n\t"
-                 "cmpl $" LUMEN__STR(
-                     LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"
-                                     "jae %l[none]\n\t"
-                                     "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"
-                                     "movq (%[bases], %%rax, 8), %%rdx\n\t"
-                                     "testq %%rdx, %%rdx\n\t"
-                                     "jz %l[none]\n\t"
-                                     "addq %[v], (%%rdx, %[i1], 8)\n"
-                                     "6:\n"
-                                     "2:\n\t"
-                                     "leaq 4b(%%rip), %%rax\n\t"
-                                     "movq %%rax, %%fs:8(%[rs])\n"
-                                     "3:\n\t"
-                                     "cmpl $" LUMEN__STR(
-                                         LUMEN__CPU_MAX) ", %%fs:4(%[rs])\n\t"
-                                                         "jae %l[first]\n\t"
-                                                         "movl %%fs:(%[rs], %[idoff]), %%eax\n\t"
-                                                         "movq (%[bases], %%rax, 8), %%rdx\n\t"
-                                                         "testq %%rdx, %%rdx\n\t"
-                                                         "jz %l[first]\n\t"
-                                                         "movsd (%%rdx, %[i2], 8), %%xmm15\n\t"
-                                                         "addsd %[d], %%xmm15\n\t"
-                                                         "movsd %%xmm15, (%%rdx, %[i2], 8)\n"
-                                                         "1:\n\t"
-                                                         ".pushsection __rseq_failure, \"ax\"\n\t"
-                                                         ".byte 0x0f, 0xb9, 0x3d\n\t"
-                                                         ".long 0x53053053\n"
-                                                         "5:\n\t"
-                                                         "jmp 7b\n\t"
-                                                         ".byte 0x0f, 0xb9, 0x3d\n\t"
-                                                         ".long 0x53053053\n"
-                                                         "0:\n\t"
-                                                         "jmp 2b\n\t"
-                                                         ".popsection\n\t"
+    __asm__ goto(LUMEN__RSEQ_DESC2("none") LUMEN__RSEQ_CPU
+                 "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                 "testq %%rdx, %%rdx\n\t"
+                 "jz %l[none]\n\t"
+                 "addq %[v], (%%rdx, %[i1], 8)\n\t" LUMEN__RSEQ_SECOND("first") LUMEN__RSEQ_CPU
+                 "movq (%[bases], %%rax, 8), %%rdx\n\t"
+                 "testq %%rdx, %%rdx\n\t"
+                 "jz %l[first]\n\t"
+                 "movsd (%%rdx, %[i2], 8), %%xmm15\n\t"
+                 "addsd %[d], %%xmm15\n\t"
+                 "movsd %%xmm15, (%%rdx, %[i2], 8)\n" LUMEN__RSEQ_ABORT2
                  :
                  : [rs] "r"(lumen__cpu_rseq_off), [idoff] "r"(lumen__cpu_id_off),
                    [bases] "r"(bases), [i1] "r"(i1), [v] "er"(v), [i2] "r"(i2), [d] "x"(d)
@@ -299,28 +280,18 @@ first:
 
 /* As on x86-64; the signature is glibc's RSEQ_SIG_CODE (a BRK). x9 holds
  * the CPU id. */
-#define LUMEN__RSEQ_DESC                                                                           \
-    ".pushsection __rseq_cs, \"aw\"\n\t"                                                           \
-    ".balign 32\n"                                                                                 \
-    "9:\n\t"                                                                                       \
-    ".long 0, 0\n\t"                                                                               \
-    ".quad 8f, 6f - 8f, 5f\n\t"                                                                    \
-    ".popsection\n"                                                                                \
-    "7:\n\t"                                                                                       \
-    "adrp x9, 9b\n\t"                                                                              \
-    "add x9, x9, :lo12:9b\n\t"                                                                     \
-    "str x9, [%[rs], #8]\n"                                                                        \
-    "8:\n\t"                                                                                       \
-    "ldr w9, [%[rs], #4]\n\t"                                                                      \
-    "cmp w9, #" LUMEN__STR(LUMEN__CPU_MAX) "\n\t"                                                  \
-                                           "b.hs %l[fail]\n\t"                                     \
-                                           "ldr w9, [%[rs], %[idoff]]\n\t"
-#define LUMEN__RSEQ_ABORT                                                                          \
-    ".pushsection __rseq_failure, \"ax\"\n\t"                                                      \
-    ".inst 0xd428bc00\n"                                                                           \
-    "5:\n\t"                                                                                       \
-    "b 7b\n\t"                                                                                     \
-    ".popsection\n\t"
+#define LUMEN__RSEQ_ARM(r, d, s, fail)                                                             \
+    r ":\n\t"                                                                                      \
+      "adrp x9, " d "b\n\t"                                                                        \
+      "add x9, x9, :lo12:" d "b\n\t"                                                               \
+      "str x9, [%[rs], #8]\n" s ":\n\t"                                                            \
+      "ldr w9, [%[rs], #4]\n\t"                                                                    \
+      "cmp w9, #" LUMEN__STR(LUMEN__CPU_MAX) "\n\t"                                                \
+                                             "b.hs %l[" fail "]\n\t"
+#define LUMEN__RSEQ_CPU "ldr w9, [%[rs], %[idoff]]\n\t"
+#define LUMEN__RSEQ_HANDLER(a, r)                                                                  \
+    ".inst 0xd428bc00\n" a ":\n\t"                                                                 \
+    "b " r "b\n\t"
 
 static inline bool lumen__cpu_add_u64_guarded(uint64_t *const *bases, const _Atomic uint64_t *guard,
                                               uint64_t tok, uint64_t idx, uint64_t v)
@@ -387,31 +358,18 @@ fail:
 static inline bool lumen__cpu_store_guarded(const _Atomic uint64_t *guard, uint64_t expect,
                                             size_t off, uint64_t v)
 {
-    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
-                 ".balign 32\n"
-                 "9:\n\t"
-                 ".long 0, 0\n\t"
-                 ".quad 8f, 6f - 8f, 5f\n\t"
-                 ".popsection\n"
-                 "7:\n\t"
-                 "adrp x9, 9b\n\t"
-                 "add x9, x9, :lo12:9b\n\t"
-                 "str x9, [%[rs], #8]\n"
-                 "8:\n\t"
-                 "ldr w9, [%[rs], #4]\n\t"
-                 "cmp w9, #" LUMEN__STR(LUMEN__CPU_MAX) "\n\t"
-                                                        "b.hs %l[fail]\n\t"
-                                                        "ldr x10, [%[guard]]\n\t"
-                                                        "cmp x10, %[expect]\n\t"
-                                                        "b.ne %l[fail]\n\t"
-                                                        "ldr x11, [%[guard], #8]\n\t"
-                                                        "str %[v], [x11, %[off]]\n"
-                                                        "6:\n\t" LUMEN__RSEQ_ABORT
-                 :
-                 : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect),
-                   [v] "r"(v), [off] "r"(off)
-                 : "x9", "x10", "x11", "memory", "cc"
-                 : fail);
+    __asm__ goto(
+        LUMEN__RSEQ_CS1 LUMEN__RSEQ_ARM("7", "9", "8", "fail") "ldr x10, [%[guard]]\n\t"
+                                                               "cmp x10, %[expect]\n\t"
+                                                               "b.ne %l[fail]\n\t"
+                                                               "ldr x11, [%[guard], #8]\n\t"
+                                                               "str %[v], [x11, %[off]]\n"
+                                                               "6:\n\t" LUMEN__RSEQ_ABORT
+        :
+        : [rs] "r"(lumen__cpu_rseq_area()), [guard] "r"(guard), [expect] "r"(expect), [v] "r"(v),
+          [off] "r"(off)
+        : "x9", "x10", "x11", "memory", "cc"
+        : fail);
     return true;
 fail:
     return false;
@@ -420,58 +378,19 @@ fail:
 static inline int lumen__cpu_add_u64_f64(uint64_t *const *bases, uint64_t i1, uint64_t v,
                                          uint64_t i2, double d)
 {
-    __asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
-                 ".balign 32\n"
-                 "9:\n\t"
-                 ".long 0, 0\n\t"
-                 ".quad 8f, 6f - 8f, 5f\n\t"
-                 ".balign 32\n"
-                 "4:\n\t"
-                 ".long 0, 0\n\t"
-                 ".quad 3f, 1f - 3f, 0f\n\t"
-                 ".popsection\n"
-                 "7:\n\t"
-                 "adrp x9, 9b\n\t"
-                 "add x9, x9, :lo12:9b\n\t"
-                 "str x9, [%[rs], #8]\n"
-                 "8:\n\t"
-                 "ldr w9, [%[rs], #4]\n\t"
-                 "cmp w9, #" LUMEN__STR(
-                     LUMEN__CPU_MAX) "\n\t"
-                                     "b.hs %l[none]\n\t"
-                                     "ldr w9, [%[rs], %[idoff]]\n\t"
-                                     "ldr x11, [%[bases], w9, uxtw #3]\n\t"
-                                     "cbz x11, %l[none]\n\t"
-                                     "add x11, x11, %[i1], lsl #3\n\t"
-                                     "ldr x12, [x11]\n\t"
-                                     "add x12, x12, %[v]\n\t"
-                                     "str x12, [x11]\n"
-                                     "6:\n"
-                                     "2:\n\t"
-                                     "adrp x9, 4b\n\t"
-                                     "add x9, x9, :lo12:4b\n\t"
-                                     "str x9, [%[rs], #8]\n"
-                                     "3:\n\t"
-                                     "ldr w9, [%[rs], #4]\n\t"
-                                     "cmp w9, #" LUMEN__STR(
-                                         LUMEN__CPU_MAX) "\n\t"
-                                                         "b.hs %l[first]\n\t"
-                                                         "ldr w9, [%[rs], %[idoff]]\n\t"
-                                                         "ldr x11, [%[bases], w9, uxtw #3]\n\t"
-                                                         "cbz x11, %l[first]\n\t"
-                                                         "add x11, x11, %[i2], lsl #3\n\t"
-                                                         "ldr d31, [x11]\n\t"
-                                                         "fadd d31, d31, %d[d]\n\t"
-                                                         "str d31, [x11]\n"
-                                                         "1:\n\t"
-                                                         ".pushsection __rseq_failure, \"ax\"\n\t"
-                                                         ".inst 0xd428bc00\n"
-                                                         "5:\n\t"
-                                                         "b 7b\n\t"
-                                                         ".inst 0xd428bc00\n"
-                                                         "0:\n\t"
-                                                         "b 2b\n\t"
-                                                         ".popsection\n\t"
+    __asm__ goto(LUMEN__RSEQ_DESC2("none") LUMEN__RSEQ_CPU
+                 "ldr x11, [%[bases], w9, uxtw #3]\n\t"
+                 "cbz x11, %l[none]\n\t"
+                 "add x11, x11, %[i1], lsl #3\n\t"
+                 "ldr x12, [x11]\n\t"
+                 "add x12, x12, %[v]\n\t"
+                 "str x12, [x11]\n\t" LUMEN__RSEQ_SECOND("first") LUMEN__RSEQ_CPU
+                 "ldr x11, [%[bases], w9, uxtw #3]\n\t"
+                 "cbz x11, %l[first]\n\t"
+                 "add x11, x11, %[i2], lsl #3\n\t"
+                 "ldr d31, [x11]\n\t"
+                 "fadd d31, d31, %d[d]\n\t"
+                 "str d31, [x11]\n" LUMEN__RSEQ_ABORT2
                  :
                  : [rs] "r"(lumen__cpu_rseq_area()), [idoff] "r"(lumen__cpu_id_off),
                    [bases] "r"(bases), [i1] "r"(i1), [v] "r"(v), [i2] "r"(i2), [d] "w"(d)
