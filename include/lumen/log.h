@@ -756,9 +756,10 @@ LUMEN_API uint64_t lumen_log_dropped(void);
  * Write one JSON line {"ts","level","logger":"raw","msg"} to `fd` (negative:
  * standard output) using only write(2): no lock, no allocation, no stdio.
  * `msg` is escaped; messages are cut at LUMEN_LOG_RAW_MAX bytes. Thread-safe
- * and async-signal-safe: it calls
- * only clock_gettime, write, pthread_sigmask and sigtimedwait (the last two
- * keep a closed pipe's SIGPIPE from killing the process).
+ * and async-signal-safe: it calls only clock_gettime, write, pthread_sigmask,
+ * sigpending and sigtimedwait (the last three keep a closed pipe's SIGPIPE
+ * from killing the process, also when the caller runs with SIGPIPE blocked,
+ * as in a handler whose sa_mask blocks every signal).
  */
 LUMEN_API void lumen_log_raw(int fd, lumen_log_level level, const char *msg);
 

@@ -12,7 +12,15 @@
  *   nested write reported one (`owed`), then restores the mask.
  * - NESTED cannot consume (the signal stays blocked after it) and must not
  *   leave it for the program: it sets `owed` for the owner.
- * - PROGRAM leaves the signal alone: it is the program's business.
+ * - PROGRAM consumes a SIGPIPE its own write raised, and only that: one
+ *   that was pending on entry is the program's and stays pending. A
+ *   program may block SIGPIPE for good, and a handler whose sa_mask blocks
+ *   every signal (a common idiom; ThreadSanitizer also runs every handler
+ *   that way) writes with SIGPIPE blocked outside any guard of lumen's:
+ *   left pending, its SIGPIPE would kill the process as soon as the handler
+ *   returned and the mask came back. A SIGPIPE raised by a write is
+ *   directed at the writing thread, so while it stays blocked nothing else
+ *   can take it; sigpending tells whether one was there before.
  *
  * Entering and leaving the owner's state happen with every signal blocked,
  * so a handler never runs between "SIGPIPE blocked" and "flag set", nor
@@ -45,6 +53,12 @@ void lumen__sigpipe_enter(lumen__sigpipe_guard *g)
         return;
     if (sigismember(&g->old, SIGPIPE)) {
         g->mode = g_guarded ? NESTED : PROGRAM;
+        if (g->mode == PROGRAM) {
+            sigset_t pend;
+            /* When sigpending fails, assume one is pending: never take the
+             * program's. */
+            g->pending = sigpending(&pend) != 0 || sigismember(&pend, SIGPIPE);
+        }
     } else {
         g->mode = OWNER;
         g_guarded = 1;
@@ -55,31 +69,40 @@ void lumen__sigpipe_enter(lumen__sigpipe_guard *g)
     pthread_sigmask(SIG_SETMASK, &during, NULL);
 }
 
+/* Take one pending SIGPIPE (it is blocked), if there is one. */
+static void consume(void)
+{
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+    }
+}
+
 void lumen__sigpipe_leave(lumen__sigpipe_guard *g, bool raised)
 {
+    int e = errno;
     switch (g->mode) {
     case NESTED:
         if (raised)
             g_owed = 1;
         return; /* the mask is what it was on entry */
     case PROGRAM:
+        if (raised && !g->pending)
+            consume();
+        errno = e;
+        return; /* SIGPIPE stays blocked, as the program has it */
     case NONE:
         return;
     default:
         break;
     }
-    int e = errno;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    if (raised || g_owed) {
-        sigset_t pipe_set;
-        sigemptyset(&pipe_set);
-        sigaddset(&pipe_set, SIGPIPE);
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
-        }
-    }
+    if (raised || g_owed)
+        consume();
     g_owed = 0;
     g_guarded = 0;
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);

@@ -8,7 +8,9 @@
  * Both calls are async-signal-safe, and they nest: a signal handler that
  * writes (lumen_log_raw) while the thread it interrupted is inside a
  * guarded write hands its SIGPIPE to the outer guard, which consumes it
- * before it unblocks the signal.
+ * before it unblocks the signal. Where SIGPIPE was blocked already (by the
+ * program, or by a handler's sa_mask), a SIGPIPE the write raised is
+ * consumed too, unless one was pending before it.
  */
 #ifndef LUMEN_CORE_SIGPIPE_H
 #define LUMEN_CORE_SIGPIPE_H
@@ -20,6 +22,7 @@
 typedef struct lumen__sigpipe_guard {
     sigset_t old; /* the thread's mask on entry */
     int mode;     /* private: see sigpipe.c */
+    int pending;  /* private: a SIGPIPE was pending on entry */
 } lumen__sigpipe_guard;
 
 /* Block SIGPIPE in the calling thread (noting who blocked it). */

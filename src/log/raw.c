@@ -91,6 +91,6 @@ void lumen_log_raw(int fd, lumen_log_level level, const char *msg)
         PUT("...[truncated]");
     PUT("\"}\n");
 #undef PUT
-    /* Signal-safe: write(2), pthread_sigmask and sigtimedwait only. */
+    /* Signal-safe: write(2), pthread_sigmask, sigpending and sigtimedwait only. */
     lumen__log_write_all(fd >= 0 ? fd : 1, line, o, true);
 }

@@ -242,13 +242,17 @@ static void *usr1_storm(void *arg)
     return NULL;
 }
 
-static int child_sigpipe_storm(void)
+/* masked: the handler runs with every signal blocked (sa_mask full), so
+ * its write finds SIGPIPE blocked outside any guard of lumen's. */
+static int child_sigpipe_storm(bool masked)
 {
     signal(SIGPIPE, SIG_DFL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1_raw;
     sa.sa_flags = SA_RESTART;
+    if (masked)
+        sigfillset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
     lumen_logger *lg = lumen_logger_get("storm");
     pthread_t self = pthread_self(), st;
@@ -262,6 +266,46 @@ static int child_sigpipe_storm(void)
     atomic_store(&storm_stop, 1);
     pthread_join(st, NULL);
     return lumen_log_dropped() > 0 ? 0 : 3;
+}
+
+static bool sigpipe_pending(void)
+{
+    sigset_t p;
+    return sigpending(&p) == 0 && sigismember(&p, SIGPIPE);
+}
+
+/* stdout's reader is gone, SIGPIPE keeps its default action, and lumen
+ * writes with SIGPIPE already blocked: from a handler whose sa_mask blocks
+ * every signal (the write's SIGPIPE, left pending, would kill the process
+ * when the handler returns), and under the program's own block, where
+ * lumen must take the SIGPIPE its write raised but never one that the
+ * program had pending already. */
+static int child_sigpipe_blocked(void)
+{
+    signal(SIGPIPE, SIG_DFL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1_raw;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    for (int i = 0; i < 100; i++)
+        raise(SIGUSR1); /* each returns only after the handler ran */
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    lumen_log_raw(1, LUMEN_LOG_ERROR, "the program blocks SIGPIPE");
+    if (sigpipe_pending())
+        return 5;   /* ours, left behind */
+    raise(SIGPIPE); /* the program's own, pending while blocked */
+    lumen_log_raw(1, LUMEN_LOG_ERROR, "the program has a SIGPIPE pending");
+    if (!sigpipe_pending())
+        return 6; /* the program's, taken */
+    int sig = 0;
+    sigwait(&pipe_set, &sig);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    lumen_log_raw(1, LUMEN_LOG_ERROR, "SIGPIPE unblocked again");
+    return 0;
 }
 
 /* ---- tests -------------------------------------------------------------------------- */
@@ -285,6 +329,29 @@ static void test_log_io__sigpipe_from_nested_signal_handler_write(void **state)
         int rd;
         pid_t pid = spawn_mode("--sigpipe-storm", &rd, false);
         /* The reader takes a few lines, then exits. */
+        char buf[2048];
+        (void)read(rd, buf, sizeof buf);
+        close(rd);
+        int rc = wait_exit(pid);
+        if (rc == 1000 + SIGPIPE)
+            died++;
+        else if (rc != 0)
+            bad++;
+    }
+    assert_int_equal(died, 0);
+    assert_int_equal(bad, 0);
+}
+
+/* The same, with handlers that block every signal while they run. */
+static void test_log_io__sigpipe_from_masked_signal_handler_write(void **state)
+{
+    (void)state;
+    int rd;
+    pid_t pid = spawn_mode("--sigpipe-blocked", &rd, true);
+    assert_int_equal(wait_exit(pid), 0);
+    int died = 0, bad = 0;
+    for (int k = 0; k < 20; k++) {
+        pid = spawn_mode("--sigpipe-storm-masked", &rd, false);
         char buf[2048];
         (void)read(rd, buf, sizeof buf);
         close(rd);
@@ -653,7 +720,11 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], "--epipe") == 0)
             return child_epipe();
         if (strcmp(argv[1], "--sigpipe-storm") == 0)
-            return child_sigpipe_storm();
+            return child_sigpipe_storm(false);
+        if (strcmp(argv[1], "--sigpipe-storm-masked") == 0)
+            return child_sigpipe_storm(true);
+        if (strcmp(argv[1], "--sigpipe-blocked") == 0)
+            return child_sigpipe_blocked();
         if (strcmp(argv[1], "--epipe-dup2") == 0)
             return child_epipe_after_dup2();
         if (strcmp(argv[1], "--sync-full") == 0)
@@ -669,6 +740,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_io__closed_pipe_epipe_does_not_kill),
         cmocka_unit_test(test_log_io__sigpipe_from_nested_signal_handler_write),
+        cmocka_unit_test(test_log_io__sigpipe_from_masked_signal_handler_write),
         cmocka_unit_test(test_log_io__redirected_stdout_epipe_after_reopen),
         cmocka_unit_test(test_log_io__sync_full_pipe_blocks_then_delivers),
         cmocka_unit_test(test_log_io__async_drop_never_blocks),
