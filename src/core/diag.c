@@ -146,23 +146,8 @@ static void to_stderr(lumen_diag_level level, const char *msg)
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     line[len - 1] = '\n';
     int e = errno;
-    lumen__sigpipe_guard g;
-    lumen__sigpipe_enter(&g);
-    const char *p = line;
-    bool epipe = false;
-    while (len > 0) {
-        ssize_t w = write(STDERR_FILENO, p, len);
-        if (w > 0) {
-            p += w;
-            len -= (size_t)w;
-        } else if (w < 0 && errno == EINTR) {
-            continue;
-        } else {
-            epipe = w < 0 && errno == EPIPE;
-            break;
-        }
-    }
-    lumen__sigpipe_leave(&g, epipe);
+    struct iovec iov = {line, len};
+    (void)lumen__write_guarded(STDERR_FILENO, &iov, 1);
     errno = e;
 }
 

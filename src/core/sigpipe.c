@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { NONE, OWNER, NESTED, PROGRAM };
 
@@ -107,4 +108,42 @@ void lumen__sigpipe_leave(lumen__sigpipe_guard *g, bool raised)
     g_guarded = 0;
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);
     errno = e;
+}
+
+int lumen__write_guarded(int fd, struct iovec *iov, int cnt)
+{
+    lumen__sigpipe_guard g;
+    lumen__sigpipe_enter(&g);
+    int rc = LUMEN_OK, err = 0;
+    for (;;) {
+        while (cnt > 0 && iov->iov_len == 0) { /* written, or empty */
+            iov++;
+            cnt--;
+        }
+        if (cnt == 0)
+            break;
+        ssize_t w = writev(fd, iov, cnt);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            err = w < 0 ? errno : EIO;
+            rc = LUMEN_EIO;
+            break;
+        }
+        size_t k = (size_t)w;
+        while (k > 0) { /* k never exceeds what is left */
+            size_t t = k < iov->iov_len ? k : iov->iov_len;
+            iov->iov_base = (char *)iov->iov_base + t;
+            iov->iov_len -= t;
+            k -= t;
+            if (iov->iov_len == 0) {
+                iov++;
+                cnt--;
+            }
+        }
+    }
+    lumen__sigpipe_leave(&g, err == EPIPE);
+    if (rc != LUMEN_OK)
+        errno = err;
+    return rc;
 }

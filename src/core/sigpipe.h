@@ -18,6 +18,7 @@
 #include "core/common.h"
 
 #include <signal.h>
+#include <sys/uio.h>
 
 typedef struct lumen__sigpipe_guard {
     sigset_t old; /* the thread's mask on entry */
@@ -30,5 +31,12 @@ void lumen__sigpipe_enter(lumen__sigpipe_guard *g);
 /* Restore the mask. `raised`: a write inside the guard failed with EPIPE,
  * so a SIGPIPE of ours may be pending. */
 void lumen__sigpipe_leave(lumen__sigpipe_guard *g, bool raised);
+
+/* Write all of iov[0..cnt) to fd inside a guard: partial writes are
+ * continued and EINTR retried (iov is consumed). LUMEN_OK, or LUMEN_EIO
+ * with errno set (EPIPE: the reader is gone, and its SIGPIPE was taken).
+ * Async-signal-safe. For the writers of standard output and error that
+ * are not log sinks: the console exporters and the diagnostics. */
+LUMEN__INTERNAL int lumen__write_guarded(int fd, struct iovec *iov, int cnt);
 
 #endif

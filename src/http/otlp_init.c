@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/env.h"
+#include "core/sigpipe.h"
 #include "lumen/http_otlp.h"
 #include "lumen/otlp.h"
 
@@ -68,27 +69,9 @@ static int console_export(void *ud, const lumen_log_record *const *recs, size_t 
     if (rc != LUMEN_OK)
         return rc;
     /* The line and its newline in one writev; what a pipe takes in part
-     * is finished with write. */
+     * is finished by the next. */
     struct iovec iov[2] = {{body, len}, {(void *)"\n", 1}};
-    int cnt = 2;
-    while (cnt > 0) {
-        ssize_t w = writev(1, iov + (2 - cnt), cnt);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = LUMEN_EIO;
-            break;
-        }
-        size_t k = (size_t)w;
-        while (cnt > 0 && k >= iov[2 - cnt].iov_len) {
-            k -= iov[2 - cnt].iov_len;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov[2 - cnt].iov_base = (char *)iov[2 - cnt].iov_base + k;
-            iov[2 - cnt].iov_len -= k;
-        }
-    }
+    rc = lumen__write_guarded(1, iov, 2);
     lumen_free(body);
     return rc;
 }

@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/diag.h"
 #include "core/env.h"
+#include "core/sigpipe.h"
 #include "core/versioned.h"
 #include "http/otlp_http.h"
 #include "lumen/http_otlp.h"
@@ -175,23 +176,12 @@ int lumen_otlp_metrics_reader_stats_init(lumen_otlp_metrics_reader_stats *stats,
     return lumen__versioned_init(stats, version, stats_sizes, LUMEN__VERSIONS(stats_sizes));
 }
 
-/* Write all of p[0..n) and a newline to standard output. */
+/* Write all of p[0..n) and a newline to standard output, in one write
+ * where the pipe allows. */
 static int console_line(const char *p, size_t n)
 {
-    for (int part = 0; part < 2; part++) {
-        const char *s = part ? "\n" : p;
-        size_t left = part ? 1 : n;
-        while (left > 0) {
-            ssize_t w = write(1, s, left);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return LUMEN_EIO;
-            s += w;
-            left -= (size_t)w;
-        }
-    }
-    return LUMEN_OK;
+    struct iovec iov[2] = {{(void *)p, n}, {(void *)"\n", 1}};
+    return lumen__write_guarded(1, iov, 2);
 }
 
 static void count_failure(lumen_otlp_metrics_reader *r, int rc, size_t points)

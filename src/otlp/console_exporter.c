@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/sigpipe.h"
 #include "core/versioned.h"
 #include "otlp/json.h"
 
@@ -16,21 +17,6 @@ typedef struct con_exp {
     int fd;
     lumen__buf buf;
 } con_exp;
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return LUMEN_EIO;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return LUMEN_OK;
-}
 
 static int con_export(void *ud, const lumen_span *const *spans, size_t n, int64_t dl)
 {
@@ -45,7 +31,8 @@ static int con_export(void *ud, const lumen_span *const *spans, size_t n, int64_
     if (c->buf.oom)
         return LUMEN_ENOMEM;
     /* Whole lines in one write where the pipe allows it. */
-    return write_all(c->fd, c->buf.p, c->buf.len);
+    struct iovec iov = {c->buf.p, c->buf.len};
+    return lumen__write_guarded(c->fd, &iov, 1);
 }
 
 static void con_destroy(void *ud)

@@ -7,7 +7,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lumen/metrics.h"
 #include "lumen/trace.h"
@@ -314,6 +316,37 @@ static void test_trace_exporter__console_options(void **state)
     free(text);
 }
 
+/* A console exporter whose reader is gone: SIGPIPE keeps its default
+ * action (it would kill this test), the export fails and is counted. */
+static void test_trace_exporter__console_closed_pipe(void **state)
+{
+    (void)state;
+    void (*old)(int) = signal(SIGPIPE, SIG_DFL);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    close(fds[0]);
+    lumen_console_exporter_options o = LUMEN_CONSOLE_EXPORTER_OPTIONS_INIT;
+    o.fd = fds[1];
+    lumen_span_exporter *e;
+    assert_int_equal(lumen_console_exporter_new(&e, &o), LUMEN_OK);
+    lumen_span_processor *p;
+    assert_int_equal(lumen_simple_processor_new(&p, e, NULL), LUMEN_OK);
+    lumen_tracer_provider *tp = provider_with(p, 0);
+    lumen_tracer *t = lumen_tracer_provider_get_tracer(tp, "c", NULL);
+    for (int i = 0; i < 3; i++)
+        lumen_span_end(lumen_span_start(t, "to nobody", NULL));
+    lumen_span_processor_stats st = LUMEN_SPAN_PROCESSOR_STATS_INIT;
+    assert_int_equal(lumen_span_processor_get_stats(&st, p), LUMEN_OK);
+    assert_int_equal(st.ended, 3);
+    assert_int_equal(st.failed, 3);
+    sigset_t pend;
+    assert_int_equal(sigpending(&pend), 0);
+    assert_false(sigismember(&pend, SIGPIPE));
+    lumen_tracer_provider_free(tp);
+    close(fds[1]);
+    signal(SIGPIPE, old);
+}
+
 /* A span started with options of an unknown version does nothing. */
 static void test_trace_exporter__span_options_version(void **state)
 {
@@ -346,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_trace_exporter__timeouts_handed_to_the_exporter),
         cmocka_unit_test(test_trace_exporter__stats_version),
         cmocka_unit_test(test_trace_exporter__console_options),
+        cmocka_unit_test(test_trace_exporter__console_closed_pipe),
         cmocka_unit_test(test_trace_exporter__span_options_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
