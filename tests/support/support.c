@@ -227,6 +227,30 @@ char *lt_read_file(const char *path, size_t *len)
     return b;
 }
 
+lt_closed_stdout lt_stdout_to_closed_pipe(void)
+{
+    lt_closed_stdout c = {-1, signal(SIGPIPE, SIG_DFL)};
+    int fds[2];
+    if (pipe(fds) != 0)
+        abort();
+    close(fds[0]);
+    fflush(stdout);
+    c.saved = dup(1);
+    dup2(fds[1], 1);
+    close(fds[1]);
+    return c;
+}
+
+int lt_stdout_restore(lt_closed_stdout c)
+{
+    dup2(c.saved, 1);
+    close(c.saved);
+    sigset_t pend;
+    int clean = sigpending(&pend) == 0 && !sigismember(&pend, SIGPIPE);
+    signal(SIGPIPE, c.old_pipe);
+    return clean;
+}
+
 char *lt_tempdir(void)
 {
     char tmpl[] = "/tmp/lumen-test-XXXXXX";

@@ -74,4 +74,16 @@ char *lt_read_file(const char *path, size_t *len);
 /* A fresh temporary directory (malloc'd path). */
 char *lt_tempdir(void);
 
+/* Standard output onto a pipe whose reader is gone, with SIGPIPE at its
+ * default action (a SIGPIPE that reaches the process kills it), until
+ * lt_stdout_restore. Returns the saved descriptor. */
+typedef struct lt_closed_stdout {
+    int saved;
+    void (*old_pipe)(int);
+} lt_closed_stdout;
+lt_closed_stdout lt_stdout_to_closed_pipe(void);
+/* Put standard output and SIGPIPE's action back; returns whether no
+ * SIGPIPE was left pending. */
+int lt_stdout_restore(lt_closed_stdout c);
+
 #endif
