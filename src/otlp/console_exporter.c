@@ -4,8 +4,6 @@
  * write where the pipe allows it. An exporter like any other
  * (lumen_span_exporter_new); the trace layer does not know it.
  */
-#include <errno.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"

@@ -76,7 +76,7 @@ char *lt_tempdir(void);
 
 /* Standard output onto a pipe whose reader is gone, with SIGPIPE at its
  * default action (a SIGPIPE that reaches the process kills it), until
- * lt_stdout_restore. Returns the saved descriptor. */
+ * lt_stdout_restore, which takes what this returns. */
 typedef struct lt_closed_stdout {
     int saved;
     void (*old_pipe)(int);
